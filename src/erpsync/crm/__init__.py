@@ -1,0 +1,1 @@
+"""The built-in CRM (SPEC §3): companies, persons, projects, lists, users and groups."""
