@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
 
 from erpsync.errors import ErrorCode
 
@@ -352,3 +354,21 @@ def error_envelope(code: ErrorCode | str, user_message: str, tech_message: str =
     return Envelope(
         ok=False, state=State.ERROR, user_message=user_message, tech_message=tech_message, error_code=str(code)
     ).model_dump(mode="json")
+
+
+def describe_invalid(error: PydanticValidationError, *, most: int = 5) -> str:
+    """A user message naming each bad member of a request, e.g. ``actors[0].actor_type: Input should be ...``."""
+    problems = [f"{_member_path(detail['loc'])}: {_problem(detail)}" for detail in error.errors()]
+    more = f" (and {len(problems) - most} more)" if len(problems) > most else ""
+    return "; ".join(problems[:most]) + more
+
+
+def _member_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path.lstrip(".") or "(body)"
+
+
+def _problem(detail: ErrorDetails) -> str:
+    return "unknown member" if detail["type"] == "extra_forbidden" else detail["msg"]

@@ -1,0 +1,165 @@
+"""The ASGI app that serves a ``Connector`` over protocol v1: signature check, body limit, validation, envelopes.
+
+HTTP status policy (docs/protocol.md): a request the protocol refuses gets a 4xx with an error envelope (401 auth,
+400 malformed JSON, 404 unknown operation, 405 wrong method, 413 too big, 422 invalid members); everything the
+connector itself answers, success or ERP-side failure, is HTTP 200 with ``ok`` saying which.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from erpsync.errors import ErpsyncError, ErrorCode, RateLimitError
+from erpsync.protocol import models as m
+from erpsync.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from erpsync.sdk.connector import Connector
+
+logger = logging.getLogger(__name__)
+
+
+class RequestRefusedError(Exception):
+    """A request refused before it reaches the connector; becomes a 4xx error envelope."""
+
+    def __init__(self, status: int, code: ErrorCode, user_message: str) -> None:
+        super().__init__(user_message)
+        self.status = status
+        self.code = code
+        self.user_message = user_message
+
+
+def create_app(connector: Connector, *, secret: str, max_body_bytes: int = 1_000_000) -> Starlette:
+    """Serve ``connector`` at ``POST /v1/{operation}``, signed with ``secret``; ``GET /health`` is open."""
+    if not secret:
+        raise ValueError("a connector needs a shared secret to verify the hub's requests")
+    endpoint = _OperationEndpoint(connector, secret=secret, max_body_bytes=max_body_bytes)
+    routes = [
+        Route("/v1/{operation}", endpoint.handle, methods=["POST"]),
+        Route("/health", _health, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
+
+
+class _OperationEndpoint:
+    """Takes one request through the checks in protocol order, then dispatches it to the connector."""
+
+    def __init__(self, connector: Connector, *, secret: str, max_body_bytes: int) -> None:
+        self._connector = connector
+        self._secret = secret
+        self._max_body_bytes = max_body_bytes
+
+    async def handle(self, request: Request) -> Response:
+        operation = request.path_params["operation"]
+        try:
+            body = await self._read_body(request)
+            self._authenticate(request, body)
+            request_type, response_type = _operation_models(operation)
+            parsed = _parse(request_type, body)
+        except RequestRefusedError as refused:
+            logger.warning("refused %r request: %s", operation, refused.user_message)
+            return _envelope_response(refused.status, m.error_envelope(refused.code, refused.user_message))
+        return await self._dispatch(operation, parsed, response_type)
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise _too_big(self._max_body_bytes)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self._max_body_bytes:
+                raise _too_big(self._max_body_bytes)
+        return bytes(body)
+
+    def _authenticate(self, request: Request, body: bytes) -> None:
+        try:
+            verify(
+                self._secret,
+                timestamp=request.headers.get(TIMESTAMP_HEADER),
+                signature=request.headers.get(SIGNATURE_HEADER),
+                body=body,
+            )
+        except SignatureError as error:
+            raise RequestRefusedError(401, ErrorCode.AUTH, f"request refused: {error}") from None
+
+    async def _dispatch(self, operation: str, request: m.WireModel | None, response_type: type[m.Envelope]) -> Response:
+        method: Callable[..., Any] = getattr(self._connector, operation)
+        args = () if request is None else (request,)
+        try:
+            result = (
+                await method(*args) if inspect.iscoroutinefunction(method) else await run_in_threadpool(method, *args)
+            )
+        except ErpsyncError as error:
+            return _error_response(error)
+        except Exception:
+            logger.exception("connector %s failed in %s", self._connector.name, operation)
+            return _unexpected_failure(operation)
+        if not isinstance(result, response_type):
+            logger.error("connector %s answered %s with %s", self._connector.name, operation, type(result).__name__)
+            return _unexpected_failure(operation)
+        return _envelope_response(200, result.model_dump(mode="json"))
+
+
+def _operation_models(operation: str) -> tuple[type[m.WireModel], type[m.Envelope]]:
+    try:
+        return m.OPERATIONS[operation]
+    except KeyError:
+        raise RequestRefusedError(404, ErrorCode.VALIDATION, f"unknown operation {operation!r}") from None
+
+
+def _parse(request_type: type[m.WireModel], body: bytes) -> m.WireModel | None:
+    """The validated request; strict, so ``"5"`` is not an integer, and unknown members are refused at every depth."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestRefusedError(400, ErrorCode.VALIDATION, "request body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise RequestRefusedError(400, ErrorCode.VALIDATION, "request body must be a JSON object")
+    try:
+        parsed = request_type.model_validate_json(body, strict=True, extra="forbid")
+    except pydantic.ValidationError as error:
+        raise RequestRefusedError(422, ErrorCode.VALIDATION, f"invalid request: {m.describe_invalid(error)}") from None
+    return None if request_type is m.EmptyRequest else parsed
+
+
+def _too_big(limit: int) -> RequestRefusedError:
+    return RequestRefusedError(413, ErrorCode.VALIDATION, f"request body is larger than {limit} bytes")
+
+
+def _error_response(error: ErpsyncError) -> Response:
+    response = _envelope_response(200, m.error_envelope(error.code, error.user_message, error.tech_message))
+    if isinstance(error, RateLimitError) and error.retry_after is not None:
+        response.headers["Retry-After"] = f"{error.retry_after:g}"
+    return response
+
+
+def _unexpected_failure(operation: str) -> Response:
+    # The traceback went to the connector's log; the hub gets no detail that could leak internals.
+    message = f"the connector failed unexpectedly in {operation}; see the connector's log"
+    return _envelope_response(200, m.error_envelope(ErrorCode.CONNECTOR, message))
+
+
+def _envelope_response(status: int, envelope: dict[str, Any]) -> Response:
+    return JSONResponse(envelope, status_code=status)
+
+
+async def _health(request: Request) -> Response:
+    return _envelope_response(200, m.Envelope().model_dump(mode="json"))
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Routing failures (unknown path, wrong method) answer with an envelope too."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    message = f"{request.method} {request.url.path} is not part of protocol v1"
+    return _envelope_response(status, m.error_envelope(ErrorCode.VALIDATION, message))
