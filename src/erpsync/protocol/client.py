@@ -1,0 +1,471 @@
+"""The hub's client for connector protocol v1: signing, timeouts, retries, rate limits, batching, typed errors.
+
+Every failure raises a type from ``erpsync.errors``; a returned response always has ``ok: true``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+import pydantic
+
+from erpsync.errors import (
+    AuthError,
+    ConnectorError,
+    ErpsyncError,
+    RateLimitError,
+    TransientError,
+    UnknownConnectionError,
+    ValidationError,
+    error_for,
+)
+from erpsync.protocol import models as m
+from erpsync.protocol.signing import signed_headers
+
+logger = logging.getLogger(__name__)
+
+ResponseT = TypeVar("ResponseT", bound=m.Envelope)
+ActorTypeArg = m.ActorType | str
+UnknownConnectionCallback = Callable[[str], None]
+"""Called with a connection id the connector does not know; it should send ``save_connection`` again."""
+
+_GATEWAY_STATUSES = frozenset({502, 503, 504})
+_STATE_SEVERITY = (m.State.OK, m.State.OK_WITH_INFO, m.State.WARNING, m.State.ERROR)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry delays: exponential from ``base`` up to ``cap`` seconds with jitter, at most ``budget`` seconds in all."""
+
+    base: float = 0.25
+    cap: float = 8.0
+    budget: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        # Equal jitter: never less than half the exponential step, so retries do spread out.
+        step: float = min(self.cap, self.base * 2.0**attempt)
+        return step / 2 + random.uniform(0, step / 2)
+
+
+class MinInterval:
+    """Spaces requests at least ``1 / per_second`` apart across threads (a token bucket that holds one token)."""
+
+    def __init__(self, per_second: float | None = None) -> None:
+        self._interval = 1 / per_second if per_second else 0.0
+        self._next_at = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_at)
+            self._next_at = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+class ConnectorClient:
+    """Calls one connector; one typed method per protocol operation, keyword arguments only."""
+
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff: Backoff | None = None,
+        on_unknown_connection: UnknownConnectionCallback | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._secret = secret
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._backoff = backoff or Backoff()
+        self._on_unknown_connection = on_unknown_connection
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        self._limiter = MinInterval()
+        self._info: m.InfoResponse | None = None
+        self._info_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ConnectorClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- connector-level ------------------------------------------------------------------------------------------
+
+    def info(self) -> m.InfoResponse:
+        """The connector's self-description, fetched once; refuses a connector that speaks another protocol."""
+        with self._info_lock:
+            if self._info is None:
+                info = self._exchange("info", m.EmptyRequest(), m.InfoResponse)
+                if info.protocol_version != m.PROTOCOL_VERSION:
+                    raise ConnectorError(
+                        f"connector {info.name} speaks protocol {info.protocol_version}, "
+                        f"this hub speaks {m.PROTOCOL_VERSION}"
+                    )
+                self._limiter = MinInterval(info.capabilities.rate_limit_per_second)
+                self._info = info
+            return self._info
+
+    @property
+    def capabilities(self) -> m.Capabilities:
+        return self.info().capabilities
+
+    def config_fields(self) -> m.FieldsResponse:
+        return self._call("config_fields", m.FieldsResponse)
+
+    def test_config(self, *, config: m.Config) -> m.Envelope:
+        return self._call("test_config", m.Envelope, config=config)
+
+    # --- connections ----------------------------------------------------------------------------------------------
+
+    def save_connection(self, *, connection_id: str, config: m.Config) -> m.Envelope:
+        return self._call("save_connection", m.Envelope, connection_id=connection_id, config=config)
+
+    def test_connection(self, *, connection_id: str) -> m.Envelope:
+        return self._call("test_connection", m.Envelope, connection_id=connection_id)
+
+    def delete_connection(self, *, connection_id: str) -> m.Envelope:
+        return self._call("delete_connection", m.Envelope, connection_id=connection_id)
+
+    def actor_types(self, *, connection_id: str) -> m.ActorTypesResponse:
+        return self._call("actor_types", m.ActorTypesResponse, connection_id=connection_id)
+
+    def actor_fields(self, *, connection_id: str, actor_type: ActorTypeArg) -> m.FieldsResponse:
+        return self._call("actor_fields", m.FieldsResponse, connection_id=connection_id, actor_type=actor_type)
+
+    def searchable_fields(self, *, connection_id: str, actor_type: ActorTypeArg) -> m.SearchableFieldsResponse:
+        return self._call(
+            "searchable_fields", m.SearchableFieldsResponse, connection_id=connection_id, actor_type=actor_type
+        )
+
+    def list_items(
+        self, *, connection_id: str, list_name: str, keys: Sequence[str] | None = None
+    ) -> m.ListItemsResponse:
+        return self._call(
+            "list_items",
+            m.ListItemsResponse,
+            connection_id=connection_id,
+            list_name=list_name,
+            keys=None if keys is None else list(keys),
+        )
+
+    # --- actors ---------------------------------------------------------------------------------------------------
+
+    def get_actors(
+        self, *, connection_id: str, actor_type: ActorTypeArg, erp_keys: Sequence[str], field_keys: Sequence[str]
+    ) -> m.GetActorsResponse:
+        """Read actors by key in batches of the connector's ``get_batch_size``; keys it lacks come in ``not_found``."""
+        pages = [
+            self._call(
+                "get_actors",
+                m.GetActorsResponse,
+                connection_id=connection_id,
+                actor_type=actor_type,
+                erp_keys=batch,
+                field_keys=list(field_keys),
+            )
+            for batch in _batches(erp_keys, self.capabilities.get_batch_size)
+        ]
+        return m.GetActorsResponse(
+            **_merged_envelope(pages),
+            actors=[actor for page in pages for actor in page.actors],
+            not_found=[key for page in pages for key in page.not_found],
+        )
+
+    def search_actors(
+        self, *, connection_id: str, actor_type: ActorTypeArg, text: str, field_keys: Sequence[str], limit: int = 50
+    ) -> m.ActorsResponse:
+        return self._call(
+            "search_actors",
+            m.ActorsResponse,
+            connection_id=connection_id,
+            actor_type=actor_type,
+            text=text,
+            field_keys=list(field_keys),
+            limit=limit,
+        )
+
+    def search_by_parent(
+        self,
+        *,
+        connection_id: str,
+        actor_type: ActorTypeArg,
+        parent_type: ActorTypeArg,
+        parent_key: str,
+        field_keys: Sequence[str],
+        text: str = "",
+        limit: int = 50,
+    ) -> m.ActorsResponse:
+        return self._call(
+            "search_by_parent",
+            m.ActorsResponse,
+            connection_id=connection_id,
+            actor_type=actor_type,
+            parent_type=parent_type,
+            parent_key=parent_key,
+            field_keys=list(field_keys),
+            text=text,
+            limit=limit,
+        )
+
+    def search_advanced(
+        self,
+        *,
+        connection_id: str,
+        actor_type: ActorTypeArg,
+        restrictions: Sequence[m.Restriction | Mapping[str, Any]],
+        field_keys: Sequence[str],
+        limit: int = 50,
+    ) -> m.ActorsResponse:
+        return self._call(
+            "search_advanced",
+            m.ActorsResponse,
+            connection_id=connection_id,
+            actor_type=actor_type,
+            restrictions=list(restrictions),
+            field_keys=list(field_keys),
+            limit=limit,
+        )
+
+    def changes(
+        self,
+        *,
+        connection_id: str,
+        actor_type: ActorTypeArg,
+        since: str | None,
+        field_keys: Sequence[str],
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> m.ChangesResponse:
+        """One page of actors changed at or after ``since``; ``limit`` defaults to the connector's page size."""
+        return self._call(
+            "changes",
+            m.ChangesResponse,
+            connection_id=connection_id,
+            actor_type=actor_type,
+            since=since,
+            field_keys=list(field_keys),
+            cursor=cursor,
+            limit=limit or self.capabilities.max_page_size,
+        )
+
+    def iter_changes(
+        self,
+        *,
+        connection_id: str,
+        actor_type: ActorTypeArg,
+        since: str | None,
+        field_keys: Sequence[str],
+        limit: int | None = None,
+    ) -> Iterator[m.ChangesResponse]:
+        """Every page of ``changes``, following ``next_cursor``; the last page carries ``next_since``."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = self.changes(
+                connection_id=connection_id,
+                actor_type=actor_type,
+                since=since,
+                field_keys=field_keys,
+                cursor=cursor,
+                limit=limit,
+            )
+            yield page
+            if page.next_cursor is None:
+                return
+            if page.next_cursor in seen:
+                raise ConnectorError(f"connector returned cursor {page.next_cursor!r} twice: its paging loops")
+            seen.add(page.next_cursor)
+            cursor = page.next_cursor
+
+    def create_actor(self, *, connection_id: str, actor: m.Actor, idempotency_key: str) -> m.ActorResponse:
+        """Create ``actor``; calling again with the same ``idempotency_key`` returns the same actor, never a second."""
+        return self._call(
+            "create_actor", m.ActorResponse, connection_id=connection_id, actor=actor, idempotency_key=idempotency_key
+        )
+
+    def save_actors(self, *, connection_id: str, actors: Sequence[m.Actor]) -> m.SaveActorsResponse:
+        """Save in batches of the connector's ``save_batch_size``; error indexes refer to positions in ``actors``."""
+        batch_size = self.capabilities.save_batch_size
+        pages = [
+            self._call("save_actors", m.SaveActorsResponse, connection_id=connection_id, actors=batch)
+            for batch in _batches(actors, batch_size)
+        ]
+        errors = [
+            _reindexed(error, offset=number * batch_size, batch_length=len(batch))
+            for number, (page, batch) in enumerate(zip(pages, _batches(actors, batch_size), strict=True))
+            for error in page.errors
+        ]
+        return m.SaveActorsResponse(
+            **_merged_envelope(pages), actors=[actor for page in pages for actor in page.actors], errors=errors
+        )
+
+    # --- the exchange ---------------------------------------------------------------------------------------------
+
+    def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
+        """Build, validate and send a request, resending the connection once if the connector forgot it."""
+        self.info()
+        request = _request(operation, **members)
+        try:
+            return self._exchange(operation, request, response_type)
+        except UnknownConnectionError:
+            connection_id = members.get("connection_id")
+            if self._on_unknown_connection is None or connection_id is None or operation == "save_connection":
+                raise
+            logger.info("connector forgot connection %s; sending it again", connection_id)
+            self._on_unknown_connection(connection_id)
+            return self._exchange(operation, request, response_type)
+
+    def _exchange(self, operation: str, request: m.WireModel, response_type: type[ResponseT]) -> ResponseT:
+        document = self._send_with_retries(operation, request.model_dump_json().encode())
+        try:
+            return response_type.model_validate(document)
+        except pydantic.ValidationError as error:
+            raise ConnectorError(
+                f"the connector's answer to {operation} does not match protocol v1",
+                tech_message=m.describe_invalid(error),
+            ) from None
+
+    def _send_with_retries(self, operation: str, body: bytes) -> dict[str, Any]:
+        attempt, waited = 0, 0.0
+        while True:
+            try:
+                return self._send(operation, body)
+            except (TransientError, RateLimitError) as error:
+                delay = self._delay_before_retry(error, attempt)
+                if attempt >= self._max_retries or waited + delay > self._backoff.budget:
+                    raise
+                attempt, waited = attempt + 1, waited + delay
+                logger.warning("%s failed (%s: %s); retry %d in %.2fs", operation, error.code, error, attempt, delay)
+                time.sleep(delay)
+
+    def _delay_before_retry(self, error: ErpsyncError, attempt: int) -> float:
+        """The connector's Retry-After when it gave one, else exponential backoff."""
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after
+        return self._backoff.delay(attempt)
+
+    def _send(self, operation: str, body: bytes) -> dict[str, Any]:
+        """One signed POST; the answer's JSON when ``ok``, else the typed error."""
+        self._limiter.wait()
+        headers = {"Content-Type": "application/json", **signed_headers(self._secret, body)}
+        try:
+            response = self._http.post(f"/v1/{operation}", content=body, headers=headers)
+        except httpx.TimeoutException:
+            raise TransientError(f"the connector did not answer {operation} within {self._timeout:g} seconds") from None
+        except httpx.TransportError as error:
+            raise TransientError(f"could not reach the connector: {error}") from None
+        return _answer(operation, response)
+
+
+# --- reading answers ----------------------------------------------------------------------------------------------
+
+
+def _answer(operation: str, response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    if status in _GATEWAY_STATUSES:
+        raise TransientError(f"the connector is unavailable (HTTP {status} to {operation})")
+    if status == 429:
+        raise RateLimitError("the connector asks the hub to slow down", retry_after=_retry_after_header(response))
+    document = _json_object(response)
+    if status == 401:
+        message = document.get("user_message") if document else None
+        raise AuthError(str(message or "the connector refused the hub's signature; check the shared secret"))
+    if document is None:
+        raise ConnectorError(f"the connector answered {operation} with HTTP {status} and no JSON envelope")
+    envelope = _envelope(operation, document)
+    if not envelope.ok:
+        raise _typed_error(envelope, response)
+    if status != 200:
+        raise ConnectorError(f"the connector answered {operation} with ok: true but HTTP {status}")
+    return document
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _envelope(operation: str, document: dict[str, Any]) -> m.Envelope:
+    try:
+        return m.Envelope.model_validate(document)
+    except pydantic.ValidationError as error:
+        raise ConnectorError(
+            f"the connector's answer to {operation} is not a protocol v1 envelope",
+            tech_message=m.describe_invalid(error),
+        ) from None
+
+
+def _typed_error(envelope: m.Envelope, response: httpx.Response) -> ErpsyncError:
+    message = envelope.user_message or f"the connector reported {envelope.error_code or 'an error'}"
+    error = error_for(envelope.error_code, message, tech_message=envelope.tech_message)
+    if isinstance(error, RateLimitError):
+        error.retry_after = _retry_after_header(response)
+    return error
+
+
+def _retry_after_header(response: httpx.Response) -> float | None:
+    """Seconds to wait from ``Retry-After``: a number of seconds or an HTTP date."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+# --- building requests and merging batches ------------------------------------------------------------------------
+
+
+def _request(operation: str, **members: Any) -> m.WireModel:
+    request_type, _ = m.OPERATIONS[operation]
+    try:
+        return request_type.model_validate(members)
+    except pydantic.ValidationError as error:
+        raise ValidationError(f"invalid {operation} request: {m.describe_invalid(error)}") from None
+
+
+_ItemT = TypeVar("_ItemT")
+
+
+def _batches(items: Sequence[_ItemT], size: int) -> Iterator[list[_ItemT]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _merged_envelope(pages: Sequence[m.Envelope]) -> dict[str, Any]:
+    """One envelope for several batches: the most severe state and every distinct message."""
+    return {
+        "state": max((page.state for page in pages), key=_STATE_SEVERITY.index, default=m.State.OK),
+        "user_message": "\n".join(dict.fromkeys(page.user_message for page in pages if page.user_message)),
+        "tech_message": "\n".join(dict.fromkeys(page.tech_message for page in pages if page.tech_message)),
+    }
+
+
+def _reindexed(error: m.ActorError, *, offset: int, batch_length: int) -> m.ActorError:
+    if error.index >= batch_length:
+        raise ConnectorError(f"save_actors reported an error for actor {error.index} of a batch of {batch_length}")
+    return error.model_copy(update={"index": error.index + offset})
