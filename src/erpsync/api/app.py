@@ -1,0 +1,87 @@
+"""The FastAPI application: ``create_app(settings, database=None)`` wires storage, the cipher, errors and routers.
+
+Public names: ``create_app``, ``API_PREFIX``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from erpsync.api.limits import BodySizeLimit
+from erpsync.api.routers import auth, groups, users
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crypto import cipher_for
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.settings import Settings
+from erpsync.storage.db import Database
+
+API_PREFIX = "/api/v1"
+
+_STATUS_BY_ERROR: dict[type[ErpsyncError], int] = {
+    NotFoundError: status.HTTP_404_NOT_FOUND,
+    ConflictError: status.HTTP_409_CONFLICT,
+    ValidationError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ErpsyncError)
+    code = next(code for cls, code in _STATUS_BY_ERROR.items() if isinstance(exc, cls))
+    return JSONResponse({"detail": exc.user_message}, status_code=code)
+
+
+async def _field_error(_request: Request, exc: Exception) -> JSONResponse:
+    # The same shape as FastAPI's own request validation errors, so clients read one format.
+    assert isinstance(exc, InvalidFieldError)
+    detail = [{"loc": ["body", exc.field], "msg": exc.reason, "type": "value_error"}]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's default echoes each bad value back ("input"): that could be a password, so it is left out.
+    assert isinstance(exc, RequestValidationError)
+    detail = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (auth, users, groups):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    """The hub's API; it opens ``settings``' database unless given one (and then leaves closing it to the caller)."""
+    owned = database is None
+    db = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            db.dispose()
+
+    app = FastAPI(
+        title="erpsync",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    app.state.cipher = cipher_for(settings)
+    app.add_middleware(BodySizeLimit)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(InvalidFieldError, _field_error)
+    for error_type in _STATUS_BY_ERROR:
+        app.add_exception_handler(error_type, _domain_error)
+    app.include_router(_api_router())
+    return app

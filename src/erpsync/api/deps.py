@@ -1,0 +1,86 @@
+"""FastAPI dependencies as ``Annotated`` aliases: who is asking, with which rights, on which session.
+
+Public names: ``SessionDep`` (a Session; handlers commit explicitly), ``DatabaseDep``, ``SettingsDep``, ``CipherDep``,
+``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
+(403 without the ``erp`` licence), ``TOKEN_URL``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from erpsync import accounts
+from erpsync.crypto import Cipher
+from erpsync.settings import Settings
+from erpsync.storage.db import Database
+from erpsync.storage.tables import User
+
+TOKEN_URL = "/api/v1/auth/token"
+
+_bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_cipher(request: Request) -> Cipher:
+    cipher: Cipher = request.app.state.cipher
+    return cipher
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+CipherDep = Annotated[Cipher, Depends(get_cipher)]
+
+
+def get_session(database: DatabaseDep) -> Iterator[Session]:
+    """One session per request; what the handler did not commit is rolled back."""
+    with database.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _unauthenticated(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+    if not token:
+        raise _unauthenticated("not authenticated: send a bearer token from POST /api/v1/auth/token")
+    user = accounts.user_for_token(session, token)
+    if user is None:
+        raise _unauthenticated("invalid or expired token")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin_user(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs the administrator role")
+    return user
+
+
+def get_licensed_user(user: CurrentUser) -> User:
+    if not accounts.has_licence(user, accounts.Licence.ERP):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs the ERP licence")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+LicensedUser = Annotated[User, Depends(get_licensed_user)]

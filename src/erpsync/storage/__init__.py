@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables (tables.py), engine and sessions (db.py), Alembic migrations (migrate.py)."""
