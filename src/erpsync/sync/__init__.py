@@ -1,0 +1,1 @@
+"""The sync engine and its pure core: per-field three-way merge (``merge``) and mapping rules (``mapping``)."""
