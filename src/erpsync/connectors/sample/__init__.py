@@ -1,0 +1,28 @@
+"""The sample connector: a small ERP of its own on SQLite (with demo data) and its connector, built on the SDK."""
+
+from __future__ import annotations
+
+from erpsync.sdk.store import SqliteConnectionStore
+from erpsync.settings import Settings
+
+from .connector import SampleConnector
+from .erp import SampleErp
+from .seed import seed_demo
+
+ERP_FILE = "sample-erp.sqlite"
+CONNECTIONS_FILE = "sample-connections.sqlite"
+
+__all__ = ["SampleConnector", "SampleErp", "build_connector", "open_erp"]
+
+
+def open_erp(settings: Settings) -> SampleErp:
+    """The ERP in the data folder, created and filled with the demo data the first time."""
+    erp = SampleErp(settings.data_dir / ERP_FILE)
+    if erp.is_empty():
+        seed_demo(erp)
+    return erp
+
+
+def build_connector(settings: Settings) -> SampleConnector:
+    connections = SqliteConnectionStore(settings.data_dir / CONNECTIONS_FILE)
+    return SampleConnector(open_erp(settings), connections=connections)

@@ -1,0 +1,196 @@
+"""The sample connector: the protocol operations answered from the sample ERP, built only on the SDK."""
+
+from __future__ import annotations
+
+from erpsync.errors import AuthError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.sdk.connector import ConnectionStore, Connector
+
+from . import cursor
+from .config import COMPANY_LIST, CONFIG_FIELDS, ConnectionConfig, parse_config
+from .erp import STAMP_FORMAT, NewRecord, SampleErp, Where
+from .fields import KIND_OF, LISTS, ORGANISATION, RecordKind
+from .search import restrictions_where, text_search
+from .values import parse_datetime
+
+
+class SampleConnector(Connector):
+    name = "sample"
+    version = "1.0.0"
+    capabilities = m.Capabilities(
+        get_batch_size=200,
+        save_batch_size=100,
+        max_page_size=m.MAX_LIMIT,
+        create=dict.fromkeys(KIND_OF, True),
+    )
+
+    def __init__(self, erp: SampleErp, *, connections: ConnectionStore | None = None) -> None:
+        super().__init__(connections=connections)
+        self.erp = erp
+
+    # --- config -----------------------------------------------------------------------------------------------------
+
+    def config_fields(self) -> m.FieldsResponse:
+        return m.FieldsResponse(fields=list(CONFIG_FIELDS))
+
+    def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
+        self._checked(parse_config(request.config))
+        return m.Envelope(user_message="Connected to the sample ERP.")
+
+    def _checked(self, config: ConnectionConfig) -> ConnectionConfig:
+        if config.company not in dict(self.erp.companies()):
+            raise ValidationError(f"the ERP has no company {config.company!r}")
+        if not self.erp.authenticate(config.user, config.password):
+            raise AuthError("The ERP refused the user name or password.")
+        return config
+
+    def _connection(self, connection_id: str) -> ConnectionConfig:
+        """The connection's config, checked again: the ERP's passwords and companies may have changed since."""
+        return self._checked(parse_config(self.config(connection_id)))
+
+    # --- metadata ---------------------------------------------------------------------------------------------------
+
+    def actor_types(self, request: m.ConnectionRequest) -> m.ActorTypesResponse:
+        self._connection(request.connection_id)
+        return m.ActorTypesResponse(actor_types=list(KIND_OF))
+
+    def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
+        self._connection(request.connection_id)
+        fields = _kind(request.actor_type).fields
+        return m.FieldsResponse(fields=[f.meta(rank) for rank, f in enumerate(fields, start=1)])
+
+    def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
+        self._connection(request.connection_id)
+        fields = _kind(request.actor_type).fields
+        return m.SearchableFieldsResponse(field_keys=[f.key for f in fields if m.OPERATORS_BY_TYPE[f.type]])
+
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        """ERP lists; the company list answers without a saved connection, as the config dialog needs it first."""
+        if request.list_name == COMPANY_LIST:
+            items = [m.ListItem(key=key, label=name) for key, name in self.erp.companies()]
+        else:
+            self._connection(request.connection_id)
+            if request.list_name not in LISTS:
+                raise ValidationError(f"unknown list {request.list_name!r}; lists: {', '.join([COMPANY_LIST, *LISTS])}")
+            items = list(LISTS[request.list_name])
+        wanted = set(request.keys) if request.keys is not None else None
+        return m.ListItemsResponse(items=[item for item in items if wanted is None or item.key in wanted])
+
+    # --- reads ------------------------------------------------------------------------------------------------------
+
+    def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        config = self._connection(request.connection_id)
+        fields = _kind(request.actor_type).select_fields(request.field_keys)
+        found = self.erp.fetch(config.company, request.actor_type, request.erp_keys, fields)
+        return m.GetActorsResponse(
+            actors=[found[key] for key in dict.fromkeys(request.erp_keys) if key in found],
+            not_found=[key for key in dict.fromkeys(request.erp_keys) if key not in found],
+        )
+
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        kind = _kind(request.actor_type)
+        return self._search(request, text_search(kind, request.text))
+
+    def search_by_parent(self, request: m.SearchByParentRequest) -> m.ActorsResponse:
+        kind = _kind(request.actor_type)
+        if request.parent_type not in kind.parent_types:
+            raise ValidationError(f"a {request.actor_type} has no {request.parent_type} parent")
+        parent_id = int(request.parent_key) if request.parent_key.isdigit() else -1
+        by_parent = Where("t.parent_id = ? AND p.kind = ?", (parent_id, request.parent_type.value))
+        return self._search(request, by_parent & text_search(kind, request.text))
+
+    def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        kind = _kind(request.actor_type)
+        return self._search(request, restrictions_where(kind, request.restrictions))
+
+    def _search(
+        self, request: m.SearchActorsRequest | m.SearchByParentRequest | m.SearchAdvancedRequest, where: Where
+    ) -> m.ActorsResponse:
+        config = self._connection(request.connection_id)
+        kind = _kind(request.actor_type)
+        fields = kind.select_fields(request.field_keys)
+        if not config.include_inactive and "active" in kind.fields_by_key():
+            where = where & Where("t.active = 1")
+        found = self.erp.query(config.company, request.actor_type, where, fields, limit=request.limit)
+        return m.ActorsResponse(actors=list(found.values()))
+
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        config = self._connection(request.connection_id)
+        fields = _kind(request.actor_type).select_fields(request.field_keys)
+        since = _since(request.since, config)
+        after = cursor.decode(request.cursor, actor_type=request.actor_type, since=since)
+        limit = min(request.limit, config.page_size)
+        page = self.erp.changes(
+            config.company, request.actor_type, since=since, after=after, fields=fields, limit=limit + 1
+        )
+        entries, more = page.entries[:limit], len(page.entries) > limit
+        last = entries[-1] if more else None
+        return m.ChangesResponse(
+            actors=[page.actors[str(entry.key)] for entry in entries if not entry.deleted],
+            deleted=[str(entry.key) for entry in entries if entry.deleted],
+            next_cursor=cursor.encode(request.actor_type, since, last.stamp, last.key) if last else None,
+            next_since=None if more else page.next_since,
+        )
+
+    # --- writes -----------------------------------------------------------------------------------------------------
+
+    def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
+        config = self._connection(request.connection_id)
+        actor = request.actor
+        kind = _kind(actor.actor_type)
+        if actor.erp_key is not None:
+            raise ValidationError("a new actor has no erp_key yet; use save_actors to change an existing one")
+        values = dict(actor.fields)
+        if kind is ORGANISATION:
+            values.setdefault("credit_limit", config.default_credit_limit)
+        record = NewRecord(values=values, parent_key=actor.parent_key, parent_type=actor.parent_type)
+        key = self.erp.create_actor(config.company, actor.actor_type, record, idempotency_key=request.idempotency_key)
+        created = self.erp.fetch(config.company, actor.actor_type, [key], kind.fields)
+        if key not in created:
+            raise NotFoundError(f"the {actor.actor_type} created with this idempotency key has since been deleted")
+        return m.ActorResponse(actor=created[key])
+
+    def save_actors(self, request: m.SaveActorsRequest) -> m.SaveActorsResponse:
+        """Saves each actor in its own transaction; one that fails is reported by index and leaves no trace."""
+        config = self._connection(request.connection_id)
+        saved: list[m.Actor] = []
+        errors: list[m.ActorError] = []
+        for index, actor in enumerate(request.actors):
+            try:
+                saved.append(self._save(config, actor))
+            except ErpsyncError as error:
+                errors.append(
+                    m.ActorError(erp_key=actor.erp_key, index=index, error_code=error.code, message=error.user_message)
+                )
+        return m.SaveActorsResponse(actors=saved, errors=errors)
+
+    def _save(self, config: ConnectionConfig, actor: m.Actor) -> m.Actor:
+        kind = _kind(actor.actor_type)
+        if actor.erp_key is None:
+            raise ValidationError("erp_key is required to save an actor; use create_actor for new ones")
+        parent = _parent(actor)
+        self.erp.update_actor(config.company, actor.actor_type, actor.erp_key, actor.fields, parent=parent)
+        return self.erp.fetch(config.company, actor.actor_type, [actor.erp_key], kind.fields)[actor.erp_key]
+
+
+def _kind(actor_type: m.ActorType) -> RecordKind:
+    try:
+        return KIND_OF[actor_type]
+    except KeyError:
+        raise ValidationError(f"the sample connector has no {actor_type} actors") from None
+
+
+def _parent(actor: m.Actor) -> tuple[m.ActorType, str] | None:
+    if actor.parent_key is None:
+        return None
+    if actor.parent_type is None:
+        raise ValidationError("parent_type is required with parent_key")
+    return actor.parent_type, actor.parent_key
+
+
+def _since(since: str | None, config: ConnectionConfig) -> str:
+    """The request's ``since`` in the ERP's stamp format, no earlier than the connection's ``sync_from``."""
+    moments = [parse_datetime(since, what="since")] if since else []
+    if config.sync_from is not None:
+        moments.append(config.sync_from)
+    return max(moments).strftime(STAMP_FORMAT) if moments else ""
