@@ -1,0 +1,109 @@
+"""The search rule: every operator of SPEC §6.4 on every searchable field selects exactly the expected records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erpsync.protocol import models as m
+from erpsync.testing.conformance import semantics
+from erpsync.testing.conformance.context import Context, strict
+from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule
+from erpsync.testing.conformance.samples import create_samples, name_field
+
+SEARCH_SAMPLES = 3
+
+
+def check_search_operators(ctx: Context, evidence: Evidence) -> None:
+    if not ctx.info().capabilities.advanced_search:
+        raise CannotCheckError("the connector declares no advanced search")
+    actor_types = ctx.creatable_types()
+    if not actor_types:
+        raise CannotCheckError(
+            "the connector creates no actor type, so the kit has no records of known values to search"
+        )
+    for actor_type in actor_types:
+        _check_actor_type(ctx, evidence, actor_type)
+
+
+def _check_actor_type(ctx: Context, evidence: Evidence, actor_type: m.ActorType) -> None:
+    tag_field = name_field(ctx, actor_type)
+    searchable = ctx.searchable(actor_type)
+    if tag_field not in searchable:
+        evidence.note(f"{actor_type}: not checked, its tagged field {tag_field!r} is not searchable")
+        return
+    records = create_samples(ctx, actor_type, purpose="search", count=SEARCH_SAMPLES)
+    keys = [str(record.erp_key) for record in records]
+    stored = _stored_values(ctx, actor_type, keys, searchable)
+    within_run = {"field": tag_field, "operator": m.Operator.CONTAINS, "values": [ctx.tag]}
+    types = {meta.key: meta.type for meta in ctx.fields(actor_type)}
+    cases = 0
+    for key in searchable:
+        values = [stored.get(erp_key, {}).get(key) for erp_key in keys]
+        if None in values:
+            evidence.note(f"{actor_type}.{key}: not checked, blank in the kit's records")
+            continue
+        for operator in sorted(m.OPERATORS_BY_TYPE[types[key]]):
+            search = _Search(ctx, actor_type, within_run, keys)
+            cases += search.check(evidence, key=key, field_type=types[key], operator=operator, values=values)
+    evidence.note(f"{actor_type}: {cases} operator cases on {len(searchable)} searchable fields")
+
+
+def _stored_values(
+    ctx: Context, actor_type: m.ActorType, keys: list[str], field_keys: list[str]
+) -> dict[str, dict[str, m.Value]]:
+    """The values as the ERP stored them, which a search must agree with."""
+    payload = ctx.on_connection(actor_type=actor_type, erp_keys=keys, field_keys=field_keys)
+    actors = ctx.request("get_actors", payload, m.GetActorsResponse).actors
+    return {str(actor.erp_key): actor.fields for actor in actors}
+
+
+class _Search:
+    """One ``search_advanced`` call confined to the kit's records, judged against ``semantics``."""
+
+    def __init__(self, ctx: Context, actor_type: m.ActorType, within_run: dict[str, Any], keys: list[str]) -> None:
+        self._ctx, self._actor_type, self._within_run, self._keys = ctx, actor_type, within_run, keys
+
+    def check(
+        self, evidence: Evidence, *, key: str, field_type: m.FieldType, operator: m.Operator, values: list[m.Value]
+    ) -> int:
+        case = f"{self._actor_type}.{key} {operator!s}"
+        try:
+            operands = semantics.operands(field_type, operator, values)
+            expected = {
+                k
+                for k, v in zip(self._keys, values, strict=True)
+                if semantics.matches(field_type, operator, v, operands)
+            }
+        except ValueError as error:
+            evidence.problems.append(f"{case}: stored values {values!r} do not fit type {field_type!s}: {error}")
+            return 0
+        restriction = {"field": key, "operator": operator, "values": operands}
+        found = self._found(evidence, case, restriction)
+        if found is not None:
+            evidence.expect(
+                found == expected, f"{case} {operands!r}: expected {self._names(expected)}, got {self._names(found)}"
+            )
+        return 1
+
+    def _found(self, evidence: Evidence, case: str, restriction: dict[str, Any]) -> set[str] | None:
+        payload = self._ctx.on_connection(
+            actor_type=self._actor_type, restrictions=[self._within_run, restriction], field_keys=[], limit=50
+        )
+        answer = self._ctx.wire.call("search_advanced", payload)
+        if not evidence.expect(answer.ok, f"{case} {restriction['values']!r}: {answer.describe()}"):
+            return None
+        return {str(actor.erp_key) for actor in strict(m.ActorsResponse, answer.document).actors}
+
+    def _names(self, keys: set[str]) -> str:
+        """Records as #index in creation order, anything else by its erp_key."""
+        names = [f"#{self._keys.index(key)}" if key in self._keys else repr(key) for key in keys]
+        return "{" + ", ".join(sorted(names)) + "}"
+
+
+RULES = (
+    Rule(
+        "search_operators",
+        "each search operator selects exactly the expected records, text ignoring case",
+        check_search_operators,
+    ),
+)
