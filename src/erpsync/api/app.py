@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from erpsync.api.limits import BodySizeLimit
-from erpsync.api.routers import auth, groups, users
+from erpsync.api.routers import auth, companies, groups, lists, persons, projects, users
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crypto import cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
@@ -52,7 +52,7 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, groups):
+    for module in (auth, users, groups, companies, persons, projects, lists):
         router.include_router(module.router)
     return router
 

@@ -1,7 +1,8 @@
 """Every table of the hub as SQLAlchemy 2 typed ORM models; Alembic migrations follow this file.
 
 Public names: ``Base``, ``UtcDateTime``, ``utcnow``; CRM: ``ChangeCounter``, ``ListItem``, ``Company``, ``Person``,
-``Project``, ``CrmDeletion``, ``ENTITY_TABLES``; access: ``User``, ``Group``, ``GroupMember``, ``ApiToken``;
+``Project`` (all ``CrmEntity``), ``CrmDeletion``,
+``ENTITY_TABLES``; access: ``User``, ``Group``, ``GroupMember``, ``ApiToken``;
 ERP side: ``SyncConnector``, ``ErpConnection``, ``ConnectionUser``, ``ConnectionGroup``, ``ConnectionActorFields``;
 ``AuditEntry``.
 
@@ -93,7 +94,7 @@ class ChangeCounter(Base):
 
 class ListItem(Base):
     __tablename__ = "list_items"
-    __table_args__ = (Index("ix_list_items_list_name_rank", "list_name", "rank"),)
+    __table_args__ = (Index("ix_list_items_list_name_rank", "list_name", "rank"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     list_name: Mapped[str] = mapped_column(String(32))
@@ -102,8 +103,12 @@ class ListItem(Base):
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class CrmEntityMixin:
+class CrmEntity(Base):
     """Columns every CRM entity has besides its catalogue fields."""
+
+    __abstract__ = True
+    # Ids are never reused (SQLite would reuse the highest after a delete): a tombstone names one entity for good.
+    __table_args__: Any = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -116,7 +121,7 @@ _P = EntityType.PERSON
 _J = EntityType.PROJECT
 
 
-class Company(CrmEntityMixin, Base):
+class Company(CrmEntity):
     __tablename__ = "companies"
 
     name: Mapped[str] = mapped_column(String(CRM_FIELDS[_C]["NAME"].max_length), index=True)
@@ -149,7 +154,7 @@ class Company(CrmEntityMixin, Base):
     persons: Mapped[list[Person]] = relationship(back_populates="company", passive_deletes=True)
 
 
-class Person(CrmEntityMixin, Base):
+class Person(CrmEntity):
     __tablename__ = "persons"
 
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), index=True)
@@ -176,7 +181,7 @@ class Person(CrmEntityMixin, Base):
     company: Mapped[Company | None] = relationship(back_populates="persons")
 
 
-class Project(CrmEntityMixin, Base):
+class Project(CrmEntity):
     __tablename__ = "projects"
 
     name: Mapped[str] = mapped_column(String(CRM_FIELDS[_J]["NAME"].max_length), index=True)
@@ -200,7 +205,7 @@ class CrmDeletion(Base):
     deleted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-ENTITY_TABLES: dict[EntityType, type[Company] | type[Person] | type[Project]] = {
+ENTITY_TABLES: dict[EntityType, type[CrmEntity]] = {
     EntityType.COMPANY: Company,
     EntityType.PERSON: Person,
     EntityType.PROJECT: Project,
@@ -350,6 +355,7 @@ __all__ = [
     "ConnectionGroup",
     "ConnectionUser",
     "CrmDeletion",
+    "CrmEntity",
     "ErpConnection",
     "Group",
     "GroupMember",

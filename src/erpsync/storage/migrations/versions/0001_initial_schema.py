@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("rank", sa.Integer(), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_list_items")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_list_items_list_name_rank", "list_items", ["list_name", "rank"], unique=False)
 
@@ -157,6 +158,7 @@ def upgrade() -> None:
             ["country_id"], ["list_items.id"], name=op.f("fk_companies_country_id_list_items"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_companies")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_companies_change_seq"), "companies", ["change_seq"], unique=False)
     op.create_index(op.f("ix_companies_name"), "companies", ["name"], unique=False)
@@ -225,6 +227,7 @@ def upgrade() -> None:
             ["status_id"], ["list_items.id"], name=op.f("fk_projects_status_id_list_items"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_projects_change_seq"), "projects", ["change_seq"], unique=False)
     op.create_index(op.f("ix_projects_name"), "projects", ["name"], unique=False)
@@ -311,6 +314,7 @@ def upgrade() -> None:
             ["country_id"], ["list_items.id"], name=op.f("fk_persons_country_id_list_items"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_persons")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_persons_change_seq"), "persons", ["change_seq"], unique=False)
     op.create_index(op.f("ix_persons_company_id"), "persons", ["company_id"], unique=False)

@@ -1,0 +1,53 @@
+"""What the company, person and project routers share: paging, and writes tagged with the calling user.
+
+Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``MAX_PAGE_SIZE``, ``page_of``, ``create``, ``update``,
+``delete``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+from erpsync.crm.schemas import Page
+from erpsync.storage.tables import User
+
+MAX_PAGE_SIZE = 500
+
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
+PageOffset = Annotated[int, Query(ge=0, description="items to skip")]
+NameQuery = Annotated[str | None, Query(max_length=255, description="only names containing this (any case)")]
+
+PublicT = TypeVar("PublicT", bound=BaseModel)
+
+
+def page_of(
+    session: Session, entity_type: EntityType, public: type[PublicT], *, q: str | None, limit: int, offset: int
+) -> Page[PublicT]:
+    entities, total = service.list_entities(session, entity_type, q=q, limit=limit, offset=offset)
+    items = [public.model_validate(entity) for entity in entities]
+    return Page[PublicT](items=items, total=total, limit=limit, offset=offset)
+
+
+def create(session: Session, user: User, entity_type: EntityType, body: BaseModel) -> service.Entity:
+    attrs: dict[str, Any] = body.model_dump(exclude_unset=True)
+    entity = service.create_entity(session, entity_type, attrs, changed_by=service.user_origin(user.id))
+    session.commit()
+    return entity
+
+
+def update(session: Session, user: User, entity_type: EntityType, entity_id: int, body: BaseModel) -> service.Entity:
+    attrs: dict[str, Any] = body.model_dump(exclude_unset=True)
+    entity = service.update_entity(session, entity_type, entity_id, attrs, changed_by=service.user_origin(user.id))
+    session.commit()
+    return entity
+
+
+def delete(session: Session, user: User, entity_type: EntityType, entity_id: int) -> None:
+    service.delete_entity(session, entity_type, entity_id, changed_by=service.user_origin(user.id))
+    session.commit()

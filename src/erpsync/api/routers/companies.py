@@ -1,0 +1,42 @@
+"""``/companies``: any signed-in user lists (paged, searchable by name), reads, creates, changes, deletes companies."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from erpsync.api import crm_routes
+from erpsync.api.crm_routes import NameQuery, PageLimit, PageOffset
+from erpsync.api.deps import CurrentUser, SessionDep
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+from erpsync.crm.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, Page
+
+router = APIRouter(prefix="/companies", tags=["companies"])
+_TYPE = EntityType.COMPANY
+
+
+@router.get("")
+def list_companies(
+    session: SessionDep, _user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
+) -> Page[CompanyPublic]:
+    return crm_routes.page_of(session, _TYPE, CompanyPublic, q=q, limit=limit, offset=offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_company(session: SessionDep, user: CurrentUser, body: CompanyCreate) -> CompanyPublic:
+    return CompanyPublic.model_validate(crm_routes.create(session, user, _TYPE, body))
+
+
+@router.get("/{company_id}")
+def get_company(session: SessionDep, _user: CurrentUser, company_id: int) -> CompanyPublic:
+    return CompanyPublic.model_validate(service.get_entity(session, _TYPE, company_id))
+
+
+@router.patch("/{company_id}")
+def update_company(session: SessionDep, user: CurrentUser, company_id: int, body: CompanyUpdate) -> CompanyPublic:
+    return CompanyPublic.model_validate(crm_routes.update(session, user, _TYPE, company_id, body))
+
+
+@router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_company(session: SessionDep, user: CurrentUser, company_id: int) -> None:
+    crm_routes.delete(session, user, _TYPE, company_id)

@@ -1,0 +1,44 @@
+"""``/lists/{name}``: any signed-in user reads a CRM list; administrators add and change its items."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from erpsync import audit
+from erpsync.api.deps import AdminUser, CurrentUser, SessionDep
+from erpsync.crm import lists
+from erpsync.crm.schemas import ListItemCreate, ListItemPublic, ListItemUpdate
+
+router = APIRouter(prefix="/lists", tags=["lists"])
+
+
+@router.get("/{name}")
+def get_list(session: SessionDep, _user: CurrentUser, name: str, include_deleted: bool = False) -> list[ListItemPublic]:
+    items = lists.list_items(session, lists.parse_list_name(name), include_deleted=include_deleted)
+    return [ListItemPublic.model_validate(item) for item in items]
+
+
+@router.post("/{name}", status_code=status.HTTP_201_CREATED)
+def add_item(session: SessionDep, admin: AdminUser, name: str, body: ListItemCreate) -> ListItemPublic:
+    item = lists.add_item(session, lists.parse_list_name(name), label=body.label, rank=body.rank)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="create",
+        target_type=f"list:{name}",
+        target_id=item.id,
+        detail=body.model_dump(),
+    )
+    session.commit()
+    return ListItemPublic.model_validate(item)
+
+
+@router.patch("/{name}/{item_id}")
+def update_item(session: SessionDep, admin: AdminUser, name: str, item_id: int, body: ListItemUpdate) -> ListItemPublic:
+    changes = body.model_dump(exclude_unset=True)
+    item = lists.update_item(session, lists.parse_list_name(name), item_id, **changes)
+    audit.record(
+        session, user_id=admin.id, action="update", target_type=f"list:{name}", target_id=item.id, detail=changes
+    )
+    session.commit()
+    return ListItemPublic.model_validate(item)

@@ -1,0 +1,42 @@
+"""``/persons``: any signed-in user lists (paged, searchable by name), reads, creates, changes and deletes persons."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from erpsync.api import crm_routes
+from erpsync.api.crm_routes import NameQuery, PageLimit, PageOffset
+from erpsync.api.deps import CurrentUser, SessionDep
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+from erpsync.crm.schemas import Page, PersonCreate, PersonPublic, PersonUpdate
+
+router = APIRouter(prefix="/persons", tags=["persons"])
+_TYPE = EntityType.PERSON
+
+
+@router.get("")
+def list_persons(
+    session: SessionDep, _user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
+) -> Page[PersonPublic]:
+    return crm_routes.page_of(session, _TYPE, PersonPublic, q=q, limit=limit, offset=offset)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_person(session: SessionDep, user: CurrentUser, body: PersonCreate) -> PersonPublic:
+    return PersonPublic.model_validate(crm_routes.create(session, user, _TYPE, body))
+
+
+@router.get("/{person_id}")
+def get_person(session: SessionDep, _user: CurrentUser, person_id: int) -> PersonPublic:
+    return PersonPublic.model_validate(service.get_entity(session, _TYPE, person_id))
+
+
+@router.patch("/{person_id}")
+def update_person(session: SessionDep, user: CurrentUser, person_id: int, body: PersonUpdate) -> PersonPublic:
+    return PersonPublic.model_validate(crm_routes.update(session, user, _TYPE, person_id, body))
+
+
+@router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_person(session: SessionDep, user: CurrentUser, person_id: int) -> None:
+    crm_routes.delete(session, user, _TYPE, person_id)

@@ -1,0 +1,198 @@
+"""The CRM service: the one way entities are read and written, by the API (attribute names) and the sync engine
+(mapping keys). Every write is validated, bumps the change sequence and records who made it.
+
+Public names: ``Entity``, ``CrmRecord``, ``get_entity``, ``list_entities``, ``create_entity``, ``update_entity``,
+``delete_entity``; for the engine ``read_record``, ``create_record``, ``write_record``, and from
+``erpsync.crm.changes``: ``changes_since``, ``current_watermark``. Origin tags: ``USER_ORIGIN`` ("user:<id>"),
+``sync_origin(connection_id)`` ("sync:<id>").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from erpsync.crm.changes import changes_since, current_watermark, next_change_seq
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import CRM_FIELDS, EntityType
+from erpsync.crm.validation import REQUIRED_ATTRS, clean_attrs
+from erpsync.errors import NotFoundError
+from erpsync.storage.tables import ENTITY_TABLES, Company, CrmDeletion, CrmEntity, Person, Project, utcnow
+
+Entity = CrmEntity
+
+__all__ = [
+    "CrmRecord",
+    "Entity",
+    "changes_since",
+    "create_entity",
+    "create_record",
+    "current_watermark",
+    "delete_entity",
+    "get_entity",
+    "list_entities",
+    "read_record",
+    "sync_origin",
+    "update_entity",
+    "user_origin",
+    "write_record",
+]
+
+
+def user_origin(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def sync_origin(connection_id: int) -> str:
+    return f"sync:{connection_id}"
+
+
+# --- attribute level (API) -------------------------------------------------------------------------------------------
+
+
+def get_entity(session: Session, entity_type: EntityType, entity_id: int) -> Entity:
+    entity = session.get(ENTITY_TABLES[entity_type], entity_id)
+    if entity is None:
+        raise NotFoundError(f"no {entity_type} with id {entity_id}")
+    return entity
+
+
+def _name_filter(entity_type: EntityType, q: str) -> ColumnElement[bool]:
+    if entity_type is EntityType.PERSON:
+        return or_(Person.first_name.icontains(q, autoescape=True), Person.last_name.icontains(q, autoescape=True))
+    table = Company if entity_type is EntityType.COMPANY else Project
+    return table.name.icontains(q, autoescape=True)
+
+
+def list_entities(
+    session: Session, entity_type: EntityType, *, q: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Entity], int]:
+    """A page of entities in id order, optionally those whose name contains ``q`` (any case); and the total."""
+    table = ENTITY_TABLES[entity_type]
+    query = select(table)
+    if q:
+        query = query.where(_name_filter(entity_type, q))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(query.order_by(table.id).limit(limit).offset(offset))
+    return list(page), total
+
+
+def _stamp(session: Session, entity: Entity, changed_by: str) -> None:
+    entity.change_seq = next_change_seq(session)
+    entity.changed_by = changed_by
+    entity.updated_at = utcnow()
+
+
+def create_entity(session: Session, entity_type: EntityType, attrs: Mapping[str, Any], *, changed_by: str) -> Entity:
+    for attr in sorted(REQUIRED_ATTRS[entity_type] - attrs.keys()):
+        raise InvalidFieldError(attr, "is required")
+    entity = ENTITY_TABLES[entity_type](**clean_attrs(session, entity_type, attrs))
+    _stamp(session, entity, changed_by)
+    session.add(entity)
+    session.flush()
+    return entity
+
+
+def update_entity(
+    session: Session, entity_type: EntityType, entity_id: int, attrs: Mapping[str, Any], *, changed_by: str
+) -> Entity:
+    """Apply ``attrs``; a write that changes nothing leaves the sequence alone, so it wakes no sync."""
+    entity = get_entity(session, entity_type, entity_id)
+    changed = {k: v for k, v in clean_attrs(session, entity_type, attrs).items() if getattr(entity, k) != v}
+    if changed:
+        for attr, value in changed.items():
+            setattr(entity, attr, value)
+        _stamp(session, entity, changed_by)
+        session.flush()
+    return entity
+
+
+def _detach_persons(session: Session, company: Company, changed_by: str) -> None:
+    # The foreign key would null them silently; doing it here puts the change in the feed.
+    for person in session.scalars(select(Person).where(Person.company_id == company.id)):
+        person.company_id = None
+        _stamp(session, person, changed_by)
+
+
+def delete_entity(session: Session, entity_type: EntityType, entity_id: int, *, changed_by: str) -> None:
+    """Delete and leave a tombstone, so the engine learns of it through the change feed."""
+    entity = get_entity(session, entity_type, entity_id)
+    if isinstance(entity, Company):
+        _detach_persons(session, entity, changed_by)
+    tombstone = CrmDeletion(
+        entity_type=entity_type.value, entity_id=entity_id, change_seq=next_change_seq(session), changed_by=changed_by
+    )
+    session.add(tombstone)
+    session.delete(entity)
+    session.flush()
+
+
+# --- mapping-key level (sync engine) ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrmRecord:
+    """An entity as the engine sees it: mapping key -> JSON value (dates ISO, list fields list-item ids)."""
+
+    entity_type: EntityType
+    id: int
+    values: dict[str, Any]
+    updated_at: dt.datetime
+    change_seq: int
+    changed_by: str
+    company_id: int | None = None  # a person's company: the parent of the ERP person
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _record(entity_type: EntityType, entity: Entity) -> CrmRecord:
+    values = {key: _json_value(getattr(entity, field.attr)) for key, field in CRM_FIELDS[entity_type].items()}
+    return CrmRecord(
+        entity_type=entity_type,
+        id=entity.id,
+        values=values,
+        updated_at=entity.updated_at,
+        change_seq=entity.change_seq,
+        changed_by=entity.changed_by,
+        company_id=entity.company_id if isinstance(entity, Person) else None,
+    )
+
+
+def _attrs_for_keys(entity_type: EntityType, values: Mapping[str, Any]) -> dict[str, Any]:
+    fields = CRM_FIELDS[entity_type]
+    unknown = sorted(values.keys() - fields.keys())
+    if unknown:
+        raise InvalidFieldError(unknown[0], f"not a {entity_type} field key", key=unknown[0])
+    return {fields[key].attr: value for key, value in values.items()}
+
+
+def read_record(session: Session, entity_type: EntityType, entity_id: int) -> CrmRecord:
+    return _record(entity_type, get_entity(session, entity_type, entity_id))
+
+
+def create_record(
+    session: Session,
+    entity_type: EntityType,
+    values: Mapping[str, Any],
+    *,
+    changed_by: str,
+    company_id: int | None = None,
+) -> CrmRecord:
+    attrs = _attrs_for_keys(entity_type, values)
+    if company_id is not None:
+        attrs["company_id"] = company_id
+    return _record(entity_type, create_entity(session, entity_type, attrs, changed_by=changed_by))
+
+
+def write_record(
+    session: Session, entity_type: EntityType, entity_id: int, values: Mapping[str, Any], *, changed_by: str
+) -> CrmRecord:
+    attrs = _attrs_for_keys(entity_type, values)
+    return _record(entity_type, update_entity(session, entity_type, entity_id, attrs, changed_by=changed_by))
