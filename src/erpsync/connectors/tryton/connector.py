@@ -1,0 +1,237 @@
+"""The Tryton sync connector: protocol operations on top of ``Records`` over Tryton's JSON-RPC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from erpsync.connectors.tryton import fields as f
+from erpsync.connectors.tryton.changes import Page, Position, Source, read_page
+from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
+from erpsync.connectors.tryton.records import Records, iso
+from erpsync.connectors.tryton.rpc import Domain, NotTrytonError, TrytonRpc
+from erpsync.errors import ErpsyncError, TransientError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.sdk.connector import Connector
+
+_PARTY_SOURCES = [
+    Source("party.party"),
+    Source("party.address", "party"),
+    Source("party.contact_mechanism", "party"),
+    Source("party.identifier", "party"),
+]
+_SOURCES = dict.fromkeys(f.COMPANY_TYPES, _PARTY_SOURCES) | {
+    m.ActorType.PERSON: _PARTY_SOURCES[:1] + _PARTY_SOURCES[2:3],
+    m.ActorType.PROJECT: [Source("project.work")],
+}
+
+
+class TrytonConnector(Connector):
+    name = "tryton"
+    version = "1.0.0"
+    capabilities = m.Capabilities(
+        get_batch_size=100,
+        save_batch_size=100,
+        max_page_size=500,
+        create=dict.fromkeys(m.ActorType, True),
+    )
+
+    def config_fields(self) -> m.FieldsResponse:
+        return m.FieldsResponse(fields=f.config_fields())
+
+    def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
+        with self._records(request.config):
+            return m.Envelope(user_message="Connected to Tryton")
+
+    def actor_types(self, request: m.ConnectionRequest) -> m.ActorTypesResponse:
+        self.config(request.connection_id)
+        return m.ActorTypesResponse(actor_types=list(m.ActorType))
+
+    def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
+        self.config(request.connection_id)
+        return m.FieldsResponse(fields=[field.meta(rank) for rank, field in enumerate(f.FIELDS[request.actor_type])])
+
+    def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
+        self.config(request.connection_id)
+        keys = [field.key for field in f.FIELDS[request.actor_type] if field.search_path]
+        return m.SearchableFieldsResponse(field_keys=keys)
+
+    def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        ids = {key: _id(key) for key in request.erp_keys}
+        with self._connection(request.connection_id) as records:
+            found = records.read(request.actor_type, [i for i in ids.values() if i is not None])
+        actors = [_only(found[i][0], request.field_keys) for i in ids.values() if i in found and found[i][1]]
+        missing = [key for key, i in ids.items() if i not in found or not found[i][1]]
+        return m.GetActorsResponse(actors=actors, not_found=missing)
+
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        return self._search(request.connection_id, request.actor_type, text_search(request.text), request)
+
+    def search_by_parent(self, request: m.SearchByParentRequest) -> m.ActorsResponse:
+        parent = _id(request.parent_key)
+        if parent is None:
+            return m.ActorsResponse()
+        if request.actor_type == m.ActorType.PERSON:
+            with self._connection(request.connection_id) as records:
+                works_for = records.works_for()
+            domain: Domain = [["relations", "where", [["to", "=", parent], ["type", "=", works_for]]]]
+        else:
+            domain = [["party", "=", parent]]
+        return self._search(request.connection_id, request.actor_type, domain + text_search(request.text), request)
+
+    def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        domain = [clause for r in request.restrictions for clause in self._restriction(request.actor_type, r)]
+        return self._search(request.connection_id, request.actor_type, domain, request)
+
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        after = _start(request)
+        with self._connection(request.connection_id) as records:
+            limit = min(request.limit, self.capabilities.max_page_size)
+            page = read_page(
+                records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context
+            )
+            found = records.read(request.actor_type, page.actor_ids)
+        actors = [_only(found[i][0], request.field_keys) for i in page.actor_ids if i in found and found[i][1]]
+        deleted = [str(i) for i in page.actor_ids if i in found and not found[i][1]]
+        return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
+
+    def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
+        _check_writable(request.actor)
+        with self._connection(request.connection_id) as records:
+            created = records.create(request.actor, request.idempotency_key)
+            actor, _ = records.read(request.actor.actor_type, [created])[created]
+        return m.ActorResponse(actor=actor)
+
+    def save_actors(self, request: m.SaveActorsRequest) -> m.SaveActorsResponse:
+        saved: list[m.Actor] = []
+        errors: list[m.ActorError] = []
+        with self._connection(request.connection_id) as records:
+            for index, actor in enumerate(request.actors):
+                try:
+                    _check_writable(actor)
+                    saved.append(records.save(actor))
+                except ErpsyncError as error:
+                    errors.append(_actor_error(index, actor, error))
+        return m.SaveActorsResponse(actors=saved, errors=errors)
+
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        with self._connection(request.connection_id) as records:
+            items = _list_items(records, request.list_name)
+        if request.keys is not None:
+            items = [item for item in items if item.key in set(request.keys)]
+        return m.ListItemsResponse(items=items)
+
+    # --- helpers --------------------------------------------------------------------------------------------------
+
+    def _search(
+        self,
+        connection_id: str,
+        actor_type: m.ActorType,
+        domain: Domain,
+        request: m.SearchActorsRequest | m.SearchByParentRequest | m.SearchAdvancedRequest,
+    ) -> m.ActorsResponse:
+        with self._connection(connection_id) as records:
+            ids = records.find(actor_type, domain, limit=request.limit)
+            found = records.read(actor_type, ids)
+        return m.ActorsResponse(actors=[_only(found[i][0], request.field_keys) for i in ids if i in found])
+
+    def _restriction(self, actor_type: m.ActorType, restriction: m.Restriction) -> Domain:
+        field = f.actor_field(actor_type, restriction.field)
+        if field is None:
+            raise ValidationError(f"{actor_type.value} has no field {restriction.field!r}")
+        return restriction_domain(field, restriction)
+
+    @contextmanager
+    def _connection(self, connection_id: str) -> Iterator[Records]:
+        with self._records(self.config(connection_id)) as records:
+            yield records
+
+    @contextmanager
+    def _records(self, config: m.Config) -> Iterator[Records]:
+        """A logged-in session for ``config``; each bad value gets its own message."""
+        url, database, user, password = (_text(config, key) for key in ("url", "database", "user", "password"))
+        try:
+            TrytonRpc.server_version(url)
+        except (NotTrytonError, TransientError) as error:
+            raise ValidationError(
+                f"{url} does not answer as a Tryton server: check the server URL", tech_message=error.tech_message
+            ) from error
+        with TrytonRpc(url, database) as rpc:
+            rpc.login(user, password)
+            yield Records(rpc, _company(config, rpc))
+
+
+def _text(config: m.Config, key: str) -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"the Tryton connection needs a {key}")
+    return value.strip()
+
+
+def _company(config: m.Config, rpc: TrytonRpc) -> int:
+    value = config.get("company")
+    company = rpc.context.get("company") if value in (None, "") else _id(str(value))
+    if company is None or company not in rpc.context.get("companies", []):
+        raise ValidationError(f"company {value} is not one of the Tryton user's companies")
+    return int(company)
+
+
+def _id(key: str | None) -> int | None:
+    return int(key) if key is not None and key.isdigit() else None
+
+
+def _only(actor: m.Actor, field_keys: list[str]) -> m.Actor:
+    return actor.model_copy(update={"fields": {key: actor.fields[key] for key in field_keys if key in actor.fields}})
+
+
+def _check_writable(actor: m.Actor) -> None:
+    for key in actor.fields:
+        field = f.actor_field(actor.actor_type, key)
+        if field is None or field.access == m.Access.READ_ONLY:
+            raise ValidationError(f"{actor.actor_type.value} field {key!r} does not exist or is read-only")
+
+
+def _actor_error(index: int, actor: m.Actor, error: ErpsyncError) -> m.ActorError:
+    return m.ActorError(erp_key=actor.erp_key, index=index, error_code=error.code, message=error.user_message)
+
+
+def _start(request: m.ChangesRequest) -> Position | None:
+    if request.cursor:
+        return Position.decode(request.cursor)
+    if request.since:
+        try:
+            since = parse_datetime(request.since)
+        except ValueError as error:
+            raise ValidationError(f"since {request.since!r} is not an ISO 8601 timestamp") from error
+        moment = since if isinstance(since, dt.datetime) else dt.datetime.combine(since, dt.time())
+        return Position.start(moment)
+    return None
+
+
+def _continuation(page: Page, request: m.ChangesRequest) -> dict[str, str | None]:
+    if page.more and page.last is not None:
+        return {"next_cursor": page.last.encode(), "next_since": None}
+    if page.last is not None:
+        return {"next_cursor": None, "next_since": iso(page.last.time)}
+    previous = Position.decode(request.cursor).time if request.cursor else None
+    return {"next_cursor": None, "next_since": iso(previous) if previous else request.since}
+
+
+def _list_items(records: Records, list_name: str) -> list[m.ListItem]:
+    rpc, context = records.rpc, records.context
+    if list_name == f.COUNTRIES:
+        rows = rpc.search_read("country.country", [], ["code", "name"], order=[["name", "ASC"]], context=context)
+        return [m.ListItem(key=row["code"], label=row["name"]) for row in rows if row["code"]]
+    if list_name == f.LANGUAGES:
+        rows = rpc.search_read("ir.lang", [], ["code", "name"], order=[["name", "ASC"]], context=context)
+        return [m.ListItem(key=row["code"], label=row["name"]) for row in rows]
+    if list_name == f.CATEGORIES:
+        domain = [["id", "not in", list(records.roles())]]
+        rows = rpc.search_read("party.category", domain, ["rec_name"], order=[["name", "ASC"]], context=context)
+        return [m.ListItem(key=str(row["id"]), label=row["rec_name"]) for row in rows]
+    if list_name == f.PROJECT_STATUSES:
+        domain = [["types", "in", ["project"]]]
+        rows = rpc.search_read("project.work.status", domain, ["name"], context=context)
+        return [m.ListItem(key=str(row["id"]), label=row["name"]) for row in rows]
+    raise ValidationError(f"the Tryton connector has no list named {list_name!r}")

@@ -1,0 +1,112 @@
+"""The actor fields the Tryton connector offers, where each lives in Tryton, and the lists behind list fields.
+
+How actors map onto Tryton (see docs/writing-a-connector.md):
+- ``customer``/``supplier``: a party in the top-level party category "Customer"/"Supplier" (created on demand);
+  ``partner``: a party in both. The sets overlap: a partner is also found as a customer and as a supplier, so a link
+  survives a customer becoming a supplier too.
+- ``person``: a party with a "Works for" relation (type created on demand) to its parent party.
+- ``project``: a ``project.work`` of type project in the connection's company; its parent is its party.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType
+
+CUSTOMER_CATEGORY = "Customer"
+SUPPLIER_CATEGORY = "Supplier"
+WORKS_FOR = "Works for"
+EMPLOYS = "Employs"
+IDEMPOTENCY_PREFIX = "erpsync-create:"  # code of the party identifier that remembers which request created a party
+
+COUNTRIES = "countries"
+CATEGORIES = "categories"
+LANGUAGES = "languages"
+PROJECT_STATUSES = "project_statuses"
+
+
+@dataclass(frozen=True)
+class ActorField:
+    """One actor field; ``search_path`` is the Tryton domain path, None when it cannot be searched."""
+
+    key: str
+    label: str
+    type: FieldType = FieldType.TEXT
+    list_name: str | None = None
+    access: Access = Access.NORMAL
+    max_length: int | None = None
+    search_path: str | None = None
+
+    def meta(self, rank: int) -> FieldMeta:
+        return FieldMeta(
+            key=self.key,
+            label=self.label,
+            type=self.type,
+            list_name=self.list_name,
+            access=self.access,
+            max_length=self.max_length,
+            rank=rank,
+        )
+
+
+_NAME = ActorField("name", "Name", access=Access.MANDATORY, search_path="name")
+_CODE = ActorField("code", "Code", access=Access.READ_ONLY, search_path="code")
+_EMAIL = ActorField("email", "E-mail")
+_PHONE = ActorField("phone", "Phone")
+_LANGUAGE = ActorField("language", "Language", FieldType.LIST, LANGUAGES, search_path="lang.code")
+
+COMPANY_FIELDS = (
+    _NAME,
+    _CODE,
+    ActorField("tax_identifier", "Tax identifier (EU VAT)"),
+    ActorField("street", "Street", search_path="addresses.street"),
+    ActorField("postal_code", "Postal code", search_path="addresses.postal_code"),
+    ActorField("city", "City", search_path="addresses.city"),
+    ActorField("country", "Country", FieldType.LIST, COUNTRIES, search_path="addresses.country.code"),
+    _EMAIL,
+    _PHONE,
+    ActorField("website", "Website"),
+    ActorField("category", "Category", FieldType.LIST, CATEGORIES, search_path="categories"),
+    _LANGUAGE,
+)
+PERSON_FIELDS = (_NAME, _CODE, _EMAIL, _PHONE, ActorField("mobile", "Mobile"), _LANGUAGE)
+PROJECT_FIELDS = (
+    _NAME,
+    ActorField("number", "Number", access=Access.READ_ONLY, search_path="number"),
+    ActorField("status", "Status", FieldType.LIST, PROJECT_STATUSES, access=Access.MANDATORY, search_path="status"),
+    ActorField("comment", "Comment", search_path="comment"),
+    ActorField("progress", "Progress (0 to 1)", FieldType.DOUBLE, search_path="progress"),
+    ActorField("start_date", "Start date", FieldType.DATETIME),
+    ActorField("end_date", "End date", FieldType.DATETIME),
+)
+
+FIELDS: dict[ActorType, tuple[ActorField, ...]] = {
+    ActorType.CUSTOMER: COMPANY_FIELDS,
+    ActorType.SUPPLIER: COMPANY_FIELDS,
+    ActorType.PARTNER: COMPANY_FIELDS,
+    ActorType.PERSON: PERSON_FIELDS,
+    ActorType.PROJECT: PROJECT_FIELDS,
+}
+COMPANY_TYPES = (ActorType.CUSTOMER, ActorType.SUPPLIER, ActorType.PARTNER)
+LIST_KEYED_BY_ID = frozenset({CATEGORIES, PROJECT_STATUSES})  # the others are keyed by ISO code
+
+
+def actor_field(actor_type: ActorType, key: str) -> ActorField | None:
+    return next((field for field in FIELDS[actor_type] if field.key == key), None)
+
+
+def config_fields() -> list[FieldMeta]:
+    """The connection's config fields; the company is Tryton's company id (1 on a database with one company)."""
+    fields = (
+        ActorField("url", "Tryton server URL", access=Access.MANDATORY, max_length=500),
+        ActorField("database", "Database", access=Access.MANDATORY, max_length=100),
+        ActorField("user", "User", access=Access.MANDATORY, max_length=100),
+        ActorField("password", "Password", FieldType.PASSWORD, access=Access.MANDATORY, max_length=200),
+        ActorField("company", "Company id", FieldType.INTEGER),
+    )
+    metas = [field.meta(rank) for rank, field in enumerate(fields)]
+    metas[-1] = metas[-1].model_copy(
+        update={"default": 1, "description": "Tryton's id of the company; empty: the user's current company"}
+    )
+    return metas

@@ -1,0 +1,392 @@
+"""Tryton records as actors and back: reading parties and projects, and building their creates and writes.
+
+``last_modified`` is the latest change time (ISO 8601, naive UTC, microseconds) of the record and of the records
+that hold its fields (addresses, contact mechanisms, identifiers). ``save_actors`` compares it with the current value
+before writing and passes Tryton's ``_timestamp`` with the write, so a concurrent edit in Tryton is a conflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from erpsync.connectors.tryton import fields as f
+from erpsync.connectors.tryton.domains import parse_datetime
+from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
+from erpsync.errors import ConflictError, NotFoundError, ValidationError
+from erpsync.protocol.models import Actor, ActorType, Value
+
+PARTY = "party.party"
+PROJECT = "project.work"
+_CONTACT_TYPES = {"email": "email", "phone": "phone", "mobile": "mobile", "website": "website"}
+_ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
+Row = dict[str, Any]
+
+
+def iso(value: dt.datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def _changed_at(row: Row) -> dt.datetime:
+    changed: dt.datetime = row.get("write_date") or row["create_date"]
+    return changed
+
+
+class Records:
+    """The connection's view of Tryton: one logged-in session and the connection's company."""
+
+    def __init__(self, rpc: TrytonRpc, company: int) -> None:
+        self.rpc = rpc
+        self.context: Context = {"company": company, "companies": [company]}
+        self._roles: tuple[int, int] | None = None
+        self._works_for: int | None = None
+
+    # --- what makes a party a customer, supplier or person --------------------------------------------------------
+
+    def roles(self) -> tuple[int, int]:
+        """Ids of the "Customer" and "Supplier" categories, created on first use."""
+        if self._roles is None:
+            self._roles = (self._category(f.CUSTOMER_CATEGORY), self._category(f.SUPPLIER_CATEGORY))
+        return self._roles
+
+    def works_for(self) -> int:
+        """Id of the "Works for" relation type (with its reverse "Employs"), created on first use."""
+        if self._works_for is None:
+            found = self.rpc.search("party.relation.type", [["name", "=", f.WORKS_FOR]], limit=1)
+            if found:
+                self._works_for = found[0]
+            else:
+                (works_for, employs) = self.rpc.create(
+                    "party.relation.type", [{"name": f.WORKS_FOR}, {"name": f.EMPLOYS}]
+                )
+                self.rpc.write("party.relation.type", [works_for], {"reverse": employs})
+                self.rpc.write("party.relation.type", [employs], {"reverse": works_for})
+                self._works_for = works_for
+        return self._works_for
+
+    def _category(self, name: str) -> int:
+        domain = [["name", "=", name], ["parent", "=", None]]
+        found = self.rpc.search("party.category", domain, limit=1)
+        return found[0] if found else self.rpc.create("party.category", [{"name": name}])[0]
+
+    def role_ids(self, actor_type: ActorType) -> list[int]:
+        customer, supplier = self.roles()
+        return {ActorType.CUSTOMER: [customer], ActorType.SUPPLIER: [supplier]}.get(actor_type, [customer, supplier])
+
+    def type_domain(self, actor_type: ActorType) -> Domain:
+        if actor_type == ActorType.PROJECT:
+            return [["type", "=", "project"], ["company", "=", self.context["company"]]]
+        if actor_type == ActorType.PERSON:
+            return [["relations.type", "=", self.works_for()]]
+        return [["categories", "in", [role]] for role in self.role_ids(actor_type)]
+
+    def company_type(self, category_ids: list[int]) -> ActorType | None:
+        customer, supplier = self.roles()
+        is_customer, is_supplier = customer in category_ids, supplier in category_ids
+        if is_customer and is_supplier:
+            return ActorType.PARTNER
+        return ActorType.CUSTOMER if is_customer else ActorType.SUPPLIER if is_supplier else None
+
+    # --- reading --------------------------------------------------------------------------------------------------
+
+    def find(self, actor_type: ActorType, domain: Domain, *, limit: int | None, active_only: bool = True) -> list[int]:
+        full = [*self.type_domain(actor_type), *domain]
+        if not active_only and actor_type != ActorType.PROJECT:
+            full.append(["active", "in", [True, False]])
+        order = [["name", "ASC"], ["id", "ASC"]]
+        return self.rpc.search(model_of(actor_type), full, limit=limit, order=order, context=self.context)
+
+    def read(self, actor_type: ActorType, ids: list[int]) -> dict[int, tuple[Actor, bool]]:
+        """Actors by id with whether each is active; ids that are not of ``actor_type`` are left out."""
+        if not ids:
+            return {}
+        kept = self.find(actor_type, [["id", "in", ids]], limit=None, active_only=False)
+        if actor_type == ActorType.PROJECT:
+            return {row["id"]: (self._project(row), True) for row in self._project_rows(kept)}
+        return self._parties(actor_type, kept)
+
+    def _project_rows(self, ids: list[int]) -> list[Row]:
+        names = ["name", "number", "status", "comment", "progress", "party", "create_date", "write_date"]
+        names += ["timesheet_start_date", "timesheet_end_date"]
+        return self.rpc.read(PROJECT, ids, names, context=self.context)
+
+    def _project(self, row: Row) -> Actor:
+        parent = self._parent_type([row["party"]]).get(row["party"]) if row["party"] else None
+        values: dict[str, Value] = {
+            "name": row["name"],
+            "number": row["number"],
+            "status": str(row["status"]) if row["status"] else None,
+            "comment": row["comment"] or "",
+            "progress": row["progress"],
+            "start_date": _date(row["timesheet_start_date"]),
+            "end_date": _date(row["timesheet_end_date"]),
+        }
+        return _actor(ActorType.PROJECT, row["id"], iso(_changed_at(row)), values, parent, row["party"])
+
+    def _parties(self, actor_type: ActorType, ids: list[int]) -> dict[int, tuple[Actor, bool]]:
+        names = ["name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active"]
+        rows = self.rpc.read(PARTY, ids, names, context=self.context)
+        parts = {model: self._parts(model, ids) for model in _PARTS}
+        parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
+        parent_types = self._parent_type(list(parents.values()))
+        actors = {}
+        for row in rows:
+            related = {model: parts[model].get(row["id"], []) for model in _PARTS}
+            changed = max(
+                [_changed_at(row)] + [_changed_at(part) for part_rows in related.values() for part in part_rows]
+            )
+            values = self._party_values(row, related)
+            parent = parents.get(row["id"])
+            actor = _actor(actor_type, row["id"], iso(changed), values, parent_types.get(parent or 0), parent)
+            actors[row["id"]] = (actor, bool(row["active"]))
+        return actors
+
+    def _parts(self, model: str, party_ids: list[int]) -> dict[int, list[Row]]:
+        names = ["party", "create_date", "write_date", *_PARTS[model]]
+        rows = self.rpc.search_read(
+            model, [["party", "in", party_ids]], names, order=[["party", "ASC"], ["id", "ASC"]], context=self.context
+        )
+        grouped: dict[int, list[Row]] = defaultdict(list)
+        for row in rows:
+            grouped[row["party"]].append(row)
+        return grouped
+
+    def _party_values(self, row: Row, related: dict[str, list[Row]]) -> dict[str, Value]:
+        roles = set(self.roles())
+        address = related["party.address"][0] if related["party.address"] else {}
+        mechanisms = related["party.contact_mechanism"]
+        values: dict[str, Value] = {
+            "name": row["name"],
+            "code": row["code"],
+            "tax_identifier": next(
+                (ident["code"] for ident in related["party.identifier"] if ident["id"] == row["tax_identifier"]), None
+            ),
+            "street": address.get("street"),
+            "postal_code": address.get("postal_code"),
+            "city": address.get("city"),
+            "country": (address.get("country.") or {}).get("code"),
+            "category": next((str(c) for c in row["categories"] if c not in roles), None),
+            "language": (row.get("lang.") or {}).get("code"),
+        }
+        for key, kind in _CONTACT_TYPES.items():
+            values[key] = next((m["value"] for m in mechanisms if m["type"] == kind), None)
+        return values
+
+    def _person_parents(self, ids: list[int]) -> dict[int, int]:
+        domain = [["from_", "in", ids], ["type", "=", self.works_for()]]
+        rows = self.rpc.search_read("party.relation.all", domain, ["from_", "to"], context=self.context)
+        return {row["from_"]: row["to"] for row in rows}
+
+    def _parent_type(self, party_ids: list[int]) -> dict[int, ActorType | None]:
+        rows = self.rpc.read(PARTY, party_ids, ["categories"], context=self.context) if party_ids else []
+        return {row["id"]: self.company_type(row["categories"]) for row in rows}
+
+    # --- writing --------------------------------------------------------------------------------------------------
+
+    def create(self, actor: Actor, idempotency_key: str) -> int:
+        """Create the actor in one Tryton transaction, or return the one an earlier call with this key created."""
+        existing = self.created_by(actor.actor_type, idempotency_key)
+        if existing is not None:
+            return existing
+        marker = f.IDEMPOTENCY_PREFIX + idempotency_key
+        if actor.actor_type == ActorType.PROJECT:
+            (created,) = self.rpc.create(PROJECT, [self._project_values(actor, creating=True)], context=self.context)
+            self.rpc.create("ir.note", [{"resource": f"{PROJECT},{created}", "message": marker}], context=self.context)
+            return created
+        values = self._party_changes(actor, current=None)
+        values.setdefault("identifiers", []).append(["create", [{"type": None, "code": marker}]])
+        for key, commands in self._membership(actor).items():
+            values.setdefault(key, []).extend(commands)
+        (created,) = self.rpc.create(PARTY, [values], context=self.context)
+        return created
+
+    def created_by(self, actor_type: ActorType, idempotency_key: str) -> int | None:
+        marker = f.IDEMPOTENCY_PREFIX + idempotency_key
+        if actor_type == ActorType.PROJECT:
+            notes = self.rpc.search_read(
+                "ir.note", [["message", "=", marker], ["resource", "like", f"{PROJECT},%"]], ["resource"], limit=1
+            )
+            return int(notes[0]["resource"].split(",")[1]) if notes else None
+        domain = [["code", "=", marker], ["party.active", "in", [True, False]]]
+        rows = self.rpc.search_read("party.identifier", domain, ["party"], limit=1, context=self.context)
+        return int(rows[0]["party"]) if rows else None
+
+    def _membership(self, actor: Actor) -> dict[str, Any]:
+        """What makes a new party the asked actor type: role categories, or the relation to its parent."""
+        if actor.actor_type != ActorType.PERSON:
+            return {"categories": [["add", self.role_ids(actor.actor_type)]]}
+        parent = _int_key(actor.parent_key, "parent_key")
+        if not self.rpc.search(PARTY, [["id", "=", parent]], context=self.context):
+            raise ValidationError(f"the parent party {actor.parent_key} does not exist in Tryton")
+        return {"relations": [["create", [{"to": parent, "type": self.works_for()}]]]}
+
+    def save(self, actor: Actor) -> Actor:
+        """Write the actor's fields and read it back; ``ConflictError`` when it changed since ``last_modified``."""
+        erp_id = _int_key(actor.erp_key, "erp_key")
+        current = self.read(actor.actor_type, [erp_id]).get(erp_id)
+        if current is None:
+            raise NotFoundError(f"{actor.actor_type.value} {actor.erp_key} does not exist in Tryton")
+        if actor.last_modified is not None and actor.last_modified != current[0].last_modified:
+            raise ConflictError(
+                f"{actor.actor_type.value} {actor.erp_key} was changed in Tryton since it was read",
+                tech_message=f"last_modified {actor.last_modified} != {current[0].last_modified}",
+            )
+        model = model_of(actor.actor_type)
+        stamp = self.rpc.read(model, [erp_id], ["_timestamp"], context=self.context)[0]["_timestamp"]
+        values = (
+            self._project_values(actor, creating=False)
+            if actor.actor_type == ActorType.PROJECT
+            else self._party_changes(actor, current=erp_id)
+        )
+        if values:
+            context = {**self.context, "_timestamp": {f"{model},{erp_id}": stamp}}
+            self.rpc.write(model, [erp_id], values, context=context)
+        return self.read(actor.actor_type, [erp_id])[erp_id][0]
+
+    def _project_values(self, actor: Actor, *, creating: bool) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        fields = actor.fields
+        for key in ("name", "comment", "progress"):
+            if key in fields:
+                values[key] = fields[key]
+        if "status" in fields:
+            values["status"] = _int_key(fields["status"], "status")
+        for key in ("start_date", "end_date"):
+            if key in fields:
+                values["timesheet_available"] = True
+                values[f"timesheet_{key}"] = _date_value(fields[key], key)
+        if creating:
+            values.update({"type": "project", "company": self.context["company"]})
+            if actor.parent_key is not None:
+                values["party"] = _int_key(actor.parent_key, "parent_key")
+        return values
+
+    def _party_changes(self, actor: Actor, *, current: int | None) -> dict[str, Any]:
+        """Party values with x2many commands for the addresses, contact mechanisms and tax identifier."""
+        fields = actor.fields
+        parts = {model: self._parts(model, [current]).get(current, []) for model in _PARTS} if current else {}
+        values: dict[str, Any] = {}
+        if "name" in fields:
+            values["name"] = fields["name"]
+        if "language" in fields:
+            values["lang"] = self._language_id(fields["language"])
+        if "category" in fields:
+            values["categories"] = self._category_commands(fields["category"], current)
+        address = self._address_values(fields)
+        if address:
+            values["addresses"] = _upsert(parts.get("party.address", [])[:1], address)
+        mechanisms = self._mechanism_commands(fields, parts.get("party.contact_mechanism", []))
+        if mechanisms:
+            values["contact_mechanisms"] = mechanisms
+        if "tax_identifier" in fields:
+            values["identifiers"] = self._tax_commands(fields["tax_identifier"], parts.get("party.identifier", []))
+        return values
+
+    def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
+        address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
+        if "country" in address:
+            address["country"] = self._lookup("country.country", "code", address["country"])
+        return address
+
+    def _mechanism_commands(self, fields: dict[str, Value], existing: list[Row]) -> list[Any]:
+        commands: list[Any] = []
+        for key, kind in _CONTACT_TYPES.items():
+            if key not in fields:
+                continue
+            first = next((row for row in existing if row["type"] == kind), None)
+            value = fields[key]
+            if first is not None and not value:
+                commands.append(["delete", [first["id"]]])
+            elif value:
+                commands.extend(_upsert([first] if first else [], {"type": kind, "value": value}))
+        return commands
+
+    def _tax_commands(self, code: Value, existing: list[Row]) -> list[Any]:
+        taxed = next((row for row in existing if row["type"]), None)
+        if not code:
+            return [["delete", [taxed["id"]]]] if taxed else []
+        return _upsert([taxed] if taxed else [], {"type": taxed["type"] if taxed else "eu_vat", "code": code})
+
+    def _category_commands(self, key: Value, party: int | None) -> list[Any]:
+        roles = set(self.roles())
+        current = self.rpc.read(PARTY, [party], ["categories"])[0]["categories"] if party else []
+        commands: list[Any] = []
+        others = [c for c in current if c not in roles]
+        if others:
+            commands.append(["remove", others])
+        if key:
+            category = _int_key(key, "category")
+            if not self.rpc.search("party.category", [["id", "=", category]]):
+                raise ValidationError(f"party category {key} does not exist in Tryton")
+            commands.append(["add", [category]])
+        return commands
+
+    def _language_id(self, code: Value) -> int | None:
+        return self._lookup("ir.lang", "code", code) if code else None
+
+    def _lookup(self, model: str, field: str, key: Value) -> int | None:
+        if key is None or key == "":
+            return None
+        found = self.rpc.search(model, [[field, "=", str(key)]], limit=1)
+        if not found:
+            raise ValidationError(f"{key!r} is not a known {model} {field} in Tryton")
+        return found[0]
+
+
+_PARTS: dict[str, list[str]] = {
+    "party.address": ["street", "postal_code", "city", "country.code"],
+    "party.contact_mechanism": ["type", "value"],
+    "party.identifier": ["type", "code"],
+}
+
+
+def model_of(actor_type: ActorType) -> str:
+    return PROJECT if actor_type == ActorType.PROJECT else PARTY
+
+
+def _upsert(existing: list[Row], values: dict[str, Any]) -> list[Any]:
+    """The x2many command that writes ``values`` on the first existing row, or creates one."""
+    if existing:
+        return [["write", [existing[0]["id"]], values]]
+    return [["create", [values]]]
+
+
+def _actor(
+    actor_type: ActorType,
+    erp_id: int,
+    last_modified: str,
+    values: dict[str, Value],
+    parent_type: ActorType | None,
+    parent: int | None,
+) -> Actor:
+    known_parent = parent if parent_type is not None else None
+    return Actor(
+        actor_type=actor_type,
+        erp_key=str(erp_id),
+        last_modified=last_modified,
+        parent_type=parent_type,
+        parent_key=str(known_parent) if known_parent is not None else None,
+        fields=values,
+    )
+
+
+def _int_key(key: Value, what: str) -> int:
+    try:
+        return int(str(key))
+    except ValueError as error:
+        raise ValidationError(f"{what} {key!r} is not a Tryton id") from error
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date_value(value: Value, key: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    try:
+        parsed = parse_datetime(str(value))
+    except ValueError as error:
+        raise ValidationError(f"{key} {value!r} is not an ISO 8601 date") from error
+    return parsed.date() if isinstance(parsed, dt.datetime) else parsed

@@ -1,0 +1,229 @@
+"""A real Tryton ERP for tests: a pinned install in its own venv, a cached template database, servers on free ports.
+
+Everything slow happens once per machine and is cached under ``ERPSYNC_TRYTON_CACHE`` (default
+``~/.cache/erpsync``): the venv (~10 s) and the initialised template database (~25 s), both keyed by the Tryton
+series and by ``SETUP_REVISION``. A file lock makes it safe for several pytest-xdist workers to start at once.
+Each test then copies the template (a single SQLite file) and starts its own ``trytond`` on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from erpsync.connectors.tryton.rpc import TrytonRpc
+from erpsync.errors import TransientError
+from erpsync.testing.server import free_port
+
+TRYTON_SERIES = "8.2"
+PACKAGES = tuple(
+    f"{name}=={TRYTON_SERIES}.*"
+    for name in (
+        "trytond",
+        "trytond-party",
+        "trytond-company",
+        "trytond-currency",
+        "trytond-country",
+        "trytond-party-relationship",
+        "trytond-project",
+        "trytond-sale",
+        "trytond-purchase",
+    )
+)
+MODULES = ("party", "company", "party_relationship", "project", "sale", "purchase")
+SETUP_REVISION = 1  # bump when the template's content changes so cached templates are rebuilt
+ADMIN_LOGIN = "admin"
+ADMIN_PASSWORD = "admin-test-password"
+TEMPLATE_DATABASE = "template"
+COMPANY_NAME = "Test Company"
+COUNTRIES = (("DK", "Denmark"), ("NO", "Norway"), ("SE", "Sweden"), ("DE", "Germany"))
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class TrytonServer:
+    """A running trytond serving one database, and the credentials of its administrator."""
+
+    url: str
+    database: str
+    login: str
+    password: str
+    company_id: int
+
+    def config(self) -> dict[str, str | int | float | bool | None]:
+        """The Tryton connector's config values for this server."""
+        return {
+            "url": self.url,
+            "database": self.database,
+            "user": self.login,
+            "password": self.password,
+            "company": self.company_id,
+        }
+
+    def rpc(self) -> TrytonRpc:
+        """A logged-in JSON-RPC client, for tests that act on Tryton directly (as another user would)."""
+        rpc = TrytonRpc(self.url, self.database)
+        rpc.login(self.login, self.password)
+        return rpc
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("ERPSYNC_TRYTON_CACHE", Path.home() / ".cache" / "erpsync"))
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing); other processes wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_venv(cache: Path) -> Path:
+    """The venv holding pinned Tryton, installed on first use; returns its ``bin`` folder."""
+    venv = cache / f"tryton-{TRYTON_SERIES}-venv"
+    stamp = venv / ".erpsync-installed"
+    with file_lock(cache / f"tryton-{TRYTON_SERIES}.lock"):
+        if not stamp.exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            _run([_base_python(), "-m", "venv", str(venv)])
+            _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *PACKAGES])
+            stamp.touch()
+    return venv / "bin"
+
+
+def ensure_template(cache: Path, bin_dir: Path) -> Path:
+    """The initialised template database file, built on first use; returns its path."""
+    template = cache / f"tryton-{TRYTON_SERIES}-r{SETUP_REVISION}-{TEMPLATE_DATABASE}.sqlite"
+    with file_lock(cache / f"tryton-{TRYTON_SERIES}.lock"):
+        if not template.exists():
+            with tempfile.TemporaryDirectory(prefix="tryton-template-") as work:
+                built = _build_template(Path(work), bin_dir)
+                shutil.copyfile(built, template.with_suffix(".tmp"))
+                template.with_suffix(".tmp").rename(template)
+    return template
+
+
+@contextmanager
+def tryton_server(*, bin_dir: Path, template: Path, workdir: Path) -> Iterator[TrytonServer]:
+    """Copy the template into ``workdir`` and serve it with trytond until the block ends."""
+    database = "erp"
+    shutil.copyfile(template, workdir / f"{database}.sqlite")
+    with _running_trytond(bin_dir, workdir, database) as url:
+        yield TrytonServer(url, database, ADMIN_LOGIN, ADMIN_PASSWORD, _company_id(url, database))
+
+
+def _build_template(workdir: Path, bin_dir: Path) -> Path:
+    conf = _write_config(workdir, port=free_port())
+    (workdir / f"{TEMPLATE_DATABASE}.sqlite").touch()
+    passfile = workdir / "admin-password"
+    passfile.write_text(ADMIN_PASSWORD)
+    env = {**os.environ, "TRYTONPASSFILE": str(passfile)}
+    modules = ["-u", *MODULES]
+    admin = [str(bin_dir / "trytond-admin"), "-c", str(conf), "-d", TEMPLATE_DATABASE]
+    _run([*admin, "--email", "admin@example.com", "--activate-dependencies", *modules], env=env)
+    with _running_trytond(bin_dir, workdir, TEMPLATE_DATABASE) as url:
+        _seed(url)
+    database = workdir / f"{TEMPLATE_DATABASE}.sqlite"
+    _checkpoint(database)
+    return database
+
+
+def _seed(url: str) -> None:
+    """Create what every test needs: a currency, a company (the admin's), a few countries."""
+    with TrytonRpc(url, TEMPLATE_DATABASE) as rpc:
+        rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)
+        rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES])
+        (currency,) = rpc.create("currency.currency", [{"code": "EUR", "name": "Euro", "symbol": "€"}])
+        (party,) = rpc.create("party.party", [{"name": COMPANY_NAME}])
+        (company,) = rpc.create("company.company", [{"party": party, "currency": currency}])
+        user_id = rpc.user_id
+        rpc.write("res.user", [user_id], {"companies": [["add", [company]]], "company": company})
+
+
+def _checkpoint(database: Path) -> None:
+    """Fold SQLite's write-ahead log into the database file, so that copying the one file copies everything."""
+    with closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _company_id(url: str, database: str) -> int:
+    with TrytonRpc(url, database) as rpc:
+        rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)
+        company: int = rpc.context["company"]
+        return company
+
+
+@contextmanager
+def _running_trytond(bin_dir: Path, workdir: Path, database: str) -> Iterator[str]:
+    port = free_port()
+    conf = _write_config(workdir, port=port)
+    with (workdir / f"trytond-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(bin_dir / "trytond"), "-c", str(conf), "-d", database],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_serving(url, process)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"trytond exited with {process.returncode} before serving {url}")
+        try:
+            TrytonRpc.server_version(url)
+        except TransientError:
+            time.sleep(0.1)
+        else:
+            return
+    raise RuntimeError(f"trytond did not answer on {url} within {STARTUP_TIMEOUT} s")
+
+
+def _write_config(workdir: Path, *, port: int) -> Path:
+    conf = workdir / f"trytond-{port}.conf"
+    conf.write_text(
+        "[database]\nuri = sqlite://\n"
+        f"path = {workdir}\n"
+        f"[web]\nlisten = 127.0.0.1:{port}\n"
+        "[session]\nauthentications = password\n"
+    )
+    return conf
+
+
+def _run(command: list[str], *, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).decode(errors="replace")[-4000:]
+        raise RuntimeError(f"{command[0]} failed with {result.returncode}:\n{output}")
+
+
+def _base_python() -> str:
+    """The interpreter to build the Tryton venv from: the one running us, outside any venv."""
+    return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
