@@ -191,12 +191,11 @@ def auto_map(erp_fields: Sequence[FieldMeta], entity: EntityType) -> tuple[Field
     candidates, taken = _auto_candidates(entity), set[str]()
     rows = []
     for meta in sorted(erp_fields, key=lambda m: m.rank):
-        crm_key = candidates.get(_squash(meta.key))
-        crm = CRM_FIELDS[entity].get(crm_key or "")
-        usable = crm is not None and crm.key not in taken and is_compatible(meta, crm)
-        if usable and crm is not None:
-            taken.add(crm.key)
-        rows.append(FieldMapping(erp_field=meta.key, crm_field=crm.key if usable and crm else None, rank=meta.rank))
+        crm = CRM_FIELDS[entity].get(candidates.get(_squash(meta.key), ""))
+        crm_key = crm.key if crm is not None and crm.key not in taken and is_compatible(meta, crm) else None
+        if crm_key is not None:
+            taken.add(crm_key)
+        rows.append(FieldMapping(erp_field=meta.key, crm_field=crm_key, rank=meta.rank))
     return tuple(rows)
 
 
@@ -429,14 +428,11 @@ def _number(value: Value, *, whole: bool) -> int | float:
 
 
 def _iso_date(value: Value) -> str:
+    """The ISO date of an ISO 8601 date or datetime (the CRM holds dates only)."""
     try:
-        return datetime.fromisoformat(str(value)).date().isoformat() if isinstance(value, str) else _bad_date(value)
-    except ValueError:
-        return _bad_date(value)
-
-
-def _bad_date(value: Value) -> str:
-    raise _UntranslatableError(f"{value!r} is not an ISO 8601 date")
+        return datetime.fromisoformat(_text(value)).date().isoformat()
+    except (ValueError, _UntranslatableError):
+        raise _UntranslatableError(f"{value!r} is not an ISO 8601 date") from None
 
 
 def _checkbox(value: Value) -> bool:
