@@ -150,6 +150,7 @@ ORGANISATION = RecordKind(
         _list("currency", "Currency", "currency"),
         _list("payment_terms", "Payment terms", "payment_terms"),
         _list("customer_group", "Customer group", "customer_group"),
+        ActorField("employees", "Employees", FieldType.INTEGER),
         ActorField("credit_limit", "Credit limit", FieldType.DOUBLE),
         ActorField("blocked", "Blocked", FieldType.CHECKBOX, default=False),
         _ACTIVE,
