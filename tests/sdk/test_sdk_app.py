@@ -133,7 +133,9 @@ def test_unknown_operation_is_404(connector_url: str) -> None:
 
 
 def test_other_paths_and_methods_answer_with_an_envelope(connector_url: str) -> None:
-    refusal(httpx.get(f"{connector_url}/v1/info"), 405, "validation")
+    wrong_method = httpx.get(f"{connector_url}/v1/info")
+    refusal(wrong_method, 405, "validation")
+    assert wrong_method.headers["allow"] == "POST"
     refusal(httpx.post(f"{connector_url}/v2/info", content=b"{}"), 404, "validation")
 
 

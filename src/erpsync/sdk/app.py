@@ -160,6 +160,6 @@ async def _health(request: Request) -> Response:
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
     """Routing failures (unknown path, wrong method) answer with an envelope too."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    status, headers = (exc.status_code, exc.headers) if isinstance(exc, HTTPException) else (400, None)
     message = f"{request.method} {request.url.path} is not part of protocol v1"
-    return _envelope_response(status, m.error_envelope(ErrorCode.VALIDATION, message))
+    return JSONResponse(m.error_envelope(ErrorCode.VALIDATION, message), status_code=status, headers=headers)
