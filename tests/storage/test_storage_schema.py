@@ -1,0 +1,119 @@
+"""The schema: migrations from empty on both backends match the models; per-dialect engine settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from erpsync.crm.fields import CRM_FIELDS, CrmFieldType
+from erpsync.storage.db import Database, normalise_url
+from erpsync.storage.migrate import alembic_config, current_revision, upgrade
+from erpsync.storage.tables import ENTITY_TABLES, Base, ChangeCounter, ErpConnection, SyncConnector, User, utcnow
+from erpsync.testing.db import postgres_database
+
+
+def _head(database: Database) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(database.engine)).get_current_head()
+
+
+def test_migrations_bring_an_empty_sqlite_file_to_head(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'new' / 'erpsync.sqlite'}")
+    assert current_revision(database.engine) is None
+    upgrade(database.engine)
+    upgrade(database.engine)  # a second run has nothing to do
+    assert current_revision(database.engine) == _head(database)
+    database.dispose()
+
+
+@pytest.mark.postgres
+def test_migrations_bring_an_empty_postgres_database_to_head() -> None:
+    with postgres_database() as url:  # creates the database empty, then migrates it
+        database = Database(url)
+        assert current_revision(database.engine) == _head(database)
+        assert set(inspect(database.engine).get_table_names()) >= set(Base.metadata.tables)
+        database.dispose()
+
+
+def test_migrated_schema_matches_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_change_counter_starts_with_its_one_row(database: Database) -> None:
+    with database.session() as session:
+        assert session.scalars(select(ChangeCounter.id)).all() == [1]
+
+
+def test_entity_columns_follow_the_catalogue() -> None:
+    for entity_type, fields in CRM_FIELDS.items():
+        columns = ENTITY_TABLES[entity_type].__table__.columns
+        for field in fields.values():
+            column = columns[field.attr]
+            if field.type is CrmFieldType.LIST:
+                assert {fk.column.table.name for fk in column.foreign_keys} == {"list_items"}
+            elif field.type is CrmFieldType.TEXT and field.max_length <= 1000:
+                assert column.type.length == field.max_length, field.key
+        assert {"change_seq", "changed_by", "updated_at"} <= set(columns.keys())
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    database.dispose()
+
+
+def test_foreign_keys_are_enforced(database: Database) -> None:
+    with pytest.raises(IntegrityError), database.session() as session:
+        session.add(ErpConnection(uuid="u-1", name="c", connector_id=999))
+
+
+def test_postgres_urls_get_the_psycopg_driver() -> None:
+    assert normalise_url("postgresql://u@h:5432/d").startswith("postgresql+psycopg://")
+    assert normalise_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_datetimes_come_back_in_utc(database: Database) -> None:
+    copenhagen = dt.timezone(dt.timedelta(hours=2))
+    moment = dt.datetime(2024, 5, 1, 12, 0, tzinfo=copenhagen)
+    with database.session() as session:
+        session.add(User(login="tz", password_hash="x", locked_until=moment))
+    with database.session() as session:
+        stored = session.scalars(select(User.locked_until).where(User.login == "tz")).one()
+    assert stored == moment
+    assert stored is not None
+    assert stored.utcoffset() == dt.timedelta(0)
+
+
+def test_a_deleted_connection_frees_its_name(database: Database) -> None:
+    with database.session() as session:
+        connector = SyncConnector(name="sample", url="http://127.0.0.1:1", secret_encrypted="x")
+        session.add(connector)
+        session.flush()
+        session.add(ErpConnection(uuid="u-1", name="main", connector_id=connector.id, deleted_at=utcnow()))
+        session.add(ErpConnection(uuid="u-2", name="main", connector_id=connector.id))
+    with pytest.raises(IntegrityError), database.session() as session:
+        session.add(ErpConnection(uuid="u-3", name="main", connector_id=connector.id))
+
+
+def _add_then_fail(database: Database) -> None:
+    with database.session() as session:
+        session.add(User(login="ghost", password_hash="x"))
+        session.flush()
+        raise RuntimeError
+
+
+def test_sessions_roll_back_when_the_block_raises(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        _add_then_fail(database)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 0
