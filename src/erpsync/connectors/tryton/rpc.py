@@ -95,8 +95,13 @@ class TrytonRpc:
     def server_version(url: str, *, timeout: float = 5.0) -> str:
         """Tryton's version, or ``NotTrytonError``/``TransientError``; proves the URL is a Tryton server."""
         with httpx.Client(timeout=timeout) as http:
-            version: str = _post(http, f"{url.rstrip('/')}/rpc/", "common.server.version", [])
-            return version
+            try:
+                version = _post(http, f"{url.rstrip('/')}/rpc/", "common.server.version", [])
+            except (AuthError, ConnectorError) as error:  # a Tryton server answers this call to anyone
+                raise NotTrytonError(str(error), tech_message=error.tech_message) from error
+        if not isinstance(version, str):
+            raise NotTrytonError("the URL does not answer as a Tryton server", tech_message=f"version {version!r}")
+        return version
 
     def login(self, user: str, password: str) -> None:
         """Open a session; the user's preferences (company, language) become the default context."""
