@@ -19,6 +19,8 @@ from erpsync.testing.conformance.wire import DEFAULT_TIMEOUT_SECONDS, Wire
 @dataclass(frozen=True)
 class ConformanceReport:
     url: str
+    tag: str  # in the name of every record the run created
+    connection_id: str  # the connection the run saved, and deleted at its end
     results: tuple[RuleResult, ...]
     notes: tuple[str, ...]  # set-up and clean-up: the connection used, the records left in the ERP
 
@@ -54,7 +56,7 @@ def run_conformance(
         notes += _clean_up(ctx)
     finally:
         wire.close()
-    return ConformanceReport(url=url, results=results, notes=tuple(notes))
+    return ConformanceReport(url, tag, ctx.connection_id, results, tuple(notes))
 
 
 def _set_up(ctx: Context) -> str:
@@ -74,9 +76,14 @@ def _clean_up(ctx: Context) -> list[str]:
         return ["the run created no records"]
     if ctx.hooks.delete_actor is None:
         return [f"left {len(created)} records tagged {ctx.tag!r} in the ERP: the protocol cannot delete records"]
-    for actor_type, erp_key in created:
-        ctx.hooks.delete_actor(actor_type, erp_key)
-    return [f"deleted the {len(created)} records the run created (tag {ctx.tag!r}) through the delete_actor hook"]
+    failures = []
+    for actor_type, erp_key in reversed(created):  # newest first: children before the parents they were made under
+        try:
+            ctx.hooks.delete_actor(actor_type, erp_key)
+        except Exception as error:  # the hook is the caller's code; its failure must not hide the verdicts
+            failures.append(f"{actor_type} {erp_key}: {error!r}")
+    deleted = f"deleted {len(created) - len(failures)} of the {len(created)} records the run created (tag {ctx.tag!r})"
+    return [f"{deleted} through the delete_actor hook", *(f"could not delete {failure}" for failure in failures)]
 
 
 def run_rule(ctx: Context, rule: Rule) -> RuleResult:

@@ -52,7 +52,7 @@ def create_sample(
     actor = m.Actor(actor_type=actor_type, fields=sample_values(ctx, actor_type, purpose=purpose, index=index))
     if parent is not None:
         actor.parent_type, actor.parent_key = parent.actor_type, parent.erp_key
-    return create(ctx, actor, idempotency_key=f"{ctx.tag}-{purpose}-{index}")
+    return create(ctx, actor, idempotency_key=f"{ctx.tag}-{actor_type}-{purpose}-{index}")
 
 
 def create(ctx: Context, actor: m.Actor, *, idempotency_key: str) -> m.Actor:

@@ -59,15 +59,13 @@ def _samples_since(ctx: Context, *, purpose: str, count: int) -> tuple[m.ActorTy
 
 
 def check_order(ctx: Context, evidence: Evidence) -> None:
-    actor_type, records, since = _samples_since(ctx, purpose="order", count=3)
+    actor_type, _, since = _samples_since(ctx, purpose="order", count=3)
     traversal = traverse(ctx, actor_type, since=since)
     stamps = [str(actor.last_modified) for actor in traversal.actors]
     disorder = [(a, b) for a, b in itertools.pairwise(stamps) if b < a]
     evidence.expect(not disorder, f"last_modified goes back: {disorder[:3]} in {stamps}")
     early = [stamp for stamp in stamps if stamp < since]
     evidence.expect(not early, f"since={since!r} answered records modified before it: {early[:3]}")
-    absent = {str(record.erp_key) for record in records} - set(traversal.erp_keys())
-    evidence.expect(not absent, f"records created at or after {since!r} are missing: {sorted(absent)}")
     evidence.note(f"{len(stamps)} changes since {since!r} in pages of {PAGE_SIZE}")
 
 

@@ -11,6 +11,7 @@ from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule
 from erpsync.testing.conformance.samples import create_samples, name_field
 
 SEARCH_SAMPLES = 3
+PURPOSE = "search"
 
 
 def check_search_operators(ctx: Context, evidence: Evidence) -> None:
@@ -31,10 +32,13 @@ def _check_actor_type(ctx: Context, evidence: Evidence, actor_type: m.ActorType)
     if tag_field not in searchable:
         evidence.note(f"{actor_type}: not checked, its tagged field {tag_field!r} is not searchable")
         return
-    records = create_samples(ctx, actor_type, purpose="search", count=SEARCH_SAMPLES)
-    keys = [str(record.erp_key) for record in records]
+    records = create_samples(ctx, actor_type, purpose=PURPOSE, count=SEARCH_SAMPLES)
+    # The tag and purpose single out these records, even among others this run created.
+    within_run = {"field": tag_field, "operator": m.Operator.CONTAINS, "values": [f"{ctx.tag} {PURPOSE}"]}
+    keys = _findable(ctx, evidence, actor_type, within_run, [str(record.erp_key) for record in records])
+    if not keys:
+        return
     stored = _stored_values(ctx, actor_type, keys, searchable)
-    within_run = {"field": tag_field, "operator": m.Operator.CONTAINS, "values": [ctx.tag]}
     types = {meta.key: meta.type for meta in ctx.fields(actor_type)}
     cases = 0
     for key in searchable:
@@ -46,6 +50,22 @@ def _check_actor_type(ctx: Context, evidence: Evidence, actor_type: m.ActorType)
             search = _Search(ctx, actor_type, within_run, keys)
             cases += search.check(evidence, key=key, field_type=types[key], operator=operator, values=values)
     evidence.note(f"{actor_type}: {cases} operator cases on {len(searchable)} searchable fields")
+
+
+def _findable(
+    ctx: Context, evidence: Evidence, actor_type: m.ActorType, within_run: dict[str, Any], keys: list[str]
+) -> list[str]:
+    """The records a search on the run tag alone finds; a connector may hide some by design (e.g. inactive ones)."""
+    payload = ctx.on_connection(actor_type=actor_type, restrictions=[within_run], field_keys=[], limit=50)
+    found = {str(actor.erp_key) for actor in ctx.request("search_advanced", payload, m.ActorsResponse).actors}
+    findable = [key for key in keys if key in found]
+    hidden = [f"#{keys.index(key)}" for key in keys if key not in found]
+    if hidden:
+        evidence.note(f"{actor_type}: {hidden} hidden from searches by the connector, left out of the cases")
+    evidence.expect(
+        bool(findable), f"{actor_type}: {within_run} finds none of the records {keys}; found {sorted(found)}"
+    )
+    return findable
 
 
 def _stored_values(

@@ -35,7 +35,8 @@ def check_create_idempotent(ctx: Context, evidence: Evidence) -> None:
         for a in _with_fields(ctx, actor_type, traversal.erp_keys(), [tag_field])
         if a.fields.get(tag_field) == name
     }
-    evidence.expect(len(named) == 1, f"records named {name!r} after two creates with one key: {sorted(named)}")
+    # At most one: whether changes shows the record at all is for the changes rules to judge.
+    evidence.expect(len(named) <= 1, f"records named {name!r} after two creates with one key: {sorted(named)}")
 
 
 def _with_fields(ctx: Context, actor_type: m.ActorType, keys: list[str], field_keys: list[str]) -> list[m.Actor]:

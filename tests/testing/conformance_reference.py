@@ -1,0 +1,273 @@
+"""A small in-memory connector that keeps every rule of protocol v1: the kit's known-good subject.
+
+Its search matching is written here independently of the kit's ``semantics`` module, so each checks the other.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from erpsync.errors import AuthError, NotFoundError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.sdk.connector import Connector
+
+DATABASE, PASSWORD = "erp", "right-password"
+CONFIG: m.Config = {"database": DATABASE, "password": PASSWORD}
+COUNTRIES = {"DK": "Denmark", "SE": "Sweden", "NO": "Norway"}
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _meta(key: str, kind: m.FieldType, **extra: Any) -> m.FieldMeta:
+    return m.FieldMeta(key=key, label=key.title(), type=kind, **extra)
+
+
+CUSTOMER_FIELDS = [
+    _meta("name", m.FieldType.TEXT, access=m.Access.MANDATORY, max_length=200),
+    _meta("email", m.FieldType.TEXT),
+    _meta("code", m.FieldType.TEXT, access=m.Access.READ_ONLY),
+    _meta("employees", m.FieldType.INTEGER),
+    _meta("turnover", m.FieldType.DOUBLE),
+    _meta("vip", m.FieldType.CHECKBOX),
+    _meta("country", m.FieldType.LIST, list_name="countries"),
+    _meta("founded", m.FieldType.DATETIME),
+]
+PERSON_FIELDS = [_meta("name", m.FieldType.TEXT, access=m.Access.MANDATORY), _meta("email", m.FieldType.TEXT)]
+FIELDS = {m.ActorType.CUSTOMER: CUSTOMER_FIELDS, m.ActorType.PERSON: PERSON_FIELDS}
+
+
+@dataclass
+class Record:
+    actor_type: m.ActorType
+    erp_key: str
+    last_modified: str
+    fields: dict[str, m.Value]
+    parent_key: str | None = None
+    deleted: bool = False
+
+
+@dataclass
+class Store:
+    """The ERP: records by key, a clock that stamps every write, idempotency keys seen."""
+
+    records: dict[str, Record] = field(default_factory=dict)
+    created_by_key: dict[str, str] = field(default_factory=dict)
+    clock: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def stamp(self) -> str:
+        self.clock += 1
+        return (_EPOCH + timedelta(microseconds=self.clock)).isoformat()
+
+
+class ReferenceConnector(Connector):
+    name = "reference"
+    version = "1.0.0"
+    capabilities = m.Capabilities(create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True}, max_page_size=100)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = Store()
+
+    def config_fields(self) -> m.FieldsResponse:
+        return m.FieldsResponse(
+            fields=[
+                _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
+                _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
+            ]
+        )
+
+    def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
+        if request.config.get("database") != DATABASE:
+            raise ValidationError(f"there is no database {request.config.get('database')!r}")
+        if request.config.get("password") != PASSWORD:
+            raise AuthError("the password is wrong")
+        return m.Envelope()
+
+    def actor_types(self, request: m.ConnectionRequest) -> m.ActorTypesResponse:
+        self.config(request.connection_id)
+        return m.ActorTypesResponse(actor_types=list(FIELDS))
+
+    def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
+        return m.FieldsResponse(fields=self._fields(request))
+
+    def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
+        return m.SearchableFieldsResponse(field_keys=[meta.key for meta in self._fields(request)])
+
+    def _fields(self, request: m.ActorTypeRequest) -> list[m.FieldMeta]:
+        self.config(request.connection_id)
+        if request.actor_type not in FIELDS:
+            raise ValidationError(f"this ERP has no {request.actor_type}")
+        return FIELDS[request.actor_type]
+
+    def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        self._fields(request)
+        with self.store.lock:
+            found = [self._live(request.actor_type, key) for key in request.erp_keys]
+        actors = [self.to_actor(record, request.field_keys) for record in found if record]
+        missing = [key for key, record in zip(request.erp_keys, found, strict=True) if record is None]
+        return m.GetActorsResponse(actors=actors, not_found=missing)
+
+    def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        types = {meta.key: meta.type for meta in self._fields(request)}
+        unknown = [r.field for r in request.restrictions if r.field not in types]
+        if unknown:
+            raise ValidationError(f"unknown fields {unknown}")
+        with self.store.lock:
+            hits = [
+                record
+                for record in self._all(request.actor_type)
+                if all(self.satisfies(record.fields.get(r.field), types[r.field], r) for r in request.restrictions)
+            ]
+        return m.ActorsResponse(actors=[self.to_actor(record, request.field_keys) for record in hits[: request.limit]])
+
+    def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+        return _satisfies(value, kind, restriction)
+
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        self._fields(request)
+        after = tuple(request.cursor.split("|", 1)) if request.cursor else None
+        with self.store.lock:
+            pending = sorted(
+                (record.last_modified, record.erp_key)
+                for record in self.store.records.values()
+                if record.actor_type == request.actor_type and record.last_modified >= (request.since or "")
+            )
+            pending = [position for position in pending if after is None or position > after]
+            page = [self.store.records[key] for _, key in pending[: request.limit]]
+        more = len(pending) > request.limit
+        return self.changes_page(
+            page, request, next_cursor=f"{page[-1].last_modified}|{page[-1].erp_key}" if more else None
+        )
+
+    def changes_page(
+        self, page: list[Record], request: m.ChangesRequest, *, next_cursor: str | None
+    ) -> m.ChangesResponse:
+        return m.ChangesResponse(
+            actors=[self.to_actor(record, request.field_keys) for record in page if not record.deleted],
+            deleted=[record.erp_key for record in page if record.deleted],
+            next_cursor=next_cursor,
+        )
+
+    def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
+        actor = request.actor
+        self._check_values(actor.actor_type, actor.fields)
+        if actor.actor_type == m.ActorType.PERSON and self._live(m.ActorType.CUSTOMER, actor.parent_key or "") is None:
+            raise ValidationError("a person needs an existing customer as parent")
+        with self.store.lock:
+            known = self.store.created_by_key.get(request.idempotency_key)
+            record = self.store.records[known] if known else self.insert(actor, request.idempotency_key)
+        return m.ActorResponse(actor=self.to_actor(record, list(record.fields)))
+
+    def insert(self, actor: m.Actor, idempotency_key: str) -> Record:
+        erp_key = f"K{len(self.store.records) + 1}"
+        values = {**actor.fields, "code": f"C-{erp_key}"} if actor.actor_type == m.ActorType.CUSTOMER else actor.fields
+        record = Record(actor.actor_type, erp_key, self.store.stamp(), dict(values), actor.parent_key)
+        self.store.records[erp_key] = record
+        self.store.created_by_key[idempotency_key] = erp_key
+        return record
+
+    def save_actors(self, request: m.SaveActorsRequest) -> m.SaveActorsResponse:
+        self.config(request.connection_id)
+        saved, errors = [], []
+        for index, actor in enumerate(request.actors):
+            try:
+                saved.append(self.save_one(actor))
+            except (NotFoundError, ValidationError) as error:
+                errors.append(
+                    m.ActorError(erp_key=actor.erp_key, index=index, error_code=error.code, message=str(error))
+                )
+        return m.SaveActorsResponse(actors=saved, errors=errors)
+
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        self._check_values(actor.actor_type, actor.fields)
+        with self.store.lock:
+            record = self._live(actor.actor_type, actor.erp_key or "")
+            if record is None:
+                raise NotFoundError(f"no {actor.actor_type} {actor.erp_key}")
+            record.fields.update(actor.fields)
+            record.last_modified = self.store.stamp()
+        return self.to_actor(record, list(record.fields))
+
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        self.config(request.connection_id)
+        if request.list_name != "countries":
+            raise ValidationError(f"no list {request.list_name!r}")
+        keys = request.keys if request.keys is not None else list(COUNTRIES)
+        return m.ListItemsResponse(items=[m.ListItem(key=k, label=COUNTRIES[k]) for k in keys if k in COUNTRIES])
+
+    def delete(self, actor_type: m.ActorType, erp_key: str) -> None:
+        """What deleting in the ERP itself looks like: a tombstone the next ``changes`` reports."""
+        with self.store.lock:
+            record = self.store.records[erp_key]
+            record.deleted, record.last_modified = True, self.store.stamp()
+
+    def to_actor(self, record: Record, field_keys: list[str]) -> m.Actor:
+        parent_type = m.ActorType.CUSTOMER if record.parent_key else None
+        fields = {key: record.fields.get(key) for key in field_keys}
+        return m.Actor(
+            actor_type=record.actor_type,
+            erp_key=record.erp_key,
+            last_modified=record.last_modified,
+            parent_type=parent_type,
+            parent_key=record.parent_key,
+            fields=fields,
+        )
+
+    def _live(self, actor_type: m.ActorType, erp_key: str) -> Record | None:
+        record = self.store.records.get(erp_key)
+        return record if record and record.actor_type == actor_type and not record.deleted else None
+
+    def _all(self, actor_type: m.ActorType) -> list[Record]:
+        return [
+            record for record in self.store.records.values() if record.actor_type == actor_type and not record.deleted
+        ]
+
+    def _check_values(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
+        writable = {meta.key for meta in FIELDS[actor_type] if meta.access != m.Access.READ_ONLY}
+        unknown = sorted(set(values) - writable)
+        if unknown:
+            raise ValidationError(f"unknown or read-only fields: {unknown}")
+
+
+def _satisfies(value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+    operator, operands = restriction.operator, restriction.values
+    if operator == m.Operator.ONE_OF:
+        return value in operands
+    if operator == m.Operator.NOT_ONE_OF:
+        return value not in operands
+    if value is None:
+        return False
+    key = _sort_key(kind)
+    left, right = key(value), [key(operand) for operand in operands]
+    tests = {
+        m.Operator.BEGINS: lambda: str(left).startswith(str(right[0])),
+        m.Operator.ENDS: lambda: str(left).endswith(str(right[0])),
+        m.Operator.CONTAINS: lambda: str(right[0]) in str(left),
+        m.Operator.NOT_BEGINS: lambda: not str(left).startswith(str(right[0])),
+        m.Operator.NOT_ENDS: lambda: not str(left).endswith(str(right[0])),
+        m.Operator.NOT_CONTAINS: lambda: str(right[0]) not in str(left),
+        m.Operator.EQ: lambda: left == right[0],
+        m.Operator.NE: lambda: left != right[0],
+        m.Operator.IS_NOT: lambda: left != right[0],
+        m.Operator.GT: lambda: left > right[0],
+        m.Operator.AFTER: lambda: left > right[0],
+        m.Operator.LT: lambda: left < right[0],
+        m.Operator.BEFORE: lambda: left < right[0],
+        m.Operator.GE: lambda: left >= right[0],
+        m.Operator.AFTER_OR_EQUAL: lambda: left >= right[0],
+        m.Operator.LE: lambda: left <= right[0],
+        m.Operator.BEFORE_OR_EQUAL: lambda: left <= right[0],
+        m.Operator.BETWEEN: lambda: right[0] <= left <= right[1],
+    }
+    return bool(tests[operator]())
+
+
+def _sort_key(kind: m.FieldType) -> Any:
+    if kind == m.FieldType.TEXT:
+        return lambda value: str(value).lower()
+    if kind == m.FieldType.DATETIME:
+        return lambda value: datetime.fromisoformat(str(value))
+    return lambda value: value
