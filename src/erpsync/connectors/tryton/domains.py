@@ -41,7 +41,7 @@ _COMPARISONS = {
 
 
 def restriction_domain(field: ActorField, restriction: Restriction) -> Domain:
-    """The Tryton domain of one restriction on ``field``, or ``ValidationError`` for a bad one."""
+    """The Tryton clauses (to be and-ed) of one restriction on ``field``, or ``ValidationError`` for a bad one."""
     if field.search_path is None:
         raise ValidationError(f"field {field.key!r} cannot be searched")
     operator = restriction.operator
@@ -67,11 +67,11 @@ def _domain(field: ActorField, path: str, operator: Operator, values: list[Any])
     if operator in (Operator.ONE_OF, Operator.NOT_ONE_OF):
         if operator == Operator.ONE_OF:
             return [[path, "in", values]]
-        return ["OR", [path, "not in", values], [path, "=", None]]
+        return [["OR", [path, "not in", values], [path, "=", None]]]
     if field.type == FieldType.TEXT:
         like, pattern = _TEXT_PATTERNS[operator]
         clause = [path, like, pattern.format(escape_like(values[0]))]
-        return [clause] if like == "ilike" else ["OR", clause, [path, "=", None]]
+        return [clause] if like == "ilike" else [["OR", clause, [path, "=", None]]]
     return [[path, _COMPARISONS[operator], values[0]]]
 
 
