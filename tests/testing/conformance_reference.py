@@ -6,6 +6,7 @@ Its search matching is written here independently of the kit's ``semantics`` mod
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -242,7 +243,7 @@ def _satisfies(value: m.Value, kind: m.FieldType, restriction: m.Restriction) ->
         return False
     key = _sort_key(kind)
     left, right = key(value), [key(operand) for operand in operands]
-    tests = {
+    tests: dict[m.Operator, Callable[[], bool]] = {
         m.Operator.BEGINS: lambda: str(left).startswith(str(right[0])),
         m.Operator.ENDS: lambda: str(left).endswith(str(right[0])),
         m.Operator.CONTAINS: lambda: str(right[0]) in str(left),
@@ -265,7 +266,7 @@ def _satisfies(value: m.Value, kind: m.FieldType, restriction: m.Restriction) ->
     return bool(tests[operator]())
 
 
-def _sort_key(kind: m.FieldType) -> Any:
+def _sort_key(kind: m.FieldType) -> Callable[[m.Value], Any]:
     if kind == m.FieldType.TEXT:
         return lambda value: str(value).lower()
     if kind == m.FieldType.DATETIME:
