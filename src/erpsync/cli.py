@@ -39,6 +39,30 @@ def connector_serve(
     uvicorn.run(create_app(connector, secret=settings.connector_secret), host=host, port=port, log_level="info")
 
 
+@connector_app.command("seed")
+def connector_seed(
+    name: str = typer.Argument(help="built-in connector with a demo ERP of its own: sample"),
+    synthetic: int = typer.Option(0, min=0, help="also insert this many synthetic customers (for benchmarks)"),
+    company: str = typer.Option("NORDIC", help="the ERP company that receives the synthetic customers"),
+) -> None:
+    """Fill the sample ERP in the data folder: demo data on first use, plus synthetic customers if asked."""
+    from erpsync.connectors.sample import open_erp
+    from erpsync.connectors.sample.seed import generate_synthetic
+    from erpsync.protocol.models import ActorType
+
+    if name != "sample":
+        raise typer.BadParameter("only the sample connector has a demo ERP to seed")
+    erp = open_erp(get_settings())
+    with _cli_errors():
+        try:
+            if synthetic:
+                generate_synthetic(erp, synthetic, company=company)
+            counts = ", ".join(f"{erp.count(actor_type)} {actor_type}" for actor_type in ActorType)
+        finally:
+            erp.close()
+    typer.echo(f"sample ERP: {counts}")
+
+
 # --- the hub: serve, database, users and groups ----------------------------------------------------------------------
 
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)

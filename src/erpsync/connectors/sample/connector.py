@@ -109,7 +109,7 @@ class SampleConnector(Connector):
         config = self._connection(request.connection_id)
         kind = _kind(request.actor_type)
         fields = kind.select_fields(request.field_keys)
-        if not config.include_inactive and "active" in kind.fields_by_key():
+        if not config.include_inactive and "active" in kind.by_key:
             where = where & Where("t.active = 1")
         found = self.erp.query(config.company, request.actor_type, where, fields, limit=request.limit)
         return m.ActorsResponse(actors=list(found.values()))

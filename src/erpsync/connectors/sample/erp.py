@@ -25,7 +25,7 @@ from erpsync.errors import ConflictError, NotFoundError, ValidationError
 from erpsync.protocol.models import Access, Actor, ActorType, FieldType, Value
 
 from .fields import KIND_OF, KINDS, ORGANISATION, ActorField, RecordKind
-from .values import DATETIME_FORMAT, Stored, from_stored, to_stored
+from .values import Stored, from_stored, to_stored
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -350,7 +350,8 @@ def _allocate_stamps(db: sqlite3.Connection, count: int) -> list[str]:
 
 
 def _created(stamp: str) -> str:
-    return datetime.strptime(stamp, STAMP_FORMAT).strftime(DATETIME_FORMAT)
+    """The creation time (whole seconds, like every datetime field) of a record first stamped ``stamp``."""
+    return f"{stamp[:19]}Z"
 
 
 def _validated_columns(kind: RecordKind, values: Mapping[str, Value], *, creating: bool) -> dict[str, Stored]:
@@ -361,11 +362,19 @@ def _validated_columns(kind: RecordKind, values: Mapping[str, Value], *, creatin
         raise ValidationError(f"read-only field(s) cannot be written: {', '.join(read_only)}")
     columns = {f.key: to_stored(f, values[f.key]) for f in fields}
     if creating:
-        columns = {f.key: columns.get(f.key, to_stored(f, f.default)) for f in kind.fields if f.writable}
-    blank = [f.key for f in kind.fields if f.access is Access.MANDATORY and f.key in columns and not columns[f.key]]
+        columns = {**_DEFAULTS[kind.table], **columns}
+    blank = [f.key for f in kind.fields if f.access is Access.MANDATORY and f.key in columns and _blank(columns[f.key])]
     if blank:
         raise ValidationError(f"mandatory field(s) missing or blank: {', '.join(blank)}")
     return columns
+
+
+_DEFAULTS = {kind.table: {f.key: to_stored(f, f.default) for f in kind.fields if f.writable} for kind in KINDS}
+"""Every writable column of each kind with its default, in the catalogue's order (the order inserts use)."""
+
+
+def _blank(value: Stored) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _require_company(db: sqlite3.Connection, company: str) -> None:

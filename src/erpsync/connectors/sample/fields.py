@@ -4,6 +4,7 @@ projects), from which both its SQLite schema and the connector's field metadata 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType, ListItem, Value
@@ -101,14 +102,15 @@ class RecordKind:
     parent_required: bool = False
 
     def field(self, key: str) -> ActorField:
-        return self.fields_by_key()[key]
+        return self.by_key[key]
 
-    def fields_by_key(self) -> dict[str, ActorField]:
+    @cached_property
+    def by_key(self) -> dict[str, ActorField]:
         return {field.key: field for field in self.fields}
 
     def select_fields(self, keys: list[str]) -> list[ActorField]:
         """The fields named by ``keys``, or ``ValidationError`` naming every unknown one."""
-        by_key = self.fields_by_key()
+        by_key = self.by_key
         unknown = [key for key in keys if key not in by_key]
         if unknown:
             raise ValidationError(f"unknown field(s): {', '.join(sorted(set(unknown)))}")

@@ -11,6 +11,7 @@ from .fields import LISTS, ActorField
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 Stored = str | int | float | None
+_LIST_KEYS = {name: frozenset(item.key for item in items) for name, items in LISTS.items()}
 
 
 def parse_datetime(text: str, *, what: str) -> datetime:
@@ -65,8 +66,7 @@ def _checkbox(field: ActorField, value: Value) -> Stored:
 
 
 def _list_key(field: ActorField, value: Value) -> Stored:
-    keys = {item.key for item in LISTS[field.list_name or ""]}
-    if value not in keys:
+    if value not in _LIST_KEYS[field.list_name or ""]:
         raise ValidationError(f"{field.key}: {value!r} is not a key of list {field.list_name}")
     return str(value)
 
