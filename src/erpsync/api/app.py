@@ -14,12 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from erpsync.api.limits import BodySizeLimit
-from erpsync.api.routers import auth, companies, groups, lists, persons, projects, users
+from erpsync.api.routers import auth, companies, connections, connectors, groups, lists, persons, projects, users
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crypto import cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
+from erpsync.sync.connections import hub_clients
 
 API_PREFIX = "/api/v1"
 
@@ -52,7 +53,7 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, groups, companies, persons, projects, lists):
+    for module in (auth, users, groups, companies, persons, projects, lists, connectors, connections):
         router.include_router(module.router)
     return router
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.clients.close()
         if owned:
             db.dispose()
 
@@ -72,12 +74,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         title="erpsync",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
+        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.database = db
     app.state.cipher = cipher_for(settings)
+    app.state.clients = hub_clients(db, app.state.cipher, timeout=settings.http_timeout_seconds)
     app.add_middleware(BodySizeLimit)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)

@@ -1,6 +1,7 @@
 """FastAPI dependencies as ``Annotated`` aliases: who is asking, with which rights, on which session.
 
 Public names: ``SessionDep`` (a Session; handlers commit explicitly), ``DatabaseDep``, ``SettingsDep``, ``CipherDep``,
+``ClientsDep`` (connector clients),
 ``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
 (403 without the ``erp`` licence), ``TOKEN_URL``.
 """
@@ -19,6 +20,7 @@ from erpsync.crypto import Cipher
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import User
+from erpsync.sync.connectors import ConnectorClients
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -40,7 +42,13 @@ def get_cipher(request: Request) -> Cipher:
     return cipher
 
 
+def get_clients(request: Request) -> ConnectorClients:
+    clients: ConnectorClients = request.app.state.clients
+    return clients
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
+ClientsDep = Annotated[ConnectorClients, Depends(get_clients)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CipherDep = Annotated[Cipher, Depends(get_cipher)]
 

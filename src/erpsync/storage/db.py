@@ -1,6 +1,7 @@
 """The database handle: engine and session factory for SQLite (WAL, foreign keys on) or PostgreSQL.
 
 Public names: ``Database`` (``Database.from_settings(settings)``, ``Database(url)``, ``.engine``, ``.session()``,
+``.read_session()``,
 ``.dispose()``), ``normalise_url(url)``.
 """
 
@@ -36,10 +37,15 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY_OPTION = "erpsync_read_only"
+
+
 def _begin_immediate(connection: Any) -> None:
     # Take SQLite's write lock at BEGIN: a deferred transaction that reads then writes can deadlock with another one
-    # (SQLITE_BUSY without waiting), and the change sequence relies on writers being serialised.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # (SQLITE_BUSY without waiting), and the change sequence relies on writers being serialised. Read-only sessions
+    # begin deferred: in WAL mode they read a snapshot without waiting for, or blocking, the writer.
+    read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -72,6 +78,9 @@ class Database:
         self.url = normalise_url(url)
         self.engine = create_database_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -85,6 +94,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends normally and rolls back when it raises."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite it neither waits for nor blocks writers (its writes would fail)."""
+        with self.read_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

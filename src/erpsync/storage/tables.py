@@ -297,10 +297,16 @@ class ErpConnection(Base):
     config_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
     secrets_encrypted: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # sync priority: lower is served first and wins ties
     deleted_at: Mapped[dt.datetime | None]
     actor_types_json: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    connector: Mapped[SyncConnector] = relationship(lazy="joined")
+    actor_fields: Mapped[list[ConnectionActorFields]] = relationship(
+        cascade="all, delete-orphan", order_by="ConnectionActorFields.actor_type"
+    )
 
 
 class ConnectionUser(Base):

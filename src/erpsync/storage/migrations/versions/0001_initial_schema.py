@@ -174,6 +174,7 @@ def upgrade() -> None:
         sa.Column("config_json", sa.JSON(), nullable=False),
         sa.Column("secrets_encrypted", sa.Text(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("actor_types_json", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

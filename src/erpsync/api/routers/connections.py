@@ -1,0 +1,169 @@
+"""``/connections``: ERP connections (SPEC §4): test before save, saved inactive, visibility, soft delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from erpsync import accounts, audit
+from erpsync.api.connection_schemas import (
+    CheckResult,
+    ConnectionCreate,
+    ConnectionPublic,
+    ConnectionSummary,
+    ConnectionTest,
+    ConnectionUpdate,
+    connection_public,
+    connection_summary,
+)
+from erpsync.api.deps import AdminUser, ClientsDep, CurrentUser, SessionDep
+from erpsync.errors import ErpsyncError
+from erpsync.storage.tables import ErpConnection, User
+from erpsync.sync import connections
+from erpsync.sync.connectors import ConnectorClients
+
+router = APIRouter(prefix="/connections", tags=["connections"])
+
+
+def _public(session: SessionDep, clients: ConnectorClients, connection: ErpConnection) -> ConnectionPublic:
+    secret_keys = sorted(connections.stored_secrets(clients.cipher, connection))
+    return connection_public(session, connection, secret_keys)
+
+
+def _require_erp_access(user: User) -> None:
+    if not (user.is_admin or accounts.has_licence(user, accounts.Licence.ERP)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs the ERP licence")
+
+
+@router.get("")
+def list_connections(
+    session: SessionDep,
+    clients: ClientsDep,
+    user: CurrentUser,
+    deleted: bool = Query(default=False, description="list soft-deleted connections instead (administrators)"),
+) -> list[ConnectionPublic] | list[ConnectionSummary]:
+    """Administrators get every connection with its config (no secrets); licensed users the ones they can see."""
+    _require_erp_access(user)
+    if user.is_admin:
+        return [_public(session, clients, c) for c in connections.visible_connections(session, user, deleted=deleted)]
+    return [connection_summary(c) for c in connections.visible_connections(session, user)]
+
+
+@router.post("/test")
+def check_before_save(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectionTest) -> CheckResult:
+    """Run the connector's test on entered values; a failed test is an answer (``ok: false``), not an error."""
+    existing = connections.get_connection(session, body.connection_id, user=admin) if body.connection_id else None
+    try:
+        answer = connections.run_test(
+            session, clients, connector_id=body.connector_id, config=body.config, connection=existing
+        )
+    except ErpsyncError as exc:
+        return CheckResult(ok=False, state="error", user_message=exc.user_message, error_code=exc.code.value)
+    return CheckResult(ok=True, state=answer.state.value, user_message=answer.user_message or "Test passed.")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_connection(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectionCreate
+) -> ConnectionPublic:
+    draft = connections.ConnectionDraft(
+        name=body.name,
+        connector_id=body.connector_id,
+        config=body.config,
+        visibility=body.visibility.to_visibility(),
+        description=body.description,
+    )
+    connection = connections.create_connection(session, clients, draft)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="create",
+        target_type="connection",
+        target_id=connection.id,
+        detail={"name": connection.name, "connector_id": connection.connector_id, "config": connection.config_json},
+    )
+    session.commit()
+    return _public(session, clients, connection)
+
+
+@router.get("/{connection_id}")
+def get_connection(
+    session: SessionDep, clients: ClientsDep, user: CurrentUser, connection_id: int
+) -> ConnectionPublic | ConnectionSummary:
+    _require_erp_access(user)
+    connection = connections.get_connection(session, connection_id, user=user)
+    return _public(session, clients, connection) if user.is_admin else connection_summary(connection)
+
+
+@router.patch("/{connection_id}")
+def update_connection(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, body: ConnectionUpdate
+) -> ConnectionPublic:
+    connection = connections.get_connection(session, connection_id, user=admin)
+    connections.update_connection(
+        session,
+        clients,
+        connection,
+        name=body.name,
+        config=body.config,
+        visibility=body.visibility.to_visibility() if body.visibility else None,
+        description=body.description,
+    )
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="update",
+        target_type="connection",
+        target_id=connection.id,
+        detail=body.model_dump(exclude_unset=True),
+    )
+    session.commit()
+    return _public(session, clients, connection)
+
+
+@router.post("/{connection_id}/test")
+def check_saved(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> CheckResult:
+    """Run the connector's ``test_connection`` on the saved connection."""
+    connection = connections.get_connection(session, connection_id, user=admin)
+    try:
+        answer = connections.client_for(clients, connection).test_connection(connection_id=connection.uuid)
+    except ErpsyncError as exc:
+        return CheckResult(ok=False, state="error", user_message=exc.user_message, error_code=exc.code.value)
+    return CheckResult(ok=True, state=answer.state.value, user_message=answer.user_message or "Test passed.")
+
+
+@router.post("/{connection_id}/refresh")
+def refresh_metadata(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
+) -> dict[str, list[str]]:
+    """Read actor types and fields again; answers the field keys per actor type the connector no longer reports."""
+    connection = connections.get_connection(session, connection_id, user=admin)
+    vanished = connections.refresh_metadata(session, clients, connection)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="refresh",
+        target_type="connection",
+        target_id=connection.id,
+        detail={"vanished": vanished},
+    )
+    session.commit()
+    return vanished
+
+
+@router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_connection(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> None:
+    connection = connections.get_connection(session, connection_id, user=admin)
+    connections.delete_connection(clients, connection)
+    audit.record(session, user_id=admin.id, action="delete", target_type="connection", target_id=connection.id)
+    session.commit()
+
+
+@router.post("/{connection_id}/restore")
+def restore_connection(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
+) -> ConnectionPublic:
+    connection = connections.get_connection(session, connection_id, user=admin)
+    connections.restore_connection(session, clients, connection)
+    audit.record(session, user_id=admin.id, action="restore", target_type="connection", target_id=connection.id)
+    session.commit()
+    return _public(session, clients, connection)

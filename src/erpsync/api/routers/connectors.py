@@ -1,0 +1,84 @@
+"""``/connectors``: administrators register sync connectors by name, URL and shared secret (SPEC §4)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from erpsync import audit
+from erpsync.api.connection_schemas import (
+    ConfigFormPublic,
+    ConnectorCreate,
+    ConnectorPublic,
+    ConnectorUpdate,
+    connector_public,
+)
+from erpsync.api.deps import AdminUser, ClientsDep, SessionDep
+from erpsync.sync import connections, connectors
+
+router = APIRouter(prefix="/connectors", tags=["connectors"])
+
+
+@router.get("")
+def list_connectors(session: SessionDep, _admin: AdminUser) -> list[ConnectorPublic]:
+    return [connector_public(c) for c in connectors.list_connectors(session)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def add_connector(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate) -> ConnectorPublic:
+    connector = connectors.add_connector(session, clients, name=body.name, url=body.url, secret=body.secret)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="create",
+        target_type="connector",
+        target_id=connector.id,
+        detail={"name": connector.name, "url": connector.url},
+    )
+    session.commit()
+    return connector_public(connector)
+
+
+@router.get("/{connector_id}")
+def get_connector(session: SessionDep, _admin: AdminUser, connector_id: int) -> ConnectorPublic:
+    return connector_public(connectors.get_connector(session, connector_id))
+
+
+@router.patch("/{connector_id}")
+def update_connector(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connector_id: int, body: ConnectorUpdate
+) -> ConnectorPublic:
+    connector = connectors.get_connector(session, connector_id)
+    connectors.update_connector(session, clients, connector, name=body.name, url=body.url, secret=body.secret)
+    changed = sorted(body.model_dump(exclude_unset=True))
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="update",
+        target_type="connector",
+        target_id=connector.id,
+        detail={"changed": changed},
+    )
+    session.commit()
+    return connector_public(connector)
+
+
+@router.delete("/{connector_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_connector(session: SessionDep, admin: AdminUser, connector_id: int) -> None:
+    connector = connectors.get_connector(session, connector_id)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="delete",
+        target_type="connector",
+        target_id=connector.id,
+        detail={"name": connector.name},
+    )
+    connectors.delete_connector(session, connector)
+    session.commit()
+
+
+@router.get("/{connector_id}/config-form")
+def config_form(session: SessionDep, clients: ClientsDep, _admin: AdminUser, connector_id: int) -> ConfigFormPublic:
+    """The connector's config fields and the items of their lists, for the connection dialog."""
+    form = connections.config_form(clients, connectors.get_connector(session, connector_id))
+    return ConfigFormPublic(fields=form.fields, lists=form.lists)

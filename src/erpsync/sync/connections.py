@@ -1,0 +1,387 @@
+"""ERP connections (SPEC §4 steps 1-7): test before save, save inactive, visibility, metadata cache, soft delete.
+
+A connection is identified towards its connector by a UUID the hub generates. Its password config fields are stored
+encrypted apart from the other values and are never returned. Nothing is half-saved: the connector is told about a
+connection inside the transaction that stores it, and told to forget it again if that transaction fails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from erpsync import accounts
+from erpsync.crypto import Cipher
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.protocol.client import ConnectorClient
+from erpsync.storage.db import Database
+from erpsync.storage.tables import (
+    ConnectionActorFields,
+    ConnectionGroup,
+    ConnectionUser,
+    ErpConnection,
+    Group,
+    SyncConnector,
+    User,
+    utcnow,
+)
+from erpsync.sync import connection_config
+from erpsync.sync.connectors import ConnectorClients, get_connector
+
+logger = logging.getLogger(__name__)
+
+CONFIG_DIALOG_CONNECTION_ID = "new"
+"""The connection id sent with ``list_items`` for a config field's list, before the connection exists."""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    everyone: bool = True
+    users: tuple[int, ...] = ()
+    groups: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConnectionDraft:
+    name: str
+    connector_id: int
+    config: Mapping[str, m.Value]
+    visibility: Visibility = field(default_factory=Visibility)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConfigForm:
+    """What the connection dialog renders: the connector's config fields and the items of their lists."""
+
+    fields: list[m.FieldMeta]
+    lists: dict[str, list[m.ListItem]]
+
+
+# --- the connector's config fields ------------------------------------------------------------------------------------
+
+
+def config_fields(clients: ConnectorClients, connector: SyncConnector) -> list[m.FieldMeta]:
+    return clients.for_connector(connector).config_fields().fields
+
+
+def config_form(clients: ConnectorClients, connector: SyncConnector) -> ConfigForm:
+    client = clients.for_connector(connector)
+    fields = client.config_fields().fields
+    lists = {
+        f.list_name: client.list_items(connection_id=CONFIG_DIALOG_CONNECTION_ID, list_name=f.list_name).items
+        for f in fields
+        if f.type == m.FieldType.LIST and f.list_name
+    }
+    return ConfigForm(fields=fields, lists=lists)
+
+
+def run_test(
+    session: Session,
+    clients: ConnectorClients,
+    *,
+    connector_id: int,
+    config: Mapping[str, m.Value],
+    connection: ErpConnection | None = None,
+) -> m.Envelope:
+    """Run the connector's ``test_config`` on ``config``; blank password fields of ``connection`` keep their value.
+
+    Raises ``ValidationError`` for values that do not fit the field metadata, and the connector's typed error when
+    the test fails.
+    """
+    connector = get_connector(session, connector_id)
+    fields = config_fields(clients, connector)
+    if connection is not None:
+        config = connection_config.with_kept_secrets(fields, config, stored_secrets(clients.cipher, connection))
+    checked = connection_config.check_config(fields, config)
+    return clients.for_connector(connector).test_config(config=checked)
+
+
+# --- create, edit, delete ---------------------------------------------------------------------------------------------
+
+
+def create_connection(session: Session, clients: ConnectorClients, draft: ConnectionDraft) -> ErpConnection:
+    """Test, then save inactive, send the config under a new UUID and cache the actor types and fields."""
+    connector = get_connector(session, draft.connector_id)
+    name = _check_name(session, draft.name)
+    fields = config_fields(clients, connector)
+    config = connection_config.check_config(fields, draft.config)
+    client = clients.for_connector(connector)
+    _passed_test(client, config)
+    connection = ErpConnection(
+        uuid=str(uuid.uuid4()), name=name, connector_id=connector.id, description=draft.description.strip()
+    )
+    _store_config(clients.cipher, connection, fields, config)
+    session.add(connection)
+    session.flush()
+    _set_visibility(session, connection, draft.visibility)
+    try:
+        client.save_connection(connection_id=connection.uuid, config=config)
+        read_metadata(session, client, connection)
+    except ErpsyncError as exc:
+        _forget_quietly(client, connection.uuid)
+        raise ValidationError(f"the connector did not accept the connection: {exc.user_message}") from exc
+    return connection
+
+
+def update_connection(
+    session: Session,
+    clients: ConnectorClients,
+    connection: ErpConnection,
+    *,
+    name: str | None = None,
+    config: Mapping[str, m.Value] | None = None,
+    visibility: Visibility | None = None,
+    description: str | None = None,
+) -> ErpConnection:
+    """Edit; a changed config is tested again and sent to the connector before it is saved."""
+    if name is not None:
+        connection.name = _check_name(session, name, exclude_id=connection.id)
+    if description is not None:
+        connection.description = description.strip()
+    if visibility is not None:
+        _set_visibility(session, connection, visibility)
+    if config is not None:
+        _replace_config(clients, connection, config)
+    connection.updated_at = utcnow()
+    session.flush()
+    return connection
+
+
+def _replace_config(clients: ConnectorClients, connection: ErpConnection, values: Mapping[str, m.Value]) -> None:
+    client = clients.for_connector(connection.connector)
+    fields = client.config_fields().fields
+    merged = connection_config.with_kept_secrets(fields, values, stored_secrets(clients.cipher, connection))
+    config = connection_config.check_config(fields, merged)
+    _passed_test(client, config)
+    try:
+        client.save_connection(connection_id=connection.uuid, config=config)
+    except ErpsyncError as exc:
+        raise ValidationError(f"the connector did not accept the new config: {exc.user_message}") from exc
+    _store_config(clients.cipher, connection, fields, config)
+
+
+def delete_connection(clients: ConnectorClients, connection: ErpConnection) -> None:
+    """Soft delete: the connection is deactivated and hidden, its links stay until it is purged."""
+    if connection.deleted_at is not None:
+        raise ConflictError(f"connection {connection.name!r} is deleted already")
+    connection.deleted_at = utcnow()
+    connection.active = False
+    _forget_quietly(clients.for_connector(connection.connector), connection.uuid)
+
+
+def restore_connection(session: Session, clients: ConnectorClients, connection: ErpConnection) -> None:
+    if connection.deleted_at is None:
+        raise ConflictError(f"connection {connection.name!r} is not deleted")
+    _check_name(session, connection.name, exclude_id=connection.id)
+    config = full_config(clients.cipher, connection)
+    try:
+        clients.for_connector(connection.connector).save_connection(connection_id=connection.uuid, config=config)
+    except ErpsyncError as exc:
+        raise ValidationError(f"the connector did not accept the connection again: {exc.user_message}") from exc
+    connection.deleted_at = None
+    session.flush()
+
+
+def _passed_test(client: ConnectorClient, config: dict[str, m.Value]) -> None:
+    try:
+        client.test_config(config=config)
+    except ErpsyncError as exc:
+        raise ValidationError(f"Test connection failed: {exc.user_message}") from exc
+
+
+def _forget_quietly(client: ConnectorClient, connection_uuid: str) -> None:
+    # The hub's state is what counts; a connector that missed a delete only keeps an unused config.
+    try:
+        client.delete_connection(connection_id=connection_uuid)
+    except ErpsyncError as exc:
+        logger.warning("connector did not delete connection %s: %s", connection_uuid, exc.user_message)
+
+
+def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError("the connection needs a name")
+    query = select(ErpConnection.id).where(
+        func.lower(ErpConnection.name) == name.lower(), ErpConnection.deleted_at.is_(None)
+    )
+    if exclude_id is not None:
+        query = query.where(ErpConnection.id != exclude_id)
+    if session.scalar(query) is not None:
+        raise ConflictError(f"an ERP connection named {name!r} exists already")
+    return name
+
+
+# --- secrets ----------------------------------------------------------------------------------------------------------
+
+
+def _store_config(
+    cipher: Cipher, connection: ErpConnection, fields: Sequence[m.FieldMeta], config: Mapping[str, m.Value]
+) -> None:
+    parts = connection_config.split(fields, config)
+    connection.config_json = parts.plain
+    connection.secrets_encrypted = cipher.encrypt(json.dumps(parts.secrets)) if parts.secrets else None
+
+
+def stored_secrets(cipher: Cipher, connection: ErpConnection) -> dict[str, str]:
+    if not connection.secrets_encrypted:
+        return {}
+    secrets: dict[str, str] = json.loads(cipher.decrypt(connection.secrets_encrypted))
+    return secrets
+
+
+def full_config(cipher: Cipher, connection: ErpConnection) -> dict[str, m.Value]:
+    """The config as the connector needs it, password fields decrypted; never return or log this."""
+    return {**connection.config_json, **stored_secrets(cipher, connection)}
+
+
+# --- metadata cache ---------------------------------------------------------------------------------------------------
+
+
+def read_metadata(session: Session, client: ConnectorClient, connection: ErpConnection) -> dict[str, list[str]]:
+    """Read and cache actor types, fields and searchable fields; returns the field keys that vanished per type."""
+    actor_types = client.actor_types(connection_id=connection.uuid).actor_types
+    cached = {row.actor_type: row for row in connection.actor_fields}
+    vanished: dict[str, list[str]] = {}
+    for actor_type in actor_types:
+        fields = client.actor_fields(connection_id=connection.uuid, actor_type=actor_type).fields
+        searchable = client.searchable_fields(connection_id=connection.uuid, actor_type=actor_type).field_keys
+        row = cached.pop(actor_type.value, None) or ConnectionActorFields(actor_type=actor_type.value, fields_json=[])
+        vanished[actor_type.value] = sorted(_keys(row.fields_json) - {f.key for f in fields})
+        row.fields_json = [f.model_dump(mode="json") for f in fields]
+        row.searchable_json = list(searchable)
+        row.read_at = utcnow()
+        if row not in connection.actor_fields:
+            connection.actor_fields.append(row)
+    for gone in cached.values():
+        vanished[gone.actor_type] = sorted(_keys(gone.fields_json))
+        connection.actor_fields.remove(gone)
+    connection.actor_types_json = [t.value for t in actor_types]
+    session.flush()
+    return {actor_type: keys for actor_type, keys in vanished.items() if keys}
+
+
+def refresh_metadata(session: Session, clients: ConnectorClients, connection: ErpConnection) -> dict[str, list[str]]:
+    return read_metadata(session, clients.for_connector(connection.connector), connection)
+
+
+def actor_fields(connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:
+    """The cached field metadata of one actor type; ``NotFoundError`` for a type the connection does not offer."""
+    for row in connection.actor_fields:
+        if row.actor_type == actor_type:
+            return [m.FieldMeta.model_validate(item) for item in row.fields_json]
+    raise NotFoundError(f"connection {connection.name!r} has no actor type {actor_type!r}")
+
+
+def _keys(fields_json: Sequence[Mapping[str, object]]) -> set[str]:
+    return {str(item["key"]) for item in fields_json}
+
+
+# --- visibility -------------------------------------------------------------------------------------------------------
+
+
+def _set_visibility(session: Session, connection: ErpConnection, visibility: Visibility) -> None:
+    users = set(visibility.users)
+    groups = set(visibility.groups)
+    _check_ids(session, User, users, "user")
+    _check_ids(session, Group, groups, "group")
+    connection.everyone = visibility.everyone
+    session.execute(delete(ConnectionUser).where(ConnectionUser.connection_id == connection.id))
+    session.execute(delete(ConnectionGroup).where(ConnectionGroup.connection_id == connection.id))
+    if not visibility.everyone:
+        session.add_all(ConnectionUser(connection_id=connection.id, user_id=user_id) for user_id in sorted(users))
+        session.add_all(ConnectionGroup(connection_id=connection.id, group_id=group_id) for group_id in sorted(groups))
+
+
+def _check_ids(session: Session, table: type[User] | type[Group], ids: set[int], what: str) -> None:
+    if not ids:
+        return
+    found = set(session.scalars(select(table.id).where(table.id.in_(ids))))
+    if missing := sorted(ids - found):
+        raise ValidationError(f"visibility names unknown {what} id(s): {', '.join(map(str, missing))}")
+
+
+def visibility_of(session: Session, connection: ErpConnection) -> Visibility:
+    users = session.scalars(select(ConnectionUser.user_id).where(ConnectionUser.connection_id == connection.id))
+    groups = session.scalars(select(ConnectionGroup.group_id).where(ConnectionGroup.connection_id == connection.id))
+    return Visibility(everyone=connection.everyone, users=tuple(sorted(users)), groups=tuple(sorted(groups)))
+
+
+def _visible_clause(session: Session, user: User) -> object:
+    group_ids = accounts.group_ids_of(session, user)
+    return or_(
+        ErpConnection.everyone.is_(True),
+        ErpConnection.id.in_(select(ConnectionUser.connection_id).where(ConnectionUser.user_id == user.id)),
+        ErpConnection.id.in_(select(ConnectionGroup.connection_id).where(ConnectionGroup.group_id.in_(group_ids))),
+    )
+
+
+def visible_connections(
+    session: Session, user: User, *, deleted: bool = False, active_only: bool = False
+) -> list[ErpConnection]:
+    """Connections ``user`` may see, in sync-priority order; administrators see every one."""
+    query = select(ErpConnection).order_by(ErpConnection.priority, ErpConnection.id)
+    query = query.where(ErpConnection.deleted_at.is_not(None) if deleted else ErpConnection.deleted_at.is_(None))
+    if active_only:
+        query = query.where(ErpConnection.active.is_(True))
+    if not user.is_admin:
+        query = query.where(_visible_clause(session, user))  # type: ignore[arg-type]
+    return list(session.scalars(query))
+
+
+def get_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:
+    """The connection if ``user`` may see it; otherwise 'not found', so its existence is not disclosed."""
+    connection = session.get(ErpConnection, connection_id)
+    if connection is None or not can_see(session, user, connection):
+        raise NotFoundError(f"no ERP connection with id {connection_id}")
+    return connection
+
+
+def can_see(session: Session, user: User, connection: ErpConnection) -> bool:
+    if user.is_admin:
+        return True
+    if connection.deleted_at is not None:
+        return False
+    query = select(ErpConnection.id).where(ErpConnection.id == connection.id, _visible_clause(session, user))  # type: ignore[arg-type]
+    return session.scalar(query) is not None
+
+
+# --- clients ----------------------------------------------------------------------------------------------------------
+
+
+class Resender:
+    """Sends ``save_connection`` again for a connection the connector answered ``unknown_connection`` for."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self.clients: ConnectorClients | None = None
+
+    def __call__(self, connection_uuid: str) -> None:
+        assert self.clients is not None, "Resender.clients is set when the clients are built"
+        # A read session: the caller may hold the write lock while it waits for this connector call.
+        with self._database.read_session() as session:
+            connection = session.scalar(select(ErpConnection).where(ErpConnection.uuid == connection_uuid))
+            if connection is None or connection.deleted_at is not None:
+                return
+            config = full_config(self.clients.cipher, connection)
+            client = self.clients.for_connector(connection.connector)
+            client.save_connection(connection_id=connection.uuid, config=config)
+
+
+def hub_clients(database: Database, cipher: Cipher, *, timeout: float = 30.0) -> ConnectorClients:
+    """The clients a hub process uses: each resends a connection the connector forgot."""
+    resender = Resender(database)
+    clients = ConnectorClients(cipher, resend=resender, timeout=timeout)
+    resender.clients = clients
+    return clients
+
+
+def client_for(clients: ConnectorClients, connection: ErpConnection) -> ConnectorClient:
+    return clients.for_connector(connection.connector)

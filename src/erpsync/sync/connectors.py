@@ -1,0 +1,169 @@
+"""Registered sync connectors (SPEC §4) and the clients the hub talks to them with.
+
+A connector is registered by name, URL and shared secret; the hub asks its ``info`` first and refuses a URL that
+does not answer as a protocol v1 connector. The secret is stored encrypted and never returned.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from erpsync.crypto import Cipher
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.protocol.client import ConnectorClient, UnknownConnectionCallback
+from erpsync.storage.tables import ErpConnection, SyncConnector
+
+MIN_SECRET_LENGTH = 16
+
+ClientFactory = Callable[..., ConnectorClient]
+"""Builds a client: ``factory(base_url, secret, on_unknown_connection=...)``; tests may pass their own."""
+
+
+class ConnectorClients:
+    """One ``ConnectorClient`` per registered connector, rebuilt when its URL or secret changes.
+
+    ``resend`` is called with a connection UUID the connector answered ``unknown_connection`` for; it should send
+    ``save_connection`` again (see ``erpsync.sync.connections.Resender``).
+    """
+
+    def __init__(
+        self,
+        cipher: Cipher,
+        *,
+        resend: UnknownConnectionCallback | None = None,
+        factory: ClientFactory = ConnectorClient,
+        timeout: float = 30.0,
+    ) -> None:
+        self.cipher = cipher
+        self._resend = resend
+        self._factory = factory
+        self._timeout = timeout
+        self._clients: dict[int, tuple[tuple[str, str], ConnectorClient]] = {}
+        self._lock = threading.Lock()
+
+    def probe(self, url: str, secret: str) -> ConnectorClient:
+        """A throw-away client for a connector that is not registered yet."""
+        return self._factory(url, secret, timeout=self._timeout)
+
+    def for_connector(self, connector: SyncConnector) -> ConnectorClient:
+        identity = (connector.url, connector.secret_encrypted)
+        with self._lock:
+            cached = self._clients.get(connector.id)
+            if cached and cached[0] == identity:
+                return cached[1]
+            client = self._factory(
+                connector.url,
+                self.cipher.decrypt(connector.secret_encrypted),
+                timeout=self._timeout,
+                on_unknown_connection=self._resend,
+            )
+            if cached:
+                cached[1].close()
+            self._clients[connector.id] = (identity, client)
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for _identity, client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"connector URL must be an http(s) URL with a host, not {url!r}")
+    return url.strip().rstrip("/")
+
+
+def check_secret(secret: str) -> str:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ValidationError(f"the shared secret must have at least {MIN_SECRET_LENGTH} characters")
+    return secret
+
+
+def probe_info(clients: ConnectorClients, url: str, secret: str) -> m.InfoResponse:
+    """The connector's ``info``, or ``ValidationError`` saying why the URL is not a usable connector."""
+    client = clients.probe(url, secret)
+    try:
+        return client.info()
+    except ErpsyncError as exc:
+        raise ValidationError(f"{url} does not answer as an erpsync connector: {exc.user_message}") from exc
+    finally:
+        client.close()
+
+
+def list_connectors(session: Session) -> list[SyncConnector]:
+    return list(session.scalars(select(SyncConnector).order_by(SyncConnector.name)))
+
+
+def get_connector(session: Session, connector_id: int) -> SyncConnector:
+    connector = session.get(SyncConnector, connector_id)
+    if connector is None:
+        raise NotFoundError(f"no sync connector with id {connector_id}")
+    return connector
+
+
+def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError("the connector needs a name")
+    query = select(SyncConnector.id).where(func.lower(SyncConnector.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(SyncConnector.id != exclude_id)
+    if session.scalar(query) is not None:
+        raise ConflictError(f"a sync connector named {name!r} exists already")
+    return name
+
+
+def add_connector(session: Session, clients: ConnectorClients, *, name: str, url: str, secret: str) -> SyncConnector:
+    name = _check_name(session, name)
+    url = check_url(url)
+    info = probe_info(clients, url, check_secret(secret))
+    connector = SyncConnector(
+        name=name, url=url, secret_encrypted=clients.cipher.encrypt(secret), info_json=_info_json(info)
+    )
+    session.add(connector)
+    session.flush()
+    return connector
+
+
+def update_connector(
+    session: Session,
+    clients: ConnectorClients,
+    connector: SyncConnector,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    secret: str | None = None,
+) -> SyncConnector:
+    """Change name, URL or secret; a new URL or secret is probed before anything is saved."""
+    if name is not None:
+        connector.name = _check_name(session, name, exclude_id=connector.id)
+    if url is not None or secret:
+        new_url = check_url(url) if url is not None else connector.url
+        new_secret = check_secret(secret) if secret else clients.cipher.decrypt(connector.secret_encrypted)
+        connector.info_json = _info_json(probe_info(clients, new_url, new_secret))
+        connector.url = new_url
+        connector.secret_encrypted = clients.cipher.encrypt(new_secret)
+    session.flush()
+    return connector
+
+
+def delete_connector(session: Session, connector: SyncConnector) -> None:
+    users = session.scalar(select(func.count()).where(ErpConnection.connector_id == connector.id))
+    if users:
+        raise ConflictError(f"connector {connector.name!r} is used by {users} connection(s); delete those first")
+    session.delete(connector)
+    session.flush()
+
+
+def _info_json(info: m.InfoResponse) -> dict[str, Any]:
+    return info.model_dump(mode="json", include={"name", "version", "protocol_version", "capabilities"})
