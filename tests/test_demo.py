@@ -1,0 +1,45 @@
+"""The demo environment: users, CRM data, the sample connector registered and a connection tested over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from erpsync import accounts
+from erpsync.crypto import Cipher, key_from_secret
+from erpsync.demo import CONNECTION_NAME, DEMO_USERS, connector_secret, prepare_demo
+from erpsync.storage.db import Database
+from erpsync.storage.migrate import upgrade
+from erpsync.storage.tables import Company, ErpConnection, Person
+from erpsync.sync.connections import hub_clients
+from erpsync.testing.sample import running_sample
+
+
+def test_prepare_demo_twice_gives_one_ready_environment(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    upgrade(database.engine)
+    clients = hub_clients(database, Cipher(key_from_secret("a test key that is long enough")))
+    with running_sample(tmp_path / "erp", demo_data=True) as sample:
+        first = prepare_demo(database, clients, sample.erp, connector_url=sample.url, secret=sample.secret)
+        second = prepare_demo(database, clients, sample.erp, connector_url=sample.url, secret=sample.secret)
+        with database.session() as session:
+            connection = session.scalars(select(ErpConnection)).one()
+            assert connection.name == CONNECTION_NAME
+            assert sample.connector.connections.get(connection.uuid) is not None
+            assert session.scalar(select(func.count()).select_from(Company)) == first.companies
+            assert session.scalar(select(func.count()).select_from(Person)) == first.companies
+            for login, password, _name, is_admin, licences in DEMO_USERS:
+                user = accounts.authenticate(session, login, password)
+                assert user.is_admin is is_admin
+                assert accounts.has_licence(user, accounts.Licence.ERP) is bool(licences)
+    clients.close()
+    assert first == second
+    assert first.companies == 45
+
+
+def test_connector_secret_is_generated_once_and_private(tmp_path: Path) -> None:
+    secret = connector_secret(tmp_path)
+    assert len(secret) >= 32
+    assert connector_secret(tmp_path) == secret
+    assert (tmp_path / "demo-connector.secret").stat().st_mode & 0o077 == 0
