@@ -205,7 +205,9 @@ def _token_hash(token: str) -> str:
 def issue_token(session: Session, user: User, *, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
     """A new bearer token for ``user``; only its hash is stored, so this is the one time it is seen."""
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=utcnow() + lifetime))
+    now = utcnow()
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= now))  # housekeeping
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=now + lifetime))
     session.flush()
     return token
 

@@ -28,8 +28,9 @@ def test_generated_key_is_private_and_reused(tmp_path: Path) -> None:
     assert cipher_for(settings).decrypt(stored) == "s3cret"
 
 
-@pytest.mark.parametrize("secret_key", [Fernet.generate_key().decode(), "a long passphrase that is not a fernet key"])
-def test_secret_key_from_settings_needs_no_key_file(tmp_path: Path, secret_key: str) -> None:
+@pytest.mark.parametrize("kind", ["fernet key", "passphrase"])
+def test_secret_key_from_settings_needs_no_key_file(tmp_path: Path, kind: str) -> None:
+    secret_key = Fernet.generate_key().decode() if kind == "fernet key" else "a long passphrase, not a fernet key"
     settings = Settings(data_dir=tmp_path, secret_key=secret_key)
     stored = cipher_for(settings).encrypt("value")
     assert cipher_for(settings).decrypt(stored) == "value"
