@@ -335,6 +335,44 @@ class ConnectionActorFields(Base):
     read_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# --- sync configuration ----------------------------------------------------------------------------------------------
+
+
+class SyncActorMapping(Base):
+    """One actor type's configuration in one connection: master switch, field rows (with rank and policy override)
+    and create defaults; each saved whole, so JSON (see ``erpsync.sync.configuration``)."""
+
+    __tablename__ = "sync_actor_mappings"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), primary_key=True)
+    actor_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    fields_json: Mapped[list[Any]] = mapped_column(default=list)
+    defaults_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SyncListMapping(Base):
+    """The pairing of one ERP list's items with the items of one CRM list, in one connection."""
+
+    __tablename__ = "sync_list_mappings"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    crm_list: Mapped[str] = mapped_column(String(32))
+    items_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ERP item key -> CRM item id or null
+
+
+class SyncConnectionPolicy(Base):
+    """A connection's conflict policy and blank option; no row means the defaults (``newest``, option off)."""
+
+    __tablename__ = "sync_connection_policies"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(16), default="newest")
+    no_blank_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # --- audit -----------------------------------------------------------------------------------------------------------
 
 
@@ -368,7 +406,10 @@ __all__ = [
     "ListItem",
     "Person",
     "Project",
+    "SyncActorMapping",
+    "SyncConnectionPolicy",
     "SyncConnector",
+    "SyncListMapping",
     "User",
     "utcnow",
 ]
