@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from erpsync import accounts
 from erpsync.cli import app
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
-from erpsync.storage.migrate import current_revision
+from erpsync.storage.migrate import alembic_config, current_revision
 
 
 @pytest.fixture
@@ -33,7 +34,9 @@ def test_db_upgrade_creates_the_embedded_database(data_dir: Path) -> None:
     code, output = _run("db", "upgrade")
     assert code == 0, output
     database = Database(f"sqlite:///{data_dir / 'erpsync.sqlite'}")
-    assert current_revision(database.engine) == "0001"
+    head = ScriptDirectory.from_config(alembic_config(database.engine)).get_current_head()
+    assert current_revision(database.engine) == head
+    assert f"database at revision {head}" in output
     database.dispose()
 
 
