@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -386,6 +387,119 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))
     detail_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- sync engine -----------------------------------------------------------------------------------------------------
+
+
+class ErpLink(Base):
+    """The binding of one CRM entity to one ERP actor within one connection, with the last agreed values."""
+
+    __tablename__ = "erp_links"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "entity_type", "entity_id", name="uq_erp_links_entity"),
+        UniqueConstraint("connection_id", "actor_type", "erp_key", name="uq_erp_links_actor"),
+        Index("ix_erp_links_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"))
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    erp_key: Mapped[str] = mapped_column(String(255))
+    agreed_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, broken
+    last_sync_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # None while failing: parked
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SyncWatermark(Base):
+    """How far one connection has read each side's changes for one actor type."""
+
+    __tablename__ = "sync_watermarks"
+
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), primary_key=True)
+    actor_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    erp_since: Mapped[str | None] = mapped_column(String(64))
+    erp_cursor: Mapped[str | None] = mapped_column(String(1000))  # set while a pull is half done
+    crm_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncLock(Base):
+    """A lease: held by ``holder`` until ``expires_at``; an expired lease may be taken over."""
+
+    __tablename__ = "sync_locks"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime]
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("erp_connections.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, retry
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, partial, failed
+    counts_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[str | None] = mapped_column(String(32))
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int | None]
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class SyncEvent(Base):
+    """What happened to one record in one run: fields old -> new, who won and why, errors with a typed reason."""
+
+    __tablename__ = "sync_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"), index=True)
+    link_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: the history outlives the link
+    entity_type: Mapped[str | None] = mapped_column(String(16))
+    entity_id: Mapped[int | None]
+    actor_type: Mapped[str | None] = mapped_column(String(32))
+    erp_key: Mapped[str | None] = mapped_column(String(255))
+    changes_json: Mapped[list[Any]] = mapped_column(default=list)
+    errors_json: Mapped[list[Any]] = mapped_column(default=list)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SyncCreate(Base):
+    """An actor the hub asked a connector to create, recorded before the call so a retry reuses its key."""
+
+    __tablename__ = "sync_creates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), index=True)
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    actor_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, done
+    erp_key: Mapped[str | None] = mapped_column(String(255))
+    link_id: Mapped[int | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+
+
+class EngineState(Base):
+    """The one row of engine settings: automatic sync on or off, and its interval."""
+
+    __tablename__ = "engine_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    running: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 __all__ = [

@@ -1,0 +1,246 @@
+"""The binder: links between CRM entities and ERP actors, their last agreed values and their state.
+
+Rules (SPEC §2, §5.1, §7): a CRM entity links to at most one actor per connection and an actor to at most one entity;
+the actor type must fit the entity (company: customer, supplier or partner); a person links only if its company is
+linked in the same connection. A link is ``ok``, ``failing`` (its last sync failed: retried with backoff while
+``next_attempt_at`` is set, parked when it is None) or ``broken`` (the actor was deleted or is missing in the ERP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy.orm import Session
+
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import get_entity
+from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, error_for
+from erpsync.protocol.models import ActorType, Value
+from erpsync.storage.tables import ErpConnection, ErpLink, Person, utcnow
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+
+MAX_ATTEMPTS = 5
+"""Failures in a row after which a record is parked as failing until someone retries it."""
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+
+
+class LinkState(StrEnum):
+    OK = "ok"
+    FAILING = "failing"
+    BROKEN = "broken"
+
+
+# --- create and remove ----------------------------------------------------------------------------------------------
+
+
+def create_link(
+    session: Session,
+    *,
+    connection_id: int,
+    entity_type: EntityType,
+    entity_id: int,
+    actor_type: ActorType,
+    erp_key: str,
+    agreed: Mapping[str, Value] | None = None,
+) -> ErpLink:
+    """Bind an entity to an actor, or refuse with the rule it breaks (nothing is stored then)."""
+    if session.get(ErpConnection, connection_id) is None:
+        raise NotFoundError(f"no ERP connection with id {connection_id}")
+    if ENTITY_FOR_ACTOR[actor_type] is not entity_type:
+        raise ValidationError(f"a {entity_type} cannot link to an ERP {actor_type}")
+    entity = get_entity(session, entity_type, entity_id)
+    _check_free(session, connection_id, entity_type, entity_id, actor_type, erp_key)
+    if isinstance(entity, Person):
+        _check_company_linked(session, connection_id, entity)
+    link = ErpLink(
+        connection_id=connection_id,
+        entity_type=entity_type.value,
+        entity_id=entity_id,
+        actor_type=actor_type.value,
+        erp_key=erp_key,
+        agreed_json=dict(agreed or {}),
+        state=LinkState.OK.value,
+        attempts=0,
+        last_sync_at=utcnow() if agreed is not None else None,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def _check_free(
+    session: Session, connection_id: int, entity_type: EntityType, entity_id: int, actor_type: ActorType, erp_key: str
+) -> None:
+    if link_for_entity(session, connection_id, entity_type, entity_id) is not None:
+        raise ConflictError(f"this {entity_type} is linked in this connection already")
+    if links_by_erp_key(session, connection_id, actor_type, [erp_key]):
+        raise ConflictError(f"ERP {actor_type} {erp_key} is linked to another {entity_type} already")
+
+
+def _check_company_linked(session: Session, connection_id: int, person: Person) -> None:
+    if person.company_id is None:
+        raise ValidationError("a person links only under its company: this person has no company")
+    if link_for_entity(session, connection_id, EntityType.COMPANY, person.company_id) is None:
+        raise ValidationError("a person links only under its company: link the person's company first")
+
+
+def parent_link(session: Session, link: ErpLink) -> ErpLink | None:
+    """The link of a person's company in the same connection (its ERP parent), if any."""
+    if link.entity_type != EntityType.PERSON.value:
+        return None
+    person = session.get(Person, link.entity_id)
+    if person is None or person.company_id is None:
+        return None
+    return link_for_entity(session, link.connection_id, EntityType.COMPANY, person.company_id)
+
+
+def remove_link(session: Session, link_id: int) -> None:
+    """Disconnect: the link goes; nothing is deleted in the CRM or the ERP."""
+    session.delete(get_link(session, link_id))
+    session.flush()
+
+
+def remove_entity_links(session: Session, entity_type: EntityType, entity_id: int, *, connection_id: int) -> int:
+    """Drop the links of a deleted CRM entity in one connection; returns how many went."""
+    removed = session.execute(
+        delete(ErpLink).where(
+            ErpLink.connection_id == connection_id,
+            ErpLink.entity_type == entity_type.value,
+            ErpLink.entity_id == entity_id,
+        )
+    )
+    return cast(CursorResult[Any], removed).rowcount
+
+
+# --- lookups --------------------------------------------------------------------------------------------------------
+
+
+def get_link(session: Session, link_id: int) -> ErpLink:
+    link = session.get(ErpLink, link_id)
+    if link is None:
+        raise NotFoundError(f"no link with id {link_id}")
+    return link
+
+
+def link_for_entity(session: Session, connection_id: int, entity_type: EntityType, entity_id: int) -> ErpLink | None:
+    return session.scalar(
+        select(ErpLink).where(
+            ErpLink.connection_id == connection_id,
+            ErpLink.entity_type == entity_type.value,
+            ErpLink.entity_id == entity_id,
+        )
+    )
+
+
+def links_of_entity(session: Session, entity_type: EntityType, entity_id: int) -> list[ErpLink]:
+    """Every connection's link of one entity (the ERP tab's sections)."""
+    query = select(ErpLink).where(ErpLink.entity_type == entity_type.value, ErpLink.entity_id == entity_id)
+    return list(session.scalars(query.order_by(ErpLink.connection_id)))
+
+
+def links_by_erp_key(
+    session: Session, connection_id: int, actor_type: ActorType, erp_keys: Collection[str]
+) -> dict[str, ErpLink]:
+    query = select(ErpLink).where(
+        ErpLink.connection_id == connection_id,
+        ErpLink.actor_type == actor_type.value,
+        ErpLink.erp_key.in_(list(erp_keys)),
+    )
+    return {link.erp_key: link for link in session.scalars(query)}
+
+
+def links_by_entity(
+    session: Session, connection_id: int, actor_type: ActorType, entity_ids: Collection[int]
+) -> dict[int, ErpLink]:
+    query = select(ErpLink).where(
+        ErpLink.connection_id == connection_id,
+        ErpLink.actor_type == actor_type.value,
+        ErpLink.entity_id.in_(list(entity_ids)),
+    )
+    return {link.entity_id: link for link in session.scalars(query)}
+
+
+def due_for_retry(session: Session, connection_id: int, now: datetime) -> list[ErpLink]:
+    """Failing links whose backoff has passed, oldest first (parked ones have no next attempt)."""
+    query = select(ErpLink).where(
+        ErpLink.connection_id == connection_id,
+        ErpLink.state == LinkState.FAILING.value,
+        ErpLink.next_attempt_at <= now,
+    )
+    return list(session.scalars(query.order_by(ErpLink.next_attempt_at, ErpLink.id)))
+
+
+def failing_links(session: Session, connection_id: int) -> list[ErpLink]:
+    query = select(ErpLink).where(ErpLink.connection_id == connection_id, ErpLink.state == LinkState.FAILING.value)
+    return list(session.scalars(query.order_by(ErpLink.id)))
+
+
+# --- state ----------------------------------------------------------------------------------------------------------
+
+
+def mark_synced(link: ErpLink, agreed: Mapping[str, Value], *, now: datetime) -> None:
+    link.agreed_json = dict(agreed)
+    link.state = LinkState.OK.value
+    link.last_sync_at = now
+    link.last_error = None
+    link.error_reason = None
+    link.attempts = 0
+    link.next_attempt_at = None
+
+
+def mark_broken(link: ErpLink, message: str) -> None:
+    link.state = LinkState.BROKEN.value
+    link.last_error = message
+    link.error_reason = ErrorCode.NOT_FOUND.value
+    link.next_attempt_at = None
+
+
+def mark_failed(link: ErpLink, reason: ErrorCode, message: str, *, now: datetime) -> None:
+    """Count a failure: a retryable one is tried again after a growing delay, until it is parked."""
+    link.attempts += 1
+    link.state = LinkState.FAILING.value
+    link.last_error = message
+    link.error_reason = reason.value
+    retryable = error_for(reason.value, message).action is Action.RETRY
+    link.next_attempt_at = now + backoff(link.attempts) if retryable and link.attempts < MAX_ATTEMPTS else None
+
+
+def backoff(attempts: int) -> timedelta:
+    delay: timedelta = RETRY_BASE * 2 ** (attempts - 1)
+    return min(RETRY_CAP, delay)
+
+
+def schedule_retry(link: ErpLink, *, now: datetime) -> None:
+    """Un-park a failing link: it is tried on the next pass with a fresh count."""
+    if link.state != LinkState.FAILING.value:
+        raise ConflictError(f"link {link.id} is {link.state}, not failing")
+    link.attempts = 0
+    link.next_attempt_at = now
+
+
+# --- health ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkCounts:
+    in_sync: int
+    failing: int
+    broken: int
+
+
+def link_counts(session: Session, connection_id: int) -> LinkCounts:
+    rows = session.execute(
+        select(ErpLink.state, func.count()).where(ErpLink.connection_id == connection_id).group_by(ErpLink.state)
+    )
+    counts = {state: int(n) for state, n in rows.tuples()}
+    return LinkCounts(
+        in_sync=counts.get(LinkState.OK.value, 0),
+        failing=counts.get(LinkState.FAILING.value, 0),
+        broken=counts.get(LinkState.BROKEN.value, 0),
+    )

@@ -1,0 +1,116 @@
+"""Leases in the database: one holder per name until it releases or its lease expires, across processes.
+
+A lease is a row (name, holder, expires_at). Taking one is a single conditional write: insert the row if the name is
+free, else take it over only if it has expired (or is already ours). On SQLite writers are serialised by the write
+lock; on PostgreSQL the row lock makes a concurrent UPDATE re-check its WHERE clause, so exactly one taker wins.
+A holder that dies leaves a lease that simply expires. Names: ``connection_lock(id)`` (one run per connection) and
+``link_lock(id)`` (one sync of a record at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, delete, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from erpsync.errors import ConflictError
+from erpsync.storage.db import Database
+from erpsync.storage.tables import SyncLock, utcnow
+
+DEFAULT_TTL = timedelta(minutes=5)
+POLL_SECONDS = 0.05
+
+
+class LockedError(ConflictError):
+    """Someone else holds the lease."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    holder: str
+    ttl: timedelta
+
+
+def connection_lock(connection_id: int) -> str:
+    return f"connection:{connection_id}"
+
+
+def link_lock(link_id: int) -> str:
+    return f"link:{link_id}"
+
+
+def new_holder() -> str:
+    """A holder id unique to this process and call: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _insert_if_free(session: Session, name: str, holder: str, expires_at: datetime) -> bool:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(SyncLock).values(name=name, holder=holder, expires_at=expires_at)
+    return _changed(session, insert.on_conflict_do_nothing(index_elements=["name"])) == 1
+
+
+def _take_over(session: Session, name: str, holder: str, now: datetime, expires_at: datetime) -> bool:
+    takeover = (
+        update(SyncLock)
+        .where(SyncLock.name == name, or_(SyncLock.expires_at < now, SyncLock.holder == holder))
+        .values(holder=holder, expires_at=expires_at)
+    )
+    return _changed(session, takeover) == 1
+
+
+def _changed(session: Session, statement: Executable) -> int:
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount
+
+
+def try_acquire(database: Database, lease: Lease) -> bool:
+    """Take ``lease`` if its name is free, expired or already ours (then the lease is extended)."""
+    now = utcnow()
+    expires_at = now + lease.ttl
+    with database.session() as session:
+        return _insert_if_free(session, lease.name, lease.holder, expires_at) or _take_over(
+            session, lease.name, lease.holder, now, expires_at
+        )
+
+
+def renew(database: Database, lease: Lease) -> bool:
+    """Extend a lease we hold; False when it expired and someone else took it."""
+    with database.session() as session:
+        extend = (
+            update(SyncLock)
+            .where(SyncLock.name == lease.name, SyncLock.holder == lease.holder)
+            .values(expires_at=utcnow() + lease.ttl)
+        )
+        return _changed(session, extend) == 1
+
+
+def release(database: Database, lease: Lease) -> None:
+    with database.session() as session:
+        session.execute(delete(SyncLock).where(SyncLock.name == lease.name, SyncLock.holder == lease.holder))
+
+
+@contextmanager
+def held(database: Database, name: str, *, ttl: timedelta = DEFAULT_TTL, wait: float = 0.0) -> Iterator[Lease]:
+    """Hold the lease ``name`` for the block; ``LockedError`` if it is still taken after ``wait`` seconds."""
+    lease = Lease(name, new_holder(), ttl)
+    deadline = time.monotonic() + wait
+    while not try_acquire(database, lease):
+        if time.monotonic() >= deadline:
+            raise LockedError(f"{name} is busy: another sync holds it")
+        time.sleep(POLL_SECONDS)
+    try:
+        yield lease
+    finally:
+        release(database, lease)
