@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_sync_engine"
-down_revision = "0001"
+down_revision = "0002_sync_configuration"
 branch_labels = None
 depends_on = None
 
