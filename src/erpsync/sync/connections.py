@@ -32,7 +32,7 @@ from erpsync.storage.tables import (
     User,
     utcnow,
 )
-from erpsync.sync import connection_config
+from erpsync.sync import configuration, connection_config
 from erpsync.sync.connectors import ConnectorClients, get_connector
 
 logger = logging.getLogger(__name__)
@@ -246,7 +246,8 @@ def full_config(cipher: Cipher, connection: ErpConnection) -> dict[str, m.Value]
 
 
 def read_metadata(session: Session, client: ConnectorClient, connection: ErpConnection) -> dict[str, list[str]]:
-    """Read and cache actor types, fields and searchable fields; returns the field keys that vanished per type."""
+    """Read and cache actor types, fields and searchable fields, and auto-map what is new (SPEC §4 *Mappings*);
+    returns the field keys that vanished per type."""
     actor_types = client.actor_types(connection_id=connection.uuid).actor_types
     cached = {row.actor_type: row for row in connection.actor_fields}
     vanished: dict[str, list[str]] = {}
@@ -265,6 +266,7 @@ def read_metadata(session: Session, client: ConnectorClient, connection: ErpConn
         connection.actor_fields.remove(gone)
     connection.actor_types_json = [t.value for t in actor_types]
     session.flush()
+    configuration.auto_map_connection(session, connection)
     return {actor_type: keys for actor_type, keys in vanished.items() if keys}
 
 
