@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,14 +97,39 @@ def renew(database: Database, lease: Lease) -> bool:
 
 
 def release(database: Database, lease: Lease) -> None:
+    release_each(database, [lease])
+
+
+def try_acquire_each(
+    database: Database, names: Iterable[str], *, holder: str, ttl: timedelta = DEFAULT_TTL
+) -> list[Lease]:
+    """Take each free lease of ``names`` in one transaction; returns those taken (the others are busy)."""
+    now = utcnow()
+    taken = []
     with database.session() as session:
-        session.execute(delete(SyncLock).where(SyncLock.name == lease.name, SyncLock.holder == lease.holder))
+        for name in names:
+            if _insert_if_free(session, name, holder, now + ttl) or _take_over(session, name, holder, now, now + ttl):
+                taken.append(Lease(name, holder, ttl))
+    return taken
+
+
+def release_each(database: Database, leases: Iterable[Lease]) -> None:
+    with database.session() as session:
+        for lease in leases:
+            session.execute(delete(SyncLock).where(SyncLock.name == lease.name, SyncLock.holder == lease.holder))
 
 
 @contextmanager
-def held(database: Database, name: str, *, ttl: timedelta = DEFAULT_TTL, wait: float = 0.0) -> Iterator[Lease]:
+def held(
+    database: Database,
+    name: str,
+    *,
+    ttl: timedelta = DEFAULT_TTL,
+    wait: float = 0.0,
+    holder: str | None = None,
+) -> Iterator[Lease]:
     """Hold the lease ``name`` for the block; ``LockedError`` if it is still taken after ``wait`` seconds."""
-    lease = Lease(name, new_holder(), ttl)
+    lease = Lease(name, holder or new_holder(), ttl)
     deadline = time.monotonic() + wait
     while not try_acquire(database, lease):
         if time.monotonic() >= deadline:

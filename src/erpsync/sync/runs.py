@@ -1,0 +1,165 @@
+"""Sync history: runs (what ran, how it ended, counts, progress) and per-record events; per-connection health.
+
+Each function opens its own short transaction, except ``add_event``, which joins the caller's so that an event is
+stored with the writes it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erpsync.errors import NotFoundError
+from erpsync.storage.db import Database
+from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
+from erpsync.sync.links import LinkCounts, link_counts
+from erpsync.sync.merge import Decision
+
+
+class RunKind(StrEnum):
+    CYCLE = "cycle"  # the scheduler's or the CLI's pass over every active connection
+    CONNECTION = "connection"  # Sync now for one connection
+    RECORD = "record"  # Sync now (or retry) for one record
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"  # some records failed; the rest synced
+    FAILED = "failed"  # the run stopped: see its error and reason
+
+
+@dataclass
+class RunCounts:
+    records: int = 0
+    crm_writes: int = 0
+    erp_writes: int = 0
+    conflicts: int = 0
+    errors: int = 0
+    broken: int = 0
+
+    def add(self, other: RunCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """One error on one record, with its typed reason (SPEC §5.2); ``field`` when it concerns one field."""
+
+    reason: str
+    message: str
+    field: str = ""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    link: ErpLink
+    decisions: Sequence[Decision] = ()
+    errors: Sequence[RecordError] = field(default_factory=tuple)
+
+
+def start_run(database: Database, *, kind: RunKind, connection_id: int | None) -> int:
+    with database.session() as session:
+        run = SyncRun(connection_id=connection_id, kind=kind.value, status=RunStatus.RUNNING.value, counts_json={})
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def set_progress(database: Database, run_id: int, *, done: int, total: int | None = None) -> None:
+    with database.session() as session:
+        run = session.get(SyncRun, run_id)
+        if run is not None:
+            run.progress_done = done
+            run.progress_total = total
+
+
+def finish_run(
+    database: Database,
+    run_id: int,
+    counts: RunCounts,
+    *,
+    error: str | None = None,
+    reason: str | None = None,
+    stopped: bool = False,
+) -> SyncRun:
+    """Close the run: failed when it ``stopped``, partial when records or pages failed, else ok."""
+    with database.session() as session:
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        run.counts_json = asdict(counts)
+        run.error, run.error_reason = error, reason
+        run.status = _status(counts, error, stopped).value
+        run.finished_at = utcnow()
+        return run
+
+
+def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
+    if stopped:
+        return RunStatus.FAILED
+    return RunStatus.PARTIAL if counts.errors or error else RunStatus.OK
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    data = asdict(decision)
+    for key in ("winner", "written_to"):
+        data[key] = None if data[key] is None else str(data[key])
+    return data
+
+
+def add_event(session: Session, run_id: int, event: EventRecord) -> None:
+    link = event.link
+    session.add(
+        SyncEvent(
+            run_id=run_id,
+            link_id=link.id,
+            entity_type=link.entity_type,
+            entity_id=link.entity_id,
+            actor_type=link.actor_type,
+            erp_key=link.erp_key,
+            changes_json=[decision_json(d) for d in event.decisions],
+            errors_json=[asdict(e) for e in event.errors],
+        )
+    )
+
+
+# --- reading the history --------------------------------------------------------------------------------------------
+
+
+def get_run(session: Session, run_id: int) -> SyncRun:
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFoundError(f"no run with id {run_id}")
+    return run
+
+
+def list_runs(session: Session, *, connection_id: int | None = None, limit: int = 50, offset: int = 0) -> list[SyncRun]:
+    """Newest first, optionally of one connection."""
+    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit).offset(offset)
+    if connection_id is not None:
+        query = query.where(SyncRun.connection_id == connection_id)
+    return list(session.scalars(query))
+
+
+def run_events(session: Session, run_id: int, *, limit: int = 500, offset: int = 0) -> list[SyncEvent]:
+    get_run(session, run_id)
+    query = select(SyncEvent).where(SyncEvent.run_id == run_id).order_by(SyncEvent.id).limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Health:
+    links: LinkCounts
+    last_run: SyncRun | None
+
+
+def connection_health(session: Session, connection_id: int) -> Health:
+    last = list_runs(session, connection_id=connection_id, limit=1)
+    return Health(links=link_counts(session, connection_id), last_run=last[0] if last else None)
