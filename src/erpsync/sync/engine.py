@@ -19,12 +19,10 @@ stops the run with its reason. A page that fails to arrive is simply pulled agai
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +36,7 @@ from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncWatermark, utcnow
 from erpsync.sync import links, locks, runs
+from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import actor_fields, client_for
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import (
@@ -64,19 +63,13 @@ Progress = Callable[[int], None]
 """Told the number of records a run has handled so far."""
 
 
-def default_config_loader(session: Session, connection: ErpConnection) -> ConnectionConfig:
-    """The stored mapping configuration of ``connection`` (``erpsync.sync.configuration.load_config``)."""
-    configuration = importlib.import_module("erpsync.sync.configuration")
-    return cast(ConnectionConfig, configuration.load_config(session, connection))
-
-
 @dataclass(frozen=True)
 class Engine:
     """What a sync needs: the database, the connector clients and where the mapping configuration comes from."""
 
     database: Database
     clients: ConnectorClients
-    load_config: ConfigLoader = default_config_loader
+    load_config: ConfigLoader = load_config
 
 
 # --- results --------------------------------------------------------------------------------------------------------
