@@ -120,8 +120,9 @@ def _organisation_fields() -> list[Any]:
     return list(ORGANISATION.fields)
 
 
-def build_world(database: Database, tmp_path: Path) -> Iterator[World]:
+def build_world(database: Database, tmp_path: Path, **config: Value) -> Iterator[World]:  # noqa: F811
     with running_sample(tmp_path / "sample") as sample:
+        sample.config.update(config)
         clients = hub_clients(database, Cipher(Fernet.generate_key()), timeout=5)
         with database.session() as session:
             connector = add_connector(session, clients, name="Sample", url=sample.url, secret=sample.secret)
@@ -142,7 +143,7 @@ def build_world(database: Database, tmp_path: Path) -> Iterator[World]:
 
 
 @pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:
+def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
     yield from build_world(database, tmp_path)
 
 
@@ -285,7 +286,8 @@ def test_sync_link_reports_what_changed_on_each_side(world: World) -> None:
     world.crm_update(company_id, PHONE="2")
     result = sync_engine.sync_link(world.engine, link_id)
     assert (result.changed_crm, result.changed_erp) == (["EMAIL"], ["phone"])
-    assert result.errors == [] and result.conflicts == []
+    assert result.errors == []
+    assert result.conflicts == []
     assert world.erp_values(erp_key)["phone"] == "2"
     assert sync_engine.sync_link(world.engine, link_id).changed_crm == []
 
