@@ -14,13 +14,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from erpsync.api.limits import BodySizeLimit
-from erpsync.api.routers import auth, companies, connections, connectors, groups, lists, persons, projects, users
+from erpsync.api.routers import (
+    auth,
+    companies,
+    configuration,
+    connections,
+    connectors,
+    groups,
+    lists,
+    persons,
+    projects,
+    users,
+)
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crypto import cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
+from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
+from erpsync.web import install as install_web
 
 API_PREFIX = "/api/v1"
 
@@ -53,7 +66,7 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, groups, companies, persons, projects, lists, connectors, connections):
+    for module in (auth, users, groups, companies, persons, projects, lists, connectors, connections, configuration):
         router.include_router(module.router)
     return router
 
@@ -85,7 +98,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_middleware(BodySizeLimit)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
+    app.add_exception_handler(RefusedError, configuration.refused)
     for error_type in _STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)
     app.include_router(_api_router())
+    install_web(app, settings)  # the web pages at "/"; the API stays under API_PREFIX
     return app

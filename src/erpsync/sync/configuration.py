@@ -133,6 +133,11 @@ def mapped_list_names(config: ConnectionConfig, offered: Mapping[m.ActorType, Se
     return names
 
 
+def list_mapping_names(config: ConnectionConfig, offered: Mapping[m.ActorType, Sequence[m.FieldMeta]]) -> set[str]:
+    """The lists the *List mapping* screen shows: those of synced list fields, and those with a saved mapping."""
+    return mapped_list_names(config, offered) | config.list_mappings.keys()
+
+
 def read_erp_lists(
     session: Session, clients: ConnectorClients, connection: ErpConnection, names: Collection[str]
 ) -> dict[str, list[m.ListItem]]:

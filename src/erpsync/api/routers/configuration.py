@@ -1,0 +1,229 @@
+"""A connection's sync configuration (SPEC §4 *Configure*, *Active*), for administrators; every change is audited.
+
+``/connections/{id}/mappings/{actor_type}``, ``/list-mappings``, ``/defaults/{actor_type}``, ``/ranks/{actor_type}``,
+``/policy``, ``/activate``, ``/deactivate`` and ``/sync-priority``. The per-field conflict policy is part of the
+mapping rows (``policy`` on a row overrides the connection's); ``/policy`` holds the connection's policy and the
+*do not overwrite non-blank with blank* option. A save that breaks a rule answers 422 and an activation that is
+refused 409, both with ``{"detail": [every reason]}`` (see ``refused``); nothing changes then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+
+from erpsync import audit
+from erpsync.api.configuration_schemas import (
+    ActivationPublic,
+    DefaultsBody,
+    DefaultsPublic,
+    ListMappingsBody,
+    ListMappingsPublic,
+    MappingBody,
+    MappingPublic,
+    PolicyBody,
+    PriorityBody,
+    PriorityPublic,
+    RanksBody,
+    RanksPublic,
+    defaults_public,
+    list_mappings_public,
+    mapping_public,
+    priority_public,
+    problem_public,
+    ranks_public,
+)
+from erpsync.api.deps import AdminUser, ClientsDep, SessionDep
+from erpsync.crm import lists as crm_lists
+from erpsync.crm.fields import CrmList
+from erpsync.errors import ConflictError, NotFoundError
+from erpsync.protocol import models as m
+from erpsync.storage.tables import ErpConnection, User
+from erpsync.sync import configuration, connections
+
+router = APIRouter(tags=["configuration"])
+
+_CONNECTION = "/connections/{connection_id}"
+
+
+async def refused(_request: Request, exc: Exception) -> JSONResponse:
+    """The answer to a ``RefusedError``: every reason, in the shape of FastAPI's own validation errors."""
+    assert isinstance(exc, configuration.RefusedError)
+    code = status.HTTP_409_CONFLICT if isinstance(exc, ConflictError) else status.HTTP_422_UNPROCESSABLE_CONTENT
+    detail = [problem_public(problem).model_dump() for problem in exc.problems]
+    return JSONResponse({"detail": detail}, status_code=code)
+
+
+def _connection(session: SessionDep, admin: User, connection_id: int) -> ErpConnection:
+    connection = connections.get_connection(session, connection_id, user=admin)
+    if connection.deleted_at is not None:
+        raise NotFoundError(f"connection {connection.name!r} is deleted: restore it to configure it")
+    return connection
+
+
+def _screen(session: SessionDep, connection: ErpConnection, actor_type: str) -> tuple[m.ActorType, list[m.FieldMeta]]:
+    """The actor type (404 when the connection has no part of it) and its ERP fields."""
+    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    return m.ActorType(actor_type), erp_fields
+
+
+def _audit(session: SessionDep, admin: User, action: str, target_id: int | None, detail: dict[str, Any]) -> None:
+    target_type = "connection" if target_id is not None else "sync_priority"
+    audit.record(session, user_id=admin.id, action=action, target_type=target_type, target_id=target_id, detail=detail)
+    session.commit()
+
+
+# --- field mappings ---------------------------------------------------------------------------------------------------
+
+
+@router.get(_CONNECTION + "/mappings/{actor_type}")
+def get_mapping(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> MappingPublic:
+    connection = _connection(session, admin, connection_id)
+    parsed, erp_fields = _screen(session, connection, actor_type)
+    return mapping_public(configuration.mapping_of(session, connection, parsed), erp_fields)
+
+
+@router.put(_CONNECTION + "/mappings/{actor_type}")
+def put_mapping(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, actor_type: str, body: MappingBody
+) -> MappingPublic:
+    connection = _connection(session, admin, connection_id)
+    parsed, erp_fields = _screen(session, connection, actor_type)
+    saved = configuration.save_mapping(session, clients, connection, body.to_mapping(parsed))
+    _audit(session, admin, "update_mapping", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    return mapping_public(saved, erp_fields)
+
+
+# --- list mappings ----------------------------------------------------------------------------------------------------
+
+
+def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConnection) -> ListMappingsPublic:
+    config = configuration.load_config(session, connection)
+    offered = configuration.offered_fields(connection)
+    crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
+    names = configuration.list_mapping_names(config, offered) & configuration.erp_list_names(connection)
+    erp_lists = configuration.read_erp_lists(session, clients, connection, names)
+    return list_mappings_public(config, offered, erp_lists=erp_lists, crm_items=crm_items)
+
+
+@router.get(_CONNECTION + "/list-mappings")
+def get_list_mappings(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
+) -> ListMappingsPublic:
+    """Per ERP list of a synced list field (or with a saved mapping): the pairs, the ERP items and the CRM items."""
+    return _list_mappings(session, clients, _connection(session, admin, connection_id))
+
+
+@router.put(_CONNECTION + "/list-mappings")
+def put_list_mappings(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, body: ListMappingsBody
+) -> ListMappingsPublic:
+    """Replace every list mapping of the connection."""
+    connection = _connection(session, admin, connection_id)
+    configuration.save_list_mappings(session, clients, connection, body.to_list_mappings())
+    _audit(session, admin, "update_list_mappings", connection.id, body.model_dump())
+    return _list_mappings(session, clients, connection)
+
+
+# --- defaults ---------------------------------------------------------------------------------------------------------
+
+
+def _defaults(session: SessionDep, connection: ErpConnection, actor_type: str) -> DefaultsPublic:
+    parsed, erp_fields = _screen(session, connection, actor_type)
+    defaults = configuration.load_config(session, connection).defaults.get(parsed, {})
+    return defaults_public(parsed, defaults, erp_fields)
+
+
+@router.get(_CONNECTION + "/defaults/{actor_type}")
+def get_defaults(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> DefaultsPublic:
+    return _defaults(session, _connection(session, admin, connection_id), actor_type)
+
+
+@router.put(_CONNECTION + "/defaults/{actor_type}")
+def put_defaults(
+    session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, actor_type: str, body: DefaultsBody
+) -> DefaultsPublic:
+    connection = _connection(session, admin, connection_id)
+    parsed, _erp_fields = _screen(session, connection, actor_type)
+    configuration.save_defaults(session, clients, connection, parsed, body.defaults)
+    _audit(session, admin, "update_defaults", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    return _defaults(session, connection, actor_type)
+
+
+# --- ranks ------------------------------------------------------------------------------------------------------------
+
+
+def _ranks(session: SessionDep, connection: ErpConnection, actor_type: str) -> RanksPublic:
+    parsed, erp_fields = _screen(session, connection, actor_type)
+    return ranks_public(configuration.mapping_of(session, connection, parsed), erp_fields)
+
+
+@router.get(_CONNECTION + "/ranks/{actor_type}")
+def get_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> RanksPublic:
+    return _ranks(session, _connection(session, admin, connection_id), actor_type)
+
+
+@router.put(_CONNECTION + "/ranks/{actor_type}")
+def put_ranks(
+    session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str, body: RanksBody
+) -> RanksPublic:
+    connection = _connection(session, admin, connection_id)
+    parsed, _erp_fields = _screen(session, connection, actor_type)
+    configuration.save_ranks(session, connection, parsed, body.order)
+    _audit(session, admin, "update_ranks", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    return _ranks(session, connection, actor_type)
+
+
+# --- conflict policy --------------------------------------------------------------------------------------------------
+
+
+@router.get(_CONNECTION + "/policy")
+def get_policy(session: SessionDep, admin: AdminUser, connection_id: int) -> PolicyBody:
+    config = configuration.load_config(session, _connection(session, admin, connection_id))
+    return PolicyBody(policy=config.policy, no_blank_overwrite=config.no_blank_overwrite)
+
+
+@router.put(_CONNECTION + "/policy")
+def put_policy(session: SessionDep, admin: AdminUser, connection_id: int, body: PolicyBody) -> PolicyBody:
+    connection = _connection(session, admin, connection_id)
+    configuration.save_policy(session, connection, policy=body.policy, no_blank_overwrite=body.no_blank_overwrite)
+    _audit(session, admin, "update_policy", connection.id, body.model_dump())
+    return body
+
+
+# --- activation -------------------------------------------------------------------------------------------------------
+
+
+@router.post(_CONNECTION + "/activate")
+def activate(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> ActivationPublic:
+    """Switch the connection on; 409 with every reason when its configuration cannot run."""
+    connection = _connection(session, admin, connection_id)
+    configuration.activate(session, clients, connection)
+    _audit(session, admin, "activate", connection.id, {})
+    return ActivationPublic(id=connection.id, active=connection.active)
+
+
+@router.post(_CONNECTION + "/deactivate")
+def deactivate(session: SessionDep, admin: AdminUser, connection_id: int) -> ActivationPublic:
+    connection = _connection(session, admin, connection_id)
+    configuration.deactivate(session, connection)
+    _audit(session, admin, "deactivate", connection.id, {})
+    return ActivationPublic(id=connection.id, active=connection.active)
+
+
+# --- sync priority ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/sync-priority")
+def get_priority(session: SessionDep, admin: AdminUser) -> PriorityPublic:
+    """Every live connection, in the order the engine serves them."""
+    return priority_public(configuration.priority_order(session))
+
+
+@router.put("/sync-priority")
+def put_priority(session: SessionDep, admin: AdminUser, body: PriorityBody) -> PriorityPublic:
+    configuration.set_priority(session, body.connection_ids)
+    _audit(session, admin, "update", None, body.model_dump())
+    return priority_public(configuration.priority_order(session))
