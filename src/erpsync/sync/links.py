@@ -238,7 +238,7 @@ def link_counts(session: Session, connection_id: int) -> LinkCounts:
     rows = session.execute(
         select(ErpLink.state, func.count()).where(ErpLink.connection_id == connection_id).group_by(ErpLink.state)
     )
-    counts = {state: int(n) for state, n in rows.tuples()}
+    counts = {str(row[0]): int(row[1]) for row in rows}
     return LinkCounts(
         in_sync=counts.get(LinkState.OK.value, 0),
         failing=counts.get(LinkState.FAILING.value, 0),
