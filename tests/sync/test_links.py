@@ -28,7 +28,7 @@ def _connection(database: Database) -> int:  # noqa: F811
         return connection.id
 
 
-def _link(  # noqa: F811
+def _link(
     database: Database, connection_id: int, entity_type: EntityType, entity_id: int, actor_type: ActorType, key: str
 ) -> int:
     with database.session() as session:
