@@ -1,0 +1,34 @@
+"""The web UI: server-rendered pages (Jinja2 + htmx) over the same service layer as the REST API.
+
+``install(app, settings)`` adds the session cookie, the static files, the page routes and the pages' error handlers
+to the hub's FastAPI app; the API under ``/api/v1`` is left as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from erpsync.settings import Settings
+from erpsync.web import error_pages, security
+from erpsync.web.routers import auth, crm, sync_connections, sync_connectors, sync_tab
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=security.session_signing_key(settings),
+        session_cookie=security.SESSION_COOKIE,
+        max_age=security.SESSION_MAX_AGE_SECONDS,
+        same_site="lax",
+        https_only=settings.env == "prod",
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, crm, sync_tab, sync_connectors, sync_connections):
+        app.include_router(module.router)
+    error_pages.add_error_pages(app)

@@ -1,0 +1,53 @@
+"""The pages' answers to refused requests: sign in first, 403 (no right, no CSRF token) and 404, as HTML.
+
+Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from erpsync.errors import NotFoundError
+from erpsync.web import pages
+from erpsync.web.csrf import CsrfRefusedError
+from erpsync.web.security import ForbiddenError, LoginRequiredError
+
+T = TypeVar("T")
+
+
+class PageNotFoundError(Exception):
+    """The record a page is about does not exist (or is not visible to this user)."""
+
+
+def or_404(lookup: Callable[[], T]) -> T:
+    try:
+        return lookup()
+    except NotFoundError as exc:
+        raise PageNotFoundError from exc
+
+
+async def _login_required(request: Request, _exc: Exception) -> Response:
+    target = f"/login?next={quote(request.url.path)}"
+    if pages.is_htmx(request):
+        return Response(headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _error_page(status_code: int, message_key: str) -> Callable[[Request, Exception], Response]:
+    async def handler(request: Request, _exc: Exception) -> Response:
+        context = {"status": status_code, "message_key": message_key}
+        return pages.render(request, "error.html", context, status_code=status_code)
+
+    return handler
+
+
+def add_error_pages(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequiredError, _login_required)
+    app.add_exception_handler(ForbiddenError, _error_page(status.HTTP_403_FORBIDDEN, "error.forbidden"))
+    app.add_exception_handler(CsrfRefusedError, _error_page(status.HTTP_403_FORBIDDEN, "error.csrf"))
+    app.add_exception_handler(PageNotFoundError, _error_page(status.HTTP_404_NOT_FOUND, "error.not_found"))

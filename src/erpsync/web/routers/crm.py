@@ -1,0 +1,178 @@
+"""Company, person and project screens: list with search and paging, view, create, edit, delete with confirmation.
+
+Each family gets the same routes under its own path (``/companies``, ``/persons``, ``/projects``); writes go through
+``erpsync.crm.service`` tagged with the signed-in user, exactly as the API's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response
+
+from erpsync.api.deps import SessionDep
+from erpsync.crm import service
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import EntityType
+from erpsync.storage.tables import User
+from erpsync.web import crm_forms, pages
+from erpsync.web.error_pages import or_404
+from erpsync.web.i18n import Translator
+from erpsync.web.routers import PostedForm, page_router
+from erpsync.web.security import WebUser
+
+PAGE_SIZE = 25
+
+router = page_router()
+
+
+class _Screens:
+    """The screens of one entity family."""
+
+    def __init__(self, segment: str, entity_type: EntityType) -> None:
+        self.segment = segment
+        self.entity_type = entity_type
+        self.base = f"/{segment}"
+
+    def context(self, session: SessionDep, **extra: Any) -> dict[str, Any]:
+        return {
+            "segment": self.segment,
+            "section": self.segment,
+            "entity_type": self.entity_type.value,
+            "base": self.base,
+            "fields": crm_forms.form_fields(self.entity_type),
+            "options": crm_forms.choices(session, self.entity_type),
+            "display": crm_forms.display_value,
+            "title_of": crm_forms.title_of,
+            **extra,
+        }
+
+    def list_page(self, request: Request, session: SessionDep, user: User, q: str, page: int) -> Response:
+        entities, total = service.list_entities(
+            session, self.entity_type, q=q or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        context = self.context(
+            session,
+            entities=entities,
+            total=total,
+            q=q,
+            page=page,
+            pages=max(1, -(-total // PAGE_SIZE)),
+            first=(page - 1) * PAGE_SIZE + 1,
+            columns=crm_forms.LIST_COLUMNS[self.entity_type],
+        )
+        return pages.render(request, "crm/list.html", context, user=user)
+
+    def view_page(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
+        entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
+        return pages.render(request, "crm/view.html", self.context(session, entity=entity), user=user)
+
+    def form_page(
+        self,
+        request: Request,
+        session: SessionDep,
+        user: User,
+        *,
+        entity: service.Entity | None,
+        values: dict[str, Any],
+        errors: dict[str, str] | None = None,
+    ) -> Response:
+        context = self.context(session, entity=entity, values=values, errors=errors or {})
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT if errors else status.HTTP_200_OK
+        return pages.render(request, "crm/form.html", context, user=user, status_code=code)
+
+    def save(
+        self, request: Request, session: SessionDep, user: User, form: PostedForm, entity_id: int | None
+    ) -> Response:
+        t = Translator(pages.language_of(request))
+        entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id)) if entity_id else None
+        attrs, errors = crm_forms.attrs_from_form(t, self.entity_type, form, creating=entity is None)
+        if not errors:
+            try:
+                saved = self._write(session, user, entity_id, attrs)
+            except InvalidFieldError as exc:
+                errors = {exc.field: t("error.invalid_reason", reason=exc.reason)}
+            else:
+                session.commit()
+                return pages.redirect(request, f"{self.base}/{saved.id}")
+        session.rollback()
+        return self.form_page(request, session, user, entity=entity, values=dict(form), errors=errors)
+
+    def _write(self, session: SessionDep, user: User, entity_id: int | None, attrs: dict[str, Any]) -> service.Entity:
+        origin = service.user_origin(user.id)
+        if entity_id is None:
+            return service.create_entity(session, self.entity_type, attrs, changed_by=origin)
+        return service.update_entity(session, self.entity_type, entity_id, attrs, changed_by=origin)
+
+    def confirm_delete(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
+        entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
+        context = {
+            "title_key": f"{self.entity_type.value}.delete_title",
+            "message": crm_forms.title_of(entity),
+            "action": f"{self.base}/{entity_id}/delete",
+            "back_url": f"{self.base}/{entity_id}",
+            "error": None,
+        }
+        return pages.render_dialog(request, "confirm.html", context, user=user)
+
+    def delete(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
+        or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
+        service.delete_entity(session, self.entity_type, entity_id, changed_by=service.user_origin(user.id))
+        session.commit()
+        return pages.redirect(request, self.base)
+
+
+def _add_routes(target: APIRouter, screens: _Screens) -> None:
+    base = screens.base
+
+    @target.get(base)
+    def list_page(
+        request: Request,
+        session: SessionDep,
+        user: WebUser,
+        q: Annotated[str, Query(max_length=255)] = "",
+        page: Annotated[int, Query(ge=1)] = 1,
+    ) -> Response:
+        return screens.list_page(request, session, user, q, page)
+
+    @target.get(f"{base}/new")
+    def new_page(request: Request, session: SessionDep, user: WebUser) -> Response:
+        return screens.form_page(request, session, user, entity=None, values={})
+
+    @target.post(f"{base}/new")
+    def create(request: Request, session: SessionDep, user: WebUser, form: PostedForm) -> Response:
+        return screens.save(request, session, user, form, None)
+
+    @target.get(base + "/{entity_id}")
+    def view_page(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
+        return screens.view_page(request, session, user, entity_id)
+
+    @target.get(base + "/{entity_id}/edit")
+    def edit_page(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
+        entity = or_404(lambda: service.get_entity(session, screens.entity_type, entity_id))
+        return screens.form_page(request, session, user, entity=entity, values=_values_of(screens, entity))
+
+    @target.post(base + "/{entity_id}/edit")
+    def update(request: Request, session: SessionDep, user: WebUser, form: PostedForm, entity_id: int) -> Response:
+        return screens.save(request, session, user, form, entity_id)
+
+    @target.get(base + "/{entity_id}/delete")
+    def confirm_delete(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
+        return screens.confirm_delete(request, session, user, entity_id)
+
+    @target.post(base + "/{entity_id}/delete")
+    def delete(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
+        return screens.delete(request, session, user, entity_id)
+
+
+def _values_of(screens: _Screens, entity: service.Entity) -> dict[str, Any]:
+    values = {}
+    for field in crm_forms.form_fields(screens.entity_type):
+        value = getattr(entity, field.attr)
+        values[field.attr] = "" if value is None else str(value)
+    return values
+
+
+for _segment, _entity_type in crm_forms.ENTITY_BY_SEGMENT.items():
+    _add_routes(router, _Screens(_segment, _entity_type))

@@ -1,0 +1,121 @@
+"""The Sync tab's connector dialogs: add, edit (a blank secret keeps the stored one) and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, status
+from fastapi.responses import Response
+
+from erpsync import audit
+from erpsync.api.deps import ClientsDep, SessionDep
+from erpsync.errors import ErpsyncError
+from erpsync.storage.tables import SyncConnector, User
+from erpsync.sync import connectors
+from erpsync.web import pages
+from erpsync.web.error_pages import or_404
+from erpsync.web.routers import PostedForm, page_router
+from erpsync.web.routers.sync_tab import SYNC_TAB
+from erpsync.web.security import WebAdmin
+
+router = page_router(f"{SYNC_TAB}/connectors")
+
+
+def _dialog(
+    request: Request, admin: User, connector: SyncConnector | None, values: dict[str, Any], error: str | None = None
+) -> Response:
+    context = {"connector": connector, "values": values, "error": error, "back_url": SYNC_TAB, "section": "settings"}
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if error else status.HTTP_200_OK
+    return pages.render_dialog(request, "sync/connector_dialog.html", context, user=admin, status_code=code)
+
+
+def _text(form: PostedForm, name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+@router.get("/new")
+def new_dialog(request: Request, admin: WebAdmin) -> Response:
+    return _dialog(request, admin, None, {})
+
+
+@router.post("/new")
+def add(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm) -> Response:
+    name, url = _text(form, "name"), _text(form, "url")
+    try:
+        connector = connectors.add_connector(session, clients, name=name, url=url, secret=str(form.get("secret") or ""))
+    except ErpsyncError as exc:
+        session.rollback()
+        return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
+    detail = {"name": connector.name, "url": connector.url}
+    audit.record(
+        session, user_id=admin.id, action="create", target_type="connector", target_id=connector.id, detail=detail
+    )
+    session.commit()
+    return pages.redirect(request, SYNC_TAB)
+
+
+@router.get("/{connector_id}/edit")
+def edit_dialog(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
+    connector = or_404(lambda: connectors.get_connector(session, connector_id))
+    return _dialog(request, admin, connector, {"name": connector.name, "url": connector.url})
+
+
+@router.post("/{connector_id}/edit")
+def edit(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connector_id: int
+) -> Response:
+    connector = or_404(lambda: connectors.get_connector(session, connector_id))
+    name, url, secret = _text(form, "name"), _text(form, "url"), str(form.get("secret") or "")
+    try:
+        connectors.update_connector(session, clients, connector, name=name, url=url, secret=secret or None)
+    except ErpsyncError as exc:
+        session.rollback()
+        return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
+    changed = ["name", "url", *(["secret"] if secret else [])]
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="update",
+        target_type="connector",
+        target_id=connector.id,
+        detail={"changed": changed},
+    )
+    session.commit()
+    return pages.redirect(request, SYNC_TAB)
+
+
+def _confirm(request: Request, admin: User, connector: SyncConnector, error: str | None = None) -> Response:
+    context = {
+        "title_key": "connector.delete_title",
+        "message": connector.name,
+        "action": f"{SYNC_TAB}/connectors/{connector.id}/delete",
+        "back_url": SYNC_TAB,
+        "error": error,
+    }
+    code = status.HTTP_409_CONFLICT if error else status.HTTP_200_OK
+    return pages.render_dialog(request, "confirm.html", context, user=admin, status_code=code)
+
+
+@router.get("/{connector_id}/delete")
+def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
+    return _confirm(request, admin, or_404(lambda: connectors.get_connector(session, connector_id)))
+
+
+@router.post("/{connector_id}/delete")
+def delete(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
+    connector = or_404(lambda: connectors.get_connector(session, connector_id))
+    try:
+        connectors.delete_connector(session, connector)
+    except ErpsyncError as exc:
+        session.rollback()
+        return _confirm(request, admin, connector, exc.user_message)
+    audit.record(
+        session,
+        user_id=admin.id,
+        action="delete",
+        target_type="connector",
+        target_id=connector_id,
+        detail={"name": connector.name},
+    )
+    session.commit()
+    return pages.redirect(request, SYNC_TAB)

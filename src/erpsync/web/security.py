@@ -1,0 +1,81 @@
+"""Who is signed in to the web UI: a signed session cookie holding a bearer token of ``erpsync.accounts``.
+
+The token is the API's own (hashed in the database, expiring), so deactivating a user or changing their password ends
+their web sessions too. The cookie is signed with a key derived from the hub's secret key (``erpsync.crypto``).
+
+Public names: ``SESSION_COOKIE``, ``SESSION_MAX_AGE_SECONDS``, ``session_signing_key``, ``sign_in``, ``sign_out``,
+``WebUser``, ``WebAdmin``, ``LoginRequiredError``, ``ForbiddenError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from erpsync import accounts, crypto
+from erpsync.api.deps import SessionDep
+from erpsync.settings import Settings
+from erpsync.storage.tables import User
+from erpsync.web import csrf
+from erpsync.web.pages import LANGUAGE_KEY
+
+SESSION_COOKIE = "erpsync_session"
+SESSION_MAX_AGE_SECONDS = int(accounts.TOKEN_LIFETIME.total_seconds())
+_TOKEN_KEY = "auth"
+_KEY_PURPOSE = b"erpsync web session cookies v1"
+
+
+class LoginRequiredError(Exception):
+    """No valid sign-in: the page sends the browser to the login page."""
+
+
+class ForbiddenError(Exception):
+    """Signed in, but without the right this page needs."""
+
+
+def session_signing_key(settings: Settings) -> str:
+    # Derived, not the encryption key itself: one leaked purpose must not give away the other.
+    if settings.secret_key:
+        base = crypto.key_from_secret(settings.secret_key)
+    else:
+        base = crypto.load_or_create_key_file(settings.data_dir / crypto.KEY_FILE_NAME)
+    return hmac.new(base, _KEY_PURPOSE, hashlib.sha256).hexdigest()
+
+
+def sign_in(request: Request, token: str) -> None:
+    request.session[_TOKEN_KEY] = token
+    csrf.renew(request)
+
+
+def sign_out(request: Request) -> None:
+    # The language is the browser's choice, not the account's: it outlives the sign-in.
+    language = request.session.get(LANGUAGE_KEY)
+    request.session.clear()
+    if language:
+        request.session[LANGUAGE_KEY] = language
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    token = request.session.get(_TOKEN_KEY)
+    return accounts.user_for_token(session, token) if isinstance(token, str) else None
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    if user is None:
+        raise LoginRequiredError
+    return user
+
+
+WebUser = Annotated[User, Depends(current_user)]
+
+
+def admin_user(user: WebUser) -> User:
+    if not user.is_admin:
+        raise ForbiddenError
+    return user
+
+
+WebAdmin = Annotated[User, Depends(admin_user)]

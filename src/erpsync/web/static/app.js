@@ -1,0 +1,137 @@
+// erpsync web UI behaviour, no build step: modal dialogs loaded by htmx, the connection dialog's OK rule,
+// and the Sync tab's selection toolbar.
+(function () {
+  "use strict";
+
+  const FOCUSABLE =
+    "[autofocus], input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), " +
+    "button:not([disabled]), a[href]";
+  let opener = null;
+
+  const dialogHost = () => document.getElementById("dialog-host");
+
+  function focusFirst(dialog) {
+    const target = dialog.querySelector("[aria-invalid=true]") || dialog.querySelector(FOCUSABLE);
+    if (target) target.focus();
+  }
+
+  function openDialogs(root) {
+    root.querySelectorAll("dialog").forEach((dialog) => {
+      if (!dialog.open) dialog.showModal();
+      focusFirst(dialog);
+    });
+  }
+
+  // --- the connection dialog: OK only after a passed test of exactly the current values ---------------------------
+
+  function formValues(form) {
+    const pairs = [];
+    new FormData(form).forEach((value, key) => {
+      if (key !== "csrf_token") pairs.push([key, String(value)]);
+    });
+    return JSON.stringify(pairs);
+  }
+
+  function mandatoryFilled(form) {
+    return Array.from(form.querySelectorAll("[data-mandatory]")).every((el) => el.disabled || el.value.trim() !== "");
+  }
+
+  function updateOk(form) {
+    const ok = form.querySelector("[data-ok-button]");
+    if (!ok) return;
+    const tested = form.dataset.testedValues;
+    ok.disabled = !(tested && tested === formValues(form) && mandatoryFilled(form));
+  }
+
+  function connectionForm(element) {
+    return element && element.closest ? element.closest("[data-connection-form]") : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const source = event.detail.elt;
+    if (source.matches && source.matches("[data-test-button]")) {
+      const form = connectionForm(source);
+      form.dataset.pendingValues = formValues(form);
+      delete form.dataset.testedValues;
+      updateOk(form);
+    }
+    if (event.detail.target === dialogHost()) opener = document.activeElement;
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (target === dialogHost()) openDialogs(target);
+    const form = connectionForm(target);
+    if (!form) return;
+    const result = target.querySelector("[data-test-passed]");
+    if (result && result.dataset.testPassed === "true") form.dataset.testedValues = form.dataset.pendingValues;
+    updateOk(form);
+  });
+
+  ["input", "change"].forEach((type) =>
+    document.addEventListener(type, (event) => {
+      const form = connectionForm(event.target);
+      if (form) updateOk(form);
+    }),
+  );
+
+  // --- dialogs: Escape and Cancel close them, focus goes back to what opened them ----------------------------------
+
+  document.addEventListener(
+    "close",
+    (event) => {
+      if (event.target.tagName !== "DIALOG" || !dialogHost().contains(event.target)) return;
+      event.target.remove();
+      if (opener && document.contains(opener)) opener.focus();
+    },
+    true,
+  );
+
+  document.addEventListener("click", (event) => {
+    const closer = event.target.closest("[data-close-dialog]");
+    const dialog = closer && closer.closest("dialog");
+    if (dialog && dialogHost().contains(dialog)) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // --- the Sync tab: buttons act on the selected connection ---------------------------------------------------------
+
+  function selectedConnection() {
+    const radio = document.querySelector("input[name=connection_id]:checked");
+    return radio ? radio.value : null;
+  }
+
+  function updateToolbar() {
+    const selected = selectedConnection();
+    document.querySelectorAll("[data-needs-selection]").forEach((button) => {
+      button.disabled = !selected;
+    });
+  }
+
+  document.addEventListener("change", (event) => {
+    if (event.target.name === "connection_id") updateToolbar();
+    if (event.target.matches("[data-autosubmit]")) event.target.form.requestSubmit();
+  });
+
+  document.addEventListener("click", (event) => {
+    const row = event.target.closest("tr[data-selectable]");
+    if (!row || event.target.closest("a, button, input, label")) return;
+    const radio = row.querySelector("input[type=radio]");
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.path.includes("{id}")) {
+      event.detail.path = event.detail.path.replace("{id}", encodeURIComponent(selectedConnection() || ""));
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    updateToolbar();
+    document.querySelectorAll("dialog[open]").forEach(focusFirst);
+    document.querySelectorAll("[data-connection-form]").forEach(updateOk);
+  });
+})();
