@@ -34,7 +34,6 @@ from erpsync.storage.db import Database
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.web import install as install_web
-from erpsync.web import install as install_web
 
 API_PREFIX = "/api/v1"
 
