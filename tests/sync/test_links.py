@@ -29,9 +29,9 @@ def _connection(database: Database) -> int:  # noqa: F811
 
 
 def _link(
-    database: Database, connection_id: int, entity_type: EntityType, entity_id: int, actor_type: ActorType, key: str
+    db: Database, connection_id: int, entity_type: EntityType, entity_id: int, actor_type: ActorType, key: str
 ) -> int:
-    with database.session() as session:
+    with db.session() as session:
         return links.create_link(
             session,
             connection_id=connection_id,

@@ -20,10 +20,12 @@ from erpsync.api.routers import (
     configuration,
     connections,
     connectors,
+    engine,
     groups,
     lists,
     persons,
     projects,
+    runs,
     users,
 )
 from erpsync.crm.errors import InvalidFieldError
@@ -34,6 +36,7 @@ from erpsync.storage.db import Database
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.web import install as install_web
+from erpsync.worker import EmbeddedWorker
 
 API_PREFIX = "/api/v1"
 
@@ -66,7 +69,20 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (auth, users, groups, companies, persons, projects, lists, connectors, connections, configuration):
+    for module in (
+        auth,
+        users,
+        groups,
+        companies,
+        persons,
+        projects,
+        lists,
+        connectors,
+        connections,
+        configuration,
+        engine,
+        runs,
+    ):
         router.include_router(module.router)
     return router
 
@@ -78,7 +94,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = EmbeddedWorker(db, app.state.clients).start()  # idles while automatic sync is off (/engine)
         yield
+        worker.stop()
         app.state.clients.close()
         if owned:
             db.dispose()

@@ -34,7 +34,7 @@ from erpsync.errors import Action, ConnectorError, ErpsyncError, ErrorCode, NotF
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ErpConnection, ErpLink, SyncWatermark, utcnow
+from erpsync.storage.tables import EngineState, ErpConnection, ErpLink, SyncWatermark, utcnow
 from erpsync.sync import links, locks, runs
 from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import actor_fields, client_for
@@ -677,3 +677,36 @@ def retry_link(engine: Engine, connection_id: int, link_id: int) -> RecordResult
             raise NotFoundError(f"no link with id {link_id} in connection {connection_id}")
         links.schedule_retry(link, now=utcnow())
     return sync_link(engine, link_id)
+
+
+# --- engine settings ------------------------------------------------------------------------------------------------
+
+ENGINE_STATE_ID = 1
+DEFAULT_INTERVAL_SECONDS = 300
+MIN_INTERVAL_SECONDS = 1
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    running: bool = True
+    interval_seconds: int = DEFAULT_INTERVAL_SECONDS
+
+
+def engine_settings(session: Session) -> EngineSettings:
+    """Automatic sync on/off and its interval (SPEC §4 *Engine*); the defaults until someone saves them."""
+    row = session.get(EngineState, ENGINE_STATE_ID)
+    return EngineSettings(row.running, row.interval_seconds) if row else EngineSettings()
+
+
+def save_engine_settings(session: Session, settings: EngineSettings) -> EngineSettings:
+    if not MIN_INTERVAL_SECONDS <= settings.interval_seconds <= MAX_INTERVAL_SECONDS:
+        raise ValidationError(
+            f"the interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} seconds, "
+            f"not {settings.interval_seconds}"
+        )
+    row = session.get(EngineState, ENGINE_STATE_ID) or EngineState(id=ENGINE_STATE_ID)
+    row.running, row.interval_seconds, row.updated_at = settings.running, settings.interval_seconds, utcnow()
+    session.add(row)
+    session.flush()
+    return settings

@@ -1,0 +1,138 @@
+"""Bodies of ``/engine``, ``/runs`` and the per-connection sync endpoints (Sync now, health, failing records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun
+from erpsync.sync.engine import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, RecordResult
+from erpsync.sync.runs import Health
+
+
+class EngineBody(BaseModel):
+    running: bool
+    interval_seconds: int = Field(ge=MIN_INTERVAL_SECONDS, le=MAX_INTERVAL_SECONDS)
+
+
+class RunPublic(BaseModel):
+    id: int
+    connection_id: int | None
+    kind: str
+    status: str
+    counts: dict[str, int]
+    error: str | None
+    error_reason: str | None
+    progress_done: int
+    progress_total: int | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def run_public(run: SyncRun) -> RunPublic:
+    return RunPublic(
+        id=run.id,
+        connection_id=run.connection_id,
+        kind=run.kind,
+        status=run.status,
+        counts=run.counts_json,
+        error=run.error,
+        error_reason=run.error_reason,
+        progress_done=run.progress_done,
+        progress_total=run.progress_total,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+class EventPublic(BaseModel):
+    """One record in one run: ``changes`` has per field old, crm, erp, new, winner, reason, written_to."""
+
+    id: int
+    link_id: int | None
+    entity_type: str | None
+    entity_id: int | None
+    actor_type: str | None
+    erp_key: str | None
+    changes: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    at: dt.datetime
+
+
+def event_public(event: SyncEvent) -> EventPublic:
+    return EventPublic(
+        id=event.id,
+        link_id=event.link_id,
+        entity_type=event.entity_type,
+        entity_id=event.entity_id,
+        actor_type=event.actor_type,
+        erp_key=event.erp_key,
+        changes=event.changes_json,
+        errors=event.errors_json,
+        at=event.at,
+    )
+
+
+class HealthPublic(BaseModel):
+    in_sync: int
+    failing: int
+    broken: int
+    last_run: RunPublic | None
+
+
+def health_public(health: Health) -> HealthPublic:
+    last = run_public(health.last_run) if health.last_run else None
+    return HealthPublic(**asdict(health.links), last_run=last)
+
+
+class LinkPublic(BaseModel):
+    id: int
+    entity_type: str
+    entity_id: int
+    actor_type: str
+    erp_key: str
+    state: str
+    last_sync_at: dt.datetime | None
+    last_error: str | None
+    error_reason: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+
+
+def link_public(link: ErpLink) -> LinkPublic:
+    return LinkPublic(
+        id=link.id,
+        entity_type=link.entity_type,
+        entity_id=link.entity_id,
+        actor_type=link.actor_type,
+        erp_key=link.erp_key,
+        state=link.state,
+        last_sync_at=link.last_sync_at,
+        last_error=link.last_error,
+        error_reason=link.error_reason,
+        attempts=link.attempts,
+        next_attempt_at=link.next_attempt_at,
+    )
+
+
+class RecordResultPublic(BaseModel):
+    """SPEC §9 ``sync``: ``changed`` per side (CRM field keys, ERP field keys), conflicts and errors."""
+
+    link_id: int
+    state: str
+    changed: dict[str, list[str]]
+    conflicts: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+
+
+def record_result_public(result: RecordResult) -> RecordResultPublic:
+    return RecordResultPublic(
+        link_id=result.link_id,
+        state=result.state,
+        changed={"crm": result.changed_crm, "erp": result.changed_erp},
+        conflicts=[asdict(c) for c in result.conflicts],
+        errors=[asdict(e) for e in result.errors],
+    )

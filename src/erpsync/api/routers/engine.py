@@ -1,0 +1,68 @@
+"""``/engine`` (automatic sync on/off, interval) and per connection: Sync now, health, failing records and retry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from erpsync.api.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
+from erpsync.api.engine_schemas import (
+    EngineBody,
+    HealthPublic,
+    LinkPublic,
+    RecordResultPublic,
+    RunPublic,
+    health_public,
+    link_public,
+    record_result_public,
+    run_public,
+)
+from erpsync.sync import engine, links, runs
+from erpsync.sync.connections import get_connection
+
+router = APIRouter(tags=["engine"])
+
+
+@router.get("/engine")
+def read_engine(session: SessionDep, _admin: AdminUser) -> EngineBody:
+    settings = engine.engine_settings(session)
+    return EngineBody(running=settings.running, interval_seconds=settings.interval_seconds)
+
+
+@router.put("/engine")
+def save_engine(session: SessionDep, _admin: AdminUser, body: EngineBody) -> EngineBody:
+    engine.save_engine_settings(session, engine.EngineSettings(body.running, body.interval_seconds))
+    session.commit()
+    return body
+
+
+@router.post("/connections/{connection_id}/sync")
+def sync_connection_now(
+    connection_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
+) -> RunPublic:
+    """Sync now: one run of this connection, answered when it ends (409 while another run of it is under way)."""
+    get_connection(session, connection_id, user=admin)
+    session.rollback()  # hold no transaction while the run writes
+    summary = engine.sync_connection(engine.Engine(database, clients), connection_id)
+    return run_public(runs.get_run(session, summary.run_id))
+
+
+@router.get("/connections/{connection_id}/health")
+def connection_health(connection_id: int, session: SessionDep, admin: AdminUser) -> HealthPublic:
+    get_connection(session, connection_id, user=admin)
+    return health_public(runs.connection_health(session, connection_id))
+
+
+@router.get("/connections/{connection_id}/failing")
+def failing_records(connection_id: int, session: SessionDep, admin: AdminUser) -> list[LinkPublic]:
+    get_connection(session, connection_id, user=admin)
+    return [link_public(link) for link in links.failing_links(session, connection_id)]
+
+
+@router.post("/connections/{connection_id}/failing/{link_id}/retry")
+def retry_failing_record(
+    connection_id: int, link_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
+) -> RecordResultPublic:
+    """Un-park a failing record and sync it at once; answers what the sync did."""
+    get_connection(session, connection_id, user=admin)
+    session.rollback()
+    return record_result_public(engine.retry_link(engine.Engine(database, clients), connection_id, link_id))
