@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import typer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, audit
-from erpsync.errors import ErpsyncError, NotFoundError
+from erpsync.crypto import cipher_for
+from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import current_revision, upgrade
+from erpsync.storage.tables import ErpConnection, SyncConnector
+from erpsync.sync import connections, connectors
+from erpsync.sync.connections import hub_clients
+from erpsync.sync.connectors import ConnectorClients
 
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
 connector_app = typer.Typer(help="Run a built-in sync connector.", no_args_is_help=True)
@@ -196,3 +205,207 @@ def groups_list() -> None:
         for group in accounts.list_groups(session):
             typer.echo(f"{group.id}\t{group.name}\t{', '.join(user.login for user in group.members) or '-'}")
     database.dispose()
+
+
+# --- sync connectors and ERP connections -----------------------------------------------------------------------------
+
+connectors_app = typer.Typer(help="Registered sync connectors.", no_args_is_help=True)
+connections_app = typer.Typer(help="ERP connections.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(connections_app, name="connections")
+
+
+@contextmanager
+def _hub() -> Iterator[tuple[Database, ConnectorClients]]:
+    """The migrated database and the connector clients, closed when the command ends."""
+    settings = get_settings()
+    database = _upgraded_database()
+    clients = hub_clients(database, cipher_for(settings), timeout=settings.http_timeout_seconds)
+    try:
+        yield database, clients
+    finally:
+        clients.close()
+        database.dispose()
+
+
+def _secret_from(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    secret: str = typer.prompt("Shared secret", hide_input=True)
+    return secret
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """List the registered connectors: id, name, URL, what their info says."""
+    with _hub() as (database, _clients), database.read_session() as session:
+        for connector in connectors.list_connectors(session):
+            info = connector.info_json
+            typer.echo(f"{connector.id}\t{connector.name}\t{connector.url}\t{info.get('name')} {info.get('version')}")
+
+
+@connectors_app.command("add")
+def connectors_add(
+    name: str = typer.Argument(help="the connector's name in the hub"),
+    url: str = typer.Argument(help="its base URL, e.g. http://127.0.0.1:8765"),
+    secret_stdin: bool = typer.Option(False, "--secret-stdin", help="read the shared secret from standard input"),
+) -> None:
+    """Register a connector; the hub asks its info first and refuses a URL that is not a connector."""
+    secret = _secret_from(secret_stdin)
+    with _cli_errors(), _hub() as (database, clients), database.session() as session:
+        connector = connectors.add_connector(session, clients, name=name, url=url, secret=secret)
+        audit.record(
+            session,
+            user_id=None,
+            action="create",
+            target_type="connector",
+            target_id=connector.id,
+            detail={"name": name, "url": connector.url, "via": "cli"},
+        )
+        typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
+
+
+@connectors_app.command("remove")
+def connectors_remove(name: str = typer.Argument(help="the connector's name")) -> None:
+    """Remove a connector; refused while connections use it."""
+    with _cli_errors(), _hub() as (database, _clients), database.session() as session:
+        connector = _connector_named(session, name)
+        audit.record(
+            session,
+            user_id=None,
+            action="delete",
+            target_type="connector",
+            target_id=connector.id,
+            detail={"via": "cli"},
+        )
+        connectors.delete_connector(session, connector)
+    typer.echo(f"connector {name} removed")
+
+
+def _connector_named(session: Session, name: str) -> SyncConnector:
+    connector = session.scalar(select(SyncConnector).where(SyncConnector.name == name))
+    if connector is None:
+        raise NotFoundError(f"no sync connector named {name!r}")
+    return connector
+
+
+def _connection_named(session: Session, name: str) -> ErpConnection:
+    query = select(ErpConnection).where(ErpConnection.name == name, ErpConnection.deleted_at.is_(None))
+    connection = session.scalar(query)
+    if connection is None:
+        raise NotFoundError(f"no ERP connection named {name!r}")
+    return connection
+
+
+def _config_file(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"cannot read the config file {path}: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ValidationError(f"the config file {path} must hold a JSON object of field key -> value")
+    return config
+
+
+@connections_app.command("list")
+def connections_list(deleted: bool = typer.Option(False, "--deleted", help="list deleted connections")) -> None:
+    """List the ERP connections in sync-priority order."""
+    with _hub() as (database, _clients), database.read_session() as session:
+        query = select(ErpConnection).order_by(ErpConnection.priority, ErpConnection.id)
+        query = query.where(ErpConnection.deleted_at.is_not(None) if deleted else ErpConnection.deleted_at.is_(None))
+        for connection in session.scalars(query):
+            state = "active" if connection.active else "inactive"
+            typer.echo(f"{connection.id}\t{connection.name}\t{connection.connector.name}\t{state}\t{connection.uuid}")
+
+
+@connections_app.command("add")
+def connections_add(
+    name: str = typer.Argument(help="the connection's name"),
+    connector: str = typer.Option(..., help="the registered connector's name"),
+    config: Path = typer.Option(..., help="JSON file with the config values (field key -> value)"),
+    description: str = typer.Option("", help="a description"),
+) -> None:
+    """Add a connection, visible to everyone; it is tested first and saved inactive."""
+    with _cli_errors(), _hub() as (database, clients), database.session() as session:
+        draft = connections.ConnectionDraft(
+            name=name,
+            connector_id=_connector_named(session, connector).id,
+            config=_config_file(config),
+            description=description,
+        )
+        connection = connections.create_connection(session, clients, draft)
+        audit.record(
+            session,
+            user_id=None,
+            action="create",
+            target_type="connection",
+            target_id=connection.id,
+            detail={"name": name, "config": connection.config_json, "via": "cli"},
+        )
+        typer.echo(f"connection {name} saved (inactive) as {connection.uuid}: {', '.join(connection.actor_types_json)}")
+
+
+@connections_app.command("test")
+def connections_test(name: str = typer.Argument(help="the connection's name")) -> None:
+    """Run the connector's test on a saved connection."""
+    with _cli_errors(), _hub() as (database, clients):
+        with database.read_session() as session:
+            connection = _connection_named(session, name)
+        answer = connections.client_for(clients, connection).test_connection(connection_id=connection.uuid)
+    typer.echo(f"connection {name}: {answer.user_message or 'test passed'}")
+
+
+# --- conformance and demo --------------------------------------------------------------------------------------------
+
+
+@app.command("conformance")
+def conformance(
+    url: str = typer.Argument(help="the connector's base URL"),
+    secret: str = typer.Option(..., envvar="ERPSYNC_CONNECTOR_SECRET", help="its shared secret"),
+    config: Path = typer.Option(..., help="JSON file with the config of a working connection"),
+) -> None:
+    """Check a live connector against every rule of the protocol; exits 1 if any rule fails."""
+    from rich.console import Console
+
+    from erpsync.testing.conformance import render, run_conformance
+
+    with _cli_errors():
+        report = run_conformance(url, secret=secret, config=_config_file(config))
+    render(report, Console())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("demo")
+def demo(
+    host: str = typer.Option("127.0.0.1", help="address the hub listens on"),
+    port: int = typer.Option(8000, help="port of the hub"),
+    connector_port: int = typer.Option(8765, help="port of the sample connector"),
+) -> None:
+    """Run the product on its embedded default: hub, sample connector with demo data, demo users and CRM data."""
+    import uvicorn
+    from rich.console import Console
+    from rich.table import Table
+
+    from erpsync.api.app import create_app
+    from erpsync.connectors.sample import build_connector as build_sample
+    from erpsync.demo import connector_secret, prepare_demo
+    from erpsync.sdk.app import create_app as create_connector_app
+    from erpsync.testing.server import serve_in_thread
+
+    settings = get_settings()
+    sample = build_sample(settings)
+    secret = connector_secret(settings.data_dir)
+    with (
+        serve_in_thread(create_connector_app(sample, secret=secret), port=connector_port) as connector_url,
+        _cli_errors(),
+        _hub() as (database, clients),
+    ):
+        summary = prepare_demo(database, clients, sample.erp, connector_url=connector_url, secret=secret)
+        table = Table("login", "password", "can")
+        for login, password, role in summary.users:
+            table.add_row(login, password, role)
+        console = Console()
+        console.print(f"[bold]erpsync demo[/] on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/docs)")
+        console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
+        console.print(table)
+        uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")

@@ -20,9 +20,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn until the block ends; yields its base URL (``http://127.0.0.1:PORT``)."""
-    port = free_port(host)
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int | None = None, startup_timeout: float = 10.0
+) -> Iterator[str]:
+    """Run ``app`` with uvicorn until the block ends; yields its base URL (``http://127.0.0.1:PORT``).
+
+    ``port`` None picks a free one.
+    """
+    port = port or free_port(host)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="auto"))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
