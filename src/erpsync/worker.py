@@ -26,9 +26,8 @@ def run_cycle_now(database: Database, clients: ConnectorClients) -> list[RunSumm
 class EmbeddedWorker:
     """Runs a cycle when one is due: ``interval_seconds`` after the previous one started (or after start-up)."""
 
-    def __init__(self, database: Database, clients: ConnectorClients, *, poll_seconds: float = POLL_SECONDS) -> None:
-        self._database = database
-        self._clients = clients
+    def __init__(self, engine: Engine, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self._engine = engine
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="erpsync-scheduler", daemon=True)
@@ -45,7 +44,7 @@ class EmbeddedWorker:
     def _loop(self) -> None:
         last_start = time.monotonic()
         while not self._stop.wait(self._poll_seconds):
-            with self._database.read_session() as session:
+            with self._engine.database.read_session() as session:
                 settings = engine_settings(session)
             if not settings.running or time.monotonic() - last_start < settings.interval_seconds:
                 continue
@@ -54,7 +53,7 @@ class EmbeddedWorker:
 
     def _cycle(self) -> None:
         try:
-            run_cycle_now(self._database, self._clients)
+            run_cycle(self._engine)
         except Exception:  # the scheduler outlives any one cycle; the run history holds the details
             logger.exception("sync cycle failed")
         self.cycles += 1

@@ -35,6 +35,7 @@ from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
+from erpsync.sync.engine import Engine
 from erpsync.web import install as install_web
 from erpsync.worker import EmbeddedWorker
 
@@ -94,7 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = EmbeddedWorker(db, app.state.clients).start()  # idles while automatic sync is off (/engine)
+        worker = EmbeddedWorker(Engine(db, app.state.clients)).start()  # idles while automatic sync is off (/engine)
         yield
         worker.stop()
         app.state.clients.close()
