@@ -6,9 +6,10 @@ policy, the sync priority) after checking it with the validators of ``sync.mappi
 a ``RefusedError`` listing every problem and writes nothing. On an active connection a save must also keep the
 activation rules, so configuration can be edited while the connection runs; the engine's next cycle uses it.
 
-The ERP's list items come from the connector. A save that needs them ends the caller's transaction before it asks
-(nothing is pending then: saves write only after their checks), so no database lock is held while the connector
-answers, and reads the configuration again afterwards, so the checks see what another save may have written meanwhile.
+The ERP's list items come from the connector: callers read them with ``read_erp_lists`` *before* they open the
+write transaction of the save (on SQLite an open one blocks every other writer while the connector answers) and pass
+them in. Saves consult them for list mappings and, on an active connection, for the activation rules; a list missing
+from them counts as a list with no items, so a stale read can only refuse a save, never let a broken one through.
 """
 
 from __future__ import annotations
@@ -139,12 +140,9 @@ def list_mapping_names(config: ConnectionConfig, offered: Mapping[m.ActorType, S
 
 
 def read_erp_lists(
-    session: Session, clients: ConnectorClients, connection: ErpConnection, names: Collection[str]
+    clients: ConnectorClients, connection: ErpConnection, names: Collection[str]
 ) -> dict[str, list[m.ListItem]]:
-    """The items of the named ERP lists; ends ``session``'s transaction first (see the module's docstring)."""
-    if not names:
-        return {}
-    session.commit()
+    """The items of the named ERP lists, from the connector (call it with no write transaction open)."""
     client = clients.for_connector(connection.connector)
     try:
         return {name: client.list_items(connection_id=connection.uuid, list_name=name).items for name in sorted(names)}
@@ -186,21 +184,10 @@ PartProblems = Callable[[ConnectionConfig, ErpLists], list[Problem]]
 
 
 def _checked(
-    session: Session,
-    clients: ConnectorClients,
-    connection: ErpConnection,
-    *,
-    change: Change,
-    part_problems: PartProblems,
-    lists: Collection[str] = (),
+    session: Session, connection: ErpConnection, *, change: Change, part_problems: PartProblems, erp_lists: ErpLists
 ) -> ConnectionConfig:
     """The configuration with ``change`` applied, if it keeps every rule; ``ConfigurationRefusedError`` otherwise."""
-    offered = offered_fields(connection)
     proposed = change(load_config(session, connection))
-    names = set(lists) | (mapped_list_names(proposed, offered) if connection.active else set())
-    erp_lists = read_erp_lists(session, clients, connection, names)
-    if erp_lists:
-        proposed = change(load_config(session, connection))
     problems = part_problems(proposed, erp_lists)
     if connection.active:
         problems += activation_problems(session, connection, proposed, erp_lists)
@@ -227,17 +214,17 @@ def activation_problems(
 
 
 def save_mapping(
-    session: Session, clients: ConnectorClients, connection: ErpConnection, mapping: ActorTypeMapping
+    session: Session, connection: ErpConnection, mapping: ActorTypeMapping, *, erp_lists: ErpLists
 ) -> ActorTypeMapping:
     """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
     ranked = _ranked(mapping, mapping_of(session, connection, mapping.actor_type), erp_fields)
     _checked(
         session,
-        clients,
         connection,
         change=lambda config: config.model_copy(update={"mappings": {**config.mappings, ranked.actor_type: ranked}}),
         part_problems=lambda config, _lists: rules.validate_mapping(ranked, erp_fields=erp_fields),
+        erp_lists=erp_lists,
     )
     row = _actor_row(session, connection, mapping.actor_type)
     row.active = ranked.active
@@ -263,7 +250,7 @@ def _actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorT
 
 
 def save_list_mappings(
-    session: Session, clients: ConnectorClients, connection: ErpConnection, list_mappings: Mapping[str, ListMapping]
+    session: Session, connection: ErpConnection, list_mappings: Mapping[str, ListMapping], *, erp_lists: ErpLists
 ) -> None:
     """Replace every list mapping of the connection (a list left out is no longer mapped)."""
     known = erp_list_names(connection)
@@ -274,11 +261,10 @@ def save_list_mappings(
 
     _checked(
         session,
-        clients,
         connection,
         change=lambda config: config.model_copy(update={"list_mappings": dict(list_mappings)}),
         part_problems=part_problems,
-        lists=known & list_mappings.keys(),
+        erp_lists=erp_lists,
     )
     session.execute(delete(SyncListMapping).where(SyncListMapping.connection_id == connection.id))
     session.add_all(
@@ -300,10 +286,11 @@ def _list_problems(
 
 def save_defaults(
     session: Session,
-    clients: ConnectorClients,
     connection: ErpConnection,
     actor_type: m.ActorType,
     defaults: Mapping[str, FieldDefault],
+    *,
+    erp_lists: ErpLists,
 ) -> None:
     """Replace the create defaults of one actor type; *mandatory* is forced on where the connector says so."""
     erp_fields = erp_fields_of(session, connection, actor_type)
@@ -315,10 +302,10 @@ def save_defaults(
 
     _checked(
         session,
-        clients,
         connection,
         change=lambda config: config.model_copy(update={"defaults": {**config.defaults, actor_type: effective}}),
         part_problems=part_problems,
+        erp_lists=erp_lists,
     )
     row = _actor_row(session, connection, actor_type)
     row.defaults_json = {key: default.model_dump(mode="json") for key, default in defaults.items()}
@@ -413,16 +400,12 @@ def _new_rows(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> l
 # --- activation -------------------------------------------------------------------------------------------------------
 
 
-def activate(session: Session, clients: ConnectorClients, connection: ErpConnection) -> None:
+def activate(session: Session, connection: ErpConnection, *, erp_lists: ErpLists) -> None:
     """Switch the connection on if its configuration can run; ``ActivationRefusedError`` lists every reason."""
     if connection.deleted_at is not None:
         raise ConflictError(f"connection {connection.name!r} is deleted: restore it first")
-    offered = offered_fields(connection)
-    erp_lists = read_erp_lists(
-        session, clients, connection, mapped_list_names(load_config(session, connection), offered)
-    )
-    config = load_config(session, connection)
-    _refuse_if_any(activation_problems(session, connection, config, erp_lists), ActivationRefusedError)
+    problems = activation_problems(session, connection, load_config(session, connection), erp_lists)
+    _refuse_if_any(problems, ActivationRefusedError)
     connection.active = True
     session.flush()
 

@@ -69,6 +69,17 @@ def _screen(session: SessionDep, connection: ErpConnection, actor_type: str) -> 
     return m.ActorType(actor_type), erp_fields
 
 
+def _erp_lists(
+    session: SessionDep, clients: ClientsDep, connection: ErpConnection, *, needed: bool = True
+) -> configuration.ErpLists:
+    """The connection's ERP lists, read with no transaction open: on SQLite it would block every writer meanwhile."""
+    if not needed:
+        return {}
+    names = configuration.erp_list_names(connection)
+    session.commit()
+    return configuration.read_erp_lists(clients, connection, names)
+
+
 def _audit(session: SessionDep, admin: User, action: str, target_id: int | None, detail: dict[str, Any]) -> None:
     target_type = "connection" if target_id is not None else "sync_priority"
     audit.record(session, user_id=admin.id, action=action, target_type=target_type, target_id=target_id, detail=detail)
@@ -91,7 +102,8 @@ def put_mapping(
 ) -> MappingPublic:
     connection = _connection(session, admin, connection_id)
     parsed, erp_fields = _screen(session, connection, actor_type)
-    saved = configuration.save_mapping(session, clients, connection, body.to_mapping(parsed))
+    erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
+    saved = configuration.save_mapping(session, connection, body.to_mapping(parsed), erp_lists=erp_lists)
     _audit(session, admin, "update_mapping", connection.id, {"actor_type": parsed.value, **body.model_dump()})
     return mapping_public(saved, erp_fields)
 
@@ -103,8 +115,7 @@ def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConn
     config = configuration.load_config(session, connection)
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
-    names = configuration.list_mapping_names(config, offered) & configuration.erp_list_names(connection)
-    erp_lists = configuration.read_erp_lists(session, clients, connection, names)
+    erp_lists = _erp_lists(session, clients, connection)
     return list_mappings_public(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
@@ -122,7 +133,8 @@ def put_list_mappings(
 ) -> ListMappingsPublic:
     """Replace every list mapping of the connection."""
     connection = _connection(session, admin, connection_id)
-    configuration.save_list_mappings(session, clients, connection, body.to_list_mappings())
+    erp_lists = _erp_lists(session, clients, connection)
+    configuration.save_list_mappings(session, connection, body.to_list_mappings(), erp_lists=erp_lists)
     _audit(session, admin, "update_list_mappings", connection.id, body.model_dump())
     return _list_mappings(session, clients, connection)
 
@@ -147,7 +159,8 @@ def put_defaults(
 ) -> DefaultsPublic:
     connection = _connection(session, admin, connection_id)
     parsed, _erp_fields = _screen(session, connection, actor_type)
-    configuration.save_defaults(session, clients, connection, parsed, body.defaults)
+    erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
+    configuration.save_defaults(session, connection, parsed, body.defaults, erp_lists=erp_lists)
     _audit(session, admin, "update_defaults", connection.id, {"actor_type": parsed.value, **body.model_dump()})
     return _defaults(session, connection, actor_type)
 
@@ -200,7 +213,7 @@ def put_policy(session: SessionDep, admin: AdminUser, connection_id: int, body: 
 def activate(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> ActivationPublic:
     """Switch the connection on; 409 with every reason when its configuration cannot run."""
     connection = _connection(session, admin, connection_id)
-    configuration.activate(session, clients, connection)
+    configuration.activate(session, connection, erp_lists=_erp_lists(session, clients, connection))
     _audit(session, admin, "activate", connection.id, {})
     return ActivationPublic(id=connection.id, active=connection.active)
 
