@@ -30,11 +30,11 @@ ENTITY_BY_SEGMENT = {"companies": EntityType.COMPANY, "persons": EntityType.PERS
 SEGMENT_BY_ENTITY = {entity: segment for segment, entity in ENTITY_BY_SEGMENT.items()}
 
 LIST_COLUMNS: dict[EntityType, tuple[str, ...]] = {
-    EntityType.COMPANY: ("name", "number2", "phone", "email", "postal_city"),
-    EntityType.PERSON: ("first_name", "last_name", "company_id", "email", "phone_mobile"),
-    EntityType.PROJECT: ("name", "number", "end_date", "status_id"),
+    EntityType.COMPANY: ("number2", "phone", "email", "postal_city"),
+    EntityType.PERSON: ("company_id", "email", "phone_mobile"),
+    EntityType.PROJECT: ("number", "end_date", "status_id"),
 }
-"""The attributes shown as columns of each list page."""
+"""The attributes shown as columns of each list page, after the name (``title_of``)."""
 
 _SCHEMAS: dict[EntityType, tuple[type[BaseModel], type[BaseModel]]] = {
     EntityType.COMPANY: (schemas.CompanyCreate, schemas.CompanyUpdate),
