@@ -409,3 +409,39 @@ def demo(
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
         uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")
+
+
+# --- the sync engine -------------------------------------------------------------------------------------------------
+
+
+@app.command("sync")
+def sync() -> None:
+    """Run one sync cycle over every active connection, with a progress bar; exit code 1 if a run failed."""
+    from rich.progress import Progress
+
+    from erpsync.crypto import cipher_for
+    from erpsync.sync.connections import hub_clients
+    from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
+
+    database = _upgraded_database()
+    clients = hub_clients(database, cipher_for(get_settings()))
+    try:
+        with _cli_errors(), Progress() as progress:
+            task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
+
+            def advance(_connection_id: int, _summary: RunSummary | None) -> None:
+                progress.advance(task)
+
+            summaries = run_cycle(Engine(database, clients), progress=advance)
+    finally:
+        clients.close()
+        database.dispose()
+    for summary in summaries:
+        counts = summary.counts
+        typer.echo(
+            f"connection {summary.connection_id}: {summary.status}, {counts.records} records, "
+            f"{counts.crm_writes} to CRM, {counts.erp_writes} to ERP, {counts.errors} failing, {counts.broken} broken"
+            + (f" ({summary.error})" if summary.error else "")
+        )
+    if any(summary.status == "failed" for summary in summaries):
+        raise typer.Exit(1)
