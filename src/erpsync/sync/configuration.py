@@ -180,19 +180,17 @@ def _list_mapping_of(row: SyncListMapping) -> ListMapping:
 # --- checking ---------------------------------------------------------------------------------------------------------
 
 Change = Callable[[ConnectionConfig], ConnectionConfig]
-PartProblems = Callable[[ConnectionConfig, ErpLists], list[Problem]]
 
 
-def _checked(
-    session: Session, connection: ErpConnection, *, change: Change, part_problems: PartProblems, erp_lists: ErpLists
-) -> ConnectionConfig:
-    """The configuration with ``change`` applied, if it keeps every rule; ``ConfigurationRefusedError`` otherwise."""
-    proposed = change(load_config(session, connection))
-    problems = part_problems(proposed, erp_lists)
+def _check(
+    session: Session, connection: ErpConnection, *, change: Change, problems: list[Problem], erp_lists: ErpLists
+) -> None:
+    """Refuse a part with ``problems``, or whose ``change`` breaks the activation rules of an active connection."""
     if connection.active:
-        problems += activation_problems(session, connection, proposed, erp_lists)
+        problems = problems + activation_problems(
+            session, connection, change(load_config(session, connection)), erp_lists
+        )
     _refuse_if_any(problems)
-    return proposed
 
 
 def activation_problems(
@@ -219,11 +217,11 @@ def save_mapping(
     """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
     ranked = _ranked(mapping, mapping_of(session, connection, mapping.actor_type), erp_fields)
-    _checked(
+    _check(
         session,
         connection,
         change=lambda config: config.model_copy(update={"mappings": {**config.mappings, ranked.actor_type: ranked}}),
-        part_problems=lambda config, _lists: rules.validate_mapping(ranked, erp_fields=erp_fields),
+        problems=rules.validate_mapping(ranked, erp_fields=erp_fields),
         erp_lists=erp_lists,
     )
     row = _actor_row(session, connection, mapping.actor_type)
@@ -253,17 +251,12 @@ def save_list_mappings(
     session: Session, connection: ErpConnection, list_mappings: Mapping[str, ListMapping], *, erp_lists: ErpLists
 ) -> None:
     """Replace every list mapping of the connection (a list left out is no longer mapped)."""
-    known = erp_list_names(connection)
-
-    def part_problems(_config: ConnectionConfig, erp_lists: ErpLists) -> list[Problem]:
-        crm_items = crm_list_items(session)
-        return [p for lm in list_mappings.values() for p in _list_problems(lm, known, erp_lists, crm_items)]
-
-    _checked(
+    known, crm_items = erp_list_names(connection), crm_list_items(session)
+    _check(
         session,
         connection,
         change=lambda config: config.model_copy(update={"list_mappings": dict(list_mappings)}),
-        part_problems=part_problems,
+        problems=[p for lm in list_mappings.values() for p in _list_problems(lm, known, erp_lists, crm_items)],
         erp_lists=erp_lists,
     )
     session.execute(delete(SyncListMapping).where(SyncListMapping.connection_id == connection.id))
@@ -295,16 +288,12 @@ def save_defaults(
     """Replace the create defaults of one actor type; *mandatory* is forced on where the connector says so."""
     erp_fields = erp_fields_of(session, connection, actor_type)
     effective = rules.effective_defaults(defaults, erp_fields)
-
-    def part_problems(_config: ConnectionConfig, _lists: ErpLists) -> list[Problem]:
-        problems = rules.validate_defaults(effective, erp_fields=erp_fields) + _secret_problems(defaults, erp_fields)
-        return [Problem(p.field, p.message, actor_type.value) for p in problems]
-
-    _checked(
+    problems = rules.validate_defaults(effective, erp_fields=erp_fields) + _secret_problems(defaults, erp_fields)
+    _check(
         session,
         connection,
         change=lambda config: config.model_copy(update={"defaults": {**config.defaults, actor_type: effective}}),
-        part_problems=part_problems,
+        problems=[Problem(p.field, p.message, actor_type.value) for p in problems],
         erp_lists=erp_lists,
     )
     row = _actor_row(session, connection, actor_type)
