@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,18 @@ def shared_tryton(
         yield server
 
 
-def saved_connector(server: TrytonServer, store_path: Path) -> TrytonConnector:
+@contextmanager
+def saved_connector(server: TrytonServer, store_path: Path) -> Iterator[TrytonConnector]:
+    """The connector with a connection to ``server`` saved as ``CONNECTION``; its sessions closed at the end."""
     connector = TrytonConnector(connections=SqliteConnectionStore(store_path))
-    connector.save_connection(m.SaveConnectionRequest(connection_id=CONNECTION, config=server.config()))
-    return connector
+    try:
+        connector.save_connection(m.SaveConnectionRequest(connection_id=CONNECTION, config=server.config()))
+        yield connector
+    finally:
+        connector.close()
 
 
 @pytest.fixture
-def connector(tryton: TrytonServer, tmp_path: Path) -> TrytonConnector:
-    return saved_connector(tryton, tmp_path / "connections.sqlite")
+def connector(tryton: TrytonServer, tmp_path: Path) -> Iterator[TrytonConnector]:
+    with saved_connector(tryton, tmp_path / "connections.sqlite") as saved:
+        yield saved

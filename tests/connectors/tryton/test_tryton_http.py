@@ -33,6 +33,7 @@ def test_served_connector_creates_and_reads_customers(tryton: TrytonServer, tmp_
             connection_id="c1", actor_type="partner", erp_keys=[created.erp_key or ""], field_keys=["country"]
         )
         assert [a.fields for a in read.actors] == [{"country": "SE"}]
+    connector.close()
     # the connection survives a restart of the connector: it lives in data_dir
     restarted = build_connector(Settings(data_dir=tmp_path))
     assert restarted.config("c1")["database"] == tryton.database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +25,16 @@ PROJECTS = {"P1": 0.2, "P2": 0.5, "P3": None}
 
 
 @pytest.fixture(scope="module")
-def seeded(shared_tryton: TrytonServer, tmp_path_factory: pytest.TempPathFactory) -> TrytonConnector:
-    connector = saved_connector(shared_tryton, Path(tmp_path_factory.mktemp("store")) / "connections.sqlite")
-    for index, (name, values) in enumerate([*CUSTOMERS.items()]):
-        actor = m.Actor(actor_type=T.CUSTOMER, fields={"name": name, **values})
-        connector.create_actor(m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key=f"c{index}"))
-    for name, progress in PROJECTS.items():
-        actor = m.Actor(actor_type=T.PROJECT, fields={"name": name, "status": "1", "progress": progress})
-        connector.create_actor(m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key=name))
-    return connector
+def seeded(shared_tryton: TrytonServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonConnector]:
+    with saved_connector(shared_tryton, Path(tmp_path_factory.mktemp("store")) / "connections.sqlite") as connector:
+        for index, (name, values) in enumerate([*CUSTOMERS.items()]):
+            actor = m.Actor(actor_type=T.CUSTOMER, fields={"name": name, **values})
+            request = m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key=f"c{index}")
+            connector.create_actor(request)
+        for name, progress in PROJECTS.items():
+            actor = m.Actor(actor_type=T.PROJECT, fields={"name": name, "status": "1", "progress": progress})
+            connector.create_actor(m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key=name))
+        yield connector
 
 
 def names(connector: TrytonConnector, actor_type: T, field: str, operator: str, values: list[m.Value]) -> set[str]:

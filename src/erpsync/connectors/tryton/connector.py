@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.changes import Page, Position, Source, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
 from erpsync.connectors.tryton.records import Records, iso
-from erpsync.connectors.tryton.rpc import Domain, NotTrytonError, TrytonRpc
-from erpsync.errors import ErpsyncError, TransientError, ValidationError
+from erpsync.connectors.tryton.rpc import Domain
+from erpsync.connectors.tryton.sessions import Session, Sessions, session_for_test
+from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.sdk.connector import Connector
+from erpsync.sdk.connector import ConnectionStore, Connector
 
 _PARTY_SOURCES = [
     Source("party.party"),
@@ -37,12 +36,30 @@ class TrytonConnector(Connector):
         create=dict.fromkeys(m.ActorType, True),
     )
 
+    def __init__(self, *, connections: ConnectionStore | None = None) -> None:
+        super().__init__(connections=connections)
+        self._sessions = Sessions()
+
+    def close(self) -> None:
+        """Close every connection's Tryton session."""
+        self._sessions.close()
+
     def config_fields(self) -> m.FieldsResponse:
         return m.FieldsResponse(fields=f.config_fields())
 
     def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
-        with self._records(request.config):
+        with session_for_test(request.config):
             return m.Envelope(user_message="Connected to Tryton")
+
+    def save_connection(self, request: m.SaveConnectionRequest) -> m.Envelope:
+        envelope = super().save_connection(request)
+        self._sessions.drop(request.connection_id)
+        return envelope
+
+    def delete_connection(self, request: m.ConnectionRequest) -> m.Envelope:
+        envelope = super().delete_connection(request)
+        self._sessions.drop(request.connection_id)
+        return envelope
 
     def actor_types(self, request: m.ConnectionRequest) -> m.ActorTypesResponse:
         self.config(request.connection_id)
@@ -59,8 +76,8 @@ class TrytonConnector(Connector):
 
     def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
         ids = {key: _id(key) for key in request.erp_keys}
-        with self._connection(request.connection_id) as records:
-            found = records.read(request.actor_type, [i for i in ids.values() if i is not None])
+        records = self._records(request.connection_id)
+        found = records.read(request.actor_type, [i for i in ids.values() if i is not None])
         actors = [_only(found[i][0], request.field_keys) for i in ids.values() if i in found and found[i][1]]
         missing = [key for key, i in ids.items() if i not in found or not found[i][1]]
         return m.GetActorsResponse(actors=actors, not_found=missing)
@@ -73,8 +90,7 @@ class TrytonConnector(Connector):
         if parent is None:
             return m.ActorsResponse()
         if request.actor_type == m.ActorType.PERSON:
-            with self._connection(request.connection_id) as records:
-                works_for = records.works_for()
+            works_for = self._records(request.connection_id).works_for()
             domain: Domain = [["relations", "where", [["to", "=", parent], ["type", "=", works_for]]]]
         else:
             domain = [["party", "=", parent]]
@@ -86,38 +102,39 @@ class TrytonConnector(Connector):
 
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
         after = _start(request)
-        with self._connection(request.connection_id) as records:
-            limit = min(request.limit, self.capabilities.max_page_size)
-            page = read_page(
-                records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context
-            )
-            found = records.read(request.actor_type, page.actor_ids)
+        records = self._records(request.connection_id)
+        limit = min(request.limit, self.capabilities.max_page_size)
+        page = read_page(records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context)
+        found = records.read(request.actor_type, page.actor_ids)
         actors = [_only(found[i][0], request.field_keys) for i in page.actor_ids if i in found and found[i][1]]
         deleted = [str(i) for i in page.actor_ids if i in found and not found[i][1]]
         return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         _check_writable(request.actor)
-        with self._connection(request.connection_id) as records:
+        session = self._session(request.connection_id)
+        records = session.records()
+        with session.create_lock:  # one create at a time, so a retry racing its original finds what it made
             created = records.create(request.actor, request.idempotency_key)
-            actor, _ = records.read(request.actor.actor_type, [created])[created]
-        return m.ActorResponse(actor=actor)
+        found = records.read(request.actor.actor_type, [created]).get(created)
+        if found is None:
+            raise NotFoundError(f"the {request.actor.actor_type.value} created for this key no longer exists")
+        return m.ActorResponse(actor=found[0])
 
     def save_actors(self, request: m.SaveActorsRequest) -> m.SaveActorsResponse:
         saved: list[m.Actor] = []
         errors: list[m.ActorError] = []
-        with self._connection(request.connection_id) as records:
-            for index, actor in enumerate(request.actors):
-                try:
-                    _check_writable(actor)
-                    saved.append(records.save(actor))
-                except ErpsyncError as error:
-                    errors.append(_actor_error(index, actor, error))
+        records = self._records(request.connection_id)
+        for index, actor in enumerate(request.actors):
+            try:
+                _check_writable(actor)
+                saved.append(records.save(actor))
+            except ErpsyncError as error:
+                errors.append(_actor_error(index, actor, error))
         return m.SaveActorsResponse(actors=saved, errors=errors)
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
-        with self._connection(request.connection_id) as records:
-            items = _list_items(records, request.list_name)
+        items = _list_items(self._records(request.connection_id), request.list_name)
         if request.keys is not None:
             items = [item for item in items if item.key in set(request.keys)]
         return m.ListItemsResponse(items=items)
@@ -131,9 +148,9 @@ class TrytonConnector(Connector):
         domain: Domain,
         request: m.SearchActorsRequest | m.SearchByParentRequest | m.SearchAdvancedRequest,
     ) -> m.ActorsResponse:
-        with self._connection(connection_id) as records:
-            ids = records.find(actor_type, domain, limit=request.limit)
-            found = records.read(actor_type, ids)
+        records = self._records(connection_id)
+        ids = records.find(actor_type, domain, limit=request.limit)
+        found = records.read(actor_type, ids)
         return m.ActorsResponse(actors=[_only(found[i][0], request.field_keys) for i in ids if i in found])
 
     def _restriction(self, actor_type: m.ActorType, restriction: m.Restriction) -> Domain:
@@ -142,39 +159,11 @@ class TrytonConnector(Connector):
             raise ValidationError(f"{actor_type.value} has no field {restriction.field!r}")
         return restriction_domain(field, restriction)
 
-    @contextmanager
-    def _connection(self, connection_id: str) -> Iterator[Records]:
-        with self._records(self.config(connection_id)) as records:
-            yield records
+    def _session(self, connection_id: str) -> Session:
+        return self._sessions.get(connection_id, self.config(connection_id))
 
-    @contextmanager
-    def _records(self, config: m.Config) -> Iterator[Records]:
-        """A logged-in session for ``config``; each bad value gets its own message."""
-        url, database, user, password = (_text(config, key) for key in ("url", "database", "user", "password"))
-        try:
-            TrytonRpc.server_version(url)
-        except (NotTrytonError, TransientError) as error:
-            raise ValidationError(
-                f"{url} does not answer as a Tryton server: check the server URL", tech_message=error.tech_message
-            ) from error
-        with TrytonRpc(url, database) as rpc:
-            rpc.login(user, password)
-            yield Records(rpc, _company(config, rpc))
-
-
-def _text(config: m.Config, key: str) -> str:
-    value = config.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"the Tryton connection needs a {key}")
-    return value.strip()
-
-
-def _company(config: m.Config, rpc: TrytonRpc) -> int:
-    value = config.get("company")
-    company = rpc.context.get("company") if value in (None, "") else _id(str(value))
-    if company is None or company not in rpc.context.get("companies", []):
-        raise ValidationError(f"company {value} is not one of the Tryton user's companies")
-    return int(company)
+    def _records(self, connection_id: str) -> Records:
+        return self._session(connection_id).records()
 
 
 def _id(key: str | None) -> int | None:

@@ -8,8 +8,10 @@ before writing and passes Tryton's ``_timestamp`` with the write, so a concurren
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.domains import parse_datetime
@@ -22,6 +24,7 @@ PROJECT = "project.work"
 _CONTACT_TYPES = {"email": "email", "phone": "phone", "mobile": "mobile", "website": "website"}
 _ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 def iso(value: dt.datetime) -> str:
@@ -33,37 +36,52 @@ def _changed_at(row: Row) -> dt.datetime:
     return changed
 
 
-class Records:
-    """The connection's view of Tryton: one logged-in session and the connection's company."""
+class LookupCache:
+    """Ids a connection looks up (or creates) once and keeps: its role categories and relation type.
 
-    def __init__(self, rpc: TrytonRpc, company: int) -> None:
+    Thread-safe, and the lookup runs under the lock, so two first uses never create the same category twice. An id
+    stays cached while the connection's session lives: deleting these records in Tryton needs a connector restart.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+        self._lock = threading.RLock()
+
+    def remember(self, name: str, look_up: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._values:
+                self._values[name] = look_up()
+            return cast(T, self._values[name])
+
+
+class Records:
+    """The connection's view of Tryton: its logged-in session, its company and its cached lookups."""
+
+    def __init__(self, rpc: TrytonRpc, company: int, lookups: LookupCache) -> None:
         self.rpc = rpc
         self.context: Context = {"company": company, "companies": [company]}
-        self._roles: tuple[int, int] | None = None
-        self._works_for: int | None = None
+        self._lookups = lookups
 
     # --- what makes a party a customer, supplier or person --------------------------------------------------------
 
     def roles(self) -> tuple[int, int]:
         """Ids of the "Customer" and "Supplier" categories, created on first use."""
-        if self._roles is None:
-            self._roles = (self._category(f.CUSTOMER_CATEGORY), self._category(f.SUPPLIER_CATEGORY))
-        return self._roles
+        return self._lookups.remember(
+            "roles", lambda: (self._category(f.CUSTOMER_CATEGORY), self._category(f.SUPPLIER_CATEGORY))
+        )
 
     def works_for(self) -> int:
         """Id of the "Works for" relation type (with its reverse "Employs"), created on first use."""
-        if self._works_for is None:
-            found = self.rpc.search("party.relation.type", [["name", "=", f.WORKS_FOR]], limit=1)
-            if found:
-                self._works_for = found[0]
-            else:
-                (works_for, employs) = self.rpc.create(
-                    "party.relation.type", [{"name": f.WORKS_FOR}, {"name": f.EMPLOYS}]
-                )
-                self.rpc.write("party.relation.type", [works_for], {"reverse": employs})
-                self.rpc.write("party.relation.type", [employs], {"reverse": works_for})
-                self._works_for = works_for
-        return self._works_for
+        return self._lookups.remember("works_for", self._relation_type)
+
+    def _relation_type(self) -> int:
+        found = self.rpc.search("party.relation.type", [["name", "=", f.WORKS_FOR]], limit=1)
+        if found:
+            return found[0]
+        (works_for, employs) = self.rpc.create("party.relation.type", [{"name": f.WORKS_FOR}, {"name": f.EMPLOYS}])
+        self.rpc.write("party.relation.type", [works_for], {"reverse": employs})
+        self.rpc.write("party.relation.type", [employs], {"reverse": works_for})
+        return works_for
 
     def _category(self, name: str) -> int:
         domain = [["name", "=", name], ["parent", "=", None]]
@@ -185,14 +203,25 @@ class Records:
     # --- writing --------------------------------------------------------------------------------------------------
 
     def create(self, actor: Actor, idempotency_key: str) -> int:
-        """Create the actor in one Tryton transaction, or return the one an earlier call with this key created."""
+        """Create the actor in one Tryton call, or return the one an earlier call with this key created.
+
+        The key is written by that same call, in a record Tryton creates in the same transaction, so no crash or
+        lost answer can leave a created actor without its key: a party gets a type-less identifier holding it, a
+        project the timesheet work that makes it available on timesheets, named with it (Tryton shows that work
+        under the project's name, so the key stays out of sight). Callers serialise creates of one connection.
+        """
         existing = self.created_by(actor.actor_type, idempotency_key)
         if existing is not None:
             return existing
         marker = f.IDEMPOTENCY_PREFIX + idempotency_key
         if actor.actor_type == ActorType.PROJECT:
-            (created,) = self.rpc.create(PROJECT, [self._project_values(actor, creating=True)], context=self.context)
-            self.rpc.create("ir.note", [{"resource": f"{PROJECT},{created}", "message": marker}], context=self.context)
+            values = self._project_values(actor, creating=True)
+            work = {"name": marker, "company": self.context["company"], **_timesheet_dates(actor.fields)}
+            values["timesheet_works"] = [["create", [work]]]
+            # After timesheet_works: Tryton runs the setters in this order, and this one, seeing the work, keeps it
+            # (left out, its default False would delete it).
+            values["timesheet_available"] = True
+            (created,) = self.rpc.create(PROJECT, [values], context=self.context)
             return created
         values = self._party_changes(actor, current=None)
         values.setdefault("identifiers", []).append(["create", [{"type": None, "code": marker}]])
@@ -204,10 +233,9 @@ class Records:
     def created_by(self, actor_type: ActorType, idempotency_key: str) -> int | None:
         marker = f.IDEMPOTENCY_PREFIX + idempotency_key
         if actor_type == ActorType.PROJECT:
-            notes = self.rpc.search_read(
-                "ir.note", [["message", "=", marker], ["resource", "like", f"{PROJECT},%"]], ["resource"], limit=1
-            )
-            return int(notes[0]["resource"].split(",")[1]) if notes else None
+            domain: Domain = [["name", "=", marker], ["origin", "like", f"{PROJECT},%"]]
+            works = self.rpc.search_read("timesheet.work", domain, ["origin"], limit=1, context=self.context)
+            return int(works[0]["origin"].split(",")[1]) if works else None
         domain = [["code", "=", marker], ["party.active", "in", [True, False]]]
         rows = self.rpc.search_read("party.identifier", domain, ["party"], limit=1, context=self.context)
         return int(rows[0]["party"]) if rows else None
@@ -252,14 +280,12 @@ class Records:
                 values[key] = fields[key]
         if "status" in fields:
             values["status"] = _int_key(fields["status"], "status")
-        for key in ("start_date", "end_date"):
-            if key in fields:
-                values["timesheet_available"] = True
-                values[f"timesheet_{key}"] = _date_value(fields[key], key)
-        if creating:
+        if creating:  # ``create`` adds the timesheet work, with the dates on it
             values.update({"type": "project", "company": self.context["company"]})
             if actor.parent_key is not None:
                 values["party"] = _int_key(actor.parent_key, "parent_key")
+        elif dates := _timesheet_dates(fields):
+            values.update({"timesheet_available": True, **dates})
         return values
 
     def _party_changes(self, actor: Actor, *, current: int | None) -> dict[str, Any]:
@@ -376,6 +402,11 @@ def _int_key(key: Value, what: str) -> int:
         return int(str(key))
     except ValueError as error:
         raise ValidationError(f"{what} {key!r} is not a Tryton id") from error
+
+
+def _timesheet_dates(fields: dict[str, Value]) -> dict[str, dt.date | None]:
+    """A project's start and end dates, which Tryton keeps on its timesheet work."""
+    return {f"timesheet_{key}": _date_value(fields[key], key) for key in ("start_date", "end_date") if key in fields}
 
 
 def _date(value: dt.date | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import itertools
+import threading
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,10 @@ class NotTrytonError(ValidationError):
 
 class UnknownDatabaseError(ValidationError):
     """The Tryton server has no database of that name."""
+
+
+class UnauthorizedError(AuthError):
+    """HTTP 401: a wrong password at login, or a session Tryton no longer knows (expired, logged out, restarted)."""
 
 
 def encode(value: Any) -> Any:
@@ -70,7 +74,10 @@ _DECODERS: dict[str, Any] = {
 
 
 class TrytonRpc:
-    """One user's session on one Tryton database. Not thread-safe: use one per request or per thread."""
+    """One user's session on one Tryton database, shared by threads; a session Tryton forgot is renewed once.
+
+    Renewing is safe for every call, creates included: Tryton answers 401 before it runs the method.
+    """
 
     def __init__(self, url: str, database: str, *, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
@@ -78,7 +85,8 @@ class TrytonRpc:
         self.user_id = 0
         self.context: Context = {}
         self._http = httpx.Client(timeout=timeout)
-        self._ids = itertools.count(1)
+        self._credentials: tuple[str, str] | None = None
+        self._login_lock = threading.Lock()
 
     def __enter__(self) -> TrytonRpc:
         return self
@@ -105,8 +113,12 @@ class TrytonRpc:
 
     def login(self, user: str, password: str) -> None:
         """Open a session; the user's preferences (company, language) become the default context."""
+        with self._login_lock:
+            self._login(user, password)
+
+    def _login(self, user: str, password: str) -> None:
         try:
-            answer = self.call("common.db.login", [user, {"password": password}, "en"])
+            answer = self._send("common.db.login", [user, {"password": password}, "en"])
         except NotTrytonError as error:
             raise UnknownDatabaseError(
                 f"Tryton has no database named {self.database!r}", tech_message=error.tech_message
@@ -116,9 +128,26 @@ class TrytonRpc:
         self.user_id, session = int(answer[0]), str(answer[1])
         token = base64.b64encode(f"{user}:{self.user_id}:{session}".encode()).decode()
         self._http.headers["Authorization"] = f"Session {token}"
-        self.context = self.call("model.res.user.get_preferences", [True, {}])
+        self._credentials = (user, password)
+        self.context = self._send("model.res.user.get_preferences", [True, {}])
 
     def call(self, method: str, params: list[Any]) -> Any:
+        authorization = self._http.headers.get("Authorization")
+        try:
+            return self._send(method, params)
+        except UnauthorizedError:
+            if self._credentials is None:
+                raise
+        self._renew(authorization)
+        return self._send(method, params)
+
+    def _renew(self, refused: str | None) -> None:
+        """Log in again, unless another thread already replaced the session Tryton refused."""
+        with self._login_lock:
+            if self._credentials is not None and self._http.headers.get("Authorization") == refused:
+                self._login(*self._credentials)
+
+    def _send(self, method: str, params: list[Any]) -> Any:
         return decode(_post(self._http, f"{self.url}/{self.database}/rpc/", method, encode(params)))
 
     def model(self, model: str, method: str, *args: Any, context: Context | None = None) -> Any:
@@ -175,7 +204,7 @@ def _post(http: httpx.Client, url: str, method: str, params: Any) -> Any:
 def _answer(response: httpx.Response, method: str) -> Any:
     status = response.status_code
     if status == 401:
-        raise AuthError("Tryton refused the user name or password", tech_message=f"{method}: HTTP 401")
+        raise UnauthorizedError("Tryton refused the user name or password", tech_message=f"{method}: HTTP 401")
     if status == 403:
         raise ConnectorError("Tryton refused the call", tech_message=f"{method}: HTTP 403")
     if status in (429, 502, 503, 504):

@@ -1,0 +1,114 @@
+"""Logged-in Tryton sessions kept per connection, so a call costs its own RPCs and not a login.
+
+A session is opened on a connection's first call: the server's version is checked, the user logs in and the company
+is checked, each bad value with its own message. It then serves every call of that connection from any thread;
+``TrytonRpc`` renews it when Tryton forgets it. Saving a new config or deleting the connection drops it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from erpsync.connectors.tryton.records import LookupCache, Records
+from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
+from erpsync.errors import TransientError, ValidationError
+from erpsync.protocol import models as m
+
+
+@dataclass
+class Session:
+    """One connection's logged-in client, company, cached lookups, and the lock that serialises its creates."""
+
+    config: m.Config
+    rpc: TrytonRpc
+    company: int
+    lookups: LookupCache = field(default_factory=LookupCache)
+    create_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def records(self) -> Records:
+        return Records(self.rpc, self.company, self.lookups)
+
+    def close(self) -> None:
+        self.rpc.close()
+
+
+def open_session(config: m.Config) -> Session:
+    """Log in with ``config``; ``ValidationError``/``AuthError`` name the value that is wrong."""
+    url, database, user, password = (_text(config, key) for key in ("url", "database", "user", "password"))
+    try:
+        TrytonRpc.server_version(url)
+    except (NotTrytonError, TransientError) as error:
+        raise ValidationError(
+            f"{url} does not answer as a Tryton server: check the server URL", tech_message=error.tech_message
+        ) from error
+    rpc = TrytonRpc(url, database)
+    try:
+        rpc.login(user, password)
+        return Session(dict(config), rpc, _company(config, rpc))
+    except BaseException:
+        rpc.close()
+        raise
+
+
+@contextmanager
+def session_for_test(config: m.Config) -> Iterator[Session]:
+    """A session opened for one check and closed after it: ``test_config`` proves the values by logging in now."""
+    session = open_session(config)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+class Sessions:
+    """The open sessions by connection id; thread-safe."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def get(self, connection_id: str, config: m.Config) -> Session:
+        """The connection's session; a new one when there is none or it was opened with another config."""
+        with self._lock:
+            session = self._open.get(connection_id)
+            if session is not None and session.config == config:
+                return session
+            if session is not None:
+                session.close()
+            self._open[connection_id] = session = open_session(config)
+            return session
+
+    def drop(self, connection_id: str) -> None:
+        with self._lock:
+            session = self._open.pop(connection_id, None)
+        if session is not None:
+            session.close()
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._open = list(self._open.values()), {}
+        for session in sessions:
+            session.close()
+
+
+def _text(config: m.Config, key: str) -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"the Tryton connection needs a {key}")
+    return value.strip()
+
+
+def _company(config: m.Config, rpc: TrytonRpc) -> int:
+    value = config.get("company")
+    company = rpc.context.get("company") if value in (None, "") else _company_id(value)
+    if company is None or company not in rpc.context.get("companies", []):
+        raise ValidationError(f"company {value} is not one of the Tryton user's companies")
+    return int(company)
+
+
+def _company_id(value: m.Value) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() else None
