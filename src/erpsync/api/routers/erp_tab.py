@@ -1,0 +1,166 @@
+"""The ERP tab (SPEC §5.1) of companies, persons and projects: ``/{companies|persons|projects}/{id}/erp``.
+
+Every endpoint needs the ERP licence (403) and a connection the user can see that is active (404 otherwise, so hidden
+connections are not disclosed); the CRM entity must exist (404). A connector failure answers 502 with the
+connector's message and its typed reason; a connector that refuses the request's values answers 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser, SessionDep
+from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
+from erpsync.api.erp_tab_schemas import (
+    ComparisonPublic,
+    ConnectBody,
+    CreateBody,
+    EntityCollection,
+    HitPublic,
+    LinkedPublic,
+    PromptPublic,
+    SearchBody,
+    SectionsPublic,
+    comparisons_public,
+    hits_public,
+    linked_public,
+    prompts_public,
+    sections_public,
+)
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol.models import ActorType
+from erpsync.sync import erp_tab
+from erpsync.sync.engine import Engine
+
+
+class _ErpTabRoute(APIRoute):
+    """Turns a request refused part by part into a list of problems, and a connector's failure into 502."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except erp_tab.RefusedRequestError as refused:
+                return _refused(refused)
+            except ErpsyncError as error:
+                if isinstance(error, NotFoundError | ConflictError | ValidationError):
+                    raise  # the app's own handlers answer these 404 / 409 / 422
+                detail = {"detail": f"the ERP connector failed: {error.user_message}", "reason": error.code.value}
+                return JSONResponse(detail, status_code=status.HTTP_502_BAD_GATEWAY)
+
+        return guarded
+
+
+def _refused(refused: erp_tab.RefusedRequestError) -> JSONResponse:
+    # The shape of FastAPI's own validation errors, so clients read one format.
+    detail = [{"loc": ["body", *loc], "msg": message, "type": "value_error"} for loc, message in refused.problems]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+router = APIRouter(prefix="/{collection}/{entity_id}/erp", tags=["erp tab"], route_class=_ErpTabRoute)
+
+
+def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
+    return erp_tab.EntityRef(collection.entity_type, entity_id)
+
+
+def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+    return Engine(database, clients)
+
+
+def _licensed_user_id(user: LicensedUser, session: SessionDep) -> int:
+    user_id = user.id
+    session.rollback()  # hold no transaction (on SQLite: the write lock) while the connector answers
+    return user_id
+
+
+EntityDep = Annotated[erp_tab.EntityRef, Depends(_entity)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+UserId = Annotated[int, Depends(_licensed_user_id)]
+
+
+@router.get("")
+def read_sections(engine: EngineDep, user_id: UserId, entity: EntityDep) -> SectionsPublic:
+    """One section per active connection the user can see; a linked entity's ERP fields are read live."""
+    return sections_public(erp_tab.sections(engine, user_id, entity))
+
+
+@router.post("/{connection_id}/search")
+def search(
+    engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: SearchBody
+) -> list[HitPublic]:
+    hits = erp_tab.search(
+        engine,
+        user_id,
+        entity,
+        connection_id,
+        actor_type=body.actor_type,
+        text=body.text,
+        restrictions=body.restriction_inputs(),
+    )
+    return hits_public(hits)
+
+
+@router.get("/{connection_id}/compare")
+def compare(
+    engine: EngineDep,
+    user_id: UserId,
+    entity: EntityDep,
+    connection_id: int,
+    actor_type: ActorType,
+    erp_key: Annotated[str, Query(min_length=1, max_length=255)],
+) -> list[ComparisonPublic]:
+    """Per synced field, both sides' values and whether the user must choose a winner (the connect dialog)."""
+    comparisons = erp_tab.compare(engine, user_id, entity, connection_id, actor_type=actor_type, erp_key=erp_key)
+    return comparisons_public(comparisons)
+
+
+@router.post("/{connection_id}/connect", status_code=status.HTTP_201_CREATED)
+def connect(
+    engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: ConnectBody
+) -> LinkedPublic:
+    linked = erp_tab.connect_actor(
+        engine,
+        user_id,
+        entity,
+        connection_id,
+        actor_type=body.actor_type,
+        erp_key=body.erp_key,
+        winners=body.winners,
+    )
+    return linked_public(linked)
+
+
+@router.get("/{connection_id}/create-form")
+def create_form(
+    engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, actor_type: ActorType
+) -> list[PromptPublic]:
+    """The defaults that ask the user when an actor is created in the ERP."""
+    return prompts_public(erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=actor_type))
+
+
+@router.post("/{connection_id}/create", status_code=status.HTTP_201_CREATED)
+def create(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: CreateBody) -> LinkedPublic:
+    linked, _sync = erp_tab.create_in_erp(
+        engine, user_id, entity, connection_id, actor_type=body.actor_type, values=body.values
+    )
+    return linked_public(linked)
+
+
+@router.post("/{connection_id}/sync")
+def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> RecordResultPublic:
+    """Sync this record at once; answers what changed on each side, conflicts and errors."""
+    return record_result_public(erp_tab.sync_now(engine, user_id, entity, connection_id))
+
+
+@router.delete("/{connection_id}/link", status_code=status.HTTP_204_NO_CONTENT)
+def disconnect(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> None:
+    """Remove the link only; nothing is deleted in the ERP."""
+    erp_tab.disconnect(engine, user_id, entity, connection_id)
