@@ -21,6 +21,7 @@ from erpsync.api.routers import (
     connections,
     connectors,
     engine,
+    erp_tab,
     groups,
     lists,
     persons,
@@ -83,6 +84,7 @@ def _api_router() -> APIRouter:
         configuration,
         engine,
         runs,
+        erp_tab,
     ):
         router.include_router(module.router)
     return router
