@@ -1,0 +1,101 @@
+"""Browser tests: Playwright (sync API) drives Debian's chromium, headless, against the hub served on loopback.
+
+Screenshots of every screen, at desktop and phone widths, go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from erpsync import accounts
+from erpsync.api.app import create_app
+from erpsync.settings import Settings
+from erpsync.storage.db import Database
+from erpsync.testing.db import sqlite_template
+from erpsync.testing.sample import RunningSample, running_sample
+from erpsync.testing.server import serve_in_thread
+
+__all__ = ["PASSWORD", "Hub", "browser", "hub", "page", "playwright", "sqlite_template"]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
+PASSWORD = "a good password"
+
+
+@dataclass
+class Hub:
+    url: str
+    sample: RunningSample
+
+    def sign_in(self, page: Page, login: str) -> None:
+        page.goto(f"{self.url}/login")
+        page.locator("#login-username").fill(login)
+        page.locator("#login-password").fill(PASSWORD)
+        page.locator("form[action='/login'] button[type=submit]").click()
+        page.wait_for_url(f"{self.url}/companies")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the screen at both widths, then go back to the desktop width."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=SCREENSHOTS / f"{name}-{label}.png", full_page=True)
+    page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def hub(sqlite_template: Path, tmp_path: Path) -> Iterator[Hub]:
+    path = tmp_path / "erpsync.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    with database.session() as session:
+        accounts.create_user(session, login="admin", name="Ada Admin", password=PASSWORD, is_admin=True)
+        accounts.create_user(session, login="carla", name="Carla CRM", password=PASSWORD, licences=("erp",))
+    try:
+        with (
+            running_sample(tmp_path / "sample") as sample,
+            serve_in_thread(create_app(Settings(data_dir=tmp_path / "data"), database=database)) as url,
+        ):
+            yield Hub(url, sample)
+    finally:
+        database.dispose()
