@@ -1,4 +1,4 @@
-"""Fixtures: the hub (API + web pages) over real HTTP on a SQLite copy, and cookie-keeping HTTP clients for its pages."""
+"""Fixtures: the hub (API and pages) over real HTTP on a SQLite copy, and cookie-keeping clients for its pages."""
 
 from __future__ import annotations
 

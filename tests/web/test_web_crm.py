@@ -11,6 +11,8 @@ from erpsync.crm.fields import CrmList
 
 from .conftest import Browser, Site
 
+DASH = "\N{EN DASH}"  # the paging line reads "first DASH last of total"
+
 
 @pytest.fixture
 def carla(site: Site) -> Browser:
@@ -82,13 +84,13 @@ def test_search_and_paging(carla: Browser) -> None:
         carla.post("/projects/new", {"name": f"Project {number:02d}"})
     carla.post("/projects/new", {"name": "Roof repair"})
     first = carla.get("/projects").text
-    assert "1–25 of 31" in first
+    assert f"1{DASH}25 of 31" in first
     assert 'rel="next"' in first
     second = carla.get("/projects?page=2").text
-    assert "26–31 of 31" in second
+    assert f"26{DASH}31 of 31" in second
     assert "Roof repair" in second
     found = carla.get("/projects?q=roof").text
-    assert "1–1 of 1" in found
+    assert f"1{DASH}1 of 1" in found
     assert "Project 00" not in found
 
 

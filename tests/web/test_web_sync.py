@@ -26,7 +26,7 @@ def admin(site: Site) -> Browser:
 def _add_connector(admin: Browser, sample: RunningSample, name: str = "Sample") -> int:
     added = admin.post(f"{TAB}/connectors/new", {"name": name, "url": sample.url, "secret": sample.secret})
     assert added.status_code == 303, added.text
-    match = re.search(r'/settings/sync/connectors/(\d+)/edit', admin.get(TAB).text)
+    match = re.search(r"/settings/sync/connectors/(\d+)/edit", admin.get(TAB).text)
     assert match
     return int(match.group(1))
 
@@ -138,7 +138,9 @@ def test_editing_keeps_a_blank_password_and_never_shows_it(admin: Browser, sampl
     assert password_input
     assert "value=" not in password_input.group(0)
     assert "leave blank to keep" in password_input.group(0)
-    form = _connection_form(connector_id, sample, name="Renamed", **{"config.password": "", "connection_id": connection_id})
+    form = _connection_form(
+        connector_id, sample, name="Renamed", **{"config.password": "", "connection_id": connection_id}
+    )
     assert 'data-test-passed="true"' in admin.post(f"{TAB}/connections/test", form).text
     saved = admin.post(f"{TAB}/connections/{connection_id}/edit", form)
     assert saved.status_code == 303, saved.text
@@ -175,4 +177,4 @@ def test_dialogs_are_fragments_for_htmx_and_pages_otherwise(admin: Browser, samp
     assert fragment.lstrip().startswith("<dialog")
     page = admin.get(f"{TAB}/connectors/new").text
     assert page.startswith("<!doctype html>")
-    assert "<dialog class=\"dialog\" aria-labelledby=\"connector-dialog-title\" open>" in page
+    assert '<dialog class="dialog" aria-labelledby="connector-dialog-title" open>' in page

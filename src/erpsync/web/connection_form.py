@@ -74,7 +74,7 @@ def config_from_form(fields: Sequence[m.FieldMeta], form: FormData) -> tuple[dic
 
 
 def _ids(form: FormData, name: str) -> tuple[int, ...]:
-    return tuple(int(value) for value in form.getlist(name) if str(value).isdigit())
+    return tuple(int(text) for text in map(str, form.getlist(name)) if text.isdigit())
 
 
 def visibility_from_form(form: FormData) -> Visibility:

@@ -5,7 +5,7 @@ Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -38,7 +38,7 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _error_page(status_code: int, message_key: str) -> Callable[[Request, Exception], Response]:
+def _error_page(status_code: int, message_key: str) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handler(request: Request, _exc: Exception) -> Response:
         context = {"status": status_code, "message_key": message_key}
         return pages.render(request, "error.html", context, status_code=status_code)

@@ -32,7 +32,7 @@ def start(user: Annotated[User | None, Depends(security.optional_user)]) -> Resp
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the conventional name
+def login_page(request: Request, next: str | None = None) -> Response:
     return pages.render(request, "login.html", {"next": _local_path(next), "login": "", "error": None})
 
 
@@ -42,7 +42,7 @@ def login(
     session: SessionDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = START_PAGE,  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = START_PAGE,
 ) -> Response:
     t = Translator(pages.language_of(request))
     try:
@@ -71,7 +71,7 @@ def logout(request: Request) -> Response:
 def choose_language(
     request: Request,
     language: Annotated[str, Form(max_length=8)],
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     if language in LANGUAGES:
         request.session[pages.LANGUAGE_KEY] = language

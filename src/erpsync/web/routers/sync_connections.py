@@ -62,7 +62,9 @@ def _config_context(clients: ConnectorClients, session: Session, dialog: _Dialog
         "prefix": CONFIG_PREFIX,
         "dialog": dialog,
         "form_text": form_text,
-        "secrets_set": set(connections.stored_secrets(clients.cipher, dialog.connection)) if dialog.connection else set(),
+        "secrets_set": set(connections.stored_secrets(clients.cipher, dialog.connection))
+        if dialog.connection
+        else set(),
     }
     if dialog.connector_id is None:
         return context
@@ -76,9 +78,7 @@ def _config_context(clients: ConnectorClients, session: Session, dialog: _Dialog
     return context
 
 
-def _render(
-    request: Request, session: Session, clients: ConnectorClients, admin: User, dialog: _Dialog
-) -> Response:
+def _render(request: Request, session: Session, clients: ConnectorClients, admin: User, dialog: _Dialog) -> Response:
     context = {
         **_config_context(clients, session, dialog),
         "connectors": connectors.list_connectors(session),
