@@ -59,6 +59,7 @@ class TrytonServer:
     login: str
     password: str
     company_id: int
+    database_path: Path  # the SQLite file trytond serves, for tests that look at what Tryton stored underneath
 
     def config(self) -> dict[str, str | int | float | bool | None]:
         """The Tryton connector's config values for this server."""
@@ -122,9 +123,10 @@ def ensure_template(cache: Path, bin_dir: Path) -> Path:
 def tryton_server(*, bin_dir: Path, template: Path, workdir: Path) -> Iterator[TrytonServer]:
     """Copy the template into ``workdir`` and serve it with trytond until the block ends."""
     database = "erp"
-    shutil.copyfile(template, workdir / f"{database}.sqlite")
+    path = workdir / f"{database}.sqlite"
+    shutil.copyfile(template, path)
     with _running_trytond(bin_dir, workdir, database) as url:
-        yield TrytonServer(url, database, ADMIN_LOGIN, ADMIN_PASSWORD, _company_id(url, database))
+        yield TrytonServer(url, database, ADMIN_LOGIN, ADMIN_PASSWORD, _company_id(url, database), path)
 
 
 def _build_template(workdir: Path, bin_dir: Path) -> Path:
