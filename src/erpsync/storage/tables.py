@@ -502,6 +502,56 @@ class EngineState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# --- imports -------------------------------------------------------------------------------------------------------
+
+
+class SyncJob(Base):
+    """A background import from the ERP or resync from the CRM: what to do and how far it got. The cursor and counts
+    are written in the same transaction as the page they cover, so a crashed job resumes where it stopped."""
+
+    __tablename__ = "sync_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # import, resync
+    connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), index=True)
+    actor_type: Mapped[str | None] = mapped_column(String(32))  # import: the ERP actor type imported
+    keys_json: Mapped[list[Any] | None] = mapped_column(JSON)  # import: the ERP keys to import; None: every actor
+    criteria_json: Mapped[list[Any]] = mapped_column(default=list)  # import: the search that found the keys
+    no_blank_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)  # resync
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    cursor: Mapped[str | None] = mapped_column(String(1000))
+    total: Mapped[int | None]
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    linked: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    enqueued_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    undone_at: Mapped[dt.datetime | None]
+
+
+class ImportItem(Base):
+    """What an import did with one ERP actor: created or linked a CRM entity, or skipped it (with why)."""
+
+    __tablename__ = "import_items"
+    __table_args__ = (UniqueConstraint("job_id", "erp_key", name="uq_import_items_job_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("sync_jobs.id", ondelete="CASCADE"))
+    erp_key: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))  # created, linked, skipped
+    entity_type: Mapped[str | None] = mapped_column(String(16))
+    entity_id: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
 __all__ = [
     "ENTITY_TABLES",
     "ApiToken",
