@@ -169,6 +169,11 @@ def _passes(engine: Engine, session: Session, connection: ErpConnection) -> list
     ]
 
 
+def passes(engine: Engine, session: Session, connection: ErpConnection) -> list[Pass]:
+    """The actor types of ``connection`` that sync (master switch on, offered, with synced fields), one Pass each."""
+    return _passes(engine, session, connection)
+
+
 # --- planning one record (pure) -------------------------------------------------------------------------------------
 
 

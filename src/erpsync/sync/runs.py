@@ -25,6 +25,8 @@ class RunKind(StrEnum):
     CYCLE = "cycle"  # the scheduler's or the CLI's pass over every active connection
     CONNECTION = "connection"  # Sync now for one connection
     RECORD = "record"  # Sync now (or retry) for one record
+    IMPORT = "import"  # one attempt of an import from the ERP (erpsync.sync.imports)
+    RESYNC = "resync"  # one attempt of a resync from the CRM (erpsync.sync.resync)
 
 
 class RunStatus(StrEnum):
@@ -32,6 +34,7 @@ class RunStatus(StrEnum):
     OK = "ok"
     PARTIAL = "partial"  # some records failed; the rest synced
     FAILED = "failed"  # the run stopped: see its error and reason
+    CANCELLED = "cancelled"  # stopped on request at a page boundary; what it did so far is kept
 
 
 @dataclass
@@ -88,15 +91,17 @@ def finish_run(
     error: str | None = None,
     reason: str | None = None,
     stopped: bool = False,
+    cancelled: bool = False,
 ) -> SyncRun:
-    """Close the run: failed when it ``stopped``, partial when records or pages failed, else ok."""
+    """Close the run: cancelled on request, failed when it ``stopped``, partial when records or pages failed, else
+    ok."""
     with database.session() as session:
         run = session.get(SyncRun, run_id)
         if run is None:
             raise NotFoundError(f"no run with id {run_id}")
         run.counts_json = asdict(counts)
         run.error, run.error_reason = error, reason
-        run.status = _status(counts, error, stopped).value
+        run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
         run.finished_at = utcnow()
         return run
 

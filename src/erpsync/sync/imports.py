@@ -1,0 +1,657 @@
+"""Import from the ERP (SPEC §5.3): preview what each ERP actor would become, then import as a resumable background job.
+
+Per actor the verdict is *link* to an existing CRM entity (its ERP key is linked already; else one unlinked entity
+matches by org number, then VAT number, then email, then exact normalised name; persons within their parent's company),
+*create* a CRM entity, or *skip* with the reason (ambiguous match, parent company not linked, no name). Persons are
+imported under the company linked to their parent actor, so import companies first.
+
+The run pages through the actors: every actor of the type (``changes`` from the beginning, by cursor), or the keys a
+search found (``get_actors`` in batches). Each page is stored in ONE transaction: bulk inserts of the new CRM entities
+(tagged with the connection's origin, so its sync does not echo them), their links, the per-actor items and the job's
+cursor. A re-run after a crash resumes at the cursor, and an actor whose key is linked is linked to, never created
+again: no duplicates. Matching reads an in-memory index of the CRM entities, refreshed by change sequence each page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import CRM_FIELDS, EntityType
+from erpsync.crm.service import delete_entity, write_record
+from erpsync.crm.validation import clean_attrs
+from erpsync.errors import ConflictError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.storage.db import Database
+from erpsync.storage.tables import (
+    ENTITY_TABLES,
+    ChangeCounter,
+    CrmDeletion,
+    ErpConnection,
+    ErpLink,
+    ImportItem,
+    Person,
+    SyncJob,
+    utcnow,
+)
+from erpsync.sync import jobs, links, locks
+from erpsync.sync.engine import Engine, Pass, passes
+from erpsync.sync.erp_tab import RestrictionInput, check_restrictions
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.sync.merge import Side
+
+PAGE_SIZE = 500
+"""Actors per page of a run: one transaction each (the connector may answer fewer)."""
+PREVIEW_LIMIT = 200
+UNDO_LOCK_WAIT_SECONDS = 10.0
+
+
+class Verb(StrEnum):
+    CREATE = "create"
+    LINK = "link"
+    SKIP = "skip"
+
+
+class ItemAction(StrEnum):
+    CREATED = "created"
+    LINKED = "linked"
+    SKIPPED = "skipped"
+
+
+ITEM_FOR_VERB = {Verb.CREATE: ItemAction.CREATED, Verb.LINK: ItemAction.LINKED, Verb.SKIP: ItemAction.SKIPPED}
+
+
+# --- matching -------------------------------------------------------------------------------------------------------
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\s\-./]", "", text).casefold()
+
+
+def _name(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Criterion:
+    label: str
+    crm_keys: tuple[str, ...]
+    normalise: Callable[[str], str]
+
+    def key(self, values: Mapping[str, Any]) -> str | None:
+        parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
+        return self.normalise(" ".join(parts)) if any(parts) else None
+
+
+CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
+    EntityType.COMPANY: (
+        Criterion("org number", ("NUMBER1",), _compact),
+        Criterion("VAT number", ("VATNO",), _compact),
+        Criterion("email", ("EMAIL",), _name),
+        Criterion("name", ("NAME",), _name),
+    ),
+    EntityType.PERSON: (
+        Criterion("email", ("EMAIL",), _name),
+        Criterion("name", ("FIRSTNAME", "LASTNAME"), _name),
+    ),
+    EntityType.PROJECT: (
+        Criterion("number", ("NUMBER",), _compact),
+        Criterion("name", ("NAME",), _name),
+    ),
+}
+
+PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityType.PROJECT: "projects"}
+
+IndexKey = tuple[int, int | None, str]
+"""(criterion number, scope: a person's company or None, normalised value)."""
+
+
+class CrmIndex:
+    """The CRM entities of one type by each matching criterion; ``refresh`` reads what changed since the last read."""
+
+    def __init__(self, entity_type: EntityType) -> None:
+        self.entity_type = entity_type
+        self.criteria = CRITERIA[entity_type]
+        self._ids: dict[IndexKey, set[int]] = {}
+        self._keys_of: dict[int, list[IndexKey]] = {}
+        self._seq = 0
+
+    def refresh(self, session: Session) -> None:
+        table = ENTITY_TABLES[self.entity_type]
+        fields = CRM_FIELDS[self.entity_type]
+        crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
+        columns = [getattr(table, fields[key].attr) for key in crm_keys]
+        scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
+        rows = session.execute(
+            select(table.id, table.change_seq, *scope, *columns).where(table.change_seq > self._seq)
+        ).all()
+        for row in rows:
+            values = dict(zip(crm_keys, row[2 + len(scope) :], strict=True))
+            self.put(row[0], row[2] if scope else None, values)
+            self._seq = max(self._seq, row[1])
+        gone = session.execute(
+            select(CrmDeletion.entity_id, CrmDeletion.change_seq).where(
+                CrmDeletion.entity_type == self.entity_type.value, CrmDeletion.change_seq > self._seq
+            )
+        ).all()
+        for entity_id, seq in gone:
+            self._drop(entity_id)
+            self._seq = max(self._seq, seq)
+
+    def put(self, entity_id: int, scope: int | None, values: Mapping[str, Any]) -> None:
+        self._drop(entity_id)
+        keys = [
+            (number, scope, key)
+            for number, criterion in enumerate(self.criteria)
+            if (key := criterion.key(values)) is not None
+        ]
+        for index_key in keys:
+            self._ids.setdefault(index_key, set()).add(entity_id)
+        self._keys_of[entity_id] = keys
+
+    def _drop(self, entity_id: int) -> None:
+        for index_key in self._keys_of.pop(entity_id, []):
+            self._ids.get(index_key, set()).discard(entity_id)
+
+    def find(self, number: int, scope: int | None, key: str) -> set[int]:
+        return set(self._ids.get((number, scope, key), ()))
+
+
+# --- verdicts -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with one actor; ``crm_values`` are written to the CRM and ``agreed`` becomes the link's values."""
+
+    actor: m.Actor
+    verb: Verb
+    entity_id: int | None = None
+    reason: str = ""
+    crm_values: Mapping[str, m.Value] = field(default_factory=dict)
+    agreed: Mapping[str, m.Value] = field(default_factory=dict)
+    company_id: int | None = None
+    already_linked: bool = False
+
+    @property
+    def erp_key(self) -> str:
+        return self.actor.erp_key or ""
+
+
+@dataclass
+class Classifier:
+    """Decides a page's verdicts from the links of the connection and the CRM index."""
+
+    p: Pass
+    index: CrmIndex
+    claimed: set[int] = field(default_factory=set)  # entities linked by this run already
+
+    @property
+    def to_crm_fields(self) -> set[str]:
+        return {row.erp_field for row in self.p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
+
+    def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
+        self.index.refresh(session)
+        unique = list({actor.erp_key: actor for actor in actors if actor.erp_key}.values())
+        linked = links.links_by_erp_key(
+            session, self.p.connection_id, self.p.actor_type, [a.erp_key or "" for a in unique]
+        )
+        parents = self._parents(session, unique)
+        drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
+        candidates = {
+            entity_id
+            for draft in drafts
+            if draft.verb is Verb.LINK and draft.entity_id
+            for entity_id in [draft.entity_id]
+        }
+        taken = self._linked_entities(session, candidates)
+        return [self._settle(draft, taken) for draft in drafts]
+
+    def _parents(self, session: Session, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:
+        """The CRM company of each parent actor linked in this connection."""
+        if self.p.entity_type is not EntityType.PERSON:
+            return {}
+        keys = {(a.parent_type.value, a.parent_key) for a in actors if a.parent_type is not None and a.parent_key}
+        if not keys:
+            return {}
+        rows = session.execute(
+            select(ErpLink.actor_type, ErpLink.erp_key, ErpLink.entity_id).where(
+                ErpLink.connection_id == self.p.connection_id,
+                ErpLink.entity_type == EntityType.COMPANY.value,
+                ErpLink.erp_key.in_([key for _, key in keys]),
+            )
+        )
+        return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in keys}
+
+    def _linked_entities(self, session: Session, entity_ids: set[int]) -> dict[int, str]:
+        if not entity_ids:
+            return {}
+        rows = session.execute(
+            select(ErpLink.entity_id, ErpLink.erp_key).where(
+                ErpLink.connection_id == self.p.connection_id,
+                ErpLink.entity_type == self.p.entity_type.value,
+                ErpLink.entity_id.in_(entity_ids),
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def _draft(self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]) -> Verdict:
+        if link is not None:
+            return Verdict(actor, Verb.LINK, link.entity_id, "its ERP key is linked already", already_linked=True)
+        company_id = None
+        if self.p.entity_type is EntityType.PERSON:
+            parent = (actor.parent_type.value if actor.parent_type else "", actor.parent_key or "")
+            company_id = parents.get(parent)
+            if company_id is None:
+                return Verdict(
+                    actor, Verb.SKIP, reason="its parent company is not imported or linked in this connection"
+                )
+        canonical = self.p.from_erp(actor.fields)
+        every = self.p.to_crm(canonical.values).values
+        writes = self.to_crm_fields
+        crm_values = self.p.to_crm({k: v for k, v in canonical.values.items() if k in writes}).values
+        found = self._match(every, company_id)
+        if found is not None:
+            label, ids = found
+            if len(ids) > 1:
+                return Verdict(actor, Verb.SKIP, reason=f"{len(ids)} CRM {PLURAL[self.p.entity_type]} match by {label}")
+            return Verdict(
+                actor, Verb.LINK, next(iter(ids)), f"matched by {label}", crm_values, canonical.values, company_id
+            )
+        if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
+            return Verdict(actor, Verb.SKIP, reason=f"no name to create a CRM {self.p.entity_type} with")
+        agreed = {k: v for k, v in canonical.values.items() if k in writes}
+        return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id)
+
+    def _match(self, values: Mapping[str, Any], scope: int | None) -> tuple[str, set[int]] | None:
+        for number, criterion in enumerate(self.index.criteria):
+            key = criterion.key(values)
+            ids = self.index.find(number, scope, key) if key is not None else set()
+            if ids:
+                return criterion.label, ids
+        return None
+
+    def _settle(self, draft: Verdict, taken: Mapping[int, str]) -> Verdict:
+        if draft.verb is not Verb.LINK or draft.already_linked or draft.entity_id is None:
+            return draft
+        other = taken.get(draft.entity_id)
+        if other is not None or draft.entity_id in self.claimed:
+            whom = f"ERP {self.p.actor_type} {other}" if other else "another actor of this import"
+            return Verdict(
+                draft.actor,
+                Verb.SKIP,
+                reason=f"CRM {self.p.entity_type} {draft.entity_id} {draft.reason} but is linked to {whom}",
+            )
+        self.claimed.add(draft.entity_id)
+        return draft
+
+
+# --- connection and actor type --------------------------------------------------------------------------------------
+
+
+def import_pass(engine: Engine, session: Session, connection: ErpConnection, actor_type: m.ActorType) -> Pass:
+    """The mapping an import of ``actor_type`` follows; refused when the connection does not map that type."""
+    for p in passes(engine, session, connection):
+        if p.actor_type is actor_type:
+            return p
+    raise ValidationError(
+        f"connection {connection.name!r} does not map ERP {actor_type}: switch its mapping on with synced fields first"
+    )
+
+
+def _connection(session: Session, connection_id: int) -> ErpConnection:
+    connection = session.get(ErpConnection, connection_id)
+    if connection is None or connection.deleted_at is not None:
+        raise ValidationError(f"no ERP connection with id {connection_id}")
+    return connection
+
+
+def _pass(engine: Engine, connection_id: int, actor_type: m.ActorType) -> tuple[Pass, list[str]]:
+    with engine.database.read_session() as session:
+        connection = _connection(session, connection_id)
+        searchable = next(
+            (list(row.searchable_json) for row in connection.actor_fields if row.actor_type == actor_type.value), []
+        )
+        return import_pass(engine, session, connection, actor_type), searchable
+
+
+def _search(p: Pass, searchable: list[str], restrictions: Sequence[RestrictionInput], limit: int) -> list[m.Actor]:
+    checked = check_restrictions(restrictions, p.erp_fields, searchable)
+    return p.client.search_advanced(
+        connection_id=p.connection_uuid,
+        actor_type=p.actor_type,
+        restrictions=checked,
+        field_keys=p.field_keys,
+        limit=limit,
+    ).actors
+
+
+# --- preview --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    erp_key: str
+    label: str
+    verb: Verb
+    entity_id: int | None
+    reason: str
+
+
+def preview(
+    engine: Engine,
+    connection_id: int,
+    actor_type: m.ActorType,
+    *,
+    restrictions: Sequence[RestrictionInput] | None = None,
+    limit: int = PREVIEW_LIMIT,
+) -> list[PreviewRow]:
+    """What an import would do with each actor the search finds (or the first ``limit`` actors of the type)."""
+    p, searchable = _pass(engine, connection_id, actor_type)
+    if restrictions is not None:
+        actors = _search(p, searchable, restrictions, limit)
+    else:
+        actors = p.client.changes(
+            connection_id=p.connection_uuid, actor_type=actor_type, since=None, field_keys=p.field_keys, limit=limit
+        ).actors
+    classifier = Classifier(p, CrmIndex(p.entity_type))
+    with engine.database.read_session() as session:
+        verdicts = classifier.page(session, actors)
+    return [PreviewRow(v.erp_key, _label(v.actor), v.verb, v.entity_id, v.reason) for v in verdicts]
+
+
+def _label(actor: m.Actor) -> str:
+    parts = [str(actor.fields.get(key) or "") for key in ("name", "first_name", "last_name")]
+    return " ".join(part for part in parts if part) or actor.erp_key or ""
+
+
+# --- starting, undoing and reading an import ------------------------------------------------------------------------
+
+
+def start_import(
+    engine: Engine,
+    connection_id: int,
+    actor_type: m.ActorType,
+    *,
+    restrictions: Sequence[RestrictionInput] | None = None,
+    erp_keys: Sequence[str] | None = None,
+    user_id: int | None = None,
+) -> SyncJob:
+    """Queue an import: every actor of the type, the actors a search finds, or the given keys (the ticked rows; with
+    a search, only those of its hits)."""
+    p, searchable = _pass(engine, connection_id, actor_type)
+    keys: list[str] | None = list(dict.fromkeys(erp_keys)) if erp_keys is not None else None
+    if restrictions is not None:
+        found = [actor.erp_key or "" for actor in _search(p, searchable, restrictions, m.MAX_LIMIT)]
+        keys = found if keys is None else [key for key in found if key in set(keys)]
+    job = SyncJob(
+        kind=jobs.JobKind.IMPORT.value,
+        connection_id=connection_id,
+        actor_type=actor_type.value,
+        keys_json=keys,
+        criteria_json=[vars(r) for r in restrictions or []],
+        total=None if keys is None else len(keys),
+        created_by=user_id,
+    )
+    with engine.database.session() as session:
+        return jobs.add_job(session, job)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    job: SyncJob
+    created: list[ImportItem]
+    linked: list[ImportItem]
+    skipped: list[ImportItem]
+
+
+def import_result(session: Session, job_id: int) -> ImportResult:
+    job = jobs.get_job(session, job_id, kind=jobs.JobKind.IMPORT)
+    items = session.scalars(select(ImportItem).where(ImportItem.job_id == job_id).order_by(ImportItem.id)).all()
+    by_action = {action: [item for item in items if item.action == action.value] for action in ItemAction}
+    return ImportResult(job, by_action[ItemAction.CREATED], by_action[ItemAction.LINKED], by_action[ItemAction.SKIPPED])
+
+
+def undo_import(database: Database, job_id: int) -> int:
+    """Delete the CRM entities the import created (their links go with them); returns how many were deleted.
+    Nothing is deleted in the ERP. Holds the connection's lease, so no sync works on them meanwhile."""
+    with database.read_session() as session:
+        job = jobs.get_job(session, job_id, kind=jobs.JobKind.IMPORT)
+    if job.status in jobs.ACTIVE or job.status == jobs.JobStatus.UNDONE.value:
+        raise ConflictError(f"import {job_id} is {job.status}: only a finished import can be undone")
+    with (
+        locks.held(database, locks.connection_lock(job.connection_id), wait=UNDO_LOCK_WAIT_SECONDS),
+        database.session() as session,
+    ):
+        entity_type = ENTITY_FOR_ACTOR[m.ActorType(job.actor_type or "")]
+        created = session.scalars(
+            select(ImportItem.entity_id).where(
+                ImportItem.job_id == job_id, ImportItem.action == ItemAction.CREATED.value
+            )
+        ).all()
+        deleted = 0
+        for entity_id in created:
+            if entity_id is None or session.get(ENTITY_TABLES[entity_type], entity_id) is None:
+                continue  # deleted meanwhile
+            links.remove_entity_links(session, entity_type, entity_id, connection_id=job.connection_id)
+            delete_entity(session, entity_type, entity_id, changed_by=f"import-undo:{job_id}")
+            deleted += 1
+        stored = jobs.get_job(session, job_id)
+        stored.status, stored.undone_at = jobs.JobStatus.UNDONE.value, utcnow()
+    return deleted
+
+
+# --- the run --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportPager:
+    """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor."""
+
+    engine: Engine
+    p: Pass
+    classifier: Classifier
+    job_id: int
+
+    def next_page(self, job: SyncJob, run_id: int) -> bool:
+        if job.keys_json is None:
+            page = self.p.client.changes(
+                connection_id=self.p.connection_uuid,
+                actor_type=self.p.actor_type,
+                since=None,
+                field_keys=self.p.field_keys,
+                cursor=job.cursor,
+                limit=PAGE_SIZE,
+            )
+            self._store(page.actors, run_id, page.next_cursor)
+            return page.next_cursor is None
+        start = int(job.cursor or 0)
+        keys = [str(key) for key in job.keys_json[start : start + PAGE_SIZE]]
+        if not keys:
+            return True
+        found = self.p.client.get_actors(
+            connection_id=self.p.connection_uuid,
+            actor_type=self.p.actor_type,
+            erp_keys=keys,
+            field_keys=self.p.field_keys,
+        )
+        missing = [m.Actor(actor_type=self.p.actor_type, erp_key=key) for key in found.not_found]
+        self._store(found.actors, run_id, str(start + len(keys)), missing=missing)
+        return start + len(keys) >= len(job.keys_json)
+
+    def _store(
+        self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, missing: Sequence[m.Actor] = ()
+    ) -> None:
+        with self.engine.database.read_session() as session:
+            verdicts = self.classifier.page(session, actors)
+        verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in missing]
+        with self.engine.database.session() as session:
+            stored = PageWriter(session, self.p, self.job_id).write(verdicts)
+            counts = jobs.PageCounts(
+                processed=len(stored),
+                created=sum(v.verb is Verb.CREATE for v in stored),
+                linked=sum(v.verb is Verb.LINK for v in stored),
+                skipped=sum(v.verb is Verb.SKIP for v in stored),
+            )
+            jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts)
+        for verdict in stored:
+            if verdict.verb is Verb.CREATE and verdict.entity_id is not None:
+                self.classifier.index.put(verdict.entity_id, verdict.company_id, verdict.crm_values)
+
+
+@dataclass
+class PageWriter:
+    """Writes one page of verdicts in the caller's transaction: CRM updates of linked entities, bulk creates, links
+    and items. A value the CRM refuses turns its verdict into a skip with the reason."""
+
+    session: Session
+    p: Pass
+    job_id: int
+
+    def write(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        done = self._seen([v.erp_key for v in verdicts])
+        fresh = [v for v in verdicts if v.erp_key not in done]
+        settled = [self._update(v) if v.verb is Verb.LINK and not v.already_linked else v for v in fresh]
+        settled = self._create([v for v in settled if v.verb is Verb.CREATE]) + [
+            v for v in settled if v.verb is not Verb.CREATE
+        ]
+        self._link([v for v in settled if v.verb is not Verb.SKIP and not v.already_linked])
+        self._items(settled)
+        return settled
+
+    def _seen(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
+        query = select(ImportItem.erp_key).where(ImportItem.job_id == self.job_id, ImportItem.erp_key.in_(keys))
+        return set(self.session.scalars(query))
+
+    def _update(self, verdict: Verdict) -> Verdict:
+        try:
+            with self.session.begin_nested():
+                if verdict.entity_id is not None and verdict.crm_values:
+                    write_record(
+                        self.session,
+                        self.p.entity_type,
+                        verdict.entity_id,
+                        verdict.crm_values,
+                        changed_by=self.p.origin,
+                    )
+        except (InvalidFieldError, ValidationError) as error:
+            return _skipped(verdict, f"the CRM refused a value: {error}")
+        return verdict
+
+    def _create(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        fields = CRM_FIELDS[self.p.entity_type]
+        rows: list[dict[str, Any]] = []
+        kept: list[Verdict] = []
+        skipped: list[Verdict] = []
+        for verdict in verdicts:
+            attrs = {fields[key].attr: value for key, value in verdict.crm_values.items()}
+            if verdict.company_id is not None:
+                attrs["company_id"] = verdict.company_id
+            try:
+                rows.append(clean_attrs(self.session, self.p.entity_type, attrs))
+                kept.append(verdict)
+            except InvalidFieldError as error:
+                skipped.append(_skipped(verdict, f"the CRM refused a value: {error}"))
+        ids = self._insert(rows)
+        created = [
+            Verdict(v.actor, v.verb, entity_id, v.reason, v.crm_values, v.agreed, v.company_id)
+            for v, entity_id in zip(kept, ids, strict=True)
+        ]
+        return created + skipped
+
+    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        table = ENTITY_TABLES[self.p.entity_type]
+        last = _take_change_seqs(self.session, len(rows))
+        now, origin = utcnow(), self.p.origin
+        stamped = [
+            {**row, "change_seq": last - len(rows) + 1 + n, "changed_by": origin, "updated_at": now}
+            for n, row in enumerate(rows)
+        ]
+        result = self.session.scalars(insert(table).returning(table.id, sort_by_parameter_order=True), stamped)
+        return list(result)
+
+    def _link(self, verdicts: Sequence[Verdict]) -> None:
+        if not verdicts:
+            return
+        now = utcnow()
+        self.session.execute(
+            insert(ErpLink),
+            [
+                {
+                    "connection_id": self.p.connection_id,
+                    "entity_type": self.p.entity_type.value,
+                    "entity_id": v.entity_id,
+                    "actor_type": self.p.actor_type.value,
+                    "erp_key": v.erp_key,
+                    "agreed_json": dict(v.agreed),
+                    "state": links.LinkState.OK.value,
+                    "attempts": 0,
+                    "last_sync_at": now,
+                    "created_at": now,
+                }
+                for v in verdicts
+            ],
+        )
+
+    def _items(self, verdicts: Sequence[Verdict]) -> None:
+        if not verdicts:
+            return
+        self.session.execute(
+            insert(ImportItem),
+            [
+                {
+                    "job_id": self.job_id,
+                    "erp_key": v.erp_key,
+                    "action": ITEM_FOR_VERB[v.verb].value,
+                    "entity_type": self.p.entity_type.value if v.entity_id is not None else None,
+                    "entity_id": v.entity_id,
+                    "reason": v.reason or None,
+                }
+                for v in verdicts
+            ],
+        )
+
+
+def _skipped(verdict: Verdict, reason: str) -> Verdict:
+    return Verdict(verdict.actor, Verb.SKIP, reason=reason)
+
+
+def _take_change_seqs(session: Session, count: int) -> int:
+    """Take ``count`` CRM change numbers at once (see ``erpsync.crm.changes`` for why a locked counter row); returns
+    the last. One statement for a whole page instead of one per created entity."""
+    bump = (
+        update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(value=ChangeCounter.value + count)
+        .returning(ChangeCounter.value)
+    )
+    return int(session.execute(bump).scalar_one())
+
+
+def _count_all(p: Pass) -> int:
+    """How many actors of the type there are: one light pass over ``changes`` without fields (for the progress)."""
+    pages = p.client.iter_changes(connection_id=p.connection_uuid, actor_type=p.actor_type, since=None, field_keys=[])
+    return sum(len(page.actors) for page in pages)
+
+
+def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
+    """The pager of an import job; counts the actors first when the job imports every actor of its type."""
+    p, _ = _pass(engine, job.connection_id, m.ActorType(job.actor_type or ""))
+    if job.total is None:
+        jobs.set_total(engine.database, job.id, _count_all(p))
+    return ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
+
+
+def run_import(engine: Engine, job_id: int, **options: Any) -> SyncJob | None:
+    """Run or resume an import job (``jobs.run_job`` options: ``lease_ttl``, ``progress``)."""
+    return jobs.run_job(engine, job_id, import_pager, **options)

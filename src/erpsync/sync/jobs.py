@@ -1,0 +1,287 @@
+"""Background jobs (imports from the ERP, resyncs from the CRM): queued, run under the connection's lease page by page
+with progress and cancel, and resumed after a crash.
+
+A job is a row of ``sync_jobs``: the table is the queue's source of truth; Dramatiq or the embedded thread only
+delivers "run job N", and ``runnable_jobs`` finds the jobs a lost message or a dead worker left behind. Running a job
+takes the connection's lease without waiting: while a sync cycle (or another job) holds it, the job stays queued and
+is picked up again on the next dispatch, so an import queues behind a running cycle. Each attempt is a run in the
+history; an attempt that a crash left open is closed as failed when the next one starts. A pager handles one page at
+a time and stores it together with the job's cursor and counts (``advance``), so everything a page did is kept or
+none of it; between pages the lease is renewed and a cancel request honoured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
+from erpsync.storage.db import Database
+from erpsync.storage.tables import SyncJob, SyncLock, SyncRun, utcnow
+from erpsync.sync import locks, runs
+from erpsync.sync.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+"""How long a job's hold on its connection outlives a dead worker; renewed after every page."""
+REDELIVER_AFTER = timedelta(seconds=30)
+"""A queued job whose message has not started it within this long is delivered again (the message may be lost)."""
+
+
+class JobKind(StrEnum):
+    IMPORT = "import"
+    RESYNC = "resync"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # stopped with its reason; a re-run resumes at the stored cursor
+    CANCELLED = "cancelled"
+    UNDONE = "undone"  # an import whose created records were deleted again
+
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+RUN_KIND = {JobKind.IMPORT: runs.RunKind.IMPORT, JobKind.RESYNC: runs.RunKind.RESYNC}
+
+
+class Pager(Protocol):
+    def next_page(self, job: SyncJob, run_id: int) -> bool:
+        """Handle the page at ``job.cursor`` and store it with ``advance``; True when no page is left."""
+
+
+PagerFactory = Callable[[Engine, SyncJob], Pager]
+Progress = Callable[[SyncJob], None]
+
+
+@dataclass(frozen=True)
+class PageCounts:
+    processed: int = 0
+    created: int = 0
+    linked: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+# --- the queue ------------------------------------------------------------------------------------------------------
+
+
+def add_job(session: Session, job: SyncJob) -> SyncJob:
+    """Queue ``job``; refused while another import or resync of the connection is queued or running."""
+    busy = session.scalar(
+        select(SyncJob.id).where(SyncJob.connection_id == job.connection_id, SyncJob.status.in_(ACTIVE))
+    )
+    if busy is not None:
+        raise ConflictError(f"job {busy} of this connection is queued or running: wait for it or cancel it")
+    job.status = JobStatus.QUEUED.value
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: int, *, kind: JobKind | None = None) -> SyncJob:
+    job = session.get(SyncJob, job_id)
+    if job is None or (kind is not None and job.kind != kind.value):
+        raise NotFoundError(f"no {kind or 'job'} with id {job_id}")
+    return job
+
+
+def read_job(database: Database, job_id: int) -> SyncJob:
+    with database.read_session() as session:
+        return get_job(session, job_id)
+
+
+def requeue(session: Session, job: SyncJob) -> None:
+    """Re-run a failed or cancelled job from where it stopped."""
+    if job.status not in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+        raise ConflictError(f"{job.kind} {job.id} is {job.status}: only a failed or cancelled one is re-run")
+    job.status, job.cancel_requested, job.error, job.error_reason = JobStatus.QUEUED.value, False, None, None
+    job.enqueued_at = None
+
+
+def mark_enqueued(database: Database, job_id: int) -> None:
+    with database.session() as session:
+        get_job(session, job_id).enqueued_at = utcnow()
+
+
+def runnable_jobs(database: Database, *, redeliver_after: timedelta = REDELIVER_AFTER) -> list[SyncJob]:
+    """Queued or running jobs that nothing is running: never delivered, delivered long ago, or whose worker died
+    (its lease on the connection expired)."""
+    now = utcnow()
+    held = select(SyncLock.name).where(SyncLock.expires_at >= now)
+    with database.read_session() as session:
+        candidates = session.scalars(
+            select(SyncJob)
+            .where(
+                SyncJob.status.in_(ACTIVE),
+                or_(SyncJob.enqueued_at.is_(None), SyncJob.enqueued_at < now - redeliver_after),
+            )
+            .order_by(SyncJob.id)
+        ).all()
+        busy = set(session.scalars(held))
+    return [job for job in candidates if locks.connection_lock(job.connection_id) not in busy]
+
+
+def request_cancel(database: Database, run_id: int) -> SyncJob:
+    """Ask the job behind ``run_id`` to stop at its next page boundary (a queued one stops at once)."""
+    with database.session() as session:
+        job = session.scalar(select(SyncJob).where(SyncJob.run_id == run_id))
+        if job is None:
+            runs.get_run(session, run_id)
+            raise ConflictError(f"run {run_id} is not an import or resync: a sync run ends by itself")
+        if job.status not in ACTIVE:
+            raise ConflictError(f"run {run_id} has ended ({job.status})")
+        job.cancel_requested = True
+        return job
+
+
+def cancel_job(database: Database, job_id: int) -> SyncJob:
+    """Cancel a queued job before it starts, or ask a running one to stop at its next page boundary."""
+    with database.session() as session:
+        job = get_job(session, job_id)
+        if job.status == JobStatus.QUEUED.value and job.run_id is None:
+            job.status, job.finished_at = JobStatus.CANCELLED.value, utcnow()
+        elif job.status in ACTIVE:
+            job.cancel_requested = True
+        else:
+            raise ConflictError(f"{job.kind} {job_id} has ended ({job.status})")
+        return job
+
+
+# --- a page's bookkeeping -------------------------------------------------------------------------------------------
+
+
+def advance(session: Session, job_id: int, run_id: int, *, cursor: str | None, counts: PageCounts) -> None:
+    """Store the cursor after a page and its counts, in the transaction that stores the page itself."""
+    job = get_job(session, job_id)
+    job.cursor = cursor
+    job.processed += counts.processed
+    job.created += counts.created
+    job.linked += counts.linked
+    job.skipped += counts.skipped
+    job.failed += counts.failed
+    run = session.get(SyncRun, run_id)
+    if run is not None:
+        run.progress_done += counts.processed
+
+
+def set_total(database: Database, job_id: int, total: int) -> None:
+    with database.session() as session:
+        get_job(session, job_id).total = total
+
+
+# --- running a job --------------------------------------------------------------------------------------------------
+
+
+def run_job(
+    engine: Engine,
+    job_id: int,
+    make_pager: PagerFactory,
+    *,
+    lease_ttl: timedelta = DEFAULT_LEASE,
+    progress: Progress | None = None,
+) -> SyncJob | None:
+    """Run (or resume) a job to its end; None when its connection is busy (the job stays queued)."""
+    job = read_job(engine.database, job_id)
+    if job.status not in ACTIVE:
+        return job
+    lease = locks.Lease(locks.connection_lock(job.connection_id), locks.new_holder(), lease_ttl)
+    if not locks.try_acquire(engine.database, lease):
+        return None
+    try:
+        run_id = _claim(engine.database, job_id)
+        return _drive(engine, job_id, run_id, lease, make_pager, progress)
+    finally:
+        locks.release(engine.database, lease)
+
+
+def _claim(database: Database, job_id: int) -> int:
+    """Close the run a crashed attempt left open, and open this attempt's run."""
+    with database.session() as session:
+        job = get_job(session, job_id)
+        stale = session.get(SyncRun, job.run_id) if job.run_id is not None else None
+        if stale is not None and stale.status == runs.RunStatus.RUNNING.value:
+            stale.status, stale.finished_at = runs.RunStatus.FAILED.value, utcnow()
+            stale.error, stale.error_reason = (
+                "interrupted: the worker running it stopped; resumed by a new run",
+                "transient",
+            )
+        run = SyncRun(
+            connection_id=job.connection_id,
+            kind=RUN_KIND[JobKind(job.kind)].value,
+            status=runs.RunStatus.RUNNING.value,
+            counts_json={},
+            progress_total=None if job.total is None else max(job.total - job.processed, 0),
+        )
+        session.add(run)
+        session.flush()
+        job.run_id, job.status = run.id, JobStatus.RUNNING.value
+        return run.id
+
+
+def _drive(
+    engine: Engine, job_id: int, run_id: int, lease: locks.Lease, make_pager: PagerFactory, progress: Progress | None
+) -> SyncJob:
+    database = engine.database
+    start = read_job(database, job_id)
+    try:
+        pager = make_pager(engine, start)
+        _set_run_total(database, run_id, read_job(database, job_id))
+        while True:
+            job = read_job(database, job_id)
+            if job.cancel_requested:
+                return _finish(database, job_id, run_id, start, JobStatus.CANCELLED)
+            if pager.next_page(job, run_id):
+                return _finish(database, job_id, run_id, start, JobStatus.DONE)
+            if progress is not None:
+                progress(read_job(database, job_id))
+            if not locks.renew(database, lease):
+                raise locks.LockedError("the job's lease on its connection expired and was taken over")
+    except ErpsyncError as error:
+        logger.warning("%s job %s failed: %s", start.kind, job_id, error.user_message)
+        return _finish(database, job_id, run_id, start, JobStatus.FAILED, error)
+
+
+def _set_run_total(database: Database, run_id: int, job: SyncJob) -> None:
+    if job.total is not None:
+        runs.set_progress(database, run_id, done=0, total=max(job.total - job.processed, 0))
+
+
+def _finish(
+    database: Database,
+    job_id: int,
+    run_id: int,
+    start: SyncJob,
+    status: JobStatus,
+    error: ErpsyncError | None = None,
+) -> SyncJob:
+    with database.session() as session:
+        job = get_job(session, job_id)
+        job.status, job.finished_at = status.value, utcnow()
+        job.error = error.user_message if error else None
+        job.error_reason = error.code.value if error else None
+        job.cancel_requested = False
+        counts = runs.RunCounts(
+            records=job.processed - start.processed,
+            crm_writes=(job.created + job.linked) - (start.created + start.linked),
+            errors=job.failed - start.failed,
+        )
+    runs.finish_run(
+        database,
+        run_id,
+        counts,
+        error=error.user_message if error else None,
+        reason=error.code.value if error else None,
+        stopped=status is JobStatus.FAILED,
+        cancelled=status is JobStatus.CANCELLED,
+    )
+    return read_job(database, job_id)
