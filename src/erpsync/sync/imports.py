@@ -306,16 +306,9 @@ def import_pass(engine: Engine, session: Session, connection: ErpConnection, act
     )
 
 
-def _connection(session: Session, connection_id: int) -> ErpConnection:
-    connection = session.get(ErpConnection, connection_id)
-    if connection is None or connection.deleted_at is not None:
-        raise ValidationError(f"no ERP connection with id {connection_id}")
-    return connection
-
-
 def _pass(engine: Engine, connection_id: int, actor_type: m.ActorType) -> tuple[Pass, list[str]]:
     with engine.database.read_session() as session:
-        connection = _connection(session, connection_id)
+        connection = jobs.live_connection(session, connection_id)
         searchable = next(
             (list(row.searchable_json) for row in connection.actor_fields if row.actor_type == actor_type.value), []
         )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
 from erpsync.storage.db import Database
-from erpsync.storage.tables import SyncJob, SyncLock, SyncRun, utcnow
+from erpsync.storage.tables import ErpConnection, SyncJob, SyncLock, SyncRun, utcnow
 from erpsync.sync import locks, runs
 from erpsync.sync.engine import Engine
 
@@ -70,6 +70,13 @@ class PageCounts:
     linked: int = 0
     skipped: int = 0
     failed: int = 0
+
+
+def live_connection(session: Session, connection_id: int) -> ErpConnection:
+    connection = session.get(ErpConnection, connection_id)
+    if connection is None or connection.deleted_at is not None:
+        raise NotFoundError(f"no ERP connection with id {connection_id}")
+    return connection
 
 
 # --- the queue ------------------------------------------------------------------------------------------------------
