@@ -37,6 +37,7 @@ from erpsync.storage.db import Database
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
+from erpsync.sync.erp_tab import RefusedRequestError
 from erpsync.web import install as install_web
 from erpsync.worker import EmbeddedWorker
 
@@ -53,6 +54,14 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ErpsyncError)
     code = next(code for cls, code in _STATUS_BY_ERROR.items() if isinstance(exc, cls))
     return JSONResponse({"detail": exc.user_message}, status_code=code)
+
+
+async def _connector_failure(_request: Request, exc: Exception) -> JSONResponse:
+    # Any other typed error comes from a connector or the ERP behind it (auth, rate limit, transient, ...): the hub
+    # itself is fine, the upstream it depends on failed, hence 502 with the connector's message and typed reason.
+    assert isinstance(exc, ErpsyncError)
+    detail = {"detail": f"the ERP connector failed: {exc.user_message}", "reason": exc.code.value}
+    return JSONResponse(detail, status_code=status.HTTP_502_BAD_GATEWAY)
 
 
 async def _field_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -120,6 +129,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
     app.add_exception_handler(RefusedError, configuration.refused)
+    app.add_exception_handler(RefusedRequestError, erp_tab.refused)
+    app.add_exception_handler(ErpsyncError, _connector_failure)
     for error_type in _STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)
     app.include_router(_api_router())

@@ -7,12 +7,10 @@ connector's message and its typed reason; a connector that refuses the request's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser, SessionDep
 from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
@@ -32,39 +30,19 @@ from erpsync.api.erp_tab_schemas import (
     prompts_public,
     sections_public,
 )
-from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
 from erpsync.sync.engine import Engine
 
 
-class _ErpTabRoute(APIRoute):
-    """Turns a request refused part by part into a list of problems, and a connector's failure into 502."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except erp_tab.RefusedRequestError as refused:
-                return _refused(refused)
-            except ErpsyncError as error:
-                if isinstance(error, NotFoundError | ConflictError | ValidationError):
-                    raise  # the app's own handlers answer these 404 / 409 / 422
-                detail = {"detail": f"the ERP connector failed: {error.user_message}", "reason": error.code.value}
-                return JSONResponse(detail, status_code=status.HTTP_502_BAD_GATEWAY)
-
-        return guarded
-
-
-def _refused(refused: erp_tab.RefusedRequestError) -> JSONResponse:
-    # The shape of FastAPI's own validation errors, so clients read one format.
-    detail = [{"loc": ["body", *loc], "msg": message, "type": "value_error"} for loc, message in refused.problems]
+async def refused(_request: Request, exc: Exception) -> JSONResponse:
+    """A request refused part by part: the shape of FastAPI's own validation errors, so clients read one format."""
+    assert isinstance(exc, erp_tab.RefusedRequestError)
+    detail = [{"loc": ["body", *loc], "msg": message, "type": "value_error"} for loc, message in exc.problems]
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-router = APIRouter(prefix="/{collection}/{entity_id}/erp", tags=["erp tab"], route_class=_ErpTabRoute)
+router = APIRouter(prefix="/{collection}/{entity_id}/erp", tags=["erp tab"])
 
 
 def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
