@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from erpsync.crm.fields import EntityType
-from erpsync.errors import ConnectorError
+from erpsync.errors import ConflictError, ConnectorError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncCreate, utcnow
@@ -37,8 +37,11 @@ class Created:
 def record_intent(
     database: Database, *, connection_id: int, entity_type: EntityType, entity_id: int, actor: m.Actor
 ) -> SyncCreate:
-    """Store the intent (or return the pending one of this entity, whose key a retry must reuse)."""
+    """Store the intent (or return the pending one of this entity, whose key a retry must reuse); ``ConflictError``
+    before any ERP call when the entity is linked already, so a second create cannot leave an orphan actor."""
     with database.session() as session:
+        if links.link_for_entity(session, connection_id, entity_type, entity_id) is not None:
+            raise ConflictError(f"this {entity_type} is linked in this connection already")
         pending = session.scalar(
             select(SyncCreate).where(
                 SyncCreate.connection_id == connection_id,
