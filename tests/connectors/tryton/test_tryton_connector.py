@@ -164,7 +164,7 @@ def test_save_actors_reports_errors_per_actor(connector: TrytonConnector) -> Non
     bad_vat = create(connector, T.CUSTOMER, {"name": "Bad VAT"})
     actors = [
         good.model_copy(update={"fields": {"name": "Good 2", "email": "new@example.com", "city": "Aarhus"}}),
-        bad_vat.model_copy(update={"fields": {"tax_identifier": "XX"}}),
+        bad_vat.model_copy(update={"fields": {"tax_identifier": "DK12345"}}),
         m.Actor(actor_type=T.CUSTOMER, erp_key="999999", fields={"name": "Ghost"}),
         good.model_copy(update={"fields": {"code": "read-only"}}),
     ]
@@ -209,3 +209,17 @@ def test_list_items(connector: TrytonConnector, tryton: TrytonServer) -> None:
     assert [item.key for item in connector.list_items(only).items] == ["NO"]
     with pytest.raises(ValidationError):
         items("nope")
+
+
+def test_tax_identifier_outside_the_eu_is_kept_and_an_eu_vat_is_validated(connector: TrytonConnector) -> None:
+    norwegian = create(connector, T.CUSTOMER, {"name": "Fjord AS", "tax_identifier": "NO 912345678 MVA"})
+    assert get(connector, T.CUSTOMER, [norwegian.erp_key or ""], ["tax_identifier"]).actors[0].fields == {
+        "tax_identifier": "NO 912345678 MVA"
+    }
+    actor = m.Actor(actor_type=T.CUSTOMER, fields={"name": "Bad VAT ApS", "tax_identifier": "DK12345"})
+    request = m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key="bad-vat")
+    with pytest.raises(ValidationError, match="DK12345"):
+        connector.create_actor(request)
+    changed = norwegian.model_copy(update={"fields": {"tax_identifier": "DK13585628"}, "last_modified": None})
+    saved = connector.save_actors(m.SaveActorsRequest(connection_id=CONNECTION, actors=[changed]))
+    assert [a.fields["tax_identifier"] for a in saved.actors] == ["DK13585628"]

@@ -5,13 +5,14 @@ any of its source records changes (a party's addresses and contact mechanisms, n
 sort by ``coalesce(write_date, create_date)``, so each source is read as two sorted streams (written records by
 ``write_date``, never-written ones by ``create_date``) and the streams are merged in Python by
 ``(time, stream, id)``. The cursor is the position of the last row consumed, so equal timestamps never lose or
-repeat a row; an actor touched by several rows may appear on more than one page, which the protocol allows.
+repeat a row. An actor touched by several rows is answered on the page that reaches its last one (the caller
+leaves out actors in ``Page.later`` or changed after the page's end), so an actor that does not change while the
+hub pages appears once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ class Page:
     actor_ids: list[int]  # in change order, each once
     last: Position | None  # of the last row consumed; None when nothing changed
     more: bool
+    later: frozenset[int] = frozenset()  # actors with a row read past ``last``: changed again further on
 
 
 def read_page(
@@ -68,10 +70,11 @@ def read_page(
         for written, time_field in enumerate(("write_date", "create_date")):
             stream = index * 2 + written
             rows.extend(_stream(rpc, source, stream, time_field, after=after, limit=limit + 1, context=context))
-    merged = heapq.nsmallest(limit + 1, rows)
+    merged = sorted(rows)
     taken = merged[:limit]
     actor_ids = list(dict.fromkeys(actor_id for _, actor_id in taken))
-    return Page(actor_ids, taken[-1][0] if taken else None, more=len(merged) > limit)
+    later = frozenset(actor_id for _, actor_id in merged[limit:])
+    return Page(actor_ids, taken[-1][0] if taken else None, more=len(merged) > limit, later=later)
 
 
 def _stream(

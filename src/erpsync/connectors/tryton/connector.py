@@ -106,8 +106,9 @@ class TrytonConnector(Connector):
         limit = min(request.limit, self.capabilities.max_page_size)
         page = read_page(records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context)
         found = records.read(request.actor_type, page.actor_ids)
-        actors = [_only(found[i][0], request.field_keys) for i in page.actor_ids if i in found and found[i][1]]
-        deleted = [str(i) for i in page.actor_ids if i in found and not found[i][1]]
+        current = [found[i] for i in page.actor_ids if i in found and not _changed_later(found[i][0], page)]
+        actors = [_only(actor, request.field_keys) for actor, active in current if active]
+        deleted = [str(actor.erp_key) for actor, active in current if not active]
         return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
@@ -196,6 +197,13 @@ def _start(request: m.ChangesRequest) -> Position | None:
         moment = since if isinstance(since, dt.datetime) else dt.datetime.combine(since, dt.time())
         return Position.start(moment)
     return None
+
+
+def _changed_later(actor: m.Actor, page: Page) -> bool:
+    """Whether a later page reaches a change of ``actor`` (its address after the party): it is answered there."""
+    if not page.more or page.last is None:
+        return False
+    return int(actor.erp_key or 0) in page.later or str(actor.last_modified) > iso(page.last.time)
 
 
 def _continuation(page: Page, request: m.ChangesRequest) -> dict[str, str | None]:

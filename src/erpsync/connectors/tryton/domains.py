@@ -63,16 +63,31 @@ def escape_like(text: str) -> str:
 
 def _domain(field: ActorField, path: str, operator: Operator, values: list[Any]) -> Domain:
     if operator == Operator.BETWEEN:
+        if field.search_many:  # both bounds on the same related record
+            relation, _, leaf = path.partition(".")
+            return [[relation, "where", [[leaf, ">=", values[0]], [leaf, "<=", values[1]]]]]
         return [[path, ">=", values[0]], [path, "<=", values[1]]]
     if operator in (Operator.ONE_OF, Operator.NOT_ONE_OF):
         if operator == Operator.ONE_OF:
             return [[path, "in", values]]
-        return [["OR", [path, "not in", values], [path, "=", None]]]
+        return _negated(field, path, [path, "in", values])
     if field.type == FieldType.TEXT:
         like, pattern = _TEXT_PATTERNS[operator]
-        clause = [path, like, pattern.format(escape_like(values[0]))]
-        return [clause] if like == "ilike" else [["OR", clause, [path, "=", None]]]
+        matching = [path, "ilike", pattern.format(escape_like(values[0]))]
+        return [matching] if like == "ilike" else _negated(field, path, matching)
     return [[path, _COMPARISONS[operator], values[0]]]
+
+
+def _negated(field: ActorField, path: str, matching: list[Any]) -> Domain:
+    """Records that ``matching`` does not select, an empty field included.
+
+    On a field held by related records (a party's addresses or categories) that means no related record matches:
+    Tryton reads a plain negation there as "some related record does not match".
+    """
+    if not field.search_many:
+        return [["OR", [path, f"not {matching[1]}", matching[2]], [path, "=", None]]]
+    relation, _, leaf = path.partition(".")
+    return [[relation, "not where", [[leaf or "id", *matching[1:]]]]]
 
 
 def _check_arity(operator: Operator, values: list[Any]) -> None:

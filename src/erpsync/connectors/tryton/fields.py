@@ -28,7 +28,11 @@ PROJECT_STATUSES = "project_statuses"
 
 @dataclass(frozen=True)
 class ActorField:
-    """One actor field; ``search_path`` is the Tryton domain path, None when it cannot be searched."""
+    """One actor field; ``search_path`` is the Tryton domain path, None when it cannot be searched.
+
+    ``search_many``: the path's first step is an x2many (addresses, categories), which negations must search with
+    ``not where``.
+    """
 
     key: str
     label: str
@@ -37,6 +41,7 @@ class ActorField:
     access: Access = Access.NORMAL
     max_length: int | None = None
     search_path: str | None = None
+    search_many: bool = False
 
     def meta(self, rank: int) -> FieldMeta:
         return FieldMeta(
@@ -54,20 +59,20 @@ _NAME = ActorField("name", "Name", access=Access.MANDATORY, search_path="name")
 _CODE = ActorField("code", "Code", access=Access.READ_ONLY, search_path="code")
 _EMAIL = ActorField("email", "E-mail")
 _PHONE = ActorField("phone", "Phone")
-_LANGUAGE = ActorField("language", "Language", FieldType.LIST, LANGUAGES, search_path="lang.code")
+_LANGUAGE = ActorField("language", "Language", FieldType.LIST, LANGUAGES)  # a party's language cannot be searched
 
 COMPANY_FIELDS = (
     _NAME,
     _CODE,
     ActorField("tax_identifier", "Tax identifier (EU VAT)"),
-    ActorField("street", "Street", search_path="addresses.street"),
-    ActorField("postal_code", "Postal code", search_path="addresses.postal_code"),
-    ActorField("city", "City", search_path="addresses.city"),
-    ActorField("country", "Country", FieldType.LIST, COUNTRIES, search_path="addresses.country.code"),
+    ActorField("street", "Street", search_path="addresses.street", search_many=True),
+    ActorField("postal_code", "Postal code", search_path="addresses.postal_code", search_many=True),
+    ActorField("city", "City", search_path="addresses.city", search_many=True),
+    ActorField("country", "Country", FieldType.LIST, COUNTRIES, search_path="addresses.country.code", search_many=True),
     _EMAIL,
     _PHONE,
     ActorField("website", "Website"),
-    ActorField("category", "Category", FieldType.LIST, CATEGORIES, search_path="categories"),
+    ActorField("category", "Category", FieldType.LIST, CATEGORIES, search_path="categories", search_many=True),
     _LANGUAGE,
 )
 PERSON_FIELDS = (_NAME, _CODE, _EMAIL, _PHONE, ActorField("mobile", "Mobile"), _LANGUAGE)

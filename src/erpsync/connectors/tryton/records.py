@@ -23,6 +23,9 @@ PARTY = "party.party"
 PROJECT = "project.work"
 _CONTACT_TYPES = {"email": "email", "phone": "phone", "mobile": "mobile", "website": "website"}
 _ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
+# Country codes that begin EU VAT numbers (Greece is EL, Northern Ireland XI).
+_EU_VAT_PREFIXES = frozenset(("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"))
+_EU_VAT_PREFIXES |= frozenset(("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"))
 Row = dict[str, Any]
 T = TypeVar("T")
 
@@ -177,9 +180,7 @@ class Records:
         values: dict[str, Value] = {
             "name": row["name"],
             "code": row["code"],
-            "tax_identifier": next(
-                (ident["code"] for ident in related["party.identifier"] if ident["id"] == row["tax_identifier"]), None
-            ),
+            "tax_identifier": (_tax_row(related["party.identifier"], row["tax_identifier"]) or {}).get("code"),
             "street": address.get("street"),
             "postal_code": address.get("postal_code"),
             "city": address.get("city"),
@@ -306,7 +307,8 @@ class Records:
         if mechanisms:
             values["contact_mechanisms"] = mechanisms
         if "tax_identifier" in fields:
-            values["identifiers"] = self._tax_commands(fields["tax_identifier"], parts.get("party.identifier", []))
+            identifiers = parts.get("party.identifier", [])
+            values["identifiers"] = self._tax_commands(fields["tax_identifier"], current, identifiers)
         return values
 
     def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
@@ -328,11 +330,12 @@ class Records:
                 commands.extend(_upsert([first] if first else [], {"type": kind, "value": value}))
         return commands
 
-    def _tax_commands(self, code: Value, existing: list[Row]) -> list[Any]:
-        taxed = next((row for row in existing if row["type"]), None)
+    def _tax_commands(self, code: Value, party: int | None, existing: list[Row]) -> list[Any]:
+        tax_identifier = self.rpc.read(PARTY, [party], ["tax_identifier"])[0]["tax_identifier"] if party else None
+        current = _tax_row(existing, tax_identifier)
         if not code:
-            return [["delete", [taxed["id"]]]] if taxed else []
-        return _upsert([taxed] if taxed else [], {"type": taxed["type"] if taxed else "eu_vat", "code": code})
+            return [["delete", [current["id"]]]] if current else []
+        return _upsert([current] if current else [], {"type": tax_identifier_type(str(code)), "code": code})
 
     def _category_commands(self, key: Value, party: int | None) -> list[Any]:
         roles = set(self.roles())
@@ -365,6 +368,22 @@ _PARTS: dict[str, list[str]] = {
     "party.contact_mechanism": ["type", "value"],
     "party.identifier": ["type", "code"],
 }
+
+
+def tax_identifier_type(code: str) -> str | None:
+    """``eu_vat`` (which Tryton validates) for an EU VAT number, else None: kept as given, as a plain identifier.
+
+    An EU VAT number begins with an EU country code and holds digits; Norwegian, Swiss or British numbers do not,
+    and Tryton would refuse them as EU VAT numbers.
+    """
+    compact = code.strip().upper()
+    return "eu_vat" if compact[:2] in _EU_VAT_PREFIXES and any(c.isdigit() for c in compact) else None
+
+
+def _tax_row(identifiers: list[Row], tax_identifier: int | None) -> Row | None:
+    """The identifier shown as the actor's tax identifier: Tryton's, else the first plain one (not a create key)."""
+    plain = (row for row in identifiers if not row["type"] and not str(row["code"]).startswith(f.IDEMPOTENCY_PREFIX))
+    return next((row for row in identifiers if row["id"] == tax_identifier), None) or next(plain, None)
 
 
 def model_of(actor_type: ActorType) -> str:
