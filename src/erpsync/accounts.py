@@ -2,7 +2,8 @@
 
 Public names: ``Licence``, ``hash_password``, ``verify_password``, ``create_user``, ``update_user``, ``get_user``,
 ``find_user``, ``list_users``, ``delete_user``, ``has_licence``, ``licences_of``, ``authenticate``,
-``issue_token``, ``user_for_token``, ``revoke_tokens``, ``create_group``, ``update_group``, ``get_group``,
+``issue_token``, ``user_for_token``, ``revoke_token``, ``revoke_tokens``, ``create_group``, ``update_group``,
+``get_group``,
 ``list_groups``, ``delete_group``, ``set_members``, ``group_ids_of``;
 errors ``LoginFailedError``, ``AccountLockedError``;
 policy constants ``MAX_FAILED_LOGINS``, ``LOCKOUT``, ``TOKEN_LIFETIME``.
@@ -224,6 +225,11 @@ def user_for_token(session: Session, token: str, *, now: dt.datetime | None = No
 
 def revoke_tokens(session: Session, user: User) -> None:
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """End one token (a sign-out), leaving the user's other sessions and API tokens alone."""
+    session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
 
 
 # --- groups ----------------------------------------------------------------------------------------------------------

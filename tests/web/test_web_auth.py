@@ -28,6 +28,17 @@ def test_sign_in_leads_to_the_page_asked_for_and_sign_out_ends_the_session(site:
     assert browser.get("/projects").status_code == 303
 
 
+def test_a_session_cookie_kept_after_sign_out_no_longer_works(site: Site) -> None:
+    site.add_user("carla")
+    browser = site.browser()
+    browser.post("/login", {"username": "carla", "password": PASSWORD})
+    kept = dict(browser.http.cookies)
+    browser.post("/logout")
+    replay = site.browser()
+    replay.http.cookies.update(kept)
+    assert replay.get("/projects").status_code == 303
+
+
 def test_sign_in_never_redirects_off_site(site: Site) -> None:
     site.add_user("carla")
     answer = site.browser().post("/login", {"username": "carla", "password": PASSWORD, "next": "//evil.example/"})

@@ -14,6 +14,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from erpsync import accounts, crypto
 from erpsync.api.deps import SessionDep
@@ -50,7 +51,12 @@ def sign_in(request: Request, token: str) -> None:
     csrf.renew(request)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session: Session) -> None:
+    """End the sign-in: the token is revoked server-side, not only forgotten by the browser."""
+    token = request.session.get(_TOKEN_KEY)
+    if isinstance(token, str):
+        accounts.revoke_token(session, token)
+        session.commit()
     # The language is the browser's choice, not the account's: it outlives the sign-in.
     language = request.session.get(LANGUAGE_KEY)
     request.session.clear()

@@ -62,8 +62,8 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    security.sign_out(request)
+def logout(request: Request, session: SessionDep) -> Response:
+    security.sign_out(request, session)
     return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
 
 
