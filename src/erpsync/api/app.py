@@ -23,6 +23,7 @@ from erpsync.api.routers import (
     engine,
     erp_tab,
     groups,
+    imports,
     lists,
     persons,
     projects,
@@ -39,7 +40,7 @@ from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
 from erpsync.sync.erp_tab import RefusedRequestError
 from erpsync.web import install as install_web
-from erpsync.worker import EmbeddedWorker
+from erpsync.worker import background_worker
 
 API_PREFIX = "/api/v1"
 
@@ -94,6 +95,7 @@ def _api_router() -> APIRouter:
         engine,
         runs,
         erp_tab,
+        imports,
     ):
         router.include_router(module.router)
     return router
@@ -106,7 +108,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = EmbeddedWorker(Engine(db, app.state.clients)).start()  # idles while automatic sync is off (/engine)
+        # Embedded: idles while automatic sync is off (/engine). With ERPSYNC_REDIS_URL: none, the workers do the work.
+        worker = background_worker(settings, Engine(db, app.state.clients)).start()
         yield
         worker.stop()
         app.state.clients.close()

@@ -1,0 +1,187 @@
+"""Import from the ERP (``/connections/{id}/imports``), resync from the CRM (``/connections/{id}/resync-from-crm``),
+and progress and cancel of their runs (``/runs/{id}/progress``, ``/runs/{id}/cancel``). Administrators only.
+
+Starting a job answers 202 at once: embedded, the API's job thread runs it; with ``ERPSYNC_REDIS_URL``, it is sent to
+the Dramatiq workers. A job waits behind a running sync of its connection (the connection's lease), never beside it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erpsync.api.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
+from erpsync.api.import_schemas import (
+    ImportBody,
+    ImportResultPublic,
+    JobPublic,
+    PreviewBody,
+    PreviewRowPublic,
+    ResyncBody,
+    UndoPublic,
+    job_public,
+    preview_public,
+    result_public,
+)
+from erpsync.errors import NotFoundError
+from erpsync.storage.db import Database
+from erpsync.storage.tables import SyncJob, SyncRun
+from erpsync.sync import imports, jobs, resync
+from erpsync.sync.connections import get_connection
+from erpsync.sync.engine import Engine
+from erpsync.worker import DramatiqDispatcher, build_broker, dispatch_job
+
+router = APIRouter(tags=["imports"])
+
+
+def _public(session: Session, job: SyncJob) -> JobPublic:
+    return job_public(job, session.get(SyncRun, job.run_id) if job.run_id else None)
+
+
+def _dispatch(request: Request, database: Database, job_id: int) -> None:
+    """Scale-out: send the job to the workers now (embedded, the job thread finds it on its own)."""
+    settings = request.app.state.settings
+    if not settings.redis_url:
+        return
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is None:
+        dispatcher = request.app.state.dispatcher = DramatiqDispatcher(build_broker(settings.redis_url))
+    dispatch_job(database, dispatcher, job_id)
+
+
+def _job_of(session: Session, connection_id: int, job_id: int, kind: jobs.JobKind) -> SyncJob:
+    job = jobs.get_job(session, job_id, kind=kind)
+    if job.connection_id != connection_id:
+        raise NotFoundError(f"no {kind} with id {job_id} in connection {connection_id}")
+    return job
+
+
+@router.post("/connections/{connection_id}/imports/preview")
+def preview_import(
+    connection_id: int,
+    body: PreviewBody,
+    session: SessionDep,
+    database: DatabaseDep,
+    clients: ClientsDep,
+    admin: AdminUser,
+) -> list[PreviewRowPublic]:
+    """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
+    get_connection(session, connection_id, user=admin)
+    session.rollback()
+    restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
+    rows = imports.preview(
+        Engine(database, clients), connection_id, body.actor_type, restrictions=restrictions, limit=body.limit
+    )
+    return [preview_public(row) for row in rows]
+
+
+@router.post("/connections/{connection_id}/imports", status_code=status.HTTP_202_ACCEPTED)
+def start_import(
+    connection_id: int,
+    body: ImportBody,
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    clients: ClientsDep,
+    admin: AdminUser,
+) -> JobPublic:
+    get_connection(session, connection_id, user=admin)
+    session.rollback()
+    restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
+    job = imports.start_import(
+        Engine(database, clients),
+        connection_id,
+        body.actor_type,
+        restrictions=restrictions,
+        erp_keys=body.erp_keys,
+        user_id=admin.id,
+    )
+    _dispatch(request, database, job.id)
+    return job_public(job, None)
+
+
+@router.get("/connections/{connection_id}/imports")
+def list_imports(connection_id: int, session: SessionDep, admin: AdminUser) -> list[JobPublic]:
+    get_connection(session, connection_id, user=admin)
+    query = select(SyncJob).where(SyncJob.connection_id == connection_id, SyncJob.kind == jobs.JobKind.IMPORT.value)
+    return [_public(session, job) for job in session.scalars(query.order_by(SyncJob.id.desc()).limit(100))]
+
+
+@router.get("/connections/{connection_id}/imports/{job_id}")
+def read_import(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> ImportResultPublic:
+    """The import's progress and result: created, updated (linked) and skipped records."""
+    get_connection(session, connection_id, user=admin)
+    job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
+    result = imports.import_result(session, job.id)
+    return result_public(result, session.get(SyncRun, job.run_id) if job.run_id else None)
+
+
+@router.post("/connections/{connection_id}/imports/{job_id}/resume", status_code=status.HTTP_202_ACCEPTED)
+def resume_import(
+    connection_id: int, job_id: int, request: Request, session: SessionDep, database: DatabaseDep, admin: AdminUser
+) -> JobPublic:
+    """Re-run a failed or cancelled import from where it stopped."""
+    get_connection(session, connection_id, user=admin)
+    job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
+    jobs.requeue(session, job)
+    session.commit()
+    _dispatch(request, database, job.id)
+    return _public(session, job)
+
+
+@router.post("/connections/{connection_id}/imports/{job_id}/undo")
+def undo_import(
+    connection_id: int, job_id: int, session: SessionDep, database: DatabaseDep, admin: AdminUser
+) -> UndoPublic:
+    """Delete the CRM records the import created, and their links (nothing is deleted in the ERP)."""
+    get_connection(session, connection_id, user=admin)
+    _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
+    session.rollback()
+    return UndoPublic(deleted=imports.undo_import(database, job_id))
+
+
+@router.post("/connections/{connection_id}/resync-from-crm", status_code=status.HTTP_202_ACCEPTED)
+def start_resync(
+    connection_id: int,
+    body: ResyncBody,
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    clients: ClientsDep,
+    admin: AdminUser,
+) -> JobPublic:
+    get_connection(session, connection_id, user=admin)
+    session.rollback()
+    job = resync.start_resync(
+        Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin.id
+    )
+    _dispatch(request, database, job.id)
+    return job_public(job, None)
+
+
+@router.get("/connections/{connection_id}/resync-from-crm/{job_id}")
+def read_resync(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> JobPublic:
+    get_connection(session, connection_id, user=admin)
+    return _public(session, _job_of(session, connection_id, job_id, jobs.JobKind.RESYNC))
+
+
+@router.get("/runs/{run_id}/progress")
+def run_progress(run_id: int, session: SessionDep, _admin: AdminUser) -> JobPublic:
+    """The progress of an import or resync run: percentage, counts, ETA."""
+    return _public(session, _job_of_run(session, run_id))
+
+
+@router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_run(run_id: int, session: SessionDep, database: DatabaseDep, _admin: AdminUser) -> JobPublic:
+    """Stop an import or resync at its next page boundary; what it did so far stays."""
+    session.rollback()
+    job = jobs.request_cancel(database, run_id)
+    return _public(session, jobs.get_job(session, job.id))
+
+
+def _job_of_run(session: Session, run_id: int) -> SyncJob:
+    job = session.scalar(select(SyncJob).where(SyncJob.run_id == run_id))
+    if job is None:
+        raise NotFoundError(f"no import or resync run with id {run_id}")
+    return job
