@@ -1,0 +1,146 @@
+"""Crashes: a process killed with ``kill -9`` at random points of a sync cycle and of a create, and the database
+connection dropped mid-run (PostgreSQL: the backends terminated from another connection). The next run converges."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from erpsync.storage.db import Database
+from erpsync.storage.tables import ErpLink
+from erpsync.sync import creates
+from erpsync.testing.fault_proxy import Fault
+
+from .conftest import Tally
+from .fault_world import FaultWorld, Pair, fault_world
+from .test_faults_network import _assert_converged, _change_both_sides, _create
+
+CHILD = Path(__file__).with_name("fault_child.py")
+SLOW_ANSWER = 0.15  # below the client's timeout: stretches a run so a kill lands inside it
+KILLS = 3
+
+
+def _spawn(world: FaultWorld, *args: str) -> subprocess.Popen[str]:
+    url = world.database.engine.url.render_as_string(hide_password=False)
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), url, world.cipher_key, *args], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+def _kill_at_random(child: subprocess.Popen[str], rng: random.Random, *, within: float) -> bool:
+    """``kill -9`` after a random delay; True when the child was still working then."""
+    time.sleep(rng.uniform(0, within))
+    alive = child.poll() is None
+    child.kill()
+    child.wait(timeout=10)
+    assert child.stdout is not None
+    child.stdout.close()
+    return alive
+
+
+def _slow_connector(world: FaultWorld) -> None:
+    for operation in ("changes", "get_actors", "save_actors", "create_actor"):
+        world.proxy.inject(Fault.DELAY, operation=operation, times=100, delay=SLOW_ANSWER)
+
+
+def test_a_cycle_killed_at_random_points_converges_on_the_next_run(world: FaultWorld, tally: Tally) -> None:
+    rng = random.Random(9)  # reproducible kill points
+    pairs: list[Pair] = world.linked_pairs(4)
+    before = world.counts()
+    expected = _change_both_sides(world, pairs)
+    kills = 0
+    for _ in range(KILLS):
+        _slow_connector(world)
+        kills += _kill_at_random(_spawn(world, "cycle"), rng, within=1.0)
+        world.proxy.clear()
+        world.expire_leases()  # the killed holder never releases its lease: it expires
+    world.settle()
+    _assert_converged(world, pairs, expected)
+    assert world.counts() == before
+    tally(max(kills, 1))
+
+
+def test_a_create_killed_at_random_points_leaves_one_linked_actor(world: FaultWorld, tally: Tally) -> None:
+    rng = random.Random(7)
+    kills = 0
+    for n in range(KILLS):
+        company_id = world.crm_company(NAME="Newco")
+        actors_before = world.erp_count()
+        _slow_connector(world)
+        kills += _kill_at_random(_spawn(world, "create", str(company_id), str(world.connection_id)), rng, within=0.4)
+        world.proxy.clear()
+        creates.resume_pending(world.database, world.clients, connection_id=world.connection_id)
+        with world.database.read_session() as session:
+            linked = session.scalars(select(ErpLink.erp_key).where(ErpLink.entity_id == company_id)).all()
+        if not linked:  # killed before the intent was stored: the user presses *Create* again
+            linked = [_create(world, company_id).erp_key]
+        assert world.erp_count() == actors_before + 1, f"kill {n}: an orphan or a second actor"
+        assert len(linked) == 1
+    tally(max(kills, 1))
+
+
+# --- the database connection dropped mid-run ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_world(postgres_url: str, tmp_path: Path) -> Iterator[FaultWorld]:
+    from erpsync.testing.db import clear_database
+
+    database = Database(postgres_url)
+    clear_database(database)
+    with fault_world(database, tmp_path) as built:
+        yield built
+    database.dispose()
+
+
+def _terminate_backends(url: str, stop: threading.Event, count: list[int]) -> None:
+    """From another connection, keep terminating every other backend of the test database until ``stop``."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        while not stop.is_set():
+            rows = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+            count[0] += sum(1 for (done,) in rows if done)
+            time.sleep(0.05)
+
+
+@pytest.mark.postgres
+def test_a_database_connection_dropped_mid_run_converges_on_the_next_run(pg_world: FaultWorld, tally: Tally) -> None:
+    world = pg_world
+    pairs = world.linked_pairs(4)
+    before = world.counts()
+    expected = _change_both_sides(world, pairs)
+    _slow_connector(world)
+    stop, terminated = threading.Event(), [0]
+    url = world.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    killer = threading.Thread(target=_terminate_backends, args=(url, stop, terminated))
+    killer.start()
+    try:
+        for _ in range(3):
+            try:
+                world.cycle()
+            except DBAPIError:
+                continue  # the run died with its connection, as a worker would
+    finally:
+        stop.set()
+        killer.join()
+    world.proxy.clear()
+    world.expire_leases()
+    world.settle()
+    _assert_converged(world, pairs, expected)
+    assert world.counts() == before
+    tally(max(terminated[0], 1))
