@@ -292,16 +292,16 @@ def test_sync_link_reports_what_changed_on_each_side(world: World) -> None:
     assert sync_engine.sync_link(world.engine, link_id).changed_crm == []
 
 
-def test_a_second_connection_sees_the_first_ones_crm_writes(world: World) -> None:
-    company_id, erp_key, _ = world.linked_pair(email="a@acme.example")
+def _second_connection(world: World, company_id: int, *, email: str) -> str:
+    """A second active connection, served after the first, with the company linked to another ERP customer."""
     with world.database.session() as session:
-        other = session.get(ErpConnection, world.connection_id)
-        assert other is not None
-        draft = ConnectionDraft(name="Second", connector_id=other.connector_id, config=world.sample.config)
+        first = session.get(ErpConnection, world.connection_id)
+        assert first is not None
+        draft = ConnectionDraft(name="Second", connector_id=first.connector_id, config=world.sample.config)
         second = create_connection(session, world.clients, draft)
-        second.active, second.priority = True, 1
+        second.active, second.priority = True, first.priority + 1
         second_id = second.id
-    second_key = world.erp_customer(email="a@acme.example")
+    second_key = world.erp_customer(email=email)
     with world.database.session() as session:
         links.create_link(
             session,
@@ -310,9 +310,30 @@ def test_a_second_connection_sees_the_first_ones_crm_writes(world: World) -> Non
             entity_id=company_id,
             actor_type=CUSTOMER,
             erp_key=second_key,
-            agreed={"name": "Acme", "email": "a@acme.example"},
+            agreed={"name": "Acme", "email": email},
         )
+    return second_key
+
+
+def test_a_second_connection_sees_the_first_ones_crm_writes(world: World) -> None:
+    company_id, erp_key, _ = world.linked_pair(email="a@acme.example")
+    second_key = _second_connection(world, company_id, email="a@acme.example")
     world.cycle()
     world.erp_update(erp_key, email="hub@acme.example")
     world.cycle()  # the first connection writes the CRM; the second one takes it from there
     assert world.erp_values(second_key)["email"] == "hub@acme.example"
+
+
+def test_the_same_field_changed_from_two_connections_in_one_cycle_goes_to_the_higher_priority(world: World) -> None:
+    world.config = world.config.model_copy(update={"policy": Policy.ERP})  # the policy alone would pick the 2nd ERP
+    company_id, erp_key, _ = world.linked_pair(email="a@acme.example")
+    second_key = _second_connection(world, company_id, email="a@acme.example")
+    world.cycle()
+    world.erp_update(erp_key, email="first@acme.example")
+    world.sample.erp.update_actor(COMPANY, CUSTOMER, second_key, {"email": "second@acme.example"})
+    world.cycle()
+    assert world.crm_values(company_id)["EMAIL"] == "first@acme.example"
+    assert world.erp_values(second_key)["email"] == "first@acme.example"
+    with world.database.read_session() as session:
+        reasons = [str(event.changes_json) for event in session.scalars(select(SyncEvent))]
+    assert any("has a higher sync priority" in reason for reason in reasons)

@@ -127,6 +127,8 @@ class Pass:
     erp_fields: Sequence[m.FieldMeta]
     config: ConnectionConfig
     client: ConnectorClient
+    outranked_by: Mapping[str, str] = field(default_factory=dict)
+    """Origins (``sync:<id>``) of the connections of higher sync priority, with their names: their CRM writes win."""
 
     @property
     def entity_type(self) -> EntityType:
@@ -158,20 +160,36 @@ class Pass:
         return self.config.list_mappings
 
 
-def _passes(engine: Engine, session: Session, connection: ErpConnection) -> list[Pass]:
+def passes(engine: Engine, session: Session, connection: ErpConnection) -> list[Pass]:
+    """The actor types of ``connection`` that sync (master switch on, offered, with synced fields), one Pass each."""
     config = engine.load_config(session, connection)
     client = client_for(engine.clients, connection)
     offered = set(connection.actor_types_json)
+    outranked_by = _higher_priority(session, connection)
     return [
-        Pass(connection.id, connection.uuid, actor_type, mapping, actor_fields(connection, actor_type), config, client)
+        Pass(
+            connection.id,
+            connection.uuid,
+            actor_type,
+            mapping,
+            actor_fields(connection, actor_type),
+            config,
+            client,
+            outranked_by,
+        )
         for actor_type, mapping in sorted(config.mappings.items())
         if mapping.active and actor_type.value in offered and any(row.synced for row in mapping.fields)
     ]
 
 
-def passes(engine: Engine, session: Session, connection: ErpConnection) -> list[Pass]:
-    """The actor types of ``connection`` that sync (master switch on, offered, with synced fields), one Pass each."""
-    return _passes(engine, session, connection)
+def _higher_priority(session: Session, connection: ErpConnection) -> dict[str, str]:
+    """The live connections served before ``connection`` (SPEC §4 sync priority), by their CRM origin tag."""
+    ahead = select(ErpConnection.id, ErpConnection.name).where(
+        ErpConnection.deleted_at.is_(None),
+        (ErpConnection.priority < connection.priority)
+        | ((ErpConnection.priority == connection.priority) & (ErpConnection.id < connection.id)),
+    )
+    return {sync_origin(row.id): row.name for row in session.execute(ahead)}
 
 
 # --- planning one record (pure) -------------------------------------------------------------------------------------
@@ -200,6 +218,7 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord) -> Plan:
         erp=erp_side.values,
         crm_updated_at=crm.updated_at,
         erp_last_modified=actor.last_modified,
+        crm_written_by=p.outranked_by.get(crm.changed_by),
     )
     result = merge(snapshot, rules=p.rules, no_blank_overwrite=p.config.no_blank_overwrite)
     crm_writes = p.to_crm(result.crm_writes)
@@ -573,8 +592,8 @@ def _run(engine: Engine, connection_id: int, run_id: int, lease: locks.Lease, pr
     counts, problems, stopped = runs.RunCounts(), list[ErpsyncError](), None
     try:
         with engine.database.read_session() as session:
-            passes = _passes(engine, session, _active_connection(session, connection_id))
-        for p in passes:
+            run_passes = passes(engine, session, _active_connection(session, connection_id))
+        for p in run_passes:
             batch = Batch(engine, p, run_id, lease.holder)
             for step in PASSES:
                 problem = _step(batch, step, counts)
@@ -668,7 +687,7 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
 
 
 def _pass_for(engine: Engine, session: Session, connection: ErpConnection, actor_type: m.ActorType) -> Pass:
-    for p in _passes(engine, session, connection):
+    for p in passes(engine, session, connection):
         if p.actor_type is actor_type:
             return p
     raise ValidationError(f"sync of ERP {actor_type} is switched off for connection {connection.name!r}")

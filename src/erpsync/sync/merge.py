@@ -87,6 +87,8 @@ class Snapshot:
     erp: Mapping[str, Value]
     crm_updated_at: datetime | None = None
     erp_last_modified: str | None = None
+    crm_written_by: str | None = None
+    """A connection of higher sync priority that wrote the CRM values: it wins conflicts whatever the policy."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,8 @@ def merge(snapshot: Snapshot, *, rules: Mapping[str, FieldRule], no_blank_overwr
             return Side.CRM, ONLY_CRM
         if not values.changed(Side.CRM):
             return Side.ERP, ONLY_ERP
+        if snapshot.crm_written_by is not None:
+            return Side.CRM, f"conflict: {snapshot.crm_written_by} has a higher sync priority"
         return resolve_conflict(
             rules[values.field].policy,
             crm_updated_at=snapshot.crm_updated_at,
