@@ -258,12 +258,12 @@ class Scheduler:
             settings = engine_settings(session)
             if not settings.running:
                 return []
-            last_runs = dict(
+            last_runs: dict[int | None, datetime] = dict(
                 session.execute(
                     select(SyncRun.connection_id, func.max(SyncRun.started_at))
                     .where(SyncRun.kind.in_([runs.RunKind.CYCLE.value, runs.RunKind.CONNECTION.value]))
                     .group_by(SyncRun.connection_id)
-                ).tuples()
+                ).all()
             )
         now, interval = utcnow(), timedelta(seconds=settings.interval_seconds)
         due = []

@@ -1,0 +1,227 @@
+"""`erpsync worker` processes on Redis: an import survives `kill -9` of its worker and a Redis restart with every actor
+imported exactly once, and two workers on PostgreSQL never run one connection twice at once while serving them all."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.crypto import cipher_for
+from erpsync.protocol.models import ActorType
+from erpsync.settings import Settings
+from erpsync.storage.db import Database
+from erpsync.storage.tables import Company, ErpLink, SyncConnector, SyncRun
+from erpsync.sync import configuration, imports, jobs
+from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
+from erpsync.sync.connectors import ConnectorClients, add_connector
+from erpsync.sync.engine import Engine, EngineSettings, save_engine_settings
+from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
+from erpsync.sync.merge import Direction
+from erpsync.testing.db import migrated_database, postgres_database
+from erpsync.testing.sample import COMPANY, RunningSample, running_sample
+from erpsync.testing.services import REDIS_URL, ensure_redis_running, stop_redis, unique_namespace
+from erpsync.worker import DramatiqDispatcher, build_broker, dispatch_job
+
+CUSTOMER = ActorType.CUSTOMER
+ERPSYNC = Path(sys.executable).parent / "erpsync"
+WAIT = 90.0
+
+
+@dataclass
+class Hub:
+    database: Database
+    settings: Settings
+    clients: ConnectorClients
+    sample: RunningSample
+    namespace: str
+
+    @property
+    def engine(self) -> Engine:
+        return Engine(self.database, self.clients)
+
+    def add_connection(self, name: str, *, page_size: int = 200) -> int:
+        mapping = ActorTypeMapping(
+            actor_type=CUSTOMER,
+            active=True,
+            fields=(
+                FieldMapping(erp_field="name", crm_field="NAME", direction=Direction.BOTH),
+                FieldMapping(erp_field="email", crm_field="EMAIL", direction=Direction.BOTH),
+            ),
+        )
+        with self.database.session() as session:
+            connector = session.scalar(select(SyncConnector))
+            if connector is None:
+                connector = add_connector(
+                    session, self.clients, name="Sample", url=self.sample.url, secret=self.sample.secret
+                )
+            config = {**self.sample.config, "page_size": page_size}
+            connection = create_connection(
+                session, self.clients, ConnectionDraft(name=name, connector_id=connector.id, config=config)
+            )
+            configuration.save_mapping(session, connection, mapping, erp_lists={})
+            connection.active = True
+            return connection.id
+
+    @contextmanager
+    def worker(self, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+        env = {
+            **os.environ,
+            "ERPSYNC_DATA_DIR": str(self.settings.data_dir),
+            "ERPSYNC_DATABASE_URL": self.database.url,
+            "ERPSYNC_REDIS_URL": REDIS_URL,
+        }
+        options = ["--namespace", self.namespace, "--lease-seconds", "2", "--poll-seconds", "0.2"]
+        command = [str(ERPSYNC), "worker", *options, "--redeliver-seconds", "1", *extra]
+        log = (self.settings.data_dir / f"worker-{time.monotonic_ns()}.log").open("wb")
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            log.close()
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def job(self, job_id: int) -> jobs.SyncJob:
+        return jobs.read_job(self.database, job_id)
+
+    def count(self, query: object) -> int:
+        with self.database.read_session() as session:
+            return int(session.scalar(query) or 0)  # type: ignore[call-overload]
+
+
+@contextmanager
+def hub_on(url: str, tmp_path: Path) -> Iterator[Hub]:
+    ensure_redis_running()
+    settings = Settings(data_dir=tmp_path / "data", database_url=url, redis_url=REDIS_URL)
+    database = migrated_database(url)
+    clients = hub_clients(database, cipher_for(settings), timeout=10)
+    with ExitStack() as stack:
+        sample = stack.enter_context(running_sample(tmp_path / "sample"))
+        stack.callback(database.dispose)
+        stack.callback(clients.close)
+        yield Hub(database, settings, clients, sample, unique_namespace())
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def seed_customers(hub: Hub, count: int) -> None:
+    records = [NewRecord(values={"name": f"Customer {n:05d}", "email": f"c{n}@example.com"}) for n in range(count)]
+    hub.sample.erp.insert_many(COMPANY, CUSTOMER, records)
+
+
+def assert_each_actor_once(hub: Hub, count: int) -> None:
+    assert hub.count(select(func.count()).select_from(Company)) == count
+    assert hub.count(select(func.count(func.distinct(Company.name)))) == count
+    assert hub.count(select(func.count()).select_from(ErpLink)) == count
+    assert hub.count(select(func.count(func.distinct(ErpLink.entity_id)))) == count
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path: Path) -> Iterator[Hub]:
+    with hub_on(f"sqlite:///{tmp_path / 'hub.sqlite'}", tmp_path) as hub:
+        yield hub
+
+
+def test_an_import_survives_kill_9_of_its_worker(sqlite_hub: Hub) -> None:
+    hub = sqlite_hub
+    seed_customers(hub, 3000)
+    connection_id = hub.add_connection("Main", page_size=50)
+    with hub.database.session() as session:
+        save_engine_settings(session, EngineSettings(running=False, interval_seconds=300))
+    job_id = imports.start_import(hub.engine, connection_id, CUSTOMER).id
+    with hub.worker() as first:
+        wait_for(lambda: hub.job(job_id).processed >= 500, "the import to get going")
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    killed = hub.job(job_id)
+    assert killed.status == "running"
+    assert killed.processed < 3000
+    with hub.worker():
+        wait_for(lambda: hub.job(job_id).status == "done", "the import to resume and end")
+    done = hub.job(job_id)
+    assert (done.processed, done.created, done.linked, done.skipped) == (3000, 3000, 0, 0)
+    assert_each_actor_once(hub, 3000)
+    with hub.database.read_session() as session:
+        statuses = sorted(r.status for r in session.scalars(select(SyncRun).where(SyncRun.kind == "import")))
+    assert statuses == ["failed", "ok"]  # the killed attempt, closed when the next one began
+
+
+def test_an_import_sent_while_redis_restarts_still_runs_once(sqlite_hub: Hub) -> None:
+    hub = sqlite_hub
+    seed_customers(hub, 1500)
+    connection_id = hub.add_connection("Main", page_size=50)
+    with hub.database.session() as session:
+        save_engine_settings(session, EngineSettings(running=False, interval_seconds=300))
+    dispatcher = DramatiqDispatcher(build_broker(REDIS_URL, namespace=hub.namespace))
+    try:
+        with hub.worker():
+            job_id = imports.start_import(hub.engine, connection_id, CUSTOMER).id
+            dispatch_job(hub.database, dispatcher, job_id)
+            wait_for(lambda: hub.job(job_id).processed > 0, "the import to start")
+            stop_redis()  # every queued message is lost with it
+            ensure_redis_running()
+            wait_for(lambda: hub.job(job_id).status == "done", "the import to end")
+            again = imports.start_import(hub.engine, connection_id, CUSTOMER).id
+            stop_redis()
+            dispatch_job(hub.database, dispatcher, again)  # Redis down: the scheduler sends it once it is back
+            ensure_redis_running()
+            wait_for(lambda: hub.job(again).status == "done", "the second import to end")
+    finally:
+        ensure_redis_running()
+        dispatcher.broker.close()
+    assert (hub.job(again).created, hub.job(again).linked) == (0, 1500)
+    assert_each_actor_once(hub, 1500)
+
+
+def test_two_workers_on_postgres_never_run_a_connection_twice_at_once(tmp_path: Path) -> None:
+    with postgres_database() as url, hub_on(url, tmp_path) as hub:
+        seed_customers(hub, 20)
+        connection_ids = [hub.add_connection(f"Connection {n}") for n in range(4)]
+        with hub.database.session() as session:
+            save_engine_settings(session, EngineSettings(running=True, interval_seconds=1))
+        with hub.worker("--threads", "3"), hub.worker("--threads", "3"):
+            wait_for(lambda: _runs_each(hub, connection_ids) >= 4, "every connection to be served several times")
+            time.sleep(1.0)
+        with hub.database.read_session() as session:
+            rows = session.scalars(select(SyncRun).where(SyncRun.kind == "cycle").order_by(SyncRun.started_at)).all()
+        for connection_id in connection_ids:
+            intervals = [(r.started_at, r.finished_at) for r in rows if r.connection_id == connection_id]
+            assert all(end is not None for _, end in intervals), "a run was left open"
+            for (_, end), (start, _) in itertools.pairwise(intervals):
+                assert end is not None
+                assert end <= start, f"connection {connection_id} ran twice at once"
+
+
+def _runs_each(hub: Hub, connection_ids: list[int]) -> int:
+    with hub.database.read_session() as session:
+        counts = dict(
+            session.execute(
+                select(SyncRun.connection_id, func.count())
+                .where(SyncRun.kind == "cycle", SyncRun.finished_at.is_not(None))
+                .group_by(SyncRun.connection_id)
+            ).all()
+        )
+    return min(counts.get(connection_id, 0) for connection_id in connection_ids)
