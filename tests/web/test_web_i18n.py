@@ -27,7 +27,10 @@ def test_no_text_is_empty(language: str) -> None:
 def test_every_key_named_in_a_template_is_in_the_catalogs() -> None:
     named = {key for path in TEMPLATES.rglob("*.html") for key in _LITERAL_KEY.findall(path.read_text())}
     assert len(named) > 50
-    assert named - set(i18n.CATALOGS["en"]) == set()
+    # A key ending in "." or "_" is the literal start of a composed one (t("run.status." ~ run.status)).
+    prefixes = {key for key in named if key.endswith((".", "_"))}
+    assert named - prefixes - set(i18n.CATALOGS["en"]) == set()
+    assert [p for p in prefixes if not any(key.startswith(p) for key in i18n.CATALOGS["en"])] == []
 
 
 def test_the_danish_product_terms() -> None:

@@ -122,7 +122,7 @@ def test_a_saved_connection_is_listed_inactive_with_its_actor_types(
     page = admin.get(TAB).text
     assert "Head office" in page
     assert "Customer, Supplier, Partner, Person, Project" in page
-    assert re.search(r'<input type="checkbox" disabled aria-label="Active: Main"', page)
+    assert re.search(r'<input type="checkbox" name="active" value="on" aria-label="Active: Main"', page)
     with site.database.session() as session:
         audit = session.scalars(select(AuditEntry).where(AuditEntry.target_type == "connection")).one()
         assert "password" not in str(audit.detail_json)

@@ -14,7 +14,16 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from erpsync.settings import Settings
 from erpsync.web import error_pages, security
-from erpsync.web.routers import auth, crm, sync_connections, sync_connectors, sync_tab
+from erpsync.web.routers import (
+    auth,
+    crm,
+    erp_tab,
+    sync_configure,
+    sync_connections,
+    sync_connectors,
+    sync_health,
+    sync_tab,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -29,6 +38,6 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.env == "prod",
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, crm, sync_tab, sync_connectors, sync_connections):
+    for module in (auth, crm, erp_tab, sync_tab, sync_connectors, sync_connections, sync_configure, sync_health):
         app.include_router(module.router)
     error_pages.add_error_pages(app)

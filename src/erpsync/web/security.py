@@ -4,7 +4,7 @@ The token is the API's own (hashed in the database, expiring), so deactivating a
 their web sessions too. The cookie is signed with a key derived from the hub's secret key (``erpsync.crypto``).
 
 Public names: ``SESSION_COOKIE``, ``SESSION_MAX_AGE_SECONDS``, ``session_signing_key``, ``sign_in``, ``sign_out``,
-``WebUser``, ``WebAdmin``, ``LoginRequiredError``, ``ForbiddenError``.
+``WebUser``, ``WebAdmin``, ``WebLicensed``, ``LoginRequiredError``, ``ForbiddenError``.
 """
 
 from __future__ import annotations
@@ -85,3 +85,12 @@ def admin_user(user: WebUser) -> User:
 
 
 WebAdmin = Annotated[User, Depends(admin_user)]
+
+
+def licensed_user(user: WebUser) -> User:
+    if not accounts.has_licence(user, accounts.Licence.ERP):
+        raise ForbiddenError
+    return user
+
+
+WebLicensed = Annotated[User, Depends(licensed_user)]

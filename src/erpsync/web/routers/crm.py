@@ -19,7 +19,7 @@ from erpsync.storage.tables import User
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import or_404
 from erpsync.web.i18n import Translator
-from erpsync.web.routers import PostedForm, page_router
+from erpsync.web.routers import PostedForm, erp_tab, page_router
 from erpsync.web.security import WebUser
 
 PAGE_SIZE = 25
@@ -66,7 +66,8 @@ class _Screens:
 
     def view_page(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
         entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
-        return pages.render(request, "crm/view.html", self.context(session, entity=entity), user=user)
+        context = self.context(session, entity=entity, erp_tab_visible=erp_tab.tab_visible(session, user))
+        return pages.render(request, "crm/view.html", context, user=user)
 
     def form_page(
         self,

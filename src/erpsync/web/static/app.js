@@ -135,3 +135,82 @@
     document.querySelectorAll("[data-connection-form]").forEach(updateOk);
   });
 })();
+
+// erpsync configure screens and the ERP tab: navigation buttons, direction buttons, list duplicates, the Active
+// checkbox and the advanced search's operators.
+(function () {
+  "use strict";
+
+  const selected = () => {
+    const radio = document.querySelector("input[name=connection_id]:checked");
+    return radio ? radio.value : "";
+  };
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-navigate]");
+    if (button && !button.disabled) {
+      window.location.assign(button.dataset.navigate.replace("{id}", encodeURIComponent(selected())));
+    }
+  });
+
+  // Mappings: a direction needs a CRM field; read-only ERP fields never sync to the ERP.
+  function updateDirections(select) {
+    const row = select.closest("[data-mapping-row]");
+    row.querySelectorAll("[data-direction]").forEach((radio) => {
+      radio.disabled = !select.value || radio.hasAttribute("data-read-only");
+      if (!select.value) radio.checked = radio.value === "none";
+    });
+  }
+
+  // List mapping: a CRM item paired twice in one list is marked (the server refuses it too).
+  function markDuplicates(fieldset) {
+    const selects = Array.from(fieldset.querySelectorAll("[data-list-item]"));
+    const counts = {};
+    selects.forEach((s) => { if (s.value) counts[s.value] = (counts[s.value] || 0) + 1; });
+    selects.forEach((s) => {
+      const duplicate = Boolean(s.value) && counts[s.value] > 1;
+      s.classList.toggle("duplicate", duplicate);
+      if (duplicate) s.setAttribute("aria-invalid", "true");
+      else s.removeAttribute("aria-invalid");
+    });
+  }
+
+  // Advanced search: only the operators of the chosen field's type.
+  function filterOperators(criterion) {
+    const field = criterion.querySelector("[data-criterion-field]");
+    const operator = criterion.querySelector("[data-criterion-operator]");
+    const option = field.options[field.selectedIndex];
+    const type = option ? option.dataset.type : "";
+    let firstShown = null;
+    Array.from(operator.options).forEach((o) => {
+      const shown = !type || o.dataset.types === type;
+      o.hidden = !shown;
+      o.disabled = !shown;
+      if (shown && !firstShown) firstShown = o;
+    });
+    if (operator.selectedOptions[0] && operator.selectedOptions[0].disabled && firstShown) firstShown.selected = true;
+  }
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches("[data-crm-field]")) updateDirections(target);
+    if (target.matches("[data-list-item]")) markDuplicates(target.closest("fieldset"));
+    if (target.matches("[data-criterion-field]")) filterOperators(target.closest("[data-criterion]"));
+  });
+
+  // The Active checkbox: a refused activation leaves the connection as it was, so the box goes back.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const source = event.detail.elt;
+    if (source.matches && source.matches("[data-active-toggle]") && !event.detail.successful) {
+      source.checked = !source.checked;
+    }
+  });
+
+  function prepare(root) {
+    root.querySelectorAll("[data-list-mapping-form] fieldset").forEach(markDuplicates);
+    root.querySelectorAll("[data-criterion]").forEach(filterOperators);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => prepare(document));
+  document.addEventListener("htmx:afterSwap", (event) => prepare(event.detail.target));
+})();

@@ -1,0 +1,435 @@
+"""The ERP tab of the company, person and project screens (SPEC §5.1): ``/{companies|persons|projects}/{id}/erp``.
+
+Only users with the ERP licence get it, and only with at least one active connection they can see (``tab_visible``
+decides whether the view page shows the tab at all). Everything goes through ``erpsync.sync.erp_tab``, which checks
+the connection's visibility and the entity again on every call; the request's transaction is ended before it is
+called, so no SQLite write lock is held while the connector answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, QueryParams
+
+from erpsync import accounts
+from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.storage.tables import User
+from erpsync.sync import configuration, connections, erp_tab
+from erpsync.sync.engine import Engine, RecordResult
+from erpsync.sync.merge import Side
+from erpsync.web import crm_forms, pages
+from erpsync.web.erp_values import parse_value, value_text
+from erpsync.web.error_pages import PageNotFoundError, or_404
+from erpsync.web.routers import PostedForm, page_router
+from erpsync.web.security import WebLicensed
+
+router = page_router()
+
+ADVANCED_ROWS = 3
+MULTI_VALUE = frozenset({m.Operator.ONE_OF, m.Operator.NOT_ONE_OF})
+
+
+def tab_visible(session: Session, user: User) -> bool:
+    """Whether the entity screens show the ERP tab to ``user``."""
+    licensed = accounts.has_licence(user, accounts.Licence.ERP)
+    return licensed and bool(connections.visible_connections(session, user, active_only=True))
+
+
+class _Tab:
+    """The ERP tab of one entity family."""
+
+    def __init__(self, segment: str, entity_type: EntityType) -> None:
+        self.segment = segment
+        self.entity_type = entity_type
+
+    def entity(self, session: Session, entity_id: int) -> erp_tab.EntityRef:
+        or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
+        return erp_tab.EntityRef(self.entity_type, entity_id)
+
+    def url(self, entity_id: int, path: str = "") -> str:
+        return f"/{self.segment}/{entity_id}/erp{path}"
+
+    def page(
+        self,
+        request: Request,
+        session: Session,
+        engine: Engine,
+        user: User,
+        entity_id: int,
+        *,
+        result: tuple[int, RecordResult | None, str | None] | None = None,
+    ) -> Response:
+        entity = service.get_entity(session, self.entity_type, entity_id)
+        user_id = user.id
+        session.rollback()
+        context = {
+            "segment": self.segment,
+            "section": self.segment,
+            "base": f"/{self.segment}",
+            "entity": entity,
+            "entity_type": self.entity_type.value,
+            "title_of": crm_forms.title_of,
+            "sections": _call(lambda: erp_tab.sections(engine, user_id, self.entity(session, entity_id))),
+            "tab_url": self.url(entity_id),
+            "erp_tab": True,
+            "result": result,
+        }
+        return pages.render(request, "crm/erp.html", context, user=user)
+
+
+def _call(operation: Any) -> Any:
+    try:
+        return operation()
+    except NotFoundError as missing:
+        raise PageNotFoundError from missing
+
+
+def _dialog(
+    request: Request, user: User, template: str, context: dict[str, Any], *, error: ErpsyncError | None = None
+) -> Response:
+    """A dialog; with the reason a request was refused (422) or the connector failed (502)."""
+    code = status.HTTP_200_OK
+    if error is not None:
+        code = (
+            status.HTTP_422_UNPROCESSABLE_CONTENT if isinstance(error, ValidationError) else status.HTTP_502_BAD_GATEWAY
+        )
+        context = {**context, "error": error.user_message}
+    return pages.render_dialog(request, template, {"error": None, **context}, user=user, status_code=code)
+
+
+def _actor_type(text: object) -> m.ActorType:
+    try:
+        return m.ActorType(str(text))
+    except ValueError:
+        raise PageNotFoundError from None
+
+
+# --- search -----------------------------------------------------------------------------------------------------------
+
+
+def _searchable(session: Session, user: User, connection_id: int, actor_type: m.ActorType) -> list[m.FieldMeta]:
+    """The fields advanced search may restrict, with the operators of their type (SPEC §6.4)."""
+    connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
+    keys = {key for row in connection.actor_fields if row.actor_type == actor_type for key in row.searchable_json}
+    metas = configuration.offered_fields(connection).get(actor_type, [])
+    return [meta for meta in metas if meta.key in keys and m.OPERATORS_BY_TYPE[meta.type]]
+
+
+def _restriction(meta: m.FieldMeta | None, operator: str, params: QueryParams, index: int) -> erp_tab.RestrictionInput:
+    field_type = meta.type if meta else m.FieldType.TEXT
+    texts = [str(params.get(f"value.{index}") or "")]
+    if operator == m.Operator.BETWEEN:
+        texts.append(str(params.get(f"value2.{index}") or ""))
+    elif operator in MULTI_VALUE:
+        texts = [part for part in texts[0].split(",") if part.strip()]
+    return erp_tab.RestrictionInput(
+        field=meta.key if meta else "", operator=operator, values=[_typed(field_type, text) for text in texts]
+    )
+
+
+def _typed(field_type: m.FieldType, text: str) -> m.Value:
+    value, error = parse_value(field_type, text)
+    return text if error else value
+
+
+def _restrictions(params: QueryParams, fields: Sequence[m.FieldMeta]) -> list[erp_tab.RestrictionInput]:
+    """The advanced search's filled rows; a value of the wrong kind goes as typed, and the search names it."""
+    metas = {meta.key: meta for meta in fields}
+    chosen = []
+    for index in range(ADVANCED_ROWS):
+        key = str(params.get(f"field.{index}") or "")
+        if key:
+            chosen.append(_restriction(metas.get(key), str(params.get(f"operator.{index}") or ""), params, index))
+    return chosen
+
+
+def _search_context(
+    tab: _Tab, entity_id: int, connection_id: int, actor_type: m.ActorType, fields: list[m.FieldMeta]
+) -> dict[str, Any]:
+    return {
+        "action": tab.url(entity_id, f"/{connection_id}/search"),
+        "connect_url": tab.url(entity_id, f"/{connection_id}/connect"),
+        "create_url": tab.url(entity_id, f"/{connection_id}/create?actor_type={actor_type.value}"),
+        "back_url": tab.url(entity_id),
+        "actor_type": actor_type,
+        "fields": fields,
+        "operators": m.OPERATORS_BY_TYPE,
+        "rows": range(ADVANCED_ROWS),
+        "hits": [],
+        "searched": False,
+    }
+
+
+# --- compare and connect ----------------------------------------------------------------------------------------------
+
+
+def _winners(form: FormData) -> dict[str, Side]:
+    winners = {}
+    for key, value in form.multi_items():
+        if key.startswith("winner.") and value in (Side.CRM.value, Side.ERP.value):
+            winners[key.removeprefix("winner.")] = Side(str(value))
+    return winners
+
+
+def _refused_fields(error: erp_tab.RefusedRequestError, member: str) -> dict[str, str]:
+    """The refused parts of a request, by the field they concern (``("values", key)`` -> key)."""
+    return {str(loc[1]): message for loc, message in error.problems if len(loc) > 1 and loc[0] == member}
+
+
+# --- the routes -------------------------------------------------------------------------------------------------------
+
+
+def _add_routes(target: APIRouter, tab: _Tab) -> None:
+    base = f"/{tab.segment}" + "/{entity_id}/erp"
+    one = base + "/{connection_id}"
+
+    def engine_of(database: DatabaseDep, clients: ClientsDep) -> Engine:
+        return Engine(database, clients)
+
+    @target.get(base)
+    def page(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        entity_id: int,
+    ) -> Response:
+        tab.entity(session, entity_id)
+        return tab.page(request, session, engine_of(database, clients), user, entity_id)
+
+    @target.get(one + "/search")
+    def search(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        entity_id: int,
+        connection_id: int,
+        actor_type: Annotated[str, Query(max_length=32)],
+        text: Annotated[str | None, Query(max_length=255)] = None,
+        advanced: Annotated[bool, Query()] = False,
+    ) -> Response:
+        """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
+        entity, chosen = tab.entity(session, entity_id), _actor_type(actor_type)
+        fields = _searchable(session, user, connection_id, chosen)
+        user_id = user.id
+        session.rollback()
+        context = _search_context(tab, entity_id, connection_id, chosen, fields)
+        restrictions = _restrictions(request.query_params, fields) if advanced else None
+        context |= {"text": text, "advanced": advanced, "params": request.query_params, "searched": True}
+        try:
+            context["hits"] = _call(
+                lambda: erp_tab.search(
+                    engine_of(database, clients),
+                    user_id,
+                    entity,
+                    connection_id,
+                    actor_type=chosen,
+                    text=text,
+                    restrictions=restrictions,
+                )
+            )
+        except ErpsyncError as error:
+            return _dialog(request, user, "crm/erp_search.html", context, error=error)
+        return _dialog(request, user, "crm/erp_search.html", context)
+
+    @target.post(one + "/connect")
+    def connect(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        form: PostedForm,
+        entity_id: int,
+        connection_id: int,
+    ) -> Response:
+        """A hit picked: when values differ the user chooses the winner per field first; then the link is made."""
+        entity, chosen = tab.entity(session, entity_id), _actor_type(form.get("actor_type"))
+        erp_key, user_id = str(form.get("erp_key") or ""), user.id
+        session.rollback()
+        engine = engine_of(database, clients)
+        context: dict[str, Any] = {
+            "action": tab.url(entity_id, f"/{connection_id}/connect"),
+            "back_url": tab.url(entity_id),
+            "actor_type": chosen,
+            "erp_key": erp_key,
+            "winners": _winners(form),
+            "field_errors": {},
+        }
+        try:
+            comparisons = _call(
+                lambda: erp_tab.compare(engine, user_id, entity, connection_id, actor_type=chosen, erp_key=erp_key)
+            )
+            context["comparisons"] = comparisons
+            if form.get("stage") != "winners" and any(c.differ for c in comparisons):
+                return _dialog(request, user, "crm/erp_winners.html", context)
+            _call(
+                lambda: erp_tab.connect_actor(
+                    engine,
+                    user_id,
+                    entity,
+                    connection_id,
+                    actor_type=chosen,
+                    erp_key=erp_key,
+                    winners=context["winners"],
+                )
+            )
+        except erp_tab.RefusedRequestError as refused:
+            context["field_errors"] = _refused_fields(refused, "winners")
+            return _dialog(request, user, "crm/erp_winners.html", context, error=refused)
+        except ErpsyncError as error:
+            context.setdefault("comparisons", [])
+            return _dialog(request, user, "crm/erp_winners.html", context, error=error)
+        return pages.redirect(request, tab.url(entity_id))
+
+    def create_context(entity_id: int, connection_id: int, chosen: m.ActorType) -> dict[str, Any]:
+        return {
+            "action": tab.url(entity_id, f"/{connection_id}/create?actor_type={chosen.value}"),
+            "back_url": tab.url(entity_id),
+            "actor_type": chosen,
+            "prompts": [],
+            "values": {},
+            "field_errors": {},
+            "value_text": value_text,
+        }
+
+    @target.get(one + "/create")
+    def create_form(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        entity_id: int,
+        connection_id: int,
+        actor_type: Annotated[str, Query(max_length=32)],
+    ) -> Response:
+        """*Create in ERP*: the defaults that ask the user, pre-filled; mandatory ones required."""
+        entity, chosen, user_id = tab.entity(session, entity_id), _actor_type(actor_type), user.id
+        session.rollback()
+        context = create_context(entity_id, connection_id, chosen)
+        try:
+            prompts = _call(
+                lambda: erp_tab.create_form(
+                    engine_of(database, clients), user_id, entity, connection_id, actor_type=chosen
+                )
+            )
+        except ErpsyncError as error:
+            return _dialog(request, user, "crm/erp_create.html", context, error=error)
+        context |= {"prompts": prompts, "values": {p.key: value_text(p.value) for p in prompts}}
+        return _dialog(request, user, "crm/erp_create.html", context)
+
+    @target.post(one + "/create")
+    def create(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        form: PostedForm,
+        entity_id: int,
+        connection_id: int,
+        actor_type: Annotated[str, Query(max_length=32)],
+    ) -> Response:
+        entity, chosen, user_id = tab.entity(session, entity_id), _actor_type(actor_type), user.id
+        session.rollback()
+        engine = engine_of(database, clients)
+        context = create_context(entity_id, connection_id, chosen)
+        try:
+            prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
+            context["prompts"] = prompts
+            values, errors = _answers(form, prompts)
+            context |= {"values": {p.key: str(form.get(f"value.{p.key}") or "") for p in prompts}}
+            if errors:
+                context["field_errors"] = errors
+                raise ValidationError("fix the marked values")
+            _call(
+                lambda: erp_tab.create_in_erp(engine, user_id, entity, connection_id, actor_type=chosen, values=values)
+            )
+        except erp_tab.RefusedRequestError as refused:
+            context["field_errors"] = _refused_fields(refused, "values")
+            return _dialog(request, user, "crm/erp_create.html", context, error=refused)
+        except ErpsyncError as error:
+            return _dialog(request, user, "crm/erp_create.html", context, error=error)
+        return pages.redirect(request, tab.url(entity_id))
+
+    @target.post(one + "/sync")
+    def sync_now(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        entity_id: int,
+        connection_id: int,
+    ) -> Response:
+        """*Sync now*: this record at once; the tab shows what it did."""
+        entity, user_id = tab.entity(session, entity_id), user.id
+        session.rollback()
+        engine = engine_of(database, clients)
+        try:
+            result = _call(lambda: erp_tab.sync_now(engine, user_id, entity, connection_id))
+        except ErpsyncError as error:
+            return tab.page(request, session, engine, user, entity_id, result=(connection_id, None, error.user_message))
+        return tab.page(request, session, engine, user, entity_id, result=(connection_id, result, None))
+
+    @target.get(one + "/disconnect")
+    def confirm_disconnect(
+        request: Request, session: SessionDep, user: WebLicensed, entity_id: int, connection_id: int
+    ) -> Response:
+        tab.entity(session, entity_id)
+        connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
+        context = {
+            "title_key": "erp.disconnect_title",
+            "question_key": "erp.disconnect_question",
+            "button_key": "erp.disconnect",
+            "message": connection.name,
+            "action": tab.url(entity_id, f"/{connection_id}/disconnect"),
+            "back_url": tab.url(entity_id),
+            "error": None,
+        }
+        return pages.render_dialog(request, "confirm.html", context, user=user)
+
+    @target.post(one + "/disconnect")
+    def disconnect(
+        request: Request,
+        session: SessionDep,
+        database: DatabaseDep,
+        clients: ClientsDep,
+        user: WebLicensed,
+        entity_id: int,
+        connection_id: int,
+    ) -> Response:
+        """Removes the link only: nothing is deleted in the ERP."""
+        entity, user_id = tab.entity(session, entity_id), user.id
+        session.rollback()
+        _call(lambda: erp_tab.disconnect(engine_of(database, clients), user_id, entity, connection_id))
+        return pages.redirect(request, tab.url(entity_id))
+
+
+def _answers(form: FormData, prompts: Sequence[erp_tab.Prompt]) -> tuple[dict[str, m.Value], dict[str, str]]:
+    """The typed answers of the create dialog, and per field the message of one of the wrong kind."""
+    values: dict[str, m.Value] = {}
+    errors: dict[str, str] = {}
+    for prompt in prompts:
+        value, error = parse_value(prompt.type, str(form.get(f"value.{prompt.key}") or ""))
+        if error:
+            errors[prompt.key] = error
+        values[prompt.key] = value
+    return values, errors
+
+
+for _segment, _entity_type in crm_forms.ENTITY_BY_SEGMENT.items():
+    _add_routes(router, _Tab(_segment, _entity_type))

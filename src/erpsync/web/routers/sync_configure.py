@@ -1,0 +1,575 @@
+"""The Sync tab's *Configure* screens (SPEC §4), for administrators: mappings, list mapping, defaults, rank fields,
+conflict policy, sync priority, and the connections list's *Active* checkbox.
+
+Each save goes through ``erpsync.sync.configuration``, which refuses a change that breaks a rule with every reason; the
+screen then lists them all and keeps what was entered. The ERP's list items are read with the request's transaction
+ended (``_erp_lists``): on SQLite an open one would block every other writer while the connector answers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query, Request, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from erpsync import audit
+from erpsync.api.configuration_schemas import (
+    ListMappingsPublic,
+    defaults_public,
+    list_mappings_public,
+    mapping_public,
+    ranks_public,
+)
+from erpsync.api.deps import ClientsDep, SessionDep
+from erpsync.crm import lists as crm_lists
+from erpsync.crm.fields import CRM_FIELDS, CrmList
+from erpsync.errors import ErpsyncError
+from erpsync.protocol import models as m
+from erpsync.storage.tables import ErpConnection, User
+from erpsync.sync import configuration, connections
+from erpsync.sync.configuration import ErpLists, RefusedError
+from erpsync.sync.connectors import ConnectorClients
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
+from erpsync.sync.merge import Direction, Policy
+from erpsync.web import pages
+from erpsync.web.erp_values import YES, parse_value, value_text
+from erpsync.web.error_pages import PageNotFoundError, or_404
+from erpsync.web.routers import PostedForm, page_router
+from erpsync.web.routers.sync_tab import SYNC_TAB
+from erpsync.web.security import WebAdmin
+
+router = page_router(SYNC_TAB)
+
+_CONNECTION = "/connections/{connection_id}"
+ActorTypeQuery = Annotated[str | None, Query(max_length=32)]
+E = TypeVar("E", bound=StrEnum)
+
+
+# --- shared by the screens --------------------------------------------------------------------------------------------
+
+
+def _connection(session: Session, admin: User, connection_id: int) -> ErpConnection:
+    connection = or_404(lambda: connections.get_connection(session, connection_id, user=admin))
+    if connection.deleted_at is not None:
+        raise PageNotFoundError
+    return connection
+
+
+def _actor_types(session: Session, connection: ErpConnection) -> list[m.ActorType]:
+    """The actor types the connector offers, and those mapped before it stopped offering them."""
+    offered = configuration.offered_fields(connection)
+    mapped = configuration.load_config(session, connection).mappings
+    return [actor_type for actor_type in m.ActorType if actor_type in offered or actor_type in mapped]
+
+
+def _chosen(actor_types: Sequence[m.ActorType], actor_type: str | None) -> m.ActorType:
+    for candidate in actor_types:
+        if actor_type in (None, candidate.value):
+            return candidate
+    raise PageNotFoundError
+
+
+def _erp_lists(session: Session, clients: ConnectorClients, connection: ErpConnection, names: set[str]) -> ErpLists:
+    if not names:
+        return {}
+    session.commit()  # no transaction open while the connector answers
+    return configuration.read_erp_lists(clients, connection, names)
+
+
+def _render(
+    request: Request,
+    admin: User,
+    template: str,
+    connection: ErpConnection | None,
+    context: dict[str, Any],
+    *,
+    problems: Sequence[str] = (),
+) -> Response:
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT if problems else status.HTTP_200_OK
+    shared = {"connection": connection, "problems": problems, "section": "settings", "back_url": SYNC_TAB}
+    return pages.render(request, template, {**shared, **context}, user=admin, status_code=code)
+
+
+def _saved(
+    session: Session,
+    admin: User,
+    connection: ErpConnection | None,
+    *,
+    action: str,
+    detail: dict[str, Any],
+    write: Callable[[], object],
+) -> list[str]:
+    """Run ``write``, audit and commit it; or undo it and answer every reason it was refused."""
+    try:
+        write()
+    except RefusedError as refused:
+        session.rollback()
+        return [configuration.describe(problem) for problem in refused.problems]
+    except ErpsyncError as error:  # e.g. the connector did not answer with its lists
+        session.rollback()
+        return [error.user_message]
+    target_id = connection.id if connection else None
+    target_type = "connection" if connection else "sync_priority"
+    audit.record(session, user_id=admin.id, action=action, target_type=target_type, target_id=target_id, detail=detail)
+    session.commit()
+    return []
+
+
+def _enum(kind: type[E], text: object, problems: list[str]) -> E | None:
+    if text in (None, ""):
+        return None
+    try:
+        return kind(str(text))
+    except ValueError:
+        problems.append(f"{text!r} is not a {kind.__name__.lower()}")
+        return None
+
+
+def _moved(order: list[str], move: str) -> list[str]:
+    """``order`` with the item named by ``move`` ("up:<key>" or "down:<key>") swapped with its neighbour."""
+    direction, _, key = move.partition(":")
+    if key not in order or direction not in ("up", "down"):
+        return order
+    index = order.index(key)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(order):
+        order[index], order[other] = order[other], order[index]
+    return order
+
+
+# --- mappings ---------------------------------------------------------------------------------------------------------
+
+
+def _mapping_context(session: Session, connection: ErpConnection, mapping: ActorTypeMapping) -> dict[str, Any]:
+    erp_fields = configuration.erp_fields_of(session, connection, mapping.actor_type)
+    entity = ENTITY_FOR_ACTOR[mapping.actor_type]
+    return {
+        "screen": "mappings",
+        "actor_types": _actor_types(session, connection),
+        "actor_type": mapping.actor_type,
+        "entity": entity.value,
+        "mapping": mapping_public(mapping, erp_fields),
+        "crm_attrs": {key: field.attr for key, field in CRM_FIELDS[entity].items()},
+        "directions": list(Direction),
+        "policies": list(Policy),
+    }
+
+
+def _mapping_from_form(form: FormData, actor_type: m.ActorType, problems: list[str]) -> ActorTypeMapping:
+    """The posted rows; a row missing in the ERP whose *remove* box is ticked is left out."""
+    rows = []
+    for key in dict.fromkeys(str(key) for key in form.getlist("erp_field") if key):
+        if f"remove.{key}" in form:
+            continue
+        row = FieldMapping(
+            erp_field=key,
+            crm_field=str(form.get(f"crm_field.{key}") or "") or None,
+            direction=_enum(Direction, form.get(f"direction.{key}"), problems) or Direction.NONE,
+            show_in_search=f"show_in_search.{key}" in form,
+            show_in_tab=f"show_in_tab.{key}" in form,
+            policy=_enum(Policy, form.get(f"policy.{key}"), problems),
+        )
+        rows.append(row)
+    return ActorTypeMapping(actor_type=actor_type, active="active" in form, fields=tuple(rows))
+
+
+@router.get(_CONNECTION + "/mappings")
+def mappings(
+    request: Request, session: SessionDep, admin: WebAdmin, connection_id: int, actor_type: ActorTypeQuery = None
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    context = _mapping_context(session, connection, configuration.mapping_of(session, connection, chosen))
+    return _render(request, admin, "sync/mappings.html", connection, context)
+
+
+@router.post(_CONNECTION + "/mappings")
+def save_mappings(
+    request: Request,
+    session: SessionDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    form: PostedForm,
+    connection_id: int,
+    actor_type: ActorTypeQuery = None,
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    problems: list[str] = []
+    mapping = _mapping_from_form(form, chosen, problems)
+    if not problems:
+        names = configuration.erp_list_names(connection) if connection.active else set()
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="update_mapping",
+            detail={"actor_type": chosen.value, **mapping.model_dump(mode="json", exclude={"actor_type"})},
+            write=lambda: configuration.save_mapping(
+                session, connection, mapping, erp_lists=_erp_lists(session, clients, connection, names)
+            ),
+        )
+    if problems:
+        context = _mapping_context(session, connection, mapping)
+        return _render(request, admin, "sync/mappings.html", connection, context, problems=problems)
+    return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/mappings?actor_type={chosen.value}&saved=1")
+
+
+# --- list mapping -----------------------------------------------------------------------------------------------------
+
+
+def _list_screen(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ListMappingsPublic:
+    config = configuration.load_config(session, connection)
+    offered = configuration.offered_fields(connection)
+    crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
+    erp_lists = _erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+    return list_mappings_public(config, offered, erp_lists=erp_lists, crm_items=crm_items)
+
+
+def _duplicates(screen: ListMappingsPublic) -> dict[str, set[int]]:
+    """Per list, the CRM items paired with more than one ERP item (shown in red; the save refuses them)."""
+    return {
+        name: {item for item, count in Counter(v for v in shown.items.values() if v is not None).items() if count > 1}
+        for name, shown in screen.lists.items()
+    }
+
+
+def _list_context(screen: ListMappingsPublic) -> dict[str, Any]:
+    return {"screen": "list_mapping", "lists": screen.lists, "duplicates": _duplicates(screen)}
+
+
+def _list_mappings_from_form(
+    form: FormData, screen: ListMappingsPublic, problems: list[str]
+) -> tuple[dict[str, ListMapping], ListMappingsPublic]:
+    """The posted pairs of every list on the screen, and the screen showing them."""
+    mappings, shown_lists = {}, {}
+    for name, shown in screen.lists.items():
+        items: dict[str, int | None] = {}
+        for erp_item in shown.erp_items:
+            text = str(form.get(f"item.{name}.{erp_item.key}") or "")
+            if text and not text.isdigit():
+                problems.append(f"{name}.{erp_item.key}: {text!r} is not a CRM item")
+            items[erp_item.key] = int(text) if text.isdigit() else None
+        shown_lists[name] = shown.model_copy(update={"items": items})
+        if shown.crm_list is not None:
+            mappings[name] = ListMapping(list_name=name, crm_list=shown.crm_list, items=items)
+    return mappings, ListMappingsPublic(lists=shown_lists)
+
+
+def _list_problem_screen(request: Request, admin: User, connection: ErpConnection, error: ErpsyncError) -> Response:
+    context = {"screen": "list_mapping", "lists": {}, "duplicates": {}}
+    return _render(request, admin, "sync/list_mapping.html", connection, context, problems=[error.user_message])
+
+
+@router.get(_CONNECTION + "/list-mapping")
+def list_mapping(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    try:
+        screen = _list_screen(session, clients, connection)
+    except ErpsyncError as error:
+        return _list_problem_screen(request, admin, connection, error)
+    return _render(request, admin, "sync/list_mapping.html", connection, _list_context(screen))
+
+
+@router.post(_CONNECTION + "/list-mapping")
+def save_list_mapping(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connection_id: int
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    try:
+        screen = _list_screen(session, clients, connection)
+    except ErpsyncError as error:
+        return _list_problem_screen(request, admin, connection, error)
+    problems: list[str] = []
+    mappings, shown = _list_mappings_from_form(form, screen, problems)
+    erp_lists = {name: lists.erp_items for name, lists in screen.lists.items()}
+    if not problems:
+        detail = {name: lm.model_dump(mode="json") for name, lm in mappings.items()}
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="update_list_mappings",
+            detail={"lists": detail},
+            write=lambda: configuration.save_list_mappings(session, connection, mappings, erp_lists=erp_lists),
+        )
+    if problems:
+        return _render(request, admin, "sync/list_mapping.html", connection, _list_context(shown), problems=problems)
+    return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/list-mapping?saved=1")
+
+
+# --- defaults ---------------------------------------------------------------------------------------------------------
+
+
+def _settable(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:
+    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    return defaults_public(actor_type, {}, erp_fields).fields
+
+
+def _defaults_context(
+    session: Session,
+    clients: ConnectorClients,
+    connection: ErpConnection,
+    actor_type: m.ActorType,
+    defaults: dict[str, FieldDefault],
+) -> dict[str, Any]:
+    fields = _settable(session, connection, actor_type)
+    context = {
+        "screen": "defaults",
+        "actor_types": _actor_types(session, connection),
+        "actor_type": actor_type,
+        "fields": fields,
+        "defaults": defaults,
+        "value_text": value_text,
+        "list_items": {},
+    }
+    names = {meta.list_name for meta in fields if meta.type is m.FieldType.LIST and meta.list_name}
+    context["list_items"] = _erp_lists(session, clients, connection, names)
+    return context
+
+
+def _defaults_from_form(
+    form: FormData, fields: Sequence[m.FieldMeta], field_errors: dict[str, str]
+) -> dict[str, FieldDefault]:
+    defaults = {}
+    for meta in fields:
+        value, error = parse_value(meta.type, str(form.get(f"value.{meta.key}") or ""))
+        if error:
+            field_errors[meta.key] = error
+        ask, mandatory = f"ask.{meta.key}" in form, f"mandatory.{meta.key}" in form
+        if value is not None or ask or mandatory:
+            defaults[meta.key] = FieldDefault(value=value, ask_user=ask, mandatory=mandatory)
+    return defaults
+
+
+def _defaults_screen(
+    request: Request,
+    session: Session,
+    clients: ConnectorClients,
+    admin: User,
+    connection: ErpConnection,
+    actor_type: m.ActorType,
+    defaults: dict[str, FieldDefault],
+    *,
+    problems: Sequence[str] = (),
+    field_errors: dict[str, str] | None = None,
+) -> Response:
+    try:
+        context = _defaults_context(session, clients, connection, actor_type, defaults)
+    except ErpsyncError as error:
+        context = {"screen": "defaults", "actor_types": [], "actor_type": actor_type, "fields": []}
+        problems = [*problems, error.user_message]
+    context["field_errors"] = field_errors or {}
+    return _render(request, admin, "sync/defaults.html", connection, context, problems=problems)
+
+
+@router.get(_CONNECTION + "/defaults")
+def defaults(
+    request: Request,
+    session: SessionDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    connection_id: int,
+    actor_type: ActorTypeQuery = None,
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    saved = configuration.load_config(session, connection).defaults.get(chosen, {})
+    return _defaults_screen(request, session, clients, admin, connection, chosen, dict(saved))
+
+
+@router.post(_CONNECTION + "/defaults")
+def save_defaults(
+    request: Request,
+    session: SessionDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    form: PostedForm,
+    connection_id: int,
+    actor_type: ActorTypeQuery = None,
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    field_errors: dict[str, str] = {}
+    posted = _defaults_from_form(form, _settable(session, connection, chosen), field_errors)
+    problems: list[str] = []
+    if not field_errors:
+        names = configuration.erp_list_names(connection) if connection.active else set()
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="update_defaults",
+            detail={"actor_type": chosen.value, "defaults": {k: d.model_dump(mode="json") for k, d in posted.items()}},
+            write=lambda: configuration.save_defaults(
+                session, connection, chosen, posted, erp_lists=_erp_lists(session, clients, connection, names)
+            ),
+        )
+    if problems or field_errors:
+        return _defaults_screen(
+            request, session, clients, admin, connection, chosen, posted, problems=problems, field_errors=field_errors
+        )
+    return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/defaults?actor_type={chosen.value}&saved=1")
+
+
+# --- rank fields ------------------------------------------------------------------------------------------------------
+
+
+@router.get(_CONNECTION + "/ranks")
+def ranks(
+    request: Request,
+    session: SessionDep,
+    admin: WebAdmin,
+    connection_id: int,
+    actor_type: ActorTypeQuery = None,
+    moved: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    actor_types = _actor_types(session, connection)
+    chosen = _chosen(actor_types, actor_type)
+    erp_fields = configuration.erp_fields_of(session, connection, chosen)
+    context = {
+        "screen": "ranks",
+        "actor_types": actor_types,
+        "actor_type": chosen,
+        "ranks": ranks_public(configuration.mapping_of(session, connection, chosen), erp_fields),
+        "moved": moved,
+    }
+    return _render(request, admin, "sync/ranks.html", connection, context)
+
+
+@router.post(_CONNECTION + "/ranks")
+def move_rank(
+    request: Request,
+    session: SessionDep,
+    admin: WebAdmin,
+    form: PostedForm,
+    connection_id: int,
+    actor_type: ActorTypeQuery = None,
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    move = str(form.get("move") or "")
+    order = _moved([row.erp_field for row in configuration.mapping_of(session, connection, chosen).fields], move)
+    _saved(
+        session,
+        admin,
+        connection,
+        action="update_ranks",
+        detail={"actor_type": chosen.value, "order": order},
+        write=lambda: configuration.save_ranks(session, connection, chosen, order),
+    )
+    url = f"{SYNC_TAB}/connections/{connection.id}/ranks?actor_type={chosen.value}&moved={move}"
+    return pages.redirect(request, url)
+
+
+# --- conflict policy --------------------------------------------------------------------------------------------------
+
+
+def _policy_context(policy: Policy, no_blank_overwrite: bool) -> dict[str, Any]:
+    return {"screen": "policy", "policies": list(Policy), "policy": policy, "no_blank_overwrite": no_blank_overwrite}
+
+
+@router.get(_CONNECTION + "/policy")
+def policy(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
+    connection = _connection(session, admin, connection_id)
+    config = configuration.load_config(session, connection)
+    context = _policy_context(config.policy, config.no_blank_overwrite)
+    return _render(request, admin, "sync/policy.html", connection, context)
+
+
+@router.post(_CONNECTION + "/policy")
+def save_policy(
+    request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm, connection_id: int
+) -> Response:
+    connection = _connection(session, admin, connection_id)
+    problems: list[str] = []
+    chosen = _enum(Policy, form.get("policy"), problems) or Policy.NEWEST
+    no_blank = "no_blank_overwrite" in form
+    if not problems:
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="update_policy",
+            detail={"policy": chosen.value, "no_blank_overwrite": no_blank},
+            write=lambda: configuration.save_policy(session, connection, policy=chosen, no_blank_overwrite=no_blank),
+        )
+    if problems:
+        context = _policy_context(chosen, no_blank)
+        return _render(request, admin, "sync/policy.html", connection, context, problems=problems)
+    return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/policy?saved=1")
+
+
+# --- sync priority ----------------------------------------------------------------------------------------------------
+
+
+@router.get("/priority")
+def priority(
+    request: Request, session: SessionDep, admin: WebAdmin, moved: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    context = {"screen": "priority", "ordered": configuration.priority_order(session), "moved": moved}
+    return _render(request, admin, "sync/priority.html", None, context)
+
+
+@router.post("/priority")
+def move_priority(request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm) -> Response:
+    move = str(form.get("move") or "")
+    order = _moved([str(c.id) for c in configuration.priority_order(session)], move)
+    ids = [int(key) for key in order]
+    _saved(
+        session,
+        admin,
+        None,
+        action="update",
+        detail={"connection_ids": ids},
+        write=lambda: configuration.set_priority(session, ids),
+    )
+    return pages.redirect(request, f"{SYNC_TAB}/priority?moved={move}")
+
+
+# --- activation -------------------------------------------------------------------------------------------------------
+
+
+@router.post(_CONNECTION + "/active")
+def set_active(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connection_id: int
+) -> Response:
+    """The *Active* checkbox: ticked switches the connection on (refused with every reason), unticked off."""
+    connection = _connection(session, admin, connection_id)
+    wanted = form.get("active") in ("on", YES)
+    if wanted:
+        names = configuration.erp_list_names(connection)
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="activate",
+            detail={},
+            write=lambda: configuration.activate(
+                session, connection, erp_lists=_erp_lists(session, clients, connection, names)
+            ),
+        )
+    else:
+        problems = _saved(
+            session,
+            admin,
+            connection,
+            action="deactivate",
+            detail={},
+            write=lambda: configuration.deactivate(session, connection),
+        )
+    if problems:
+        context = {"problems": problems, "name": connection.name, "back_url": SYNC_TAB}
+        return pages.render_dialog(
+            request, "sync/activation_refused.html", context, user=admin, status_code=status.HTTP_409_CONFLICT
+        )
+    return pages.redirect(request, SYNC_TAB)

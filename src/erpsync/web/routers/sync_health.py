@@ -1,0 +1,127 @@
+"""Sync now per connection, and sync health (SPEC §5.2, administrators): per connection the in-sync, failing and
+broken-link counts, its runs, each run's events with field diffs, and the failing records with *Retry*.
+
+Runs and retries take the engine's locks and call the connector: the request's transaction is ended first, so no
+SQLite write lock is held while the connector answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+from erpsync.errors import ErpsyncError, NotFoundError
+from erpsync.storage.tables import ErpConnection, ErpLink, User
+from erpsync.sync import engine, links, runs
+from erpsync.sync.connections import get_connection
+from erpsync.sync.engine import Engine, RecordResult
+from erpsync.web import crm_forms, pages
+from erpsync.web.error_pages import PageNotFoundError, or_404
+from erpsync.web.routers import page_router
+from erpsync.web.routers.sync_tab import SYNC_TAB
+from erpsync.web.security import WebAdmin
+
+router = page_router(SYNC_TAB)
+
+RUNS_SHOWN = 20
+EVENTS_SHOWN = 500
+
+
+def _connection(session: Session, admin: User, connection_id: int) -> ErpConnection:
+    return or_404(lambda: get_connection(session, connection_id, user=admin))
+
+
+def _entity_title(session: Session, link: ErpLink) -> str:
+    try:
+        return crm_forms.title_of(service.get_entity(session, EntityType(link.entity_type), link.entity_id))
+    except NotFoundError:
+        return f"#{link.entity_id}"
+
+
+def _health_context(session: Session, connection: ErpConnection) -> dict[str, Any]:
+    failing = links.failing_links(session, connection.id)
+    return {
+        "connection": connection,
+        "health": runs.connection_health(session, connection.id),
+        "runs": runs.list_runs(session, connection_id=connection.id, limit=RUNS_SHOWN),
+        "failing": [(link, _entity_title(session, link)) for link in failing],
+        "segments": crm_forms.SEGMENT_BY_ENTITY,
+        "section": "settings",
+        "back_url": SYNC_TAB,
+    }
+
+
+@router.get("/connections/{connection_id}/health")
+def health(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
+    connection = _connection(session, admin, connection_id)
+    return pages.render(request, "sync/health.html", _health_context(session, connection), user=admin)
+
+
+@router.post("/connections/{connection_id}/failing/{link_id}/retry")
+def retry(
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    connection_id: int,
+    link_id: int,
+) -> Response:
+    """Un-park a failing record and sync it at once; the health page shows what that did."""
+    connection = _connection(session, admin, connection_id)
+    session.rollback()
+    result: RecordResult | None = None
+    error: str | None = None
+    try:
+        result = engine.retry_link(Engine(database, clients), connection.id, link_id)
+    except NotFoundError as missing:
+        raise PageNotFoundError from missing
+    except ErpsyncError as failed:
+        error = failed.user_message
+    context = {**_health_context(session, connection), "retried": result, "retry_error": error}
+    return pages.render(request, "sync/health.html", context, user=admin)
+
+
+@router.get("/runs/{run_id}")
+def run_events(request: Request, session: SessionDep, admin: WebAdmin, run_id: int) -> Response:
+    run = or_404(lambda: runs.get_run(session, run_id))
+    connection = _connection(session, admin, run.connection_id) if run.connection_id is not None else None
+    context = {
+        "run": run,
+        "connection": connection,
+        "events": runs.run_events(session, run_id, limit=EVENTS_SHOWN),
+        "segments": crm_forms.SEGMENT_BY_ENTITY,
+        "section": "settings",
+    }
+    return pages.render(request, "sync/run.html", context, user=admin)
+
+
+@router.post("/connections/{connection_id}/sync")
+def sync_now(
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    connection_id: int,
+) -> Response:
+    """Sync now: one run of the connection, answered when it ends, in a dialog."""
+    connection = _connection(session, admin, connection_id)
+    name = connection.name
+    session.rollback()
+    context: dict[str, Any] = {"name": name, "back_url": SYNC_TAB, "run": None, "error": None}
+    try:
+        summary = engine.sync_connection(Engine(database, clients), connection_id)
+    except ErpsyncError as error:  # not active, or a run of it under way
+        context["error"] = error.user_message
+        return pages.render_dialog(
+            request, "sync/run_result.html", context, user=admin, status_code=status.HTTP_409_CONFLICT
+        )
+    context["run"] = runs.get_run(session, summary.run_id)
+    return pages.render_dialog(request, "sync/run_result.html", context, user=admin)
