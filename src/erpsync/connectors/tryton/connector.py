@@ -97,8 +97,18 @@ class TrytonConnector(Connector):
         return self._search(request.connection_id, request.actor_type, domain + text_search(request.text), request)
 
     def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
-        domain = [clause for r in request.restrictions for clause in self._restriction(request.actor_type, r)]
-        return self._search(request.connection_id, request.actor_type, domain, request)
+        domains = [(r, self._restriction(request.actor_type, r)) for r in request.restrictions]  # validates each
+        folded = [r for r in request.restrictions if _text_between(request.actor_type, r)]
+        domain = [clause for r, clauses in domains if r not in folded for clause in clauses]
+        if not folded:
+            return self._search(request.connection_id, request.actor_type, domain, request)
+        # Tryton's domains cannot lower-case a column, so a text range that ignores case is checked here, over every
+        # record the other restrictions select.
+        records = self._records(request.connection_id)
+        ids = records.find(request.actor_type, domain, limit=None)
+        found = records.read(request.actor_type, ids)
+        kept = [found[i][0] for i in ids if i in found and all(_within(found[i][0], r) for r in folded)]
+        return m.ActorsResponse(actors=[_only(actor, request.field_keys) for actor in kept[: request.limit]])
 
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
         after = _start(request)
@@ -165,6 +175,18 @@ class TrytonConnector(Connector):
 
     def _records(self, connection_id: str) -> Records:
         return self._session(connection_id).records()
+
+
+def _text_between(actor_type: m.ActorType, restriction: m.Restriction) -> bool:
+    field = f.actor_field(actor_type, restriction.field)
+    return restriction.operator == m.Operator.BETWEEN and field is not None and field.type == m.FieldType.TEXT
+
+
+def _within(actor: m.Actor, restriction: m.Restriction) -> bool:
+    """``between`` on text, both bounds included, ignoring case (SPEC §6.4)."""
+    value = actor.fields.get(restriction.field)
+    low, high = (str(bound).casefold() for bound in restriction.values)
+    return isinstance(value, str) and low <= value.casefold() <= high
 
 
 def _id(key: str | None) -> int | None:

@@ -1,8 +1,8 @@
 """Search restrictions (SPEC §6.4) as Tryton domains.
 
 Text operators use ``ilike`` so matching ignores case; LIKE wildcards in the user's text are escaped. A negated
-operator also matches an empty field, the way a user reads "city does not contain X". Text ``between`` compares
-case-sensitively: Tryton's domains cannot lower-case a column.
+operator also matches an empty field, the way a user reads "city does not contain X". Tryton's domains cannot lower-case
+a column, so text ``between`` is also checked by the connector after the search (see ``search_advanced``).
 """
 
 from __future__ import annotations

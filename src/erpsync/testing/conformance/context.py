@@ -26,6 +26,9 @@ class ConformanceHooks:
     """Optional access to the ERP behind the connector, for what the protocol itself cannot do."""
 
     delete_actor: Callable[[m.ActorType, str], None] | None = None  # delete a record in the ERP, by erp_key
+    adjust_sample: Callable[[m.ActorType, dict[str, m.Value]], dict[str, m.Value]] | None = None
+    """Fit the kit's generated values to the ERP's own business rules (e.g. "a done project is 100% complete"),
+    which field metadata cannot state."""
 
 
 @dataclass

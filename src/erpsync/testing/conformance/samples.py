@@ -14,8 +14,10 @@ from erpsync.testing.conformance.rule import CannotCheckError, RuleFailedError
 
 _HEADS = ("Alpha", "bravo", "ALPHA Charlie", "delta")
 _TAILS = ("one", "Two", "three ONE", "four")
-_INTEGERS = (7, 42, 1000, -3)
-_DOUBLES = (1.5, 42.25, -0.75, 1000.0)
+# Numbers stay small and non-negative, doubles within 0..1 (a fraction or a percentage): ERPs validate ranges that
+# field metadata cannot state.
+_INTEGERS = (7, 42, 1000, 3)
+_DOUBLES = (0.5, 0.25, 0.75, 1.0)
 _DATETIMES = ("2031-03-15T10:30:00", "2029-12-31T23:59:59", "2031-03-15T10:30:01", "2030-06-01T00:00:00")
 _PARENT_TYPES = (m.ActorType.CUSTOMER, m.ActorType.PARTNER, m.ActorType.SUPPLIER)
 SAMPLE_COUNT_MAX = len(_HEADS)
@@ -71,7 +73,8 @@ def sample_values(ctx: Context, actor_type: m.ActorType, *, purpose: str, index:
         value = _value(ctx, meta, index=index, tag=ctx.tag if meta.key == tagged else "", purpose=purpose)
         if value is not None:
             values[meta.key] = _fit(value, meta)
-    return values
+    adjust = ctx.hooks.adjust_sample
+    return adjust(actor_type, values) if adjust else values
 
 
 def tagged_name(ctx: Context, *, purpose: str, index: int) -> str:
