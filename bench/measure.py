@@ -1,0 +1,50 @@
+"""Measuring inside a scenario's own process: wall time and peak resident memory, and the shape of a result row."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+RESULT_KEYS = ("scenario", "n", "seconds", "records_per_s", "peak_rss_mb", "ratio_to_limit")
+
+
+def peak_rss_mb() -> float:
+    """The most memory this process has held so far: Linux's high-water mark of the resident set (``VmHWM``). Not
+    ``getrusage``'s ``ru_maxrss``: Linux keeps that across ``exec``, so a child would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("this system does not report VmHWM in /proc/self/status")
+
+
+def result(
+    scenario: str,
+    n: int,
+    seconds: float,
+    *,
+    records: int | None = None,
+    ratio_to_limit: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One JSON row: the common keys first, then what the scenario adds."""
+    return {
+        "scenario": scenario,
+        "n": n,
+        "seconds": round(seconds, 4),
+        "records_per_s": round(records / seconds) if records and seconds > 0 else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "ratio_to_limit": None if ratio_to_limit is None else round(ratio_to_limit, 2),
+        **extra,
+    }
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """The nearest-rank percentile (``share`` 0.99 is p99) of at least one sample."""
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)

@@ -1,0 +1,158 @@
+"""The results: rows derived from others (memory, growth ratios), the targets, and the Markdown of bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def memory_row(imported: Row) -> Row:
+    """Scenario 5 from the import's own child process: its peak RSS, and how much the run added to it."""
+    return {
+        "scenario": "import_memory",
+        "n": imported["n"],
+        "seconds": imported["seconds"],
+        "records_per_s": None,
+        "peak_rss_mb": imported["peak_rss_mb"],
+        "ratio_to_limit": None,
+        "growth_during_run_mb": round(imported["peak_rss_mb"] - imported["rss_before_run_mb"], 1),
+    }
+
+
+# --- targets --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    check: Callable[[Sequence[Row]], tuple[str, bool | None]]
+    """The measured figure as text, and whether it meets the target (None: not measured in this run)."""
+
+
+def _rows(rows: Sequence[Row], scenario: str) -> dict[int, Row]:
+    return {row["n"]: row for row in rows if row["scenario"] == scenario}
+
+
+def _import_speed(rows: Sequence[Row]) -> tuple[str, bool | None]:
+    found = _rows(rows, "import")
+    if not found:
+        return "not run", None
+    worst = min(row["records_per_s"] for row in found.values())
+    return f"{worst:,} records/s (slowest size)", worst >= 2000
+
+
+def _import_limit(rows: Sequence[Row]) -> tuple[str, bool | None]:
+    found = _rows(rows, "import")
+    if not found:
+        return "not run", None
+    worst = max(row["ratio_to_limit"] for row in found.values())
+    return f"{worst:.2f}x the limit (worst size)", worst <= 2.0
+
+
+def _growth(scenario: str, key: str, bound: float) -> Callable[[Sequence[Row]], tuple[str, bool | None]]:
+    def check(rows: Sequence[Row]) -> tuple[str, bool | None]:
+        found = _rows(rows, scenario)
+        if 10_000 not in found or 100_000 not in found:
+            return "needs 10k and 100k (full run)", None
+        ratio = found[100_000][key] / found[10_000][key]
+        return f"100k / 10k = {ratio:.2f}", ratio <= bound
+
+    return check
+
+
+def _sync_now(rows: Sequence[Row]) -> tuple[str, bool | None]:
+    found = _rows(rows, "sync_now")
+    if not found:
+        return "not run", None
+    worst = max(row["p99_ms"] for row in found.values())
+    return f"p99 {worst:.1f} ms (worst size)", worst < 200
+
+
+def _no_change(rows: Sequence[Row]) -> tuple[str, bool | None]:
+    found = _rows(rows, "no_change_cycle")
+    if not found:
+        return "not run", None
+    written = max(row["rows_written"] for row in found.values())
+    return f"{written} rows written", written == 0
+
+
+TARGETS = (
+    Target("Import >= 2,000 records/s", _import_speed),
+    Target("Import within 2x of the measured limit", _import_limit),
+    Target("Incremental cycle at 100k within 1.5x of 10k", _growth("incremental_cycle", "seconds", 1.5)),
+    Target("No-change cycle writes 0 rows", _no_change),
+    Target("Import peak memory at 100k within 1.2x of 10k", _growth("import_memory", "peak_rss_mb", 1.2)),
+    Target("Sync now p99 under 200 ms", _sync_now),
+)
+
+
+# --- Markdown -------------------------------------------------------------------------------------------------------
+
+COLUMNS = ("scenario", "n", "seconds", "records_per_s", "peak_rss_mb", "ratio_to_limit")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def _extra(row: Row) -> str:
+    return "; ".join(f"{key}: {_cell(value)}" for key, value in row.items() if key not in COLUMNS)
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo", encoding="utf-8")  # noqa: SIM115
+            if line.startswith("model name")
+        )
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    sqlite = subprocess.run(
+        ["python3", "-c", "import sqlite3; print(sqlite3.sqlite_version)"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, SQLite {sqlite}"
+    )
+
+
+def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `python -m bench.run{' --quick' if quick else ''}` on {now}, in {seconds:.0f} s.",
+        "",
+        f"Machine: {_machine()}.",
+        "",
+        "## Targets",
+        "",
+        "| Target | Measured | Met |",
+        "|---|---|---|",
+    ]
+    for target in TARGETS:
+        figure, met = target.check(rows)
+        lines.append(f"| {target.name} | {figure} | {'' if met is None else ('yes' if met else '**no**')} |")
+    lines += ["", "## Scenarios", "", "| " + " | ".join(COLUMNS) + " | details |", "|" + "---|" * (len(COLUMNS) + 1)]
+    lines += ["| " + " | ".join(_cell(row.get(key)) for key in COLUMNS) + f" | {_extra(row)} |" for row in rows]
+    lines += ["", "How to read them: bench/README.md.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""The benchmark runner: ``python -m bench.run [--quick] [--sizes 10000,100000] [--results bench/RESULTS.md]``.
+
+Builds each scenario's world (setup, not measured), measures it in a child process of its own (``bench.child``),
+prints one JSON object per scenario and size on its own line, and writes the Markdown table with the targets to
+``--results``. ``--quick`` runs 10k only and a small scale-out, in under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.world import Site, connector_process, link_everything, new_site, seed_erp
+
+CHILD_TIMEOUT_SECONDS = 1800
+COMPANY = "NORDIC"
+Row = dict[str, Any]
+
+
+@dataclass
+class Options:
+    sizes: list[int]
+    scale_out_n: int
+    scale_out_workers: list[int]
+    results: Path | None
+    quick: bool
+    scenarios: set[str] = field(default_factory=set)
+
+
+def measure_in_child(module: str, site: Path, n: int, **options: Any) -> Row:
+    """Run ``bench.scenarios.<module>.measure`` in a fresh Python process; its result row."""
+    command = [sys.executable, "-m", "bench.child", module, str(site), str(n), json.dumps(options)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_SECONDS, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"scenario {module} at {n} failed:\n{done.stderr[-4000:]}")
+    row: Row = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+@contextmanager
+def sqlite_site(folder: Path, n: int) -> Iterator[tuple[Site, Path]]:
+    """An ERP with ``n`` customers, its connector process and a SQLite hub with one connection; and where the site's
+    JSON is."""
+    secret = secrets.token_urlsafe(24)
+    seed_erp(folder / "erp", {COMPANY: n})
+    with connector_process(folder / "erp", secret) as url:
+        site = new_site(folder / "erp", f"sqlite:///{folder / 'hub.sqlite'}", url, secret, [COMPANY])
+        yield site, site.save(folder / "site.json")
+
+
+# --- suites: each builds one world and measures the scenarios that share it -----------------------------------------
+
+
+def import_suite(folder: Path, n: int, emit: Callable[[Row], None]) -> None:
+    """Scenarios 1 and 5: the limit on a copy of the fresh hub, then the import itself."""
+    with sqlite_site(folder, n) as (site, site_path):
+        shutil.copyfile(folder / "hub.sqlite", folder / "limit.sqlite")
+        limit_site = replace(site, database_url=f"sqlite:///{folder / 'limit.sqlite'}").save(folder / "limit.json")
+        limit = measure_in_child("import_limit", limit_site, n)
+        imported = measure_in_child("import_erp", site_path, n)
+    imported["ratio_to_limit"] = round(imported["seconds"] / limit["seconds"], 2)
+    emit(limit)
+    emit(imported)
+    emit(report.memory_row(imported))
+
+
+def cycle_suite(folder: Path, n: int, emit: Callable[[Row], None]) -> None:
+    """Scenarios 2, 3 and 4 on N linked records (linked in bulk as setup)."""
+    with sqlite_site(folder, n) as (site, site_path):
+        linked = link_everything(site, site.connection_ids[0])
+        if linked != n:
+            raise RuntimeError(f"linked {linked} records, not {n}")
+        emit(measure_in_child("no_change_cycle", site_path, n))
+        emit(measure_in_child("incremental_cycle", site_path, n))
+        emit(measure_in_child("sync_now", site_path, n))
+
+
+def scale_out_suite(folder: Path, options: Options, emit: Callable[[Row], None]) -> None:
+    from bench.scenarios import scale_out  # needs PostgreSQL and Redis: imported only when it runs
+
+    for row in scale_out.run(folder, options.scale_out_n, options.scale_out_workers):
+        emit(row)
+
+
+# --- the run --------------------------------------------------------------------------------------------------------
+
+
+def run(options: Options) -> list[Row]:
+    rows: list[Row] = []
+
+    def emit(row: Row) -> None:
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    suites: list[tuple[str, Callable[[Path], None]]] = []
+    for n in options.sizes:
+        suites.append(("import", lambda folder, n=n: import_suite(folder, n, emit)))
+        suites.append(("cycles", lambda folder, n=n: cycle_suite(folder, n, emit)))
+    suites.append(("scale_out", lambda folder: scale_out_suite(folder, options, emit)))
+    for name, suite in suites:
+        if options.scenarios and name not in options.scenarios:
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"erpsync-bench-{name}-") as folder:
+            suite(Path(folder))
+    return rows
+
+
+def parse(argv: list[str]) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10k only and a small scale-out: under a minute")
+    parser.add_argument("--sizes", help="comma-separated numbers of actors (default 10000,100000; quick 10000)")
+    parser.add_argument("--scale-out-n", type=int, help="customers per scale-out run, over 4 connections")
+    parser.add_argument("--workers", default="1,2,4", help="Dramatiq worker processes per scale-out run")
+    parser.add_argument("--only", default="", help="comma-separated suites to run: import, cycles, scale_out")
+    parser.add_argument("--results", type=Path, default=Path("bench/RESULTS.md"), help="the Markdown file to write")
+    parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
+    args = parser.parse_args(argv)
+    sizes = args.sizes or ("10000" if args.quick else "10000,100000")
+    return Options(
+        sizes=[int(size) for size in sizes.split(",")],
+        scale_out_n=args.scale_out_n or (4_000 if args.quick else 40_000),
+        scale_out_workers=[int(count) for count in args.workers.split(",")],
+        results=None if args.no_results else args.results,
+        quick=args.quick,
+        scenarios={name for name in args.only.split(",") if name},
+    )
+
+
+def main(argv: list[str]) -> None:
+    options = parse(argv)
+    start = time.monotonic()
+    rows = run(options)
+    if options.results is not None:
+        options.results.write_text(report.markdown(rows, quick=options.quick, seconds=time.monotonic() - start))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
