@@ -40,6 +40,7 @@ from erpsync.sync.merge import Direction, Policy
 from erpsync.web import pages
 from erpsync.web.erp_values import YES, parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
+from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
@@ -368,6 +369,8 @@ def _defaults_screen(
         context = {"screen": "defaults", "actor_types": [], "actor_type": actor_type, "fields": []}
         problems = [*problems, error.user_message]
     context["field_errors"] = field_errors or {}
+    if field_errors and not problems:
+        problems = [Translator(pages.language_of(request))("connection.fix_values")]
     return _render(request, admin, "sync/defaults.html", connection, context, problems=problems)
 
 

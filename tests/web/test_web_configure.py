@@ -1,0 +1,178 @@
+"""The configure screens over real HTTP with the sample connector: mappings, list mapping, defaults, ranks, policy,
+sync priority, activation refused with every reason then accepted, and the engine block."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from erpsync.protocol import models as m
+from erpsync.storage.tables import ErpConnection
+from erpsync.sync import configuration, engine
+from erpsync.testing.sample import RunningSample
+
+from .conftest import CUSTOMER_ROWS, Browser, Site, add_connection, configure_customers, crm_countries, mapping_form
+
+TAB = "/settings/sync"
+
+
+@pytest.fixture
+def admin(site: Site) -> Browser:
+    site.add_user("admin", is_admin=True)
+    return site.signed_in("admin")
+
+
+@pytest.fixture
+def connection_id(admin: Browser, sample: RunningSample) -> int:
+    return add_connection(admin, sample)
+
+
+def _mapping(site: Site, connection_id: int, actor_type: m.ActorType = m.ActorType.CUSTOMER) -> dict[str, object]:
+    with site.database.session() as session:
+        connection = session.get(ErpConnection, connection_id)
+        assert connection
+        mapping = configuration.mapping_of(session, connection, actor_type)
+        return {row.erp_field: (row.crm_field, row.direction.value) for row in mapping.fields} | {
+            "active": mapping.active
+        }
+
+
+def _row(page: str, erp_field: str) -> str:
+    match = re.search(
+        rf'<tr data-mapping-row[^>]*>(?:(?!</tr>).)*name="erp_field" value="{erp_field}"(?:(?!</tr>).)*</tr>',
+        page,
+        re.S,
+    )
+    assert match, erp_field
+    return match.group(0)
+
+
+def test_mappings_offer_compatible_crm_fields_and_directions_only_with_one(admin: Browser, connection_id: int) -> None:
+    page = admin.get(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer").text
+    assert "Sync ERP Customer to CRM company" in page
+    country = _row(page, "country")
+    assert re.findall(r'<option value="([A-Z0-9_]+)"', country) == ["COUNTRY", "BUSINESS", "CATEGORY"]
+    assert re.findall(r'<option value="([A-Z0-9_]+)"', _row(page, "blocked")) == []  # a checkbox pairs with nothing
+    employees = _row(page, "employees")  # auto-mapping found no CRM field: every direction disabled
+    assert len(re.findall(r'name="direction.employees" value="\w+"[^>]*disabled', employees)) == 4
+    number = _row(page, "number")  # read-only in the ERP: never towards it
+    assert re.search(r'value="to_erp"[^>]*disabled data-read-only', number)
+    assert not re.search(r'value="to_crm"[^>]*disabled', number)
+
+
+def test_a_saved_mapping_is_stored_and_a_direction_without_crm_field_is_refused(
+    admin: Browser, connection_id: int, site: Site
+) -> None:
+    url = f"{TAB}/connections/{connection_id}/mappings?actor_type=customer"
+    saved = admin.post(url, mapping_form(True, CUSTOMER_ROWS))
+    assert saved.status_code == 303
+    assert _mapping(site, connection_id) == {
+        "name": ("NAME", "both"),
+        "email": ("EMAIL", "both"),
+        "country": ("COUNTRY", "both"),
+        "active": True,
+    }
+    bad = {"name": {"direction": "to_erp"}, "country": {"crm_field": "NAME", "direction": "both"}}
+    refused = admin.post(url, mapping_form(False, bad))
+    assert refused.status_code == 422
+    assert "Not saved. 2 reason(s):" in refused.text
+    assert "customer.name: a direction needs a CRM field" in refused.text
+    assert "customer.country: ERP field of type list cannot pair with NAME of type text" in refused.text
+    assert _mapping(site, connection_id)["active"] is True  # nothing changed
+
+
+def test_a_crm_item_used_twice_in_a_list_is_red_and_refused(admin: Browser, connection_id: int, site: Site) -> None:
+    denmark, _sweden = crm_countries(site, "Denmark", "Sweden")
+    admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", mapping_form(False, CUSTOMER_ROWS))
+    url = f"{TAB}/connections/{connection_id}/list-mapping"
+    page = admin.get(url).text
+    assert re.search(r'<label for="item-1-1">Denmark</label> <span class="hint">DK</span>', page)
+    refused = admin.post(url, {"item.country.DK": str(denmark), "item.country.SE": str(denmark)})
+    assert refused.status_code == 422
+    assert f"country.SE: CRM item {denmark} is paired with both &#39;DK&#39; and &#39;SE&#39;" in refused.text
+    assert len(re.findall(r'class="duplicate" aria-invalid="true"', refused.text)) == 2
+    assert admin.post(url, {"item.country.DK": str(denmark)}).status_code == 303
+    assert re.search(rf'<option value="{denmark}" selected>Denmark</option>', admin.get(url).text)
+
+
+def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, connection_id: int, site: Site) -> None:
+    active = f"{TAB}/connections/{connection_id}/active"
+    refused = admin.post(active, {"active": "on"})
+    assert refused.status_code == 409
+    assert "no actor type is switched on" in refused.text
+    (denmark,) = crm_countries(site, "Denmark")
+    only_country = mapping_form(True, {"country": CUSTOMER_ROWS["country"]})
+    admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", only_country)
+    refused = admin.post(active, {"active": "on"})
+    assert refused.status_code == 409
+    assert "2 reason(s)" in refused.text
+    reasons = re.findall(r"<li>([^<]+)</li>", refused.text.split('class="problems"')[1])
+    assert reasons == [
+        "customer.name: a mandatory ERP field needs a CRM→ERP direction or a default",
+        "customer.country: list &#39;country&#39; has no list mapping",
+    ]
+    configure_customers(admin, connection_id, denmark)
+    assert admin.post(active, {"active": "on"}).status_code == 303
+    assert re.search(r'name="active" value="on" checked aria-label="Active: Main"', admin.get(TAB).text)
+    assert admin.post(active, {}).status_code == 303
+    with site.database.session() as session:
+        assert session.scalars(select(ErpConnection.active)).one() is False
+
+
+def test_defaults_keep_what_was_typed_and_name_a_value_of_the_wrong_kind(admin: Browser, connection_id: int) -> None:
+    url = f"{TAB}/connections/{connection_id}/defaults?actor_type=customer"
+    page = admin.get(url).text
+    assert re.search(r'name="mandatory.name" value="on" checked disabled', page)  # the connector requires it
+    assert '<option value="NET30">30 days net</option>' in page
+    refused = admin.post(url, {"value.employees": "many", "value.org_number": "DK-1"})
+    assert refused.status_code == 422
+    assert '<p class="field-error" id="default-employees-error">Enter a whole number.</p>' in refused.text
+    assert 'value="DK-1"' in refused.text
+    assert (
+        admin.post(url, {"value.employees": "12", "ask.currency": "on", "mandatory.currency": "on"}).status_code == 303
+    )
+    page = admin.get(url).text
+    assert re.search(r'id="default-employees" name="value.employees" value="12"', page)
+    assert re.search(r'name="ask.currency" value="on" checked', page)
+
+
+def test_rank_fields_move_up_and_down(admin: Browser, connection_id: int, site: Site) -> None:
+    url = f"{TAB}/connections/{connection_id}/ranks?actor_type=customer"
+    first = re.findall(r'name="move" value="up:(\w+)"', admin.get(url).text)
+    moved = admin.post(url, {"move": f"up:{first[2]}"})
+    assert moved.status_code == 303
+    after = re.findall(r'name="move" value="up:(\w+)"', admin.get(moved.headers["location"]).text)
+    assert after[:3] == [first[0], first[2], first[1]]
+    assert f'value="up:{first[2]}" class="small" autofocus' in admin.get(moved.headers["location"]).text
+
+
+def test_sync_priority_and_policy(admin: Browser, sample: RunningSample, connection_id: int, site: Site) -> None:
+    second = add_connection(admin, sample, name="Second")
+    assert admin.post(f"{TAB}/priority", {"move": f"up:{second}"}).status_code == 303
+    with site.database.session() as session:
+        assert [c.id for c in configuration.priority_order(session)] == [second, connection_id]
+    policy = f"{TAB}/connections/{connection_id}/policy"
+    assert admin.post(policy, {"policy": "crm", "no_blank_overwrite": "on"}).status_code == 303
+    assert re.search(r'value="crm" checked', admin.get(policy).text)
+    assert admin.post(policy, {"policy": "loudest"}).status_code == 422
+
+
+def test_the_engine_block_saves_on_off_and_interval(admin: Browser, site: Site) -> None:
+    assert 'name="interval_minutes" type="number" min="1" step="1" inputmode="numeric" value="5"' in admin.get(TAB).text
+    assert admin.post(f"{TAB}/engine", {"interval_minutes": "15"}).status_code == 303
+    with site.database.session() as session:
+        assert engine.engine_settings(session) == engine.EngineSettings(running=False, interval_seconds=900)
+    refused = admin.post(f"{TAB}/engine", {"running": "on", "interval_minutes": "soon"})
+    assert refused.status_code == 422
+    assert "whole number of minutes" in refused.text
+
+
+def test_configure_screens_are_for_administrators_only(site: Site, admin: Browser, connection_id: int) -> None:
+    site.add_user("carla", licences=("erp",))
+    carla = site.signed_in("carla")
+    for path in ("mappings", "list-mapping", "defaults", "ranks", "policy", "health"):
+        assert carla.get(f"{TAB}/connections/{connection_id}/{path}").status_code == 403
+    assert carla.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"}).status_code == 403
+    assert admin.get(f"{TAB}/connections/{connection_id + 99}/mappings").status_code == 404
