@@ -61,10 +61,22 @@ def _clean_date(field: CrmField, value: Any) -> dt.date:
 def _clean_list_item(session: Session, field: CrmField, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidFieldError(field.attr, f"must be the id of an item of the {field.list_name} list", key=field.key)
-    item = session.get(ListItem, value)
+    item = _list_item(session, value)
     if item is None or item.deleted or item.list_name != field.list_name:
         raise InvalidFieldError(field.attr, f"no item {value} in the {field.list_name} list", key=field.key)
     return value
+
+
+_KEPT_LIST_ITEMS = "erpsync_kept_list_items"
+
+
+def _list_item(session: Session, item_id: int) -> ListItem | None:
+    """The item, read once per session: the identity map holds objects weakly, so without a reference of our own a
+    page of records naming the same few items would read them again for every record."""
+    item = session.get(ListItem, item_id)
+    if item is not None:
+        session.info.setdefault(_KEPT_LIST_ITEMS, {})[item_id] = item
+    return item
 
 
 def _clean_value(session: Session, field: CrmField, value: Any) -> Any:

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,9 +47,7 @@ from erpsync.sync.mapping import (
     ListMapping,
     Problem,
     Translation,
-    crm_to_erp,
-    erp_canonical,
-    erp_to_crm,
+    Translator,
     merge_rules,
 )
 from erpsync.sync.merge import Decision, FieldRule, MergeResult, Snapshot, merge
@@ -138,7 +137,7 @@ class Pass:
     def field_keys(self) -> list[str]:
         return [row.erp_field for row in self.mapping.fields if row.synced]
 
-    @property
+    @cached_property
     def rules(self) -> dict[str, FieldRule]:
         return merge_rules(self.mapping, self.config.policy)
 
@@ -146,14 +145,19 @@ class Pass:
     def origin(self) -> str:
         return sync_origin(self.connection_id)
 
+    @cached_property
+    def translator(self) -> Translator:
+        """Worked out once per run: every record of the actor type is translated by it."""
+        return Translator.of(self.mapping, self.erp_fields, self.lists)
+
     def from_crm(self, values: Mapping[str, m.Value]) -> Translation:
-        return crm_to_erp(values, mapping=self.mapping, erp_fields=self.erp_fields, list_mappings=self.lists)
+        return self.translator.crm_to_erp(values)
 
     def from_erp(self, values: Mapping[str, m.Value]) -> Translation:
-        return erp_canonical(values, mapping=self.mapping, erp_fields=self.erp_fields, list_mappings=self.lists)
+        return self.translator.erp_canonical(values)
 
     def to_crm(self, values: Mapping[str, m.Value]) -> Translation:
-        return erp_to_crm(values, mapping=self.mapping, erp_fields=self.erp_fields, list_mappings=self.lists)
+        return self.translator.erp_to_crm(values)
 
     @property
     def lists(self) -> Mapping[str, ListMapping]:

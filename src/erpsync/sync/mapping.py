@@ -525,6 +525,42 @@ def _translate(
     return Translation(out, tuple(problems))
 
 
+@dataclass(frozen=True)
+class Translator:
+    """The translations of one actor type's mapping with its field pairings worked out once: a sync translates every
+    record of a page by the same mapping. ``Translator.of(mapping, erp_fields, list_mappings)``."""
+
+    pairings: tuple[_Pairing, ...]
+
+    @classmethod
+    def of(
+        cls, mapping: ActorTypeMapping, erp_fields: Sequence[FieldMeta], list_mappings: Mapping[str, ListMapping]
+    ) -> Translator:
+        return cls(tuple(_pairings(mapping, erp_fields, list_mappings)))
+
+    def crm_to_erp(self, values: Mapping[str, Value]) -> Translation:
+        """A CRM entity's values (keyed by CRM field) in canonical space, keyed by ERP field."""
+        translated = _translate(values, self.pairings, lambda p: p.crm_key, _from_crm)
+        return Translation(
+            {p.meta.key: translated.values[p.crm_key] for p in self.pairings if p.crm_key in translated.values},
+            translated.problems,
+        )
+
+    def erp_canonical(self, values: Mapping[str, Value]) -> Translation:
+        """An ERP actor's values in canonical space (wrong types, unmapped list items and too-long text reported)."""
+        return _translate(values, self.pairings, lambda p: p.meta.key, _from_erp)
+
+    def erp_to_crm(self, values: Mapping[str, Value]) -> Translation:
+        """Canonical values (e.g. the merge's CRM writes) as CRM values, keyed by CRM field, for rows that write the
+        CRM."""
+        pairings = [p for p in self.pairings if p.writes_crm]
+        canonical = _translate(values, pairings, lambda p: p.meta.key, _from_erp)
+        crm_values = {
+            p.crm_key: _to_crm(canonical.values[p.meta.key], p) for p in pairings if p.meta.key in canonical.values
+        }
+        return Translation(crm_values, canonical.problems)
+
+
 def crm_to_erp(
     values: Mapping[str, Value],
     *,
@@ -533,12 +569,7 @@ def crm_to_erp(
     list_mappings: Mapping[str, ListMapping],
 ) -> Translation:
     """A CRM entity's values (keyed by CRM field) in canonical space, keyed by ERP field."""
-    pairings = _pairings(mapping, erp_fields, list_mappings)
-    translated = _translate(values, pairings, lambda p: p.crm_key, _from_crm)
-    return Translation(
-        {p.meta.key: translated.values[p.crm_key] for p in pairings if p.crm_key in translated.values},
-        translated.problems,
-    )
+    return Translator.of(mapping, erp_fields, list_mappings).crm_to_erp(values)
 
 
 def _from_crm(value: Value, pairing: _Pairing) -> Value:
@@ -553,8 +584,7 @@ def erp_canonical(
     list_mappings: Mapping[str, ListMapping],
 ) -> Translation:
     """An ERP actor's values in canonical space (wrong types, unmapped list items and too-long text reported)."""
-    pairings = _pairings(mapping, erp_fields, list_mappings)
-    return _translate(values, pairings, lambda p: p.meta.key, _from_erp)
+    return Translator.of(mapping, erp_fields, list_mappings).erp_canonical(values)
 
 
 def _from_erp(value: Value, pairing: _Pairing) -> Value:
@@ -569,9 +599,4 @@ def erp_to_crm(
     list_mappings: Mapping[str, ListMapping],
 ) -> Translation:
     """Canonical values (e.g. the merge's CRM writes) as CRM values, keyed by CRM field, for rows that write the CRM."""
-    pairings = [p for p in _pairings(mapping, erp_fields, list_mappings) if p.writes_crm]
-    canonical = _translate(values, pairings, lambda p: p.meta.key, _from_erp)
-    crm_values = {
-        p.crm_key: _to_crm(canonical.values[p.meta.key], p) for p in pairings if p.meta.key in canonical.values
-    }
-    return Translation(crm_values, canonical.problems)
+    return Translator.of(mapping, erp_fields, list_mappings).erp_to_crm(values)
