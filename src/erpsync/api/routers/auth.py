@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from erpsync import accounts
 from erpsync.api.deps import CurrentUser, SessionDep
+from erpsync.api.rate_limit import limit_logins
 from erpsync.api.schemas import UserPublic, user_public
 
 router = APIRouter(tags=["auth"])
@@ -20,7 +21,7 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", dependencies=[Depends(limit_logins)])
 def issue_token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
     try:
         user = accounts.authenticate(session, form.username, form.password)
