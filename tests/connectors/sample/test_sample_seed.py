@@ -71,6 +71,17 @@ def test_synthetic_customers(tmp_path: Path) -> None:
     erp.close()
 
 
+def test_synthetic_customers_numbered_from_first_share_no_matching_value(tmp_path: Path) -> None:
+    erp = SampleErp(tmp_path / "erp.sqlite")
+    erp.add_company("NORDIC", "Nordic")
+    keys = generate_synthetic(erp, 3) + generate_synthetic(erp, 3, first=3)
+    fields = [f for f in ORGANISATION.fields if f.key in ("name", "org_number", "email")]
+    actors = erp.fetch("NORDIC", CUSTOMER, keys, fields)
+    for key in ("name", "org_number", "email"):
+        assert len({actor.fields[key] for actor in actors.values()}) == 6
+    erp.close()
+
+
 def test_build_connector_seeds_a_fresh_data_folder_once(tmp_path: Path) -> None:
     connector = build_connector("sample", Settings(data_dir=tmp_path))
     config = {"company": "NORDIC", "user": DEMO_USER, "password": DEMO_PASSWORD}

@@ -327,11 +327,14 @@ def _slug(text: str) -> str:
     return "-".join(part for part in "".join(c if c.isalnum() else " " for c in ascii_text.lower()).split())
 
 
-def generate_synthetic(erp: SampleErp, count: int, *, company: str = "NORDIC", seed: int = SEED) -> list[str]:
-    """Insert ``count`` synthetic customers into ``company`` in one transaction; returns their keys."""
+def generate_synthetic(
+    erp: SampleErp, count: int, *, company: str = "NORDIC", seed: int = SEED, first: int = 0
+) -> list[str]:
+    """Insert ``count`` synthetic customers numbered from ``first`` into ``company`` in one transaction; returns
+    their keys. Customers with different numbers share no name, org number or e-mail (an import matches by those)."""
     rng = random.Random(seed)
     country = COUNTRIES["DK"]
-    records = [NewRecord(_synthetic_customer(rng, country, index)) for index in range(count)]
+    records = [NewRecord(_synthetic_customer(rng, country, index)) for index in range(first, first + count)]
     return erp.insert_many(company, ActorType.CUSTOMER, records)
 
 
