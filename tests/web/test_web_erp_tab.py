@@ -1,0 +1,168 @@
+"""The ERP tab and sync health over real HTTP with the sample connector: who sees the tab, connect with search and
+winners, create in ERP with the asked defaults, Sync now, disconnect; health counts, runs with field diffs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.connectors.sample.fields import ORGANISATION
+from erpsync.protocol import models as m
+from erpsync.testing.sample import COMPANY, RunningSample
+
+from .conftest import Browser, Site, add_connection, configure_customers, crm_countries
+
+TAB = "/settings/sync"
+
+
+@dataclass
+class Tab:
+    site: Site
+    sample: RunningSample
+    admin: Browser
+    carla: Browser
+    connection_id: int
+
+    def company(self, name: str, **values: str) -> int:
+        created = self.carla.post("/companies/new", {"name": name, **values})
+        assert created.status_code == 303, created.text
+        return int(created.headers["location"].rsplit("/", 1)[1])
+
+    def customer(self, name: str, **values: m.Value) -> str:
+        return self.sample.erp.create_actor(COMPANY, m.ActorType.CUSTOMER, NewRecord(values={"name": name, **values}))
+
+    def erp(self, erp_key: str) -> dict[str, m.Value]:
+        found = self.sample.erp.fetch(COMPANY, m.ActorType.CUSTOMER, [erp_key], ORGANISATION.fields)
+        return dict(found[erp_key].fields)
+
+    def url(self, company_id: int, path: str = "") -> str:
+        return f"/companies/{company_id}/erp" + (f"/{self.connection_id}{path}" if path else "")
+
+
+@pytest.fixture
+def tab(site: Site, sample: RunningSample) -> Tab:
+    site.add_user("admin", is_admin=True)
+    carla_id = site.add_user("carla", licences=("erp",))
+    admin = site.signed_in("admin")
+    connection_id = add_connection(admin, sample, visibility="specified", visible_users=str(carla_id))
+    (denmark,) = crm_countries(site, "Denmark")
+    configure_customers(admin, connection_id, denmark)
+    assert admin.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"}).status_code == 303
+    return Tab(site, sample, admin, site.signed_in("carla"), connection_id)
+
+
+def test_only_licensed_users_who_can_see_an_active_connection_get_the_tab(tab: Tab) -> None:
+    company_id = tab.company("Acme")
+    assert f'href="/companies/{company_id}/erp"' in tab.carla.get(f"/companies/{company_id}").text
+    tab.site.add_user("outsider", licences=("erp",))
+    tab.site.add_user("unlicensed")
+    outsider, unlicensed = tab.site.signed_in("outsider"), tab.site.signed_in("unlicensed")
+    for browser in (outsider, unlicensed):
+        assert "/erp" not in browser.get(f"/companies/{company_id}").text
+    assert unlicensed.get(tab.url(company_id)).status_code == 403
+    assert outsider.get(tab.url(company_id, "/search?actor_type=customer")).status_code == 404
+    assert tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {}).status_code == 303
+    assert "/erp" not in tab.carla.get(f"/companies/{company_id}").text
+
+
+def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
+    company_id = tab.company("Acme", email="crm@acme.example")
+    erp_key = tab.customer("Acme A/S", email="erp@acme.example")
+    tab.customer("Other Ltd")
+    page = tab.carla.get(tab.url(company_id)).text
+    assert "Not linked to the ERP." in page
+    assert "Connect to ERP Customer" in page
+    search = tab.carla.get(tab.url(company_id, "/search?actor_type=customer"))
+    assert "1 hit(s)" in search.text
+    assert "Acme A/S" in search.text
+    assert "Other Ltd" not in search.text
+    advanced = tab.carla.get(
+        tab.url(company_id, "/search"),
+        params={
+            "actor_type": "customer",
+            "advanced": "true",
+            "field.0": "name",
+            "operator.0": "ends",
+            "value.0": "ltd",
+        },
+    )
+    assert "Other Ltd" in advanced.text
+    assert "Acme A/S" not in advanced.text
+    wrong = tab.carla.get(
+        tab.url(company_id, "/search"),
+        params={"actor_type": "customer", "advanced": "true", "field.0": "name", "operator.0": ">", "value.0": "a"},
+    )
+    assert wrong.status_code == 422
+    assert "does not apply to text field" in wrong.text
+    picked = tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
+    assert "Choose the values to keep" in picked.text
+    assert re.search(r'name="winner.NAME" value="crm" required', picked.text)
+    missing = tab.carla.post(
+        tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key, "stage": "winners"}
+    )
+    assert missing.status_code == 422
+    chosen = {"winner.NAME": "erp", "winner.EMAIL": "crm"}
+    body = {"actor_type": "customer", "erp_key": erp_key, "stage": "winners", **chosen}
+    assert tab.carla.post(tab.url(company_id, "/connect"), body).status_code == 303
+    assert tab.erp(erp_key)["email"] == "crm@acme.example"
+    linked = tab.carla.get(tab.url(company_id)).text
+    assert "Acme A/S" in linked
+    assert "crm@acme.example" in linked
+    assert re.search(r'<span class="badge state-ok">in sync</span>', linked)
+
+
+def test_sync_now_shows_its_result_and_disconnect_removes_the_link(tab: Tab) -> None:
+    company_id = tab.company("Acme")
+    erp_key = tab.customer("Acme")
+    assert (
+        tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key}).status_code
+        == 303
+    )
+    edited = tab.carla.post(f"/companies/{company_id}/edit", {"name": "Acme Nordic"})
+    assert edited.status_code == 303, edited.text
+    synced = tab.carla.post(tab.url(company_id, "/sync"))
+    assert "Changed in the ERP: name." in synced.text
+    assert tab.erp(erp_key)["name"] == "Acme Nordic"
+    assert "Both sides agree: nothing changed." in tab.carla.post(tab.url(company_id, "/sync")).text
+    assert "Only the link is removed" in tab.carla.get(tab.url(company_id, "/disconnect")).text
+    assert tab.carla.post(tab.url(company_id, "/disconnect")).status_code == 303
+    assert "Not linked to the ERP." in tab.carla.get(tab.url(company_id)).text
+    assert tab.erp(erp_key)["name"] == "Acme Nordic"  # nothing deleted in the ERP
+
+
+def test_create_in_erp_asks_for_the_mandatory_defaults(tab: Tab) -> None:
+    company_id = tab.company("Newco", email="hi@newco.example")
+    form = tab.carla.get(tab.url(company_id, "/create?actor_type=customer")).text
+    assert re.search(r'<select id="create-currency" name="value.currency" required>', form)
+    assert "Danish krone" in form
+    refused = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), {"value.currency": ""})
+    assert refused.status_code == 422
+    assert "currency is mandatory" in refused.text
+    created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), {"value.currency": "DKK"})
+    assert created.status_code == 303, created.text
+    page = tab.carla.get(tab.url(company_id)).text
+    erp_key = re.search(r"Customer (\S+)</dd>", page)
+    assert erp_key
+    assert tab.erp(erp_key.group(1))["currency"] == "DKK"
+    assert tab.erp(erp_key.group(1))["payment_terms"] == "NET30"
+
+
+def test_health_shows_counts_runs_and_field_diffs(tab: Tab) -> None:
+    company_id = tab.company("Acme")
+    erp_key = tab.customer("Acme")
+    tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
+    tab.sample.erp.update_actor(COMPANY, m.ActorType.CUSTOMER, erp_key, {"email": "new@acme.example"})
+    ran = tab.admin.post(f"{TAB}/connections/{tab.connection_id}/sync")
+    assert "Completed" in ran.text, ran.text
+    health = tab.admin.get(f"{TAB}/connections/{tab.connection_id}/health").text
+    assert re.search(r'data-count="in_sync">1<', health)
+    assert "No failing records." in health
+    run_id = re.findall(r'href="/settings/sync/runs/(\d+)"', health)[0]
+    events = tab.admin.get(f"{TAB}/runs/{run_id}").text
+    assert re.search(
+        r"<th scope=\"row\">email</th>\s*<td><del>\u2013</del></td>\s*<td><ins>new@acme.example</ins></td>", events
+    )
+    assert tab.carla.get(f"{TAB}/runs/{run_id}").status_code == 403
