@@ -2,7 +2,7 @@
 
 Builds each scenario's world (setup, not measured), measures it in a child process of its own (``bench.child``),
 prints one JSON object per scenario and size on its own line, and writes the Markdown table with the targets to
-``--results``. ``--quick`` runs 10k only and a small scale-out, in under a minute.
+``--results``. ``--quick`` runs 10k only, 100 Sync now calls and a small scale-out (2k actors, 1 and 2 workers).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bench import report
 from bench.world import Site, connector_process, link_everything, new_site, seed_erp
 
 CHILD_TIMEOUT_SECONDS = 1800
+CHANGED_PER_SIDE = 100  # records changed on each side before an incremental cycle (fewer when N is tiny)
 COMPANY = "NORDIC"
 Row = dict[str, Any]
 
@@ -36,6 +37,7 @@ class Options:
     scale_out_workers: list[int]
     results: Path | None
     quick: bool
+    sync_now_calls: int = 200
     scenarios: set[str] = field(default_factory=set)
 
 
@@ -76,15 +78,15 @@ def import_suite(folder: Path, n: int, emit: Callable[[Row], None]) -> None:
     emit(report.memory_row(imported))
 
 
-def cycle_suite(folder: Path, n: int, emit: Callable[[Row], None]) -> None:
+def cycle_suite(folder: Path, n: int, options: Options, emit: Callable[[Row], None]) -> None:
     """Scenarios 2, 3 and 4 on N linked records (linked in bulk as setup)."""
     with sqlite_site(folder, n) as (site, site_path):
         linked = link_everything(site, site.connection_ids[0])
         if linked != n:
             raise RuntimeError(f"linked {linked} records, not {n}")
         emit(measure_in_child("no_change_cycle", site_path, n))
-        emit(measure_in_child("incremental_cycle", site_path, n))
-        emit(measure_in_child("sync_now", site_path, n))
+        emit(measure_in_child("incremental_cycle", site_path, n, changed=min(CHANGED_PER_SIDE, n // 6)))
+        emit(measure_in_child("sync_now", site_path, n, calls=min(options.sync_now_calls, n)))
 
 
 def scale_out_suite(folder: Path, options: Options, emit: Callable[[Row], None]) -> None:
@@ -107,7 +109,7 @@ def run(options: Options) -> list[Row]:
     suites: list[tuple[str, Callable[[Path], None]]] = []
     for n in options.sizes:
         suites.append(("import", lambda folder, n=n: import_suite(folder, n, emit)))
-        suites.append(("cycles", lambda folder, n=n: cycle_suite(folder, n, emit)))
+        suites.append(("cycles", lambda folder, n=n: cycle_suite(folder, n, options, emit)))
     suites.append(("scale_out", lambda folder: scale_out_suite(folder, options, emit)))
     for name, suite in suites:
         if options.scenarios and name not in options.scenarios:
@@ -122,7 +124,7 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--quick", action="store_true", help="10k only and a small scale-out: under a minute")
     parser.add_argument("--sizes", help="comma-separated numbers of actors (default 10000,100000; quick 10000)")
     parser.add_argument("--scale-out-n", type=int, help="customers per scale-out run, over 4 connections")
-    parser.add_argument("--workers", default="1,2,4", help="Dramatiq worker processes per scale-out run")
+    parser.add_argument("--workers", help="Dramatiq worker processes per scale-out run (default 1,2,4; quick 1,2)")
     parser.add_argument("--only", default="", help="comma-separated suites to run: import, cycles, scale_out")
     parser.add_argument("--results", type=Path, default=Path("bench/RESULTS.md"), help="the Markdown file to write")
     parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
@@ -130,10 +132,11 @@ def parse(argv: list[str]) -> Options:
     sizes = args.sizes or ("10000" if args.quick else "10000,100000")
     return Options(
         sizes=[int(size) for size in sizes.split(",")],
-        scale_out_n=args.scale_out_n or (4_000 if args.quick else 40_000),
-        scale_out_workers=[int(count) for count in args.workers.split(",")],
+        scale_out_n=args.scale_out_n or (2_000 if args.quick else 40_000),
+        scale_out_workers=[int(count) for count in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")],
         results=None if args.no_results else args.results,
         quick=args.quick,
+        sync_now_calls=100 if args.quick else 200,
         scenarios={name for name in args.only.split(",") if name},
     )
 

@@ -104,9 +104,11 @@ def seed_erp(folder: Path, customers: Mapping[str, int]) -> None:
     erp = SampleErp(folder / ERP_FILE)
     try:
         erp.add_user(DEMO_USER, DEMO_PASSWORD, iterations=FAST_PASSWORD_ITERATIONS)
+        first = 0
         for company, count in customers.items():
             erp.add_company(company, f"Benchmark company {company}")
-            generate_synthetic(erp, count, company=company)
+            generate_synthetic(erp, count, company=company, first=first)
+            first += count  # companies share no customer, so each connection's import creates all of its own
     finally:
         erp.close()
 
