@@ -87,7 +87,8 @@ def start_import(
     admin: AdminUser,
 ) -> JobPublic:
     get_connection(session, connection_id, user=admin)
-    session.rollback()
+    admin_id = admin.id
+    session.rollback()  # hold no transaction (on SQLite: no write lock) while the import is stored
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
     job = imports.start_import(
         Engine(database, clients),
@@ -95,7 +96,7 @@ def start_import(
         body.actor_type,
         restrictions=restrictions,
         erp_keys=body.erp_keys,
-        user_id=admin.id,
+        user_id=admin_id,
     )
     _dispatch(request, database, job.id)
     return job_public(job, None)
@@ -152,9 +153,10 @@ def start_resync(
     admin: AdminUser,
 ) -> JobPublic:
     get_connection(session, connection_id, user=admin)
-    session.rollback()
+    admin_id = admin.id
+    session.rollback()  # hold no transaction (on SQLite: no write lock) while the resync is stored
     job = resync.start_resync(
-        Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin.id
+        Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin_id
     )
     _dispatch(request, database, job.id)
     return job_public(job, None)
