@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import func, select
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol.models import ActorType
+from erpsync.sdk.app import create_app
 from erpsync.storage.db import Database
-from erpsync.storage.tables import Company, ErpLink, Person, SyncRun
+from erpsync.storage.tables import Company, ErpLink, Person, SyncConnector, SyncRun
 from erpsync.sync import imports, jobs, locks
 from erpsync.sync.engine import sync_connection
 from erpsync.sync.erp_tab import RestrictionInput
@@ -20,6 +22,7 @@ from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
 from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 from erpsync.testing.sample import COMPANY
+from erpsync.testing.server import free_port, serve_in_thread
 
 from .test_engine import World, build_world
 
@@ -222,3 +225,33 @@ def test_an_import_waits_behind_a_running_sync_and_cancel_keeps_what_is_done(wor
     with world.database.read_session() as session:
         statuses = [r.status for r in session.scalars(select(SyncRun).where(SyncRun.kind == "import"))]
     assert sorted(statuses) == ["cancelled", "ok"]
+
+
+def test_the_connector_going_away_fails_the_run_with_its_reason_and_a_rerun_resumes(world: World) -> None:
+    erp_customers(world, 1000)
+    app = create_app(world.sample.connector, secret=world.sample.secret)
+    port = free_port()
+    connector_up = ExitStack()
+    url = connector_up.enter_context(serve_in_thread(app, port=port))
+    with world.database.session() as session:
+        connector = session.scalars(select(SyncConnector)).one()
+        connector.url = url
+    job = imports.start_import(world.engine, world.connection_id, CUSTOMER)
+
+    def go_away_after_a_page(seen: jobs.SyncJob) -> None:
+        if seen.processed:
+            connector_up.close()
+
+    failed = imports.run_import(world.engine, job.id, progress=go_away_after_a_page)
+    assert failed is not None
+    assert (failed.status, failed.error_reason) == ("failed", "transient")
+    assert failed.error
+    assert 0 < failed.processed < 1000
+    assert len(links_of(world)) == failed.processed
+    with world.database.session() as session:
+        jobs.requeue(session, jobs.get_job(session, job.id))
+    with serve_in_thread(app, port=port):
+        finished = run(world, job.id)
+    assert (finished.status, finished.processed, finished.created) == ("done", 1000, 1000)
+    assert companies(world) == 1000
+    assert len(links_of(world)) == 1000
