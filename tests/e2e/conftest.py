@@ -15,8 +15,11 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from erpsync import accounts
 from erpsync.api.app import create_app
+from erpsync.crypto import cipher_for
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
+from erpsync.sync import connections, connectors
+from erpsync.sync.connections import hub_clients
 from erpsync.testing.db import sqlite_template
 from erpsync.testing.sample import RunningSample, running_sample
 from erpsync.testing.server import serve_in_thread
@@ -43,6 +46,33 @@ PASSWORD = "a good password"
 class Hub:
     url: str
     sample: RunningSample
+    database: Database
+    settings: Settings
+
+    def add_connection(self, *, visible_to: tuple[int, ...]) -> int:
+        """A Sync Connector for the sample ERP and an inactive connection "Main", through the service layer."""
+        clients = hub_clients(self.database, cipher_for(self.settings))
+        try:
+            with self.database.session() as session:
+                connector = connectors.add_connector(
+                    session, clients, name="Sample ERP", url=self.sample.url, secret=self.sample.secret
+                )
+                draft = connections.ConnectionDraft(
+                    name="Main",
+                    connector_id=connector.id,
+                    config=dict(self.sample.config),
+                    visibility=connections.Visibility(everyone=False, users=visible_to),
+                    description="Head office",
+                )
+                return connections.create_connection(session, clients, draft).id
+        finally:
+            clients.close()
+
+    def add_user(self, login: str, *, licences: tuple[str, ...] = ()) -> int:
+        with self.database.session() as session:
+            return accounts.create_user(
+                session, login=login, name=login.title(), password=PASSWORD, licences=licences
+            ).id
 
     def sign_in(self, page: Page, login: str) -> None:
         page.goto(f"{self.url}/login")
@@ -91,11 +121,12 @@ def hub(sqlite_template: Path, tmp_path: Path) -> Iterator[Hub]:
     with database.session() as session:
         accounts.create_user(session, login="admin", name="Ada Admin", password=PASSWORD, is_admin=True)
         accounts.create_user(session, login="carla", name="Carla CRM", password=PASSWORD, licences=("erp",))
+    settings = Settings(data_dir=tmp_path / "data")
     try:
         with (
             running_sample(tmp_path / "sample") as sample,
-            serve_in_thread(create_app(Settings(data_dir=tmp_path / "data"), database=database)) as url,
+            serve_in_thread(create_app(settings, database=database)) as url,
         ):
-            yield Hub(url, sample)
+            yield Hub(url, sample, database, settings)
     finally:
         database.dispose()

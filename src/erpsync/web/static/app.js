@@ -201,7 +201,7 @@
   // The Active checkbox: a refused activation leaves the connection as it was, so the box goes back.
   document.addEventListener("htmx:afterRequest", (event) => {
     const source = event.detail.elt;
-    if (source.matches && source.matches("[data-active-toggle]") && !event.detail.successful) {
+    if (source.matches && source.matches("[data-active-toggle]") && event.detail.xhr.status >= 400) {
       source.checked = !source.checked;
     }
   });
