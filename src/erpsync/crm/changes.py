@@ -26,10 +26,15 @@ COUNTER_ID = 1
 
 def next_change_seq(session: Session) -> int:
     """Take the next sequence number; the counter row stays locked until the caller's transaction ends."""
+    return take_change_seqs(session, 1)
+
+
+def take_change_seqs(session: Session, count: int) -> int:
+    """Take ``count`` numbers at once (a bulk write) and return the last; locked like ``next_change_seq``."""
     bump = (
         update(ChangeCounter)
         .where(ChangeCounter.id == COUNTER_ID)
-        .values(value=ChangeCounter.value + 1)
+        .values(value=ChangeCounter.value + count)
         .returning(ChangeCounter.value)
     )
     return int(session.execute(bump).scalar_one())

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.changes import take_change_seqs
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.crm.service import delete_entity, write_record
@@ -32,7 +33,6 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ENTITY_TABLES,
-    ChangeCounter,
     CrmDeletion,
     ErpConnection,
     ErpLink,
@@ -564,7 +564,7 @@ class PageWriter:
         if not rows:
             return []
         table = ENTITY_TABLES[self.p.entity_type]
-        last = _take_change_seqs(self.session, len(rows))
+        last = take_change_seqs(self.session, len(rows))
         now, origin = utcnow(), self.p.origin
         stamped = [
             {**row, "change_seq": last - len(rows) + 1 + n, "changed_by": origin, "updated_at": now}
@@ -617,18 +617,6 @@ class PageWriter:
 
 def _skipped(verdict: Verdict, reason: str) -> Verdict:
     return Verdict(verdict.actor, Verb.SKIP, reason=reason)
-
-
-def _take_change_seqs(session: Session, count: int) -> int:
-    """Take ``count`` CRM change numbers at once (see ``erpsync.crm.changes`` for why a locked counter row); returns
-    the last. One statement for a whole page instead of one per created entity."""
-    bump = (
-        update(ChangeCounter)
-        .where(ChangeCounter.id == 1)
-        .values(value=ChangeCounter.value + count)
-        .returning(ChangeCounter.value)
-    )
-    return int(session.execute(bump).scalar_one())
 
 
 def _count_all(p: Pass) -> int:
