@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,9 @@ def run(options: Options) -> list[Row]:
 
     suites: list[tuple[str, Callable[[Path], None]]] = []
     for n in options.sizes:
-        suites.append(("import", lambda folder, n=n: import_suite(folder, n, emit)))
-        suites.append(("cycles", lambda folder, n=n: cycle_suite(folder, n, options, emit)))
-    suites.append(("scale_out", lambda folder: scale_out_suite(folder, options, emit)))
+        suites.append(("import", partial(import_suite, n=n, emit=emit)))
+        suites.append(("cycles", partial(cycle_suite, n=n, options=options, emit=emit)))
+    suites.append(("scale_out", partial(scale_out_suite, options=options, emit=emit)))
     for name, suite in suites:
         if options.scenarios and name not in options.scenarios:
             continue

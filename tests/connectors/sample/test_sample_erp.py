@@ -105,3 +105,17 @@ def test_authentication(erp: SampleErp) -> None:
     assert erp.authenticate("erpsync", "demo")
     assert not erp.authenticate("erpsync", "Demo")
     assert not erp.authenticate("nobody", "demo")
+
+
+def test_a_fetch_by_key_looks_records_up_by_id_not_by_scanning_the_company(tmp_path: Path) -> None:
+    erp = SampleErp(tmp_path / "erp.sqlite")
+    erp.add_company("NORDIC", "Nordic")
+    keys = erp.insert_many("NORDIC", m.ActorType.CUSTOMER, [NewRecord({"name": f"C{n}"}) for n in range(3)])
+    statements: list[str] = []
+    erp._db.set_trace_callback(statements.append)
+    assert set(erp.fetch("NORDIC", m.ActorType.CUSTOMER, keys[:2], list(ORGANISATION.fields))) == set(keys[:2])
+    [select] = [sql for sql in statements if sql.startswith("SELECT")]
+    plan = " ".join(str(row[-1]) for row in erp._db.execute(f"EXPLAIN QUERY PLAN {select}"))
+    assert "USING INTEGER PRIMARY KEY" in plan
+    assert "organisations_changes" not in plan
+    erp.close()
