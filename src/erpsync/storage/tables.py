@@ -445,13 +445,14 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("erp_connections.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, retry
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, partial, failed
+    kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, import, resync
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, partial, failed, cancelled
     counts_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(32))
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int | None]
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)  # honoured at the next page boundary
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[dt.datetime | None]
 
