@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from erpsync.api.limits import BodySizeLimit
 from erpsync.api.routers import (
@@ -79,8 +81,37 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
     return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+class ErrorAnswer(BaseModel):
+    """Every refusal: ``{"detail": ...}`` (a message, or a list of problems)."""
+
+    detail: Any
+    reason: str | None = None
+
+
+# Declared on every operation so the OpenAPI document lists each status the API can answer (checked by API fuzzing).
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorAnswer, "description": description}
+    for code, description in {
+        400: "Bad request",
+        401: "Not signed in",
+        403: "Not allowed",
+        404: "Not found (or not visible to the caller)",
+        409: "Conflict",
+        413: "Request body too large",
+        422: "Invalid request: a list of problems ({loc, msg, type}) or one message",
+        429: "Too many requests",
+        502: "The ERP connector failed",
+    }.items()
+}
+
+
+async def _out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+    # An id or number beyond what the database stores (SQLite: 64 bits) names nothing that can exist.
+    return JSONResponse({"detail": "a number in the request is out of range"}, status_code=status.HTTP_404_NOT_FOUND)
+
+
 def _api_router() -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter(prefix=API_PREFIX, responses=_ERROR_RESPONSES)
     for module in (
         auth,
         users,
@@ -131,6 +162,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_middleware(BodySizeLimit)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(RefusedError, configuration.refused)
     app.add_exception_handler(RefusedRequestError, erp_tab.refused)
     app.add_exception_handler(ErpsyncError, _connector_failure)
