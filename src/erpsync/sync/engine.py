@@ -228,7 +228,13 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord) -> Plan:
     crm_writes = p.to_crm(result.crm_writes)
     erp_actor = None
     if result.erp_writes:
-        erp_actor = m.Actor(actor_type=p.actor_type, erp_key=link.erp_key, fields=dict(result.erp_writes))
+        # The actor's last_modified as read: the connector refuses the write as a conflict if the ERP changed since.
+        erp_actor = m.Actor(
+            actor_type=p.actor_type,
+            erp_key=link.erp_key,
+            last_modified=actor.last_modified,
+            fields=dict(result.erp_writes),
+        )
     problems = crm_side.problems + erp_side.problems + crm_writes.problems
     return Plan(link, result, crm_writes.values, erp_actor, problems)
 
