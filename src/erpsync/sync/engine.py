@@ -15,10 +15,16 @@ covers the batch:
 
 Only linked records sync. One record's failure (typed reason) never stops the batch; an auth or configuration error
 stops the run with its reason. A page that fails to arrive is simply pulled again by the next run.
+
+Each stored batch adds its counts to the run in its own transaction (``runs.count_page``), so progress grows page by
+page; the total stays unknown (the ERP pass cannot know it in advance) except for a one-record run. A cancel request
+(``runs.request_cancel``) is read at every page boundary: the run stops there, with the page before it stored and the
+watermark after it, releases the connection's lease and ends ``cancelled``; the next run resumes from the watermark.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -242,18 +248,36 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord) -> Plan:
 # --- a batch of records ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class CancelWatch:
+    """Whether a cancel of the run was requested: read from the database at page boundaries, sticky once seen."""
+
+    database: Database
+    run_id: int
+    seen: bool = False
+
+    def requested(self) -> bool:
+        self.seen = self.seen or runs.cancel_requested(self.database, self.run_id)
+        return self.seen
+
+
 @dataclass(frozen=True)
 class Batch:
-    """One run's view of one actor type: where events go and whose leases the run holds."""
+    """One run's view of one actor type: where events go, whose leases the run holds, whether it is asked to stop."""
 
     engine: Engine
     p: Pass
     run_id: int
     holder: str
+    cancel: CancelWatch | None = None  # None: a run too short to stop halfway (one record)
 
     @property
     def database(self) -> Database:
         return self.engine.database
+
+    def cancel_requested(self) -> bool:
+        """Asked at a page boundary: the page before is stored, the next one not yet read."""
+        return self.cancel is not None and self.cancel.requested()
 
 
 @dataclass(frozen=True)
@@ -371,10 +395,12 @@ def _apply(batch: Batch, outcomes: Sequence[Outcome], finish: Finish | None) -> 
     """Store every outcome and ``finish`` in one transaction; each record in a savepoint of its own."""
     now = utcnow()
     with batch.database.session() as session:
-        results = [_apply_one(session, batch, outcome, now) for outcome in outcomes]
+        applied = [_apply_one(session, batch, outcome, now) for outcome in outcomes]
         if finish is not None:
             finish(session)
-    return [result for result in results if result is not None]
+        results = [result for result in applied if result is not None]
+        runs.count_page(session, batch.run_id, counts_of(results))
+    return results
 
 
 def _apply_one(session: Session, batch: Batch, outcome: Outcome, now: datetime) -> RecordResult | None:
@@ -503,7 +529,7 @@ def _erp_pass(batch: Batch) -> list[RecordResult]:
         )
         results += _erp_page(batch, page, after.store(p))
         mark = after
-        if page.next_cursor is None:
+        if page.next_cursor is None or batch.cancel_requested():
             return results
 
 
@@ -540,7 +566,7 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
         deleted = [c.entity_id for c in changes if c.deleted]
         seq = changes[-1].change_seq
         results += _sync_links(batch, targets, _after_crm_page(p, deleted, seq))
-        if len(changes) < CRM_PAGE_SIZE:
+        if len(changes) < CRM_PAGE_SIZE or batch.cancel_requested():
             return results
 
 
@@ -561,11 +587,12 @@ def _retry_pass(batch: Batch) -> list[RecordResult]:
             for link in links.due_for_retry(session, batch.p.connection_id, utcnow())
             if link.actor_type == batch.p.actor_type.value
         ]
-    return [
-        result
-        for start in range(0, len(due), CRM_PAGE_SIZE)
-        for result in _sync_links(batch, due[start : start + CRM_PAGE_SIZE])
-    ]
+    results: list[RecordResult] = []
+    for start in range(0, len(due), CRM_PAGE_SIZE):
+        if start and batch.cancel_requested():
+            break
+        results += _sync_links(batch, due[start : start + CRM_PAGE_SIZE])
+    return results
 
 
 PASSES: tuple[Callable[[Batch], list[RecordResult]], ...] = (_erp_pass, _crm_pass, _retry_pass)
@@ -600,18 +627,20 @@ def sync_connection(
 
 def _run(engine: Engine, connection_id: int, run_id: int, lease: locks.Lease, progress: Progress | None) -> RunSummary:
     counts, problems, stopped = runs.RunCounts(), list[ErpsyncError](), None
+    cancel = CancelWatch(engine.database, run_id)
     try:
         with engine.database.read_session() as session:
             run_passes = passes(engine, session, _active_connection(session, connection_id))
-        for p in run_passes:
-            batch = Batch(engine, p, run_id, lease.holder)
-            for step in PASSES:
-                problem = _step(batch, step, counts)
-                if problem is not None:
-                    problems.append(problem)
-                _report(engine, run_id, counts, progress)
-                if not locks.renew(engine.database, lease):
-                    raise RunStoppedError(locks.LockedError("the run's lease expired and was taken over"))
+        for p, step in itertools.product(run_passes, PASSES):
+            if cancel.requested():
+                break
+            problem = _step(Batch(engine, p, run_id, lease.holder, cancel), step, counts)
+            if problem is not None:
+                problems.append(problem)
+            if progress is not None:
+                progress(counts.records)
+            if not locks.renew(engine.database, lease):
+                raise RunStoppedError(locks.LockedError("the run's lease expired and was taken over"))
     except RunStoppedError as stop:
         stopped = stop.error
     except ErpsyncError as error:  # the configuration could not be read
@@ -624,6 +653,7 @@ def _run(engine: Engine, connection_id: int, run_id: int, lease: locks.Lease, pr
         error=last.user_message if last else None,
         reason=last.code.value if last else None,
         stopped=stopped is not None,
+        cancelled=cancel.seen and stopped is None,
     )
     return RunSummary(run.id, connection_id, run.status, counts, run.error)
 
@@ -637,12 +667,6 @@ def _step(batch: Batch, step: Callable[[Batch], list[RecordResult]], counts: run
         logger.warning("connection %s, %s: %s", batch.p.connection_id, batch.p.actor_type, error.user_message)
         return error
     return None
-
-
-def _report(engine: Engine, run_id: int, counts: runs.RunCounts, progress: Progress | None) -> None:
-    runs.set_progress(engine.database, run_id, done=counts.records)
-    if progress is not None:
-        progress(counts.records)
 
 
 def active_connection_ids(database: Database) -> list[int]:
@@ -679,7 +703,7 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
             link = links.get_link(session, link_id)
             connection = _active_connection(session, link.connection_id)
             p = _pass_for(engine, session, connection, m.ActorType(link.actor_type))
-        run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id)
+        run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
         try:
             results = _sync_links(Batch(engine, p, run_id, holder), [link])
         except RunStoppedError as stop:

@@ -1,11 +1,15 @@
 """Sync history: runs (what ran, how it ended, counts, progress) and per-record events; per-connection health.
 
-Each function opens its own short transaction, except ``add_event``, which joins the caller's so that an event is
-stored with the writes it describes.
+Each function that takes a ``database`` opens its own short transaction; those that take a ``session`` join the
+caller's, so that an event or a page's counts (``add_event``, ``count_page``) are stored with the writes they describe.
+
+Progress is counted per page, in the page's own transaction, so a run's counts grow while it runs and never say more
+(or less) than it stored. A cancel request is a flag on the run that the run itself reads at its page boundaries.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -14,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.errors import NotFoundError
+from erpsync.errors import ConflictError, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
 from erpsync.sync.links import LinkCounts, link_counts
@@ -67,9 +71,16 @@ class EventRecord:
     errors: Sequence[RecordError] = field(default_factory=tuple)
 
 
-def start_run(database: Database, *, kind: RunKind, connection_id: int | None) -> int:
+def start_run(database: Database, *, kind: RunKind, connection_id: int | None, total: int | None = None) -> int:
+    """Open a run; ``total``: the records it will handle, when known in advance."""
     with database.session() as session:
-        run = SyncRun(connection_id=connection_id, kind=kind.value, status=RunStatus.RUNNING.value, counts_json={})
+        run = SyncRun(
+            connection_id=connection_id,
+            kind=kind.value,
+            status=RunStatus.RUNNING.value,
+            counts_json={},
+            progress_total=total,
+        )
         session.add(run)
         session.flush()
         return run.id
@@ -81,6 +92,31 @@ def set_progress(database: Database, run_id: int, *, done: int, total: int | Non
         if run is not None:
             run.progress_done = done
             run.progress_total = total
+
+
+def count_page(session: Session, run_id: int, counts: RunCounts) -> None:
+    """Add one page's counts to its run, in the transaction that stores the page."""
+    run = session.get(SyncRun, run_id) if counts.records else None
+    if run is None:
+        return
+    so_far = RunCounts(**run.counts_json)
+    so_far.add(counts)
+    run.counts_json = asdict(so_far)
+    run.progress_done += counts.records
+
+
+def request_cancel(session: Session, run_id: int) -> SyncRun:
+    """Ask a running run to stop at its next page boundary (in the caller's transaction); an ended one: 409."""
+    run = get_run(session, run_id)
+    if run.status != RunStatus.RUNNING.value:
+        raise ConflictError(f"run {run_id} has ended ({run.status}): there is nothing to cancel")
+    run.cancel_requested = True
+    return run
+
+
+def cancel_requested(database: Database, run_id: int) -> bool:
+    with database.read_session() as session:
+        return bool(session.scalar(select(SyncRun.cancel_requested).where(SyncRun.id == run_id)))
 
 
 def finish_run(
@@ -133,6 +169,43 @@ def add_event(session: Session, run_id: int, event: EventRecord) -> None:
             errors_json=[asdict(e) for e in event.errors],
         )
     )
+
+
+# --- progress -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run is: records ``done`` of ``total``; ``total`` None while unknown (an ERP pass cannot know how many
+    changes it will be given), and then no percentage nor ETA either."""
+
+    done: int
+    total: int | None
+    percentage: float | None
+    eta_seconds: float | None
+
+
+def progress_of(run: SyncRun, *, now: dt.datetime) -> RunProgress:
+    total = run.progress_total
+    remaining = None if total is None else total - run.progress_done
+    return RunProgress(run.progress_done, total, _percentage(run), eta_seconds(run, remaining=remaining, now=now))
+
+
+def _percentage(run: SyncRun) -> float | None:
+    if run.status in (RunStatus.OK.value, RunStatus.PARTIAL.value):
+        return 100.0
+    if not run.progress_total:
+        return None
+    return round(100.0 * min(run.progress_done, run.progress_total) / run.progress_total, 1)
+
+
+def eta_seconds(run: SyncRun, *, remaining: int | None, now: dt.datetime) -> float | None:
+    """Seconds left at the run's pace so far; None once it ended, before its first page, or when what is left is
+    unknown."""
+    if run.finished_at is not None or remaining is None or not run.progress_done:
+        return None
+    elapsed = (now - run.started_at).total_seconds()
+    return round(max(remaining, 0) * elapsed / run.progress_done, 1)
 
 
 # --- reading the history --------------------------------------------------------------------------------------------
