@@ -18,12 +18,21 @@ from .tryton_world import SECRET, BeforeFirstSave, Hub, TrytonDesk
 pytestmark = pytest.mark.tryton
 
 
-def imported_customer(hub: Hub, tryton: TrytonDesk, name: str) -> tuple[str, int]:
-    """A customer a Tryton user created, imported (by its key) into the CRM and linked: its key and CRM company."""
-    key = tryton.create_customer(name, email="info@nordlys.example", phone="+45 1234", country="DK", category="Retail")
+def nordlys_like(tryton: TrytonDesk, name: str) -> str:
+    """A customer a Tryton user created, with every synced field filled: its key."""
+    return tryton.create_customer(name, email="info@nordlys.example", phone="+45 1234", country="DK", category="Retail")
+
+
+def imported(hub: Hub, key: str) -> int:
+    """Import the Tryton customer ``key`` into the CRM (it links it): the CRM company."""
     job = hub.import_customers([key])
     assert (job.status, job.created) == ("done", 1)
-    return key, hub.company_of(key)
+    return hub.company_of(key)
+
+
+def imported_customer(hub: Hub, tryton: TrytonDesk, name: str) -> tuple[str, int]:
+    key = nordlys_like(tryton, name)
+    return key, imported(hub, key)
 
 
 def field_changes(events: list[SyncEvent], field: str) -> list[dict[str, object]]:
@@ -32,14 +41,21 @@ def field_changes(events: list[SyncEvent], field: str) -> list[dict[str, object]
 
 def test_crm_changes_reach_tryton(hub: Hub, tryton: TrytonDesk) -> None:
     key, company = imported_customer(hub, tryton, "Nordlys ApS")
-    hub.crm_update(company, NAME="Nordlys A/S", EMAIL="sales@nordlys.example", COUNTRY=hub.countries["SE"])
+    hub.crm_update(
+        company,
+        NAME="Nordlys A/S",
+        EMAIL="sales@nordlys.example",
+        COUNTRY=hub.countries["SE"],
+        CATEGORY=hub.categories["Wholesale"],
+    )
 
     summary = hub.cycle()
 
     assert (summary.status, summary.counts.erp_writes, summary.counts.crm_writes) == ("ok", 1, 0)
     party = tryton.party(key)
     assert (party.name, party.email, party.country) == ("Nordlys A/S", "sales@nordlys.example", "SE")
-    assert (party.phone, party.categories) == ("+45 1234", {"Customer", "Retail"})
+    assert party.categories == {"Customer", "Wholesale"}  # the list item replaced; still a customer
+    assert party.phone == "+45 1234"
 
 
 def test_tryton_changes_reach_the_crm(hub: Hub, tryton: TrytonDesk) -> None:
@@ -89,15 +105,14 @@ def test_a_field_changed_on_both_sides_is_settled_by_the_policy(
 def test_a_concurrent_edit_in_tryton_is_a_conflict_not_overwritten(
     open_hub: Callable[[str], Hub], connector: TrytonConnector, tryton: TrytonDesk, policy: Policy, winner: str
 ) -> None:
-    keys: list[str] = []
+    key = nordlys_like(tryton, f"Concurrent {policy.value}")
     concurrent_edit = BeforeFirstSave(
-        create_app(connector, secret=SECRET), lambda: tryton.edit(keys[0], email="tryton@concurrent.example")
+        create_app(connector, secret=SECRET), lambda: tryton.edit(key, email="tryton@concurrent.example")
     )
     with serve_in_thread(concurrent_edit) as url:
         hub = open_hub(url)
         hub.set_policy(policy)
-        key, company = imported_customer(hub, tryton, f"Concurrent {policy.value}")
-        keys.append(key)
+        company = imported(hub, key)
         # A later change in Tryton moves the ERP watermark past this party, so the next cycle meets the CRM change
         # in its CRM pass alone: the engine reads the party there, and the Tryton user edits it before the write.
         tryton.create_customer(f"Bystander {policy.value}")
@@ -111,7 +126,9 @@ def test_a_concurrent_edit_in_tryton_is_a_conflict_not_overwritten(
         link = hub.link_of(key)
         assert (link.state, link.error_reason) == ("failing", "conflict")
         [event] = hub.events(conflicted.run_id)
-        assert [error["reason"] for error in event.errors_json] == ["conflict"]
+        [error] = event.errors_json
+        assert error["reason"] == "conflict"
+        assert "changed in Tryton since it was read" in error["message"]
         assert conflicted.status == "partial"
 
         converged = hub.cycle()
