@@ -94,18 +94,25 @@ def test_preview_import_result_and_undo_over_http(world: World, admin: httpx.Cli
     result = wait_done(admin, f"{base}/imports/{job_id}")
     assert (result["job"]["status"], result["job"]["percentage"], len(result["created"])) == ("done", 100.0, 30)
     progress = admin.get(f"/runs/{result['job']['run_id']}/progress").json()
-    assert progress["processed"] == 30
+    assert (progress["kind"], progress["status"], progress["percentage"]) == ("import", "ok", 100.0)
+    assert (progress["counts"]["records"], progress["counts"]["crm_writes"], progress["job"]["processed"]) == (
+        30,
+        30,
+        30,
+    )
     assert admin.post(f"/runs/{result['job']['run_id']}/cancel").status_code == 409  # it has ended
     assert admin.post(f"{base}/imports/{job_id}/undo").json() == {"deleted": 30}
     assert admin.get("/companies").json()["total"] == 0
 
 
-def test_resync_over_http_and_a_sync_run_is_not_cancellable(world: World, admin: httpx.Client) -> None:
+def test_resync_over_http_and_only_a_running_run_takes_a_cancel(world: World, admin: httpx.Client) -> None:
     base = f"/connections/{world.connection_id}"
     started = admin.post(f"{base}/resync-from-crm", json={})
     assert started.status_code == 202
     done = wait_done(admin, f"{base}/resync-from-crm/{started.json()['id']}")
     assert (done["status"], done["total"]) == ("done", 0)
+    assert admin.post(f"/runs/{done['run_id']}/cancel").status_code == 409
     run_id = runs.start_run(world.database, kind=runs.RunKind.CYCLE, connection_id=world.connection_id)
-    refused = admin.post(f"/runs/{run_id}/cancel")
-    assert refused.status_code == 409
+    taken = admin.post(f"/runs/{run_id}/cancel")
+    assert taken.status_code == 202
+    assert (taken.json()["cancel_requested"], taken.json()["job"]) == (True, None)

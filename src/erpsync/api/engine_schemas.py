@@ -1,4 +1,5 @@
-"""Bodies of ``/engine``, ``/runs`` and the per-connection sync endpoints (Sync now, health, failing records)."""
+"""Bodies of ``/engine``, ``/runs`` (with any run's progress) and the per-connection sync endpoints (Sync now, health,
+failing records)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun
+from erpsync.api.import_schemas import JobPublic, job_public
+from erpsync.storage.tables import ErpLink, SyncEvent, SyncJob, SyncRun
 from erpsync.sync.engine import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, RecordResult
-from erpsync.sync.runs import Health
+from erpsync.sync.runs import Health, progress_of
 
 
 class EngineBody(BaseModel):
@@ -45,6 +47,28 @@ def run_public(run: SyncRun) -> RunPublic:
         progress_total=run.progress_total,
         started_at=run.started_at,
         finished_at=run.finished_at,
+    )
+
+
+class RunProgressPublic(RunPublic):
+    """Any run (sync, Sync now, import, resync) and how far it is: ``progress_done`` records of ``progress_total``
+    (None while unknown: a sync's ERP pass cannot know it in advance, and then ``percentage`` and ``eta_seconds`` are
+    None too), ``counts`` so far; ``job`` is the import or resync the run is an attempt of."""
+
+    percentage: float | None
+    eta_seconds: float | None
+    cancel_requested: bool
+    job: JobPublic | None
+
+
+def run_progress_public(run: SyncRun, job: SyncJob | None, *, now: dt.datetime) -> RunProgressPublic:
+    progress = progress_of(run, now=now)
+    return RunProgressPublic(
+        **run_public(run).model_dump(),
+        percentage=progress.percentage,
+        eta_seconds=progress.eta_seconds,
+        cancel_requested=run.cancel_requested,
+        job=None if job is None else job_public(job, run),
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, utcnow
+from erpsync.sync import runs
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.imports import PREVIEW_LIMIT, ImportResult, PreviewRow
 
@@ -76,10 +77,9 @@ class JobPublic(BaseModel):
 
 def _eta(job: SyncJob, run: SyncRun | None) -> float | None:
     """Seconds left at the current run's pace; None before a page is done or when the total is unknown."""
-    if run is None or run.finished_at is not None or job.total is None or not run.progress_done:
+    if run is None or job.total is None:
         return None
-    elapsed = (utcnow() - run.started_at).total_seconds()
-    return round(max(job.total - job.processed, 0) * elapsed / run.progress_done, 1)
+    return runs.eta_seconds(run, remaining=job.total - job.processed, now=utcnow())
 
 
 def job_public(job: SyncJob, run: SyncRun | None) -> JobPublic:

@@ -138,17 +138,22 @@ def runnable_jobs(database: Database, *, redeliver_after: timedelta = REDELIVER_
     return [job for job in candidates if locks.connection_lock(job.connection_id) not in busy]
 
 
-def request_cancel(database: Database, run_id: int) -> SyncJob:
-    """Ask the job behind ``run_id`` to stop at its next page boundary (a queued one stops at once)."""
+def job_of_run(session: Session, run_id: int) -> SyncJob | None:
+    """The import or resync whose current attempt is ``run_id``; None for a sync run (or an earlier attempt)."""
+    return session.scalar(select(SyncJob).where(SyncJob.run_id == run_id))
+
+
+def request_cancel(database: Database, run_id: int) -> SyncRun:
+    """Ask any running run to stop at its next page boundary: an import or resync through its job, a sync run
+    directly (``NotFoundError``: no such run; ``ConflictError``: it has ended)."""
     with database.session() as session:
-        job = session.scalar(select(SyncJob).where(SyncJob.run_id == run_id))
-        if job is None:
-            runs.get_run(session, run_id)
-            raise ConflictError(f"run {run_id} is not an import or resync: a sync run ends by itself")
-        if job.status not in ACTIVE:
+        job = job_of_run(session, run_id)
+        if job is not None and job.status not in ACTIVE:
             raise ConflictError(f"run {run_id} has ended ({job.status})")
-        job.cancel_requested = True
-        return job
+        run = runs.request_cancel(session, run_id)
+        if job is not None:
+            job.cancel_requested = True
+        return run
 
 
 def cancel_job(database: Database, job_id: int) -> SyncJob:
@@ -159,9 +164,17 @@ def cancel_job(database: Database, job_id: int) -> SyncJob:
             job.status, job.finished_at = JobStatus.CANCELLED.value, utcnow()
         elif job.status in ACTIVE:
             job.cancel_requested = True
+            _flag_run(session, job.run_id)
         else:
             raise ConflictError(f"{job.kind} {job_id} has ended ({job.status})")
         return job
+
+
+def _flag_run(session: Session, run_id: int | None) -> None:
+    """Show the request on the running attempt too, as on every run whose cancel was requested."""
+    run = session.get(SyncRun, run_id) if run_id is not None else None
+    if run is not None and run.status == runs.RunStatus.RUNNING.value:
+        run.cancel_requested = True
 
 
 # --- a page's bookkeeping -------------------------------------------------------------------------------------------
@@ -176,9 +189,12 @@ def advance(session: Session, job_id: int, run_id: int, *, cursor: str | None, c
     job.linked += counts.linked
     job.skipped += counts.skipped
     job.failed += counts.failed
-    run = session.get(SyncRun, run_id)
-    if run is not None:
-        run.progress_done += counts.processed
+    runs.count_page(session, run_id, _run_counts(counts))
+
+
+def _run_counts(counts: PageCounts) -> runs.RunCounts:
+    """A job's counts in the terms of the sync history: records handled, written to the CRM, failed."""
+    return runs.RunCounts(records=counts.processed, crm_writes=counts.created + counts.linked, errors=counts.failed)
 
 
 def set_total(database: Database, job_id: int, total: int) -> None:
@@ -277,10 +293,13 @@ def _finish(
         job.error = error.user_message if error else None
         job.error_reason = error.code.value if error else None
         job.cancel_requested = False
-        counts = runs.RunCounts(
-            records=job.processed - start.processed,
-            crm_writes=(job.created + job.linked) - (start.created + start.linked),
-            errors=job.failed - start.failed,
+        counts = _run_counts(
+            PageCounts(
+                processed=job.processed - start.processed,
+                created=job.created - start.created,
+                linked=job.linked - start.linked,
+                failed=job.failed - start.failed,
+            )
         )
     runs.finish_run(
         database,

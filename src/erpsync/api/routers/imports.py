@@ -1,5 +1,6 @@
-"""Import from the ERP (``/connections/{id}/imports``), resync from the CRM (``/connections/{id}/resync-from-crm``),
-and progress and cancel of their runs (``/runs/{id}/progress``, ``/runs/{id}/cancel``). Administrators only.
+"""Import from the ERP (``/connections/{id}/imports``) and resync from the CRM (``/connections/{id}/resync-from-crm``).
+Administrators only. The progress and cancel of their runs are those of every run (``/runs/{id}/progress``,
+``/runs/{id}/cancel`` in ``routers.runs``).
 
 Starting a job answers 202 at once: embedded, the API's job thread runs it; with ``ERPSYNC_REDIS_URL``, it is sent to
 the Dramatiq workers. A job waits behind a running sync of its connection (the connection's lease), never beside it.
@@ -166,24 +167,3 @@ def start_resync(
 def read_resync(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> JobPublic:
     get_connection(session, connection_id, user=admin)
     return _public(session, _job_of(session, connection_id, job_id, jobs.JobKind.RESYNC))
-
-
-@router.get("/runs/{run_id}/progress")
-def run_progress(run_id: int, session: SessionDep, _admin: AdminUser) -> JobPublic:
-    """The progress of an import or resync run: percentage, counts, ETA."""
-    return _public(session, _job_of_run(session, run_id))
-
-
-@router.post("/runs/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
-def cancel_run(run_id: int, session: SessionDep, database: DatabaseDep, _admin: AdminUser) -> JobPublic:
-    """Stop an import or resync at its next page boundary; what it did so far stays."""
-    session.rollback()
-    job = jobs.request_cancel(database, run_id)
-    return _public(session, jobs.get_job(session, job.id))
-
-
-def _job_of_run(session: Session, run_id: int) -> SyncJob:
-    job = session.scalar(select(SyncJob).where(SyncJob.run_id == run_id))
-    if job is None:
-        raise NotFoundError(f"no import or resync run with id {run_id}")
-    return job

@@ -1,12 +1,22 @@
-"""``/runs``: the sync history (administrators): runs, newest first, and each run's per-record events."""
+"""``/runs``: the sync history (administrators): runs, newest first, each run's per-record events, and the progress
+and cancel of any run (sync, Sync now, import, resync)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
 
-from erpsync.api.deps import AdminUser, SessionDep
-from erpsync.api.engine_schemas import EventPublic, RunPublic, event_public, run_public
-from erpsync.sync import runs
+from erpsync.api.deps import AdminUser, DatabaseDep, SessionDep
+from erpsync.api.engine_schemas import (
+    EventPublic,
+    RunProgressPublic,
+    RunPublic,
+    event_public,
+    run_progress_public,
+    run_public,
+)
+from erpsync.storage.tables import utcnow
+from erpsync.sync import jobs, runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -36,3 +46,23 @@ def run_events(
     offset: int = Query(default=0, ge=0),
 ) -> list[EventPublic]:
     return [event_public(event) for event in runs.run_events(session, run_id, limit=limit, offset=offset)]
+
+
+@router.get("/{run_id}/progress")
+def run_progress(run_id: int, session: SessionDep, _admin: AdminUser) -> RunProgressPublic:
+    """The run with its status, counts so far, percentage and ETA (None while its total is unknown)."""
+    return _progress(session, run_id)
+
+
+@router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_run(run_id: int, session: SessionDep, database: DatabaseDep, _admin: AdminUser) -> RunProgressPublic:
+    """Stop a running run at its next page boundary: what it stored so far stays, and the next run resumes there.
+    409 when it has ended."""
+    session.rollback()  # hold no transaction (on SQLite: no write lock) while the request is stored
+    jobs.request_cancel(database, run_id)
+    return _progress(session, run_id)
+
+
+def _progress(session: Session, run_id: int) -> RunProgressPublic:
+    run = runs.get_run(session, run_id)
+    return run_progress_public(run, jobs.job_of_run(session, run_id), now=utcnow())
