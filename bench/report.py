@@ -129,9 +129,11 @@ def _machine() -> str:
     sqlite = subprocess.run(
         ["python3", "-c", "import sqlite3; print(sqlite3.sqlite_version)"], capture_output=True, text=True, check=False
     ).stdout.strip()
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, SQLite {sqlite}"
+        f"Python {platform.python_version()}, SQLite {sqlite}; load average at the end {load} (1, 5, 15 min: "
+        "other processes on the same cores slow every figure)"
     )
 
 
