@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from erpsync.connectors.tryton.rpc import TrytonRpc
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList, EntityType
-from erpsync.crm.service import read_record, write_record
+from erpsync.crm.service import read_record, user_origin, write_record
 from erpsync.protocol.models import ActorType, ListItem
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ChangeCounter, Company, ErpConnection, ErpLink, SyncEvent, SyncJob
@@ -122,7 +122,7 @@ class TrytonDesk:
         return country
 
 
-# --- the connector --------------------------------------------------------------------------------------------------
+# --- a Tryton user between the hub's read and its write -------------------------------------------------------------
 
 
 Scope = MutableMapping[str, Any]
@@ -175,7 +175,7 @@ class Hub:
 
     def set_policy(self, policy: Policy) -> None:
         with self.database.session() as session:
-            configuration.save_policy(session, self._connection(session), policy=policy, no_blank_overwrite=False)
+            configuration.save_policy(session, self.connection(session), policy=policy, no_blank_overwrite=False)
 
     def company_of(self, erp_key: str) -> int:
         return self.link_of(erp_key).entity_id
@@ -195,7 +195,7 @@ class Hub:
 
     def crm_update(self, company_id: int, **values: Any) -> None:
         with self.database.session() as session:
-            write_record(session, EntityType.COMPANY, company_id, values, changed_by="user:1")
+            write_record(session, EntityType.COMPANY, company_id, values, changed_by=user_origin(1))
 
     def companies(self) -> int:
         with self.database.read_session() as session:
@@ -210,7 +210,7 @@ class Hub:
             query = select(SyncEvent).where(SyncEvent.run_id == run_id).order_by(SyncEvent.id)
             return list(session.scalars(query))
 
-    def _connection(self, session: Session) -> ErpConnection:
+    def connection(self, session: Session) -> ErpConnection:
         connection = session.get(ErpConnection, self.connection_id)
         assert connection is not None
         return connection
@@ -230,11 +230,11 @@ def paired_by_label(erp_items: list[ListItem], crm_items: dict[str, int], list_n
 def configure(hub: Hub, crm_labels: dict[str, dict[str, int]]) -> None:
     """Map the customer fields, pair the lists by label, and switch the connection on."""
     with hub.database.read_session() as session:
-        connection = hub._connection(session)
+        connection = hub.connection(session)
     erp_lists = configuration.read_erp_lists(hub.clients, connection, LISTS)  # no transaction open meanwhile
     list_mappings = {name: paired_by_label(erp_lists[name], crm_labels[name], name) for name in LISTS}
     with hub.database.session() as session:
-        connection = hub._connection(session)
+        connection = hub.connection(session)
         configuration.save_mapping(session, connection, customer_mapping(), erp_lists=erp_lists)
         configuration.save_list_mappings(session, connection, list_mappings, erp_lists=erp_lists)
         configuration.activate(session, connection, erp_lists=erp_lists)
