@@ -253,15 +253,7 @@ def connectors_add(
     """Register a connector; the hub asks its info first and refuses a URL that is not a connector."""
     secret = _secret_from(secret_stdin)
     with _cli_errors(), _hub() as (database, clients), database.session() as session:
-        connector = connectors.add_connector(session, clients, name=name, url=url, secret=secret)
-        audit.record(
-            session,
-            user_id=None,
-            action="create",
-            target_type="connector",
-            target_id=connector.id,
-            detail={"name": name, "url": connector.url, "via": "cli"},
-        )
+        connector = connectors.add_connector(session, clients, name=name, url=url, secret=secret, by=None)
         typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
 
 
@@ -270,15 +262,7 @@ def connectors_remove(name: str = typer.Argument(help="the connector's name")) -
     """Remove a connector; refused while connections use it."""
     with _cli_errors(), _hub() as (database, _clients), database.session() as session:
         connector = _connector_named(session, name)
-        audit.record(
-            session,
-            user_id=None,
-            action="delete",
-            target_type="connector",
-            target_id=connector.id,
-            detail={"via": "cli"},
-        )
-        connectors.delete_connector(session, connector)
+        connectors.delete_connector(session, connector, by=None)
     typer.echo(f"connector {name} removed")
 
 
@@ -333,15 +317,7 @@ def connections_add(
             config=_config_file(config),
             description=description,
         )
-        connection = connections.create_connection(session, clients, draft)
-        audit.record(
-            session,
-            user_id=None,
-            action="create",
-            target_type="connection",
-            target_id=connection.id,
-            detail={"name": name, "config": connection.config_json, "via": "cli"},
-        )
+        connection = connections.create_connection(session, clients, draft, by=None)
         typer.echo(f"connection {name} saved (inactive) as {connection.uuid}: {', '.join(connection.actor_types_json)}")
 
 

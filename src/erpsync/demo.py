@@ -124,9 +124,9 @@ def _seed_crm(session: Session, erp: SampleErp, list_ids: dict[CrmList, dict[str
 def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, secret: str) -> SyncConnector:
     connector = session.scalar(select(SyncConnector).where(SyncConnector.name == CONNECTOR_NAME))
     if connector is None:
-        return connectors.add_connector(session, clients, name=CONNECTOR_NAME, url=url, secret=secret)
+        return connectors.add_connector(session, clients, name=CONNECTOR_NAME, url=url, secret=secret, by=None)
     if connector.url != url:  # the demo may run on another port this time
-        connectors.update_connector(session, clients, connector, url=url, secret=secret)
+        connectors.update_connector(session, clients, connector, url=url, secret=secret, by=None)
     return connector
 
 
@@ -140,7 +140,7 @@ def _ensure_connection(session: Session, clients: ConnectorClients, connector: S
         config={"company": "NORDIC", "user": DEMO_USER, "password": DEMO_PASSWORD},
         description="The sample ERP's Danish company, with demo data.",
     )
-    connections.create_connection(session, clients, draft)
+    connections.create_connection(session, clients, draft, by=None)
 
 
 def prepare_demo(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from erpsync import accounts
+from erpsync import accounts, audit
 from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
@@ -107,8 +107,13 @@ def run_test(
 # --- create, edit, delete ---------------------------------------------------------------------------------------------
 
 
-def create_connection(session: Session, clients: ConnectorClients, draft: ConnectionDraft) -> ErpConnection:
-    """Test, then save inactive, send the config under a new UUID and cache the actor types and fields."""
+def create_connection(
+    session: Session, clients: ConnectorClients, draft: ConnectionDraft, *, by: int | None = None
+) -> ErpConnection:
+    """Test, then save inactive, send the config under a new UUID and cache the actor types and fields.
+
+    ``by`` is the user acting (None: the command line or the system), recorded in the audit log.
+    """
     connector = get_connector(session, draft.connector_id)
     name = _check_name(session, draft.name)
     fields = config_fields(clients, connector)
@@ -128,6 +133,7 @@ def create_connection(session: Session, clients: ConnectorClients, draft: Connec
     except ErpsyncError as exc:
         _forget_quietly(client, connection.uuid)
         raise ValidationError(f"the connector did not accept the connection: {exc.user_message}") from exc
+    _audit(session, connection, "create", by, connector_id=connection.connector_id, config=connection.config_json)
     return connection
 
 
@@ -140,6 +146,7 @@ def update_connection(
     config: Mapping[str, m.Value] | None = None,
     visibility: Visibility | None = None,
     description: str | None = None,
+    by: int | None = None,
 ) -> ErpConnection:
     """Edit; a changed config is tested again and sent to the connector before it is saved."""
     if name is not None:
@@ -152,6 +159,9 @@ def update_connection(
         _replace_config(clients, connection, config)
     connection.updated_at = utcnow()
     session.flush()
+    parts = (("name", name), ("config", config), ("visibility", visibility), ("description", description))
+    changed = [part for part, value in parts if value is not None]
+    _audit(session, connection, "update", by, changed=changed, config=connection.config_json)
     return connection
 
 
@@ -168,16 +178,21 @@ def _replace_config(clients: ConnectorClients, connection: ErpConnection, values
     _store_config(clients.cipher, connection, fields, config)
 
 
-def delete_connection(clients: ConnectorClients, connection: ErpConnection) -> None:
+def delete_connection(
+    session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int | None = None
+) -> None:
     """Soft delete: the connection is deactivated and hidden, its links stay until it is purged."""
     if connection.deleted_at is not None:
         raise ConflictError(f"connection {connection.name!r} is deleted already")
     connection.deleted_at = utcnow()
     connection.active = False
     _forget_quietly(clients.for_connector(connection.connector), connection.uuid)
+    _audit(session, connection, "delete", by)
 
 
-def restore_connection(session: Session, clients: ConnectorClients, connection: ErpConnection) -> None:
+def restore_connection(
+    session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int | None = None
+) -> None:
     if connection.deleted_at is None:
         raise ConflictError(f"connection {connection.name!r} is not deleted")
     _check_name(session, connection.name, exclude_id=connection.id)
@@ -188,6 +203,12 @@ def restore_connection(session: Session, clients: ConnectorClients, connection: 
         raise ValidationError(f"the connector did not accept the connection again: {exc.user_message}") from exc
     connection.deleted_at = None
     session.flush()
+    _audit(session, connection, "restore", by)
+
+
+def _audit(session: Session, connection: ErpConnection, action: str, by: int | None, **detail: object) -> None:
+    detail = {"name": connection.name, **detail}
+    audit.record(session, user_id=by, action=action, target_type="connection", target_id=connection.id, detail=detail)
 
 
 def _passed_test(client: ConnectorClient, config: dict[str, m.Value]) -> None:
@@ -270,8 +291,12 @@ def read_metadata(session: Session, client: ConnectorClient, connection: ErpConn
     return {actor_type: keys for actor_type, keys in vanished.items() if keys}
 
 
-def refresh_metadata(session: Session, clients: ConnectorClients, connection: ErpConnection) -> dict[str, list[str]]:
-    return read_metadata(session, clients.for_connector(connection.connector), connection)
+def refresh_metadata(
+    session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int | None = None
+) -> dict[str, list[str]]:
+    vanished = read_metadata(session, clients.for_connector(connection.connector), connection)
+    _audit(session, connection, "refresh", by, vanished=vanished)
+    return vanished
 
 
 def actor_fields(connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:

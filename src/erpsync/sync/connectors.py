@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erpsync import audit
 from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
@@ -123,7 +124,10 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
     return name
 
 
-def add_connector(session: Session, clients: ConnectorClients, *, name: str, url: str, secret: str) -> SyncConnector:
+def add_connector(
+    session: Session, clients: ConnectorClients, *, name: str, url: str, secret: str, by: int | None = None
+) -> SyncConnector:
+    """Register a connector after its ``info`` answered; ``by`` is the user (None: the command line), for the audit."""
     name = _check_name(session, name)
     url = check_url(url)
     info = probe_info(clients, url, check_secret(secret))
@@ -132,6 +136,8 @@ def add_connector(session: Session, clients: ConnectorClients, *, name: str, url
     )
     session.add(connector)
     session.flush()
+    detail = {"name": connector.name, "url": connector.url}
+    audit.record(session, user_id=by, action="create", target_type="connector", target_id=connector.id, detail=detail)
     return connector
 
 
@@ -143,6 +149,7 @@ def update_connector(
     name: str | None = None,
     url: str | None = None,
     secret: str | None = None,
+    by: int | None = None,
 ) -> SyncConnector:
     """Change name, URL or secret; a new URL or secret is probed before anything is saved."""
     if name is not None:
@@ -154,13 +161,24 @@ def update_connector(
         connector.url = new_url
         connector.secret_encrypted = clients.cipher.encrypt(new_secret)
     session.flush()
+    changed = [part for part, value in (("name", name), ("url", url), ("secret", secret)) if value]
+    audit.record(
+        session,
+        user_id=by,
+        action="update",
+        target_type="connector",
+        target_id=connector.id,
+        detail={"changed": changed},
+    )
     return connector
 
 
-def delete_connector(session: Session, connector: SyncConnector) -> None:
+def delete_connector(session: Session, connector: SyncConnector, *, by: int | None = None) -> None:
     users = session.scalar(select(func.count()).where(ErpConnection.connector_id == connector.id))
     if users:
         raise ConflictError(f"connector {connector.name!r} is used by {users} connection(s); delete those first")
+    detail = {"name": connector.name}
+    audit.record(session, user_id=by, action="delete", target_type="connector", target_id=connector.id, detail=detail)
     session.delete(connector)
     session.flush()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from erpsync import accounts, audit
+from erpsync import accounts
 from erpsync.api.connection_schemas import (
     CheckResult,
     ConnectionCreate,
@@ -72,15 +72,7 @@ def create_connection(
         visibility=body.visibility.to_visibility(),
         description=body.description,
     )
-    connection = connections.create_connection(session, clients, draft)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="create",
-        target_type="connection",
-        target_id=connection.id,
-        detail={"name": connection.name, "connector_id": connection.connector_id, "config": connection.config_json},
-    )
+    connection = connections.create_connection(session, clients, draft, by=admin.id)
     session.commit()
     return _public(session, clients, connection)
 
@@ -107,14 +99,7 @@ def update_connection(
         config=body.config,
         visibility=body.visibility.to_visibility() if body.visibility else None,
         description=body.description,
-    )
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="update",
-        target_type="connection",
-        target_id=connection.id,
-        detail=body.model_dump(exclude_unset=True),
+        by=admin.id,
     )
     session.commit()
     return _public(session, clients, connection)
@@ -137,15 +122,7 @@ def refresh_metadata(
 ) -> dict[str, list[str]]:
     """Read actor types and fields again; answers the field keys per actor type the connector no longer reports."""
     connection = connections.get_connection(session, connection_id, user=admin)
-    vanished = connections.refresh_metadata(session, clients, connection)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="refresh",
-        target_type="connection",
-        target_id=connection.id,
-        detail={"vanished": vanished},
-    )
+    vanished = connections.refresh_metadata(session, clients, connection, by=admin.id)
     session.commit()
     return vanished
 
@@ -153,8 +130,7 @@ def refresh_metadata(
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_connection(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> None:
     connection = connections.get_connection(session, connection_id, user=admin)
-    connections.delete_connection(clients, connection)
-    audit.record(session, user_id=admin.id, action="delete", target_type="connection", target_id=connection.id)
+    connections.delete_connection(session, clients, connection, by=admin.id)
     session.commit()
 
 
@@ -163,7 +139,6 @@ def restore_connection(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
 ) -> ConnectionPublic:
     connection = connections.get_connection(session, connection_id, user=admin)
-    connections.restore_connection(session, clients, connection)
-    audit.record(session, user_id=admin.id, action="restore", target_type="connection", target_id=connection.id)
+    connections.restore_connection(session, clients, connection, by=admin.id)
     session.commit()
     return _public(session, clients, connection)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from erpsync import audit
 from erpsync.api.connection_schemas import (
     ConfigFormPublic,
     ConnectorCreate,
@@ -25,14 +24,8 @@ def list_connectors(session: SessionDep, _admin: AdminUser) -> list[ConnectorPub
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def add_connector(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate) -> ConnectorPublic:
-    connector = connectors.add_connector(session, clients, name=body.name, url=body.url, secret=body.secret)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="create",
-        target_type="connector",
-        target_id=connector.id,
-        detail={"name": connector.name, "url": connector.url},
+    connector = connectors.add_connector(
+        session, clients, name=body.name, url=body.url, secret=body.secret, by=admin.id
     )
     session.commit()
     return connector_public(connector)
@@ -48,15 +41,8 @@ def update_connector(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connector_id: int, body: ConnectorUpdate
 ) -> ConnectorPublic:
     connector = connectors.get_connector(session, connector_id)
-    connectors.update_connector(session, clients, connector, name=body.name, url=body.url, secret=body.secret)
-    changed = sorted(body.model_dump(exclude_unset=True))
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="update",
-        target_type="connector",
-        target_id=connector.id,
-        detail={"changed": changed},
+    connectors.update_connector(
+        session, clients, connector, name=body.name, url=body.url, secret=body.secret, by=admin.id
     )
     session.commit()
     return connector_public(connector)
@@ -65,15 +51,7 @@ def update_connector(
 @router.delete("/{connector_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_connector(session: SessionDep, admin: AdminUser, connector_id: int) -> None:
     connector = connectors.get_connector(session, connector_id)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="delete",
-        target_type="connector",
-        target_id=connector.id,
-        detail={"name": connector.name},
-    )
-    connectors.delete_connector(session, connector)
+    connectors.delete_connector(session, connector, by=admin.id)
     session.commit()
 
 

@@ -13,7 +13,7 @@ from fastapi import Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, audit
+from erpsync import accounts
 from erpsync.api.deps import ClientsDep, SessionDep
 from erpsync.errors import ErpsyncError
 from erpsync.protocol import models as m
@@ -184,15 +184,11 @@ def create(request: Request, session: SessionDep, clients: ClientsDep, admin: We
         description=dialog.description,
     )
     try:
-        connection = connections.create_connection(session, clients, draft)
+        connections.create_connection(session, clients, draft, by=admin.id)
     except ErpsyncError as exc:
         session.rollback()
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    detail = {"name": connection.name, "connector_id": connection.connector_id, "config": connection.config_json}
-    audit.record(
-        session, user_id=admin.id, action="create", target_type="connection", target_id=connection.id, detail=detail
-    )
     session.commit()
     return pages.redirect(request, SYNC_TAB)
 
@@ -235,15 +231,12 @@ def edit(
             config=config,
             visibility=dialog.visibility,
             description=dialog.description,
+            by=admin.id,
         )
     except ErpsyncError as exc:
         session.rollback()
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    detail = {"name": connection.name, "config": connection.config_json, "description": connection.description}
-    audit.record(
-        session, user_id=admin.id, action="update", target_type="connection", target_id=connection.id, detail=detail
-    )
     session.commit()
     return pages.redirect(request, SYNC_TAB)
 
@@ -267,8 +260,7 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
 @router.post("/{connection_id}/delete")
 def delete(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int) -> Response:
     connection = _get(session, admin, connection_id)
-    connections.delete_connection(clients, connection)
-    audit.record(session, user_id=admin.id, action="delete", target_type="connection", target_id=connection.id)
+    connections.delete_connection(session, clients, connection, by=admin.id)
     session.commit()
     return pages.redirect(request, SYNC_TAB)
 
@@ -279,11 +271,10 @@ def restore(
 ) -> Response:
     connection = _get(session, admin, connection_id)
     try:
-        connections.restore_connection(session, clients, connection)
+        connections.restore_connection(session, clients, connection, by=admin.id)
     except ErpsyncError as exc:
         session.rollback()
         context = {"status": status.HTTP_409_CONFLICT, "message_key": None, "message": exc.user_message}
         return pages.render(request, "error.html", context, user=admin, status_code=status.HTTP_409_CONFLICT)
-    audit.record(session, user_id=admin.id, action="restore", target_type="connection", target_id=connection.id)
     session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?deleted=true")

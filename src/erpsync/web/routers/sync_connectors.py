@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import Request, status
 from fastapi.responses import Response
 
-from erpsync import audit
 from erpsync.api.deps import ClientsDep, SessionDep
 from erpsync.errors import ErpsyncError
 from erpsync.storage.tables import SyncConnector, User
@@ -42,14 +41,12 @@ def new_dialog(request: Request, admin: WebAdmin) -> Response:
 def add(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm) -> Response:
     name, url = _text(form, "name"), _text(form, "url")
     try:
-        connector = connectors.add_connector(session, clients, name=name, url=url, secret=str(form.get("secret") or ""))
+        connectors.add_connector(
+            session, clients, name=name, url=url, secret=str(form.get("secret") or ""), by=admin.id
+        )
     except ErpsyncError as exc:
         session.rollback()
         return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
-    detail = {"name": connector.name, "url": connector.url}
-    audit.record(
-        session, user_id=admin.id, action="create", target_type="connector", target_id=connector.id, detail=detail
-    )
     session.commit()
     return pages.redirect(request, SYNC_TAB)
 
@@ -67,19 +64,10 @@ def edit(
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
     name, url, secret = _text(form, "name"), _text(form, "url"), str(form.get("secret") or "")
     try:
-        connectors.update_connector(session, clients, connector, name=name, url=url, secret=secret or None)
+        connectors.update_connector(session, clients, connector, name=name, url=url, secret=secret or None, by=admin.id)
     except ErpsyncError as exc:
         session.rollback()
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
-    changed = ["name", "url", *(["secret"] if secret else [])]
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="update",
-        target_type="connector",
-        target_id=connector.id,
-        detail={"changed": changed},
-    )
     session.commit()
     return pages.redirect(request, SYNC_TAB)
 
@@ -105,17 +93,9 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
 def delete(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
     try:
-        connectors.delete_connector(session, connector)
+        connectors.delete_connector(session, connector, by=admin.id)
     except ErpsyncError as exc:
         session.rollback()
         return _confirm(request, admin, connector, exc.user_message)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="delete",
-        target_type="connector",
-        target_id=connector_id,
-        detail={"name": connector.name},
-    )
     session.commit()
     return pages.redirect(request, SYNC_TAB)
