@@ -41,7 +41,6 @@ router = page_router()
 
 WIZARD = "/connections/{connection_id}/import"
 IMPORT = "/connections/{connection_id}/imports/{job_id}"
-SCOPE_ALL = "all"
 SCOPE_CRITERIA = "criteria"
 EVERYTHING = "everything"
 """The results step's option to import every actor found, not only the ticked rows (a search may find more than the
