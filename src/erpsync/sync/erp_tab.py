@@ -495,7 +495,7 @@ def connect_actor(
         crm=crm.values, erp=erp.values, rules=p.rules, winners=winners_by_erp_field(winners, p.mapping)
     )
     crm_writes = p.to_crm(result.crm_writes)
-    _save_erp(p, erp_key, result.erp_writes)
+    _save_erp(p, actor, result.erp_writes)
     with engine.database.session() as session:
         link = links.create_link(
             session,
@@ -552,10 +552,14 @@ def _check_winners(p: Pass, comparisons: Sequence[FieldComparison], winners: Map
         raise RefusedRequestError("choose a winner for every field that differs", problems)
 
 
-def _save_erp(p: Pass, erp_key: str, writes: Mapping[str, m.Value]) -> None:
+def _save_erp(p: Pass, read: m.Actor, writes: Mapping[str, m.Value]) -> None:
+    """Write ``writes`` to the actor as it was ``read``: its ``last_modified`` lets the connector refuse a write over
+    an edit made in the ERP since (optimistic locking) instead of losing that edit."""
     if not writes:
         return
-    actor = m.Actor(actor_type=p.actor_type, erp_key=erp_key, fields=dict(writes))
+    actor = m.Actor(
+        actor_type=p.actor_type, erp_key=read.erp_key, last_modified=read.last_modified, fields=dict(writes)
+    )
     saved = p.client.save_actors(connection_id=p.connection_uuid, actors=[actor])
     for error in saved.errors:
         raise error_for(error.error_code.value, f"the ERP did not save the values: {error.message}")

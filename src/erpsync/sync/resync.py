@@ -56,6 +56,7 @@ class Pushed:
     link: ErpLink
     result: MergeResult | None
     error: runs.RecordError | None = None
+    last_modified: str | None = None  # as read: the connector refuses a write over a later ERP edit
 
 
 @dataclass
@@ -111,7 +112,7 @@ class ResyncPager:
                 agreed=link.agreed_json, crm=p.from_crm(record.values).values, erp=p.from_erp(actor.fields).values
             )
             result = push_from_crm(snapshot, rules=p.rules, no_blank_overwrite=self.no_blank_overwrite)
-            pushed.append(Pushed(link, result))
+            pushed.append(Pushed(link, result, last_modified=actor.last_modified))
         return self._save(p, pushed)
 
     def _save(self, p: Pass, pushed: list[Pushed]) -> list[Pushed]:
@@ -119,7 +120,12 @@ class ResyncPager:
         if not writers:
             return pushed
         actors = [
-            m.Actor(actor_type=p.actor_type, erp_key=item.link.erp_key, fields=dict(item.result.erp_writes))
+            m.Actor(
+                actor_type=p.actor_type,
+                erp_key=item.link.erp_key,
+                last_modified=item.last_modified,
+                fields=dict(item.result.erp_writes),
+            )
             for item in writers
             if item.result is not None
         ]
