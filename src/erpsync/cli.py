@@ -395,23 +395,15 @@ def sync() -> None:
     """Run one sync cycle over every active connection, with a progress bar; exit code 1 if a run failed."""
     from rich.progress import Progress
 
-    from erpsync.crypto import cipher_for
-    from erpsync.sync.connections import hub_clients
     from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
 
-    database = _upgraded_database()
-    clients = hub_clients(database, cipher_for(get_settings()))
-    try:
-        with _cli_errors(), Progress() as progress:
-            task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
+    with _hub() as (database, clients), _cli_errors(), Progress() as progress:
+        task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
 
-            def advance(_connection_id: int, _summary: RunSummary | None) -> None:
-                progress.advance(task)
+        def advance(_connection_id: int, _summary: RunSummary | None) -> None:
+            progress.advance(task)
 
-            summaries = run_cycle(Engine(database, clients), progress=advance)
-    finally:
-        clients.close()
-        database.dispose()
+        summaries = run_cycle(Engine(database, clients), progress=advance)
     for summary in summaries:
         counts = summary.counts
         typer.echo(
