@@ -116,3 +116,25 @@ def test_resync_over_http_and_only_a_running_run_takes_a_cancel(world: World, ad
     taken = admin.post(f"/runs/{run_id}/cancel")
     assert taken.status_code == 202
     assert (taken.json()["cancel_requested"], taken.json()["job"]) == (True, None)
+
+
+def test_a_deleted_connection_answers_404_at_once_and_keeps_its_history(world: World, admin: httpx.Client) -> None:
+    base = f"/connections/{world.connection_id}"
+    job_id = admin.post(f"{base}/imports", json={"actor_type": "customer"}).json()["id"]
+    wait_done(admin, f"{base}/imports/{job_id}")
+    assert admin.delete(base).status_code == 204
+    starts = [
+        (f"{base}/imports/preview", {"actor_type": "customer"}),
+        (f"{base}/imports", {"actor_type": "customer"}),
+        (f"{base}/imports/{job_id}/resume", None),
+        (f"{base}/resync-from-crm", {}),
+    ]
+    for path, body in starts:
+        started = time.monotonic()
+        response = admin.post(path, json=body)
+        assert (response.status_code, response.json()) == (
+            404,
+            {"detail": f"no ERP connection with id {world.connection_id}"},
+        )
+        assert time.monotonic() - started < 5, f"{path} took {time.monotonic() - started:.1f} s"
+    assert admin.get(f"{base}/imports/{job_id}").json()["job"]["status"] == "done"

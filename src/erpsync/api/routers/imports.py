@@ -27,7 +27,7 @@ from erpsync.api.import_schemas import (
 )
 from erpsync.errors import NotFoundError
 from erpsync.storage.db import Database
-from erpsync.storage.tables import SyncJob, SyncRun
+from erpsync.storage.tables import SyncJob, SyncRun, User
 from erpsync.sync import imports, jobs, resync
 from erpsync.sync.connections import get_connection
 from erpsync.sync.engine import Engine
@@ -51,6 +51,24 @@ def _dispatch(request: Request, database: Database, job_id: int) -> None:
     dispatch_job(database, dispatcher, job_id)
 
 
+def _live_connection(session: Session, connection_id: int, admin: User) -> None:
+    """404 for a connection that does not exist or is deleted: no job or connector call is made for it."""
+    get_connection(session, connection_id, user=admin)
+    jobs.live_connection(session, connection_id)
+
+
+def _end_transaction(session: Session, admin: User) -> int:
+    """End the request's transaction before the job code opens its own, and return the admin's id.
+
+    The request's session has held a transaction since authentication (on SQLite: the write lock), and the job code
+    writes in sessions of its own, which would wait for that lock until SQLite's busy timeout (30 s) and then fail.
+    Closing, rather than rolling back, detaches the loaded objects with their values: reading one later cannot
+    quietly begin a new transaction (it fails at once instead)."""
+    admin_id = admin.id
+    session.close()
+    return admin_id
+
+
 def _job_of(session: Session, connection_id: int, job_id: int, kind: jobs.JobKind) -> SyncJob:
     job = jobs.get_job(session, job_id, kind=kind)
     if job.connection_id != connection_id:
@@ -68,8 +86,8 @@ def preview_import(
     admin: AdminUser,
 ) -> list[PreviewRowPublic]:
     """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
-    get_connection(session, connection_id, user=admin)
-    session.rollback()
+    _live_connection(session, connection_id, admin)
+    _end_transaction(session, admin)
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
     rows = imports.preview(
         Engine(database, clients), connection_id, body.actor_type, restrictions=restrictions, limit=body.limit
@@ -87,9 +105,8 @@ def start_import(
     clients: ClientsDep,
     admin: AdminUser,
 ) -> JobPublic:
-    get_connection(session, connection_id, user=admin)
-    admin_id = admin.id
-    session.rollback()  # hold no transaction (on SQLite: no write lock) while the import is stored
+    _live_connection(session, connection_id, admin)
+    admin_id = _end_transaction(session, admin)
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
     job = imports.start_import(
         Engine(database, clients),
@@ -124,7 +141,7 @@ def resume_import(
     connection_id: int, job_id: int, request: Request, session: SessionDep, database: DatabaseDep, admin: AdminUser
 ) -> JobPublic:
     """Re-run a failed or cancelled import from where it stopped."""
-    get_connection(session, connection_id, user=admin)
+    _live_connection(session, connection_id, admin)
     job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
     jobs.requeue(session, job)
     session.commit()
@@ -139,7 +156,7 @@ def undo_import(
     """Delete the CRM records the import created, and their links (nothing is deleted in the ERP)."""
     get_connection(session, connection_id, user=admin)
     _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
-    session.rollback()
+    _end_transaction(session, admin)
     return UndoPublic(deleted=imports.undo_import(database, job_id))
 
 
@@ -153,9 +170,8 @@ def start_resync(
     clients: ClientsDep,
     admin: AdminUser,
 ) -> JobPublic:
-    get_connection(session, connection_id, user=admin)
-    admin_id = admin.id
-    session.rollback()  # hold no transaction (on SQLite: no write lock) while the resync is stored
+    _live_connection(session, connection_id, admin)
+    admin_id = _end_transaction(session, admin)
     job = resync.start_resync(
         Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin_id
     )
