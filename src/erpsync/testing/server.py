@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+PORT_ATTEMPTS = 3
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
@@ -25,19 +27,35 @@ def serve_in_thread(
 ) -> Iterator[str]:
     """Run ``app`` with uvicorn until the block ends; yields its base URL (``http://127.0.0.1:PORT``).
 
-    ``port`` None picks a free one.
+    ``port`` None picks a free one; if another process takes it before uvicorn binds it (tests run in parallel),
+    another is tried.
     """
-    port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="auto"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + startup_timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"server on {host}:{port} did not start")
-        time.sleep(0.01)
+    attempts = 1 if port else PORT_ATTEMPTS
+    for _attempt in range(attempts):
+        server, thread = _start(app, host, port or free_port(host), startup_timeout)
+        if server is not None:
+            break
+    else:
+        raise RuntimeError(f"server on {host} did not start in {attempts} attempt(s)")
     try:
-        yield f"http://{host}:{port}"
+        yield f"http://{host}:{server.config.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _start(app: Any, host: str, port: int, timeout: float) -> tuple[uvicorn.Server | None, threading.Thread]:
+    """A started server, or None when it could not start (its thread ended: the port was taken)."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="auto"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive():
+            return None, thread
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout=10)
+            raise RuntimeError(f"server on {host}:{port} did not start within {timeout} s")
+        time.sleep(0.01)
+    return server, thread

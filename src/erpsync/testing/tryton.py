@@ -21,7 +21,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from erpsync.connectors.tryton.rpc import TrytonRpc
+from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
 from erpsync.errors import TransientError
 from erpsync.testing.server import free_port
 
@@ -48,6 +48,7 @@ TEMPLATE_DATABASE = "template"
 COMPANY_NAME = "Test Company"
 COUNTRIES = (("DK", "Denmark"), ("NO", "Norway"), ("SE", "Sweden"), ("DE", "Germany"))
 STARTUP_TIMEOUT = 60.0
+PORT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -172,39 +173,51 @@ def _company_id(url: str, database: str) -> int:
 
 @contextmanager
 def _running_trytond(bin_dir: Path, workdir: Path, database: str) -> Iterator[str]:
-    port = free_port()
-    conf = _write_config(workdir, port=port)
-    with (workdir / f"trytond-{port}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(bin_dir / "trytond"), "-c", str(conf), "-d", database],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    process, url = _start_trytond(bin_dir, workdir, database)
+    try:
+        yield url
+    finally:
+        process.terminate()
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_serving(url, process)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
+def _start_trytond(bin_dir: Path, workdir: Path, database: str) -> tuple[subprocess.Popen[bytes], str]:
+    """trytond serving on a free port. Between choosing a port and binding it another process may take it (tests run
+    in parallel): trytond then exits, and another port is tried."""
+    for _attempt in range(PORT_ATTEMPTS):
+        port = free_port()
+        conf = _write_config(workdir, port=port)
+        with (workdir / f"trytond-{port}.log").open("wb") as log:
+            process = subprocess.Popen(
+                [str(bin_dir / "trytond"), "-c", str(conf), "-d", database],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _serving(url, process):
+            return process, url
+    raise RuntimeError(f"trytond could not bind a free port in {PORT_ATTEMPTS} attempts (see {workdir})")
+
+
+def _serving(url: str, process: subprocess.Popen[bytes]) -> bool:
+    """Wait until trytond answers on ``url``: True, or False when it exited first (its port was taken)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"trytond exited with {process.returncode} before serving {url}")
+            return False
         try:
             TrytonRpc.server_version(url)
-        except TransientError:
+        except (TransientError, NotTrytonError):  # not up yet, or another server holds the port until trytond exits
             time.sleep(0.1)
         else:
-            return
+            return True
+    process.kill()
+    process.wait()
     raise RuntimeError(f"trytond did not answer on {url} within {STARTUP_TIMEOUT} s")
 
 

@@ -56,7 +56,7 @@ def names(connector: TrytonConnector, actor_type: T, field: str, operator: str, 
         ("name", "notcontains", ["ING"], {"beta Works", "Gamma_100%"}),
         ("name", "notends", ["WORKS"], {"Alpha Trading", "Gamma_100%"}),
         ("name", "isnot", ["beta works"], {"Alpha Trading", "Gamma_100%"}),
-        ("name", "between", ["A", "C"], {"Alpha Trading"}),
+        ("name", "between", ["A", "C"], {"Alpha Trading", "beta Works"}),  # ignoring case, like every text operator
         ("name", "contains", ["_100%"], {"Gamma_100%"}),
         ("name", "contains", ["a_1"], {"Gamma_100%"}),
         ("name", "contains", ["%"], {"Gamma_100%"}),
