@@ -3,55 +3,32 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from erpsync.cli import app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import read_record
 from erpsync.protocol.models import ActorType
-from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpConnection, ErpLink
 from erpsync.sync import configuration
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
-from erpsync.testing.sample import COMPANY, RunningSample, running_sample
+from erpsync.testing.sample import COMPANY, RunningSample
+
+from .conftest import run_cli
 
 CUSTOMER = ActorType.CUSTOMER
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("ERPSYNC_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("ERPSYNC_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path / "data"
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Iterator[RunningSample]:
-    with running_sample(tmp_path / "sample") as running:
-        yield running
-
-
-def _run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    return result.exit_code, result.output
-
-
 def _active_connection(data_dir: Path, tmp_path: Path, sample: RunningSample) -> Database:
     """A connection added through the CLI, mapped (name and email both ways) and activated through the service."""
-    code, output = _run("connectors", "add", "Sample", sample.url, "--secret-stdin", stdin=sample.secret + "\n")
+    code, output = run_cli("connectors", "add", "Sample", sample.url, "--secret-stdin", stdin=sample.secret + "\n")
     assert code == 0, output
     (tmp_path / "config.json").write_text(json.dumps(sample.config))
-    code, output = _run(
+    code, output = run_cli(
         "connections", "add", "Main", "--connector", "Sample", "--config", str(tmp_path / "config.json")
     )
     assert code == 0, output
@@ -74,9 +51,9 @@ def test_import_then_sync_from_the_command_line(data_dir: Path, tmp_path: Path, 
         for n in range(5)
     ]
     database = _active_connection(data_dir, tmp_path, sample)
-    code, output = _run("import", "Main", "customer")
+    code, output = run_cli("import", "Main", "customer")
     assert code == 0, output
-    code, output = _run("import", "Main", "customer")  # a re-run links, never duplicates
+    code, output = run_cli("import", "Main", "customer")  # a re-run links, never duplicates
     assert code == 0, output
     with database.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Company)) == 5
@@ -84,7 +61,7 @@ def test_import_then_sync_from_the_command_line(data_dir: Path, tmp_path: Path, 
         company_id = link.entity_id
 
     sample.erp.update_actor(COMPANY, CUSTOMER, keys[0], {"email": "new@fjord.example"})
-    code, output = _run("sync")
+    code, output = run_cli("sync")
     assert code == 0, output
     assert "connection 1: ok" in output
     with database.read_session() as session:
@@ -96,9 +73,9 @@ def test_import_of_an_unknown_connection_or_type_is_one_clear_line(
     data_dir: Path, tmp_path: Path, sample: RunningSample
 ) -> None:
     _active_connection(data_dir, tmp_path, sample).dispose()
-    code, output = _run("import", "Nope", "customer")
+    code, output = run_cli("import", "Nope", "customer")
     assert code == 1
     assert "no ERP connection named 'Nope'" in output
-    code, output = _run("import", "Main", "supplier")
+    code, output = run_cli("import", "Main", "supplier")
     assert code == 1
     assert "supplier" in output
