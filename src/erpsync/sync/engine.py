@@ -621,7 +621,7 @@ def sync_connection(
     with engine.database.read_session() as session:
         _active_connection(session, connection_id)
     with locks.held(engine.database, locks.connection_lock(connection_id)) as lease:
-        run_id = runs.start_run(engine.database, kind=kind, connection_id=connection_id)
+        run_id = runs.start_leased_run(engine.database, kind=kind, connection_id=connection_id)
         return _run(engine, connection_id, run_id, lease, progress)
 
 

@@ -5,9 +5,10 @@ A job is a row of ``sync_jobs``: the table is the queue's source of truth; Drama
 delivers "run job N", and ``runnable_jobs`` finds the jobs a lost message or a dead worker left behind. Running a job
 takes the connection's lease without waiting: while a sync cycle (or another job) holds it, the job stays queued and
 is picked up again on the next dispatch, so an import queues behind a running cycle. Each attempt is a run in the
-history; an attempt that a crash left open is closed as failed when the next one starts. A pager handles one page at
-a time and stores it together with the job's cursor and counts (``advance``), so everything a page did is kept or
-none of it; between pages the lease is renewed and a cancel request honoured.
+history; a run that a crash left open on the connection is closed as failed when the next one starts
+(``runs.close_interrupted``). A pager handles one page at a time and stores it together with the job's cursor and
+counts (``advance``), so everything a page did is kept or none of it. The lease is renewed in the background while the
+job lives (``locks.kept``); between pages the job checks it still holds it, and honours a cancel request.
 """
 
 from __future__ import annotations
@@ -221,32 +222,25 @@ def run_job(
     if not locks.try_acquire(engine.database, lease):
         return None
     try:
-        run_id = _claim(engine.database, job_id)
-        return _drive(engine, job_id, run_id, lease, make_pager, progress)
+        with locks.kept(engine.database, lease):
+            run_id = _claim(engine.database, job_id)
+            return _drive(engine, job_id, run_id, lease, make_pager, progress)
     finally:
         locks.release(engine.database, lease)
 
 
 def _claim(database: Database, job_id: int) -> int:
-    """Close the run a crashed attempt left open, and open this attempt's run."""
+    """Close the runs a crash left open on the connection (a failed attempt of this job among them), and open this
+    attempt's run."""
     with database.session() as session:
         job = get_job(session, job_id)
-        stale = session.get(SyncRun, job.run_id) if job.run_id is not None else None
-        if stale is not None and stale.status == runs.RunStatus.RUNNING.value:
-            stale.status, stale.finished_at = runs.RunStatus.FAILED.value, utcnow()
-            stale.error, stale.error_reason = (
-                "interrupted: the worker running it stopped; resumed by a new run",
-                "transient",
-            )
-        run = SyncRun(
+        runs.close_interrupted(session, job.connection_id)
+        run = runs.open_run(
+            session,
+            kind=RUN_KIND[JobKind(job.kind)],
             connection_id=job.connection_id,
-            kind=RUN_KIND[JobKind(job.kind)].value,
-            status=runs.RunStatus.RUNNING.value,
-            counts_json={},
-            progress_total=None if job.total is None else max(job.total - job.processed, 0),
+            total=None if job.total is None else max(job.total - job.processed, 0),
         )
-        session.add(run)
-        session.flush()
         job.run_id, job.status = run.id, JobStatus.RUNNING.value
         return run.id
 

@@ -3,14 +3,18 @@
 A lease is a row (name, holder, expires_at). Taking one is a single conditional write: insert the row if the name is
 free, else take it over only if it has expired (or is already ours). On SQLite writers are serialised by the write
 lock; on PostgreSQL the row lock makes a concurrent UPDATE re-check its WHERE clause, so exactly one taker wins.
-A holder that dies leaves a lease that simply expires. Names: ``connection_lock(id)`` (one run per connection) and
-``link_lock(id)`` (one sync of a record at a time).
+A holder that dies leaves a lease that simply expires. While a holder lives, ``kept`` renews its lease from a
+background thread, so a live run keeps it however long one of its steps takes (a connector call with retries can
+outlast the TTL) and the TTL only bounds how long a dead holder blocks the name. Names: ``connection_lock(id)`` (one
+run per connection) and ``link_lock(id)`` (one sync of a record at a time).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -27,7 +31,10 @@ from erpsync.errors import ConflictError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncLock, utcnow
 
-DEFAULT_TTL = timedelta(minutes=5)
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL = timedelta(seconds=60)
+"""How long a dead holder blocks a name; a live one renews its lease every third of it (``kept``)."""
 POLL_SECONDS = 0.05
 
 
@@ -120,6 +127,31 @@ def release_each(database: Database, leases: Iterable[Lease]) -> None:
 
 
 @contextmanager
+def kept(database: Database, lease: Lease) -> Iterator[Lease]:
+    """Renew ``lease`` (taken already) every third of its TTL until the block ends; the lease is not released here.
+
+    Renewal stops when someone else has taken the lease over: the holder notices with its own ``renew`` at its next
+    step and stops. A failed renewal (database unreachable) is retried at the next beat."""
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(database, lease, stop), name=f"lease-{lease.name}", daemon=True)
+    beat.start()
+    try:
+        yield lease
+    finally:
+        stop.set()
+        beat.join()
+
+
+def _beat(database: Database, lease: Lease, stop: threading.Event) -> None:
+    while not stop.wait(lease.ttl.total_seconds() / 3):
+        try:
+            if not renew(database, lease):
+                return
+        except Exception:  # a lost database connection: the lease may expire; the holder's own writes fail too
+            logger.warning("could not renew the lease %s", lease.name, exc_info=True)
+
+
+@contextmanager
 def held(
     database: Database,
     name: str,
@@ -128,7 +160,8 @@ def held(
     wait: float = 0.0,
     holder: str | None = None,
 ) -> Iterator[Lease]:
-    """Hold the lease ``name`` for the block; ``LockedError`` if it is still taken after ``wait`` seconds."""
+    """Hold the lease ``name`` for the block (``kept`` alive while it runs); ``LockedError`` if it is still taken after
+    ``wait`` seconds."""
     lease = Lease(name, holder or new_holder(), ttl)
     deadline = time.monotonic() + wait
     while not try_acquire(database, lease):
@@ -136,6 +169,7 @@ def held(
             raise LockedError(f"{name} is busy: another sync holds it")
         time.sleep(POLL_SECONDS)
     try:
-        yield lease
+        with kept(database, lease):
+            yield lease
     finally:
         release(database, lease)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.errors import ConflictError, NotFoundError
+from erpsync.errors import ConflictError, ErrorCode, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
 from erpsync.sync.links import LinkCounts, link_counts
@@ -71,19 +71,55 @@ class EventRecord:
     errors: Sequence[RecordError] = field(default_factory=tuple)
 
 
+LEASED_KINDS = (RunKind.CYCLE, RunKind.CONNECTION, RunKind.IMPORT, RunKind.RESYNC)
+"""Runs that hold their connection's lease from their start to their end."""
+INTERRUPTED = "interrupted: the process running it stopped (crash or lost database connection) before it ended"
+
+
+def open_run(session: Session, *, kind: RunKind, connection_id: int | None, total: int | None = None) -> SyncRun:
+    """Open a run in the caller's transaction; ``total``: the records it will handle, when known in advance."""
+    run = SyncRun(
+        connection_id=connection_id,
+        kind=kind.value,
+        status=RunStatus.RUNNING.value,
+        counts_json={},
+        progress_total=total,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
 def start_run(database: Database, *, kind: RunKind, connection_id: int | None, total: int | None = None) -> int:
-    """Open a run; ``total``: the records it will handle, when known in advance."""
+    """Open a run in a transaction of its own."""
     with database.session() as session:
-        run = SyncRun(
-            connection_id=connection_id,
-            kind=kind.value,
-            status=RunStatus.RUNNING.value,
-            counts_json={},
-            progress_total=total,
+        return open_run(session, kind=kind, connection_id=connection_id, total=total).id
+
+
+def start_leased_run(database: Database, *, kind: RunKind, connection_id: int) -> int:
+    """Open a run of a connection whose lease the caller has just taken, closing the interrupted ones first."""
+    with database.session() as session:
+        close_interrupted(session, connection_id)
+        return open_run(session, kind=kind, connection_id=connection_id).id
+
+
+def close_interrupted(session: Session, connection_id: int) -> list[int]:
+    """Close as failed the runs of the connection that still say running; call it holding the connection's lease.
+
+    A run of ``LEASED_KINDS`` holds that lease from its start to its end, so while the caller holds it no such run
+    can be alive: one still marked running was left by a process that died (or lost its database) mid-way, and its
+    lease has expired or was released. A record run holds only its link's lease and is left alone."""
+    stale = session.scalars(
+        select(SyncRun).where(
+            SyncRun.connection_id == connection_id,
+            SyncRun.status == RunStatus.RUNNING.value,
+            SyncRun.kind.in_([kind.value for kind in LEASED_KINDS]),
         )
-        session.add(run)
-        session.flush()
-        return run.id
+    ).all()
+    for run in stale:
+        run.status, run.finished_at = RunStatus.FAILED.value, utcnow()
+        run.error, run.error_reason = INTERRUPTED, ErrorCode.TRANSIENT.value
+    return [run.id for run in stale]
 
 
 def set_progress(database: Database, run_id: int, *, done: int, total: int | None = None) -> None:

@@ -1,0 +1,71 @@
+"""Runs a crash left "running": closed as failed ("interrupted") by the next run that takes the connection's lease,
+for sync runs and import/resync jobs alike; a live run keeps its lease however long a step takes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from erpsync.storage.db import Database
+from erpsync.storage.tables import SyncLock, SyncRun, utcnow
+from erpsync.sync import imports, locks, runs
+from erpsync.sync.engine import sync_connection
+from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
+
+from .test_engine import CUSTOMER, World, build_world
+
+
+@pytest.fixture
+def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+    yield from build_world(database, tmp_path)
+
+
+def crashed_run(world: World, kind: runs.RunKind) -> int:
+    """What a run killed mid-way leaves: its row "running" and its connection's lease, expired, with a dead holder."""
+    run_id = runs.start_run(world.database, kind=kind, connection_id=world.connection_id)
+    with world.database.session() as session:
+        name = locks.connection_lock(world.connection_id)
+        session.add(SyncLock(name=name, holder="dead-host:1:0", expires_at=utcnow() - timedelta(seconds=1)))
+    return run_id
+
+
+def run_row(world: World, run_id: int) -> SyncRun:
+    with world.database.read_session() as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        return run
+
+
+def test_the_next_sync_run_closes_a_crashed_run_as_interrupted(world: World) -> None:
+    stale = crashed_run(world, runs.RunKind.CYCLE)
+    summary = sync_connection(world.engine, world.connection_id)
+    closed = run_row(world, stale)
+    assert (closed.status, closed.error, closed.error_reason) == ("failed", runs.INTERRUPTED, "transient")
+    assert closed.finished_at is not None
+    assert run_row(world, summary.run_id).status == "ok"
+
+
+def test_an_import_closes_a_sync_run_a_crash_left_open(world: World) -> None:
+    stale = crashed_run(world, runs.RunKind.CONNECTION)
+    job = imports.run_import(world.engine, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+    assert job is not None
+    assert job.status == "done"
+    assert (run_row(world, stale).status, run_row(world, stale).error) == ("failed", runs.INTERRUPTED)
+
+
+def test_a_record_run_is_left_alone_it_holds_only_its_links_lease(world: World) -> None:
+    record = runs.start_run(world.database, kind=runs.RunKind.RECORD, connection_id=world.connection_id)
+    sync_connection(world.engine, world.connection_id)
+    assert run_row(world, record).status == "running"
+
+
+def test_a_live_holder_keeps_its_lease_past_the_ttl(world: World) -> None:
+    name = locks.connection_lock(world.connection_id)
+    with locks.held(world.database, name, ttl=timedelta(seconds=0.6)):
+        time.sleep(1.5)  # a step longer than the TTL: the lease is renewed meanwhile
+        assert not locks.try_acquire(world.database, locks.Lease(name, locks.new_holder(), timedelta(seconds=1)))
+    assert locks.try_acquire(world.database, locks.Lease(name, locks.new_holder(), timedelta(seconds=1)))
