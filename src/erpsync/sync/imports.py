@@ -9,15 +9,20 @@ The run pages through the actors: every actor of the type (``changes`` from the 
 search found (``get_actors`` in batches). Each page is stored in ONE transaction: bulk inserts of the new CRM entities
 (tagged with the connection's origin, so its sync does not echo them), their links, the per-actor items and the job's
 cursor. A re-run after a crash resumes at the cursor, and an actor whose key is linked is linked to, never created
-again: no duplicates. Matching reads an in-memory index of the CRM entities, refreshed by change sequence each page.
+again: no duplicates. Matching looks a page's values up, one query per criterion, in an index of the CRM entities that
+lives on disk (so memory does not grow with the CRM) and is refreshed by change sequence each page.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -111,17 +116,36 @@ PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityT
 
 IndexKey = tuple[int, int | None, str]
 """(criterion number, scope: a person's company or None, normalised value)."""
+Hits = dict[IndexKey, set[int]]
+"""The CRM entities found for each index key a page looked up."""
+
+REFRESH_CHUNK = 2_000
+"""CRM rows read (and indexed) at a time, so that refreshing the index never holds the whole CRM in memory."""
+NO_SCOPE = 0  # entity ids start at 1
 
 
 class CrmIndex:
-    """The CRM entities of one type by each matching criterion; ``refresh`` reads what changed since the last read."""
+    """The CRM entities of one type by each matching criterion's normalised value, in a private temporary SQLite
+    database: it lives on disk with a small page cache, so memory stays flat however many entities the CRM holds, and
+    a page's lookups use its index. ``refresh`` reads what changed in the CRM since the last read; ``close`` (or the
+    index's collection) deletes it."""
 
     def __init__(self, entity_type: EntityType) -> None:
         self.entity_type = entity_type
         self.criteria = CRITERIA[entity_type]
-        self._ids: dict[IndexKey, set[int]] = {}
-        self._keys_of: dict[int, list[IndexKey]] = {}
         self._seq = 0
+        # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE match_keys (number INTEGER, scope INTEGER, key TEXT, entity_id INTEGER);"
+            "CREATE INDEX match_keys_lookup ON match_keys (number, key);"
+            "CREATE INDEX match_keys_entity ON match_keys (entity_id);"
+        )
+        self._closer = weakref.finalize(self, self._db.close)
+
+    def close(self) -> None:
+        self._closer()
 
     def refresh(self, session: Session) -> None:
         table = ENTITY_TABLES[self.entity_type]
@@ -129,39 +153,52 @@ class CrmIndex:
         crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
         columns = [getattr(table, fields[key].attr) for key in crm_keys]
         scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
-        rows = session.execute(
+        changed = session.execute(
             select(table.id, table.change_seq, *scope, *columns).where(table.change_seq > self._seq)
-        ).all()
-        for row in rows:
-            values = dict(zip(crm_keys, row[2 + len(scope) :], strict=True))
-            self.put(row[0], row[2] if scope else None, values)
-            self._seq = max(self._seq, row[1])
+        ).yield_per(REFRESH_CHUNK)
+        for rows in changed.partitions():
+            entities = [
+                (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
+                for row in rows
+            ]
+            self._put(entities)
+            self._seq = max(self._seq, max(row[1] for row in rows))
         gone = session.execute(
             select(CrmDeletion.entity_id, CrmDeletion.change_seq).where(
                 CrmDeletion.entity_type == self.entity_type.value, CrmDeletion.change_seq > self._seq
             )
         ).all()
-        for entity_id, seq in gone:
-            self._drop(entity_id)
-            self._seq = max(self._seq, seq)
+        self._drop([entity_id for entity_id, _ in gone])
+        self._seq = max([self._seq, *(seq for _, seq in gone)])
 
-    def put(self, entity_id: int, scope: int | None, values: Mapping[str, Any]) -> None:
-        self._drop(entity_id)
-        keys = [
-            (number, scope, key)
+    def _put(self, entities: Sequence[tuple[int, int | None, Mapping[str, Any]]]) -> None:
+        self._drop([entity_id for entity_id, _, _ in entities])
+        rows = [
+            (number, scope or NO_SCOPE, key, entity_id)
+            for entity_id, scope, values in entities
             for number, criterion in enumerate(self.criteria)
             if (key := criterion.key(values)) is not None
         ]
-        for index_key in keys:
-            self._ids.setdefault(index_key, set()).add(entity_id)
-        self._keys_of[entity_id] = keys
+        self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
 
-    def _drop(self, entity_id: int) -> None:
-        for index_key in self._keys_of.pop(entity_id, []):
-            self._ids.get(index_key, set()).discard(entity_id)
+    def _drop(self, entity_ids: Sequence[int]) -> None:
+        self._db.executemany("DELETE FROM match_keys WHERE entity_id = ?", [(entity_id,) for entity_id in entity_ids])
 
-    def find(self, number: int, scope: int | None, key: str) -> set[int]:
-        return set(self._ids.get((number, scope, key), ()))
+    def find(self, wanted: Iterable[Mapping[str, Any]]) -> Hits:
+        """The entities that match any of the ``wanted`` CRM values by any criterion, in any scope: one lookup per
+        criterion for them all (a page's worth)."""
+        keys: dict[int, set[str]] = {}
+        for values in wanted:
+            for number, criterion in enumerate(self.criteria):
+                if (key := criterion.key(values)) is not None:
+                    keys.setdefault(number, set()).add(key)
+        hits: Hits = {}
+        for number, values_of_criterion in keys.items():
+            marks = ", ".join("?" * len(values_of_criterion))
+            query = f"SELECT scope, key, entity_id FROM match_keys WHERE number = ? AND key IN ({marks})"  # noqa: S608
+            for scope, key, entity_id in self._db.execute(query, (number, *values_of_criterion)):
+                hits.setdefault((number, scope if scope != NO_SCOPE else None, key), set()).add(entity_id)
+        return hits
 
 
 # --- verdicts -------------------------------------------------------------------------------------------------------
@@ -185,6 +222,17 @@ class Verdict:
         return self.actor.erp_key or ""
 
 
+@dataclass(frozen=True)
+class Unmatched:
+    """An actor without a link yet, translated once: its CRM values are what the index is asked about, and what a
+    link or a create writes."""
+
+    actor: m.Actor
+    company_id: int | None
+    canonical: Mapping[str, m.Value]
+    crm_values: Mapping[str, m.Value]
+
+
 @dataclass
 class Classifier:
     """Decides a page's verdicts from the links of the connection and the CRM index."""
@@ -193,7 +241,7 @@ class Classifier:
     index: CrmIndex
     claimed: set[int] = field(default_factory=set)  # entities linked by this run already
 
-    @property
+    @cached_property
     def to_crm_fields(self) -> set[str]:
         return {row.erp_field for row in self.p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
 
@@ -205,14 +253,11 @@ class Classifier:
         )
         parents = self._parents(session, unique)
         drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
-        candidates = {
-            entity_id
-            for draft in drafts
-            if draft.verb is Verb.LINK and draft.entity_id
-            for entity_id in [draft.entity_id]
-        }
+        hits = self.index.find(draft.crm_values for draft in drafts if isinstance(draft, Unmatched))
+        verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
+        candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
         taken = self._linked_entities(session, candidates)
-        return [self._settle(draft, taken) for draft in drafts]
+        return [self._settle(verdict, taken) for verdict in verdicts]
 
     def _parents(self, session: Session, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:
         """The CRM company of each parent actor linked in this connection."""
@@ -242,7 +287,9 @@ class Classifier:
         )
         return {row[0]: row[1] for row in rows}
 
-    def _draft(self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]) -> Verdict:
+    def _draft(
+        self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]
+    ) -> Verdict | Unmatched:
         if link is not None:
             return Verdict(actor, Verb.LINK, link.entity_id, "its ERP key is linked already", already_linked=True)
         company_id = None
@@ -253,27 +300,30 @@ class Classifier:
                 return Verdict(
                     actor, Verb.SKIP, reason="its parent company is not imported or linked in this connection"
                 )
-        canonical = self.p.from_erp(actor.fields)
-        every = self.p.to_crm(canonical.values).values
-        writes = self.to_crm_fields
-        crm_values = self.p.to_crm({k: v for k, v in canonical.values.items() if k in writes}).values
-        found = self._match(every, company_id)
+        canonical = self.p.from_erp(actor.fields).values
+        # Only the rows that write the CRM translate to it, so these are also the values to write.
+        return Unmatched(actor, company_id, canonical, self.p.to_crm(canonical).values)
+
+    def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:
+        actor, company_id, crm_values = draft.actor, draft.company_id, draft.crm_values
+        found = self._match(crm_values, company_id, hits)
         if found is not None:
             label, ids = found
             if len(ids) > 1:
                 return Verdict(actor, Verb.SKIP, reason=f"{len(ids)} CRM {PLURAL[self.p.entity_type]} match by {label}")
             return Verdict(
-                actor, Verb.LINK, next(iter(ids)), f"matched by {label}", crm_values, canonical.values, company_id
+                actor, Verb.LINK, next(iter(ids)), f"matched by {label}", crm_values, draft.canonical, company_id
             )
         if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
             return Verdict(actor, Verb.SKIP, reason=f"no name to create a CRM {self.p.entity_type} with")
-        agreed = {k: v for k, v in canonical.values.items() if k in writes}
+        agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
         return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id)
 
-    def _match(self, values: Mapping[str, Any], scope: int | None) -> tuple[str, set[int]] | None:
+    def _match(self, values: Mapping[str, Any], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
+        """The first criterion, in order, by which entities match ``values``: its label and those entities."""
         for number, criterion in enumerate(self.index.criteria):
             key = criterion.key(values)
-            ids = self.index.find(number, scope, key) if key is not None else set()
+            ids = hits.get((number, scope, key), set()) if key is not None else set()
             if ids:
                 return criterion.label, ids
         return None
@@ -354,9 +404,8 @@ def preview(
         actors = p.client.changes(
             connection_id=p.connection_uuid, actor_type=actor_type, since=None, field_keys=p.field_keys, limit=limit
         ).actors
-    classifier = Classifier(p, CrmIndex(p.entity_type))
-    with engine.database.read_session() as session:
-        verdicts = classifier.page(session, actors)
+    with closing(CrmIndex(p.entity_type)) as index, engine.database.read_session() as session:
+        verdicts = Classifier(p, index).page(session, actors)
     return [PreviewRow(v.erp_key, _label(v.actor), v.verb, v.entity_id, v.reason) for v in verdicts]
 
 
@@ -494,9 +543,6 @@ class ImportPager:
                 skipped=sum(v.verb is Verb.SKIP for v in stored),
             )
             jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts)
-        for verdict in stored:
-            if verdict.verb is Verb.CREATE and verdict.entity_id is not None:
-                self.classifier.index.put(verdict.entity_id, verdict.company_id, verdict.crm_values)
 
 
 @dataclass
