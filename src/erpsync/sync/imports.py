@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
@@ -493,40 +494,88 @@ def undo_import(database: Database, job_id: int) -> int:
 # --- the run --------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FetchedPage:
+    """One page of a job's actors as the ERP gave them, and the job's cursor after it."""
+
+    actors: Sequence[m.Actor]
+    cursor: str | None
+    last: bool
+    missing: Sequence[m.Actor] = ()
+
+
+class Prefetch:
+    """Fetches the page at ``cursor`` in a thread of its own, so the connector works while the hub stores the page
+    before it; ``result`` waits for it (and raises what the fetch raised)."""
+
+    def __init__(self, cursor: str | None, fetch: Callable[[str | None], FetchedPage | None]) -> None:
+        self.cursor = cursor
+        self._fetch = fetch
+        self._page: FetchedPage | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="import-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._page = self._fetch(self.cursor)
+        except Exception as error:  # raised again in the thread that waits for the page
+            self._error = error
+
+    def result(self) -> FetchedPage | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._page
+
+
 @dataclass
 class ImportPager:
-    """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor."""
+    """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
+    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at)."""
 
     engine: Engine
     p: Pass
     classifier: Classifier
     job_id: int
+    ahead: Prefetch | None = None
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
-        if job.keys_json is None:
+        keys = job.keys_json
+        ahead, self.ahead = self.ahead, None
+        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self._fetch(keys, job.cursor)
+        if page is None:
+            return True
+        if not page.last:
+            self.ahead = Prefetch(page.cursor, lambda cursor: self._fetch(keys, cursor))
+        self._store(page.actors, run_id, page.cursor, missing=page.missing)
+        return page.last
+
+    def _fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
+        """The page at ``cursor``: of every actor of the type, or of the job's ``keys`` (None when none are left)."""
+        if keys is None:
             page = self.p.client.changes(
                 connection_id=self.p.connection_uuid,
                 actor_type=self.p.actor_type,
                 since=None,
                 field_keys=self.p.field_keys,
-                cursor=job.cursor,
+                cursor=cursor,
                 limit=PAGE_SIZE,
             )
-            self._store(page.actors, run_id, page.next_cursor)
-            return page.next_cursor is None
-        start = int(job.cursor or 0)
-        keys = [str(key) for key in job.keys_json[start : start + PAGE_SIZE]]
-        if not keys:
-            return True
+            return FetchedPage(page.actors, page.next_cursor, page.next_cursor is None)
+        start = int(cursor or 0)
+        chunk = [str(key) for key in keys[start : start + PAGE_SIZE]]
+        if not chunk:
+            return None
         found = self.p.client.get_actors(
             connection_id=self.p.connection_uuid,
             actor_type=self.p.actor_type,
-            erp_keys=keys,
+            erp_keys=chunk,
             field_keys=self.p.field_keys,
         )
         missing = [m.Actor(actor_type=self.p.actor_type, erp_key=key) for key in found.not_found]
-        self._store(found.actors, run_id, str(start + len(keys)), missing=missing)
-        return start + len(keys) >= len(job.keys_json)
+        end = start + len(chunk)
+        return FetchedPage(found.actors, str(end), end >= len(keys), missing)
 
     def _store(
         self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, missing: Sequence[m.Actor] = ()
