@@ -170,3 +170,34 @@ def test_ids_are_never_reused_after_a_delete(database: Database) -> None:
     with database.session() as session:
         service.delete_entity(session, PROJECT, first, changed_by=USER)
     assert _create(database, PROJECT, {"name": "B"}) > first
+
+
+def test_write_records_writes_the_valid_ones_and_names_what_it_refused(database: Database) -> None:
+    first = _create(database, COMPANY, {"name": "Acme"})
+    second = _create(database, COMPANY, {"name": "Bolt"})
+    same = _create(database, COMPANY, {"name": "Same"})
+    with database.session() as session:
+        start = current_watermark(session)
+        errors = service.write_records(
+            session,
+            COMPANY,
+            [
+                (first, {"EMAIL": "a@acme.example"}),
+                (second, {"NAME": ""}),
+                (404_404, {"NAME": "Ghost"}),
+                (same, {"NAME": "Same"}),
+                (second, {"EMAIL": "b@bolt.example"}),
+            ],
+            changed_by=ENGINE,
+        )
+    assert [type(error) for error in errors] == [type(None), InvalidFieldError, NotFoundError, type(None), type(None)]
+    with database.read_session() as session:
+        records = service.read_records(session, COMPANY, [first, second, same, 404_404])
+        end = current_watermark(session)
+    assert set(records) == {first, second, same}
+    assert (records[first].values["EMAIL"], records[second].values["EMAIL"]) == ("a@acme.example", "b@bolt.example")
+    assert records[second].values["NAME"] == "Bolt"
+    assert sorted([records[first].change_seq, records[second].change_seq]) == [start + 1, start + 2]
+    assert end == start + 2  # one number per entity changed, none for the refused or unchanged ones
+    assert records[same].change_seq <= start
+    assert {records[first].changed_by, records[second].changed_by} == {ENGINE}

@@ -2,7 +2,8 @@
 (mapping keys). Every write is validated, bumps the change sequence and records who made it.
 
 Public names: ``Entity``, ``CrmRecord``, ``get_entity``, ``list_entities``, ``create_entity``, ``update_entity``,
-``delete_entity``; for the engine ``read_record``, ``create_record``, ``write_record``, and from
+``delete_entity``; for the engine ``read_record``, ``read_records``, ``create_record``, ``write_record``,
+``write_records`` (a batch), and from
 ``erpsync.crm.changes``: ``changes_since``, ``current_watermark``. Origin tags: ``USER_ORIGIN`` ("user:<id>"),
 ``sync_origin(connection_id)`` ("sync:<id>").
 """
@@ -10,18 +11,18 @@ Public names: ``Entity``, ``CrmRecord``, ``get_entity``, ``list_entities``, ``cr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from erpsync.crm.changes import changes_since, current_watermark, next_change_seq
+from erpsync.crm.changes import changes_since, current_watermark, next_change_seq, take_change_seqs
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.crm.validation import REQUIRED_ATTRS, clean_attrs
-from erpsync.errors import NotFoundError
+from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.storage.tables import ENTITY_TABLES, Company, CrmDeletion, CrmEntity, Person, Project, utcnow
 
 Entity = CrmEntity
@@ -37,10 +38,12 @@ __all__ = [
     "get_entity",
     "list_entities",
     "read_record",
+    "read_records",
     "sync_origin",
     "update_entity",
     "user_origin",
     "write_record",
+    "write_records",
 ]
 
 
@@ -103,7 +106,7 @@ def update_entity(
 ) -> Entity:
     """Apply ``attrs``; a write that changes nothing leaves the sequence alone, so it wakes no sync."""
     entity = get_entity(session, entity_type, entity_id)
-    changed = {k: v for k, v in clean_attrs(session, entity_type, attrs).items() if getattr(entity, k) != v}
+    changed = _differences(entity, clean_attrs(session, entity_type, attrs))
     if changed:
         for attr, value in changed.items():
             setattr(entity, attr, value)
@@ -177,6 +180,15 @@ def read_record(session: Session, entity_type: EntityType, entity_id: int) -> Cr
     return _record(entity_type, get_entity(session, entity_type, entity_id))
 
 
+def read_records(session: Session, entity_type: EntityType, entity_ids: Collection[int]) -> dict[int, CrmRecord]:
+    """The records of those of ``entity_ids`` that exist, by id, read in one query."""
+    if not entity_ids:
+        return {}
+    table = ENTITY_TABLES[entity_type]
+    entities = session.scalars(select(table).where(table.id.in_(entity_ids)))
+    return {entity.id: _record(entity_type, entity) for entity in entities}
+
+
 def create_record(
     session: Session,
     entity_type: EntityType,
@@ -196,3 +208,51 @@ def write_record(
 ) -> CrmRecord:
     attrs = _attrs_for_keys(entity_type, values)
     return _record(entity_type, update_entity(session, entity_type, entity_id, attrs, changed_by=changed_by))
+
+
+def write_records(
+    session: Session,
+    entity_type: EntityType,
+    writes: Sequence[tuple[int, Mapping[str, Any]]],
+    *,
+    changed_by: str,
+) -> list[ErpsyncError | None]:
+    """Apply each (entity id, values) like ``write_record``, with one read of the entities and one take of change
+    numbers for them all; per write, in order, the error that refused it (nothing of it written) or None. Every write
+    is checked before any is made, so a refused one needs no savepoint."""
+    table = ENTITY_TABLES[entity_type]
+    ids = {entity_id for entity_id, _ in writes}
+    entities = {e.id: e for e in session.scalars(select(table).where(table.id.in_(ids)))} if ids else {}
+    errors: list[ErpsyncError | None] = []
+    changes: list[tuple[Entity, dict[str, Any]]] = []
+    for entity_id, values in writes:
+        try:
+            entity = entities.get(entity_id)
+            if entity is None:
+                raise NotFoundError(f"no {entity_type} with id {entity_id}")
+            attrs = clean_attrs(session, entity_type, _attrs_for_keys(entity_type, values))
+        except ErpsyncError as error:
+            errors.append(error)
+            continue
+        errors.append(None)
+        changes.append((entity, attrs))
+    _apply_changes(session, changes, changed_by)
+    return errors
+
+
+def _apply_changes(session: Session, changes: Sequence[tuple[Entity, Mapping[str, Any]]], changed_by: str) -> None:
+    """Set the attributes that differ; each entity changed gets a change number of its own, taken in one go."""
+    changed = [(entity, diff) for entity, attrs in changes if (diff := _differences(entity, attrs))]
+    if not changed:
+        return
+    first = take_change_seqs(session, len(changed)) - len(changed) + 1
+    now = utcnow()
+    for number, (entity, diff) in enumerate(changed):
+        for attr, value in diff.items():
+            setattr(entity, attr, value)
+        entity.change_seq, entity.changed_by, entity.updated_at = first + number, changed_by, now
+    session.flush()
+
+
+def _differences(entity: Entity, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {attr: value for attr, value in attrs.items() if getattr(entity, attr) != value}

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.changes import changes_since
 from erpsync.crm.fields import EntityType
-from erpsync.crm.service import CrmRecord, read_record, sync_origin, write_record
+from erpsync.crm.service import CrmRecord, read_records, sync_origin, write_records
 from erpsync.errors import Action, ConnectorError, ErpsyncError, ErrorCode, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
@@ -270,6 +270,7 @@ class Batch:
     run_id: int
     holder: str
     cancel: CancelWatch | None = None  # None: a run too short to stop halfway (one record)
+    held: frozenset[str] = frozenset()  # link leases the caller holds already (Sync now holds its record's)
 
     @property
     def database(self) -> Database:
@@ -336,28 +337,30 @@ def _sync_pairs(
             plans.append(plan_record(p, link, actor, records[link.id]))
     busy = [plan for plan in plans if not plan.idle or plan.link.state != links.LinkState.OK.value]
     outcomes += [Outcome(plan.link, plan=plan) for plan in plans if plan not in busy]
-    leases = locks.try_acquire_each(
-        batch.database, [locks.link_lock(plan.link.id) for plan in busy], holder=batch.holder
-    )
+    leases = _take_leases(batch, [locks.link_lock(plan.link.id) for plan in busy])
     try:
-        taken = {lease.name for lease in leases}
+        taken = batch.held | {lease.name for lease in leases}
         mine = _still_current(batch, [plan for plan in busy if locks.link_lock(plan.link.id) in taken])
         erp_errors = _save_erp(p, mine)
         outcomes += [Outcome(plan.link, plan=plan, error=erp_errors.get(plan.link.id)) for plan in mine]
         return _apply(batch, outcomes, finish)
     finally:
-        locks.release_each(batch.database, leases)
+        if leases:
+            locks.release_each(batch.database, leases)
+
+
+def _take_leases(batch: Batch, names: Sequence[str]) -> list[locks.Lease]:
+    """Those of the leases ``names`` the batch could take, beyond the ones it holds already; no transaction when
+    there is nothing to take."""
+    wanted = [name for name in names if name not in batch.held]
+    return locks.try_acquire_each(batch.database, wanted, holder=batch.holder) if wanted else []
 
 
 def _crm_records(batch: Batch, targets: Sequence[ErpLink]) -> dict[int, CrmRecord]:
-    records = {}
+    """The CRM record of each link whose entity still exists, by link id, read in one query."""
     with batch.database.read_session() as session:
-        for link in targets:
-            try:
-                records[link.id] = read_record(session, batch.p.entity_type, link.entity_id)
-            except NotFoundError:
-                continue
-    return records
+        by_entity = read_records(session, batch.p.entity_type, {link.entity_id for link in targets})
+    return {link.id: by_entity[link.entity_id] for link in targets if link.entity_id in by_entity}
 
 
 def _still_current(batch: Batch, plans: Sequence[Plan]) -> list[Plan]:
@@ -392,10 +395,16 @@ def _save_erp(p: Pass, plans: Sequence[Plan]) -> dict[int, runs.RecordError]:
 
 
 def _apply(batch: Batch, outcomes: Sequence[Outcome], finish: Finish | None) -> list[RecordResult]:
-    """Store every outcome and ``finish`` in one transaction; each record in a savepoint of its own."""
+    """Store every outcome and ``finish`` in one transaction: the links read in one query, the CRM writes made
+    together (each is checked before any is made, so a refused one needs no savepoint)."""
     now = utcnow()
     with batch.database.session() as session:
-        applied = [_apply_one(session, batch, outcome, now) for outcome in outcomes]
+        stored = _stored_links(session, outcomes)
+        refused = _write_crm(session, batch, outcomes, stored)
+        applied = [
+            _apply_one(session, batch, outcome, stored.get(outcome.link.id), refused.get(outcome.link.id), now)
+            for outcome in outcomes
+        ]
         if finish is not None:
             finish(session)
         results = [result for result in applied if result is not None]
@@ -403,8 +412,35 @@ def _apply(batch: Batch, outcomes: Sequence[Outcome], finish: Finish | None) -> 
     return results
 
 
-def _apply_one(session: Session, batch: Batch, outcome: Outcome, now: datetime) -> RecordResult | None:
-    link = session.get(ErpLink, outcome.link.id)
+def _stored_links(session: Session, outcomes: Sequence[Outcome]) -> dict[int, ErpLink]:
+    """The links of ``outcomes`` as stored now, by id (one disconnected meanwhile is missing)."""
+    ids = [outcome.link.id for outcome in outcomes]
+    return {link.id: link for link in session.scalars(select(ErpLink).where(ErpLink.id.in_(ids)))} if ids else {}
+
+
+def _write_crm(
+    session: Session, batch: Batch, outcomes: Sequence[Outcome], stored: Mapping[int, ErpLink]
+) -> dict[int, ErpsyncError]:
+    """Make the CRM writes of the plans to store, with one take of change numbers; what the CRM refused, by link."""
+    writers = [
+        (stored[outcome.link.id], outcome.plan)
+        for outcome in outcomes
+        if outcome.plan is not None and outcome.plan.crm_values and outcome.error is None and not outcome.broken
+        if outcome.link.id in stored
+    ]
+    writes = [(link.entity_id, plan.crm_values) for link, plan in writers]
+    errors = write_records(session, batch.p.entity_type, writes, changed_by=batch.p.origin)
+    return {link.id: error for (link, _), error in zip(writers, errors, strict=True) if error is not None}
+
+
+def _apply_one(
+    session: Session,
+    batch: Batch,
+    outcome: Outcome,
+    link: ErpLink | None,
+    refused: ErpsyncError | None,
+    now: datetime,
+) -> RecordResult | None:
     if link is None:  # disconnected meanwhile
         return None
     if outcome.broken:
@@ -413,7 +449,7 @@ def _apply_one(session: Session, batch: Batch, outcome: Outcome, now: datetime) 
     if outcome.error is not None or outcome.plan is None:
         error = outcome.error or runs.RecordError(ErrorCode.CONNECTOR.value, "nothing to sync")
         return _failed(session, batch, link, error, now)
-    return _store_plan(session, batch, link, outcome.plan, now)
+    return _store_plan(session, batch, link, outcome.plan, refused, now)
 
 
 def _failed(session: Session, batch: Batch, link: ErpLink, error: runs.RecordError, now: datetime) -> RecordResult:
@@ -423,15 +459,14 @@ def _failed(session: Session, batch: Batch, link: ErpLink, error: runs.RecordErr
     return RecordResult(link.id, link.state, errors=[error])
 
 
-def _store_plan(session: Session, batch: Batch, link: ErpLink, plan: Plan, now: datetime) -> RecordResult:
+def _store_plan(
+    session: Session, batch: Batch, link: ErpLink, plan: Plan, refused: ErpsyncError | None, now: datetime
+) -> RecordResult:
+    """``refused``: the CRM's refusal of the plan's write (nothing of it was written)."""
     if plan.idle and link.state == links.LinkState.OK.value:
         return RecordResult(link.id, link.state)
-    try:
-        with session.begin_nested():
-            if plan.crm_values:
-                write_record(session, batch.p.entity_type, link.entity_id, plan.crm_values, changed_by=batch.p.origin)
-    except ErpsyncError as error:
-        return _failed(session, batch, link, _record_error(error), now)
+    if refused is not None:
+        return _failed(session, batch, link, _record_error(refused), now)
     links.mark_synced(link, plan.result.agreed, now=now)
     errors = [runs.RecordError(ErrorCode.MAPPING.value, problem.message, problem.field) for problem in plan.problems]
     if errors:
@@ -705,7 +740,8 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
             p = _pass_for(engine, session, connection, m.ActorType(link.actor_type))
         run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
         try:
-            results = _sync_links(Batch(engine, p, run_id, holder), [link])
+            held = frozenset({locks.link_lock(link_id)})
+            results = _sync_links(Batch(engine, p, run_id, holder, held=held), [link])
         except RunStoppedError as stop:
             runs.finish_run(
                 engine.database,
