@@ -26,19 +26,20 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.changes import take_change_seqs
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.crm.service import delete_entity, write_record
+from erpsync.crm.service import delete_entity, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ENTITY_TABLES,
+    Base,
     CrmDeletion,
     ErpConnection,
     ErpLink,
@@ -172,26 +173,30 @@ class CrmIndex:
         self._drop([entity_id for entity_id, _ in gone])
         self._seq = max([self._seq, *(seq for _, seq in gone)])
 
+    def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The normalised value of ``values`` by each criterion, in order (None where they have none)."""
+        return tuple(criterion.key(values) for criterion in self.criteria)
+
     def _put(self, entities: Sequence[tuple[int, int | None, Mapping[str, Any]]]) -> None:
         self._drop([entity_id for entity_id, _, _ in entities])
         rows = [
             (number, scope or NO_SCOPE, key, entity_id)
             for entity_id, scope, values in entities
-            for number, criterion in enumerate(self.criteria)
-            if (key := criterion.key(values)) is not None
+            for number, key in enumerate(self.keys(values))
+            if key is not None
         ]
         self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
 
     def _drop(self, entity_ids: Sequence[int]) -> None:
         self._db.executemany("DELETE FROM match_keys WHERE entity_id = ?", [(entity_id,) for entity_id in entity_ids])
 
-    def find(self, wanted: Iterable[Mapping[str, Any]]) -> Hits:
-        """The entities that match any of the ``wanted`` CRM values by any criterion, in any scope: one lookup per
-        criterion for them all (a page's worth)."""
+    def find(self, wanted: Iterable[Sequence[str | None]]) -> Hits:
+        """The entities that match any of the ``wanted`` keys (as ``keys`` gives them) by their criterion, in any
+        scope: one lookup per criterion for them all (a page's worth)."""
         keys: dict[int, set[str]] = {}
-        for values in wanted:
-            for number, criterion in enumerate(self.criteria):
-                if (key := criterion.key(values)) is not None:
+        for values_keys in wanted:
+            for number, key in enumerate(values_keys):
+                if key is not None:
                     keys.setdefault(number, set()).add(key)
         hits: Hits = {}
         for number, values_of_criterion in keys.items():
@@ -232,6 +237,7 @@ class Unmatched:
     company_id: int | None
     canonical: Mapping[str, m.Value]
     crm_values: Mapping[str, m.Value]
+    keys: tuple[str | None, ...]  # by each matching criterion
 
 
 @dataclass
@@ -254,7 +260,7 @@ class Classifier:
         )
         parents = self._parents(session, unique)
         drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
-        hits = self.index.find(draft.crm_values for draft in drafts if isinstance(draft, Unmatched))
+        hits = self.index.find(draft.keys for draft in drafts if isinstance(draft, Unmatched))
         verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
         candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
         taken = self._linked_entities(session, candidates)
@@ -303,11 +309,12 @@ class Classifier:
                 )
         canonical = self.p.from_erp(actor.fields).values
         # Only the rows that write the CRM translate to it, so these are also the values to write.
-        return Unmatched(actor, company_id, canonical, self.p.to_crm(canonical).values)
+        crm_values = self.p.to_crm(canonical).values
+        return Unmatched(actor, company_id, canonical, crm_values, self.index.keys(crm_values))
 
     def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:
         actor, company_id, crm_values = draft.actor, draft.company_id, draft.crm_values
-        found = self._match(crm_values, company_id, hits)
+        found = self._match(draft.keys, company_id, hits)
         if found is not None:
             label, ids = found
             if len(ids) > 1:
@@ -320,10 +327,9 @@ class Classifier:
         agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
         return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id)
 
-    def _match(self, values: Mapping[str, Any], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
-        """The first criterion, in order, by which entities match ``values``: its label and those entities."""
-        for number, criterion in enumerate(self.index.criteria):
-            key = criterion.key(values)
+    def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
+        """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
+        for number, (criterion, key) in enumerate(zip(self.index.criteria, keys, strict=True)):
             ids = hits.get((number, scope, key), set()) if key is not None else set()
             if ids:
                 return criterion.label, ids
@@ -606,7 +612,7 @@ class PageWriter:
     def write(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         done = self._seen([v.erp_key for v in verdicts])
         fresh = [v for v in verdicts if v.erp_key not in done]
-        settled = [self._update(v) if v.verb is Verb.LINK and not v.already_linked else v for v in fresh]
+        settled = self._update(fresh)
         settled = self._create([v for v in settled if v.verb is Verb.CREATE]) + [
             v for v in settled if v.verb is not Verb.CREATE
         ]
@@ -619,20 +625,25 @@ class PageWriter:
         query = select(ImportItem.erp_key).where(ImportItem.job_id == self.job_id, ImportItem.erp_key.in_(keys))
         return set(self.session.scalars(query))
 
-    def _update(self, verdict: Verdict) -> Verdict:
-        try:
-            with self.session.begin_nested():
-                if verdict.entity_id is not None and verdict.crm_values:
-                    write_record(
-                        self.session,
-                        self.p.entity_type,
-                        verdict.entity_id,
-                        verdict.crm_values,
-                        changed_by=self.p.origin,
-                    )
-        except (InvalidFieldError, ValidationError) as error:
-            return _skipped(verdict, f"the CRM refused a value: {error}")
-        return verdict
+    def _update(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        """Write the values of the entities matched (not linked before) in one go; one the CRM refuses is skipped."""
+        writers = [
+            (v, v.entity_id)
+            for v in verdicts
+            if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None and v.crm_values
+        ]
+        writes = [(entity_id, v.crm_values) for v, entity_id in writers]
+        errors = write_records(self.session, self.p.entity_type, writes, changed_by=self.p.origin)
+        refused: dict[str, ValidationError] = {}
+        for (verdict, _), error in zip(writers, errors, strict=True):
+            if isinstance(error, ValidationError):
+                refused[verdict.erp_key] = error
+            elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
+                raise error
+        return [
+            _skipped(v, f"the CRM refused a value: {refused[v.erp_key]}") if v.erp_key in refused else v
+            for v in verdicts
+        ]
 
     def _create(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         fields = CRM_FIELDS[self.p.entity_type]
@@ -665,7 +676,8 @@ class PageWriter:
             {**row, "change_seq": last - len(rows) + 1 + n, "changed_by": origin, "updated_at": now}
             for n, row in enumerate(rows)
         ]
-        result = self.session.scalars(insert(table).returning(table.id, sort_by_parameter_order=True), stamped)
+        core = _core_table(table)
+        result = self.session.scalars(insert(core).returning(core.c.id, sort_by_parameter_order=True), stamped)
         return list(result)
 
     def _link(self, verdicts: Sequence[Verdict]) -> None:
@@ -673,7 +685,7 @@ class PageWriter:
             return
         now = utcnow()
         self.session.execute(
-            insert(ErpLink),
+            insert(_core_table(ErpLink)),
             [
                 {
                     "connection_id": self.p.connection_id,
@@ -695,7 +707,7 @@ class PageWriter:
         if not verdicts:
             return
         self.session.execute(
-            insert(ImportItem),
+            insert(_core_table(ImportItem)),
             [
                 {
                     "job_id": self.job_id,
@@ -708,6 +720,11 @@ class PageWriter:
                 for v in verdicts
             ],
         )
+
+
+def _core_table(orm_class: type[Base]) -> Table:
+    """The table of an ORM class: a page's bulk inserts go through it, without the ORM's per-row bookkeeping."""
+    return orm_class.metadata.tables[orm_class.__tablename__]
 
 
 def _skipped(verdict: Verdict, reason: str) -> Verdict:
