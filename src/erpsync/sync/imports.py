@@ -553,9 +553,12 @@ class ImportPager:
         if page is None:
             return True
         if not page.last:
-            self.ahead = Prefetch(page.cursor, lambda cursor: self._fetch(keys, cursor))
+            self.fetch_ahead(keys, page.cursor)
         self._store(page.actors, run_id, page.cursor, missing=page.missing)
         return page.last
+
+    def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
+        self.ahead = Prefetch(cursor, lambda at: self._fetch(keys, at))
 
     def _fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
         """The page at ``cursor``: of every actor of the type, or of the job's ``keys`` (None when none are left)."""
@@ -740,9 +743,11 @@ def _count_all(p: Pass) -> int:
 def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
     """The pager of an import job; counts the actors first when the job imports every actor of its type."""
     p, _ = _pass(engine, job.connection_id, m.ActorType(job.actor_type or ""))
+    pager = ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
+    pager.fetch_ahead(job.keys_json, job.cursor)  # the first page arrives while the actors are counted
     if job.total is None:
         jobs.set_total(engine.database, job.id, _count_all(p))
-    return ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
+    return pager
 
 
 def run_import(engine: Engine, job_id: int, **options: Any) -> SyncJob | None:
