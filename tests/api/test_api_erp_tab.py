@@ -170,6 +170,22 @@ def test_a_linked_company_shows_live_erp_fields_in_rank_order_with_list_labels(t
     ]
 
 
+def test_a_checkbox_reads_as_a_bool_for_the_client_to_word_in_its_language(tab: Tab) -> None:
+    base = f"/connections/{tab.connection_id}/mappings/customer"
+    rows = _ok(tab.admin.get(base))["fields"]
+    body_keys = ("erp_field", "crm_field", "direction", "show_in_search", "show_in_tab", "policy")
+    shown = [
+        {key: row[key] for key in body_keys} | {"show_in_tab": row["show_in_tab"] or row["erp_field"] == "blocked"}
+        for row in rows
+    ]
+    _ok(tab.admin.put(base, json={"active": True, "fields": shown}))
+    erp_key = tab.customer(blocked=True)
+    company_id = tab.company()
+    _ok(tab.connect(company_id, erp_key), 201)
+    fields = {field["key"]: field for field in tab.section(company_id)["fields"]}
+    assert fields["blocked"] == {"key": "blocked", "label": "Blocked", "value": True, "display": True}
+
+
 def test_a_connector_that_fails_gives_the_section_an_error_and_operations_a_502(tab: Tab) -> None:
     company_id = tab.company()
     _ok(tab.connect(company_id, tab.customer()), 201)

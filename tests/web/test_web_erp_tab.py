@@ -13,7 +13,7 @@ from erpsync.connectors.sample.fields import ORGANISATION
 from erpsync.protocol import models as m
 from erpsync.testing.sample import COMPANY, RunningSample
 
-from .conftest import Browser, Site, add_connection, configure_customers, crm_countries
+from .conftest import CUSTOMER_ROWS, Browser, Site, add_connection, configure_customers, crm_countries, mapping_form
 
 TAB = "/settings/sync"
 
@@ -112,6 +112,20 @@ def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
     assert "Acme A/S" in linked
     assert "crm@acme.example" in linked
     assert re.search(r'<span class="badge state-ok">in sync</span>', linked)
+
+
+def test_a_checkbox_on_the_tab_reads_yes_or_no_in_the_users_language(tab: Tab) -> None:
+    rows = CUSTOMER_ROWS | {"blocked": {"show_in_tab": "on"}}
+    base = f"{TAB}/connections/{tab.connection_id}"
+    assert tab.admin.post(f"{base}/mappings?actor_type=customer", mapping_form(True, rows)).status_code == 303
+    company_id = tab.company("Acme")
+    erp_key = tab.customer("Acme", blocked=True)
+    connect = {"actor_type": "customer", "erp_key": erp_key}
+    assert tab.carla.post(tab.url(company_id, "/connect"), connect).status_code == 303
+    shown = r'data-erp-field="blocked"><dt>Blocked</dt><dd>{}</dd>'
+    assert re.search(shown.format("Yes"), tab.carla.get(tab.url(company_id)).text)
+    danish = tab.carla.get(tab.url(company_id), headers={"Accept-Language": "da"}).text
+    assert re.search(shown.format("Ja"), danish)
 
 
 def test_sync_now_shows_its_result_and_disconnect_removes_the_link(tab: Tab) -> None:

@@ -1,21 +1,18 @@
-"""Request and response bodies of a connection's sync configuration (SPEC §4 *Configure*, §9).
-
-Responses carry what a configure screen renders: each mapping row with its ERP field's label and type, the CRM fields
-it may pair with and whether the connector still reports it; each list mapping with the items of both lists.
+"""Request bodies of a connection's sync configuration (SPEC §4 *Configure*, §9), and the answers that are the API's
+own (problems, priority, activation). The mapping, list mapping, defaults and ranks answers are the configure screens'
+views (``erpsync.sync.configuration_views``), shared with the web pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
+from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ErpConnection, ListItem
-from erpsync.sync import mapping as rules
-from erpsync.sync.configuration import list_mapping_names
-from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping, ListMapping, Problem
+from erpsync.storage.tables import ErpConnection
+from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping, Problem
 from erpsync.sync.merge import Direction, Policy
 
 _Key = Field(min_length=1, max_length=255)
@@ -61,51 +58,6 @@ class MappingBody(Strict):
         return ActorTypeMapping(actor_type=actor_type, active=self.active, fields=rows)
 
 
-class FieldRowPublic(FieldRowBody):
-    model_config = ConfigDict(extra="ignore")
-
-    rank: int
-    label: str
-    type: m.FieldType | None = Field(description="None for a field the connector no longer reports")
-    list_name: str | None
-    read_only: bool
-    missing_in_erp: bool
-    compatible_crm_fields: list[str]
-
-
-class MappingPublic(BaseModel):
-    actor_type: m.ActorType
-    entity: str
-    active: bool
-    fields: list[FieldRowPublic]
-
-
-def mapping_public(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> MappingPublic:
-    """One row per mapped field (those missing in the ERP flagged), then one per ERP field not mapped yet."""
-    metas = {meta.key: meta for meta in erp_fields}
-    unmapped = [meta for meta in erp_fields if meta.key not in {row.erp_field for row in mapping.fields}]
-    rows = [*mapping.fields, *(FieldMapping(erp_field=meta.key, rank=meta.rank) for meta in unmapped)]
-    entity = rules.ENTITY_FOR_ACTOR[mapping.actor_type]
-    return MappingPublic(
-        actor_type=mapping.actor_type,
-        entity=entity.value,
-        active=mapping.active,
-        fields=[_row_public(row, metas.get(row.erp_field), entity) for row in rows],
-    )
-
-
-def _row_public(row: FieldMapping, meta: m.FieldMeta | None, entity: EntityType) -> FieldRowPublic:
-    return FieldRowPublic(
-        **row.model_dump(),
-        label=meta.label if meta else row.erp_field,
-        type=meta.type if meta else None,
-        list_name=meta.list_name if meta else None,
-        read_only=rules.is_read_only(meta) if meta else True,
-        missing_in_erp=meta is None,
-        compatible_crm_fields=[crm.key for crm in rules.compatible_crm_fields(meta, entity)] if meta else [],
-    )
-
-
 # --- list mappings ----------------------------------------------------------------------------------------------------
 
 
@@ -126,58 +78,6 @@ class ListMappingsBody(Strict):
         }
 
 
-class CrmItemPublic(BaseModel):
-    id: int
-    label: str
-
-
-class ListMappingPublic(BaseModel):
-    crm_list: CrmList | None = Field(description="saved, else the list of the CRM field a mapped row pairs with")
-    saved: bool
-    items: dict[str, int | None]
-    erp_items: list[m.ListItem]
-    crm_items: list[CrmItemPublic]
-
-
-class ListMappingsPublic(BaseModel):
-    lists: dict[str, ListMappingPublic]
-
-
-def list_mappings_public(
-    config: ConnectionConfig,
-    offered: Mapping[m.ActorType, Sequence[m.FieldMeta]],
-    *,
-    erp_lists: Mapping[str, Sequence[m.ListItem]],
-    crm_items: Mapping[CrmList, Sequence[ListItem]],
-) -> ListMappingsPublic:
-    """One entry per list a synced list field uses, and per saved list mapping."""
-    lists = {}
-    for name in sorted(list_mapping_names(config, offered)):
-        saved = config.list_mappings.get(name)
-        crm_list = saved.crm_list if saved else _paired_crm_list(config, offered, name)
-        lists[name] = ListMappingPublic(
-            crm_list=crm_list,
-            saved=saved is not None,
-            items=dict(saved.items) if saved else {},
-            erp_items=list(erp_lists.get(name, [])),
-            crm_items=[CrmItemPublic(id=i.id, label=i.label) for i in crm_items.get(crm_list, [])] if crm_list else [],
-        )
-    return ListMappingsPublic(lists=lists)
-
-
-def _paired_crm_list(
-    config: ConnectionConfig, offered: Mapping[m.ActorType, Sequence[m.FieldMeta]], name: str
-) -> CrmList | None:
-    for mapping in config.mappings.values():
-        list_fields = {meta.key for meta in offered.get(mapping.actor_type, []) if meta.list_name == name}
-        entity_fields = CRM_FIELDS[rules.ENTITY_FOR_ACTOR[mapping.actor_type]]
-        for row in mapping.fields:
-            crm = entity_fields.get(row.crm_field or "")
-            if row.erp_field in list_fields and crm is not None and crm.list_name is not None:
-                return crm.list_name
-    return None
-
-
 # --- defaults, ranks, policy, priority, activation --------------------------------------------------------------------
 
 
@@ -185,35 +85,8 @@ class DefaultsBody(Strict):
     defaults: dict[str, FieldDefault] = Field(default_factory=dict, max_length=1000, description="by ERP field key")
 
 
-class DefaultsPublic(BaseModel):
-    actor_type: m.ActorType
-    defaults: dict[str, FieldDefault] = Field(description="mandatory is on where the connector requires the field")
-    fields: list[m.FieldMeta] = Field(description="the ERP fields that can be given a default")
-
-
-def defaults_public(
-    actor_type: m.ActorType, defaults: Mapping[str, FieldDefault], erp_fields: Sequence[m.FieldMeta]
-) -> DefaultsPublic:
-    settable = [
-        meta
-        for meta in erp_fields
-        if not rules.is_read_only(meta) and meta.type not in (m.FieldType.LABEL, m.FieldType.PASSWORD)
-    ]
-    return DefaultsPublic(actor_type=actor_type, defaults=dict(defaults), fields=settable)
-
-
 class RanksBody(Strict):
     order: list[str] = Field(max_length=1000, description="every ERP field of the mapping, first shown first")
-
-
-class RanksPublic(RanksBody):
-    labels: dict[str, str]
-
-
-def ranks_public(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> RanksPublic:
-    labels = {meta.key: meta.label for meta in erp_fields}
-    order = [row.erp_field for row in mapping.fields]
-    return RanksPublic(order=order, labels={key: labels.get(key, key) for key in order})
 
 
 class PolicyBody(Strict):

@@ -15,6 +15,13 @@ from erpsync.sync import erp_tab
 from erpsync.sync.merge import Side
 
 _Key = Annotated[str, Field(min_length=1, max_length=255)]
+_Display = Annotated[
+    str | bool,
+    Field(
+        description="how the value reads: text, a list value by its ERP label, or a checkbox as true/false "
+        "(for the client to word in its user's language); empty when blank"
+    ),
+]
 
 
 class EntityCollection(StrEnum):
@@ -55,7 +62,7 @@ class FieldValuePublic(BaseModel):
     key: str
     label: str
     value: m.Value
-    display: str
+    display: _Display
 
 
 class SectionPublic(BaseModel):
@@ -155,8 +162,8 @@ class ComparisonPublic(BaseModel):
     direction: str
     crm: m.Value
     erp: m.Value
-    crm_display: str
-    erp_display: str
+    crm_display: _Display
+    erp_display: _Display
     differ: bool
     choice_needed: bool
     problem: str | None

@@ -39,6 +39,10 @@ from erpsync.sync.merge import Direction, Side, is_blank, same
 
 SEARCH_LIMIT = 50
 
+Display = str | bool
+"""A value as it reads: text (a list item by its ERP label), or a checkbox's bool, which the caller words in its
+user's language."""
+
 
 @dataclass(frozen=True)
 class EntityRef:
@@ -74,12 +78,12 @@ class LinkView:
 
 @dataclass(frozen=True)
 class FieldValue:
-    """An ERP field as shown: its raw value and the human text (list values by their ERP label)."""
+    """An ERP field as shown: its raw value and how it reads (``Display``)."""
 
     key: str
     label: str
     value: m.Value
-    display: str
+    display: Display
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,8 @@ class FieldComparison:
     direction: Direction
     crm: m.Value
     erp: m.Value
-    crm_display: str
-    erp_display: str
+    crm_display: Display
+    erp_display: Display
     differ: bool
     choice_needed: bool
     problem: str | None
@@ -216,12 +220,25 @@ def _context(engine: Engine, session: Session, connection: ErpConnection, record
         engine=engine,
         connection=connection,
         offered=offered,
-        searchable={m.ActorType(row.actor_type): list(row.searchable_json) for row in connection.actor_fields},
+        searchable=_searchable_keys(connection),
         pass_of=pass_of,
         record=record,
         link=LinkView.of(link) if link else None,
         parent=LinkView.of(parent) if parent else None,
     )
+
+
+def _searchable_keys(connection: ErpConnection) -> dict[m.ActorType, list[str]]:
+    """The keys the connector last reported searchable, per actor type (the connection's metadata cache)."""
+    return {m.ActorType(row.actor_type): list(row.searchable_json) for row in connection.actor_fields}
+
+
+def searchable_fields(connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:
+    """The fields an advanced search of ``actor_type`` may restrict: searchable, with operators for their type
+    (SPEC §6.4)."""
+    keys = set(_searchable_keys(connection).get(actor_type, []))
+    metas = offered_fields(connection).get(actor_type, [])
+    return [meta for meta in metas if meta.key in keys and m.OPERATORS_BY_TYPE[meta.type]]
 
 
 def _user(session: Session, user_id: int) -> User:
@@ -262,13 +279,14 @@ def _list_labels(p: Pass, metas: Iterable[m.FieldMeta], records: Sequence[Mappin
     }
 
 
-def _display(meta: m.FieldMeta, value: m.Value, labels: Mapping[str, str]) -> str:
+def _display(meta: m.FieldMeta, value: m.Value, labels: Mapping[str, str]) -> Display:
+    """How a value reads: a list item's label, a checkbox's bool (its words are the caller's language), else text."""
     if is_blank(value):
         return ""
     if meta.type is m.FieldType.LIST:
         return labels.get(f"{meta.list_name}/{value}", str(value))
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return value
     return str(value)
 
 

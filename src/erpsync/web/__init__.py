@@ -22,6 +22,8 @@ from erpsync.web.routers import (
     sync_connections,
     sync_connectors,
     sync_health,
+    sync_import,
+    sync_jobs,
     sync_tab,
 )
 
@@ -38,6 +40,18 @@ def install(app: FastAPI, settings: Settings) -> None:
         https_only=settings.env == "prod",
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, crm, erp_tab, sync_tab, sync_connectors, sync_connections, sync_configure, sync_health):
+    routers = (
+        auth,
+        crm,
+        erp_tab,
+        sync_tab,
+        sync_connectors,
+        sync_connections,
+        sync_configure,
+        sync_health,
+        sync_import,
+        sync_jobs,
+    )
+    for module in routers:
         app.include_router(module.router)
     error_pages.add_error_pages(app)

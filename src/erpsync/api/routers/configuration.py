@@ -18,22 +18,14 @@ from erpsync import audit
 from erpsync.api.configuration_schemas import (
     ActivationPublic,
     DefaultsBody,
-    DefaultsPublic,
     ListMappingsBody,
-    ListMappingsPublic,
     MappingBody,
-    MappingPublic,
     PolicyBody,
     PriorityBody,
     PriorityPublic,
     RanksBody,
-    RanksPublic,
-    defaults_public,
-    list_mappings_public,
-    mapping_public,
     priority_public,
     problem_public,
-    ranks_public,
 )
 from erpsync.api.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.crm import lists as crm_lists
@@ -42,6 +34,16 @@ from erpsync.errors import ConflictError, NotFoundError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import configuration, connections
+from erpsync.sync.configuration_views import (
+    DefaultsView,
+    ListMappingsView,
+    MappingView,
+    RanksView,
+    defaults_view,
+    list_mappings_view,
+    mapping_view,
+    ranks_view,
+)
 
 router = APIRouter(tags=["configuration"])
 
@@ -90,39 +92,39 @@ def _audit(session: SessionDep, admin: User, action: str, target_id: int | None,
 
 
 @router.get(_CONNECTION + "/mappings/{actor_type}")
-def get_mapping(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> MappingPublic:
+def get_mapping(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> MappingView:
     connection = _connection(session, admin, connection_id)
     parsed, erp_fields = _screen(session, connection, actor_type)
-    return mapping_public(configuration.mapping_of(session, connection, parsed), erp_fields)
+    return mapping_view(configuration.mapping_of(session, connection, parsed), erp_fields)
 
 
 @router.put(_CONNECTION + "/mappings/{actor_type}")
 def put_mapping(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, actor_type: str, body: MappingBody
-) -> MappingPublic:
+) -> MappingView:
     connection = _connection(session, admin, connection_id)
     parsed, erp_fields = _screen(session, connection, actor_type)
     erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
     saved = configuration.save_mapping(session, connection, body.to_mapping(parsed), erp_lists=erp_lists)
     _audit(session, admin, "update_mapping", connection.id, {"actor_type": parsed.value, **body.model_dump()})
-    return mapping_public(saved, erp_fields)
+    return mapping_view(saved, erp_fields)
 
 
 # --- list mappings ----------------------------------------------------------------------------------------------------
 
 
-def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConnection) -> ListMappingsPublic:
+def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConnection) -> ListMappingsView:
     config = configuration.load_config(session, connection)
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
     erp_lists = _erp_lists(session, clients, connection)
-    return list_mappings_public(config, offered, erp_lists=erp_lists, crm_items=crm_items)
+    return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
 @router.get(_CONNECTION + "/list-mappings")
 def get_list_mappings(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
-) -> ListMappingsPublic:
+) -> ListMappingsView:
     """Per ERP list of a synced list field (or with a saved mapping): the pairs, the ERP items and the CRM items."""
     return _list_mappings(session, clients, _connection(session, admin, connection_id))
 
@@ -130,7 +132,7 @@ def get_list_mappings(
 @router.put(_CONNECTION + "/list-mappings")
 def put_list_mappings(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, body: ListMappingsBody
-) -> ListMappingsPublic:
+) -> ListMappingsView:
     """Replace every list mapping of the connection."""
     connection = _connection(session, admin, connection_id)
     erp_lists = _erp_lists(session, clients, connection)
@@ -142,21 +144,21 @@ def put_list_mappings(
 # --- defaults ---------------------------------------------------------------------------------------------------------
 
 
-def _defaults(session: SessionDep, connection: ErpConnection, actor_type: str) -> DefaultsPublic:
+def _defaults(session: SessionDep, connection: ErpConnection, actor_type: str) -> DefaultsView:
     parsed, erp_fields = _screen(session, connection, actor_type)
     defaults = configuration.load_config(session, connection).defaults.get(parsed, {})
-    return defaults_public(parsed, defaults, erp_fields)
+    return defaults_view(parsed, defaults, erp_fields)
 
 
 @router.get(_CONNECTION + "/defaults/{actor_type}")
-def get_defaults(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> DefaultsPublic:
+def get_defaults(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> DefaultsView:
     return _defaults(session, _connection(session, admin, connection_id), actor_type)
 
 
 @router.put(_CONNECTION + "/defaults/{actor_type}")
 def put_defaults(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, actor_type: str, body: DefaultsBody
-) -> DefaultsPublic:
+) -> DefaultsView:
     connection = _connection(session, admin, connection_id)
     parsed, _erp_fields = _screen(session, connection, actor_type)
     erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
@@ -168,20 +170,18 @@ def put_defaults(
 # --- ranks ------------------------------------------------------------------------------------------------------------
 
 
-def _ranks(session: SessionDep, connection: ErpConnection, actor_type: str) -> RanksPublic:
+def _ranks(session: SessionDep, connection: ErpConnection, actor_type: str) -> RanksView:
     parsed, erp_fields = _screen(session, connection, actor_type)
-    return ranks_public(configuration.mapping_of(session, connection, parsed), erp_fields)
+    return ranks_view(configuration.mapping_of(session, connection, parsed), erp_fields)
 
 
 @router.get(_CONNECTION + "/ranks/{actor_type}")
-def get_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> RanksPublic:
+def get_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> RanksView:
     return _ranks(session, _connection(session, admin, connection_id), actor_type)
 
 
 @router.put(_CONNECTION + "/ranks/{actor_type}")
-def put_ranks(
-    session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str, body: RanksBody
-) -> RanksPublic:
+def put_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str, body: RanksBody) -> RanksView:
     connection = _connection(session, admin, connection_id)
     parsed, _erp_fields = _screen(session, connection, actor_type)
     configuration.save_ranks(session, connection, parsed, body.order)

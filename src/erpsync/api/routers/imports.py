@@ -26,29 +26,17 @@ from erpsync.api.import_schemas import (
     result_public,
 )
 from erpsync.errors import NotFoundError
-from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, User
 from erpsync.sync import imports, jobs, resync
 from erpsync.sync.connections import get_connection
 from erpsync.sync.engine import Engine
-from erpsync.worker import DramatiqDispatcher, build_broker, dispatch_job
+from erpsync.worker import send_job
 
 router = APIRouter(tags=["imports"])
 
 
 def _public(session: Session, job: SyncJob) -> JobPublic:
     return job_public(job, session.get(SyncRun, job.run_id) if job.run_id else None)
-
-
-def _dispatch(request: Request, database: Database, job_id: int) -> None:
-    """Scale-out: send the job to the workers now (embedded, the job thread finds it on its own)."""
-    settings = request.app.state.settings
-    if not settings.redis_url:
-        return
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is None:
-        dispatcher = request.app.state.dispatcher = DramatiqDispatcher(build_broker(settings.redis_url))
-    dispatch_job(database, dispatcher, job_id)
 
 
 def _live_connection(session: Session, connection_id: int, admin: User) -> None:
@@ -116,7 +104,7 @@ def start_import(
         erp_keys=body.erp_keys,
         user_id=admin_id,
     )
-    _dispatch(request, database, job.id)
+    send_job(request.app.state, job.id)
     return job_public(job, None)
 
 
@@ -138,14 +126,14 @@ def read_import(connection_id: int, job_id: int, session: SessionDep, admin: Adm
 
 @router.post("/connections/{connection_id}/imports/{job_id}/resume", status_code=status.HTTP_202_ACCEPTED)
 def resume_import(
-    connection_id: int, job_id: int, request: Request, session: SessionDep, database: DatabaseDep, admin: AdminUser
+    connection_id: int, job_id: int, request: Request, session: SessionDep, admin: AdminUser
 ) -> JobPublic:
     """Re-run a failed or cancelled import from where it stopped."""
     _live_connection(session, connection_id, admin)
     job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
     jobs.requeue(session, job)
     session.commit()
-    _dispatch(request, database, job.id)
+    send_job(request.app.state, job.id)
     return _public(session, job)
 
 
@@ -175,7 +163,7 @@ def start_resync(
     job = resync.start_resync(
         Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin_id
     )
-    _dispatch(request, database, job.id)
+    send_job(request.app.state, job.id)
     return job_public(job, None)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import FormData
 
 from erpsync import accounts
 from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
@@ -23,19 +23,16 @@ from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
-from erpsync.sync import configuration, connections, erp_tab
+from erpsync.sync import connections, erp_tab
 from erpsync.sync.engine import Engine, RecordResult
 from erpsync.sync.merge import Side
-from erpsync.web import crm_forms, pages
+from erpsync.web import criteria, crm_forms, pages
 from erpsync.web.erp_values import parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.security import WebLicensed
 
 router = page_router()
-
-ADVANCED_ROWS = 3
-MULTI_VALUE = frozenset({m.Operator.ONE_OF, m.Operator.NOT_ONE_OF})
 
 
 def tab_visible(session: Session, user: User) -> bool:
@@ -116,42 +113,6 @@ def _actor_type(text: object) -> m.ActorType:
 # --- search -----------------------------------------------------------------------------------------------------------
 
 
-def _searchable(session: Session, user: User, connection_id: int, actor_type: m.ActorType) -> list[m.FieldMeta]:
-    """The fields advanced search may restrict, with the operators of their type (SPEC §6.4)."""
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
-    keys = {key for row in connection.actor_fields if row.actor_type == actor_type for key in row.searchable_json}
-    metas = configuration.offered_fields(connection).get(actor_type, [])
-    return [meta for meta in metas if meta.key in keys and m.OPERATORS_BY_TYPE[meta.type]]
-
-
-def _restriction(meta: m.FieldMeta | None, operator: str, params: QueryParams, index: int) -> erp_tab.RestrictionInput:
-    field_type = meta.type if meta else m.FieldType.TEXT
-    texts = [str(params.get(f"value.{index}") or "")]
-    if operator == m.Operator.BETWEEN:
-        texts.append(str(params.get(f"value2.{index}") or ""))
-    elif operator in MULTI_VALUE:
-        texts = [part for part in texts[0].split(",") if part.strip()]
-    return erp_tab.RestrictionInput(
-        field=meta.key if meta else "", operator=operator, values=[_typed(field_type, text) for text in texts]
-    )
-
-
-def _typed(field_type: m.FieldType, text: str) -> m.Value:
-    value, error = parse_value(field_type, text)
-    return text if error else value
-
-
-def _restrictions(params: QueryParams, fields: Sequence[m.FieldMeta]) -> list[erp_tab.RestrictionInput]:
-    """The advanced search's filled rows; a value of the wrong kind goes as typed, and the search names it."""
-    metas = {meta.key: meta for meta in fields}
-    chosen = []
-    for index in range(ADVANCED_ROWS):
-        key = str(params.get(f"field.{index}") or "")
-        if key:
-            chosen.append(_restriction(metas.get(key), str(params.get(f"operator.{index}") or ""), params, index))
-    return chosen
-
-
 def _search_context(
     tab: _Tab, entity_id: int, connection_id: int, actor_type: m.ActorType, fields: list[m.FieldMeta]
 ) -> dict[str, Any]:
@@ -163,7 +124,7 @@ def _search_context(
         "actor_type": actor_type,
         "fields": fields,
         "operators": m.OPERATORS_BY_TYPE,
-        "rows": range(ADVANCED_ROWS),
+        "rows": range(criteria.ADVANCED_ROWS),
         "hits": [],
         "searched": False,
     }
@@ -222,11 +183,11 @@ def _add_routes(target: APIRouter, tab: _Tab) -> None:
     ) -> Response:
         """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
         entity, chosen = tab.entity(session, entity_id), _actor_type(actor_type)
-        fields = _searchable(session, user, connection_id, chosen)
+        fields = criteria.searchable(session, user, connection_id, chosen)
         user_id = user.id
         session.rollback()
         context = _search_context(tab, entity_id, connection_id, chosen, fields)
-        restrictions = _restrictions(request.query_params, fields) if advanced else None
+        restrictions = criteria.restrictions(request.query_params, fields) if advanced else None
         context |= {"text": text, "advanced": advanced, "params": request.query_params, "searched": True}
         try:
             context["hits"] = _call(

@@ -19,13 +19,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from erpsync import audit
-from erpsync.api.configuration_schemas import (
-    ListMappingsPublic,
-    defaults_public,
-    list_mappings_public,
-    mapping_public,
-    ranks_public,
-)
 from erpsync.api.deps import ClientsDep, SessionDep
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CRM_FIELDS, CrmList
@@ -34,6 +27,13 @@ from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import configuration, connections
 from erpsync.sync.configuration import ErpLists, RefusedError
+from erpsync.sync.configuration_views import (
+    ListMappingsView,
+    list_mappings_view,
+    mapping_view,
+    ranks_view,
+    settable_fields,
+)
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Policy
@@ -155,7 +155,7 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
         "actor_types": _actor_types(session, connection),
         "actor_type": mapping.actor_type,
         "entity": entity.value,
-        "mapping": mapping_public(mapping, erp_fields),
+        "mapping": mapping_view(mapping, erp_fields),
         "crm_attrs": {key: field.attr for key, field in CRM_FIELDS[entity].items()},
         "directions": list(Direction),
         "policies": list(Policy),
@@ -225,15 +225,15 @@ def save_mappings(
 # --- list mapping -----------------------------------------------------------------------------------------------------
 
 
-def _list_screen(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ListMappingsPublic:
+def _list_screen(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ListMappingsView:
     config = configuration.load_config(session, connection)
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
     erp_lists = _erp_lists(session, clients, connection, configuration.erp_list_names(connection))
-    return list_mappings_public(config, offered, erp_lists=erp_lists, crm_items=crm_items)
+    return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
-def _duplicates(screen: ListMappingsPublic) -> dict[str, set[int]]:
+def _duplicates(screen: ListMappingsView) -> dict[str, set[int]]:
     """Per list, the CRM items paired with more than one ERP item (shown in red; the save refuses them)."""
     return {
         name: {item for item, count in Counter(v for v in shown.items.values() if v is not None).items() if count > 1}
@@ -241,13 +241,13 @@ def _duplicates(screen: ListMappingsPublic) -> dict[str, set[int]]:
     }
 
 
-def _list_context(screen: ListMappingsPublic) -> dict[str, Any]:
+def _list_context(screen: ListMappingsView) -> dict[str, Any]:
     return {"screen": "list_mapping", "lists": screen.lists, "duplicates": _duplicates(screen)}
 
 
 def _list_mappings_from_form(
-    form: FormData, screen: ListMappingsPublic, problems: list[str]
-) -> tuple[dict[str, ListMapping], ListMappingsPublic]:
+    form: FormData, screen: ListMappingsView, problems: list[str]
+) -> tuple[dict[str, ListMapping], ListMappingsView]:
     """The posted pairs of every list on the screen, and the screen showing them."""
     mappings, shown_lists = {}, {}
     for name, shown in screen.lists.items():
@@ -260,7 +260,7 @@ def _list_mappings_from_form(
         shown_lists[name] = shown.model_copy(update={"items": items})
         if shown.crm_list is not None:
             mappings[name] = ListMapping(list_name=name, crm_list=shown.crm_list, items=items)
-    return mappings, ListMappingsPublic(lists=shown_lists)
+    return mappings, ListMappingsView(lists=shown_lists)
 
 
 def _list_problem_screen(request: Request, admin: User, connection: ErpConnection, error: ErpsyncError) -> Response:
@@ -312,7 +312,7 @@ def save_list_mapping(
 
 def _settable(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:
     erp_fields = configuration.erp_fields_of(session, connection, actor_type)
-    return defaults_public(actor_type, {}, erp_fields).fields
+    return settable_fields(erp_fields)
 
 
 def _defaults_context(
@@ -443,7 +443,7 @@ def ranks(
         "screen": "ranks",
         "actor_types": actor_types,
         "actor_type": chosen,
-        "ranks": ranks_public(configuration.mapping_of(session, connection, chosen), erp_fields),
+        "ranks": ranks_view(configuration.mapping_of(session, connection, chosen), erp_fields),
         "moved": moved,
     }
     return _render(request, admin, "sync/ranks.html", connection, context)

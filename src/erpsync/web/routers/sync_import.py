@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
-from erpsync.api.routers.imports import _dispatch as dispatch_job
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
@@ -30,14 +29,16 @@ from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.engine import Engine, passes
 from erpsync.sync.erp_tab import RefusedRequestError, RestrictionInput
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.web import criteria as search_criteria  # the step handler below is named criteria
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, page_router
-from erpsync.web.routers.erp_tab import ADVANCED_ROWS, _restrictions, _searchable
+from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
+from erpsync.worker import send_job
 
-router = page_router()
+router = page_router(SYNC_TAB)
 
 WIZARD = "/connections/{connection_id}/import"
 IMPORT = "/connections/{connection_id}/imports/{job_id}"
@@ -76,13 +77,13 @@ def _choice(request: Request, session: Session, admin: User, connection_id: int)
         actor_type = m.ActorType(str(params.get("actor_type") or ""))
     except ValueError:
         raise PageNotFoundError from None
-    fields = _searchable(session, admin, connection_id, actor_type)
+    fields = search_criteria.searchable(session, admin, connection_id, actor_type)
     return Choice(
         actor_type=actor_type,
         criteria=params.get("scope") == SCOPE_CRITERIA,
         fields=fields,
-        restrictions=_restrictions(params, fields),
-        rows=[index for index in range(ADVANCED_ROWS) if params.get(f"field.{index}")],
+        restrictions=search_criteria.restrictions(params, fields),
+        rows=search_criteria.filled_rows(params),
     )
 
 
@@ -135,7 +136,7 @@ class Step:
             "choice": choice,
             "params": self.request.query_params,
             "operators": m.OPERATORS_BY_TYPE,
-            "rows": range(ADVANCED_ROWS),
+            "rows": range(search_criteria.ADVANCED_ROWS),
             "problems": list(problems),
             "row_errors": row_errors or {},
             "error": error,
@@ -341,7 +342,7 @@ def run(
     except ErpsyncError as error:  # an import or resync of the connection under way, or the connector failed
         message, code = error.user_message, _status_of(error)
         return step.found(choice, lambda rows: step.preview(choice, rows, picked, error=message, code=code))
-    dispatch_job(request, database, job.id)
+    send_job(request.app.state, job.id)
     return pages.redirect(request, job_url(request, connection_id, job.id))
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.api.import_schemas import job_public
-from erpsync.api.routers.imports import _dispatch as dispatch_job
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
@@ -30,9 +29,11 @@ from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_import import connection_of, job_url
+from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
+from erpsync.worker import send_job
 
-router = page_router()
+router = page_router(SYNC_TAB)
 
 JOB = "/connections/{connection_id}/jobs/{job_id}"
 RESYNC = "/connections/{connection_id}/resync"
@@ -191,5 +192,5 @@ def start_resync(
         )
     except ErpsyncError as refused:  # an import or resync of the connection is under way
         return _resync_dialog(request, session, admin, connection_id, error=refused.user_message)
-    dispatch_job(request, database, job.id)
+    send_job(request.app.state, job.id)
     return pages.redirect(request, job_url(request, connection_id, job.id))

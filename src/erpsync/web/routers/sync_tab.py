@@ -1,5 +1,5 @@
 """Settings and maintenance -> Quote/Sync -> Sync tab: the connectors and ERP connections lists and the engine's
-automatic sync on/off and interval (administrators); the import wizard and the jobs' pages are mounted under it."""
+automatic sync on/off and interval (administrators). The screens under it have routers of their own."""
 
 from __future__ import annotations
 
@@ -14,15 +14,13 @@ from erpsync.errors import ValidationError
 from erpsync.storage.tables import User
 from erpsync.sync import connections, connectors, engine
 from erpsync.web import pages
-from erpsync.web.routers import PostedForm, page_router, sync_import, sync_jobs
+from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.security import WebAdmin
 
 SYNC_TAB = "/settings/sync"
 SECONDS_PER_MINUTE = 60
 
 router = page_router(SYNC_TAB)
-for _screens in (sync_import, sync_jobs):  # the import wizard and the jobs' pages live under the Sync tab
-    router.include_router(_screens.router)
 
 
 def _render(
