@@ -1,7 +1,7 @@
-"""Fixtures for the fault suite, and the summary line of faults injected and survived.
+"""Fixtures for the fault suite.
 
-Each test records ``faults_injected`` and ``faults_survived`` with ``record_property``; the summary adds them up
-over every test report (under xdist too: user properties travel with the reports).
+Each test records ``faults_injected`` and ``faults_survived`` with ``record_property`` (``tally``); the summary line
+that adds them up, and the deselection of the ``slow`` soak variants, are in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -48,27 +48,3 @@ def tally(record_property: Callable[[str, object], None]) -> Tally:
         record_property("faults_survived", injected)
 
     return record
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    totals = {"faults_injected": 0, "faults_survived": 0}
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            for name, value in getattr(report, "user_properties", ()):
-                if name in totals and getattr(report, "when", "call") == "call":
-                    totals[name] += int(value)
-    if totals["faults_injected"]:
-        terminalreporter.write_sep(
-            "-", f"faults injected: {totals['faults_injected']}, survived: {totals['faults_survived']}"
-        )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The soak variants (marker ``slow``) of this folder run only when asked for: ``pytest -m slow``."""
-    if "slow" in (config.option.markexpr or ""):
-        return
-    here = Path(__file__).parent
-    soak = [item for item in items if item.get_closest_marker("slow") and here in item.path.parents]
-    if soak:
-        config.hook.pytest_deselected(items=soak)
-        items[:] = [item for item in items if item not in soak]
