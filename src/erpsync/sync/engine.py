@@ -271,6 +271,7 @@ class Batch:
     holder: str
     cancel: CancelWatch | None = None  # None: a run too short to stop halfway (one record)
     held: frozenset[str] = frozenset()  # link leases the caller holds already (Sync now holds its record's)
+    one_page: bool = False  # the run is this one batch: it ends in the batch's transaction
 
     @property
     def database(self) -> Database:
@@ -408,7 +409,10 @@ def _apply(batch: Batch, outcomes: Sequence[Outcome], finish: Finish | None) -> 
         if finish is not None:
             finish(session)
         results = [result for result in applied if result is not None]
-        runs.count_page(session, batch.run_id, counts_of(results))
+        counts = counts_of(results)
+        runs.count_page(session, batch.run_id, counts)
+        if batch.one_page:
+            runs.close_run(session, batch.run_id, counts)
     return results
 
 
@@ -740,8 +744,8 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
             p = _pass_for(engine, session, connection, m.ActorType(link.actor_type))
         run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
         try:
-            held = frozenset({locks.link_lock(link_id)})
-            results = _sync_links(Batch(engine, p, run_id, holder, held=held), [link])
+            batch = Batch(engine, p, run_id, holder, held=frozenset({locks.link_lock(link_id)}), one_page=True)
+            results = _sync_links(batch, [link])
         except RunStoppedError as stop:
             runs.finish_run(
                 engine.database,
@@ -752,7 +756,6 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
                 stopped=True,
             )
             raise stop.error from None
-        runs.finish_run(engine.database, run_id, counts_of(results))
     return results[0] if results else RecordResult(link_id, links.LinkState.OK.value)
 
 

@@ -168,14 +168,26 @@ def finish_run(
     """Close the run: cancelled on request, failed when it ``stopped``, partial when records or pages failed, else
     ok."""
     with database.session() as session:
-        run = session.get(SyncRun, run_id)
-        if run is None:
-            raise NotFoundError(f"no run with id {run_id}")
-        run.counts_json = asdict(counts)
-        run.error, run.error_reason = error, reason
-        run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
-        run.finished_at = utcnow()
-        return run
+        return close_run(session, run_id, counts, error=error, reason=reason, stopped=stopped, cancelled=cancelled)
+
+
+def close_run(
+    session: Session,
+    run_id: int,
+    counts: RunCounts,
+    *,
+    error: str | None = None,
+    reason: str | None = None,
+    stopped: bool = False,
+    cancelled: bool = False,
+) -> SyncRun:
+    """``finish_run`` in the caller's transaction: a one-page run ends with the page it stores."""
+    run = get_run(session, run_id)
+    run.counts_json = asdict(counts)
+    run.error, run.error_reason = error, reason
+    run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
+    run.finished_at = utcnow()
+    return run
 
 
 def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
