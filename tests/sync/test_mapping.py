@@ -13,6 +13,7 @@ from erpsync.sync.mapping import (
     FieldMapping,
     ListMapping,
     Problem,
+    Translator,
     auto_map,
     compatible_crm_fields,
     crm_to_erp,
@@ -343,3 +344,17 @@ def test_blanks_translate_to_none_both_ways(blank: str | None) -> None:
     assert crm_to_erp(crm, **TRANSLATE).values == {"name": None, "country": None}  # type: ignore[arg-type]
     erp = {"name": blank, "country": blank}
     assert erp_to_crm(erp, **TRANSLATE).values == {"NAME": None, "COUNTRY": None}  # type: ignore[arg-type]
+
+
+def test_canonical_to_crm_gives_what_erp_to_crm_gives_for_canonical_values() -> None:
+    translator = Translator.of(SYNCED, ERP_FIELDS, {"countries": COUNTRIES})
+    erp = {"name": "Acme", "employees": 42.0, "turnover": 2, "country": "NO", "email": "  ", "founded": "2020"}
+    canonical = translator.erp_canonical(erp).values
+    assert translator.canonical_to_crm(canonical) == translator.erp_to_crm(canonical).values
+    assert translator.canonical_to_crm(canonical) == {
+        "NAME": "Acme",
+        "NUMBER2": "42",
+        "DEPARTMENT": "2",
+        "COUNTRY": 1,
+        "EMAIL": None,
+    }

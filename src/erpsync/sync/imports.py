@@ -78,8 +78,11 @@ ITEM_FOR_VERB = {Verb.CREATE: ItemAction.CREATED, Verb.LINK: ItemAction.LINKED, 
 # --- matching -------------------------------------------------------------------------------------------------------
 
 
+SEPARATORS = re.compile(r"[\s\-./]")
+
+
 def _compact(text: str) -> str:
-    return re.sub(r"[\s\-./]", "", text).casefold()
+    return SEPARATORS.sub("", text).casefold()
 
 
 def _name(text: str) -> str:
@@ -309,7 +312,7 @@ class Classifier:
                 )
         canonical = self.p.from_erp(actor.fields).values
         # Only the rows that write the CRM translate to it, so these are also the values to write.
-        crm_values = self.p.to_crm(canonical).values
+        crm_values = self.p.translator.canonical_to_crm(canonical)
         return Unmatched(actor, company_id, canonical, crm_values, self.index.keys(crm_values))
 
     def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:

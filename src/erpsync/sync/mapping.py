@@ -555,10 +555,16 @@ class Translator:
         CRM."""
         pairings = [p for p in self.pairings if p.writes_crm]
         canonical = _translate(values, pairings, lambda p: p.meta.key, _from_erp)
-        crm_values = {
-            p.crm_key: _to_crm(canonical.values[p.meta.key], p) for p in pairings if p.meta.key in canonical.values
+        return Translation(self.canonical_to_crm(canonical.values), canonical.problems)
+
+    def canonical_to_crm(self, canonical: Mapping[str, Value]) -> dict[str, Value]:
+        """Values ``erp_canonical`` gave (checked already, so not again) as CRM values, keyed by CRM field, for rows
+        that write the CRM."""
+        return {
+            p.crm_key: _to_crm(canonical[p.meta.key], p)
+            for p in self.pairings
+            if p.writes_crm and p.meta.key in canonical
         }
-        return Translation(crm_values, canonical.problems)
 
 
 def crm_to_erp(
