@@ -12,6 +12,7 @@ policy constants ``MAX_FAILED_LOGINS``, ``LOCKOUT``, ``TOKEN_LIFETIME``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -31,8 +32,14 @@ TOKEN_LIFETIME = dt.timedelta(hours=12)
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()
-# Verified against when the login is unknown, so a wrong login costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so a wrong login costs as much time as a wrong password.
+
+    Made on first use, not at import: an argon2 hash takes 64 MiB and a fifth of a second in every process."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class Licence(StrEnum):
@@ -181,7 +188,7 @@ def authenticate(session: Session, login: str, password: str, *, now: dt.datetim
     now = now or utcnow()
     user = find_user(session, login)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         raise LoginFailedError("wrong login or password")
     if until := _locked_until(user, now):
         raise AccountLockedError(until)

@@ -400,6 +400,7 @@ class ErpLink(Base):
         UniqueConstraint("connection_id", "entity_type", "entity_id", name="uq_erp_links_entity"),
         UniqueConstraint("connection_id", "actor_type", "erp_key", name="uq_erp_links_actor"),
         Index("ix_erp_links_entity", "entity_type", "entity_id"),
+        Index("ix_erp_links_retry", "connection_id", "state", "next_attempt_at"),  # the retry pass, at any size
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -414,7 +415,7 @@ class ErpLink(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # None while failing: parked
+    next_attempt_at: Mapped[dt.datetime | None]  # None while failing: parked
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
