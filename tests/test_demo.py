@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from erpsync import accounts
 from erpsync.crypto import Cipher, key_from_secret
 from erpsync.demo import CONNECTION_NAME, DEMO_USERS, connector_secret, prepare_demo
+from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import Company, ErpConnection, Person
+from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import hub_clients
 from erpsync.testing.sample import running_sample
 
@@ -26,6 +28,9 @@ def test_prepare_demo_twice_gives_one_ready_environment(tmp_path: Path) -> None:
         with database.session() as session:
             connection = session.scalars(select(ErpConnection)).one()
             assert connection.name == CONNECTION_NAME
+            assert connection.active, "mapped and activated, so the ERP tab works at once"
+            mapping = load_config(session, connection).mappings[ActorType.CUSTOMER]
+            assert {row.crm_field for row in mapping.fields if row.synced} == {"NAME", "EMAIL", "PHONE", "COUNTRY"}
             assert sample.connector.connections.get(connection.uuid) is not None
             assert session.scalar(select(func.count()).select_from(Company)) == first.companies
             assert session.scalar(select(func.count()).select_from(Person)) == first.companies

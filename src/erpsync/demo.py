@@ -23,8 +23,10 @@ from erpsync.crm.fields import CrmList, EntityType
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpConnection, SyncConnector
-from erpsync.sync import connections, connectors
+from erpsync.sync import configuration, connections, connectors
 from erpsync.sync.connectors import ConnectorClients
+from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
+from erpsync.sync.merge import Direction
 
 CONNECTOR_NAME = "Sample ERP"
 CONNECTION_NAME = "Nordic Trading"
@@ -130,7 +132,9 @@ def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, 
     return connector
 
 
-def _ensure_connection(session: Session, clients: ConnectorClients, connector: SyncConnector) -> None:
+def _ensure_connection(
+    session: Session, clients: ConnectorClients, connector: SyncConnector, countries: dict[str, int]
+) -> None:
     live = select(ErpConnection).where(ErpConnection.name == CONNECTION_NAME, ErpConnection.deleted_at.is_(None))
     if session.scalar(live) is not None:
         return
@@ -140,7 +144,24 @@ def _ensure_connection(session: Session, clients: ConnectorClients, connector: S
         config={"company": "NORDIC", "user": DEMO_USER, "password": DEMO_PASSWORD},
         description="The sample ERP's Danish company, with demo data.",
     )
-    connections.create_connection(session, clients, draft, by=None)
+    _map_and_activate(session, clients, connections.create_connection(session, clients, draft), countries)
+
+
+def _map_and_activate(
+    session: Session, clients: ConnectorClients, connection: ErpConnection, countries: dict[str, int]
+) -> None:
+    """Customers sync name, email, phone and country both ways, so the ERP tab works at once."""
+    erp_lists = configuration.read_erp_lists(clients, connection, configuration.erp_list_names(connection))
+    by_label = {item.key: countries.get(item.label) for item in erp_lists["country"]}
+    country_list = ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=by_label)
+    configuration.save_list_mappings(session, connection, {"country": country_list}, erp_lists=erp_lists)
+    rows = tuple(
+        FieldMapping(erp_field=erp, crm_field=crm, direction=Direction.BOTH, show_in_search=True, show_in_tab=True)
+        for erp, crm in (("name", "NAME"), ("email", "EMAIL"), ("phone", "PHONE"), ("country", "COUNTRY"))
+    )
+    mapping = ActorTypeMapping(actor_type=ActorType.CUSTOMER, active=True, fields=rows)
+    configuration.save_mapping(session, connection, mapping, erp_lists=erp_lists)
+    configuration.activate(session, connection, erp_lists=erp_lists)
 
 
 def prepare_demo(
@@ -149,9 +170,10 @@ def prepare_demo(
     """Users, CRM data, connector and connection; the connection's test runs for real over HTTP."""
     with database.session() as session:
         _ensure_users(session)
-        _seed_crm(session, erp, _ensure_lists(session))
+        list_ids = _ensure_lists(session)
+        _seed_crm(session, erp, list_ids)
         connector = _ensure_connector(session, clients, url=connector_url, secret=secret)
-        _ensure_connection(session, clients, connector)
+        _ensure_connection(session, clients, connector, list_ids[CrmList.COUNTRY])
         companies = session.scalar(select(func.count()).select_from(Company)) or 0
     roles = {True: "administrator", False: "CRM user"}
     users = tuple(
