@@ -16,10 +16,7 @@ from erpsync.sync.mapping import (
     Translator,
     auto_map,
     compatible_crm_fields,
-    crm_to_erp,
     effective_defaults,
-    erp_canonical,
-    erp_to_crm,
     merge_rules,
     missing_in_erp,
     validate_activation,
@@ -274,19 +271,19 @@ def test_inactive_actor_types_are_not_validated() -> None:
 
 # --- translation ----------------------------------------------------------------------------------------------------
 
-TRANSLATE = {"mapping": SYNCED, "erp_fields": ERP_FIELDS, "list_mappings": {"countries": COUNTRIES}}
+TRANSLATE = Translator.of(SYNCED, ERP_FIELDS, {"countries": COUNTRIES})
 
 
 def test_crm_to_erp_converts_into_erp_terms() -> None:
     crm = {"NAME": " Acme ", "NUMBER2": "42", "DEPARTMENT": "1.5", "COUNTRY": 2, "EMAIL": "a@b.c", "NUMBER1": "x"}
-    result = crm_to_erp(crm, **TRANSLATE)  # type: ignore[arg-type]
+    result = TRANSLATE.crm_to_erp(crm)
     assert result.values == {"name": " Acme ", "employees": 42, "turnover": 1.5, "country": "SE", "email": "a@b.c"}
     assert result.problems == ()
 
 
 def test_crm_to_erp_reports_what_it_cannot_translate() -> None:
     crm = {"NAME": "A name too long", "NUMBER2": "4.5", "DEPARTMENT": "lots", "COUNTRY": 7, "EMAIL": ""}
-    result = crm_to_erp(crm, **TRANSLATE)  # type: ignore[arg-type]
+    result = TRANSLATE.crm_to_erp(crm)
     assert result.values == {"email": None}
     assert messages(list(result.problems)) == [
         ("name", "15 characters is longer than the ERP allows (10)"),
@@ -298,13 +295,13 @@ def test_crm_to_erp_reports_what_it_cannot_translate() -> None:
 
 def test_erp_canonical_checks_types_lists_and_crm_limits() -> None:
     erp = {"name": "Acme", "employees": 3.0, "turnover": 2, "country": "XX", "email": "x" * 300, "founded": "2020"}
-    result = erp_canonical(erp, **TRANSLATE)  # type: ignore[arg-type]
+    result = TRANSLATE.erp_canonical(erp)
     assert result.values == {"name": "Acme", "employees": 3, "turnover": 2}
     assert messages(list(result.problems)) == [
         ("country", "ERP item 'XX' of list 'countries' has no CRM item"),
         ("email", "300 characters is longer than the CRM allows (255)"),
     ]
-    bad = erp_canonical({"employees": True, "turnover": "1", "name": 5}, **TRANSLATE)  # type: ignore[arg-type]
+    bad = TRANSLATE.erp_canonical({"employees": True, "turnover": "1", "name": 5})
     assert messages(list(bad.problems)) == [
         ("name", "5 is not text"),
         ("employees", "True is not a whole number"),
@@ -316,34 +313,34 @@ def test_dates_meet_as_iso_dates() -> None:
     mapping = customer(row("founded", "NUMBER1"))
     person = ActorTypeMapping(actor_type=ActorType.PERSON, fields=(row("born", "BIRTHDATE"),))
     fields = [meta("born", FieldType.DATETIME)]
-    canonical = erp_canonical({"born": "1990-04-05T13:00:00Z"}, mapping=person, erp_fields=fields, list_mappings={})
+    canonical = Translator.of(person, fields, {}).erp_canonical({"born": "1990-04-05T13:00:00Z"})
     assert canonical.values == {"born": "1990-04-05"}
-    from_crm = crm_to_erp({"BIRTHDATE": "1990-04-05"}, mapping=person, erp_fields=fields, list_mappings={})
+    from_crm = Translator.of(person, fields, {}).crm_to_erp({"BIRTHDATE": "1990-04-05"})
     assert from_crm.values == canonical.values
-    back = erp_to_crm(canonical.values, mapping=person, erp_fields=fields, list_mappings={})
+    back = Translator.of(person, fields, {}).erp_to_crm(canonical.values)
     assert back.values == {"BIRTHDATE": "1990-04-05"}
-    assert crm_to_erp({"NUMBER1": "x"}, mapping=mapping, erp_fields=ERP_FIELDS, list_mappings={}).values == {}
+    assert Translator.of(mapping, ERP_FIELDS, {}).crm_to_erp({"NUMBER1": "x"}).values == {}
 
 
 def test_erp_to_crm_writes_crm_terms_only_for_rows_that_write_the_crm() -> None:
     canonical = {"name": "Acme", "employees": 42, "turnover": 2.0, "country": "NO", "email": None}
-    result = erp_to_crm(canonical, **TRANSLATE)  # type: ignore[arg-type]
+    result = TRANSLATE.erp_to_crm(canonical)
     assert result.values == {"NAME": "Acme", "NUMBER2": "42", "DEPARTMENT": "2", "COUNTRY": 1, "EMAIL": None}
     to_erp_only = customer(row("name", "NAME", Direction.TO_ERP))
-    assert erp_to_crm({"name": "x"}, mapping=to_erp_only, erp_fields=ERP_FIELDS, list_mappings={}).values == {}
+    assert Translator.of(to_erp_only, ERP_FIELDS, {}).erp_to_crm({"name": "x"}).values == {}
 
 
 def test_a_list_without_a_list_mapping_is_a_problem_on_the_record() -> None:
-    result = crm_to_erp({"COUNTRY": 1}, mapping=SYNCED, erp_fields=ERP_FIELDS, list_mappings={})
+    result = Translator.of(SYNCED, ERP_FIELDS, {}).crm_to_erp({"COUNTRY": 1})
     assert messages(list(result.problems)) == [("country", "list 'countries' has no list mapping")]
 
 
 @pytest.mark.parametrize("blank", [None, "", "  "])
 def test_blanks_translate_to_none_both_ways(blank: str | None) -> None:
     crm = {"NAME": blank, "COUNTRY": blank}
-    assert crm_to_erp(crm, **TRANSLATE).values == {"name": None, "country": None}  # type: ignore[arg-type]
+    assert TRANSLATE.crm_to_erp(crm).values == {"name": None, "country": None}
     erp = {"name": blank, "country": blank}
-    assert erp_to_crm(erp, **TRANSLATE).values == {"NAME": None, "COUNTRY": None}  # type: ignore[arg-type]
+    assert TRANSLATE.erp_to_crm(erp).values == {"NAME": None, "COUNTRY": None}
 
 
 def test_canonical_to_crm_gives_what_erp_to_crm_gives_for_canonical_values() -> None:

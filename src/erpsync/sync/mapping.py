@@ -567,42 +567,9 @@ class Translator:
         }
 
 
-def crm_to_erp(
-    values: Mapping[str, Value],
-    *,
-    mapping: ActorTypeMapping,
-    erp_fields: Sequence[FieldMeta],
-    list_mappings: Mapping[str, ListMapping],
-) -> Translation:
-    """A CRM entity's values (keyed by CRM field) in canonical space, keyed by ERP field."""
-    return Translator.of(mapping, erp_fields, list_mappings).crm_to_erp(values)
-
-
 def _from_crm(value: Value, pairing: _Pairing) -> Value:
     return _FROM_CRM[pairing.meta.type](value, pairing)
 
 
-def erp_canonical(
-    values: Mapping[str, Value],
-    *,
-    mapping: ActorTypeMapping,
-    erp_fields: Sequence[FieldMeta],
-    list_mappings: Mapping[str, ListMapping],
-) -> Translation:
-    """An ERP actor's values in canonical space (wrong types, unmapped list items and too-long text reported)."""
-    return Translator.of(mapping, erp_fields, list_mappings).erp_canonical(values)
-
-
 def _from_erp(value: Value, pairing: _Pairing) -> Value:
     return _FROM_ERP[pairing.meta.type](value, pairing)
-
-
-def erp_to_crm(
-    values: Mapping[str, Value],
-    *,
-    mapping: ActorTypeMapping,
-    erp_fields: Sequence[FieldMeta],
-    list_mappings: Mapping[str, ListMapping],
-) -> Translation:
-    """Canonical values (e.g. the merge's CRM writes) as CRM values, keyed by CRM field, for rows that write the CRM."""
-    return Translator.of(mapping, erp_fields, list_mappings).erp_to_crm(values)
