@@ -8,9 +8,10 @@ Contract (pure: no database, no HTTP; the engine and the API persist these model
   EVERY ``Problem`` they find, empty when valid, so a save can be refused with all its reasons at once.
 - Values are translated into the merge's canonical space (see ``sync.merge``): keyed by ERP field key, in ERP terms
   (text, int, float, list-item key), with datetimes reduced to ISO dates because the CRM pairs them with date fields.
-  ``crm_to_erp`` and ``erp_canonical`` bring each side's values there; ``erp_to_crm`` turns canonical values (the CRM
-  writes) into CRM values. A value that cannot be translated (unmapped list item, wrong type, too long) is left out
-  and reported as a ``Problem`` on the record, never dropped silently or written raw; the merge then skips that field.
+  ``Translator.crm_to_erp`` and ``.erp_canonical`` bring each side's values there; ``.erp_to_crm`` turns canonical
+  values (the CRM writes) into CRM values. A value that cannot be translated (unmapped list item, wrong type, too
+  long) is left out and reported as a ``Problem`` on the record, never dropped silently or written raw; the merge then
+  skips that field.
 - Only *synced* rows take part in translation: a CRM field set and a direction other than ``none``.
 """
 
