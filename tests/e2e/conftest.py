@@ -1,6 +1,9 @@
 """Browser tests: Playwright (sync API) drives Debian's chromium, headless, against the hub served on loopback.
 
 Screenshots of every screen, at desktop and phone widths, go to test-artifacts/screenshots/.
+
+Every page runs under the hub's Content-Security-Policy: a violation (a blocked inline script or style, eval, a foreign
+resource) or htmx refusing to eval is reported by the browser and fails the test that caused it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from erpsync import accounts
 from erpsync.api.app import create_app
@@ -40,6 +43,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 PASSWORD = "a good password"
+CSP_VIOLATION = "CSP violation"
+# Runs in every page before its own scripts (Playwright injects it outside the page's CSP); the console carries it out.
+REPORT_VIOLATIONS = f"""
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `{CSP_VIOLATION}: ${{e.effectiveDirective}} blocked ${{e.blockedURI || "inline"}}`
+  + ` at ${{e.sourceFile}}:${{e.lineNumber}}`));
+document.addEventListener("htmx:evalDisallowedError", (e) => console.error(
+  `{CSP_VIOLATION}: htmx needed eval for ${{e.target.outerHTML.slice(0, 200)}}`));
+"""
 
 
 @dataclass
@@ -104,13 +116,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
+def _is_violation(message: ConsoleMessage) -> bool:
+    return message.type == "error" and (
+        message.text.startswith(CSP_VIOLATION) or "Content Security Policy" in message.text
+    )
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser page; the test fails if any page it opened broke the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
+    context.add_init_script(REPORT_VIOLATIONS)
+    violations: list[str] = []
+    context.on("console", lambda message: violations.append(message.text) if _is_violation(message) else None)
     opened = context.new_page()
     opened.set_default_timeout(10_000)
     yield opened
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture

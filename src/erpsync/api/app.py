@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from erpsync.api.docs import install_docs
 from erpsync.api.limits import BodySizeLimit
 from erpsync.api.routers import (
     auth,
@@ -32,6 +33,7 @@ from erpsync.api.routers import (
     runs,
     users,
 )
+from erpsync.api.security_headers import SecurityHeaders
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crypto import cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
@@ -150,8 +152,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app = FastAPI(
         title="erpsync",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
-        swagger_ui_oauth2_redirect_url=f"{API_PREFIX}/docs/oauth2-redirect",
+        docs_url=None,  # install_docs serves them offline and under the Content-Security-Policy
+        swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -169,5 +171,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     for error_type in _STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)
     app.include_router(_api_router())
+    install_docs(app, prefix=API_PREFIX, openapi_url=f"{API_PREFIX}/openapi.json")
     install_web(app, settings)  # the web pages at "/"; the API stays under API_PREFIX
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, refusals by the other middleware included
     return app
