@@ -28,6 +28,7 @@ PAYLOAD = (
     '<a href="javascript:alert(4)">j</a> \u202edesrever\u200b\u2066'
 )
 KEY = 'k" autofocus onfocus="alert(5)" y="'
+NUMBER_KEY = 'n" autofocus onfocus="alert(9)" y="'
 LIST = 'l"><script>alert(6)</script>'
 ITEM = "i' onmouseover='alert(7)"
 ERP_KEY = 'e"><svg onload=alert(8)>'
@@ -88,6 +89,7 @@ class HostileErp(Connector):
                 m.FieldMeta(key=KEY, label=hostile("key label"), description=hostile("key help"),
                             type=m.FieldType.TEXT, max_length=80, rank=2),
                 m.FieldMeta(key="country", label=hostile("list label"), type=m.FieldType.LIST, list_name=LIST, rank=3),
+                m.FieldMeta(key=NUMBER_KEY, label=hostile("number label"), type=m.FieldType.INTEGER, rank=4),
             ]
         )  # fmt: skip
 
@@ -229,7 +231,8 @@ def test_hostile_connector_metadata_values_and_messages_never_become_markup(site
     get(admin, "list mapping", f"{base}/list-mapping")
     post(admin, "list mapping saved", f"{base}/list-mapping", {f"item.{LIST}.{ITEM}": str(denmark)}, 303)
     get(admin, "defaults", f"{base}/defaults", actor_type="customer")
-    post(admin, "defaults refused", f"{base}/defaults?actor_type=customer", {f"value.{KEY}": "x" * 81}, 422)
+    refused = post(admin, "defaults refused", f"{base}/defaults?actor_type=customer", {f"value.{NUMBER_KEY}": "x"}, 422)
+    assert f"default-{NUMBER_KEY}-error" in refused, "the hostile field's input is the one marked invalid"
     post(admin, "defaults saved", f"{base}/defaults?actor_type=customer",
          {f"ask.{KEY}": "on", f"mandatory.{KEY}": "on"}, 303)  # fmt: skip
     get(admin, "ranks", f"{base}/ranks", actor_type="customer")
