@@ -74,7 +74,7 @@ def create_app(
     if not secret:
         raise ValueError("a connector needs a shared secret to verify the hub's requests")
     endpoint = _OperationEndpoint(
-        connector, secret=secret, max_body_bytes=max_body_bytes, nonces=nonces or MemoryNonceStore()
+        connector, secret=secret, max_body_bytes=max_body_bytes, nonces=MemoryNonceStore() if nonces is None else nonces
     )
     routes = [
         Route("/v1/{operation}", endpoint.handle, methods=["POST"]),
