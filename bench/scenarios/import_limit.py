@@ -14,7 +14,7 @@ from sqlalchemy import insert, update
 from bench.measure import result
 from bench.world import CUSTOMER, MAPPED, PAGE_SIZE, Site, engine_pass
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import signed_headers_v2
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ChangeCounter, Company, ErpLink, utcnow
 from erpsync.sync.engine import Engine, Pass
@@ -61,7 +61,8 @@ def fetch_all(site: Site, p: Pass) -> list[dict[str, Any]]:
                 "limit": PAGE_SIZE,
             }
             body = json.dumps(request).encode()
-            headers = {"Content-Type": "application/json", **signed_headers(site.connector_secret, body)}
+            signed = signed_headers_v2(site.connector_secret, body, path="/v1/changes")
+            headers = {"Content-Type": "application/json", **signed}
             page = http.post("/v1/changes", content=body, headers=headers).json()
             actors += page["actors"]
             cursor = page["next_cursor"]

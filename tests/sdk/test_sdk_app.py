@@ -12,7 +12,15 @@ import pytest
 from sdk_dict_erp import CONNECTION_ID, SECRET, DictErp
 
 from erpsync.protocol import models as m
-from erpsync.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers
+from erpsync.protocol.signing import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_V2_HEADER,
+    TIMESTAMP_HEADER,
+    new_nonce,
+    signed_headers,
+    signed_headers_v2,
+)
 from erpsync.sdk.app import create_app
 from erpsync.sdk.connector import Connector
 from erpsync.testing.server import serve_in_thread
@@ -21,8 +29,23 @@ GET_ACTORS = {"connection_id": CONNECTION_ID, "actor_type": "customer", "erp_key
 
 
 def post(url: str, operation: str, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-    signed = signed_headers(SECRET, body) if headers is None else headers
+    signed = signed_headers_v2(SECRET, body, path=f"/v1/{operation}") if headers is None else headers
     return httpx.post(f"{url}/v1/{operation}", content=body, headers=signed)
+
+
+CONFIG_FIELDS = "/v1/config_fields"
+
+
+def now() -> str:
+    return str(int(time.time()))
+
+
+def without_nonce(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != NONCE_HEADER}
+
+
+def upper_case(headers: dict[str, str]) -> dict[str, str]:
+    return {**headers, SIGNATURE_V2_HEADER: headers[SIGNATURE_V2_HEADER].upper()}
 
 
 def refusal(response: httpx.Response, status: int, error_code: str) -> str:
@@ -43,13 +66,32 @@ def test_a_signed_request_is_served(connector_url: str) -> None:
     ("headers", "reason"),
     [
         (dict, "not signed"),
-        (lambda: {TIMESTAMP_HEADER: str(int(time.time())), SIGNATURE_HEADER: "0" * 64}, "does not match"),
-        (lambda: signed_headers("another-secret-of-sufficient-length", b"{}"), "does not match"),
-        (lambda: signed_headers(SECRET, b"{}", now=time.time() - 3600), "stale"),
-        (lambda: signed_headers(SECRET, b"{}", now=time.time() + 3600), "stale"),
-        (lambda: {TIMESTAMP_HEADER: "yesterday", SIGNATURE_HEADER: "abc"}, "not a number"),
+        (lambda: {TIMESTAMP_HEADER: now(), NONCE_HEADER: new_nonce(), SIGNATURE_V2_HEADER: "0" * 64}, "does not match"),
+        (lambda: signed_headers_v2("another-secret-of-sufficient-length", b"{}", path=CONFIG_FIELDS), "does not match"),
+        (lambda: signed_headers_v2(SECRET, b"{}", path=CONFIG_FIELDS, now=time.time() - 3600), "stale"),
+        (lambda: signed_headers_v2(SECRET, b"{}", path=CONFIG_FIELDS, now=time.time() + 3600), "stale"),
+        (lambda: {TIMESTAMP_HEADER: "yesterday", NONCE_HEADER: new_nonce(), SIGNATURE_V2_HEADER: "0" * 64}, "number"),
+        (lambda: signed_headers(SECRET, b"{}"), "not signed with signing v2"),
+        (lambda: {TIMESTAMP_HEADER: now(), SIGNATURE_HEADER: "0" * 64}, "not signed with signing v2"),
+        (lambda: without_nonce(signed_headers_v2(SECRET, b"{}", path=CONFIG_FIELDS)), "no nonce"),
+        (lambda: {TIMESTAMP_HEADER: now(), NONCE_HEADER: "short", SIGNATURE_V2_HEADER: "0" * 64}, "nonce must be"),
+        (lambda: upper_case(signed_headers_v2(SECRET, b"{}", path=CONFIG_FIELDS)), "lowercase hex"),
+        (lambda: signed_headers_v2(SECRET, b"{}", path="/v1/info"), "does not match"),
     ],
-    ids=["unsigned", "forged", "wrong-secret", "stale", "future", "bad-timestamp"],
+    ids=[
+        "unsigned",
+        "forged",
+        "wrong-secret",
+        "stale",
+        "future",
+        "bad-timestamp",
+        "v1-only",
+        "v1-forged",
+        "no-nonce",
+        "bad-nonce",
+        "upper-case-hex",
+        "other-operation",
+    ],
 )
 def test_unauthenticated_requests_are_refused(
     connector_url: str, erp: DictErp, headers: Callable[[], dict[str, str]], reason: str
@@ -60,7 +102,7 @@ def test_unauthenticated_requests_are_refused(
 
 
 def test_signature_covers_the_body(connector_url: str, erp: DictErp) -> None:
-    headers = signed_headers(SECRET, b"{}")
+    headers = signed_headers_v2(SECRET, b"{}", path="/v1/test_config")
     refusal(post(connector_url, "test_config", b'{"config": {}}', headers), 401, "auth")
     assert erp.calls["test_config"] == 0
 
@@ -126,7 +168,8 @@ def test_oversized_streamed_body_is_refused(connector_url: str) -> None:
             yield b"x" * 10_000
         yield b'"}}'
 
-    response = httpx.post(f"{connector_url}/v1/test_config", content=chunks(), headers=signed_headers(SECRET, b""))
+    headers = signed_headers_v2(SECRET, b"", path="/v1/test_config")
+    response = httpx.post(f"{connector_url}/v1/test_config", content=chunks(), headers=headers)
     refusal(response, 413, "validation")
 
 

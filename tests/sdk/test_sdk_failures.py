@@ -11,7 +11,7 @@ from sdk_dict_erp import CONNECTION_ID, SECRET, DictErp
 from erpsync.errors import ERROR_TYPES, ConnectorError, ErpsyncError, RateLimitError, TransientError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import Backoff, ConnectorClient
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import signed_headers_v2
 
 RETRIED = (TransientError, RateLimitError)
 
@@ -45,7 +45,8 @@ def test_plain_exception_becomes_connector_error_without_traceback(
     assert "unexpectedly in actor_types" in caught.value.user_message
     erp.failures["actor_types"] = [KeyError("internal detail: db password=hunter2")]
     body = f'{{"connection_id": "{CONNECTION_ID}"}}'.encode()
-    raw = httpx.post(f"{connector_url}/v1/actor_types", content=body, headers=signed_headers(SECRET, body))
+    headers = signed_headers_v2(SECRET, body, path="/v1/actor_types")
+    raw = httpx.post(f"{connector_url}/v1/actor_types", content=body, headers=headers)
     assert raw.status_code == 200
     assert raw.json()["error_code"] == "connector"
     assert "hunter2" not in raw.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -12,7 +13,8 @@ from sqlalchemy import text
 from erpsync.accounts import MAX_FAILED_LOGINS
 from erpsync.api.limits import DEFAULT_MAX_BODY_BYTES
 from erpsync.api.rate_limit import LOGIN_ATTEMPTS
-from erpsync.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from erpsync.protocol.signing import signed_headers, signed_headers_v2
+from erpsync.storage.tables import ErpConnection
 
 from .conftest import PASSWORD, SecurityWorld
 
@@ -94,16 +96,33 @@ def test_web_forms_refuse_a_request_without_a_valid_csrf_token(world: SecurityWo
 
 def test_the_sdk_refuses_unsigned_wrongly_signed_and_stale_requests(world: SecurityWorld) -> None:
     body = b"{}"
-    now = str(int(time.time()))
-    stale = str(int(time.time()) - 600)
+    secret = world.sample.secret
+    stale = time.time() - 600
     attempts = {
         "unsigned": {},
-        "wrong secret": {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: sign("not the secret", now, body)},
-        "stale": {TIMESTAMP_HEADER: stale, SIGNATURE_HEADER: sign(world.sample.secret, stale, body)},
+        "wrong secret": signed_headers_v2("not the secret", body, path="/v1/info"),
+        "stale": signed_headers_v2(secret, body, path="/v1/info", now=stale),
+        "v1 only": signed_headers(secret, body),
     }
     for name, headers in attempts.items():
         response = httpx.post(f"{world.sample.url}/v1/info", content=body, headers=headers)
         assert response.status_code == 401, name
         assert response.json()["error_code"] == "auth", name
-    signed = {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: sign(world.sample.secret, now, body)}
+    signed = signed_headers_v2(secret, body, path="/v1/info")
     assert httpx.post(f"{world.sample.url}/v1/info", content=body, headers=signed).status_code == 200
+
+
+def test_the_sdk_refuses_a_signature_for_another_operation_and_a_replay(world: SecurityWorld) -> None:
+    """The captured ``test_connection`` sent to ``delete_connection``, and any request sent twice, change nothing."""
+    with world.database.session() as session:
+        connection_uuid = session.get(ErpConnection, world.ids["main"]).uuid
+    url, secret = world.sample.url, world.sample.secret
+    body = json.dumps({"connection_id": connection_uuid}).encode()
+    captured = signed_headers_v2(secret, body, path="/v1/test_connection")
+    redirected = httpx.post(f"{url}/v1/delete_connection", content=body, headers=captured)
+    assert (redirected.status_code, redirected.json()["error_code"]) == (401, "auth")
+    first = httpx.post(f"{url}/v1/test_connection", content=body, headers=captured)
+    assert (first.status_code, first.json()["ok"]) == (200, True)  # the connector still knows the connection
+    replayed = httpx.post(f"{url}/v1/test_connection", content=body, headers=captured)
+    assert (replayed.status_code, replayed.json()["error_code"]) == (401, "auth")
+    assert "replayed" in replayed.json()["user_message"]

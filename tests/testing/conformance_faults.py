@@ -6,7 +6,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import (
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_V2_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    new_nonce,
+    sign_v2,
+    signed_headers_v2,
+    verify,
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -39,20 +49,107 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def accept_any_signature(app: Asgi, *, secret: str) -> Asgi:
-    """Signs every request itself, so unsigned, forged and stale requests all get through."""
+Resign = Callable[[Scope, bytes, dict[str, str]], dict[str, str] | None]
+"""Given a request's scope, body and headers: the v2 headers to pass on instead, or None to pass it on untouched."""
 
-    async def resigning(scope: Scope, receive: Receive, send: Send) -> None:
+
+def _with_headers(scope: Scope, replacement: dict[str, str]) -> Scope:
+    names = {name.lower().encode() for name in (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER, SIGNATURE_V2_HEADER)}
+    kept = [(name, value) for name, value in scope["headers"] if name.lower() not in names]
+    return {**scope, "headers": kept + [(name.lower().encode(), value.encode()) for name, value in replacement.items()]}
+
+
+def resigning(app: Asgi, resign: Resign) -> Asgi:
+    """A connector with a flawed signature check: ``resign`` decides, then the real (correct) check sees its result."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)  # type: ignore[no-any-return]
         body = await _read_body(receive)
-        fresh = [(name.lower().encode(), value.encode()) for name, value in signed_headers(secret, body).items()]
-        names = {name for name, _ in fresh}
-        headers = [(name, value) for name, value in scope["headers"] if name.lower() not in names] + fresh
-        await app({**scope, "headers": headers}, _replay(body, receive), send)
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        replacement = resign(scope, body, headers)
+        await app(scope if replacement is None else _with_headers(scope, replacement), _replay(body, receive), send)
         return None
 
-    return resigning
+    return wrapped
+
+
+def accept_any_signature(app: Asgi, *, secret: str) -> Asgi:
+    """Signs every request itself, so unsigned, forged, stale, replayed and redirected requests all get through."""
+    return resigning(app, lambda scope, body, headers: signed_headers_v2(secret, body, path=scope["path"]))
+
+
+def _v2(headers: dict[str, str], name: str) -> str:
+    return headers.get(name.lower(), "")
+
+
+def _resigned(secret: str, body: bytes, *, path: str, timestamp: str, nonce: str) -> dict[str, str]:
+    signature = sign_v2(secret, method="POST", path=path, timestamp=timestamp, nonce=nonce, body=body)
+    return {TIMESTAMP_HEADER: timestamp, NONCE_HEADER: nonce, SIGNATURE_V2_HEADER: signature}
+
+
+def forget_nonces(app: Asgi, *, secret: str) -> Asgi:
+    """Remembers no nonce: a correctly signed request is passed on under a fresh nonce, so a replay gets through."""
+
+    def resign(scope: Scope, body: bytes, headers: dict[str, str]) -> dict[str, str] | None:
+        path, timestamp, nonce = scope["path"], _v2(headers, TIMESTAMP_HEADER), _v2(headers, NONCE_HEADER)
+        if not (timestamp and nonce):
+            return None
+        expected = sign_v2(secret, method="POST", path=path, timestamp=timestamp, nonce=nonce, body=body)
+        if expected != _v2(headers, SIGNATURE_V2_HEADER):
+            return None
+        return _resigned(secret, body, path=path, timestamp=timestamp, nonce=new_nonce())
+
+    return resigning(app, resign)
+
+
+def ignore_path(app: Asgi, *, secret: str, operations: list[str]) -> Asgi:
+    """Accepts a signature made for any operation: the signed path is not compared with the requested one."""
+
+    def resign(scope: Scope, body: bytes, headers: dict[str, str]) -> dict[str, str] | None:
+        timestamp, nonce = _v2(headers, TIMESTAMP_HEADER), _v2(headers, NONCE_HEADER)
+        if not (timestamp and nonce):
+            return None
+        for operation in operations:
+            path = f"/v1/{operation}"
+            if sign_v2(secret, method="POST", path=path, timestamp=timestamp, nonce=nonce, body=body) == _v2(
+                headers, SIGNATURE_V2_HEADER
+            ):
+                return _resigned(secret, body, path=scope["path"], timestamp=timestamp, nonce=nonce)
+        return None
+
+    return resigning(app, resign)
+
+
+def compare_half_signature(app: Asgi, *, secret: str) -> Asgi:
+    """Compares only the first 32 hex digits of the signature."""
+
+    def resign(scope: Scope, body: bytes, headers: dict[str, str]) -> dict[str, str] | None:
+        path, timestamp, nonce = scope["path"], _v2(headers, TIMESTAMP_HEADER), _v2(headers, NONCE_HEADER)
+        if not (timestamp and nonce):
+            return None
+        expected = sign_v2(secret, method="POST", path=path, timestamp=timestamp, nonce=nonce, body=body)
+        if expected[:32] != _v2(headers, SIGNATURE_V2_HEADER)[:32]:
+            return None
+        return _resigned(secret, body, path=path, timestamp=timestamp, nonce=nonce)
+
+    return resigning(app, resign)
+
+
+def fall_back_to_v1(app: Asgi, *, secret: str) -> Asgi:
+    """Without a nonce, accepts a v1 signature: the downgrade that makes every v2 guarantee void."""
+
+    def resign(scope: Scope, body: bytes, headers: dict[str, str]) -> dict[str, str] | None:
+        if _v2(headers, NONCE_HEADER):
+            return None
+        timestamp = _v2(headers, TIMESTAMP_HEADER)
+        try:
+            verify(secret, timestamp=timestamp, signature=_v2(headers, SIGNATURE_HEADER), body=body)
+        except SignatureError:
+            return None
+        return _resigned(secret, body, path=scope["path"], timestamp=timestamp, nonce=new_nonce())
+
+    return resigning(app, resign)
 
 
 def fail_on_bad_json(app: Asgi) -> Asgi:

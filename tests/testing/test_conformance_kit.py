@@ -6,7 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conformance_faults import Asgi, accept_any_signature, fail_on_bad_json, rewrite_answers
+from conformance_faults import (
+    Asgi,
+    accept_any_signature,
+    compare_half_signature,
+    fail_on_bad_json,
+    fall_back_to_v1,
+    forget_nonces,
+    ignore_path,
+    rewrite_answers,
+)
 from conformance_reference import CONFIG, Record, ReferenceConnector
 from rich.console import Console
 
@@ -202,10 +211,17 @@ BROKEN: dict[str, tuple[type[ReferenceConnector], Callable[[Asgi], Asgi] | None]
     "list_items": (IgnoresKeysFilter, None),
     "signatures": (ReferenceConnector, lambda app: accept_any_signature(app, secret=SECRET)),
     "bad_input": (ReferenceConnector, fail_on_bad_json),
+    "signing_replay": (ReferenceConnector, lambda app: forget_nonces(app, secret=SECRET)),
+    "signing_binding": (ReferenceConnector, lambda app: ignore_path(app, secret=SECRET, operations=list(m.OPERATIONS))),
+    "signing_exact": (ReferenceConnector, lambda app: compare_half_signature(app, secret=SECRET)),
+    "signing_nonce": (ReferenceConnector, lambda app: fall_back_to_v1(app, secret=SECRET)),
 }
 
 
-ALSO_BROKEN = {"changes_since_inclusive": {"changes_paging"}}  # skipping the record at `since` is a gap in paging too
+ALSO_BROKEN = {
+    "changes_since_inclusive": {"changes_paging"},  # skipping the record at `since` is a gap in paging too
+    "signatures": {"signing_replay", "signing_binding", "signing_exact", "signing_nonce"},  # accepts anything at all
+}
 
 
 @pytest.mark.parametrize("case", list(BROKEN))
@@ -218,3 +234,21 @@ def test_a_broken_connector_fails_the_rule_it_breaks(case: str) -> None:
 
 def test_every_rule_has_a_broken_connector() -> None:
     assert {case.split("/")[0] for case in BROKEN} == {rule.id for rule in RULES}
+
+
+def test_a_connector_that_declares_only_v1_has_the_signing_rules_not_checked() -> None:
+    def v1_only(app: Asgi) -> Asgi:
+        def declare_v1(answer: dict[str, Any]) -> dict[str, Any]:
+            if not answer["ok"]:
+                return answer
+            return {**answer, "capabilities": {**answer["capabilities"], "signing": ["1"]}}
+
+        declared_v1 = rewrite_answers(app, operation="info", edit=declare_v1)
+        return fall_back_to_v1(declared_v1, secret=SECRET)
+
+    report = check(ReferenceConnector(), wrap=v1_only)
+    signing_rules = {"signing_replay", "signing_binding", "signing_exact", "signing_nonce"}
+    assert {rule_id: report.outcome(rule_id) for rule_id in signing_rules} == dict.fromkeys(
+        signing_rules, Outcome.NOT_CHECKED
+    )
+    assert report.ok, as_text(report)

@@ -9,7 +9,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -28,7 +28,15 @@ from erpsync.errors import (
     error_for,
 )
 from erpsync.protocol import models as m
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import (
+    REFUSAL_HEADER,
+    REPLAYED,
+    V1,
+    V2,
+    dual_signed_headers,
+    signed_headers,
+    signed_headers_v2,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +93,15 @@ class ConnectorClient:
         backoff: Backoff | None = None,
         on_unknown_connection: UnknownConnectionCallback | None = None,
         transport: httpx.BaseTransport | None = None,
+        signing: Collection[str] = (),
     ) -> None:
+        """``signing``: the versions the connector declared when it was registered (``declared_signing`` of its stored
+        info). With ``"2"`` among them every request, ``info`` included, is signed v2 only and a connector that now
+        declares less is refused: no downgrade. Otherwise the first ``info`` carries both signatures and the client
+        signs as that answer declares (v2 when offered, else v1)."""
         self._secret = secret
+        self._pinned_v2 = V2 in signing
+        self._signing: str | None = V2 if self._pinned_v2 else None
         self._timeout = timeout
         self._max_retries = max_retries
         self._backoff = backoff or Backoff()
@@ -117,9 +132,28 @@ class ConnectorClient:
                         f"connector {info.name} speaks protocol {info.protocol_version}, "
                         f"this hub speaks {m.PROTOCOL_VERSION}"
                     )
+                self._signing = self._negotiated_signing(info)
                 self._limiter = MinInterval(info.capabilities.rate_limit_per_second)
                 self._info = info
             return self._info
+
+    def _negotiated_signing(self, info: m.InfoResponse) -> str:
+        declared = info.capabilities.signing
+        if V2 in declared:
+            return V2
+        if self._pinned_v2:
+            raise ConnectorError(
+                f"connector {info.name} declared signing v2 when it was registered but now declares only "
+                f"{', '.join(declared)}; the hub does not downgrade its signatures"
+            )
+        if V1 in declared:
+            return V1
+        raise ConnectorError(f"connector {info.name} declares no signing version this hub speaks: {declared}")
+
+    @property
+    def signing(self) -> str | None:
+        """The signing version in use: ``"2"`` or ``"1"``, None until ``info`` answered (unless pinned to v2)."""
+        return self._signing
 
     @property
     def capabilities(self) -> m.Capabilities:
@@ -363,7 +397,7 @@ class ConnectorClient:
     def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         """One signed POST; the answer's JSON when ``ok``, else the typed error."""
         self._limiter.wait()
-        headers = {"Content-Type": "application/json", **signed_headers(self._secret, body)}
+        headers = {"Content-Type": "application/json", **self._signed(operation, body)}
         try:
             response = self._http.post(f"/v1/{operation}", content=body, headers=headers)
         except httpx.TimeoutException:
@@ -371,6 +405,25 @@ class ConnectorClient:
         except httpx.TransportError as error:
             raise TransientError(f"could not reach the connector: {error}") from None
         return _answer(operation, response)
+
+    def _signed(self, operation: str, body: bytes) -> dict[str, str]:
+        """Fresh signature headers (a new nonce on every attempt, retries included)."""
+        path = f"/v1/{operation}"
+        if self._signing == V2:
+            return signed_headers_v2(self._secret, body, path=path)
+        if self._signing == V1:
+            return signed_headers(self._secret, body)
+        # Versions unknown: only the first ``info`` gets here, because every other call asks ``info`` first.
+        return dual_signed_headers(self._secret, body, path=path)
+
+
+def declared_signing(info_json: Mapping[str, Any]) -> tuple[str, ...]:
+    """The signing versions in a stored ``info`` answer (``capabilities.signing``); () when it names none."""
+    capabilities = info_json.get("capabilities")
+    declared = capabilities.get("signing") if isinstance(capabilities, Mapping) else None
+    if not isinstance(declared, list):
+        return ()
+    return tuple(version for version in declared if isinstance(version, str))
 
 
 # --- reading answers ----------------------------------------------------------------------------------------------
@@ -383,6 +436,10 @@ def _answer(operation: str, response: httpx.Response) -> dict[str, Any]:
     if status == 429:
         raise RateLimitError("the connector asks the hub to slow down", retry_after=_retry_after_header(response))
     document = _json_object(response)
+    if status == 401 and response.headers.get(REFUSAL_HEADER) == REPLAYED:
+        # This very request reached the connector before (duplicated on the way): it may have been performed, as
+        # after a lost answer, so it is sent again under a new nonce; every operation is safe to send again.
+        raise TransientError(f"the connector received this {operation} request twice and refused the second")
     if status == 401:
         message = document.get("user_message") if document else None
         raise AuthError(str(message or "the connector refused the hub's signature; check the shared secret"))

@@ -187,6 +187,15 @@ class Capabilities(AnswerModel):
     advanced_search: bool = True
     create: dict[ActorType, bool] = Field(default_factory=dict)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
+    signing: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=lambda: ["1"],
+        min_length=1,
+        max_length=16,
+        description=(
+            'request signing versions the connector accepts ("1", "2"); the hub uses the newest it knows and never '
+            'signs with v1 a connector that declares "2". Missing: ["1"].'
+        ),
+    )
 
 
 class ActorError(AnswerModel):

@@ -1,8 +1,13 @@
 """The ASGI app that serves a ``Connector`` over protocol v1: signature check, body limit, validation, envelopes.
 
 HTTP status policy (docs/protocol.md): a request the protocol refuses gets a 4xx with an error envelope (401 auth,
-400 malformed JSON, 404 unknown operation, 405 wrong method, 413 too big, 422 invalid members); everything the
-connector itself answers, success or ERP-side failure, is HTTP 200 with ``ok`` saying which.
+400 malformed JSON, 404 unknown operation, 405 wrong method, 413 too big, 422 invalid members, 429 when the replay
+store is full); everything the connector itself answers, success or ERP-side failure, is HTTP 200 with ``ok`` saying
+which.
+
+Signing: only v2 is accepted (bound to method and operation, nonce remembered for the timestamp window); the app
+declares it in ``info`` as ``capabilities.signing == ["2"]`` whatever the connector's own capabilities say, because
+the app, not the connector, verifies signatures. v1 is refused on every operation: it can be replayed and redirected.
 """
 
 from __future__ import annotations
@@ -23,27 +28,54 @@ from starlette.routing import Route
 
 from erpsync.errors import ErpsyncError, ErrorCode, RateLimitError
 from erpsync.protocol import models as m
-from erpsync.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
+from erpsync.protocol.signing import (
+    NONCE_HEADER,
+    REFUSAL_HEADER,
+    REPLAYED,
+    SIGNATURE_V2_HEADER,
+    TIMESTAMP_HEADER,
+    V2,
+    MemoryNonceStore,
+    NonceStore,
+    NonceStoreFullError,
+    ReplayedError,
+    SignatureError,
+    verify_v2,
+)
 from erpsync.sdk.connector import Connector
 
 logger = logging.getLogger(__name__)
+
+ACCEPTED_SIGNING = [V2]
+"""The signing versions this app verifies, declared in ``info``."""
 
 
 class RequestRefusedError(Exception):
     """A request refused before it reaches the connector; becomes a 4xx error envelope."""
 
-    def __init__(self, status: int, code: ErrorCode, user_message: str) -> None:
+    def __init__(
+        self, status: int, code: ErrorCode, user_message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(user_message)
         self.status = status
         self.code = code
         self.user_message = user_message
+        self.headers = headers or {}
 
 
-def create_app(connector: Connector, *, secret: str, max_body_bytes: int = 1_000_000) -> Starlette:
-    """Serve ``connector`` at ``POST /v1/{operation}``, signed with ``secret``; ``GET /health`` is open."""
+def create_app(
+    connector: Connector, *, secret: str, max_body_bytes: int = 1_000_000, nonces: NonceStore | None = None
+) -> Starlette:
+    """Serve ``connector`` at ``POST /v1/{operation}``, signed with ``secret``; ``GET /health`` is open.
+
+    ``nonces`` remembers the nonces of accepted requests (default: this process's memory, see ``MemoryNonceStore``);
+    a connector served by several processes passes one store they share, or a replay to another process succeeds.
+    """
     if not secret:
         raise ValueError("a connector needs a shared secret to verify the hub's requests")
-    endpoint = _OperationEndpoint(connector, secret=secret, max_body_bytes=max_body_bytes)
+    endpoint = _OperationEndpoint(
+        connector, secret=secret, max_body_bytes=max_body_bytes, nonces=MemoryNonceStore() if nonces is None else nonces
+    )
     routes = [
         Route("/v1/{operation}", endpoint.handle, methods=["POST"]),
         Route("/health", _health, methods=["GET"]),
@@ -54,21 +86,24 @@ def create_app(connector: Connector, *, secret: str, max_body_bytes: int = 1_000
 class _OperationEndpoint:
     """Takes one request through the checks in protocol order, then dispatches it to the connector."""
 
-    def __init__(self, connector: Connector, *, secret: str, max_body_bytes: int) -> None:
+    def __init__(self, connector: Connector, *, secret: str, max_body_bytes: int, nonces: NonceStore) -> None:
         self._connector = connector
         self._secret = secret
         self._max_body_bytes = max_body_bytes
+        self._nonces = nonces
 
     async def handle(self, request: Request) -> Response:
         operation = request.path_params["operation"]
         try:
             body = await self._read_body(request)
-            self._authenticate(request, body)
+            self._authenticate(request, operation, body)
             request_type, response_type = _operation_models(operation)
             parsed = _parse(request_type, body)
         except RequestRefusedError as refused:
             logger.warning("refused %r request: %s", operation, refused.user_message)
-            return _envelope_response(refused.status, m.error_envelope(refused.code, refused.user_message))
+            response = _envelope_response(refused.status, m.error_envelope(refused.code, refused.user_message))
+            response.headers.update(refused.headers)
+            return response
         return await self._dispatch(operation, parsed, response_type)
 
     async def _read_body(self, request: Request) -> bytes:
@@ -82,16 +117,28 @@ class _OperationEndpoint:
                 raise _too_big(self._max_body_bytes)
         return bytes(body)
 
-    def _authenticate(self, request: Request, body: bytes) -> None:
+    def _authenticate(self, request: Request, operation: str, body: bytes) -> None:
+        """Signing v2 over the method and ``/v1/{operation}`` (not the raw URL: a proxy may mount the app deeper)."""
         try:
-            verify(
+            verify_v2(
                 self._secret,
+                method=request.method,
+                path=f"/v1/{operation}",
                 timestamp=request.headers.get(TIMESTAMP_HEADER),
-                signature=request.headers.get(SIGNATURE_HEADER),
+                nonce=request.headers.get(NONCE_HEADER),
+                signature=request.headers.get(SIGNATURE_V2_HEADER),
                 body=body,
+                nonces=self._nonces,
             )
+        except ReplayedError as error:
+            replayed = {REFUSAL_HEADER: REPLAYED}
+            raise RequestRefusedError(401, ErrorCode.AUTH, f"request refused: {error}", headers=replayed) from None
         except SignatureError as error:
             raise RequestRefusedError(401, ErrorCode.AUTH, f"request refused: {error}") from None
+        except NonceStoreFullError as full:
+            retry_after = {"Retry-After": f"{full.retry_after:.0f}"}
+            message = f"request refused: {full}"
+            raise RequestRefusedError(429, ErrorCode.RATE_LIMIT, message, headers=retry_after) from None
 
     async def _dispatch(self, operation: str, request: m.WireModel | None, response_type: type[m.Envelope]) -> Response:
         method: Callable[..., Any] = getattr(self._connector, operation)
@@ -108,6 +155,9 @@ class _OperationEndpoint:
         if not isinstance(result, response_type):
             logger.error("connector %s answered %s with %s", self._connector.name, operation, type(result).__name__)
             return _unexpected_failure(operation)
+        if isinstance(result, m.InfoResponse):
+            signing = result.capabilities.model_copy(update={"signing": list(ACCEPTED_SIGNING)})
+            result = result.model_copy(update={"capabilities": signing})
         return _envelope_response(200, result.model_dump(mode="json"))
 
 

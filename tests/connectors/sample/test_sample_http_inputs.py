@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import signed_headers_v2
 from erpsync.sdk.app import create_app
 from erpsync.testing.server import serve_in_thread
 
@@ -22,7 +22,8 @@ def url(shared_connector: Any) -> Any:
 
 
 def _post(url: str, operation: str, body: bytes) -> dict[str, Any]:
-    response = httpx.post(f"{url}/v1/{operation}", content=body, headers=signed_headers(SECRET, body))
+    headers = signed_headers_v2(SECRET, body, path=f"/v1/{operation}")
+    response = httpx.post(f"{url}/v1/{operation}", content=body, headers=headers)
     assert response.status_code < 500
     answer: dict[str, Any] = response.json()
     return answer

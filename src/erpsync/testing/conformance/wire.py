@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from erpsync.protocol.signing import signed_headers
+from erpsync.protocol.signing import V1, V2, dual_signed_headers, signed_headers, signed_headers_v2
 
 DEFAULT_TIMEOUT_SECONDS = 15.0
 
@@ -47,12 +47,16 @@ class Answer:
 
 @dataclass
 class Wire:
-    """Talks HTTP to one connector; ``log`` keeps every answer to a signed, well-formed request."""
+    """Talks HTTP to one connector; ``log`` keeps every answer to a signed, well-formed request.
+
+    Signs like the hub: the first ``info`` with both v1 and v2, then v2 if the connector declares it, else v1.
+    """
 
     base_url: str
     secret: str
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     log: list[Answer] = field(default_factory=list)
+    signing: str | None = None  # the version in use; None until info answered
 
     def __post_init__(self) -> None:
         self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
@@ -62,10 +66,38 @@ class Wire:
 
     def call(self, operation: str, payload: dict[str, Any] | None = None) -> Answer:
         """A correctly signed request with a JSON body."""
+        if self.signing is None and operation != "info":
+            self.negotiate()
         body = json.dumps(payload or {}).encode()
-        answer = self.send(operation, body, headers=signed_headers(self.secret, body))
+        answer = self.send(operation, body, headers=self.signed(operation, body))
         self.log.append(answer)
+        if operation == "info" and self.signing is None:
+            self.signing = _declared_signing(answer)
         return answer
+
+    def negotiate(self) -> str:
+        """The signing version to use, asking ``info`` once."""
+        if self.signing is None:
+            self.call("info")
+        return self.signing or V1
+
+    def signed(
+        self,
+        operation: str,
+        body: bytes,
+        *,
+        secret: str | None = None,
+        now: float | None = None,
+        nonce: str | None = None,
+    ) -> dict[str, str]:
+        """Headers signing ``body`` for ``operation`` in the version in use; ``secret``, ``now``, ``nonce`` to forge."""
+        key = self.secret if secret is None else secret
+        path = f"/v1/{operation}"
+        if self.signing == V2:
+            return signed_headers_v2(key, body, path=path, now=now, nonce=nonce)
+        if self.signing == V1:
+            return signed_headers(key, body, now=now)
+        return dual_signed_headers(key, body, path=path, now=now)
 
     def send(self, operation: str, body: bytes, *, headers: dict[str, str]) -> Answer:
         """Any body with any headers, as given."""
@@ -73,6 +105,13 @@ class Wire:
             f"/v1/{operation}", content=body, headers={"Content-Type": "application/json", **headers}
         )
         return Answer(operation, response.status_code, response.content, _json_object(response.content))
+
+
+def _declared_signing(answer: Answer) -> str:
+    """V2 when the ``info`` answer declares it, else V1 (also when the answer is unusable: the rules then say why)."""
+    capabilities = answer.document.get("capabilities") if answer.ok and answer.document else None
+    declared = capabilities.get("signing") if isinstance(capabilities, dict) else None
+    return V2 if isinstance(declared, list) and V2 in declared else V1
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from erpsync.testing.conformance.rule import Rule
-from erpsync.testing.conformance.rules import changes, connections, metadata, reading, robustness, search, writing
+from erpsync.testing.conformance.rules import (
+    changes,
+    connections,
+    metadata,
+    reading,
+    robustness,
+    search,
+    signing,
+    writing,
+)
 
 RULES: tuple[Rule, ...] = (
     *metadata.RULES,
@@ -13,6 +22,7 @@ RULES: tuple[Rule, ...] = (
     *changes.RULES,
     *writing.RULES,
     *robustness.RULES,
+    *signing.RULES,
     metadata.ENVELOPE_RULE,
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}

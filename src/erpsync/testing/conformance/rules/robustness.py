@@ -10,36 +10,38 @@ from collections.abc import Callable
 import httpx
 
 from erpsync.errors import ErrorCode
-from erpsync.protocol.signing import MAX_AGE_SECONDS, signed_headers
+from erpsync.protocol.signing import MAX_AGE_SECONDS
 from erpsync.testing.conformance.context import Context
 from erpsync.testing.conformance.rule import Evidence, Rule
 from erpsync.testing.conformance.rules.connections import expect_unknown
-from erpsync.testing.conformance.wire import Answer
+from erpsync.testing.conformance.wire import Answer, Wire
 
 OVERSIZED_BYTES = 5 * 1024 * 1024
-HeadersFor = Callable[[bytes], dict[str, str]]
+HeadersFor = Callable[[str, bytes], dict[str, str]]
 
 
 def check_signatures(ctx: Context, evidence: Evidence) -> None:
-    for label, headers_for in _bad_signatures(ctx.wire.secret).items():
+    for label, headers_for in _bad_signatures(ctx.wire).items():
         connection_id = str(uuid.uuid4())
         body = json.dumps({"connection_id": connection_id, "config": ctx.config}).encode()
-        answer = ctx.wire.send("save_connection", body, headers=headers_for(body))
+        answer = ctx.wire.send("save_connection", body, headers=headers_for("save_connection", body))
         evidence.expect(_refused(answer), f"{label} save_connection was not refused: {answer.describe()}")
         after = ctx.wire.call("test_connection", {"connection_id": connection_id})
         expect_unknown(evidence, after, doing=f"test_connection after a {label} save_connection")
-        info = ctx.wire.send("info", b"{}", headers=headers_for(b"{}"))
+        info = ctx.wire.send("info", b"{}", headers=headers_for("info", b"{}"))
         evidence.expect(_refused(info), f"{label} info was not refused: {info.describe()}")
         evidence.note(f"{label}: refused")
 
 
-def _bad_signatures(secret: str) -> dict[str, HeadersFor]:
+def _bad_signatures(wire: Wire) -> dict[str, HeadersFor]:
+    """Bad requests in the signing version the connector is spoken to with."""
+    wire.negotiate()
     stale = time.time() - MAX_AGE_SECONDS - 60
     return {
-        "unsigned": lambda body: {},
-        "wrongly signed": lambda body: signed_headers(f"not-{secret}", body),
-        "stale": lambda body: signed_headers(secret, body, now=stale),
-        "tampered (signed for another body)": lambda body: signed_headers(secret, body + b" "),
+        "unsigned": lambda operation, body: {},
+        "wrongly signed": lambda operation, body: wire.signed(operation, body, secret=f"not-{wire.secret}"),
+        "stale": lambda operation, body: wire.signed(operation, body, now=stale),
+        "tampered (signed for another body)": lambda operation, body: wire.signed(operation, body + b" "),
     }
 
 
@@ -50,7 +52,7 @@ def _refused(answer: Answer) -> bool:
 def check_bad_input(ctx: Context, evidence: Evidence) -> None:
     for label, operation, body in _bad_requests(ctx):
         try:
-            answer = ctx.wire.send(operation, body, headers=signed_headers(ctx.wire.secret, body))
+            answer = ctx.wire.send(operation, body, headers=ctx.wire.signed(operation, body))
         except httpx.TimeoutException:
             evidence.problems.append(f"{label}: no answer within {ctx.wire.timeout:g} s")
             continue
