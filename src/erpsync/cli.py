@@ -21,6 +21,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.migrate import current_revision, upgrade
 from erpsync.storage.tables import ErpConnection, SyncConnector
 from erpsync.sync import connections, connectors
+from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.connectors import ConnectorClients
 
@@ -220,7 +221,12 @@ def _hub() -> Iterator[tuple[Database, ConnectorClients]]:
     """The migrated database and the connector clients, closed when the command ends."""
     settings = get_settings()
     database = _upgraded_database()
-    clients = hub_clients(database, cipher_for(settings), timeout=settings.http_timeout_seconds)
+    clients = hub_clients(
+        database,
+        cipher_for(settings),
+        timeout=settings.http_timeout_seconds,
+        bulkhead=BulkheadPolicy.from_settings(settings),
+    )
     try:
         yield database, clients
     finally:

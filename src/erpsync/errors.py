@@ -80,6 +80,15 @@ class TransientError(ErpsyncError):
     action = Action.RETRY
 
 
+class UnavailableError(TransientError):
+    """The hub did not even ask the connector: it is not answering (its circuit is open) or has as many calls in
+    flight as it may. Fails fast; ``retry_after`` says when asking again makes sense."""
+
+    def __init__(self, user_message: str, *, tech_message: str = "", retry_after: float = 1.0) -> None:
+        super().__init__(user_message, tech_message=tech_message)
+        self.retry_after = retry_after
+
+
 class ConnectorError(ErpsyncError):
     """The connector misbehaved (bad answer, protocol violation) or failed in a way it did not classify."""
 

@@ -19,6 +19,20 @@ class Settings(BaseSettings):
     connector_secret: str | None = Field(default=None, description="shared secret of `connector serve`")
     env: str = Field(default="dev", description="dev or prod; prod refuses weak or generated secrets")
     http_timeout_seconds: float = 30.0
+    interactive_budget_seconds: float = Field(
+        default=8.0, description="how long a user's request (ERP tab, Test connection) may wait on a connector in all"
+    )
+    connector_concurrency: int = Field(
+        default=8, ge=1, description="connector calls in flight at once per connector; more wait briefly, then fail"
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, description="consecutive unanswered calls after which a connector's circuit opens"
+    )
+    breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
+    http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
+    database_pool_size: int | None = Field(
+        default=None, description="connections per process; default: two per request thread plus eight spare"
+    )
 
     @property
     def effective_database_url(self) -> str:

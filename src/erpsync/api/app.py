@@ -5,15 +5,18 @@ Public names: ``create_app``, ``API_PREFIX``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy import exc as sqlalchemy_exc
 
 from erpsync.api.docs import install_docs
 from erpsync.api.limits import BodySizeLimit
@@ -36,9 +39,10 @@ from erpsync.api.routers import (
 from erpsync.api.security_headers import SecurityHeaders
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crypto import cipher_for
-from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, UnavailableError, ValidationError
 from erpsync.settings import Settings
-from erpsync.storage.db import Database
+from erpsync.storage.db import Database, DatabaseBusyError, is_busy
+from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
@@ -47,6 +51,11 @@ from erpsync.web import install as install_web
 from erpsync.worker import background_worker
 
 API_PREFIX = "/api/v1"
+
+logger = logging.getLogger(__name__)
+
+BusyPage = Callable[[Request, str, dict[str, str]], Response]
+"""How the pages answer 503 (set on ``app.state.busy_page`` by the web UI); the API answers JSON."""
 
 _STATUS_BY_ERROR: dict[type[ErpsyncError], int] = {
     NotFoundError: status.HTTP_404_NOT_FOUND,
@@ -67,6 +76,28 @@ async def _connector_failure(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ErpsyncError)
     detail = {"detail": f"the ERP connector failed: {exc.user_message}", "reason": exc.code.value}
     return JSONResponse(detail, status_code=status.HTTP_502_BAD_GATEWAY)
+
+
+async def _connector_unavailable(request: Request, exc: Exception) -> Response:
+    # The hub did not call the connector (bulkhead full, circuit open): a temporary refusal, not a failure it saw.
+    assert isinstance(exc, UnavailableError)
+    return _temporarily_unavailable(request, exc.user_message, exc.retry_after)
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    """Pool exhausted or write lock not granted in time: 503 with ``Retry-After``, never a 500."""
+    if not is_busy(exc):
+        raise exc
+    logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return _temporarily_unavailable(request, "the hub is busy; try again in a moment", DatabaseBusyError.retry_after_s)
+
+
+def _temporarily_unavailable(request: Request, message: str, retry_after: float) -> Response:
+    headers = {"Retry-After": str(max(1, round(retry_after)))}
+    busy_page: BusyPage | None = getattr(request.app.state, "busy_page", None)
+    if busy_page is not None and not request.url.path.startswith(API_PREFIX):
+        return busy_page(request, message, headers)
+    return JSONResponse({"detail": message}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
 
 
 async def _field_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -103,6 +134,7 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "Invalid request: a list of problems ({loc, msg, type}) or one message",
         429: "Too many requests",
         502: "The ERP connector failed",
+        503: "Busy or the ERP is not answering: try again after Retry-After seconds",
     }.items()
 }
 
@@ -141,6 +173,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The database pool is sized for this many request threads (``storage.db.pool_size_for``).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
         # Embedded: idles while automatic sync is off (/engine). With ERPSYNC_REDIS_URL: none, the workers do the work.
         worker = background_worker(settings, Engine(db, app.state.clients)).start()
         yield
@@ -160,13 +194,19 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.settings = settings
     app.state.database = db
     app.state.cipher = cipher_for(settings)
-    app.state.clients = hub_clients(db, app.state.cipher, timeout=settings.http_timeout_seconds)
+    app.state.clients = hub_clients(
+        db, app.state.cipher, timeout=settings.http_timeout_seconds, bulkhead=BulkheadPolicy.from_settings(settings)
+    )
     app.add_middleware(BodySizeLimit)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(RefusedError, configuration.refused)
     app.add_exception_handler(RefusedRequestError, erp_tab.refused)
+    app.add_exception_handler(UnavailableError, _connector_unavailable)
+    app.add_exception_handler(sqlalchemy_exc.TimeoutError, _database_busy)
+    app.add_exception_handler(sqlalchemy_exc.OperationalError, _database_busy)
+    app.add_exception_handler(DatabaseBusyError, _database_busy)
     app.add_exception_handler(ErpsyncError, _connector_failure)
     for error_type in _STATUS_BY_ERROR:
         app.add_exception_handler(error_type, _domain_error)

@@ -1,6 +1,7 @@
 """FastAPI dependencies as ``Annotated`` aliases: who is asking, with which rights, on which session.
 
-Public names: ``SessionDep`` (a Session; handlers commit explicitly), ``DatabaseDep``, ``SettingsDep``, ``CipherDep``,
+Public names: ``SessionDep`` (a Session, read-only for GET; handlers commit explicitly), ``DatabaseDep``,
+``SettingsDep``, ``CipherDep``,
 ``ClientsDep`` (connector clients),
 ``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
 (403 without the ``erp`` licence), ``TOKEN_URL``.
@@ -53,9 +54,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CipherDep = Annotated[Cipher, Depends(get_cipher)]
 
 
-def get_session(database: DatabaseDep) -> Iterator[Session]:
-    """One session per request; what the handler did not commit is rolled back."""
-    with database.sessions() as session:
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    """One session per request, begun when first used; what the handler did not commit is rolled back.
+
+    A GET reads: its session is read-only (on SQLite a WAL reader that neither waits for nor blocks the writer).
+    Other methods get a write session; handlers end it before they wait on a connector.
+    """
+    factory = database.read_sessions if request.method in _READ_METHODS else database.sessions
+    with factory() as session:
         yield session
 
 
@@ -66,10 +75,17 @@ def _unauthenticated(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+def get_current_user(database: DatabaseDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+    """The token's user, read in a short read-only transaction of its own: asking who calls never waits for, holds or
+    blocks a write lock, and no transaction stays open while the next dependency waits for a thread."""
     if not token:
         raise _unauthenticated("not authenticated: send a bearer token from POST /api/v1/auth/token")
-    user = accounts.user_for_token(session, token)
+    with database.read_session() as session:
+        user = accounts.user_for_token(session, token)
+        if user is not None:
+            session.expunge(
+                user
+            )  # a plain value from here on; handlers read it, services look it up again to change it
     if user is None:
         raise _unauthenticated("invalid or expired token")
     return user

@@ -10,9 +10,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pydantic
@@ -23,6 +25,7 @@ from erpsync.errors import (
     ErpsyncError,
     RateLimitError,
     TransientError,
+    UnavailableError,
     UnknownConnectionError,
     ValidationError,
     error_for,
@@ -46,6 +49,36 @@ UnknownConnectionCallback = Callable[[str], None]
 """Called with a connection id the connector does not know; it should send ``save_connection`` again."""
 
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
+_budget: ContextVar[float | None] = ContextVar("erpsync_connector_time_budget", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Within the block, each operation a client performs ends within ``seconds``, its retries included: what a
+    person waiting on a page can bear. Outside any block the client's own timeout and retry budget apply."""
+    token = _budget.set(seconds)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _deadline() -> float | None:
+    budget = _budget.get()
+    return None if budget is None else time.monotonic() + budget
+
+
+class CallGuard(Protocol):
+    """Wraps each request a client sends (``send``), e.g. to bound concurrency or to fail fast while a connector is
+    down; it returns what ``send`` returns or raises an ``erpsync.errors`` type."""
+
+    def __call__(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]: ...
+
+
+def _unguarded(operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
+    return send()
+
+
 _STATE_SEVERITY = (m.State.OK, m.State.OK_WITH_INFO, m.State.WARNING, m.State.ERROR)
 
 
@@ -110,6 +143,7 @@ class ConnectorClient:
         self._limiter = MinInterval()
         self._info: m.InfoResponse | None = None
         self._info_lock = threading.Lock()
+        self.guard: CallGuard = _unguarded
 
     def close(self) -> None:
         self._http.close()
@@ -124,7 +158,10 @@ class ConnectorClient:
 
     def info(self) -> m.InfoResponse:
         """The connector's self-description, fetched once; refuses a connector that speaks another protocol."""
-        with self._info_lock:
+        budget = _budget.get()
+        if not self._info_lock.acquire(timeout=-1 if budget is None else budget):
+            raise TransientError("the connector did not answer info in time")
+        try:
             if self._info is None:
                 info = self._exchange("info", m.EmptyRequest(), m.InfoResponse)
                 if info.protocol_version != m.PROTOCOL_VERSION:
@@ -136,6 +173,8 @@ class ConnectorClient:
                 self._limiter = MinInterval(info.capabilities.rate_limit_per_second)
                 self._info = info
             return self._info
+        finally:
+            self._info_lock.release()
 
     def _negotiated_signing(self, info: m.InfoResponse) -> str:
         declared = info.capabilities.signing
@@ -376,13 +415,16 @@ class ConnectorClient:
             ) from None
 
     def _send_with_retries(self, operation: str, body: bytes) -> dict[str, Any]:
-        attempt, waited = 0, 0.0
+        attempt, waited, deadline = 0, 0.0, _deadline()
         while True:
             try:
-                return self._send(operation, body)
+                return self.guard(operation, lambda: self._send(operation, body, deadline), interactive=bool(deadline))
+            except UnavailableError:
+                raise  # the guard refused at once: retrying would only queue behind the same cause
             except (TransientError, RateLimitError) as error:
                 delay = self._delay_before_retry(error, attempt)
-                if attempt >= self._max_retries or waited + delay > self._backoff.budget:
+                late = deadline is not None and time.monotonic() + delay >= deadline
+                if attempt >= self._max_retries or waited + delay > self._backoff.budget or late:
                     raise
                 attempt, waited = attempt + 1, waited + delay
                 logger.warning("%s failed (%s: %s); retry %d in %.2fs", operation, error.code, error, attempt, delay)
@@ -394,14 +436,18 @@ class ConnectorClient:
             return error.retry_after
         return self._backoff.delay(attempt)
 
-    def _send(self, operation: str, body: bytes) -> dict[str, Any]:
-        """One signed POST; the answer's JSON when ``ok``, else the typed error."""
+    def _send(self, operation: str, body: bytes, deadline: float | None = None) -> dict[str, Any]:
+        """One signed POST, within ``deadline`` (a ``time.monotonic()`` value) when given; the answer's JSON when
+        ``ok``, else the typed error."""
         self._limiter.wait()
+        timeout = self._timeout if deadline is None else min(self._timeout, deadline - time.monotonic())
+        if timeout <= 0:
+            raise TransientError(f"the connector did not answer {operation} in time")
         headers = {"Content-Type": "application/json", **self._signed(operation, body)}
         try:
-            response = self._http.post(f"/v1/{operation}", content=body, headers=headers)
+            response = self._http.post(f"/v1/{operation}", content=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
-            raise TransientError(f"the connector did not answer {operation} within {self._timeout:g} seconds") from None
+            raise TransientError(f"the connector did not answer {operation} within {timeout:g} seconds") from None
         except httpx.TransportError as error:
             raise TransientError(f"could not reach the connector: {error}") from None
         return _answer(operation, response)

@@ -13,12 +13,43 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpsync.settings import Settings
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+POOL_TIMEOUT_SECONDS = 10.0
+CONNECTIONS_PER_THREAD = 2
+"""A request or job holds at most this many connections at once: its own session and one the service layer opens."""
+SPARE_CONNECTIONS = 8
+"""For the background threads of the process (embedded worker, lease renewal, scheduler)."""
+DEFAULT_THREADS = 40
+"""Starlette's thread pool (anyio's default): the threads that run synchronous handlers and dependencies."""
+
+
+class DatabaseBusyError(Exception):
+    """The database could not serve the request in time (pool exhausted or write lock held): try again shortly."""
+
+    retry_after_s = 2.0
+
+
+def pool_size_for(threads: int) -> int:
+    """A pool that cannot deadlock: every thread can hold its share of connections at the same time."""
+    return threads * CONNECTIONS_PER_THREAD + SPARE_CONNECTIONS
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether ``error`` means the database was busy (a retry may succeed), not that the request was wrong."""
+    if isinstance(error, DatabaseBusyError | sqlalchemy_exc.TimeoutError):
+        return True
+    if isinstance(error, sqlalchemy_exc.OperationalError):
+        text = str(error.orig).lower()
+        return any(
+            marker in text for marker in ("database is locked", "database table is locked", "lock timeout", "deadlock")
+        )
+    return False
 
 
 def normalise_url(url: str) -> str:
@@ -51,11 +82,13 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, pool_size: int) -> Engine:
     database = make_url(url).database
+    pooling: dict[str, Any] = {}
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+        pooling = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
+    engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
     event.listen(engine, "connect", _set_sqlite_pragmas)
 
     @event.listens_for(engine, "connect")
@@ -66,20 +99,30 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def create_database_engine(url: str) -> Engine:
-    """An engine for ``url`` with this project's per-dialect settings."""
+def create_database_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url`` with this project's per-dialect settings; the pool holds ``pool_size`` connections
+    (default: enough for Starlette's thread pool, ``pool_size_for(DEFAULT_THREADS)``) and a checkout waits at most
+    ``POOL_TIMEOUT_SECONDS``."""
     url = normalise_url(url)
+    size = pool_size or pool_size_for(DEFAULT_THREADS)
     if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True)
+        return _sqlite_engine(url, size)
+    # PostgreSQL: a small steady pool that may grow to ``size`` under load and shrinks back when idle.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=min(size, 10),
+        max_overflow=max(0, size - 10),
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+    )
 
 
 class Database:
     """One engine and its session factory; build one per process (or per test)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         self.url = normalise_url(url)
-        self.engine = create_database_engine(self.url)
+        self.engine = create_database_engine(self.url, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
@@ -87,7 +130,10 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        return cls(settings.effective_database_url)
+        return cls(
+            settings.effective_database_url,
+            pool_size=settings.database_pool_size or pool_size_for(settings.http_threads),
+        )
 
     @property
     def dialect(self) -> str:

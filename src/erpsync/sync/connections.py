@@ -33,6 +33,7 @@ from erpsync.storage.tables import (
     utcnow,
 )
 from erpsync.sync import configuration, connection_config
+from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connectors import ConnectorClients, get_connector
 
 logger = logging.getLogger(__name__)
@@ -402,10 +403,13 @@ class Resender:
             client.save_connection(connection_id=connection.uuid, config=config)
 
 
-def hub_clients(database: Database, cipher: Cipher, *, timeout: float = 30.0) -> ConnectorClients:
-    """The clients a hub process uses: each resends a connection the connector forgot."""
+def hub_clients(
+    database: Database, cipher: Cipher, *, timeout: float = 30.0, bulkhead: BulkheadPolicy | None = None
+) -> ConnectorClients:
+    """The clients a hub process uses: each resends a connection the connector forgot; each connector has its
+    bulkhead (``erpsync.sync.bulkhead``)."""
     resender = Resender(database)
-    clients = ConnectorClients(cipher, resend=resender, timeout=timeout)
+    clients = ConnectorClients(cipher, resend=resender, timeout=timeout, bulkhead=bulkhead)
     resender.clients = clients
     return clients
 

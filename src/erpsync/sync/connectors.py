@@ -18,13 +18,14 @@ from erpsync import audit
 from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.protocol.client import ConnectorClient, UnknownConnectionCallback
+from erpsync.protocol.client import ConnectorClient, UnknownConnectionCallback, declared_signing
 from erpsync.storage.tables import ErpConnection, SyncConnector
+from erpsync.sync.bulkhead import Bulkhead, BulkheadPolicy
 
 MIN_SECRET_LENGTH = 16
 
 ClientFactory = Callable[..., ConnectorClient]
-"""Builds a client: ``factory(base_url, secret, on_unknown_connection=...)``; tests may pass their own."""
+"""Builds a client: ``factory(base_url, secret, timeout=..., on_unknown_connection=..., signing=...)``."""
 
 
 class ConnectorClients:
@@ -41,12 +42,15 @@ class ConnectorClients:
         resend: UnknownConnectionCallback | None = None,
         factory: ClientFactory = ConnectorClient,
         timeout: float = 30.0,
+        bulkhead: BulkheadPolicy | None = None,
     ) -> None:
         self.cipher = cipher
         self._resend = resend
         self._factory = factory
         self._timeout = timeout
+        self._policy = bulkhead or BulkheadPolicy()
         self._clients: dict[int, tuple[tuple[str, str], ConnectorClient]] = {}
+        self._bulkheads: dict[int, Bulkhead] = {}
         self._lock = threading.Lock()
 
     def probe(self, url: str, secret: str) -> ConnectorClient:
@@ -64,11 +68,24 @@ class ConnectorClients:
                 self.cipher.decrypt(connector.secret_encrypted),
                 timeout=self._timeout,
                 on_unknown_connection=self._resend,
+                signing=declared_signing(connector.info_json or {}),  # never below what it declared at registration
             )
             if cached:
                 cached[1].close()
+            # One bulkhead per connector, kept across new URLs or secrets: it guards the ERP behind it.
+            client.guard = self._bulkheads.setdefault(connector.id, Bulkhead(connector.name, self._policy))
             self._clients[connector.id] = (identity, client)
             return client
+
+    @property
+    def interactive_budget(self) -> float:
+        """Seconds a person's request may wait on one connector operation, retries included."""
+        return self._policy.interactive_budget_seconds
+
+    def bulkhead(self, connector_id: int) -> Bulkhead | None:
+        """The bulkhead of a connector the hub has called since it started (None before its first call)."""
+        with self._lock:
+            return self._bulkheads.get(connector_id)
 
     def close(self) -> None:
         with self._lock:

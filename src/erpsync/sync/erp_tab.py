@@ -11,16 +11,26 @@ through ``sync.creates`` (idempotent); *Sync now* is the engine's ``sync_link``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, read_record, write_record
-from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError, error_for
+from erpsync.errors import (
+    ConflictError,
+    ErpsyncError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+    error_for,
+)
 from erpsync.protocol import models as m
+from erpsync.protocol.client import time_budget
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncCreate, User
 from erpsync.sync import creates, links, merge
@@ -38,6 +48,22 @@ from erpsync.sync.mapping import (
 from erpsync.sync.merge import Direction, Side, is_blank, same
 
 SEARCH_LIMIT = 50
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def interactive(function: Callable[Concatenate[Engine, P], R]) -> Callable[Concatenate[Engine, P], R]:
+    """A use case a person waits on: each connector operation in it ends within the interactive time budget, and a
+    connector whose bulkhead is full or whose circuit is open fails it at once (``erpsync.sync.bulkhead``)."""
+
+    @functools.wraps(function)
+    def within_budget(engine: Engine, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with time_budget(engine.clients.interactive_budget):
+            return function(engine, *args, **kwargs)
+
+    return within_budget
+
 
 Display = str | bool
 """A value as it reads: text (a list item by its ERP label), or a checkbox's bool, which the caller words in its
@@ -94,6 +120,7 @@ class Section:
     link: LinkView | None
     fields: list[FieldValue]
     error: str | None = None
+    unavailable: bool = False  # the error is the connector's bulkhead refusing: it is not answering or is full
 
 
 @dataclass(frozen=True)
@@ -317,6 +344,7 @@ def _read_actor(p: Pass, erp_key: str, field_keys: Sequence[str]) -> m.Actor:
 # --- sections -------------------------------------------------------------------------------------------------------
 
 
+@interactive
 def sections(engine: Engine, user_id: int, entity: EntityRef) -> list[Section]:
     """One section per active connection the user can see, with the live ERP fields of a linked entity."""
     with engine.database.read_session() as session:
@@ -336,7 +364,7 @@ def _section(context: Context) -> Section:
     try:
         fields = _live_fields(context.pass_of[context.link.actor_type], context.link.erp_key)
     except ErpsyncError as error:  # the tab still shows the link and its state
-        return replace(section, error=error.user_message)
+        return replace(section, error=error.user_message, unavailable=isinstance(error, UnavailableError))
     return replace(section, fields=fields)
 
 
@@ -351,6 +379,7 @@ def _live_fields(p: Pass, erp_key: str) -> list[FieldValue]:
 # --- search ---------------------------------------------------------------------------------------------------------
 
 
+@interactive
 def search(
     engine: Engine,
     user_id: int,
@@ -454,6 +483,7 @@ def _restriction_problem(restriction: RestrictionInput, meta: m.FieldMeta | None
 # --- compare and connect --------------------------------------------------------------------------------------------
 
 
+@interactive
 def compare(
     engine: Engine, user_id: int, entity: EntityRef, connection_id: int, *, actor_type: m.ActorType, erp_key: str
 ) -> list[FieldComparison]:
@@ -491,6 +521,7 @@ def _comparisons(p: Pass, record: CrmRecord, actor: m.Actor) -> list[FieldCompar
     return comparisons
 
 
+@interactive
 def connect_actor(
     engine: Engine,
     user_id: int,
@@ -586,6 +617,7 @@ def _save_erp(p: Pass, read: m.Actor, writes: Mapping[str, m.Value]) -> None:
 # --- create ---------------------------------------------------------------------------------------------------------
 
 
+@interactive
 def create_form(
     engine: Engine, user_id: int, entity: EntityRef, connection_id: int, *, actor_type: m.ActorType
 ) -> list[Prompt]:
@@ -614,6 +646,7 @@ def _asked(p: Pass) -> list[tuple[m.FieldMeta, FieldDefault]]:
     return sorted(asked, key=lambda pair: pair[0].rank)
 
 
+@interactive
 def create_in_erp(
     engine: Engine,
     user_id: int,
@@ -709,12 +742,14 @@ def _drop_pending_intent(database: Database, context: Context) -> None:
 # --- sync now and disconnect ----------------------------------------------------------------------------------------
 
 
+@interactive
 def sync_now(engine: Engine, user_id: int, entity: EntityRef, connection_id: int) -> RecordResult:
     """Sync the entity's link at once (it takes the link's lock); answers what changed."""
     link = _open(engine, user_id, entity, connection_id).require_link()
     return sync_link(engine, link.id)
 
 
+@interactive
 def disconnect(engine: Engine, user_id: int, entity: EntityRef, connection_id: int) -> None:
     """Remove the link only: nothing is deleted in the CRM or the ERP."""
     link = _open(engine, user_id, entity, connection_id).require_link()

@@ -46,7 +46,16 @@ def _error_page(status_code: int, message_key: str) -> Callable[[Request, Except
     return handler
 
 
+def busy_page(request: Request, _message: str, headers: dict[str, str]) -> Response:
+    """503 as a page: the database or a connector could not serve the request now (``Retry-After`` says when)."""
+    context = {"status": status.HTTP_503_SERVICE_UNAVAILABLE, "message_key": "error.busy"}
+    response = pages.render(request, "error.html", context, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response.headers.update(headers)
+    return response
+
+
 def add_error_pages(app: FastAPI) -> None:
+    app.state.busy_page = busy_page
     app.add_exception_handler(LoginRequiredError, _login_required)
     app.add_exception_handler(ForbiddenError, _error_page(status.HTTP_403_FORBIDDEN, "error.forbidden"))
     app.add_exception_handler(CsrfRefusedError, _error_page(status.HTTP_403_FORBIDDEN, "error.csrf"))

@@ -3,8 +3,8 @@
 A dialog is a fragment when htmx asks for it (the page opens it as a modal ``<dialog>``) and a whole page otherwise,
 so every screen also works by plain links and form posts.
 
-Public names: ``templates``, ``LANGUAGE_KEY``, ``language_of``, ``is_htmx``, ``render``, ``render_dialog``,
-``redirect``.
+Public names: ``templates``, ``LANGUAGE_KEY``, ``language_of``, ``error_text``, ``text``, ``is_htmx``, ``render``,
+``render_dialog``, ``redirect``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from fastapi import Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from erpsync.errors import ErpsyncError, UnavailableError
 from erpsync.storage.tables import User
+from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.web import csrf
 from erpsync.web.i18n import LANGUAGES, Translator, pick_language
 
@@ -27,6 +29,20 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 def language_of(request: Request) -> str:
     return pick_language(request.session.get(LANGUAGE_KEY), request.headers.get("accept-language", ""))
+
+
+_CONNECTOR_MESSAGE_KEYS = {NOT_ANSWERING: "erp.not_answering", BUSY: "erp.busy"}
+
+
+def error_text(request: Request, error: ErpsyncError) -> str:
+    """An error's message for a page, in the page's language where the hub worded it itself."""
+    key = _CONNECTOR_MESSAGE_KEYS.get(error.user_message) if isinstance(error, UnavailableError) else None
+    return Translator(language_of(request))(key) if key else error.user_message
+
+
+def text(request: Request, key: str) -> str:
+    """One message of the catalogue in the page's language."""
+    return Translator(language_of(request))(key)
 
 
 def is_htmx(request: Request) -> bool:

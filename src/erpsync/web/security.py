@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, crypto
-from erpsync.api.deps import SessionDep
+from erpsync.api.deps import DatabaseDep
 from erpsync.settings import Settings
 from erpsync.storage.tables import User
 from erpsync.web import csrf
@@ -64,9 +64,16 @@ def sign_out(request: Request, session: Session) -> None:
         request.session[LANGUAGE_KEY] = language
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+def optional_user(request: Request, database: DatabaseDep) -> User | None:
+    """The signed-in user, read in a short read-only transaction of its own (see ``erpsync.api.deps``)."""
     token = request.session.get(_TOKEN_KEY)
-    return accounts.user_for_token(session, token) if isinstance(token, str) else None
+    if not isinstance(token, str):
+        return None
+    with database.read_session() as session:
+        user = accounts.user_for_token(session, token)
+        if user is not None:
+            session.expunge(user)
+    return user
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

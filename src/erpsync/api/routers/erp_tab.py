@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser, SessionDep
+from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
 from erpsync.api.erp_tab_schemas import (
     ComparisonPublic,
@@ -53,10 +53,8 @@ def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
 
 
-def _licensed_user_id(user: LicensedUser, session: SessionDep) -> int:
-    user_id = user.id
-    session.rollback()  # hold no transaction (on SQLite: the write lock) while the connector answers
-    return user_id
+def _licensed_user_id(user: LicensedUser) -> int:
+    return user.id  # the service opens its own short transactions, none of them across a connector call
 
 
 EntityDep = Annotated[erp_tab.EntityRef, Depends(_entity)]

@@ -9,6 +9,7 @@ called, so no SQLite write lock is held while the connector answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
@@ -20,7 +21,7 @@ from erpsync import accounts
 from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
-from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
+from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab
@@ -66,8 +67,8 @@ class _Tab:
         result: tuple[int, RecordResult | None, str | None] | None = None,
     ) -> Response:
         entity = service.get_entity(session, self.entity_type, entity_id)
-        user_id = user.id
-        session.rollback()
+        ref, user_id = erp_tab.EntityRef(self.entity_type, entity_id), user.id
+        session.commit()  # ends the transaction (no lock, no pooled connection); ``entity`` stays loaded
         context = {
             "segment": self.segment,
             "section": self.segment,
@@ -75,12 +76,20 @@ class _Tab:
             "entity": entity,
             "entity_type": self.entity_type.value,
             "title_of": crm_forms.title_of,
-            "sections": _call(lambda: erp_tab.sections(engine, user_id, self.entity(session, entity_id))),
+            "sections": [
+                _translated(request, section) for section in _call(lambda: erp_tab.sections(engine, user_id, ref))
+            ],
             "tab_url": self.url(entity_id),
             "erp_tab": True,
             "result": result,
         }
         return pages.render(request, "crm/erp.html", context, user=user)
+
+
+def _translated(request: Request, section: erp_tab.Section) -> erp_tab.Section:
+    if not section.unavailable:
+        return section
+    return replace(section, error=pages.text(request, "erp.not_answering"))
 
 
 def _call(operation: Any) -> Any:
@@ -97,9 +106,13 @@ def _dialog(
     code = status.HTTP_200_OK
     if error is not None:
         code = (
-            status.HTTP_422_UNPROCESSABLE_CONTENT if isinstance(error, ValidationError) else status.HTTP_502_BAD_GATEWAY
+            status.HTTP_422_UNPROCESSABLE_CONTENT
+            if isinstance(error, ValidationError)
+            else status.HTTP_503_SERVICE_UNAVAILABLE
+            if isinstance(error, UnavailableError)
+            else status.HTTP_502_BAD_GATEWAY
         )
-        context = {**context, "error": error.user_message}
+        context = {**context, "error": pages.error_text(request, error)}
     return pages.render_dialog(request, template, {"error": None, **context}, user=user, status_code=code)
 
 
@@ -343,7 +356,14 @@ def _add_routes(target: APIRouter, tab: _Tab) -> None:
         try:
             result = _call(lambda: erp_tab.sync_now(engine, user_id, entity, connection_id))
         except ErpsyncError as error:
-            return tab.page(request, session, engine, user, entity_id, result=(connection_id, None, error.user_message))
+            return tab.page(
+                request,
+                session,
+                engine,
+                user,
+                entity_id,
+                result=(connection_id, None, pages.error_text(request, error)),
+            )
         return tab.page(request, session, engine, user, entity_id, result=(connection_id, result, None))
 
     @target.get(one + "/disconnect")

@@ -1,0 +1,116 @@
+"""A bulkhead per sync connector: bounded calls in flight and a circuit breaker, so one slow or hung connector costs
+the hub a few threads, never all of them.
+
+Every request the hub's client sends to a connector passes ``Bulkhead.__call__`` (the client's ``CallGuard``):
+
+- at most ``concurrency`` requests are in flight per connector; an interactive request (a person waits: the ERP
+  tab, Test connection) that finds them all taken fails at once with ``UnavailableError``, a background one waits;
+- the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive requests that
+  did not get an answer (timeouts, refused connections, gateway errors); while it is open every request fails at once
+  with ``UnavailableError``; after ``reset_seconds`` one trial request is let through, and its answer closes the
+  circuit again. Answers that are the ERP's own refusals (validation, conflict, auth) are answers: they keep it closed.
+
+Public names: ``BulkheadPolicy``, ``Bulkhead``, ``NOT_ANSWERING``, ``BUSY``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from circuitbreaker import STATE_HALF_OPEN, CircuitBreaker
+
+from erpsync.errors import TransientError, UnavailableError
+from erpsync.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+NOT_ANSWERING = "the ERP is not answering; try again in a little while"
+BUSY = "the ERP is busy with other requests; try again in a moment"
+
+
+@dataclass(frozen=True)
+class BulkheadPolicy:
+    concurrency: int = 8
+    failures: int = 5
+    reset_seconds: float = 30.0
+    background_wait_seconds: float = 60.0
+    interactive_budget_seconds: float = 8.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BulkheadPolicy:
+        return cls(
+            concurrency=settings.connector_concurrency,
+            failures=settings.breaker_failures,
+            reset_seconds=settings.breaker_reset_seconds,
+            interactive_budget_seconds=settings.interactive_budget_seconds,
+        )
+
+
+def _unanswered(_type: type[BaseException], error: BaseException) -> bool:
+    return isinstance(error, TransientError) and not isinstance(error, UnavailableError)
+
+
+class Bulkhead:
+    """The guard of one connector's client (``erpsync.protocol.client.CallGuard``)."""
+
+    def __init__(self, name: str, policy: BulkheadPolicy) -> None:
+        self.name = name
+        self.policy = policy
+        self._slots = threading.BoundedSemaphore(policy.concurrency)
+        self._breaker = CircuitBreaker(
+            failure_threshold=policy.failures,
+            recovery_timeout=policy.reset_seconds,
+            expected_exception=_unanswered,
+            name=f"connector {name}",
+        )
+        self._trial = threading.Lock()  # half-open: one trial request at a time, the others fail fast
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half_open``."""
+        return str(self._breaker.state)
+
+    def __call__(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
+        self._refuse_while_open()
+        # A person is not kept waiting for a slot; background work queues for one (bounded).
+        if interactive:
+            taken = self._slots.acquire(blocking=False)
+        else:
+            taken = self._slots.acquire(timeout=self.policy.background_wait_seconds)
+        if not taken:
+            logger.warning(
+                "connector %s: %s refused, %d calls in flight", self.name, operation, self.policy.concurrency
+            )
+            raise UnavailableError(BUSY, tech_message=f"{self.policy.concurrency} calls in flight", retry_after=1.0)
+        try:
+            return self._through_breaker(operation, send)
+        finally:
+            self._slots.release()
+
+    def _refuse_while_open(self) -> None:
+        if self._breaker.opened:
+            retry_after = max(1.0, float(self._breaker.open_remaining))
+            raise UnavailableError(NOT_ANSWERING, tech_message="circuit open", retry_after=retry_after)
+
+    def _through_breaker(self, operation: str, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        if self._breaker.state != STATE_HALF_OPEN:
+            return self._counted(operation, send)
+        if not self._trial.acquire(blocking=False):
+            raise UnavailableError(NOT_ANSWERING, tech_message="circuit half-open, trial in flight", retry_after=1.0)
+        try:
+            return self._counted(operation, send)
+        finally:
+            self._trial.release()
+
+    def _counted(self, operation: str, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        was_closed = self._breaker.closed
+        try:
+            with self._breaker:
+                return send()
+        finally:
+            if was_closed and self._breaker.opened:
+                logger.error("connector %s: circuit opened after %s failed", self.name, operation)
