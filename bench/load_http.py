@@ -1,0 +1,327 @@
+"""HTTP load on a running hub: many concurrent users on the ERP tab, Sync now and a mix, with and without a background
+import, and with one hung connector; each scenario reports p50/p95/p99, errors and a ``GET /me`` probe.
+
+    .venv/bin/python -m bench.load_http            # 20 and 50 clients, 20 s a scenario, a 50k background import
+    .venv/bin/python -m bench.load_http --quick    # 10 and 20 clients, 5 s a scenario, a 5k import
+
+The hub is ``erpsync serve`` in a process of its own on the embedded default (SQLite), the sample connector another
+(``bench.connector_proc``); the clients are asyncio httpx in this process. The hung connector is the same sample
+connector behind the fault proxy, which holds every search for 60 s. Bounded: every request has a timeout, every
+scenario a duration, everything is on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.world import CUSTOMER, Site, connector_process, environment, link_everything, new_site, seed_erp
+from erpsync import accounts
+from erpsync.connectors.sample.seed import DEMO_PASSWORD, DEMO_USER
+from erpsync.storage.tables import ErpConnection
+from erpsync.sync import configuration
+from erpsync.sync.connections import ConnectionDraft, create_connection
+from erpsync.sync.connectors import add_connector
+from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
+from erpsync.sync.merge import Direction
+from erpsync.testing.fault_proxy import Fault, running_fault_proxy
+from erpsync.testing.server import free_port
+
+PASSWORD = "load test password"
+REQUEST_TIMEOUT = 40.0
+ME_INTERVAL = 0.1
+TAB_COMPANIES = 200
+HUNG_SECONDS = 60.0
+TARGET_ME_P99_MS = 300.0
+TARGET_TAB_P99_MS = 2000.0
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add(self, seconds: float, outcome: str | None) -> None:
+        self.latencies.append(seconds)
+        if outcome:
+            self.errors[outcome] += 1
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+@dataclass(frozen=True)
+class Hub:
+    url: str
+    token: str
+    tab: int  # a connection whose customers are linked to CRM companies 1..TAB_COMPANIES
+    big: int  # a connection with the import's customers, nothing imported
+    hung: int  # a connection through a connector that never answers a search
+    companies: list[int]
+
+
+# --- setting up -----------------------------------------------------------------------------------------------------
+
+
+def _show_in_tab(site: Site, connection_id: int) -> None:
+    fields = [("name", "NAME"), ("email", "EMAIL"), ("phone", "PHONE"), ("postal_city", "POSTALCITY")]
+    database = site.database()
+    clients = site.clients(database)
+    try:
+        with database.session() as session:
+            connection = session.get_one(ErpConnection, connection_id)
+            erp_lists = configuration.read_erp_lists(clients, connection, set())
+            rows = tuple(
+                FieldMapping(
+                    erp_field=erp, crm_field=crm, direction=Direction.BOTH, show_in_tab=True, show_in_search=True
+                )
+                for erp, crm in fields
+            )
+            mapping = ActorTypeMapping(actor_type=CUSTOMER, active=True, fields=rows)
+            configuration.save_mapping(session, connection, mapping, erp_lists=erp_lists)
+    finally:
+        clients.close()
+        database.dispose()
+
+
+def _hung_connection(site: Site, url: str) -> int:
+    database = site.database()
+    clients = site.clients(database)
+    try:
+        with database.session() as session:
+            connector = add_connector(session, clients, name="Hung", url=url, secret=site.connector_secret)
+            config = {"company": site.companies[0], "user": DEMO_USER, "password": DEMO_PASSWORD}
+            draft = ConnectionDraft(name="Hung ERP", connector_id=connector.id, config=config)
+            connection = create_connection(session, clients, draft)
+            connection_id = connection.id
+        with database.session() as session:
+            connection = session.get_one(ErpConnection, connection_id)
+            rows = (FieldMapping(erp_field="name", crm_field="NAME", direction=Direction.BOTH, show_in_search=True),)
+            mapping = ActorTypeMapping(actor_type=CUSTOMER, active=True, fields=rows)
+            configuration.save_mapping(session, connection, mapping, erp_lists={})
+            configuration.activate(session, connection, erp_lists={})
+        with database.session() as session:
+            accounts.create_user(session, login="loader", password=PASSWORD, licences=("erp",), is_admin=True)
+        return connection_id
+    finally:
+        clients.close()
+        database.dispose()
+
+
+@contextmanager
+def _hub_process(site: Site, folder: Path) -> Iterator[str]:
+    port = free_port()
+    env = environment(site, ERPSYNC_DATA_DIR=str(folder / "hub-data"))
+    log = (folder / "hub.log").open("wb")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "erpsync"), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{url}/api/v1/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _token(url: str) -> str:
+    answer = httpx.post(f"{url}/api/v1/auth/token", data={"username": "loader", "password": PASSWORD}, timeout=30)
+    answer.raise_for_status()
+    token: str = answer.json()["access_token"]
+    return token
+
+
+# --- load -----------------------------------------------------------------------------------------------------------
+
+
+Call = Callable[[httpx.AsyncClient, Hub], Awaitable[httpx.Response]]
+
+
+def _tab(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    return client.get(f"/companies/{random.choice(hub.companies)}/erp")
+
+
+def _sync_now(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/sync")
+
+
+def _search(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    body = {"actor_type": "customer", "text": random.choice("ABCDEFGHIJ")}
+    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/search", json=body)
+
+
+def _write(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    body = {"phone": f"+45 {random.randint(10_000_000, 99_999_999)}"}
+    return client.patch(f"/companies/{random.choice(hub.companies)}", json=body)
+
+
+def _hung_search(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    body = {"actor_type": "customer", "text": "A"}
+    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.hung}/search", json=body)
+
+
+def _mix(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+    call = random.choices([_tab, _search, _sync_now, _write], weights=[6, 2, 1, 1])[0]
+    return call(client, hub)
+
+
+async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats]:
+    stats, me = Stats(), Stats()
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
+    async with httpx.AsyncClient(
+        base_url=f"{hub.url}/api/v1", headers=headers, timeout=REQUEST_TIMEOUT, limits=limits
+    ) as client:
+        end = time.monotonic() + seconds
+
+        async def user() -> None:
+            while time.monotonic() < end:
+                await _one(stats, lambda: call(client, hub))
+
+        async def probe() -> None:
+            while time.monotonic() < end:
+                await _one(me, lambda: client.get("/me"))
+                await asyncio.sleep(ME_INTERVAL)
+
+        await asyncio.gather(*(user() for _ in range(count)), probe())
+    return stats, me
+
+
+async def _one(stats: Stats, send: Callable[[], Awaitable[httpx.Response]]) -> None:
+    started = time.monotonic()
+    try:
+        response = await send()
+        outcome = None if response.status_code < 400 else str(response.status_code)
+    except httpx.HTTPError as error:
+        outcome = type(error).__name__
+    stats.add(time.monotonic() - started, outcome)
+
+
+def _import(hub: Hub) -> tuple[int, float]:
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    answer = httpx.post(
+        f"{hub.url}/api/v1/connections/{hub.big}/imports", json={"actor_type": "customer"}, headers=headers, timeout=60
+    )
+    answer.raise_for_status()
+    job_id: int = answer.json()["id"]
+    return job_id, time.monotonic()
+
+
+def _import_state(hub: Hub, job_id: int) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {hub.token}"}
+    answer = httpx.get(f"{hub.url}/api/v1/connections/{hub.big}/imports", headers=headers, timeout=60)
+    answer.raise_for_status()
+    state: dict[str, Any] = next(job for job in answer.json() if job["id"] == job_id)
+    return state
+
+
+def _wait_for_import(hub: Hub, job_id: int, started: float, limit: float) -> dict[str, Any]:
+    deadline = started + limit
+    while time.monotonic() < deadline:
+        job = _import_state(hub, job_id)
+        if job["status"] not in ("queued", "running"):
+            keep = ("status", "total", "processed", "created", "failed")
+            return {**{key: job[key] for key in keep}, "seconds": round(time.monotonic() - started, 1)}
+        time.sleep(0.5)
+    return {"status": "still running", "seconds": time.monotonic() - started}
+
+
+def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> dict[str, Any]:
+    row = {
+        "scenario": name,
+        "clients": clients,
+        "requests": len(stats.latencies),
+        "p50_ms": round(stats.quantile(0.50), 1),
+        "p95_ms": round(stats.quantile(0.95), 1),
+        "p99_ms": round(stats.quantile(0.99), 1),
+        "errors": dict(stats.errors),
+        "me_p99_ms": round(me.quantile(0.99), 1),
+        "me_errors": dict(me.errors),
+        **extra,
+    }
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def run(sizes: list[int], seconds: float, import_n: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="erpsync-load-") as tmp:
+        folder = Path(tmp)
+        seed_erp(folder / "erp", {"TAB": TAB_COMPANIES, "BIG": import_n})
+        secret = "load test connector secret"
+        with (
+            connector_process(folder / "erp", secret) as connector_url,
+            running_fault_proxy(connector_url, lifetime=3600) as proxy,
+        ):
+            site = new_site(folder, f"sqlite:///{folder / 'hub.sqlite'}", connector_url, secret, ["TAB", "BIG"])
+            link_everything(site, site.connection_ids[0])
+            _show_in_tab(site, site.connection_ids[0])
+            hung = _hung_connection(site, proxy.url)
+            with _hub_process(site, folder) as url:
+                hub = Hub(url, _token(url), site.connection_ids[0], site.connection_ids[1], hung, list(range(1, 201)))
+                rows += _scenarios(hub, sizes, seconds, proxy)
+    return rows
+
+
+def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any) -> list[dict[str, Any]]:
+    rows = []
+    for count in sizes:
+        for name, call in (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", _mix)):
+            stats, me = asyncio.run(_clients(hub, call, count, seconds))
+            rows.append(_report(name, count, stats, me))
+    count = sizes[-1]
+    job_id, started = _import(hub)
+    stats, me = asyncio.run(_clients(hub, _mix, count, seconds))
+    during = _import_state(hub, job_id)["processed"]
+    finished = _wait_for_import(hub, job_id, started, limit=900)
+    rows.append(_report("mix_with_import", count, stats, me, imported_during_load=during, import_job=finished))
+    proxy.inject(Fault.DELAY, operation="search_actors", times=1_000_000, delay=HUNG_SECONDS)
+
+    async def hung_and_tab() -> tuple[tuple[Stats, Stats], tuple[Stats, Stats]]:
+        hung = _clients(hub, _hung_search, count, seconds)
+        tab = _clients(hub, _tab, max(5, count // 5), seconds)
+        return await asyncio.gather(hung, tab)
+
+    (hung_stats, me), (tab_stats, _) = asyncio.run(hung_and_tab())
+    rows.append(_report("hung_connector_search", count, hung_stats, me))
+    rows.append(_report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, me))
+    proxy.clear()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--results", type=Path, default=None, help="also write the rows as JSON lines here")
+    args = parser.parse_args()
+    sizes, seconds, import_n = ([10, 20], 5.0, 5_000) if args.quick else ([20, 50], 20.0, 50_000)
+    rows = run(sizes, seconds, import_n)
+    if args.results:
+        args.results.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+if __name__ == "__main__":
+    main()
