@@ -105,7 +105,7 @@ def _hung_connection(site: Site, url: str) -> int:
     try:
         with database.session() as session:
             connector = add_connector(session, clients, name="Hung", url=url, secret=site.connector_secret)
-            config = {"company": site.companies[0], "user": DEMO_USER, "password": DEMO_PASSWORD}
+            config = {"company": site.erp_companies[0], "user": DEMO_USER, "password": DEMO_PASSWORD}
             draft = ConnectionDraft(name="Hung ERP", connector_id=connector.id, config=config)
             connection = create_connection(session, clients, draft)
             connection_id = connection.id
