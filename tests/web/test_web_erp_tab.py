@@ -91,6 +91,15 @@ def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
     )
     assert "Other Ltd" in advanced.text
     assert "Acme A/S" not in advanced.text
+    # The search answers with the criteria as asked: the operator comes back chosen for the field's type only.
+    again = tab.carla.get(
+        tab.url(company_id, "/search"),
+        params={"actor_type": "customer", "advanced": "true", "field.0": "name", "operator.0": "=", "value.0": "x"},
+    )
+    operator_select = re.search(r'<select[^>]*name="operator\.0".*?</select>', again.text, re.S)
+    assert operator_select is not None
+    chosen = re.findall(r'<option value="([^"]*)" data-types="([^"]*)" selected>', operator_select.group(0))
+    assert chosen == [("=", "text")]
     wrong = tab.carla.get(
         tab.url(company_id, "/search"),
         params={"actor_type": "customer", "advanced": "true", "field.0": "name", "operator.0": ">", "value.0": "a"},
