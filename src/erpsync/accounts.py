@@ -43,6 +43,8 @@ FREE_FAILURES = 3
 FIRST_DELAY = dt.timedelta(seconds=2)
 MAX_DELAY = dt.timedelta(minutes=15)
 FAILURE_MEMORY = dt.timedelta(hours=24)
+_SUFFIX_CHARACTERS = "0123456789!?.,;:-_#*+@$%&/ "  # what people append to a common password to pass a length rule
+_MIN_STEM = 6
 _LOGIN_KEY_LENGTH = 64  # User.login's length: a longer name cannot be an account
 
 _hasher = PasswordHasher()
@@ -84,13 +86,17 @@ class LoginThrottledError(AuthError):
 
 
 def check_password(password: str, *, login: str = "") -> None:
-    """Raise ``ValidationError`` unless ``password`` is long enough, not blank, not common and not the login."""
+    """Raise ``ValidationError`` unless ``password`` is long enough, not blank, not only digits, not common (nor a
+    common one with digits or symbols added at the end) and not the login."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     if not password.strip():
         raise ValidationError("password must not be only spaces")
     folded = password.strip().lower()
-    if folded in _common_passwords():
+    if folded.isdigit():
+        raise ValidationError("password must not be only digits")
+    stem = folded.rstrip(_SUFFIX_CHARACTERS)
+    if folded in _common_passwords() or (len(stem) >= _MIN_STEM and stem in _common_passwords()):
         raise ValidationError("password is one of the most common passwords; choose another")
     if login and folded == login.strip().lower():
         raise ValidationError("password must not be the login name")

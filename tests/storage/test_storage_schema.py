@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from erpsync.crm.fields import CRM_FIELDS, CrmFieldType
 from erpsync.storage.db import Database, normalise_url
 from erpsync.storage.migrate import alembic_config, current_revision, upgrade
-from erpsync.storage.tables import ENTITY_TABLES, Base, ChangeCounter, ErpConnection, SyncConnector, User, utcnow
+from erpsync.storage.tables import (
+    ENTITY_TABLES,
+    Base,
+    ChangeCounter,
+    ErpConnection,
+    LoginThrottle,
+    SyncConnector,
+    User,
+    utcnow,
+)
 from erpsync.testing.db import postgres_database
 
 
@@ -86,9 +95,9 @@ def test_datetimes_come_back_in_utc(database: Database) -> None:
     copenhagen = dt.timezone(dt.timedelta(hours=2))
     moment = dt.datetime(2024, 5, 1, 12, 0, tzinfo=copenhagen)
     with database.session() as session:
-        session.add(User(login="tz", password_hash="x", locked_until=moment))
+        session.add(LoginThrottle(login="tz", address="::1", blocked_until=moment, last_failure_at=moment))
     with database.session() as session:
-        stored = session.scalars(select(User.locked_until).where(User.login == "tz")).one()
+        stored = session.scalars(select(LoginThrottle.blocked_until).where(LoginThrottle.login == "tz")).one()
     assert stored == moment
     assert stored is not None
     assert stored.utcoffset() == dt.timedelta(0)
