@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,17 @@ from erpsync.sync.connectors import ConnectorClients
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
 connector_app = typer.Typer(help="Run a built-in sync connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
+
+
+@app.callback()
+def _settings_or_exit() -> None:
+    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once."""
+    try:
+        get_settings()
+    except PydanticValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @connector_app.command("serve")
