@@ -46,6 +46,7 @@ FAILURE_MEMORY = dt.timedelta(hours=24)
 _SUFFIX_CHARACTERS = "0123456789!?.,;:-_#*+@$%&/ "  # what people append to a common password to pass a length rule
 _MIN_STEM = 6
 _LOGIN_KEY_LENGTH = 64  # User.login's length: a longer name cannot be an account
+_ADDRESS_LENGTH = 64  # LoginThrottle.address: an IPv6 address takes at most 45
 
 _hasher = PasswordHasher()
 
@@ -254,7 +255,7 @@ def authenticate(
     raises. A throttled attempt is refused before any password is checked, for known and unknown names alike.
     """
     now = now or utcnow()
-    key = throttle_key(login)
+    key, address = throttle_key(login), address[:_ADDRESS_LENGTH]
     throttle = _throttle(session, key, address)
     if throttle is not None and throttle.blocked_until is not None and throttle.blocked_until > now:
         raise LoginThrottledError(throttle.blocked_until - now)

@@ -23,6 +23,7 @@ from erpsync.settings import MIN_SECRET_BYTES, Settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.testing.db import database, postgres_url
+from erpsync.testing.services import REDIS_URL, ensure_redis_running, unique_namespace
 
 from .conftest import PASSWORD
 
@@ -74,6 +75,20 @@ def test_the_limiter_counts_addresses_and_logins_apart() -> None:
     assert limiter.admit(address="c", login="bob") == 0.0
     limiter.clear_account("Ann")
     assert limiter.admit(address="d", login="ann") == 0.0
+
+
+def test_with_redis_every_process_shares_the_counts_and_the_cli_unlock_reaches_them() -> None:
+    ensure_redis_running()
+    settings = Settings(redis_url=REDIS_URL, login_limit="2/minute", login_account_limit="1/hour")
+    api, web, cli = (LoginLimiter.from_settings(settings) for _ in range(3))  # three processes' limiters
+    address, login = unique_namespace(), unique_namespace()
+    assert api.admit(address=address, login="x") == 0.0
+    assert web.admit(address=address, login="y") == 0.0
+    assert api.admit(address=address, login="z") >= 1
+    api.failed(login=login)
+    assert web.admit(address=unique_namespace(), login=login) >= 1
+    cli.clear_account(login)
+    assert web.admit(address=unique_namespace(), login=login) == 0.0
 
 
 def test_bad_limits_are_refused() -> None:
