@@ -3,9 +3,10 @@ of failed sign-ins.
 
 Public names: ``Licence``, ``check_password``, ``hash_password``, ``verify_password``, ``create_user``,
 ``update_user``, ``get_user``, ``find_user``, ``list_users``, ``delete_user``, ``has_licence``, ``licences_of``,
-``authenticate``, ``unlock``, ``throttle_key``, ``issue_token``, ``user_for_token``, ``revoke_token``,
-``revoke_tokens``, ``start_web_session``, ``user_for_web_session``, ``end_web_session``, ``create_group``,
-``update_group``, ``get_group``, ``list_groups``, ``delete_group``, ``set_members``, ``group_ids_of``;
+``authenticate``, ``failed_before``, ``unlock``, ``throttle_key``, ``issue_token``, ``user_for_token``,
+``revoke_token``, ``revoke_tokens``, ``start_web_session``, ``user_for_web_session``, ``end_web_session``,
+``create_group``, ``update_group``, ``get_group``, ``list_groups``, ``delete_group``, ``set_members``,
+``group_ids_of``;
 errors ``LoginFailedError``, ``LoginThrottledError``;
 policy constants ``MIN_PASSWORD_LENGTH``, ``FREE_FAILURES``, ``FIRST_DELAY``, ``MAX_DELAY``, ``FAILURE_MEMORY``,
 ``TOKEN_LIFETIME``, ``WEB_SESSION_LIFETIME``.
@@ -226,6 +227,12 @@ def _delay_after(failures: int) -> dt.timedelta:
 
 def _throttle(session: Session, key: str, address: str) -> LoginThrottle | None:
     return session.scalar(select(LoginThrottle).where(LoginThrottle.login == key, LoginThrottle.address == address))
+
+
+def failed_before(session: Session, login: str, *, address: str) -> bool:
+    """Whether ``address`` failed to sign in as ``login`` within ``FAILURE_MEMORY``."""
+    throttle = _throttle(session, throttle_key(login), address[:_ADDRESS_LENGTH])
+    return throttle is not None and throttle.last_failure_at > utcnow() - FAILURE_MEMORY
 
 
 def _register_failure(session: Session, key: str, address: str, now: dt.datetime) -> None:

@@ -11,7 +11,9 @@ whether the login name exists or not:
 - per login name and address, failures only: an exponential delay kept in the database (``accounts``), so one
   address cannot guess one password, and the user signing in from elsewhere is not held up;
 - per login name from all addresses together, failures only: ``ERPSYNC_LOGIN_ACCOUNT_LIMIT`` (default 100 an hour),
-  a ceiling against guessing from many addresses that lifts by itself and is cleared by an administrator's unlock.
+  a ceiling against guessing from many addresses. Past it only addresses that already failed on that name wait, so
+  the user signing in from an address of their own is still let in; it lapses by itself and an administrator's unlock
+  clears it.
 
 The limits are counted by the ``limits`` library: in memory per process by default, in Redis (shared by every
 process) when ``ERPSYNC_REDIS_URL`` is set. The client's address is the connection's peer, or, when that peer is one
@@ -55,12 +57,14 @@ class LoginLimiter:
             per_account=settings.login_account_limit,
         )
 
-    def admit(self, *, address: str, login: str) -> float:
-        """Count one attempt from ``address``: 0 when it may go on, else the seconds to wait."""
+    def admit(self, *, address: str, login: str, failed_before: bool = True) -> float:
+        """Count one attempt from ``address``: 0 when it may go on, else the seconds to wait.
+
+        ``failed_before``: this address failed on this login lately; only then does the per-login ceiling apply."""
         if not self._limiter.hit(self.per_address, _NAMESPACE, "address", address):
             return self._wait(self.per_address, "address", address)
         account = accounts.throttle_key(login)
-        if not self._limiter.test(self.per_account, _NAMESPACE, "account", account):
+        if failed_before and not self._limiter.test(self.per_account, _NAMESPACE, "account", account):
             return self._wait(self.per_account, "account", account)
         return 0.0
 
@@ -107,7 +111,8 @@ def sign_in(session: Session, limiter: LoginLimiter, *, login: str, password: st
     """The user with this login and password; raises ``LoginThrottledError`` or ``LoginFailedError``.
 
     Failures are written in the caller's transaction: the caller commits even when this raises."""
-    wait = limiter.admit(address=address, login=login)
+    failed_before = accounts.failed_before(session, login, address=address)
+    wait = limiter.admit(address=address, login=login, failed_before=failed_before)
     if wait:
         raise accounts.LoginThrottledError(dt.timedelta(seconds=wait))
     try:

@@ -65,13 +65,14 @@ def test_bad_trusted_proxies_are_refused() -> None:
 
 
 def test_the_limiter_counts_addresses_and_logins_apart() -> None:
-    limiter = LoginLimiter(per_address="3/minute", per_account="2/hour")
-    assert [limiter.admit(address="a", login=f"x{n}") for n in range(3)] == [0.0, 0.0, 0.0]
+    limiter = LoginLimiter(per_address="4/minute", per_account="2/hour")
+    assert [limiter.admit(address="a", login=f"x{n}") for n in range(4)] == [0.0] * 4
     assert limiter.admit(address="a", login="x9") >= 1
     assert limiter.admit(address="b", login="Ann") == 0.0
     limiter.failed(login="ann")
     limiter.failed(login=" ANN")
     assert limiter.admit(address="c", login="ann") >= 1  # the same name, however it is typed
+    assert limiter.admit(address="c", login="ann", failed_before=False) == 0.0  # from an address that never failed
     assert limiter.admit(address="c", login="bob") == 0.0
     limiter.clear_account("Ann")
     assert limiter.admit(address="d", login="ann") == 0.0
