@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, audit
+from erpsync import accounts, audit, logins
 from erpsync.crypto import cipher_for
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.settings import get_settings
@@ -28,6 +29,17 @@ from erpsync.sync.connectors import ConnectorClients
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
 connector_app = typer.Typer(help="Run a built-in sync connector.", no_args_is_help=True)
 app.add_typer(connector_app, name="connector")
+
+
+@app.callback()
+def _settings_or_exit() -> None:
+    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once."""
+    try:
+        get_settings()
+    except PydanticValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @connector_app.command("serve")
@@ -112,7 +124,9 @@ def serve(
 
     database = _upgraded_database()
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
-    uvicorn.run(create_app(get_settings(), database=database), host=host, port=port, log_level="info")
+    # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
+    hub = create_app(get_settings(), database=database)
+    uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @db_app.command("upgrade")
@@ -166,6 +180,25 @@ def users_list() -> None:
             roles = "admin" if user.is_admin else "user"
             state = "" if user.active else " (inactive)"
             typer.echo(f"{user.id}\t{user.login}\t{roles}\t{user.licences or '-'}{state}")
+    database.dispose()
+
+
+@users_app.command("unlock")
+def users_unlock(login: str = typer.Argument(help="the login name")) -> None:
+    """Lift the throttling of failed sign-ins on a user's login, from every address."""
+    database = _upgraded_database()
+    with _cli_errors(), database.session() as session:
+        user = accounts.get_user(session, _user_id(session, login))
+        held = logins.unlock(session, logins.LoginLimiter.from_settings(get_settings()), user)
+        audit.record(
+            session,
+            user_id=None,
+            action="unlock",
+            target_type="user",
+            target_id=user.id,
+            detail={"login": login, "addresses": held, "via": "cli"},
+        )
+    typer.echo(f"user {login} unlocked (held at {held} addresses)")
     database.dispose()
 
 
@@ -390,7 +423,8 @@ def demo(
         console.print(f"[bold]erpsync demo[/] on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/docs)")
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
-        uvicorn.run(create_app(settings, database=database), host=host, port=port, log_level="info")
+        hub = create_app(settings, database=database)
+        uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 # --- the sync engine -------------------------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ Public names: ``Cipher`` (``.encrypt(str) -> str``, ``.decrypt(str) -> str``), `
 ``DecryptionError``, ``KEY_FILE_NAME``.
 
 The key is ``settings.secret_key`` when set (a Fernet key is used as is; any other string is stretched into one with
-HKDF-SHA256), otherwise a key generated on first run into ``settings.data_dir / KEY_FILE_NAME`` with mode 0600.
+HKDF-SHA256), otherwise a key generated on first run into ``settings.data_dir / KEY_FILE_NAME`` with mode 0600 (the
+folder 0700). With ``ERPSYNC_ENV=prod`` the settings refuse to load without a secret key, so no key is generated
+there.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from erpsync.errors import ErpsyncError
 from erpsync.settings import Settings
+from erpsync.storage.files import private_dir, write_private
 
 KEY_FILE_NAME = "secret.key"
 _HKDF_INFO = b"erpsync secrets at rest v1"
@@ -57,14 +59,11 @@ def key_from_secret(secret: str) -> bytes:
 
 
 def load_or_create_key_file(path: Path) -> bytes:
-    """Read the key file, or create it with a new key, readable by this user only (O_EXCL: first writer wins)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(Fernet.generate_key())
+    """Read the key file, or create it with a new key, readable by this user only (O_EXCL: first writer wins).
+
+    Its folder is made (or tightened to) 0700: it is the data folder, next to the database."""
+    private_dir(path.parent)
+    write_private(path, Fernet.generate_key().decode("ascii"))
     return path.read_bytes().strip()
 
 

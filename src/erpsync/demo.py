@@ -22,6 +22,7 @@ from erpsync.crm import lists, service
 from erpsync.crm.fields import CrmList, EntityType
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
+from erpsync.storage.files import write_private
 from erpsync.storage.tables import Company, ErpConnection, SyncConnector
 from erpsync.sync import configuration, connections, connectors
 from erpsync.sync.connectors import ConnectorClients
@@ -67,10 +68,7 @@ class DemoSummary:
 def connector_secret(data_dir: Path) -> str:
     """The demo connector's shared secret, generated once into the data folder."""
     path = data_dir / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+    write_private(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 

@@ -1,12 +1,23 @@
-"""Settings from ``ERPSYNC_*`` environment variables, with embedded defaults that need no other service."""
+"""Settings from ``ERPSYNC_*`` environment variables, with embedded defaults that need no other service.
+
+With ``ERPSYNC_ENV=prod`` the settings refuse to load (naming the variable) without a secret key of at least
+``MIN_SECRET_BYTES`` bytes, or with a shorter connector secret: a generated key or a guessable secret is for trying
+the product out, not for running it.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -17,7 +28,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="Redis for scale-out workers; default: in-process")
     secret_key: str | None = Field(default=None, description="encryption key; default: generated into data_dir")
     connector_secret: str | None = Field(default=None, description="shared secret of `connector serve`")
-    env: str = Field(default="dev", description="dev or prod; prod refuses weak or generated secrets")
+    env: Literal["dev", "prod"] = Field(
+        default="dev", description="dev or prod; prod refuses weak or generated secrets"
+    )
     http_timeout_seconds: float = 30.0
     interactive_budget_seconds: float = Field(
         default=8.0, description="how long a user's request (ERP tab, Test connection) may wait on a connector in all"
@@ -33,10 +46,65 @@ class Settings(BaseSettings):
     database_pool_size: int | None = Field(
         default=None, description="connections per process; default: two per request thread plus eight spare"
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed",
+    )
+    login_limit: str = Field(
+        default="20/minute", description="sign-in attempts allowed per client address (limits notation)"
+    )
+    login_account_limit: str = Field(
+        default="100/hour", description="failed sign-ins allowed per login name from all addresses together"
+    )
 
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'erpsync.sqlite'}"
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IpNetwork, ...]:
+        return _networks(self.trusted_proxies)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        _networks(value)
+        return value
+
+    @field_validator("login_limit", "login_account_limit")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit such as '20/minute'") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _prod_needs_strong_secrets(self) -> Settings:
+        if self.env != "prod":
+            return self
+        if not self.secret_key:
+            raise ValueError(
+                "ERPSYNC_SECRET_KEY must be set with ERPSYNC_ENV=prod: a key generated into the data folder is for "
+                "development only"
+            )
+        for variable, value in (
+            ("ERPSYNC_SECRET_KEY", self.secret_key),
+            ("ERPSYNC_CONNECTOR_SECRET", self.connector_secret),
+        ):
+            if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"{variable} must be at least {MIN_SECRET_BYTES} bytes long with ERPSYNC_ENV=prod")
+        return self
+
+
+def _networks(text: str) -> tuple[IpNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"ERPSYNC_TRUSTED_PROXIES: {exc}") from exc
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""Sign-in, tokens, lockout, who may call what (401/403 on every endpoint), body limit, OpenAPI."""
+"""Sign-in, tokens, throttling, who may call what (401/403 on every endpoint), body limit, OpenAPI."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ ADMIN_ONLY = {
     ("GET", "/users/{user_id}"),
     ("PATCH", "/users/{user_id}"),
     ("DELETE", "/users/{user_id}"),
+    ("POST", "/users/{user_id}/unlock"),
     ("GET", "/groups"),
     ("POST", "/groups"),
     ("GET", "/groups/{group_id}"),
@@ -79,16 +80,18 @@ def test_bad_tokens_are_refused(hub: Hub) -> None:
         assert response.json() == {"detail": "invalid or expired token"}
 
 
-def test_wrong_password_then_lockout(hub: Hub, anon: httpx.Client) -> None:
+def test_wrong_passwords_then_throttled(hub: Hub, anon: httpx.Client) -> None:
+    # Throttling replaced the account lockout: this address waits (429, Retry-After), even with the right password.
     hub.add_user("ann")
-    for _ in range(accounts.MAX_FAILED_LOGINS - 1):
+    for _ in range(accounts.FREE_FAILURES):
         response = anon.post("/auth/token", data={"username": "ann", "password": "wrong one"})
         assert response.status_code == 401
         assert response.json() == {"detail": "wrong login or password"}
     for password in ("wrong one", PASSWORD):
         response = anon.post("/auth/token", data={"username": "ann", "password": password})
-        assert response.status_code == 401
-        assert "locked after 5 failed logins" in response.json()["detail"]
+        assert response.status_code == 429
+        assert "too many sign-in attempts; try again in" in response.json()["detail"]
+        assert int(response.headers["Retry-After"]) >= 1
 
 
 def test_sign_in_needs_the_form_fields(anon: httpx.Client) -> None:

@@ -1,4 +1,5 @@
-"""``/users`` and ``/groups``: administrators manage them; hashes and passwords never leave the hub."""
+"""``/users`` and ``/groups``: administrators manage them; weak passwords are refused; hashes and passwords never leave
+the hub."""
 
 from __future__ import annotations
 
@@ -73,3 +74,15 @@ def test_group_lifecycle(hub: Hub, admin: httpx.Client) -> None:
     assert "999" in unknown.json()["detail"]
     assert admin.delete(f"/groups/{group['id']}").status_code == 204
     assert admin.get(f"/groups/{group['id']}").status_code == 404
+
+
+def test_weak_passwords_are_refused_and_change_nothing(hub: Hub, admin: httpx.Client) -> None:
+    user_id = hub.add_user("carl")
+    for password in ("12345678", " " * 12, "qwerty123456", "password1234"):
+        created = admin.post("/users", json={"login": "dan", "password": password})
+        assert created.status_code == 422, password
+        assert password not in created.text
+        assert admin.patch(f"/users/{user_id}", json={"password": password}).status_code == 422
+    assert [u["login"] for u in admin.get("/users").json()] == ["admin", "carl"]
+    with hub.sign_in("carl"):  # the old password still works
+        pass

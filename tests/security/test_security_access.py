@@ -34,6 +34,7 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/users/{user_id}"): ADMIN,
     ("PATCH", "/users/{user_id}"): ADMIN,
     ("DELETE", "/users/{user_id}"): ADMIN,
+    ("POST", "/users/{user_id}/unlock"): ADMIN,
     ("GET", "/groups"): ADMIN,
     ("POST", "/groups"): ADMIN,
     ("GET", "/groups/{group_id}"): ADMIN,

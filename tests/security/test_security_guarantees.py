@@ -1,4 +1,4 @@
-"""Secrets at rest and in answers, request limits, login rate limiting and lockout, CSRF, and connector signatures."""
+"""Secrets at rest and in answers, request limits, CSRF, and connector signatures (sign-ins: test_security_logins*)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from erpsync.accounts import MAX_FAILED_LOGINS
 from erpsync.api.limits import DEFAULT_MAX_BODY_BYTES
-from erpsync.api.rate_limit import LOGIN_ATTEMPTS
 from erpsync.protocol.signing import signed_headers, signed_headers_v2
 from erpsync.storage.tables import ErpConnection
 
@@ -64,26 +62,6 @@ def test_pages_are_bounded(world: SecurityWorld) -> None:
     with world.client("inside") as client:
         assert client.get("/companies", params={"limit": 10**6}).status_code == 422
         assert client.get("/companies", params={"limit": -1}).status_code == 422
-
-
-def test_logins_from_one_address_are_rate_limited(world: SecurityWorld) -> None:
-    # The fixture signed in four users already; the rest of the window's attempts go to logins that do not exist.
-    answers = [
-        httpx.post(f"{world.url}/api/v1/auth/token", data={"username": f"x{n}", "password": "wrong password"})
-        for n in range(LOGIN_ATTEMPTS)
-    ]
-    assert answers[-1].status_code == 429
-    assert int(answers[-1].headers["Retry-After"]) > 0
-    assert {answer.status_code for answer in answers} == {401, 429}
-
-
-def test_an_account_locks_after_repeated_failures(world: SecurityWorld) -> None:
-    url = f"{world.url}/api/v1/auth/token"
-    for _ in range(MAX_FAILED_LOGINS):
-        assert httpx.post(url, data={"username": "victim", "password": "wrong password"}).status_code == 401
-    locked = httpx.post(url, data={"username": "victim", "password": PASSWORD})
-    assert locked.status_code == 401
-    assert "locked" in locked.json()["detail"]
 
 
 def test_web_forms_refuse_a_request_without_a_valid_csrf_token(world: SecurityWorld) -> None:

@@ -15,7 +15,16 @@ from sqlalchemy.exc import IntegrityError
 from erpsync.crm.fields import CRM_FIELDS, CrmFieldType
 from erpsync.storage.db import Database, normalise_url
 from erpsync.storage.migrate import alembic_config, current_revision, upgrade
-from erpsync.storage.tables import ENTITY_TABLES, Base, ChangeCounter, ErpConnection, SyncConnector, User, utcnow
+from erpsync.storage.tables import (
+    ENTITY_TABLES,
+    Base,
+    ChangeCounter,
+    ErpConnection,
+    LoginThrottle,
+    SyncConnector,
+    User,
+    utcnow,
+)
 from erpsync.testing.db import postgres_database
 
 
@@ -86,9 +95,9 @@ def test_datetimes_come_back_in_utc(database: Database) -> None:
     copenhagen = dt.timezone(dt.timedelta(hours=2))
     moment = dt.datetime(2024, 5, 1, 12, 0, tzinfo=copenhagen)
     with database.session() as session:
-        session.add(User(login="tz", password_hash="x", locked_until=moment))
+        session.add(LoginThrottle(login="tz", address="::1", blocked_until=moment, last_failure_at=moment))
     with database.session() as session:
-        stored = session.scalars(select(User.locked_until).where(User.login == "tz")).one()
+        stored = session.scalars(select(LoginThrottle.blocked_until).where(LoginThrottle.login == "tz")).one()
     assert stored == moment
     assert stored is not None
     assert stored.utcoffset() == dt.timedelta(0)
@@ -117,3 +126,34 @@ def test_sessions_roll_back_when_the_block_raises(database: Database) -> None:
         _add_then_fail(database)
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 0
+
+
+def test_the_sign_in_migration_keeps_users_groups_and_tokens(tmp_path: Path) -> None:
+    # 0007 drops the lockout columns of users with ALTER TABLE ... DROP COLUMN: recreating the table would cascade.
+    database = Database(f"sqlite:///{tmp_path / 'erpsync.sqlite'}")
+    upgrade(database.engine, "0006_link_retry_index")
+    moment = "2024-05-01 12:00:00.000000"
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (login, name, password_hash, is_admin, licences, active, failed_logins, created_at,"
+                f" updated_at) VALUES ('ann', '', 'x', 0, '', 1, 4, '{moment}', '{moment}')"
+            )
+        )
+        connection.execute(text(f"INSERT INTO groups (name, description, created_at) VALUES ('Sales', '', '{moment}')"))
+        connection.execute(text("INSERT INTO group_members (group_id, user_id) VALUES (1, 1)"))
+        connection.execute(
+            text(
+                "INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at)"
+                f" VALUES (1, 'h', '{moment}', '{moment}')"
+            )
+        )
+    upgrade(database.engine)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT login FROM users")).scalars().all() == ["ann"]
+        assert connection.execute(text("SELECT user_id FROM group_members")).scalars().all() == [1]
+        assert connection.execute(text("SELECT token_hash FROM api_tokens")).scalars().all() == ["h"]
+    assert {"failed_logins", "locked_until"}.isdisjoint(
+        c["name"] for c in inspect(database.engine).get_columns("users")
+    )
+    database.dispose()

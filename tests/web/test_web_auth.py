@@ -1,4 +1,4 @@
-"""Sign in and out, lockout, CSRF refusal, the language switch and the admin-only Sync tab, over real HTTP."""
+"""Sign in and out, throttling, CSRF refusal, the language switch and the admin-only Sync tab, over real HTTP."""
 
 from __future__ import annotations
 
@@ -45,18 +45,20 @@ def test_sign_in_never_redirects_off_site(site: Site) -> None:
     assert answer.headers["location"] == "/companies"
 
 
-def test_a_wrong_password_is_refused_and_locks_the_account_like_the_api(site: Site) -> None:
+def test_a_wrong_password_is_refused_and_throttles_the_address_like_the_api(site: Site) -> None:
+    # Throttling per login and address replaced the account lockout: this browser waits, even with the right password.
     site.add_user("carla")
     browser = site.browser()
-    for _ in range(accounts.MAX_FAILED_LOGINS - 1):
+    for _ in range(accounts.FREE_FAILURES):
         refused = browser.post("/login", {"username": "carla", "password": "wrong password"})
         assert refused.status_code == 401
         assert "Wrong user name or password." in refused.text
-    locked = browser.post("/login", {"username": "carla", "password": "wrong password"})
-    assert "The account is locked" in locked.text
-    still_locked = browser.post("/login", {"username": "carla", "password": PASSWORD})
-    assert still_locked.status_code == 401
-    assert "The account is locked" in still_locked.text
+    throttled = browser.post("/login", {"username": "carla", "password": "wrong password"})
+    assert throttled.status_code == 429
+    assert "Too many sign-in attempts" in throttled.text
+    still_throttled = browser.post("/login", {"username": "carla", "password": PASSWORD})
+    assert still_throttled.status_code == 429
+    assert "Too many sign-in attempts" in still_throttled.text
 
 
 def test_a_post_without_the_sessions_csrf_token_is_refused(site: Site) -> None:

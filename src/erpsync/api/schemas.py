@@ -44,7 +44,6 @@ class UserPublic(BaseModel):
     is_admin: bool
     licences: list[accounts.Licence]
     active: bool
-    locked_until: dt.datetime | None
     created_at: dt.datetime
 
 
@@ -56,7 +55,6 @@ def user_public(user: User) -> UserPublic:
         is_admin=user.is_admin,
         licences=sorted(accounts.licences_of(user)),
         active=user.active,
-        locked_until=user.locked_until,
         created_at=user.created_at,
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from erpsync.settings import Settings
+from erpsync.storage.files import private_file
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POOL_TIMEOUT_SECONDS = 10.0
@@ -82,14 +83,28 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _sqlite_files_private(database: str) -> None:
+    # SQLite creates the -wal and -shm files with the database file's mode, so a 0600 database keeps them 0600 too;
+    # tightening them as well covers files left by an older version.
+    path = Path(database)
+    private_file(path)
+    for suffix in ("-wal", "-shm"):
+        if (companion := path.with_name(path.name + suffix)).exists():
+            private_file(companion)
+
+
 def _sqlite_engine(url: str, pool_size: int) -> Engine:
     database = make_url(url).database
+    on_disk = bool(database) and database != ":memory:" and not str(database).startswith("file:")
     pooling: dict[str, Any] = {}
+    if database and on_disk:
+        _sqlite_files_private(database)
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
         pooling = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": POOL_TIMEOUT_SECONDS}
     engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
     event.listen(engine, "connect", _set_sqlite_pragmas)
+    if database and on_disk:
+        event.listen(engine, "connect", lambda _connection, _record: _sqlite_files_private(database))
 
     @event.listens_for(engine, "connect")
     def _no_pysqlite_transactions(dbapi_connection: Any, _record: Any) -> None:

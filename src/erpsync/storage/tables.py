@@ -2,7 +2,8 @@
 
 Public names: ``Base``, ``UtcDateTime``, ``utcnow``; CRM: ``ChangeCounter``, ``ListItem``, ``Company``, ``Person``,
 ``Project`` (all ``CrmEntity``), ``CrmDeletion``,
-``ENTITY_TABLES``; access: ``User``, ``Group``, ``GroupMember``, ``ApiToken``;
+``ENTITY_TABLES``; access: ``User``, ``Group``, ``GroupMember``, ``ApiToken``, ``WebSession``,
+``LoginThrottle``;
 ERP side: ``SyncConnector``, ``ErpConnection``, ``ConnectionUser``, ``ConnectionGroup``, ``ConnectionActorFields``;
 ``AuditEntry``.
 
@@ -226,8 +227,6 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     licences: Mapped[str] = mapped_column(String(255), default="")  # comma-separated, e.g. "erp"
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -260,6 +259,32 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
+
+
+class WebSession(Base):
+    """A sign-in to the web pages; the cookie holds a random id, only its SHA-256 is stored. Not an API token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins for one login name (known or not) from one client address, and until when it must wait."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (UniqueConstraint("login", "address", name="uq_login_throttles_login_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 # --- sync connectors and ERP connections -----------------------------------------------------------------------------

@@ -46,7 +46,9 @@ def serve_in_thread(
 
 def _start(app: Any, host: str, port: int, timeout: float) -> tuple[uvicorn.Server | None, threading.Thread]:
     """A started server, or None when it could not start (its thread ended: the port was taken)."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="auto"))
+    # proxy_headers off, as ``erpsync serve`` has it: X-Forwarded-For is the hub's to judge (ERPSYNC_TRUSTED_PROXIES).
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="auto", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

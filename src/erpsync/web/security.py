@@ -1,7 +1,8 @@
-"""Who is signed in to the web UI: a signed session cookie holding a bearer token of ``erpsync.accounts``.
+"""Who is signed in to the web UI: a signed session cookie holding an opaque web session id of ``erpsync.accounts``.
 
-The token is the API's own (hashed in the database, expiring), so deactivating a user or changing their password ends
-their web sessions too. The cookie is signed with a key derived from the hub's secret key (``erpsync.crypto``).
+The id is random, stored only as a hash, expires, and ends on sign-out, on a password change and on deactivation; it is
+not an API bearer token, so a stolen cookie opens no API. The cookie is signed with a key derived from the hub's secret
+key (``erpsync.crypto``).
 
 Public names: ``SESSION_COOKIE``, ``SESSION_MAX_AGE_SECONDS``, ``session_signing_key``, ``sign_in``, ``sign_out``,
 ``WebUser``, ``WebAdmin``, ``WebLicensed``, ``LoginRequiredError``, ``ForbiddenError``.
@@ -24,8 +25,8 @@ from erpsync.web import csrf
 from erpsync.web.pages import LANGUAGE_KEY
 
 SESSION_COOKIE = "erpsync_session"
-SESSION_MAX_AGE_SECONDS = int(accounts.TOKEN_LIFETIME.total_seconds())
-_TOKEN_KEY = "auth"
+SESSION_MAX_AGE_SECONDS = int(accounts.WEB_SESSION_LIFETIME.total_seconds())
+_SESSION_ID_KEY = "sid"
 _KEY_PURPOSE = b"erpsync web session cookies v1"
 
 
@@ -46,16 +47,17 @@ def session_signing_key(settings: Settings) -> str:
     return hmac.new(base, _KEY_PURPOSE, hashlib.sha256).hexdigest()
 
 
-def sign_in(request: Request, token: str) -> None:
-    request.session[_TOKEN_KEY] = token
+def sign_in(request: Request, session: Session, user: User) -> None:
+    """Start a web session for ``user`` in the caller's transaction; the browser's cookie gets its id."""
+    request.session[_SESSION_ID_KEY] = accounts.start_web_session(session, user)
     csrf.renew(request)
 
 
 def sign_out(request: Request, session: Session) -> None:
-    """End the sign-in: the token is revoked server-side, not only forgotten by the browser."""
-    token = request.session.get(_TOKEN_KEY)
-    if isinstance(token, str):
-        accounts.revoke_token(session, token)
+    """End the sign-in: the web session is ended server-side, not only forgotten by the browser."""
+    session_id = request.session.get(_SESSION_ID_KEY)
+    if isinstance(session_id, str):
+        accounts.end_web_session(session, session_id)
         session.commit()
     # The language is the browser's choice, not the account's: it outlives the sign-in.
     language = request.session.get(LANGUAGE_KEY)
@@ -66,11 +68,11 @@ def sign_out(request: Request, session: Session) -> None:
 
 def optional_user(request: Request, database: DatabaseDep) -> User | None:
     """The signed-in user, read in a short read-only transaction of its own (see ``erpsync.api.deps``)."""
-    token = request.session.get(_TOKEN_KEY)
-    if not isinstance(token, str):
+    session_id = request.session.get(_SESSION_ID_KEY)
+    if not isinstance(session_id, str):
         return None
     with database.read_session() as session:
-        user = accounts.user_for_token(session, token)
+        user = accounts.user_for_web_session(session, session_id)
         if user is not None:
             session.expunge(user)
     return user

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from erpsync import accounts
+from erpsync import accounts, logins
 from erpsync.api.deps import CurrentUser, SessionDep
-from erpsync.api.rate_limit import limit_logins
+from erpsync.api.rate_limit import ClientAddress, LoginLimiterDep, too_many_attempts
 from erpsync.api.schemas import UserPublic, user_public
 
 router = APIRouter(tags=["auth"])
@@ -21,12 +21,19 @@ class Token(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/auth/token", dependencies=[Depends(limit_logins)])
-def issue_token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
+@router.post("/auth/token")
+def issue_token(
+    session: SessionDep,
+    limiter: LoginLimiterDep,
+    address: ClientAddress,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> Token:
     try:
-        user = accounts.authenticate(session, form.username, form.password)
-    except (accounts.LoginFailedError, accounts.AccountLockedError) as exc:
-        session.commit()  # keep the failure count, which is what makes the lockout work
+        user = logins.sign_in(session, limiter, login=form.username, password=form.password, address=address)
+    except accounts.LoginThrottledError as exc:
+        raise too_many_attempts(exc) from exc
+    except accounts.LoginFailedError as exc:
+        session.commit()  # keep the failure count, which is what makes the throttling work
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail=exc.user_message, headers={"WWW-Authenticate": "Bearer"}
         ) from exc

@@ -1,11 +1,13 @@
-"""``/users``: administrators list, create, read, change and delete users; password hashes are never returned."""
+"""``/users``: administrators list, create, read, change, unlock and delete users; password hashes are never
+returned."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from erpsync import accounts, audit
+from erpsync import accounts, audit, logins
 from erpsync.api.deps import AdminUser, SessionDep
+from erpsync.api.rate_limit import LoginLimiterDep
 from erpsync.api.schemas import UserCreate, UserPublic, UserUpdate, user_public
 from erpsync.errors import ConflictError
 
@@ -61,6 +63,17 @@ def update_user(session: SessionDep, admin: AdminUser, user_id: int, body: UserU
     )
     session.commit()
     return user_public(user)
+
+
+@router.post("/{user_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
+def unlock_user(session: SessionDep, admin: AdminUser, limiter: LoginLimiterDep, user_id: int) -> None:
+    """Lift the throttling of failed sign-ins on this user's login, from every address."""
+    user = accounts.get_user(session, user_id)
+    held = logins.unlock(session, limiter, user)
+    audit.record(
+        session, user_id=admin.id, action="unlock", target_type="user", target_id=user.id, detail={"addresses": held}
+    )
+    session.commit()
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from erpsync import accounts
+from erpsync import accounts, logins
 from erpsync.api.deps import SessionDep
+from erpsync.api.rate_limit import ClientAddress, LoginLimiterDep
 from erpsync.storage.tables import User
 from erpsync.web import pages, security
 from erpsync.web.i18n import LANGUAGES, Translator
@@ -40,25 +41,30 @@ def login_page(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request,
     session: SessionDep,
+    limiter: LoginLimiterDep,
+    address: ClientAddress,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str, Form(max_length=2000)] = START_PAGE,
 ) -> Response:
     t = Translator(pages.language_of(request))
+    headers: dict[str, str] = {}
     try:
-        user = accounts.authenticate(session, username, password)
-    except accounts.AccountLockedError as exc:
-        session.commit()
-        error = t("login.locked", until=f"{exc.until:%Y-%m-%d %H:%M} UTC")
+        user = logins.sign_in(session, limiter, login=username, password=password, address=address)
+    except accounts.LoginThrottledError as exc:
+        error, code = t("login.throttled", seconds=exc.seconds), status.HTTP_429_TOO_MANY_REQUESTS
+        headers["Retry-After"] = str(exc.seconds)
     except accounts.LoginFailedError:
-        session.commit()  # the failure count is what makes the lockout work
-        error = t("login.failed")
+        session.commit()  # the failure count is what makes the throttling work
+        error, code = t("login.failed"), status.HTTP_401_UNAUTHORIZED
     else:
-        security.sign_in(request, accounts.issue_token(session, user))
+        security.sign_in(request, session, user)
         session.commit()
         return RedirectResponse(_local_path(next), status_code=status.HTTP_303_SEE_OTHER)
     context = {"next": _local_path(next), "login": username, "error": error}
-    return pages.render(request, "login.html", context, status_code=status.HTTP_401_UNAUTHORIZED)
+    answer = pages.render(request, "login.html", context, status_code=code)
+    answer.headers.update(headers)
+    return answer
 
 
 @router.post("/logout")
