@@ -176,3 +176,32 @@ def test_configure_screens_are_for_administrators_only(site: Site, admin: Browse
         assert carla.get(f"{TAB}/connections/{connection_id}/{path}").status_code == 403
     assert carla.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"}).status_code == 403
     assert admin.get(f"{TAB}/connections/{connection_id + 99}/mappings").status_code == 404
+
+
+def _form_as_a_browser_submits(page: str) -> dict[str, str]:
+    """The fields a browser sends for the page's form untouched: enabled inputs with their values (checkboxes when
+    checked) and each enabled select's selected option."""
+    sent: dict[str, str] = {}
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name is None or " disabled" in tag or (('type="checkbox"' in tag) and " checked" not in tag):
+            continue
+        sent[name.group(1)] = value.group(1) if value else ""
+    for element in re.findall(r"<select\b.*?</select>", page, re.S):
+        name = re.search(r'name="([^"]+)"', element)
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', element)
+        if name and " disabled" not in element.split(">", 1)[0]:
+            sent[name.group(1)] = chosen.group(1) if chosen else ""
+    return sent
+
+
+def test_the_defaults_page_saves_untouched_when_the_mapping_gives_the_mandatory_fields(
+    admin: Browser, site: Site, connection_id: int
+) -> None:
+    (denmark,) = crm_countries(site, "Denmark")
+    configure_customers(admin, connection_id, denmark)  # name is mapped both ways: the CRM record gives it
+    url = f"{TAB}/connections/{connection_id}/defaults?actor_type=customer"
+    page = admin.get(url).text
+    assert re.search(r'name="mandatory.name" value="on" checked disabled', page)
+    saved = admin.post(url, _form_as_a_browser_submits(page))
+    assert saved.status_code == 303, saved.text

@@ -288,7 +288,10 @@ def save_defaults(
     """Replace the create defaults of one actor type; *mandatory* is forced on where the connector says so."""
     erp_fields = erp_fields_of(session, connection, actor_type)
     effective = rules.effective_defaults(defaults, erp_fields)
-    problems = rules.validate_defaults(effective, erp_fields=erp_fields) + _secret_problems(defaults, erp_fields)
+    fed = rules.fed_from_crm(mapping_of(session, connection, actor_type))
+    problems = rules.validate_defaults(effective, erp_fields=erp_fields, fed=fed) + _secret_problems(
+        defaults, erp_fields
+    )
     _check(
         session,
         connection,

@@ -262,13 +262,21 @@ def validate_list_mapping(
     return problems
 
 
-def validate_defaults(defaults: Mapping[str, FieldDefault], *, erp_fields: Sequence[FieldMeta]) -> list[Problem]:
-    """Every reason the create defaults of one actor type cannot be saved."""
+def validate_defaults(
+    defaults: Mapping[str, FieldDefault], *, erp_fields: Sequence[FieldMeta], fed: Collection[str] = ()
+) -> list[Problem]:
+    """Every reason the create defaults of one actor type cannot be saved; ``fed`` are the ERP fields the mapping
+    fills from the CRM record on a create (a mandatory one needs no fixed value: the record gives it)."""
     metas = {meta.key: meta for meta in erp_fields}
-    return [p for key, default in defaults.items() for p in _default_problems(key, default, metas.get(key))]
+    return [p for key, default in defaults.items() for p in _default_problems(key, default, metas.get(key), fed)]
 
 
-def _default_problems(key: str, default: FieldDefault, meta: FieldMeta | None) -> list[Problem]:
+def fed_from_crm(mapping: ActorTypeMapping) -> set[str]:
+    """The ERP fields a create fills from the CRM record: mapped to a CRM field, in a direction that writes the ERP."""
+    return {row.erp_field for row in mapping.fields if row.synced and row.direction.writes(Side.ERP)}
+
+
+def _default_problems(key: str, default: FieldDefault, meta: FieldMeta | None, fed: Collection[str]) -> list[Problem]:
     if meta is None:
         return [Problem(key, f"unknown ERP field {key!r}")]
     if is_read_only(meta) or meta.type is FieldType.LABEL:
@@ -276,7 +284,7 @@ def _default_problems(key: str, default: FieldDefault, meta: FieldMeta | None) -
     problems = []
     if not is_blank(default.value) and (wrong := _erp_value_problem(meta, default.value)):
         problems.append(Problem(key, wrong))
-    if default.mandatory and is_blank(default.value) and not default.ask_user:
+    if default.mandatory and is_blank(default.value) and not default.ask_user and key not in fed:
         problems.append(Problem(key, "a mandatory default needs a value or must ask the user"))
     return problems
 
@@ -314,7 +322,8 @@ def validate_activation(
             continue
         defaults = config.defaults.get(mapping.actor_type, {})
         problems += validate_mapping(mapping, erp_fields=erp_fields)
-        problems += _scoped(validate_defaults(defaults, erp_fields=erp_fields), mapping.actor_type)
+        fed = fed_from_crm(mapping)
+        problems += _scoped(validate_defaults(defaults, erp_fields=erp_fields, fed=fed), mapping.actor_type)
         problems += _scoped(_mandatory_problems(mapping, defaults, erp_fields), mapping.actor_type)
         problems += _scoped(_list_field_problems(mapping, erp_fields, config.list_mappings), mapping.actor_type)
         list_names |= {m.list_name or "" for m in erp_fields if m.type is FieldType.LIST and _is_synced(mapping, m.key)}
@@ -334,8 +343,7 @@ def _is_synced(mapping: ActorTypeMapping, erp_field: str) -> bool:
 def _mandatory_problems(
     mapping: ActorTypeMapping, defaults: Mapping[str, FieldDefault], erp_fields: Sequence[FieldMeta]
 ) -> list[Problem]:
-    fed = {row.erp_field for row in mapping.fields if row.crm_field and row.direction.writes(Side.ERP)}
-    fed |= {key for key, d in defaults.items() if d.ask_user or not is_blank(d.value)}
+    fed = fed_from_crm(mapping) | {key for key, d in defaults.items() if d.ask_user or not is_blank(d.value)}
     message = "a mandatory ERP field needs a CRM→ERP direction or a default"
     return [Problem(m.key, message) for m in erp_fields if m.access is Access.MANDATORY and m.key not in fed]
 
