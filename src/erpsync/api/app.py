@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from erpsync.api.limits import BodySizeLimit
+from erpsync.api.request_checks import NulRefusal
 from erpsync.api.routers import (
     auth,
     companies,
@@ -41,6 +42,7 @@ from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
 from erpsync.sync.erp_tab import RefusedRequestError
+from erpsync.web import error_pages
 from erpsync.web import install as install_web
 from erpsync.worker import background_worker
 
@@ -159,7 +161,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.database = db
     app.state.cipher = cipher_for(settings)
     app.state.clients = hub_clients(db, app.state.cipher, timeout=settings.http_timeout_seconds)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(NulRefusal, api_prefix=API_PREFIX, page_answer=error_pages.nul_refused)
+    app.add_middleware(BodySizeLimit)  # outside NulRefusal: the body it reads is bounded first
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
     app.add_exception_handler(OverflowError, _out_of_range)
