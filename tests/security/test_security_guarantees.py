@@ -325,3 +325,41 @@ def test_the_service_validators_refuse_nul_for_callers_outside_http(world: Secur
             session.rollback()
     finally:
         clients.close()
+
+
+# --- hidden connections -----------------------------------------------------------------------------------------------
+
+
+def test_changed_by_names_a_connection_only_to_those_who_can_see_it(world: SecurityWorld) -> None:
+    main, company = world.ids["main"], world.ids["company"]
+    with world.database.session() as session:  # the connection "main" (group Sales only) wrote the company last
+        session.execute(
+            text("UPDATE companies SET changed_by = :tag WHERE id = :id"), {"tag": f"sync:{main}", "id": company}
+        )
+    shown = {}
+    for role in ("no_licence", "outside", "inside", "admin"):
+        with world.client(role) as client:
+            one = client.get(f"/companies/{company}").json()["changed_by"]
+            listed = {item["id"]: item["changed_by"] for item in client.get("/companies").json()["items"]}
+            assert listed[company] == one, role
+            shown[role] = one
+    assert shown == {"no_licence": "sync", "outside": "sync", "inside": f"sync:{main}", "admin": f"sync:{main}"}
+    for role in ("no_licence", "outside"):
+        browser = Browser(world, role)
+        try:
+            pages = [browser.get(f"/companies/{company}").text, browser.get("/companies").text]
+            pages.append(browser.get(f"/companies/{company}/erp").text)
+        finally:
+            browser.close()
+        for page in pages:
+            assert f"sync:{main}" not in page, role
+            assert "victim" not in page, role  # no connection name either
+
+
+def test_import_undo_tags_are_not_shown_to_users(world: SecurityWorld) -> None:
+    company = world.ids["company"]
+    with world.database.session() as session:
+        session.execute(text("UPDATE companies SET changed_by = 'import-undo:7' WHERE id = :id"), {"id": company})
+    with world.client("inside") as inside, world.client("admin") as admin:
+        assert inside.get(f"/companies/{company}").json()["changed_by"] == "import-undo"
+        assert admin.get(f"/companies/{company}").json()["changed_by"] == "import-undo:7"

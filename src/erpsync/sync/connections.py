@@ -371,6 +371,39 @@ def visible_connections(
     return list(session.scalars(query))
 
 
+class OriginView:
+    """A CRM record's ``changed_by`` as ``user`` may see it: a connection hidden from them is not named.
+
+    ``sync:<id>`` of a connection the user cannot see (no ERP licence, or outside its users and groups) reads
+    ``sync``; ``import-undo:<job id>`` reads ``import-undo`` for everyone but administrators (imports are theirs).
+    Administrators see every tag as stored.
+    """
+
+    def __init__(self, session: Session, user: User) -> None:
+        self._everything = user.is_admin
+        licensed = accounts.has_licence(user, accounts.Licence.ERP)
+        seen = visible_connections(session, user) if licensed and not user.is_admin else []
+        self._visible = frozenset(connection.id for connection in seen)
+
+    def __call__(self, changed_by: str) -> str:
+        if self._everything:
+            return changed_by
+        kind, _, ident = changed_by.partition(":")
+        if kind == "sync" and ident.isdigit() and int(ident) in self._visible:
+            return changed_by
+        return kind if kind in ("sync", "import-undo") else changed_by
+
+
+def hidden_connection_names(session: Session, user: User) -> frozenset[str]:
+    """The names of live connections ``user`` cannot see (none for administrators)."""
+    if user.is_admin:
+        return frozenset()
+    licensed = accounts.has_licence(user, accounts.Licence.ERP)
+    visible = {connection.id for connection in visible_connections(session, user)} if licensed else set()
+    live = session.execute(select(ErpConnection.id, ErpConnection.name).where(ErpConnection.deleted_at.is_(None)))
+    return frozenset(name for connection_id, name in live if connection_id not in visible)
+
+
 def get_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:
     """The connection if ``user`` may see it; otherwise 'not found', so its existence is not disclosed."""
     connection = session.get(ErpConnection, connection_id)
