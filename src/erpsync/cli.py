@@ -291,8 +291,11 @@ def connectors_add(
 ) -> None:
     """Register a connector; the hub asks its info first and refuses a URL that is not a connector."""
     secret = _secret_from(secret_stdin)
+    production = get_settings().env == "prod"
     with _cli_errors(), _hub() as (database, clients), database.session() as session:
-        connector = connectors.add_connector(session, clients, name=name, url=url, secret=secret, by=None)
+        connector = connectors.add_connector(
+            session, clients, name=name, url=url, secret=secret, by=None, https_required=production
+        )
         typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
 
 
@@ -432,10 +435,14 @@ def demo(
 
 @app.command("sync")
 def sync() -> None:
-    """Run one sync cycle over every active connection, with a progress bar; exit code 1 if a run failed."""
+    """Run one sync cycle over every active connection, with a progress bar.
+
+    Exit code 0 only when every run succeeded; 1 when a run failed, was partial (records failing) or was cancelled.
+    """
     from rich.progress import Progress
 
     from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
+    from erpsync.sync.runs import RunStatus
 
     with _hub() as (database, clients), _cli_errors(), Progress() as progress:
         task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
@@ -451,7 +458,10 @@ def sync() -> None:
             f"{counts.crm_writes} to CRM, {counts.erp_writes} to ERP, {counts.errors} failing, {counts.broken} broken"
             + (f" ({summary.error})" if summary.error else "")
         )
-    if any(summary.status == "failed" for summary in summaries):
+    unsuccessful = [summary for summary in summaries if summary.status != RunStatus.OK.value]
+    if unsuccessful:
+        states = ", ".join(f"connection {summary.connection_id} {summary.status}" for summary in unsuccessful)
+        typer.echo(f"error: {len(unsuccessful)} of {len(summaries)} runs did not succeed: {states}", err=True)
         raise typer.Exit(1)
 
 

@@ -12,11 +12,12 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import read_record
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
-from erpsync.storage.tables import Company, ErpConnection, ErpLink
+from erpsync.storage.tables import Company, ErpConnection, ErpLink, SyncConnector
 from erpsync.sync import configuration
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
 from erpsync.testing.sample import COMPANY, RunningSample
+from erpsync.testing.server import free_port
 
 from .conftest import run_cli
 
@@ -79,3 +80,48 @@ def test_import_of_an_unknown_connection_or_type_is_one_clear_line(
     code, output = run_cli("import", "Main", "supplier")
     assert code == 1
     assert "supplier" in output
+
+
+def _synced_pair(data_dir: Path, tmp_path: Path, sample: RunningSample) -> tuple[Database, str]:
+    """An active connection whose one ERP customer is imported and linked; returns the database and its ERP key."""
+    key = sample.erp.create_actor(COMPANY, CUSTOMER, NewRecord({"name": "Fjord", "email": "f@fjord.example"}))
+    database = _active_connection(data_dir, tmp_path, sample)
+    code, output = run_cli("import", "Main", "customer")
+    assert code == 0, output
+    return database, key
+
+
+def test_sync_exits_non_zero_when_a_run_is_partial(data_dir: Path, tmp_path: Path, sample: RunningSample) -> None:
+    database, key = _synced_pair(data_dir, tmp_path, sample)
+    sample.erp.update_actor(COMPANY, CUSTOMER, key, {"email": "f\x00@fjord.example"})  # the CRM refuses NUL
+    code, output = run_cli("sync")
+    assert code == 1, output
+    assert "connection 1: partial" in output
+    assert "1 of 1 runs did not succeed: connection 1 partial" in output
+    with database.read_session() as session:
+        link = session.scalars(select(ErpLink)).one()
+        assert link.state == "failing"
+    database.dispose()
+
+
+def test_sync_exits_non_zero_when_the_connector_cannot_be_reached(
+    data_dir: Path, tmp_path: Path, sample: RunningSample
+) -> None:
+    database, _key = _synced_pair(data_dir, tmp_path, sample)
+    with database.session() as session:  # the connector moved away: every call of the run fails
+        session.scalars(select(SyncConnector)).one().url = f"http://127.0.0.1:{free_port()}"
+    code, output = run_cli("sync")
+    assert code == 1, output
+    assert "could not reach the connector" in output
+    assert "1 of 1 runs did not succeed" in output
+    database.dispose()
+
+
+def test_sync_exits_zero_only_when_every_run_succeeded(data_dir: Path, tmp_path: Path, sample: RunningSample) -> None:
+    database, key = _synced_pair(data_dir, tmp_path, sample)
+    sample.erp.update_actor(COMPANY, CUSTOMER, key, {"email": "new@fjord.example"})
+    code, output = run_cli("sync")
+    assert code == 0, output
+    assert "connection 1: ok" in output
+    assert "did not succeed" not in output
+    database.dispose()

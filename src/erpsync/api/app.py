@@ -20,6 +20,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 
 from erpsync.api.docs import install_docs
 from erpsync.api.limits import BodySizeLimit
+from erpsync.api.request_checks import NulRefusal
 from erpsync.api.routers import (
     auth,
     companies,
@@ -47,6 +48,7 @@ from erpsync.sync.configuration import RefusedError
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
 from erpsync.sync.erp_tab import RefusedRequestError
+from erpsync.web import error_pages
 from erpsync.web import install as install_web
 from erpsync.worker import background_worker
 
@@ -197,7 +199,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.clients = hub_clients(
         db, app.state.cipher, timeout=settings.http_timeout_seconds, bulkhead=BulkheadPolicy.from_settings(settings)
     )
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(NulRefusal, api_prefix=API_PREFIX, page_answer=error_pages.nul_refused)
+    app.add_middleware(BodySizeLimit)  # outside NulRefusal: the body it reads is bounded first
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(InvalidFieldError, _field_error)
     app.add_exception_handler(OverflowError, _out_of_range)

@@ -1,7 +1,7 @@
 """What the company, person and project routers share: paging, and writes tagged with the calling user.
 
-Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``MAX_PAGE_SIZE``, ``page_of``, ``create``, ``update``,
-``delete``.
+Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``MAX_PAGE_SIZE``, ``page_of``, ``public``, ``create``,
+``update``, ``delete``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import Page
 from erpsync.storage.tables import User
+from erpsync.sync.connections import OriginView
 
 MAX_PAGE_SIZE = 500
 
@@ -27,11 +28,28 @@ PublicT = TypeVar("PublicT", bound=BaseModel)
 
 
 def page_of(
-    session: Session, entity_type: EntityType, public: type[PublicT], *, q: str | None, limit: int, offset: int
+    session: Session,
+    user: User,
+    entity_type: EntityType,
+    schema: type[PublicT],
+    *,
+    q: str | None,
+    limit: int,
+    offset: int,
 ) -> Page[PublicT]:
     entities, total = service.list_entities(session, entity_type, q=q, limit=limit, offset=offset)
-    items = [public.model_validate(entity) for entity in entities]
+    origins = OriginView(session, user)
+    items = [_shown(schema, entity, origins) for entity in entities]
     return Page[PublicT](items=items, total=total, limit=limit, offset=offset)
+
+
+def public(session: Session, user: User, schema: type[PublicT], entity: service.Entity) -> PublicT:
+    """The entity as ``user`` may see it: ``changed_by`` does not name a connection hidden from them."""
+    return _shown(schema, entity, OriginView(session, user))
+
+
+def _shown(schema: type[PublicT], entity: service.Entity, origins: OriginView) -> PublicT:
+    return schema.model_validate(entity).model_copy(update={"changed_by": origins(entity.changed_by)})
 
 
 def create(session: Session, user: User, entity_type: EntityType, body: BaseModel) -> service.Entity:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, CrmField, CrmFieldType, EntityType
 from erpsync.storage.tables import Company, ListItem
+from erpsync.text import NUL, NUL_REFUSED
 
 REQUIRED_ATTRS: dict[EntityType, frozenset[str]] = {
     EntityType.COMPANY: frozenset({"name"}),
@@ -42,6 +43,8 @@ def field_for_attr(entity_type: EntityType, attr: str) -> CrmField | None:
 def _clean_text(field: CrmField, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidFieldError(field.attr, "must be a string", key=field.key)
+    if NUL in value:
+        raise InvalidFieldError(field.attr, NUL_REFUSED, key=field.key)
     if len(value) > field.max_length:
         raise InvalidFieldError(field.attr, f"longer than {field.max_length} characters", key=field.key)
     return value

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, audit
+from erpsync import accounts, audit, text
 from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
@@ -98,6 +98,7 @@ def run_test(
     the test fails.
     """
     connector = get_connector(session, connector_id)
+    _refuse_nul(config)
     fields = config_fields(clients, connector)
     if connection is not None:
         config = connection_config.with_kept_secrets(fields, config, stored_secrets(clients.cipher, connection))
@@ -117,13 +118,13 @@ def create_connection(
     """
     connector = get_connector(session, draft.connector_id)
     name = _check_name(session, draft.name)
+    description = text.refuse_nul(draft.description, "the description").strip()
+    _refuse_nul(draft.config)
     fields = config_fields(clients, connector)
     config = connection_config.check_config(fields, draft.config)
     client = clients.for_connector(connector)
     _passed_test(client, config)
-    connection = ErpConnection(
-        uuid=str(uuid.uuid4()), name=name, connector_id=connector.id, description=draft.description.strip()
-    )
+    connection = ErpConnection(uuid=str(uuid.uuid4()), name=name, connector_id=connector.id, description=description)
     _store_config(clients.cipher, connection, fields, config)
     session.add(connection)
     session.flush()
@@ -150,10 +151,12 @@ def update_connection(
     by: int | None = None,
 ) -> ErpConnection:
     """Edit; a changed config is tested again and sent to the connector before it is saved."""
+    if config is not None:
+        _refuse_nul(config)
     if name is not None:
         connection.name = _check_name(session, name, exclude_id=connection.id)
     if description is not None:
-        connection.description = description.strip()
+        connection.description = text.refuse_nul(description, "the description").strip()
     if visibility is not None:
         _set_visibility(session, connection, visibility)
     if config is not None:
@@ -227,8 +230,13 @@ def _forget_quietly(client: ConnectorClient, connection_uuid: str) -> None:
         logger.warning("connector did not delete connection %s: %s", connection_uuid, exc.user_message)
 
 
+def _refuse_nul(config: Mapping[str, m.Value]) -> None:
+    if text.contains_nul(config):
+        raise ValidationError(f"a config value {text.NUL_REFUSED}")
+
+
 def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
-    name = name.strip()
+    name = text.refuse_control(name.strip(), "the connection name")
     if not name:
         raise ValidationError("the connection needs a name")
     query = select(ErpConnection.id).where(
@@ -362,6 +370,39 @@ def visible_connections(
     if not user.is_admin:
         query = query.where(_visible_clause(session, user))  # type: ignore[arg-type]
     return list(session.scalars(query))
+
+
+class OriginView:
+    """A CRM record's ``changed_by`` as ``user`` may see it: a connection hidden from them is not named.
+
+    ``sync:<id>`` of a connection the user cannot see (no ERP licence, or outside its users and groups) reads
+    ``sync``; ``import-undo:<job id>`` reads ``import-undo`` for everyone but administrators (imports are theirs).
+    Administrators see every tag as stored.
+    """
+
+    def __init__(self, session: Session, user: User) -> None:
+        self._everything = user.is_admin
+        licensed = accounts.has_licence(user, accounts.Licence.ERP)
+        seen = visible_connections(session, user) if licensed and not user.is_admin else []
+        self._visible = frozenset(connection.id for connection in seen)
+
+    def __call__(self, changed_by: str) -> str:
+        if self._everything:
+            return changed_by
+        kind, _, ident = changed_by.partition(":")
+        if kind == "sync" and ident.isdigit() and int(ident) in self._visible:
+            return changed_by
+        return kind if kind in ("sync", "import-undo") else changed_by
+
+
+def hidden_connection_names(session: Session, user: User) -> frozenset[str]:
+    """The names of live connections ``user`` cannot see (none for administrators)."""
+    if user.is_admin:
+        return frozenset()
+    licensed = accounts.has_licence(user, accounts.Licence.ERP)
+    visible = {connection.id for connection in visible_connections(session, user)} if licensed else set()
+    live = session.execute(select(ErpConnection.id, ErpConnection.name).where(ErpConnection.deleted_at.is_(None)))
+    return frozenset(name for connection_id, name in live if connection_id not in visible)
 
 
 def get_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:

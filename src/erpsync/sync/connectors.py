@@ -1,20 +1,25 @@
 """Registered sync connectors (SPEC §4) and the clients the hub talks to them with.
 
 A connector is registered by name, URL and shared secret; the hub asks its ``info`` first and refuses a URL that
-does not answer as a protocol v1 connector. The secret is stored encrypted and never returned.
+does not answer as a protocol v1 connector, with one answer whatever the URL did (closed port, another service, a bad
+signature), so registering connectors cannot serve as a port scanner; the detail goes to the server log only. A URL
+holds no control characters and no user-info, and in production it is https unless it names this machine. The secret
+is stored encrypted and never returned.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erpsync import audit
+from erpsync import audit, text
 from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
@@ -22,7 +27,11 @@ from erpsync.protocol.client import ConnectorClient, UnknownConnectionCallback, 
 from erpsync.storage.tables import ErpConnection, SyncConnector
 from erpsync.sync.bulkhead import Bulkhead, BulkheadPolicy
 
+logger = logging.getLogger(__name__)
+
 MIN_SECRET_LENGTH = 16
+NOT_A_CONNECTOR = "{url} does not answer as an erpsync connector: check the URL and the shared secret"
+"""The one answer to a failed probe, whatever the URL did; the reason is logged for the operator."""
 
 ClientFactory = Callable[..., ConnectorClient]
 """Builds a client: ``factory(base_url, secret, timeout=..., on_unknown_connection=..., signing=...)``."""
@@ -94,28 +103,69 @@ class ConnectorClients:
             self._clients.clear()
 
 
-def check_url(url: str) -> str:
-    parts = urlsplit(url.strip())
+def check_url(url: str, *, https_required: bool = False) -> str:
+    """The URL to store (no trailing slash), or ``ValidationError`` saying what is wrong with it.
+
+    ``https_required`` (production): plain http is allowed only to this machine (a loopback address or localhost),
+    since password config fields travel to the connector in the request bodies.
+    """
+    url = text.refuse_control(url, "the connector URL").strip()
+    parts = _split(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"connector URL must be an http(s) URL with a host, not {url!r}")
-    return url.strip().rstrip("/")
+        raise ValidationError("the connector URL must be an http(s) URL with a host, such as https://erp.example.com")
+    if "@" in parts.netloc:
+        raise ValidationError("the connector URL must not hold a user name or password: use the shared secret")
+    if https_required and parts.scheme != "https" and not _is_loopback(parts.hostname):
+        raise ValidationError("in production a connector URL must use https, unless the connector runs on this machine")
+    return url.rstrip("/")
+
+
+def _split(url: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks the port is a number in range
+    except ValueError as exc:
+        raise ValidationError(f"the connector URL is not a valid URL: {exc}") from None
+    return parts
+
+
+def _is_loopback(host: str) -> bool:
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_secret(secret: str) -> str:
+    text.refuse_nul(secret, "the shared secret")
     if len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError(f"the shared secret must have at least {MIN_SECRET_LENGTH} characters")
     return secret
 
 
 def probe_info(clients: ConnectorClients, url: str, secret: str) -> m.InfoResponse:
-    """The connector's ``info``, or ``ValidationError`` saying why the URL is not a usable connector."""
-    client = clients.probe(url, secret)
+    """The connector's ``info``, or ``ValidationError(NOT_A_CONNECTOR)`` whatever went wrong; the log says what.
+
+    ``url`` has passed ``check_url``, so echoing it back shows the caller only what they typed."""
+    try:
+        client = clients.probe(url, secret)
+    except Exception as exc:  # anything the URL makes the client do is answered alike
+        _log_failed_probe(url, secret, exc)
+        raise ValidationError(NOT_A_CONNECTOR.format(url=url)) from None
     try:
         return client.info()
-    except ErpsyncError as exc:
-        raise ValidationError(f"{url} does not answer as an erpsync connector: {exc.user_message}") from exc
+    except Exception as exc:  # closed port, another service, bad signature: one answer
+        _log_failed_probe(url, secret, exc)
+        raise ValidationError(NOT_A_CONNECTOR.format(url=url)) from None
     finally:
         client.close()
+
+
+def _log_failed_probe(url: str, secret: str, exc: Exception) -> None:
+    detail = exc.user_message if isinstance(exc, ErpsyncError) else f"{type(exc).__name__}: {exc}"
+    logger.warning("connector probe of %s failed: %s", url, detail.replace(secret, "[secret]") if secret else detail)
 
 
 def list_connectors(session: Session) -> list[SyncConnector]:
@@ -130,7 +180,7 @@ def get_connector(session: Session, connector_id: int) -> SyncConnector:
 
 
 def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
-    name = name.strip()
+    name = text.refuse_control(name.strip(), "the connector name")
     if not name:
         raise ValidationError("the connector needs a name")
     query = select(SyncConnector.id).where(func.lower(SyncConnector.name) == name.lower())
@@ -142,11 +192,20 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
 
 
 def add_connector(
-    session: Session, clients: ConnectorClients, *, name: str, url: str, secret: str, by: int | None = None
+    session: Session,
+    clients: ConnectorClients,
+    *,
+    name: str,
+    url: str,
+    secret: str,
+    by: int | None = None,
+    https_required: bool = False,
 ) -> SyncConnector:
-    """Register a connector after its ``info`` answered; ``by`` is the user (None: the command line), for the audit."""
+    """Register a connector after its ``info`` answered; ``by`` is the user (None: the command line), for the audit.
+
+    ``https_required``: the hub runs in production (``check_url``)."""
     name = _check_name(session, name)
-    url = check_url(url)
+    url = check_url(url, https_required=https_required)
     info = probe_info(clients, url, check_secret(secret))
     connector = SyncConnector(
         name=name, url=url, secret_encrypted=clients.cipher.encrypt(secret), info_json=_info_json(info)
@@ -167,12 +226,13 @@ def update_connector(
     url: str | None = None,
     secret: str | None = None,
     by: int | None = None,
+    https_required: bool = False,
 ) -> SyncConnector:
     """Change name, URL or secret; a new URL or secret is probed before anything is saved."""
+    new_url = check_url(url, https_required=https_required) if url is not None else connector.url
     if name is not None:
         connector.name = _check_name(session, name, exclude_id=connector.id)
     if url is not None or secret:
-        new_url = check_url(url) if url is not None else connector.url
         new_secret = check_secret(secret) if secret else clients.cipher.decrypt(connector.secret_encrypted)
         connector.info_json = _info_json(probe_info(clients, new_url, new_secret))
         connector.url = new_url

@@ -35,7 +35,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncCreate, User
 from erpsync.sync import creates, links, merge
 from erpsync.sync.configuration import offered_fields
-from erpsync.sync.connections import client_for, get_connection, visible_connections
+from erpsync.sync.connections import client_for, get_connection, hidden_connection_names, visible_connections
 from erpsync.sync.engine import Engine, Pass, RecordResult, sync_link
 from erpsync.sync.mapping import (
     ENTITY_FOR_ACTOR,
@@ -744,9 +744,18 @@ def _drop_pending_intent(database: Database, context: Context) -> None:
 
 @interactive
 def sync_now(engine: Engine, user_id: int, entity: EntityRef, connection_id: int) -> RecordResult:
-    """Sync the entity's link at once (it takes the link's lock); answers what changed."""
+    """Sync the entity's link at once (it takes the link's lock); answers what changed, naming no connection the
+    user cannot see."""
     link = _open(engine, user_id, entity, connection_id).require_link()
-    return sync_link(engine, link.id)
+    result = sync_link(engine, link.id)
+    with engine.database.read_session() as session:
+        hidden = hidden_connection_names(session, _user(session, user_id))
+    outranked_by_hidden = {merge.OUTRANKED.format(connection=name) for name in hidden}
+    anonymous = merge.OUTRANKED.format(connection="another ERP connection")
+    result.conflicts = [
+        replace(c, reason=anonymous) if c.reason in outranked_by_hidden else c for c in result.conflicts
+    ]
+    return result
 
 
 @interactive

@@ -70,6 +70,8 @@ DIRECTION_FORBIDS = "direction forbids"
 BLANK_HELD_BACK = "blank not allowed to overwrite"
 RESYNC_FROM_CRM = "resync from crm"
 CHOSEN_BY_USER = "chosen by user"
+OUTRANKED = "conflict: {connection} has a higher sync priority"
+"""The reason when a connection of higher sync priority wrote the CRM value; ``connection`` is its name."""
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ def merge(snapshot: Snapshot, *, rules: Mapping[str, FieldRule], no_blank_overwr
         if not values.changed(Side.CRM):
             return Side.ERP, ONLY_ERP
         if snapshot.crm_written_by is not None:
-            return Side.CRM, f"conflict: {snapshot.crm_written_by} has a higher sync priority"
+            return Side.CRM, OUTRANKED.format(connection=snapshot.crm_written_by)
         return resolve_conflict(
             rules[values.field].policy,
             crm_updated_at=snapshot.crm_updated_at,

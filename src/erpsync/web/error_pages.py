@@ -1,6 +1,7 @@
-"""The pages' answers to refused requests: sign in first, 403 (no right, no CSRF token) and 404, as HTML.
+"""The pages' answers to refused requests: sign in first, 403 (no right, no CSRF token), 404, and 422 for a NUL
+character in a request, as HTML.
 
-Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``.
+Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``, ``nul_refused``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import escape
 
 from erpsync.errors import NotFoundError
 from erpsync.web import pages
 from erpsync.web.csrf import CsrfRefusedError
+from erpsync.web.i18n import Translator
 from erpsync.web.security import ForbiddenError, LoginRequiredError
 
 T = TypeVar("T")
@@ -60,3 +63,12 @@ def add_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(ForbiddenError, _error_page(status.HTTP_403_FORBIDDEN, "error.forbidden"))
     app.add_exception_handler(CsrfRefusedError, _error_page(status.HTTP_403_FORBIDDEN, "error.csrf"))
     app.add_exception_handler(PageNotFoundError, _error_page(status.HTTP_404_NOT_FOUND, "error.not_found"))
+
+
+async def nul_refused(request: Request) -> Response:
+    """A form or link carrying U+0000 (``erpsync.api.request_checks``): the message alone for htmx, else a page."""
+    code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    if pages.is_htmx(request):
+        message = Translator(pages.language_of(request))("error.nul")
+        return HTMLResponse(f'<p class="error" role="alert">{escape(message)}</p>', status_code=code)
+    return pages.render(request, "error.html", {"status": code, "message_key": "error.nul"}, status_code=code)

@@ -17,9 +17,9 @@ _TYPE = EntityType.COMPANY
 
 @router.get("")
 def list_companies(
-    session: SessionDep, _user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
+    session: SessionDep, user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
 ) -> Page[CompanyPublic]:
-    return crm_routes.page_of(session, _TYPE, CompanyPublic, q=q, limit=limit, offset=offset)
+    return crm_routes.page_of(session, user, _TYPE, CompanyPublic, q=q, limit=limit, offset=offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -28,8 +28,8 @@ def create_company(session: SessionDep, user: CurrentUser, body: CompanyCreate) 
 
 
 @router.get("/{company_id}")
-def get_company(session: SessionDep, _user: CurrentUser, company_id: int) -> CompanyPublic:
-    return CompanyPublic.model_validate(service.get_entity(session, _TYPE, company_id))
+def get_company(session: SessionDep, user: CurrentUser, company_id: int) -> CompanyPublic:
+    return crm_routes.public(session, user, CompanyPublic, service.get_entity(session, _TYPE, company_id))
 
 
 @router.patch("/{company_id}")

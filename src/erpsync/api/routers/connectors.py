@@ -11,7 +11,7 @@ from erpsync.api.connection_schemas import (
     ConnectorUpdate,
     connector_public,
 )
-from erpsync.api.deps import AdminUser, ClientsDep, SessionDep
+from erpsync.api.deps import AdminUser, ClientsDep, SessionDep, SettingsDep
 from erpsync.sync import connections, connectors
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
@@ -23,9 +23,17 @@ def list_connectors(session: SessionDep, _admin: AdminUser) -> list[ConnectorPub
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def add_connector(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate) -> ConnectorPublic:
+def add_connector(
+    session: SessionDep, settings: SettingsDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate
+) -> ConnectorPublic:
     connector = connectors.add_connector(
-        session, clients, name=body.name, url=body.url, secret=body.secret, by=admin.id
+        session,
+        clients,
+        name=body.name,
+        url=body.url,
+        secret=body.secret,
+        by=admin.id,
+        https_required=settings.env == "prod",
     )
     session.commit()
     return connector_public(connector)
@@ -38,11 +46,23 @@ def get_connector(session: SessionDep, _admin: AdminUser, connector_id: int) -> 
 
 @router.patch("/{connector_id}")
 def update_connector(
-    session: SessionDep, clients: ClientsDep, admin: AdminUser, connector_id: int, body: ConnectorUpdate
+    session: SessionDep,
+    settings: SettingsDep,
+    clients: ClientsDep,
+    admin: AdminUser,
+    connector_id: int,
+    body: ConnectorUpdate,
 ) -> ConnectorPublic:
     connector = connectors.get_connector(session, connector_id)
     connectors.update_connector(
-        session, clients, connector, name=body.name, url=body.url, secret=body.secret, by=admin.id
+        session,
+        clients,
+        connector,
+        name=body.name,
+        url=body.url,
+        secret=body.secret,
+        by=admin.id,
+        https_required=settings.env == "prod",
     )
     session.commit()
     return connector_public(connector)

@@ -17,9 +17,9 @@ _TYPE = EntityType.PERSON
 
 @router.get("")
 def list_persons(
-    session: SessionDep, _user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
+    session: SessionDep, user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
 ) -> Page[PersonPublic]:
-    return crm_routes.page_of(session, _TYPE, PersonPublic, q=q, limit=limit, offset=offset)
+    return crm_routes.page_of(session, user, _TYPE, PersonPublic, q=q, limit=limit, offset=offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -28,8 +28,8 @@ def create_person(session: SessionDep, user: CurrentUser, body: PersonCreate) ->
 
 
 @router.get("/{person_id}")
-def get_person(session: SessionDep, _user: CurrentUser, person_id: int) -> PersonPublic:
-    return PersonPublic.model_validate(service.get_entity(session, _TYPE, person_id))
+def get_person(session: SessionDep, user: CurrentUser, person_id: int) -> PersonPublic:
+    return crm_routes.public(session, user, PersonPublic, service.get_entity(session, _TYPE, person_id))
 
 
 @router.patch("/{person_id}")

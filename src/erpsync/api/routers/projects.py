@@ -17,9 +17,9 @@ _TYPE = EntityType.PROJECT
 
 @router.get("")
 def list_projects(
-    session: SessionDep, _user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
+    session: SessionDep, user: CurrentUser, q: NameQuery = None, limit: PageLimit = 50, offset: PageOffset = 0
 ) -> Page[ProjectPublic]:
-    return crm_routes.page_of(session, _TYPE, ProjectPublic, q=q, limit=limit, offset=offset)
+    return crm_routes.page_of(session, user, _TYPE, ProjectPublic, q=q, limit=limit, offset=offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -28,8 +28,8 @@ def create_project(session: SessionDep, user: CurrentUser, body: ProjectCreate) 
 
 
 @router.get("/{project_id}")
-def get_project(session: SessionDep, _user: CurrentUser, project_id: int) -> ProjectPublic:
-    return ProjectPublic.model_validate(service.get_entity(session, _TYPE, project_id))
+def get_project(session: SessionDep, user: CurrentUser, project_id: int) -> ProjectPublic:
+    return crm_routes.public(session, user, ProjectPublic, service.get_entity(session, _TYPE, project_id))
 
 
 @router.patch("/{project_id}")

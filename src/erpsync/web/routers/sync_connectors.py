@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request, status
 from fastapi.responses import Response
 
-from erpsync.api.deps import ClientsDep, SessionDep
+from erpsync.api.deps import ClientsDep, SessionDep, SettingsDep
 from erpsync.errors import ErpsyncError
 from erpsync.storage.tables import SyncConnector, User
 from erpsync.sync import connectors
@@ -38,11 +38,19 @@ def new_dialog(request: Request, admin: WebAdmin) -> Response:
 
 
 @router.post("/new")
-def add(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm) -> Response:
-    name, url = _text(form, "name"), _text(form, "url")
+def add(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    form: PostedForm,
+) -> Response:
+    name, url = _text(form, "name"), str(form.get("url") or "")
+    secret = str(form.get("secret") or "")
     try:
         connectors.add_connector(
-            session, clients, name=name, url=url, secret=str(form.get("secret") or ""), by=admin.id
+            session, clients, name=name, url=url, secret=secret, by=admin.id, https_required=settings.env == "prod"
         )
     except ErpsyncError as exc:
         session.rollback()
@@ -59,12 +67,27 @@ def edit_dialog(request: Request, session: SessionDep, admin: WebAdmin, connecto
 
 @router.post("/{connector_id}/edit")
 def edit(
-    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connector_id: int
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clients: ClientsDep,
+    admin: WebAdmin,
+    form: PostedForm,
+    connector_id: int,
 ) -> Response:
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
-    name, url, secret = _text(form, "name"), _text(form, "url"), str(form.get("secret") or "")
+    name, url, secret = _text(form, "name"), str(form.get("url") or ""), str(form.get("secret") or "")
     try:
-        connectors.update_connector(session, clients, connector, name=name, url=url, secret=secret or None, by=admin.id)
+        connectors.update_connector(
+            session,
+            clients,
+            connector,
+            name=name,
+            url=url,
+            secret=secret or None,
+            by=admin.id,
+            https_required=settings.env == "prod",
+        )
     except ErpsyncError as exc:
         session.rollback()
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)

@@ -75,11 +75,11 @@ def retry(
 ) -> Response:
     """Un-park a failing record and sync it at once; the health page shows what that did."""
     connection = _connection(session, admin, connection_id)
-    session.rollback()
+    session.rollback()  # from here on, reading ``connection`` would open a new transaction: use the id
     result: RecordResult | None = None
     error: str | None = None
     try:
-        result = engine.retry_link(Engine(database, clients), connection.id, link_id)
+        result = engine.retry_link(Engine(database, clients), connection_id, link_id)
     except NotFoundError as missing:
         raise PageNotFoundError from missing
     except ErpsyncError as failed:
