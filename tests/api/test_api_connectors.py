@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from erpsync.storage.tables import SyncConnector
+from erpsync.testing.fault_proxy import Fault, running_fault_proxy
 from erpsync.testing.sample import RunningSample, running_sample
 from erpsync.testing.server import free_port, serve_in_thread
 
@@ -131,3 +134,27 @@ def test_only_admins(hub: Hub, anon: httpx.Client, user: httpx.Client, sample: R
     assert anon.post("/connectors", json=body).status_code == 401
     assert user.post("/connectors", json=body).status_code == 403
     assert user.get("/connectors").status_code == 403
+
+
+@pytest.mark.parametrize("change", ["add", "edit"])
+def test_a_slow_connector_probe_holds_up_no_other_write(
+    admin: httpx.Client, user: httpx.Client, sample: RunningSample, change: str
+) -> None:
+    """The hub asks a new URL's info with no transaction open: other users' writes go on meanwhile."""
+    slow = 3.0
+    existing = admin.post("/connectors", json={"name": "First", "url": sample.url, "secret": sample.secret})
+    assert existing.status_code == 201, existing.text
+    with running_fault_proxy(sample.url) as proxy, ThreadPoolExecutor(max_workers=1) as pool:
+        proxy.inject(Fault.DELAY, operation="info", times=1, delay=slow)
+        started = time.monotonic()
+        if change == "add":
+            body = {"name": "Slow", "url": proxy.url, "secret": sample.secret}
+            probing = pool.submit(admin.post, "/connectors", json=body)
+        else:
+            probing = pool.submit(admin.patch, f"/connectors/{existing.json()['id']}", json={"url": proxy.url})
+        time.sleep(0.5)  # the probe is under way
+        written = user.post("/companies", json={"name": "Written meanwhile"})
+        written_after = time.monotonic() - started
+        assert written.status_code == 201, written.text
+        assert written_after < slow
+        assert probing.result().status_code in (200, 201)

@@ -179,10 +179,15 @@ def get_connector(session: Session, connector_id: int) -> SyncConnector:
     return connector
 
 
-def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+def _clean_name(name: str) -> str:
     name = text.refuse_control(name.strip(), "the connector name")
     if not name:
         raise ValidationError("the connector needs a name")
+    return name
+
+
+def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -> str:
+    name = _clean_name(name)
     query = select(SyncConnector.id).where(func.lower(SyncConnector.name) == name.lower())
     if exclude_id is not None:
         query = query.where(SyncConnector.id != exclude_id)
@@ -204,9 +209,10 @@ def add_connector(
     """Register a connector after its ``info`` answered; ``by`` is the user (None: the command line), for the audit.
 
     ``https_required``: the hub runs in production (``check_url``)."""
-    name = _check_name(session, name)
+    _clean_name(name)
     url = check_url(url, https_required=https_required)
-    info = probe_info(clients, url, check_secret(secret))
+    info = probe_info(clients, url, check_secret(secret))  # before any query: no transaction while it answers
+    name = _check_name(session, name)
     connector = SyncConnector(
         name=name, url=url, secret_encrypted=clients.cipher.encrypt(secret), info_json=_info_json(info)
     )
@@ -231,12 +237,17 @@ def update_connector(
     """Change name, URL or secret; a new URL or secret is probed before anything is saved."""
     new_url = check_url(url, https_required=https_required) if url is not None else connector.url
     if name is not None:
-        connector.name = _check_name(session, name, exclude_id=connector.id)
+        _clean_name(name)
     if url is not None or secret:
         new_secret = check_secret(secret) if secret else clients.cipher.decrypt(connector.secret_encrypted)
-        connector.info_json = _info_json(probe_info(clients, new_url, new_secret))
+        # End the transaction that read the connector: none stays open (on SQLite: the write lock) while it answers.
+        session.rollback()
+        info = probe_info(clients, new_url, new_secret)
+        connector.info_json = _info_json(info)
         connector.url = new_url
         connector.secret_encrypted = clients.cipher.encrypt(new_secret)
+    if name is not None:
+        connector.name = _check_name(session, name, exclude_id=connector.id)
     session.flush()
     changed = [part for part, value in (("name", name), ("url", url), ("secret", secret)) if value]
     audit.record(
