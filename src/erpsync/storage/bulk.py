@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy import JSON, Table, text
 from sqlalchemy.orm import Session
 
 ANALYZE_FIRST_ROWS = 1_000
@@ -46,7 +46,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     names = list(dict.fromkeys(name for row in rows for name in row))
     if _dialect(session) != "postgresql":
-        session.execute(insert(table), [{name: row.get(name) for name in names} for row in rows])
+        _executemany(session, table, names, rows)
         return
     from psycopg.types.json import Jsonb  # the PostgreSQL driver: imported only on PostgreSQL
 
@@ -57,6 +57,26 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([Jsonb(row.get(name)) if name in json_columns else row.get(name) for name in names])
+
+
+def _executemany(session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """One ``executemany`` of the driver, with the values of the columns whose type converts them (dates, JSON)
+    converted by it: no statement compiled per row."""
+    connection = session.connection()
+    processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    converted = [(index, to_db) for index, to_db in enumerate(processors) if to_db is not None]
+    values = [tuple(row.get(name) for name in names) for row in rows]
+    if converted:
+        lists = [list(row) for row in values]
+        for row in lists:
+            for index, to_db in converted:
+                if row[index] is not None:
+                    row[index] = to_db(row[index])
+        values = [tuple(row) for row in lists]
+    columns = ", ".join(f'"{name}"' for name in names)
+    marks = ", ".join("?" * len(names))
+    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608 - our table and columns
+    connection.exec_driver_sql(statement, values)
 
 
 @dataclass

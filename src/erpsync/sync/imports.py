@@ -72,7 +72,11 @@ class ItemAction(StrEnum):
     SKIPPED = "skipped"
 
 
-ITEM_FOR_VERB = {Verb.CREATE: ItemAction.CREATED, Verb.LINK: ItemAction.LINKED, Verb.SKIP: ItemAction.SKIPPED}
+ACTION_OF_VERB = {
+    Verb.CREATE: ItemAction.CREATED.value,
+    Verb.LINK: ItemAction.LINKED.value,
+    Verb.SKIP: ItemAction.SKIPPED.value,
+}
 
 
 # --- matching -------------------------------------------------------------------------------------------------------
@@ -732,21 +736,19 @@ class PageWriter:
         return created + skipped, done.change_seqs
 
     def _items(self, verdicts: Sequence[Verdict]) -> None:
-        insert_rows(
-            self.session,
-            _core_table(ImportItem),
-            [
-                {
-                    "job_id": self.job_id,
-                    "erp_key": v.erp_key,
-                    "action": ITEM_FOR_VERB[v.verb].value,
-                    "entity_type": self.p.entity_type.value if v.entity_id is not None else None,
-                    "entity_id": v.entity_id,
-                    "reason": v.reason or None,
-                }
-                for v in verdicts
-            ],
-        )
+        entity_type, job_id = self.p.entity_type.value, self.job_id
+        rows = [
+            {
+                "job_id": job_id,
+                "erp_key": v.erp_key,
+                "action": ACTION_OF_VERB[v.verb],
+                "entity_type": entity_type if v.entity_id is not None else None,
+                "entity_id": v.entity_id,
+                "reason": v.reason or None,
+            }
+            for v in verdicts
+        ]
+        insert_rows(self.session, _core_table(ImportItem), rows)
 
 
 def _core_table(orm_class: type[Base]) -> Table:

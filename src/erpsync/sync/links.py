@@ -97,25 +97,19 @@ def bind_many(
     each key is free in the connection; the unique constraints refuse the whole write otherwise."""
     table = ErpLink.__table__
     assert isinstance(table, Table)
-    insert_rows(
-        session,
-        table,
-        [
-            {
-                "connection_id": connection_id,
-                "entity_type": entity_type.value,
-                "entity_id": link.entity_id,
-                "actor_type": actor_type.value,
-                "erp_key": link.erp_key,
-                "agreed_json": dict(link.agreed),
-                "state": LinkState.OK.value,
-                "attempts": 0,
-                "last_sync_at": now,
-                "created_at": now,
-            }
-            for link in new
-        ],
-    )
+    same = {
+        "connection_id": connection_id,
+        "entity_type": entity_type.value,
+        "actor_type": actor_type.value,
+        "state": LinkState.OK.value,
+        "attempts": 0,
+        "last_sync_at": now,
+        "created_at": now,
+    }
+    rows = [
+        {**same, "entity_id": link.entity_id, "erp_key": link.erp_key, "agreed_json": dict(link.agreed)} for link in new
+    ]
+    insert_rows(session, table, rows)
 
 
 def _check_free(
