@@ -100,6 +100,10 @@ class Criterion:
     normalise: Callable[[str], str]
 
     def key(self, values: Mapping[str, Any]) -> str | None:
+        if len(self.crm_keys) == 1:  # the usual case, once per criterion and record: no list, no join
+            value = values.get(self.crm_keys[0])
+            text = str(value).strip() if value else ""
+            return self.normalise(text) if text else None
         parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
         return self.normalise(" ".join(parts)) if any(parts) else None
 
