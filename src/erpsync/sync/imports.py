@@ -6,11 +6,20 @@ matches by org number, then VAT number, then email, then exact normalised name; 
 imported under the company linked to their parent actor, so import companies first.
 
 The run pages through the actors: every actor of the type (``changes`` from the beginning, by cursor), or the keys a
-search found (``get_actors`` in batches). Each page is stored in ONE transaction: bulk inserts of the new CRM entities
-(tagged with the connection's origin, so its sync does not echo them), their links, the per-actor items and the job's
-cursor. A re-run after a crash resumes at the cursor, and an actor whose key is linked is linked to, never created
-again: no duplicates. Matching looks a page's values up, one query per criterion, in an index of the CRM entities that
-lives on disk (so memory does not grow with the CRM) and is refreshed by change sequence each page.
+search found (``get_actors`` in batches); the next page is fetched while one is stored. Each page is decided outside
+any write transaction, then stored in ONE transaction: bulk writes (ids and change numbers reserved up front, then one
+``COPY`` on PostgreSQL or one ``executemany`` on SQLite per table) of the new CRM entities (tagged with the
+connection's origin, so its sync does not echo them), their links, the per-actor items and the job's cursor. So
+SQLite's write lock is held for one page's writes only, and a page that finds the database busy is tried again with
+backoff (``busy.retrying``) instead of failing the job. A re-run after a crash resumes at the cursor, and an actor
+whose key is linked is linked to, never created again: no duplicates. The actors are not counted first: a job of every
+actor of its type learns its total with its last page.
+
+Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
+memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in
+the index as they are written, and everything else is read by change sequence each page. The per-page lookups in the
+hub database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
+statistics current as it grows them (``LoadStatistics``).
 """
 
 from __future__ import annotations
