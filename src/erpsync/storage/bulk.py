@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import JSON, Table, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 ANALYZE_FIRST_ROWS = 1_000
@@ -48,15 +49,22 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if _dialect(session) != "postgresql":
         _executemany(session, table, names, rows)
         return
-    from psycopg.types.json import Jsonb  # the PostgreSQL driver: imported only on PostgreSQL
+    import psycopg  # the PostgreSQL driver: imported only on PostgreSQL
+    from psycopg.types.json import Jsonb
 
     json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
     columns = ", ".join(f'"{name}"' for name in names)
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a live connection in the session's transaction
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Jsonb(row.get(name)) if name in json_columns else row.get(name) for name in names])
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([Jsonb(row.get(name)) if name in json_columns else row.get(name) for name in names])
+    except (
+        psycopg.Error
+    ) as error:  # raised as SQLAlchemy raises it for any statement (IntegrityError, OperationalError)
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
 def _executemany(session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
