@@ -209,11 +209,6 @@ def _run_counts(counts: PageCounts) -> runs.RunCounts:
     return runs.RunCounts(records=counts.processed, crm_writes=counts.created + counts.linked, errors=counts.failed)
 
 
-def set_total(database: Database, job_id: int, total: int) -> None:
-    with database.session() as session:
-        get_job(session, job_id).total = total
-
-
 # --- running a job --------------------------------------------------------------------------------------------------
 
 
