@@ -640,7 +640,8 @@ class ImportPager:
         )
         for table, rows in written.grown.items():
             self.statistics.grew(table, rows)
-        busy.retrying(lambda: self._analyse(), what=f"import {self.job_id}")
+        if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
+            busy.retrying(self._analyse, what=f"import {self.job_id}")
 
     def _write(self, verdicts: Sequence[Verdict], run_id: int, cursor: str | None, last: bool) -> WrittenPage:
         """The page in ONE transaction, with the job's cursor and counts; tried again as a whole while the database
