@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Table, text
@@ -73,7 +74,11 @@ def _executemany(session: Session, table: Table, names: Sequence[str], rows: Seq
     connection = session.connection()
     processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
     converted = [(index, to_db) for index, to_db in enumerate(processors) if to_db is not None]
-    values = [tuple(row.get(name) for name in names) for row in rows]
+    if all(len(row) == len(names) for row in rows):  # every row names every column: pick them out in C
+        pick = itemgetter(*names)
+        values = [pick(row) for row in rows] if len(names) > 1 else [(pick(row),) for row in rows]
+    else:
+        values = [tuple(row.get(name) for name in names) for row in rows]
     if converted:
         lists = [list(row) for row in values]
         for row in lists:
