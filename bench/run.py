@@ -3,7 +3,9 @@
 Builds each scenario's world (setup, not measured), measures it in a child process of its own (``bench.child``),
 prints one JSON object per scenario and size on its own line, and writes the Markdown table with the targets to
 ``--results``. ``--quick`` runs 10k only with 50 Sync now calls and no scale-out (``--quick --only scale_out`` runs
-a small one: 2k actors, 1 and 2 workers).
+a small one: 2k actors, 1 and 2 workers), and writes its table to bench/out/ (not the committed bench/RESULTS.md).
+The import and its limit run on SQLite and on PostgreSQL (a database of the bench's own on the server the tests use,
+dropped afterwards).
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench import report
 from bench.world import Site, connector_process, link_everything, new_site, seed_erp
+from erpsync.testing.db import postgres_database
 
 CHILD_TIMEOUT_SECONDS = 1800
 CHANGED_PER_SIDE = 100  # records changed on each side before an incremental cycle (fewer when N is tiny)
 COMPANY = "NORDIC"
+RESULTS = Path("bench/RESULTS.md")
+QUICK_RESULTS = Path("bench/out/RESULTS-quick.md")  # bench/out/ is not committed
+DATABASES = ("sqlite", "postgresql")
 Row = dict[str, Any]
 
 
@@ -39,6 +44,7 @@ class Options:
     scale_out_workers: list[int]
     results: Path | None
     quick: bool
+    databases: list[str] = field(default_factory=lambda: list(DATABASES))
     sync_now_calls: int = 200
     scenarios: set[str] = field(default_factory=set)
 
@@ -57,23 +63,34 @@ def measure_in_child(module: str, site: Path, n: int, **options: Any) -> Row:
 def sqlite_site(folder: Path, n: int) -> Iterator[tuple[Site, Path]]:
     """An ERP with ``n`` customers, its connector process and a SQLite hub with one connection; and where the site's
     JSON is."""
+    with hub_sites(folder, n, [f"sqlite:///{folder / 'hub.sqlite'}"]) as [(site, site_path)]:
+        yield site, site_path
+
+
+@contextmanager
+def hub_sites(folder: Path, n: int, database_urls: list[str]) -> Iterator[list[tuple[Site, Path]]]:
+    """An ERP with ``n`` customers and its connector process, and one hub with one connection on each of
+    ``database_urls``; each with where its site's JSON is."""
     secret = secrets.token_urlsafe(24)
     seed_erp(folder / "erp", {COMPANY: n})
     with connector_process(folder / "erp", secret) as url:
-        site = new_site(folder / "erp", f"sqlite:///{folder / 'hub.sqlite'}", url, secret, [COMPANY])
-        yield site, site.save(folder / "site.json")
+        sites = [new_site(folder / "erp", database_url, url, secret, [COMPANY]) for database_url in database_urls]
+        yield [(site, site.save(folder / f"site-{number}.json")) for number, site in enumerate(sites)]
 
 
 # --- suites: each builds one world and measures the scenarios that share it -----------------------------------------
 
 
-def import_suite(folder: Path, n: int, emit: Callable[[Row], None]) -> None:
-    """Scenarios 1 and 5: the limit on a copy of the fresh hub, then the import itself."""
-    with sqlite_site(folder, n) as (site, site_path):
-        shutil.copyfile(folder / "hub.sqlite", folder / "limit.sqlite")
-        limit_site = replace(site, database_url=f"sqlite:///{folder / 'limit.sqlite'}").save(folder / "limit.json")
-        limit = measure_in_child("import_limit", limit_site, n)
-        imported = measure_in_child("import_erp", site_path, n)
+def import_suite(folder: Path, n: int, database: str, emit: Callable[[Row], None]) -> None:
+    """Scenarios 1 and 5 on ``database``: the limit on a hub of its own, then the import itself, side by side."""
+    with ExitStack() as stack:
+        if database == "postgresql":
+            urls = [stack.enter_context(postgres_database()) for _ in ("limit", "import")]
+        else:
+            urls = [f"sqlite:///{folder / 'limit.sqlite'}", f"sqlite:///{folder / 'hub.sqlite'}"]
+        with hub_sites(folder, n, urls) as [(_limit_site, limit_path), (_site, site_path)]:
+            limit = measure_in_child("import_limit", limit_path, n)
+            imported = measure_in_child("import_erp", site_path, n)
     imported["ratio_to_limit"] = round(imported["seconds"] / limit["seconds"], 2)
     emit(limit)
     emit(imported)
@@ -110,7 +127,9 @@ def run(options: Options) -> list[Row]:
 
     suites: list[tuple[str, Callable[[Path], None]]] = []
     for n in options.sizes:
-        suites.append(("import", partial(import_suite, n=n, emit=emit)))
+        for database in options.databases:
+            suites.append(("import", partial(import_suite, n=n, database=database, emit=emit)))
+    for n in options.sizes:
         suites.append(("cycles", partial(cycle_suite, n=n, options=options, emit=emit)))
     if not options.quick or "scale_out" in options.scenarios:  # quick leaves scale-out out unless asked for
         suites.append(("scale_out", partial(scale_out_suite, options=options, emit=emit)))
@@ -129,7 +148,14 @@ def parse(argv: list[str]) -> Options:
     parser.add_argument("--scale-out-n", type=int, help="customers per scale-out run, over 4 connections")
     parser.add_argument("--workers", help="Dramatiq worker processes per scale-out run (default 1,2,4; quick 1,2)")
     parser.add_argument("--only", default="", help="comma-separated suites to run: import, cycles, scale_out")
-    parser.add_argument("--results", type=Path, default=Path("bench/RESULTS.md"), help="the Markdown file to write")
+    parser.add_argument(
+        "--databases",
+        default=",".join(DATABASES),
+        help="comma-separated hub databases of the import: sqlite, postgresql",
+    )
+    parser.add_argument(
+        "--results", type=Path, help=f"the Markdown file to write (default {RESULTS}; quick {QUICK_RESULTS})"
+    )
     parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
     args = parser.parse_args(argv)
     sizes = args.sizes or ("10000" if args.quick else "10000,100000")
@@ -137,8 +163,9 @@ def parse(argv: list[str]) -> Options:
         sizes=[int(size) for size in sizes.split(",")],
         scale_out_n=args.scale_out_n or (2_000 if args.quick else 40_000),
         scale_out_workers=[int(count) for count in (args.workers or ("1,2" if args.quick else "1,2,4")).split(",")],
-        results=None if args.no_results else args.results,
+        results=None if args.no_results else (args.results or (QUICK_RESULTS if args.quick else RESULTS)),
         quick=args.quick,
+        databases=[name for name in args.databases.split(",") if name],
         sync_now_calls=50 if args.quick else 200,
         scenarios={name for name in args.only.split(",") if name},
     )
@@ -149,6 +176,7 @@ def main(argv: list[str]) -> None:
     start = time.monotonic()
     rows = run(options)
     if options.results is not None:
+        options.results.parent.mkdir(parents=True, exist_ok=True)
         options.results.write_text(report.markdown(rows, quick=options.quick, seconds=time.monotonic() - start))
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from bench.measure import peak_rss_mb, result
 from bench.world import CUSTOMER, Site
 from erpsync.sync import imports
@@ -27,6 +29,9 @@ def measure(site: Site, n: int) -> dict[str, Any]:
     finally:
         clients.close()
         database.dispose()
-    if done is None or done.status != "done" or done.created != n:
+    if done is None or (done.status, done.created, done.total) != ("done", n, n):
         raise RuntimeError(f"the import did not create {n} companies: {done and (done.status, done.created)}")
-    return result("import", n, seconds, records=n, rss_before_run_mb=before_mb, calls=site.calls())
+    database_name = make_url(site.database_url).get_backend_name()
+    return result(
+        "import", n, seconds, records=n, database=database_name, rss_before_run_mb=before_mb, calls=site.calls()
+    )

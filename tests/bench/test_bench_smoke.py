@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = ["import_limit", "import", "import_memory", "no_change_cycle", "incremental_cycle", "sync_now"]
 
@@ -21,6 +23,8 @@ def test_the_runner_measures_every_single_process_scenario_and_writes_the_table(
         "120",
         "--only",
         "import,cycles",
+        "--databases",
+        "sqlite",
         "--results",
         str(results),
     ]
@@ -34,6 +38,34 @@ def test_the_runner_measures_every_single_process_scenario_and_writes_the_table(
     assert by_name["no_change_cycle"]["rows_written"] == 0
     assert by_name["incremental_cycle"]["changed_per_side"] == 120 // 6
     assert by_name["sync_now"]["calls"] == 120
+    assert {row.get("database") for row in rows if row["scenario"].startswith("import")} == {"sqlite"}
     table = results.read_text()
-    assert "| Import within 2x of the measured limit |" in table
-    assert all(f"| {name} | 120 |" in table for name in EXPECTED)
+    assert "| Import on SQLite within 1.5x of the raw-driver limit (at 100k) |" in table
+    assert "| Import on PostgreSQL >= 5,000 records/s (at 100k) | not run |" in table
+    assert all(f"| {name} | sqlite | 120 |" in table for name in EXPECTED[:3])
+    assert all(f"| {name} |  | 120 |" in table for name in EXPECTED[3:])
+
+
+@pytest.mark.postgres
+def test_the_runner_measures_the_import_and_its_copy_limit_on_postgresql(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.run", "--sizes", "120", "--only", "import", "--databases", "postgresql"]
+    command += ["--no-results"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [(row["scenario"], row["database"]) for row in rows] == [
+        ("import_limit", "postgresql"),
+        ("import", "postgresql"),
+        ("import_memory", "postgresql"),
+    ]
+    assert rows[1]["ratio_to_limit"] > 0
+
+
+def test_quick_does_not_write_the_committed_results() -> None:
+    check = (
+        "from bench.run import QUICK_RESULTS, RESULTS, parse; "
+        "print(parse(['--quick']).results, parse([]).results, QUICK_RESULTS.parent)"
+    )
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["bench/out/RESULTS-quick.md", "bench/RESULTS.md", "bench/out"]
+    assert "/bench/out/" in (ROOT / ".gitignore").read_text().splitlines()  # quick results are never committed

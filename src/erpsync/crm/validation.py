@@ -64,7 +64,9 @@ def _clean_date(field: CrmField, value: Any) -> dt.date:
 def _clean_list_item(session: Session, field: CrmField, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidFieldError(field.attr, f"must be the id of an item of the {field.list_name} list", key=field.key)
-    item = _list_item(session, value)
+    kept = session.info.get(_KEPT_LIST_ITEMS)
+    item = kept.get(value) if kept is not None else None
+    item = item if item is not None else _list_item(session, value)
     if item is None or item.deleted or item.list_name != field.list_name:
         raise InvalidFieldError(field.attr, f"no item {value} in the {field.list_name} list", key=field.key)
     return value

@@ -42,7 +42,7 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import EngineState, ErpConnection, ErpLink, SyncWatermark, utcnow
-from erpsync.sync import links, locks, runs
+from erpsync.sync import busy, links, locks, runs
 from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import actor_fields, client_for
 from erpsync.sync.connectors import ConnectorClients
@@ -656,10 +656,23 @@ def sync_connection(
     kind: runs.RunKind = runs.RunKind.CONNECTION,
     progress: Progress | None = None,
 ) -> RunSummary:
-    """One run of one active connection; ``locks.LockedError`` when a run of it is under way already."""
+    """One run of one active connection; ``locks.LockedError`` when a run of it is under way already. A run that the
+    database's being busy stopped (foreground load holding SQLite's write lock, a PostgreSQL serialization failure) is
+    run again with backoff: the interrupted attempt is closed as failed in the history, and every page it stored stays
+    stored. The attempts share one lease holder, so a lease an attempt could not release is taken over by the next."""
+    holder = locks.new_holder()
+    return busy.retrying(
+        lambda: _sync_connection_once(engine, connection_id, kind=kind, progress=progress, holder=holder),
+        what=f"sync of connection {connection_id}",
+    )
+
+
+def _sync_connection_once(
+    engine: Engine, connection_id: int, *, kind: runs.RunKind, progress: Progress | None, holder: str
+) -> RunSummary:
     with engine.database.read_session() as session:
         _active_connection(session, connection_id)
-    with locks.held(engine.database, locks.connection_lock(connection_id)) as lease:
+    with locks.held(engine.database, locks.connection_lock(connection_id), holder=holder) as lease:
         run_id = runs.start_leased_run(engine.database, kind=kind, connection_id=connection_id)
         return _run(engine, connection_id, run_id, lease, progress)
 

@@ -6,11 +6,20 @@ matches by org number, then VAT number, then email, then exact normalised name; 
 imported under the company linked to their parent actor, so import companies first.
 
 The run pages through the actors: every actor of the type (``changes`` from the beginning, by cursor), or the keys a
-search found (``get_actors`` in batches). Each page is stored in ONE transaction: bulk inserts of the new CRM entities
-(tagged with the connection's origin, so its sync does not echo them), their links, the per-actor items and the job's
-cursor. A re-run after a crash resumes at the cursor, and an actor whose key is linked is linked to, never created
-again: no duplicates. Matching looks a page's values up, one query per criterion, in an index of the CRM entities that
-lives on disk (so memory does not grow with the CRM) and is refreshed by change sequence each page.
+search found (``get_actors`` in batches); the next page is fetched while one is stored. Each page is decided outside
+any write transaction, then stored in ONE transaction: bulk writes (ids and change numbers reserved up front, then one
+``COPY`` on PostgreSQL or one ``executemany`` on SQLite per table) of the new CRM entities (tagged with the
+connection's origin, so its sync does not echo them), their links, the per-actor items and the job's cursor. So
+SQLite's write lock is held for one page's writes only, and a page that finds the database busy is tried again with
+backoff (``busy.retrying``) instead of failing the job. A re-run after a crash resumes at the cursor, and an actor
+whose key is linked is linked to, never created again: no duplicates. The actors are not counted first: a job of every
+actor of its type learns its total with its last page.
+
+Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
+memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in
+the index as they are written, and everything else is read by change sequence each page. The per-page lookups in the
+hub database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
+statistics current as it grows them (``LoadStatistics``).
 """
 
 from __future__ import annotations
@@ -21,21 +30,21 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from erpsync.crm.changes import take_change_seqs
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.crm.service import delete_entity, write_records
+from erpsync.crm.service import create_entities_bulk, delete_entity, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol import models as m
+from erpsync.storage.bulk import LoadStatistics, insert_rows
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ENTITY_TABLES,
@@ -48,7 +57,7 @@ from erpsync.storage.tables import (
     SyncJob,
     utcnow,
 )
-from erpsync.sync import jobs, links, locks
+from erpsync.sync import busy, jobs, links, locks
 from erpsync.sync.engine import Engine, Pass, passes
 from erpsync.sync.erp_tab import RestrictionInput, check_restrictions
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
@@ -72,7 +81,11 @@ class ItemAction(StrEnum):
     SKIPPED = "skipped"
 
 
-ITEM_FOR_VERB = {Verb.CREATE: ItemAction.CREATED, Verb.LINK: ItemAction.LINKED, Verb.SKIP: ItemAction.SKIPPED}
+ACTION_OF_VERB = {
+    Verb.CREATE: ItemAction.CREATED.value,
+    Verb.LINK: ItemAction.LINKED.value,
+    Verb.SKIP: ItemAction.SKIPPED.value,
+}
 
 
 # --- matching -------------------------------------------------------------------------------------------------------
@@ -96,6 +109,10 @@ class Criterion:
     normalise: Callable[[str], str]
 
     def key(self, values: Mapping[str, Any]) -> str | None:
+        if len(self.crm_keys) == 1:  # the usual case, once per criterion and record: no list, no join
+            value = values.get(self.crm_keys[0])
+            text = str(value).strip() if value else ""
+            return self.normalise(text) if text else None
         parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
         return self.normalise(" ".join(parts)) if any(parts) else None
 
@@ -139,6 +156,7 @@ class CrmIndex:
         self.entity_type = entity_type
         self.criteria = CRITERIA[entity_type]
         self._seq = 0
+        self._known: list[range] = []  # change numbers of entities put by ``put_created``: not read back
         # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
         self._db = sqlite3.connect("", check_same_thread=False)
         self._db.executescript(
@@ -158,9 +176,11 @@ class CrmIndex:
         crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
         columns = [getattr(table, fields[key].attr) for key in crm_keys]
         scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
-        changed = session.execute(
-            select(table.id, table.change_seq, *scope, *columns).where(table.change_seq > self._seq)
-        ).yield_per(REFRESH_CHUNK)
+        known = [seqs for seqs in self._known if seqs.stop - 1 > self._seq]
+        query = select(table.id, table.change_seq, *scope, *columns).where(
+            table.change_seq > self._seq, *(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known)
+        )
+        changed = session.execute(query).yield_per(REFRESH_CHUNK)
         for rows in changed.partitions():
             entities = [
                 (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
@@ -174,7 +194,22 @@ class CrmIndex:
             )
         ).all()
         self._drop([entity_id for entity_id, _ in gone])
-        self._seq = max([self._seq, *(seq for _, seq in gone)])
+        self._seq = max([self._seq, *(seq for _, seq in gone), *(seqs[-1] for seqs in known)])
+        self._known = []
+
+    def put_created(self, created: Sequence[tuple[int, int | None, Sequence[str | None]]], seqs: range) -> None:
+        """Index entities just created with the change numbers ``seqs``, by their (entity id, scope, keys as ``keys``
+        gave them): the next ``refresh`` does not read them back. Only for entities created in ``seqs`` and nothing
+        else: anything else changed meanwhile is read by ``refresh``."""
+        rows = [
+            (number, scope or NO_SCOPE, key, entity_id)
+            for entity_id, scope, keys in created
+            for number, key in enumerate(keys)
+            if key is not None
+        ]
+        self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
+        if seqs:
+            self._known.append(seqs)
 
     def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
         """The normalised value of ``values`` by each criterion, in order (None where they have none)."""
@@ -225,6 +260,7 @@ class Verdict:
     agreed: Mapping[str, m.Value] = field(default_factory=dict)
     company_id: int | None = None
     already_linked: bool = False
+    keys: tuple[str | None, ...] = ()  # its CRM values' match keys, computed once
 
     @property
     def erp_key(self) -> str:
@@ -328,7 +364,7 @@ class Classifier:
         if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
             return Verdict(actor, Verb.SKIP, reason=f"no name to create a CRM {self.p.entity_type} with")
         agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
-        return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id)
+        return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id, keys=draft.keys)
 
     def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
         """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
@@ -548,6 +584,7 @@ class ImportPager:
     classifier: Classifier
     job_id: int
     ahead: Prefetch | None = None
+    statistics: LoadStatistics = field(default_factory=LoadStatistics)
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
@@ -557,7 +594,7 @@ class ImportPager:
             return True
         if not page.last:
             self.fetch_ahead(keys, page.cursor)
-        self._store(page.actors, run_id, page.cursor, missing=page.missing)
+        self._store(page.actors, run_id, page.cursor, last=page.last, missing=page.missing)
         return page.last
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
@@ -590,20 +627,50 @@ class ImportPager:
         return FetchedPage(found.actors, str(end), end >= len(keys), missing)
 
     def _store(
-        self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, missing: Sequence[m.Actor] = ()
+        self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, *, last: bool, missing: Sequence[m.Actor] = ()
     ) -> None:
-        with self.engine.database.read_session() as session:
+        database = self.engine.database
+        with database.read_session() as session:
             verdicts = self.classifier.page(session, actors)
         verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in missing]
+        written = busy.retrying(lambda: self._write(verdicts, run_id, cursor, last), what=f"import {self.job_id}")
+        self.classifier.index.put_created(
+            [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
+            written.change_seqs,
+        )
+        for table, rows in written.grown.items():
+            self.statistics.grew(table, rows)
+        if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
+            busy.retrying(self._analyse, what=f"import {self.job_id}")
+
+    def _write(self, verdicts: Sequence[Verdict], run_id: int, cursor: str | None, last: bool) -> WrittenPage:
+        """The page in ONE transaction, with the job's cursor and counts; tried again as a whole while the database
+        is busy (the verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
         with self.engine.database.session() as session:
-            stored = PageWriter(session, self.p, self.job_id).write(verdicts)
+            written = PageWriter(session, self.p, self.job_id).write(verdicts)
+            stored = written.verdicts
             counts = jobs.PageCounts(
                 processed=len(stored),
                 created=sum(v.verb is Verb.CREATE for v in stored),
                 linked=sum(v.verb is Verb.LINK for v in stored),
                 skipped=sum(v.verb is Verb.SKIP for v in stored),
             )
-            jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts)
+            jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts, last=last)
+        return written
+
+    def _analyse(self) -> None:
+        with self.engine.database.session() as session:
+            self.statistics.keep_current(session)
+
+
+@dataclass(frozen=True)
+class WrittenPage:
+    verdicts: list[Verdict]
+    """As stored: a create with its new entity's id, a refused value turned into a skip."""
+    change_seqs: range
+    """The change numbers of the entities created."""
+    grown: dict[str, int]
+    """Rows added per table."""
 
 
 @dataclass
@@ -615,16 +682,29 @@ class PageWriter:
     p: Pass
     job_id: int
 
-    def write(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+    def write(self, verdicts: Sequence[Verdict]) -> WrittenPage:
         done = self._seen([v.erp_key for v in verdicts])
         fresh = [v for v in verdicts if v.erp_key not in done]
         settled = self._update(fresh)
-        settled = self._create([v for v in settled if v.verb is Verb.CREATE]) + [
-            v for v in settled if v.verb is not Verb.CREATE
-        ]
-        self._link([v for v in settled if v.verb is not Verb.SKIP and not v.already_linked])
+        created, seqs = self._create([v for v in settled if v.verb is Verb.CREATE])
+        settled = created + [v for v in settled if v.verb is not Verb.CREATE]
+        linking = [v for v in settled if v.verb is not Verb.SKIP and not v.already_linked]
+        links.bind_many(
+            self.session,
+            self.p.connection_id,
+            self.p.entity_type,
+            self.p.actor_type,
+            [links.NewLink(v.entity_id or 0, v.erp_key, v.agreed) for v in linking],
+            now=utcnow(),
+        )
         self._items(settled)
-        return settled
+        created_rows = sum(v.verb is Verb.CREATE for v in created)
+        grown = {
+            ENTITY_TABLES[self.p.entity_type].__tablename__: created_rows,
+            ErpLink.__tablename__: len(linking),
+            ImportItem.__tablename__: len(settled),
+        }
+        return WrittenPage(settled, seqs, grown)
 
     def _seen(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
@@ -651,7 +731,7 @@ class PageWriter:
             for v in verdicts
         ]
 
-    def _create(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+    def _create(self, verdicts: Sequence[Verdict]) -> tuple[list[Verdict], range]:
         fields = CRM_FIELDS[self.p.entity_type]
         rows: list[dict[str, Any]] = []
         kept: list[Verdict] = []
@@ -665,67 +745,24 @@ class PageWriter:
                 kept.append(verdict)
             except InvalidFieldError as error:
                 skipped.append(_skipped(verdict, f"the CRM refused a value: {error}"))
-        ids = self._insert(rows)
-        created = [
-            Verdict(v.actor, v.verb, entity_id, v.reason, v.crm_values, v.agreed, v.company_id)
-            for v, entity_id in zip(kept, ids, strict=True)
-        ]
-        return created + skipped
-
-    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        if not rows:
-            return []
-        table = ENTITY_TABLES[self.p.entity_type]
-        last = take_change_seqs(self.session, len(rows))
-        now, origin = utcnow(), self.p.origin
-        stamped = [
-            {**row, "change_seq": last - len(rows) + 1 + n, "changed_by": origin, "updated_at": now}
-            for n, row in enumerate(rows)
-        ]
-        core = _core_table(table)
-        result = self.session.scalars(insert(core).returning(core.c.id, sort_by_parameter_order=True), stamped)
-        return list(result)
-
-    def _link(self, verdicts: Sequence[Verdict]) -> None:
-        if not verdicts:
-            return
-        now = utcnow()
-        self.session.execute(
-            insert(_core_table(ErpLink)),
-            [
-                {
-                    "connection_id": self.p.connection_id,
-                    "entity_type": self.p.entity_type.value,
-                    "entity_id": v.entity_id,
-                    "actor_type": self.p.actor_type.value,
-                    "erp_key": v.erp_key,
-                    "agreed_json": dict(v.agreed),
-                    "state": links.LinkState.OK.value,
-                    "attempts": 0,
-                    "last_sync_at": now,
-                    "created_at": now,
-                }
-                for v in verdicts
-            ],
-        )
+        done = create_entities_bulk(self.session, self.p.entity_type, rows, changed_by=self.p.origin)
+        created = [replace(v, entity_id=entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
+        return created + skipped, done.change_seqs
 
     def _items(self, verdicts: Sequence[Verdict]) -> None:
-        if not verdicts:
-            return
-        self.session.execute(
-            insert(_core_table(ImportItem)),
-            [
-                {
-                    "job_id": self.job_id,
-                    "erp_key": v.erp_key,
-                    "action": ITEM_FOR_VERB[v.verb].value,
-                    "entity_type": self.p.entity_type.value if v.entity_id is not None else None,
-                    "entity_id": v.entity_id,
-                    "reason": v.reason or None,
-                }
-                for v in verdicts
-            ],
-        )
+        entity_type, job_id = self.p.entity_type.value, self.job_id
+        rows = [
+            {
+                "job_id": job_id,
+                "erp_key": v.erp_key,
+                "action": ACTION_OF_VERB[v.verb],
+                "entity_type": entity_type if v.entity_id is not None else None,
+                "entity_id": v.entity_id,
+                "reason": v.reason or None,
+            }
+            for v in verdicts
+        ]
+        insert_rows(self.session, _core_table(ImportItem), rows)
 
 
 def _core_table(orm_class: type[Base]) -> Table:
@@ -737,19 +774,12 @@ def _skipped(verdict: Verdict, reason: str) -> Verdict:
     return Verdict(verdict.actor, Verb.SKIP, reason=reason)
 
 
-def _count_all(p: Pass) -> int:
-    """How many actors of the type there are: one light pass over ``changes`` without fields (for the progress)."""
-    pages = p.client.iter_changes(connection_id=p.connection_uuid, actor_type=p.actor_type, since=None, field_keys=[])
-    return sum(len(page.actors) for page in pages)
-
-
 def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
-    """The pager of an import job; counts the actors first when the job imports every actor of its type."""
+    """The pager of an import job. The actors are not counted first (that would be a whole extra pass over the
+    connector): a job of every actor of its type learns its total when its last page is stored."""
     p, _ = _pass(engine, job.connection_id, m.ActorType(job.actor_type or ""))
     pager = ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
-    pager.fetch_ahead(job.keys_json, job.cursor)  # the first page arrives while the actors are counted
-    if job.total is None:
-        jobs.set_total(engine.database, job.id, _count_all(p))
+    pager.fetch_ahead(job.keys_json, job.cursor)
     return pager
 
 

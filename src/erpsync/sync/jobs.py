@@ -8,7 +8,9 @@ is picked up again on the next dispatch, so an import queues behind a running cy
 history; a run that a crash left open on the connection is closed as failed when the next one starts
 (``runs.close_interrupted``). A pager handles one page at a time and stores it together with the job's cursor and
 counts (``advance``), so everything a page did is kept or none of it. The lease is renewed in the background while the
-job lives (``locks.kept``); between pages the job checks it still holds it, and honours a cancel request.
+job lives (``locks.kept``); between pages the job checks it still holds it, and honours a cancel request. Every step
+that touches the database is tried again while the database is busy (``busy.retrying``): foreground load slows a job
+down, it does not fail it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncLock, SyncRun, utcnow
-from erpsync.sync import locks, runs
+from erpsync.sync import busy, locks, runs
 from erpsync.sync.engine import Engine
 
 logger = logging.getLogger(__name__)
@@ -181,8 +183,12 @@ def _flag_run(session: Session, run_id: int | None) -> None:
 # --- a page's bookkeeping -------------------------------------------------------------------------------------------
 
 
-def advance(session: Session, job_id: int, run_id: int, *, cursor: str | None, counts: PageCounts) -> None:
-    """Store the cursor after a page and its counts, in the transaction that stores the page itself."""
+def advance(
+    session: Session, job_id: int, run_id: int, *, cursor: str | None, counts: PageCounts, last: bool = False
+) -> None:
+    """Store the cursor after a page and its counts, in the transaction that stores the page itself. After the
+    ``last`` page the job's total is what it processed, so its progress ends at 100 % even when the total was not
+    known (or not exact) in advance."""
     job = get_job(session, job_id)
     job.cursor = cursor
     job.processed += counts.processed
@@ -191,16 +197,16 @@ def advance(session: Session, job_id: int, run_id: int, *, cursor: str | None, c
     job.skipped += counts.skipped
     job.failed += counts.failed
     runs.count_page(session, run_id, _run_counts(counts))
+    if last:
+        job.total = job.processed
+        run = session.get(SyncRun, run_id)
+        if run is not None:
+            run.progress_total = run.progress_done
 
 
 def _run_counts(counts: PageCounts) -> runs.RunCounts:
     """A job's counts in the terms of the sync history: records handled, written to the CRM, failed."""
     return runs.RunCounts(records=counts.processed, crm_writes=counts.created + counts.linked, errors=counts.failed)
-
-
-def set_total(database: Database, job_id: int, total: int) -> None:
-    with database.session() as session:
-        get_job(session, job_id).total = total
 
 
 # --- running a job --------------------------------------------------------------------------------------------------
@@ -219,14 +225,14 @@ def run_job(
     if job.status not in ACTIVE:
         return job
     lease = locks.Lease(locks.connection_lock(job.connection_id), locks.new_holder(), lease_ttl)
-    if not locks.try_acquire(engine.database, lease):
+    if not busy.retrying(lambda: locks.try_acquire(engine.database, lease), what=f"job {job_id}"):
         return None
     try:
         with locks.kept(engine.database, lease):
-            run_id = _claim(engine.database, job_id)
+            run_id = busy.retrying(lambda: _claim(engine.database, job_id), what=f"job {job_id}")
             return _drive(engine, job_id, run_id, lease, make_pager, progress)
     finally:
-        locks.release(engine.database, lease)
+        busy.retrying(lambda: locks.release(engine.database, lease), what=f"job {job_id}")
 
 
 def _claim(database: Database, job_id: int) -> int:
@@ -249,28 +255,33 @@ def _drive(
     engine: Engine, job_id: int, run_id: int, lease: locks.Lease, make_pager: PagerFactory, progress: Progress | None
 ) -> SyncJob:
     database = engine.database
-    start = read_job(database, job_id)
+    start = _read(database, job_id)
     try:
-        pager = make_pager(engine, start)
-        _set_run_total(database, run_id, read_job(database, job_id))
+        pager = busy.retrying(lambda: make_pager(engine, start), what=f"job {job_id}")
+        _set_run_total(database, run_id, _read(database, job_id))
         while True:
-            job = read_job(database, job_id)
+            job = _read(database, job_id)
             if job.cancel_requested:
                 return _finish(database, job_id, run_id, start, JobStatus.CANCELLED)
             if pager.next_page(job, run_id):
                 return _finish(database, job_id, run_id, start, JobStatus.DONE)
             if progress is not None:
-                progress(read_job(database, job_id))
-            if not locks.renew(database, lease):
+                progress(_read(database, job_id))
+            if not busy.retrying(lambda: locks.renew(database, lease), what=f"job {job_id}"):
                 raise locks.LockedError("the job's lease on its connection expired and was taken over")
     except ErpsyncError as error:
         logger.warning("%s job %s failed: %s", start.kind, job_id, error.user_message)
         return _finish(database, job_id, run_id, start, JobStatus.FAILED, error)
 
 
+def _read(database: Database, job_id: int) -> SyncJob:
+    return busy.retrying(lambda: read_job(database, job_id), what=f"job {job_id}")
+
+
 def _set_run_total(database: Database, run_id: int, job: SyncJob) -> None:
     if job.total is not None:
-        runs.set_progress(database, run_id, done=0, total=max(job.total - job.processed, 0))
+        total = max(job.total - job.processed, 0)
+        busy.retrying(lambda: runs.set_progress(database, run_id, done=0, total=total), what=f"job {job.id}")
 
 
 def _finish(
@@ -280,6 +291,17 @@ def _finish(
     start: SyncJob,
     status: JobStatus,
     error: ErpsyncError | None = None,
+) -> SyncJob:
+    return busy.retrying(lambda: _store_end(database, job_id, run_id, start, status, error), what=f"job {job_id}")
+
+
+def _store_end(
+    database: Database,
+    job_id: int,
+    run_id: int,
+    start: SyncJob,
+    status: JobStatus,
+    error: ErpsyncError | None,
 ) -> SyncJob:
     with database.session() as session:
         job = get_job(session, job_id)

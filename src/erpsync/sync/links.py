@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import get_entity
 from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, error_for
 from erpsync.protocol.models import ActorType, Value
+from erpsync.storage.bulk import insert_rows
 from erpsync.storage.tables import ErpConnection, ErpLink, Person, utcnow
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
 
@@ -72,6 +73,43 @@ def create_link(
     session.add(link)
     session.flush()
     return link
+
+
+@dataclass(frozen=True)
+class NewLink:
+    """One link of a bulk bind: the CRM entity, the ERP actor's key and the values both sides agree on."""
+
+    entity_id: int
+    erp_key: str
+    agreed: Mapping[str, Value]
+
+
+def bind_many(
+    session: Session,
+    connection_id: int,
+    entity_type: EntityType,
+    actor_type: ActorType,
+    new: Collection[NewLink],
+    *,
+    now: datetime,
+) -> None:
+    """Link many entities at once (an import's page), in one bulk write. The caller has checked that each entity and
+    each key is free in the connection; the unique constraints refuse the whole write otherwise."""
+    table = ErpLink.__table__
+    assert isinstance(table, Table)
+    same = {
+        "connection_id": connection_id,
+        "entity_type": entity_type.value,
+        "actor_type": actor_type.value,
+        "state": LinkState.OK.value,
+        "attempts": 0,
+        "last_sync_at": now,
+        "created_at": now,
+    }
+    rows = [
+        {**same, "entity_id": link.entity_id, "erp_key": link.erp_key, "agreed_json": dict(link.agreed)} for link in new
+    ]
+    insert_rows(session, table, rows)
 
 
 def _check_free(

@@ -1,0 +1,126 @@
+"""The import's bulk writes and lookups: ids reserved up front are never ones used before, bulk rows read back as the
+ORM wrote them, and on PostgreSQL the per-page lookups stay on their indexes as an import grows the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Table, select, text
+from sqlalchemy.exc import IntegrityError
+
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
+from erpsync.protocol.models import ActorType
+from erpsync.storage.bulk import reserve_ids
+from erpsync.storage.db import Database
+from erpsync.storage.tables import Company, ErpLink, utcnow
+from erpsync.sync import imports, links
+from erpsync.testing.db import clear_database, database, postgres_url, sqlite_template  # noqa: F401
+from erpsync.testing.sample import COMPANY
+
+from .test_engine import World, build_world
+
+CUSTOMER = ActorType.CUSTOMER
+
+
+@pytest.fixture
+def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+    yield from build_world(database, tmp_path)
+
+
+def company_table() -> Table:
+    table = Company.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def test_reserved_ids_are_never_ones_used_before_even_after_a_delete(database: Database) -> None:  # noqa: F811
+    with database.session() as session:
+        highest = create_record(session, EntityType.COMPANY, {"NAME": "Gone"}, changed_by="test").id
+        delete_entity(session, EntityType.COMPANY, highest, changed_by="test")
+    with database.session() as session:
+        ids = reserve_ids(session, company_table(), 3)
+    assert len(set(ids)) == 3
+    assert min(ids) > highest  # a tombstone names its entity for good
+
+
+def test_bulk_created_entities_and_links_read_back_as_written(database: Database) -> None:  # noqa: F811
+    rows = [{"name": f"Bulk {n}", "email": f"b{n}@example.com"} for n in range(3)] + [{"name": "No mail"}]
+    with database.session() as session:
+        done = create_entities_bulk(session, EntityType.COMPANY, rows, changed_by="sync:1")
+        single = create_record(session, EntityType.COMPANY, {"NAME": "After"}, changed_by="test")
+    assert len(done.ids) == 4 == len(done.change_seqs)
+    assert single.id > max(done.ids)  # the sequence / autoincrement moved past the reserved ids
+    with database.read_session() as session:
+        stored = {c.id: c for c in session.scalars(select(Company).where(Company.id.in_(done.ids)))}
+        assert [(stored[i].name, stored[i].email, stored[i].changed_by) for i in done.ids] == [
+            ("Bulk 0", "b0@example.com", "sync:1"),
+            ("Bulk 1", "b1@example.com", "sync:1"),
+            ("Bulk 2", "b2@example.com", "sync:1"),
+            ("No mail", None, "sync:1"),
+        ]
+        assert [stored[i].change_seq for i in done.ids] == list(done.change_seqs)
+        assert all(stored[i].updated_at is not None for i in done.ids)
+
+
+def test_a_bulk_bind_stores_the_agreed_values_and_refuses_a_taken_key(world: World) -> None:
+    with world.database.session() as session:
+        done = create_entities_bulk(session, EntityType.COMPANY, [{"name": "A"}, {"name": "B"}], changed_by="test")
+    new = [links.NewLink(done.ids[0], "K1", {"name": "A", "phone": None})]
+    with world.database.session() as session:
+        links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, new, now=utcnow())
+    with world.database.read_session() as session:
+        link = session.scalars(select(ErpLink)).one()
+        assert (link.entity_id, link.erp_key, link.agreed_json, link.state) == (done.ids[0], "K1", new[0].agreed, "ok")
+    taken = [links.NewLink(done.ids[1], "K1", {})]
+    with pytest.raises(IntegrityError), world.database.session() as session:
+        links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, taken, now=utcnow())
+    with world.database.read_session() as session:
+        assert len(session.scalars(select(ErpLink)).all()) == 1  # nothing of the refused write
+
+
+@pytest.mark.postgres
+def test_on_postgresql_an_import_keeps_the_statistics_of_the_tables_it_grows_current(
+    postgres_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Without current statistics the planner takes a table for as small as when it was last analysed and its
+    lookups degrade to scanning every row, page after page; the import analyses what it grows as it goes."""
+    pg = Database(postgres_url)
+    clear_database(pg)
+    with pg.session() as session:
+        session.execute(text("ANALYZE companies, erp_links, import_items"))  # empty: what a new hub's statistics say
+    try:
+        for world in build_world(pg, tmp_path):
+            records = [NewRecord(values={"name": f"Customer {n:05d}"}) for n in range(2_500)]
+            world.sample.erp.insert_many(COMPANY, CUSTOMER, records)
+            job = imports.run_import(world.engine, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+            assert job is not None
+            assert (job.status, job.created) == ("done", 2_500)
+            with pg.read_session() as session:
+                estimates = dict(
+                    session.execute(  # ANALYZE sets the row estimate; nothing else ran on these tables meanwhile
+                        text(
+                            "SELECT relname, reltuples FROM pg_class "
+                            "WHERE relname IN ('companies', 'erp_links', 'import_items')"
+                        )
+                    ).all()
+                )
+                known = {
+                    row[0]
+                    for row in session.execute(
+                        text("SELECT tablename FROM pg_stats WHERE attname = 'erp_key' AND n_distinct <> 0")
+                    )
+                }
+            # analysed at 1,000 and 2,000 rows: each estimate is at least 2,000 of the 2,500 rows
+            assert {name: estimate >= 2_000 for name, estimate in estimates.items()} == {
+                "companies": True,
+                "erp_links": True,
+                "import_items": True,
+            }
+            assert {"erp_links", "import_items"} <= known  # the keys' statistics the lookups are planned by
+    finally:
+        pg.dispose()
