@@ -25,7 +25,6 @@ from erpsync.errors import (
     ErpsyncError,
     RateLimitError,
     TransientError,
-    UnavailableError,
     UnknownConnectionError,
     ValidationError,
     error_for,
@@ -415,12 +414,16 @@ class ConnectorClient:
             ) from None
 
     def _send_with_retries(self, operation: str, body: bytes) -> dict[str, Any]:
-        attempt, waited, deadline = 0, 0.0, _deadline()
+        """The operation through the guard, as a whole: its retries are one call to the guard, so a circuit breaker
+        counts operations that failed after their retries, not attempts."""
+        deadline = _deadline()
+        return self.guard(operation, lambda: self._retried(operation, body, deadline), interactive=bool(deadline))
+
+    def _retried(self, operation: str, body: bytes, deadline: float | None) -> dict[str, Any]:
+        attempt, waited = 0, 0.0
         while True:
             try:
-                return self.guard(operation, lambda: self._send(operation, body, deadline), interactive=bool(deadline))
-            except UnavailableError:
-                raise  # the guard refused at once: retrying would only queue behind the same cause
+                return self._send(operation, body, deadline)
             except (TransientError, RateLimitError) as error:
                 delay = self._delay_before_retry(error, attempt)
                 late = deadline is not None and time.monotonic() + delay >= deadline

@@ -1,14 +1,16 @@
 """A bulkhead per sync connector: bounded calls in flight and a circuit breaker, so one slow or hung connector costs
 the hub a few threads, never all of them.
 
-Every request the hub's client sends to a connector passes ``Bulkhead.__call__`` (the client's ``CallGuard``):
+Every operation the hub's client performs on a connector, its retries included, passes ``Bulkhead.__call__`` (the
+client's ``CallGuard``):
 
-- at most ``concurrency`` requests are in flight per connector; an interactive request (a person waits: the ERP
-  tab, Test connection) that finds them all taken fails at once with ``UnavailableError``, a background one waits;
-- the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive requests that
-  did not get an answer (timeouts, refused connections, gateway errors); while it is open every request fails at once
-  with ``UnavailableError``; after ``reset_seconds`` one trial request is let through, and its answer closes the
-  circuit again. Answers that are the ERP's own refusals (validation, conflict, auth) are answers: they keep it closed.
+- at most ``concurrency`` operations are in flight per connector; an interactive one (a person waits: the ERP tab,
+  Test connection) that finds them all taken fails at once with ``UnavailableError``, a background one waits;
+- the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive operations
+  that got no answer even after the client's retries (timeouts, refused connections, gateway errors); while it is
+  open every operation fails at once with ``UnavailableError``; after ``reset_seconds`` one trial is let through, and
+  its answer closes the circuit again. Answers that are the ERP's own refusals (validation, conflict, auth) are
+  answers: they keep it closed.
 
 Public names: ``BulkheadPolicy``, ``Bulkhead``, ``NOT_ANSWERING``, ``BUSY``.
 """
