@@ -20,6 +20,8 @@ class Browser:
         self.role = role
         if role != "anonymous":
             answer = self.http.post("/login", data={"username": role, "password": PASSWORD, "csrf_token": self.token})
+            if answer.status_code != 303:
+                self.http.close()  # the caller gets no Browser to close
             assert answer.status_code == 303, answer.text
 
     @property
