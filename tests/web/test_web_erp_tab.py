@@ -62,7 +62,10 @@ def test_only_licensed_users_who_can_see_an_active_connection_get_the_tab(tab: T
     outsider, unlicensed = tab.site.signed_in("outsider"), tab.site.signed_in("unlicensed")
     for browser in (outsider, unlicensed):
         assert "/erp" not in browser.get(f"/companies/{company_id}").text
-    assert unlicensed.get(tab.url(company_id)).status_code == 403
+    refused = unlicensed.get(tab.url(company_id))
+    assert refused.status_code == 403
+    assert "You do not have the ERP licence" in refused.text
+    assert "administrator role" not in refused.text
     assert outsider.get(tab.url(company_id, "/search?actor_type=customer")).status_code == 404
     assert tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {}).status_code == 303
     assert "/erp" not in tab.carla.get(f"/companies/{company_id}").text

@@ -49,6 +49,12 @@ def _error_page(status_code: int, message_key: str) -> Callable[[Request, Except
     return handler
 
 
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ForbiddenError)
+    context = {"status": status.HTTP_403_FORBIDDEN, "message_key": exc.message_key}
+    return pages.render(request, "error.html", context, status_code=status.HTTP_403_FORBIDDEN)
+
+
 def busy_page(request: Request, _message: str, headers: dict[str, str]) -> Response:
     """503 as a page: the database or a connector could not serve the request now (``Retry-After`` says when)."""
     context = {"status": status.HTTP_503_SERVICE_UNAVAILABLE, "message_key": "error.busy"}
@@ -60,7 +66,7 @@ def busy_page(request: Request, _message: str, headers: dict[str, str]) -> Respo
 def add_error_pages(app: FastAPI) -> None:
     app.state.busy_page = busy_page
     app.add_exception_handler(LoginRequiredError, _login_required)
-    app.add_exception_handler(ForbiddenError, _error_page(status.HTTP_403_FORBIDDEN, "error.forbidden"))
+    app.add_exception_handler(ForbiddenError, _forbidden)
     app.add_exception_handler(CsrfRefusedError, _error_page(status.HTTP_403_FORBIDDEN, "error.csrf"))
     app.add_exception_handler(PageNotFoundError, _error_page(status.HTTP_404_NOT_FOUND, "error.not_found"))
 

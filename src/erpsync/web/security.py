@@ -35,7 +35,11 @@ class LoginRequiredError(Exception):
 
 
 class ForbiddenError(Exception):
-    """Signed in, but without the right this page needs."""
+    """Signed in, but without the right this page needs; ``message_key`` says which right, in the page's words."""
+
+    def __init__(self, message_key: str = "error.forbidden") -> None:
+        super().__init__(message_key)
+        self.message_key = message_key
 
 
 def session_signing_key(settings: Settings) -> str:
@@ -98,7 +102,7 @@ WebAdmin = Annotated[User, Depends(admin_user)]
 
 def licensed_user(user: WebUser) -> User:
     if not accounts.has_licence(user, accounts.Licence.ERP):
-        raise ForbiddenError
+        raise ForbiddenError("error.no_licence")
     return user
 
 
