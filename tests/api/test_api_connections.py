@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from erpsync.connectors.sample.seed import DEMO_USER
 from erpsync.storage.tables import AuditEntry, ConnectionActorFields, ErpConnection
 from erpsync.testing.sample import RunningSample, running_sample
 
@@ -198,3 +199,19 @@ def test_unknown_visibility_ids_are_refused(setup: Setup) -> None:
     assert refused.status_code == 422
     assert "unknown user id(s): 4242" in refused.text
     assert setup.admin.get("/connections").json() == []
+
+
+def test_editing_name_description_or_visibility_needs_no_new_test(setup: Setup) -> None:
+    connection = setup.create().json()
+    url = f"/connections/{connection['id']}"
+    setup.sample.erp.set_password(DEMO_USER, "changed in the ERP")  # a test would fail now
+    same_config = {"company": "NORDIC", "user": "erpsync"}  # the password field left blank: kept
+    edited = setup.admin.patch(
+        url,
+        json={"name": "Renamed", "description": "Our ledger", "visibility": {"everyone": True}, "config": same_config},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["name"], edited.json()["description"]) == ("Renamed", "Our ledger")
+    changed = setup.admin.patch(url, json={"config": {**same_config, "page_size": 25}})
+    assert changed.status_code == 422  # a changed config is tested again, and this one fails
+    assert "Test connection failed" in str(changed.json()["detail"])

@@ -150,7 +150,7 @@ def update_connection(
     description: str | None = None,
     by: int | None = None,
 ) -> ErpConnection:
-    """Edit; a changed config is tested again and sent to the connector before it is saved."""
+    """Edit; a changed config is tested again and sent to the connector before it is saved (an unchanged one is not)."""
     if config is not None:
         _refuse_nul(config)
     if name is not None:
@@ -174,6 +174,8 @@ def _replace_config(clients: ConnectorClients, connection: ErpConnection, values
     fields = client.config_fields().fields
     merged = connection_config.with_kept_secrets(fields, values, stored_secrets(clients.cipher, connection))
     config = connection_config.check_config(fields, merged)
+    if config == full_config(clients.cipher, connection):
+        return  # the same config: nothing to test again (a new name, description or visibility needs no test)
     _passed_test(client, config)
     try:
         client.save_connection(connection_id=connection.uuid, config=config)
