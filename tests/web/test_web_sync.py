@@ -154,7 +154,10 @@ def test_delete_moves_a_connection_to_the_deleted_filter_and_restore_brings_it_b
     admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample, name="Doomed"))
     with site.database.session() as session:
         connection_id = session.scalars(select(ErpConnection.id)).one()
-    assert "Delete ERP connection" in admin.get(f"{TAB}/connections/{connection_id}/delete").text
+    question = admin.get(f"{TAB}/connections/{connection_id}/delete").text
+    assert "Delete ERP connection" in question
+    assert "you can restore it" in question
+    assert "cannot be undone" not in question
     assert admin.post(f"{TAB}/connections/{connection_id}/delete").status_code == 303
     assert "Doomed" not in admin.get(TAB).text
     assert "Doomed" in admin.get(f"{TAB}?deleted=true").text
@@ -166,6 +169,10 @@ def test_delete_moves_a_connection_to_the_deleted_filter_and_restore_brings_it_b
 def test_a_connector_in_use_cannot_be_deleted(admin: Browser, sample: RunningSample) -> None:
     connector_id = _add_connector(admin, sample)
     admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample))
+    asked = admin.get(f"{TAB}/connectors/{connector_id}/delete")  # told before confirming, with nothing to confirm
+    assert asked.status_code == 409
+    assert "is used by 1 connection(s)" in asked.text
+    assert 'class="danger"' not in asked.text
     refused = admin.post(f"{TAB}/connectors/{connector_id}/delete")
     assert refused.status_code == 409
     assert "is used by 1 connection(s)" in refused.text

@@ -261,10 +261,15 @@ def update_connector(
     return connector
 
 
-def delete_connector(session: Session, connector: SyncConnector, *, by: int | None = None) -> None:
+def check_deletable(session: Session, connector: SyncConnector) -> None:
+    """``ConflictError`` while connections (deleted ones too: they can be restored) use the connector."""
     users = session.scalar(select(func.count()).where(ErpConnection.connector_id == connector.id))
     if users:
         raise ConflictError(f"connector {connector.name!r} is used by {users} connection(s); delete those first")
+
+
+def delete_connector(session: Session, connector: SyncConnector, *, by: int | None = None) -> None:
+    check_deletable(session, connector)
     detail = {"name": connector.name}
     audit.record(session, user_id=by, action="delete", target_type="connector", target_id=connector.id, detail=detail)
     session.delete(connector)

@@ -249,6 +249,7 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
     connection = _get(session, admin, connection_id)
     context = {
         "title_key": "connection.delete_title",
+        "question_key": "connection.delete_question",
         "message": connection.name,
         "action": f"{SYNC_TAB}/connections/{connection.id}/delete",
         "back_url": SYNC_TAB,

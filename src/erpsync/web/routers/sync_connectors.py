@@ -109,7 +109,12 @@ def _confirm(request: Request, admin: User, connector: SyncConnector, error: str
 
 @router.get("/{connector_id}/delete")
 def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
-    return _confirm(request, admin, or_404(lambda: connectors.get_connector(session, connector_id)))
+    connector = or_404(lambda: connectors.get_connector(session, connector_id))
+    try:
+        connectors.check_deletable(session, connector)  # say so before asking, not after the confirmation
+    except ErpsyncError as exc:
+        return _confirm(request, admin, connector, exc.user_message)
+    return _confirm(request, admin, connector)
 
 
 @router.post("/{connector_id}/delete")
