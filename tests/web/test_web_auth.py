@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from erpsync import accounts
 
 from .conftest import PASSWORD, Site
@@ -141,3 +143,12 @@ def test_a_deactivated_users_session_ends(site: Site) -> None:
         assert user is not None
         accounts.update_user(session, user, active=False)
     assert browser.get("/companies").status_code == 303
+
+
+def test_every_page_names_an_icon_that_is_served(site: Site) -> None:
+    page = site.browser().get("/login").text
+    match = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert match
+    icon = site.browser().get(match.group(1))
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
