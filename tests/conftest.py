@@ -1,11 +1,13 @@
-"""Project-wide test hooks: the soak variants (marker ``slow``) run only when asked for, and the fault suite's summary
-line. They live here because under xdist only this conftest is loaded by the controlling process, which writes the
-summary; the folders' own conftests are loaded by the workers alone.
+"""Project-wide test hooks: the shared fixtures (the plugin in tests/support), the soak variants (marker ``slow``) run
+only when asked for, and the fault suite's summary line. They live here because under xdist only this conftest is
+loaded by the controlling process, which writes the summary; the folders' own conftests are loaded by the workers alone.
 """
 
 from __future__ import annotations
 
 import pytest
+
+pytest_plugins = ["support.plugin"]
 
 FAULT_COUNTS = ("faults_injected", "faults_survived")
 """The user properties each fault test records (``tally`` in tests/faults/conftest.py)."""

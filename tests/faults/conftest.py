@@ -13,13 +13,7 @@ from pathlib import Path
 import pytest
 
 from erpsync.storage.db import Database
-from erpsync.testing.db import database, postgres_url, sqlite_template
-
-from .fault_world import FaultWorld, fault_world
-
-__all__ = ["database", "postgres_url", "sqlite_database", "sqlite_template", "tally", "world"]
-
-Tally = Callable[[int], None]
+from support.fault_world import FaultWorld, Tally, fault_world
 
 
 @pytest.fixture

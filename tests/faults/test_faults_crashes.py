@@ -20,10 +20,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import creates
 from erpsync.testing.fault_proxy import Fault
-
-from .conftest import Tally
-from .fault_world import FaultWorld, Pair, fault_world
-from .test_faults_network import _assert_converged, _change_both_sides, _create
+from support.fault_world import FaultWorld, Pair, Tally, assert_converged, change_both_sides, create_newco, fault_world
 
 CHILD = Path(__file__).with_name("fault_child.py")
 SLOW_ANSWER = 0.15  # below the client's timeout: stretches a run so a kill lands inside it
@@ -60,7 +57,7 @@ def test_a_cycle_killed_at_random_points_converges_on_the_next_run(world: FaultW
     rng = random.Random(9)  # reproducible kill points
     pairs: list[Pair] = world.linked_pairs(4)
     before = world.counts()
-    expected = _change_both_sides(world, pairs)
+    expected = change_both_sides(world, pairs)
     kills = 0
     for _ in range(KILLS):
         _slow_connector(world)
@@ -68,9 +65,10 @@ def test_a_cycle_killed_at_random_points_converges_on_the_next_run(world: FaultW
         world.proxy.clear()
         world.expire_leases()  # the killed holder never releases its lease: it expires
     world.settle()
-    _assert_converged(world, pairs, expected)
+    assert_converged(world, pairs, expected)
     assert world.counts() == before
-    tally(max(kills, 1))
+    assert kills > 0, "no kill landed while a cycle was under way"
+    tally(kills)
 
 
 def test_a_create_killed_at_random_points_leaves_one_linked_actor(world: FaultWorld, tally: Tally) -> None:
@@ -86,10 +84,11 @@ def test_a_create_killed_at_random_points_leaves_one_linked_actor(world: FaultWo
         with world.database.read_session() as session:
             linked = session.scalars(select(ErpLink.erp_key).where(ErpLink.entity_id == company_id)).all()
         if not linked:  # killed before the intent was stored: the user presses *Create* again
-            linked = [_create(world, company_id).erp_key]
+            linked = [create_newco(world, company_id).erp_key]
         assert world.erp_count() == actors_before + 1, f"kill {n}: an orphan or a second actor"
         assert len(linked) == 1
-    tally(max(kills, 1))
+    assert kills > 0, "no kill landed while a create was under way"
+    tally(kills)
 
 
 # --- the database connection dropped mid-run ------------------------------------------------------------------------
@@ -123,7 +122,7 @@ def test_a_database_connection_dropped_mid_run_converges_on_the_next_run(pg_worl
     world = pg_world
     pairs = world.linked_pairs(4)
     before = world.counts()
-    expected = _change_both_sides(world, pairs)
+    expected = change_both_sides(world, pairs)
     _slow_connector(world)
     stop, terminated = threading.Event(), [0]
     url = world.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -141,6 +140,7 @@ def test_a_database_connection_dropped_mid_run_converges_on_the_next_run(pg_worl
     world.proxy.clear()
     world.expire_leases()
     world.settle()
-    _assert_converged(world, pairs, expected)
+    assert_converged(world, pairs, expected)
     assert world.counts() == before
-    tally(max(terminated[0], 1))
+    assert terminated[0] > 0, "no database connection was dropped"
+    tally(terminated[0])

@@ -7,16 +7,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError, ErrorCode
-from erpsync.protocol.models import Actor
 from erpsync.storage.tables import ErpLink, SyncCreate
 from erpsync.sync import creates
 from erpsync.sync import engine as sync_engine
 from erpsync.testing.fault_proxy import Fault
-
-from .conftest import Tally
-from .fault_world import CLIENT_TIMEOUT, CUSTOMER, FaultWorld, Pair
+from support.fault_world import (
+    CLIENT_TIMEOUT,
+    FaultWorld,
+    Tally,
+    assert_converged,
+    change_both_sides,
+    create_newco,
+)
 
 PAST_TIMEOUT = CLIENT_TIMEOUT + 0.5
 # Faults the client absorbs by retrying (the record never fails); the others fail it with reason "connector".
@@ -54,28 +57,6 @@ def _inject(world: FaultWorld, fault: Fault, operation: str, *, times: int = 1) 
     world.proxy.inject(fault, operation=operation, times=times, delay=PAST_TIMEOUT, retry_after=0.05)
 
 
-def _change_both_sides(world: FaultWorld, pairs: list[Pair]) -> dict[int, dict[str, str]]:
-    """ERP changes on the first two pairs, CRM changes on the other two; the values every side must end with."""
-    world.erp_update(pairs[0].erp_key, email="0@erp.example")
-    world.erp_update(pairs[1].erp_key, phone="+46 1111")
-    world.crm_update(pairs[2].company_id, EMAIL="2@crm.example")
-    world.crm_update(pairs[3].company_id, PHONE="+47 3333")
-    expected = {
-        n: {"name": f"Acme {n}", "email": f"{n}@acme.example", "phone": f"+45 {n:04}"} for n in range(len(pairs))
-    }
-    expected[0]["email"], expected[1]["phone"] = "0@erp.example", "+46 1111"
-    expected[2]["email"], expected[3]["phone"] = "2@crm.example", "+47 3333"
-    return expected
-
-
-def _assert_converged(world: FaultWorld, pairs: list[Pair], expected: dict[int, dict[str, str]]) -> None:
-    for n, pair in enumerate(pairs):
-        assert world.erp_values(pair.erp_key) == expected[n]
-        crm = world.crm_values(pair.company_id)
-        assert crm == {"NAME": expected[n]["name"], "EMAIL": expected[n]["email"], "PHONE": expected[n]["phone"]}
-    assert world.failing_links() == []
-
-
 def _assert_failures_typed(world: FaultWorld, fault: Fault, *, after_run: int) -> None:
     reasons = world.error_reasons(after_run=after_run)
     assert set(reasons) <= KNOWN_REASONS
@@ -89,13 +70,13 @@ def test_a_cycle_under_a_fault_converges_on_the_next_runs(
 ) -> None:
     pairs = world.linked_pairs(4)
     before, first_run = world.counts(), world.last_run_id()
-    expected = _change_both_sides(world, pairs)
+    expected = change_both_sides(world, pairs)
     _inject(world, fault, operation, times=2)
     world.cycle()
     injected = world.proxy.injected.total()
     world.proxy.clear()
     world.settle()
-    _assert_converged(world, pairs, expected)
+    assert_converged(world, pairs, expected)
     assert world.counts() == before
     _assert_failures_typed(world, fault, after_run=first_run)
     tally(injected)
@@ -130,7 +111,7 @@ def test_sync_now_under_a_fault_reports_a_typed_reason_and_a_retry_converges(
         assert world.failing_links()[0].error_reason == ErrorCode.CONNECTOR.value
         sync_engine.retry_link(world.engine, world.connection_id, pair.link_id)
     expected = {"name": "Acme 0", "email": "now@erp.example", "phone": "+45 9999"}
-    _assert_converged(world, [pair], {0: expected})
+    assert_converged(world, [pair], {0: expected})
     assert world.counts() == before
     tally(injected)
 
@@ -147,24 +128,12 @@ CREATE_FAULTS = [
 ]
 
 
-def _create(world: FaultWorld, company_id: int) -> creates.Created:
-    return creates.create_actor(
-        world.database,
-        world.clients,
-        connection_id=world.connection_id,
-        entity_type=EntityType.COMPANY,
-        entity_id=company_id,
-        actor=Actor(actor_type=CUSTOMER, fields={"name": "Newco", "email": "hi@newco.example"}),
-        agreed={"name": "Newco", "email": "hi@newco.example"},
-    )
-
-
 def _create_as_a_user_would(world: FaultWorld, company_id: int) -> tuple[creates.Created, list[str]]:
     """Create; when it fails, the user sees the typed reason and presses the button again."""
     reasons = []
     for _ in range(3):
         try:
-            return _create(world, company_id), reasons
+            return create_newco(world, company_id), reasons
         except ErpsyncError as error:
             reasons.append(error.code.value)
     raise AssertionError(f"the create never succeeded: {reasons}")
@@ -199,7 +168,7 @@ def test_a_lost_answer_to_every_create_attempt_still_leaves_one_actor_after_the_
     company_id = world.crm_company(NAME="Newco")
     _inject(world, Fault.LOSE_ANSWER, "create_actor", times=20)  # more than the client's retries
     with pytest.raises(ErpsyncError) as failed:
-        _create(world, company_id)
+        create_newco(world, company_id)
     assert failed.value.code is ErrorCode.TRANSIENT
     injected = world.proxy.injected.total()
     assert world.erp_count() == 1  # the ERP did create it: the answer was what got lost
@@ -207,7 +176,7 @@ def test_a_lost_answer_to_every_create_attempt_still_leaves_one_actor_after_the_
     [completed] = creates.resume_pending(world.database, world.clients, connection_id=world.connection_id)
     assert world.erp_count() == 1
     with pytest.raises(ConflictError):  # the user presses *Create* once more: it is linked already
-        _create(world, company_id)
+        create_newco(world, company_id)
     assert world.erp_count() == 1
     assert world.crm_values(company_id)["NAME"] == "Newco"
     with world.database.read_session() as session:

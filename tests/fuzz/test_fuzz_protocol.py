@@ -21,7 +21,7 @@ from erpsync.sdk.app import create_app
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncConnector
 from erpsync.testing.server import serve_in_thread
-from faults.fault_world import FaultWorld, Pair, fault_world
+from support.fault_world import FaultWorld, Pair, fault_world
 
 Json = Any
 scalars = st.one_of(

@@ -203,8 +203,7 @@ def test_two_workers_on_postgres_never_run_a_connection_twice_at_once(tmp_path: 
         with hub.database.session() as session:
             save_engine_settings(session, EngineSettings(running=True, interval_seconds=1))
         with hub.worker("--threads", "3"), hub.worker("--threads", "3"):
-            wait_for(lambda: _runs_each(hub, connection_ids) >= 4, "every connection to be served several times")
-            time.sleep(1.0)
+            wait_for(lambda: _runs_each(hub, connection_ids) >= 6, "every connection to be served several times")
         with hub.database.read_session() as session:
             rows = session.scalars(select(SyncRun).where(SyncRun.kind == "cycle").order_by(SyncRun.started_at)).all()
         for connection_id in connection_ids:

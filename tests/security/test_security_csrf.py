@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from erpsync.storage.tables import Base
 
+from .access_matrix import ROUTES, Records, call, make_records, page_routes, path_for, query_for
 from .conftest import SecurityWorld
-from .test_security_web_access import ROUTES, Records, call, make_records, page_routes, path_for, query_for
 from .web import Browser
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -34,6 +34,12 @@ from .conftest import PASSWORD, SecurityWorld
 from .web import Browser
 
 
+def _answered(response: httpx.Response, status: int = 200) -> httpx.Response:
+    """``response``, once it has the expected status: a check on its body means nothing on an error page."""
+    assert response.status_code == status, (response.request.method, str(response.request.url), response.text[:300])
+    return response
+
+
 def _secrets(world: SecurityWorld) -> list[str]:
     return [world.sample.secret, str(world.sample.config["password"])]
 
@@ -57,12 +63,15 @@ def test_secrets_never_appear_in_answers_logs_or_run_history(
     with world.client("admin") as admin:
         main = world.ids["main"]
         for path in ("/connectors", f"/connectors/{world.ids['connector']}", "/connections", f"/connections/{main}"):
-            seen.append(admin.get(path).text)
-        seen.append(admin.post(f"/connections/{main}/sync").text)
-        seen.append(admin.get("/runs").text)
-        runs = admin.get("/runs").json()
-        seen += [admin.get(f"/runs/{run['id']}/events").text for run in runs]
+            seen.append(_answered(admin.get(path)).text)
+        seen.append(_answered(admin.post(f"/connections/{main}/sync")).text)
+        listed = _answered(admin.get("/runs"))
+        seen.append(listed.text)
+        runs = listed.json()
+        assert runs, "the sync left a run whose events are read below"
+        seen += [_answered(admin.get(f"/runs/{run['id']}/events")).text for run in runs]
         bad = admin.post("/connections/test", json={"connector_id": world.ids["connector"], "config": {"password": 1}})
+        assert (_answered(bad).json()["ok"], bad.json()["error_code"]) == (False, "validation")  # a failed test
         seen.append(bad.text)
     seen.append(caplog.text)
     for secret in _secrets(world):
@@ -83,7 +92,7 @@ def test_pages_are_bounded(world: SecurityWorld) -> None:
 
 def test_web_forms_refuse_a_request_without_a_valid_csrf_token(world: SecurityWorld) -> None:
     with httpx.Client(base_url=world.url) as browser:
-        browser.get("/login")
+        _answered(browser.get("/login"))
         missing = browser.post("/login", data={"login": "admin", "password": PASSWORD})
         wrong = browser.post("/login", data={"login": "admin", "password": PASSWORD, "csrf_token": "forged"})
     assert missing.status_code == wrong.status_code == 403
@@ -176,7 +185,7 @@ def test_a_failed_connector_probe_answers_alike_whatever_the_port_did(
             response = admin.post("/connectors", json={"name": "Probe", "url": url, "secret": secret})
             assert response.status_code == 422, (case, response.text)
             answers[case] = response.json()["detail"].replace(url, "URL")
-        assert [c["name"] for c in admin.get("/connectors").json()] == ["Sample"]
+        assert [c["name"] for c in _answered(admin.get("/connectors")).json()] == ["Sample"]
     assert set(answers.values()) == {NOT_A_CONNECTOR.format(url="URL")}, answers
     probes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("connector probe of")]
     assert len(probes) == len(urls)  # the reason is for the operator's log ...
@@ -190,7 +199,7 @@ def test_control_characters_in_a_connector_url_are_refused(world: SecurityWorld,
     with world.client("admin") as admin:
         created = admin.post("/connectors", json={"name": "Bad", "url": url, "secret": world.sample.secret})
         patched = admin.patch(f"/connectors/{world.ids['connector']}", json={"url": url})
-        listed = admin.get("/connectors").json()
+        listed = _answered(admin.get("/connectors")).json()
     assert created.status_code == patched.status_code == 422, (created.text, patched.text)
     if bad != "\x00":  # a NUL is refused at the door, before the URL rules look at it
         assert "control characters" in created.json()["detail"]
@@ -202,7 +211,7 @@ def test_user_info_in_a_connector_url_is_refused_and_never_echoed(world: Securit
     url = world.sample.url.replace("http://", "http://erp:hunter2-password@")
     with world.client("admin") as admin:
         created = admin.post("/connectors", json={"name": "Creds", "url": url, "secret": world.sample.secret})
-        listed = admin.get("/connectors").text
+        listed = _answered(admin.get("/connectors")).text
     assert created.status_code == 422
     assert "must not hold a user name or password" in created.json()["detail"]
     assert "hunter2-password" not in created.text + listed
@@ -276,7 +285,7 @@ def test_nul_is_refused_in_every_api_body_and_query_and_nothing_changes(world: S
             admin.get("/companies", params={"q": "Acme\x00"}),
             admin.post("/companies", content=b'{"name": "raw \x00"}', headers={"content-type": "application/json"}),
         ]
-        after_company = admin.get(company).json()
+        after_company = _answered(admin.get(company)).json()
     for response in attempts:
         assert response.status_code == 422, (response.request.url, response.text)
         assert "NUL" in response.text
@@ -336,16 +345,18 @@ def test_changed_by_names_a_connection_only_to_those_who_can_see_it(world: Secur
     shown = {}
     for role in ("no_licence", "outside", "inside", "admin"):
         with world.client(role) as client:
-            one = client.get(f"/companies/{company}").json()["changed_by"]
-            listed = {item["id"]: item["changed_by"] for item in client.get("/companies").json()["items"]}
+            one = _answered(client.get(f"/companies/{company}")).json()["changed_by"]
+            items = _answered(client.get("/companies")).json()["items"]
+            listed = {item["id"]: item["changed_by"] for item in items}
             assert listed[company] == one, role
             shown[role] = one
     assert shown == {"no_licence": "sync", "outside": "sync", "inside": f"sync:{main}", "admin": f"sync:{main}"}
     for role in ("no_licence", "outside"):
         browser = Browser(world, role)
         try:
-            pages = [browser.get(f"/companies/{company}").text, browser.get("/companies").text]
-            pages.append(browser.get(f"/companies/{company}/erp").text)
+            erp_tab = 403 if role == "no_licence" else 200  # the ERP tab needs the licence
+            paths = {f"/companies/{company}": 200, "/companies": 200, f"/companies/{company}/erp": erp_tab}
+            pages = [_answered(browser.get(path), status).text for path, status in paths.items()]
         finally:
             browser.close()
         for page in pages:
@@ -358,5 +369,5 @@ def test_import_undo_tags_are_not_shown_to_users(world: SecurityWorld) -> None:
     with world.database.session() as session:
         session.execute(text("UPDATE companies SET changed_by = 'import-undo:7' WHERE id = :id"), {"id": company})
     with world.client("inside") as inside, world.client("admin") as admin:
-        assert inside.get(f"/companies/{company}").json()["changed_by"] == "import-undo"
-        assert admin.get(f"/companies/{company}").json()["changed_by"] == "import-undo:7"
+        assert _answered(inside.get(f"/companies/{company}")).json()["changed_by"] == "import-undo"
+        assert _answered(admin.get(f"/companies/{company}")).json()["changed_by"] == "import-undo:7"

@@ -18,10 +18,8 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncConnector, SyncEvent, SyncLock, SyncRun, utcnow
 from erpsync.sync import engine as sync_engine
 from erpsync.sync import jobs, locks, runs
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 from erpsync.testing.server import serve_in_thread
-
-from .test_engine import World, build_world
+from support.sync_world import World, build_world
 
 PAGE = 2
 RECORDS = 5  # three pages of ERP changes: 2, 2, 1
@@ -30,7 +28,7 @@ Asgi = Callable[..., Any]
 
 
 @pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+def world(database: Database, tmp_path: Path) -> Iterator[World]:
     yield from build_world(database, tmp_path, page_size=PAGE)
 
 

@@ -17,11 +17,9 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncConnector, SyncEvent, SyncRun
 from erpsync.sync import creates
 from erpsync.sync.connections import client_for
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 from erpsync.testing.sample import COMPANY
 from erpsync.testing.server import serve_in_thread
-
-from .test_engine import CUSTOMER, World, build_world
+from support.sync_world import CUSTOMER, World, build_world
 
 Receive = Any
 Send = Any
@@ -53,7 +51,7 @@ class FailingChanges:
 
 
 @pytest.fixture
-def small_pages(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
+def small_pages(database: Database, tmp_path: Path) -> Iterator[World]:
     yield from build_world(database, tmp_path, page_size=2)
 
 

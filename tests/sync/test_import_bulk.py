@@ -3,7 +3,6 @@ ORM wrote them, and on PostgreSQL the per-page lookups stay on their indexes as 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,11 @@ from erpsync.storage.bulk import reserve_ids
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, utcnow
 from erpsync.sync import imports, links
-from erpsync.testing.db import clear_database, database, postgres_url, sqlite_template  # noqa: F401
+from erpsync.testing.db import clear_database
 from erpsync.testing.sample import COMPANY
-
-from .test_engine import World, build_world
+from support.sync_world import World, build_world
 
 CUSTOMER = ActorType.CUSTOMER
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    yield from build_world(database, tmp_path)
 
 
 def company_table() -> Table:
@@ -37,7 +30,7 @@ def company_table() -> Table:
     return table
 
 
-def test_reserved_ids_are_never_ones_used_before_even_after_a_delete(database: Database) -> None:  # noqa: F811
+def test_reserved_ids_are_never_ones_used_before_even_after_a_delete(database: Database) -> None:
     with database.session() as session:
         highest = create_record(session, EntityType.COMPANY, {"NAME": "Gone"}, changed_by="test").id
         delete_entity(session, EntityType.COMPANY, highest, changed_by="test")
@@ -47,7 +40,7 @@ def test_reserved_ids_are_never_ones_used_before_even_after_a_delete(database: D
     assert min(ids) > highest  # a tombstone names its entity for good
 
 
-def test_bulk_created_entities_and_links_read_back_as_written(database: Database) -> None:  # noqa: F811
+def test_bulk_created_entities_and_links_read_back_as_written(database: Database) -> None:
     rows = [{"name": f"Bulk {n}", "email": f"b{n}@example.com"} for n in range(3)] + [{"name": "No mail"}]
     with database.session() as session:
         done = create_entities_bulk(session, EntityType.COMPANY, rows, changed_by="sync:1")
@@ -84,7 +77,7 @@ def test_a_bulk_bind_stores_the_agreed_values_and_refuses_a_taken_key(world: Wor
 
 @pytest.mark.postgres
 def test_on_postgresql_an_import_keeps_the_statistics_of_the_tables_it_grows_current(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     tmp_path: Path,
 ) -> None:
     """Without current statistics the planner takes a table for as small as when it was last analysed and its

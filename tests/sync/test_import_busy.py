@@ -23,10 +23,9 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink
 from erpsync.sync import busy, imports
 from erpsync.sync.engine import sync_connection
-from erpsync.testing.db import migrated_database, postgres_url, sqlite_template  # noqa: F401
+from erpsync.testing.db import migrated_database
 from erpsync.testing.sample import COMPANY
-
-from .test_engine import World, build_world
+from support.sync_world import World, build_world
 
 CUSTOMER = ActorType.CUSTOMER
 FOREGROUND_THREADS = 3
@@ -40,7 +39,7 @@ def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
 
 
 @pytest.fixture
-def busy_sqlite(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:  # noqa: F811
+def busy_sqlite(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     path = tmp_path / "erpsync.sqlite"
     shutil.copyfile(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
@@ -146,7 +145,7 @@ def test_a_sync_run_that_finds_the_database_locked_is_run_again(world: World, ca
 
 
 @pytest.mark.postgres
-def test_a_postgresql_lock_timeout_is_tried_again(postgres_url: str) -> None:  # noqa: F811
+def test_a_postgresql_lock_timeout_is_tried_again(postgres_url: str) -> None:
     """A PostgreSQL transaction that gives up waiting for a lock (``lock_timeout``) is tried again, not failed."""
     migrated_database(postgres_url).dispose()
     database = Database(postgres_url)  # no connection yet: each one it opens sets the short lock timeout

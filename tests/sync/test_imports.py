@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,25 +11,17 @@ from erpsync.connectors.sample.erp import NewRecord
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol.models import ActorType
 from erpsync.sdk.app import create_app
-from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, Person, SyncConnector, SyncRun
 from erpsync.sync import imports, jobs, locks
 from erpsync.sync.engine import sync_connection
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 from erpsync.testing.sample import COMPANY
 from erpsync.testing.server import free_port, serve_in_thread
-
-from .test_engine import World, build_world
+from support.sync_world import World
 
 CUSTOMER = ActorType.CUSTOMER
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    yield from build_world(database, tmp_path)
 
 
 def erp_customers(world: World, count: int, **values: str) -> list[str]:

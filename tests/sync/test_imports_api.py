@@ -15,23 +15,15 @@ from erpsync.api.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol.models import ActorType
 from erpsync.settings import Settings
-from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration, runs
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 from erpsync.testing.sample import COMPANY
 from erpsync.testing.server import serve_in_thread
-
-from .test_engine import World, build_world
+from support.sync_world import World
 
 PASSWORD = "a good password"
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    yield from build_world(database, tmp_path)
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncConnector, utcnow
 from erpsync.sync import links
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 
 
-def _connection(database: Database) -> int:  # noqa: F811
+def _connection(database: Database) -> int:
     with database.session() as session:
         connector = SyncConnector(name="c", url="http://127.0.0.1:1", secret_encrypted="x")
         session.add(connector)
@@ -42,12 +41,12 @@ def _link(
         ).id
 
 
-def _company(database: Database) -> int:  # noqa: F811
+def _company(database: Database) -> int:
     with database.session() as session:
         return create_record(session, EntityType.COMPANY, {"NAME": "Acme"}, changed_by="user:1").id
 
 
-def test_a_company_links_to_one_actor_per_connection(database: Database) -> None:  # noqa: F811
+def test_a_company_links_to_one_actor_per_connection(database: Database) -> None:
     connection_id, company_id, other_id = _connection(database), _company(database), _company(database)
     _link(database, connection_id, EntityType.COMPANY, company_id, ActorType.CUSTOMER, "1")
     with pytest.raises(ConflictError, match="linked in this connection already"):
@@ -58,7 +57,7 @@ def test_a_company_links_to_one_actor_per_connection(database: Database) -> None
         _link(database, connection_id, EntityType.COMPANY, other_id, ActorType.PROJECT, "3")
 
 
-def test_a_person_links_only_under_its_linked_company(database: Database) -> None:  # noqa: F811
+def test_a_person_links_only_under_its_linked_company(database: Database) -> None:
     connection_id, company_id = _connection(database), _company(database)
     with database.session() as session:
         person_id = create_record(
@@ -70,7 +69,7 @@ def test_a_person_links_only_under_its_linked_company(database: Database) -> Non
     _link(database, connection_id, EntityType.PERSON, person_id, ActorType.PERSON, "P1")
 
 
-def test_transient_failures_back_off_then_park_and_retry_unparks(database: Database) -> None:  # noqa: F811
+def test_transient_failures_back_off_then_park_and_retry_unparks(database: Database) -> None:
     connection_id, company_id = _connection(database), _company(database)
     link_id = _link(database, connection_id, EntityType.COMPANY, company_id, ActorType.CUSTOMER, "1")
     now = utcnow()
@@ -89,7 +88,7 @@ def test_transient_failures_back_off_then_park_and_retry_unparks(database: Datab
     assert (counts.in_sync, counts.failing, counts.broken) == (0, 1, 0)
 
 
-def test_a_validation_failure_is_parked_at_once(database: Database) -> None:  # noqa: F811
+def test_a_validation_failure_is_parked_at_once(database: Database) -> None:
     connection_id, company_id = _connection(database), _company(database)
     link_id = _link(database, connection_id, EntityType.COMPANY, company_id, ActorType.CUSTOMER, "1")
     with database.session() as session:

@@ -9,10 +9,9 @@ import pytest
 
 from erpsync.storage.db import Database
 from erpsync.sync import locks
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
 
 
-def test_two_threads_racing_for_a_lease_get_it_once(database: Database) -> None:  # noqa: F811
+def test_two_threads_racing_for_a_lease_get_it_once(database: Database) -> None:
     barrier = threading.Barrier(2)
     won: list[bool] = []
 
@@ -29,14 +28,14 @@ def test_two_threads_racing_for_a_lease_get_it_once(database: Database) -> None:
     assert sorted(won) == [False, True]
 
 
-def test_a_held_lease_refuses_others_until_released(database: Database) -> None:  # noqa: F811
+def test_a_held_lease_refuses_others_until_released(database: Database) -> None:
     with locks.held(database, "link:7"), pytest.raises(locks.LockedError), locks.held(database, "link:7"):
         pass
     with locks.held(database, "link:7") as lease:
         assert lease.name == "link:7"
 
 
-def test_a_stale_lease_expires_and_can_be_taken_over(database: Database) -> None:  # noqa: F811
+def test_a_stale_lease_expires_and_can_be_taken_over(database: Database) -> None:
     dead = locks.Lease("connection:2", "dead-process", timedelta(seconds=-1))
     assert locks.try_acquire(database, dead)
     with locks.held(database, "connection:2") as lease:
@@ -44,7 +43,7 @@ def test_a_stale_lease_expires_and_can_be_taken_over(database: Database) -> None
         assert locks.renew(database, lease)
 
 
-def test_acquire_each_takes_only_the_free_ones(database: Database) -> None:  # noqa: F811
+def test_acquire_each_takes_only_the_free_ones(database: Database) -> None:
     with locks.held(database, "link:1"):
         taken = locks.try_acquire_each(database, ["link:1", "link:2"], holder="me")
     assert [lease.name for lease in taken] == ["link:2"]

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from erpsync.errors import ConflictError
-from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncEvent, SyncRun
 from erpsync.sync import resync
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
-
-from .test_engine import World, build_world
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    yield from build_world(database, tmp_path)
+from support.sync_world import World
 
 
 def test_a_resync_pushes_crm_values_over_erp_changes_with_history(world: World) -> None:

@@ -4,24 +4,12 @@ for sync runs and import/resync jobs alike; a live run keeps its lease however l
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncLock, SyncRun, utcnow
 from erpsync.sync import imports, locks, runs
 from erpsync.sync.engine import sync_connection
-from erpsync.testing.db import database, postgres_url, sqlite_template  # noqa: F401
-
-from .test_engine import CUSTOMER, World, build_world
-
-
-@pytest.fixture
-def world(database: Database, tmp_path: Path) -> Iterator[World]:  # noqa: F811
-    yield from build_world(database, tmp_path)
+from support.sync_world import CUSTOMER, World
 
 
 def crashed_run(world: World, kind: runs.RunKind) -> int:

@@ -1,9 +1,10 @@
 """A hub, the sample connector behind a fault proxy (real TCP on loopback), one active connection whose mapping is
-stored in the database (so a separate process can run its cycles), and the checks that a run has converged."""
+stored in the database (so a separate process can run its cycles), the scenarios the fault tests share and the checks
+that a run has converged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,10 +19,10 @@ from erpsync.connectors.sample.fields import ORGANISATION
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record, read_record, write_record
 from erpsync.crypto import Cipher
-from erpsync.protocol.models import ActorType, Value
+from erpsync.protocol.models import Actor, ActorType, Value
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, SyncEvent, SyncLock, SyncRun, utcnow
-from erpsync.sync import configuration, links
+from erpsync.sync import configuration, creates, links
 from erpsync.sync import engine as sync_engine
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
@@ -33,6 +34,9 @@ from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 CUSTOMER = ActorType.CUSTOMER
 CLIENT_TIMEOUT = 1.0  # short, so a delayed answer times out quickly
 SYNCED = {"name": "NAME", "email": "EMAIL", "phone": "PHONE"}
+
+Tally = Callable[[int], None]
+"""The ``tally`` fixture of tests/faults: called with the number of faults a test injected, once it converged."""
 
 
 def customer_mapping() -> ActorTypeMapping:
@@ -173,3 +177,41 @@ def _active_connection(database: Database, clients: ConnectorClients, sample: Ru
         configuration.save_mapping(session, connection, customer_mapping(), erp_lists={})
         connection.active = True
         return connection.id
+
+
+# --- scenarios and checks shared by the fault tests ------------------------------------------------------------
+
+
+def change_both_sides(world: FaultWorld, pairs: list[Pair]) -> dict[int, dict[str, str]]:
+    """ERP changes on the first two pairs, CRM changes on the other two; the values every side must end with."""
+    world.erp_update(pairs[0].erp_key, email="0@erp.example")
+    world.erp_update(pairs[1].erp_key, phone="+46 1111")
+    world.crm_update(pairs[2].company_id, EMAIL="2@crm.example")
+    world.crm_update(pairs[3].company_id, PHONE="+47 3333")
+    expected = {
+        n: {"name": f"Acme {n}", "email": f"{n}@acme.example", "phone": f"+45 {n:04}"} for n in range(len(pairs))
+    }
+    expected[0]["email"], expected[1]["phone"] = "0@erp.example", "+46 1111"
+    expected[2]["email"], expected[3]["phone"] = "2@crm.example", "+47 3333"
+    return expected
+
+
+def assert_converged(world: FaultWorld, pairs: list[Pair], expected: dict[int, dict[str, str]]) -> None:
+    for n, pair in enumerate(pairs):
+        assert world.erp_values(pair.erp_key) == expected[n]
+        crm = world.crm_values(pair.company_id)
+        assert crm == {"NAME": expected[n]["name"], "EMAIL": expected[n]["email"], "PHONE": expected[n]["phone"]}
+    assert world.failing_links() == []
+
+
+def create_newco(world: FaultWorld, company_id: int) -> creates.Created:
+    """*Create in ERP* of the CRM company ``company_id`` as the customer "Newco"."""
+    return creates.create_actor(
+        world.database,
+        world.clients,
+        connection_id=world.connection_id,
+        entity_type=EntityType.COMPANY,
+        entity_id=company_id,
+        actor=Actor(actor_type=CUSTOMER, fields={"name": "Newco", "email": "hi@newco.example"}),
+        agreed={"name": "Newco", "email": "hi@newco.example"},
+    )
