@@ -11,10 +11,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, read_record
-from erpsync.errors import (
-    NotFoundError,
-    ValidationError,
-)
+from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import time_budget
 from erpsync.storage.tables import ErpConnection, User
@@ -22,13 +19,8 @@ from erpsync.sync import links
 from erpsync.sync.configuration import offered_fields
 from erpsync.sync.connections import client_for, get_connection
 from erpsync.sync.engine import Engine, Pass
-from erpsync.sync.erp_tab.views import (
-    LinkView,
-)
-from erpsync.sync.mapping import (
-    ENTITY_FOR_ACTOR,
-    ActorTypeMapping,
-)
+from erpsync.sync.erp_tab.views import LinkView
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping
 
 P = ParamSpec("P")
 R = TypeVar("R")

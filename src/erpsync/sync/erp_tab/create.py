@@ -7,35 +7,16 @@ from collections.abc import Mapping
 from sqlalchemy import delete
 
 from erpsync.crm.fields import EntityType
-from erpsync.errors import (
-    ConflictError,
-    ErpsyncError,
-    ValidationError,
-)
+from erpsync.errors import ConflictError, ErpsyncError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncCreate
 from erpsync.sync import creates, links
 from erpsync.sync.engine import Engine, Pass, RecordResult, sync_link
-from erpsync.sync.erp_tab.context import (
-    Context,
-    EntityRef,
-    RefusedRequestError,
-    interactive,
-    open_context,
-)
+from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
 from erpsync.sync.erp_tab.values import metas_of
-from erpsync.sync.erp_tab.views import (
-    Linked,
-    LinkView,
-    Prompt,
-    linked,
-)
-from erpsync.sync.mapping import (
-    FieldDefault,
-    Problem,
-    validate_defaults,
-)
+from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
+from erpsync.sync.mapping import FieldDefault, Problem, validate_defaults
 from erpsync.sync.merge import Side, is_blank
 
 # --- create ---------------------------------------------------------------------------------------------------------

@@ -7,13 +7,7 @@ from dataclasses import replace
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, read_record, write_record
-from erpsync.errors import (
-    ConflictError,
-    ErpsyncError,
-    UnavailableError,
-    ValidationError,
-    error_for,
-)
+from erpsync.errors import ConflictError, ErpsyncError, UnavailableError, ValidationError, error_for
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.sync import links, merge
@@ -29,17 +23,8 @@ from erpsync.sync.erp_tab.context import (
     user_of,
 )
 from erpsync.sync.erp_tab.values import display, list_labels, metas_of, read_actor, rows_marked, shown
-from erpsync.sync.erp_tab.views import (
-    FieldComparison,
-    FieldValue,
-    Linked,
-    LinkView,
-    Section,
-    linked,
-)
-from erpsync.sync.mapping import (
-    winners_by_erp_field,
-)
+from erpsync.sync.erp_tab.views import FieldComparison, FieldValue, Linked, LinkView, Section, linked
+from erpsync.sync.mapping import winners_by_erp_field
 from erpsync.sync.merge import Direction, Side, same
 
 # --- sections -------------------------------------------------------------------------------------------------------

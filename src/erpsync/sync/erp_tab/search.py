@@ -10,17 +10,9 @@ from erpsync.crm.service import CrmRecord
 from erpsync.protocol import models as m
 from erpsync.sync import links
 from erpsync.sync.engine import Engine, Pass
-from erpsync.sync.erp_tab.context import (
-    Context,
-    EntityRef,
-    RefusedRequestError,
-    interactive,
-    open_context,
-)
+from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
 from erpsync.sync.erp_tab.values import list_labels, rows_marked, shown
-from erpsync.sync.erp_tab.views import (
-    Hit,
-)
+from erpsync.sync.erp_tab.views import Hit
 
 SEARCH_LIMIT = 50
 

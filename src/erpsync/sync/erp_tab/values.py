@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from erpsync.errors import (
-    NotFoundError,
-)
+from erpsync.errors import NotFoundError
 from erpsync.protocol import models as m
 from erpsync.sync.engine import Pass
-from erpsync.sync.erp_tab.views import (
-    Display,
-    FieldValue,
-)
+from erpsync.sync.erp_tab.views import Display, FieldValue
 from erpsync.sync.merge import is_blank
 
 # --- showing values -------------------------------------------------------------------------------------------------

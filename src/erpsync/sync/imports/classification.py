@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
-from erpsync.storage.tables import (
-    ErpLink,
-)
+from erpsync.storage.tables import ErpLink
 from erpsync.sync import links
 from erpsync.sync.engine import Pass
 from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits

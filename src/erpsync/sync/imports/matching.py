@@ -14,11 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.storage.tables import (
-    ENTITY_TABLES,
-    CrmDeletion,
-    Person,
-)
+from erpsync.storage.tables import ENTITY_TABLES, CrmDeletion, Person
 
 # --- matching -------------------------------------------------------------------------------------------------------
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 
 from erpsync.protocol import models as m
 from erpsync.storage.bulk import LoadStatistics
-from erpsync.storage.tables import (
-    SyncJob,
-)
+from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
 from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict

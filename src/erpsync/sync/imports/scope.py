@@ -8,9 +8,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.errors import ValidationError
 from erpsync.protocol import models as m
-from erpsync.storage.tables import (
-    ErpConnection,
-)
+from erpsync.storage.tables import ErpConnection
 from erpsync.sync import jobs
 from erpsync.sync.engine import Engine, Pass, passes
 from erpsync.sync.erp_tab import RestrictionInput, check_restrictions

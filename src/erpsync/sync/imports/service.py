@@ -14,12 +14,7 @@ from erpsync.crm.service import delete_entity
 from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
-from erpsync.storage.tables import (
-    ENTITY_TABLES,
-    ImportItem,
-    SyncJob,
-    utcnow,
-)
+from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, utcnow
 from erpsync.sync import jobs, links, locks
 from erpsync.sync.engine import Engine
 from erpsync.sync.erp_tab import RestrictionInput

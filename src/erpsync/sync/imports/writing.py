@@ -15,13 +15,7 @@ from erpsync.crm.service import create_entities_bulk, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ValidationError
 from erpsync.storage.bulk import insert_rows
-from erpsync.storage.tables import (
-    ENTITY_TABLES,
-    Base,
-    ErpLink,
-    ImportItem,
-    utcnow,
-)
+from erpsync.storage.tables import ENTITY_TABLES, Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links
 from erpsync.sync.engine import Pass
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
