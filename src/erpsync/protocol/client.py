@@ -1,6 +1,7 @@
 """The hub's client for connector protocol v1: signing, timeouts, retries, rate limits, batching, typed errors.
 
-Every failure raises a type from ``erpsync.errors``; a returned response always has ``ok: true``.
+Every failure raises a type from ``erpsync.errors``; a returned response always has ``ok: true``. Requests are built,
+answers read into typed errors and batches merged in ``erpsync.protocol.wire``.
 """
 
 from __future__ import annotations
@@ -13,26 +14,21 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 
 import httpx
 import pydantic
 
 from erpsync.errors import (
-    AuthError,
     ConnectorError,
     ErpsyncError,
     RateLimitError,
     TransientError,
     UnknownConnectionError,
-    ValidationError,
-    error_for,
 )
 from erpsync.protocol import models as m
+from erpsync.protocol import wire
 from erpsync.protocol.signing import (
-    REFUSAL_HEADER,
-    REPLAYED,
     V1,
     V2,
     dual_signed_headers,
@@ -47,7 +43,6 @@ ActorTypeArg = m.ActorType | str
 UnknownConnectionCallback = Callable[[str], None]
 """Called with a connection id the connector does not know; it should send ``save_connection`` again."""
 
-_GATEWAY_STATUSES = frozenset({502, 503, 504})
 _budget: ContextVar[float | None] = ContextVar("erpsync_connector_time_budget", default=None)
 
 
@@ -76,9 +71,6 @@ class CallGuard(Protocol):
 
 def _unguarded(operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
     return send()
-
-
-_STATE_SEVERITY = (m.State.OK, m.State.OK_WITH_INFO, m.State.WARNING, m.State.ERROR)
 
 
 @dataclass(frozen=True)
@@ -251,10 +243,10 @@ class ConnectorClient:
                 erp_keys=batch,
                 field_keys=list(field_keys),
             )
-            for batch in _batches(erp_keys, self.capabilities.get_batch_size)
+            for batch in wire.batches(erp_keys, self.capabilities.get_batch_size)
         ]
         return m.GetActorsResponse(
-            **_merged_envelope(pages),
+            **wire.merged_envelope(pages),
             actors=[actor for page in pages for actor in page.actors],
             not_found=[key for page in pages for key in page.not_found],
         )
@@ -376,15 +368,15 @@ class ConnectorClient:
         batch_size = self.capabilities.save_batch_size
         pages = [
             self._call("save_actors", m.SaveActorsResponse, connection_id=connection_id, actors=batch)
-            for batch in _batches(actors, batch_size)
+            for batch in wire.batches(actors, batch_size)
         ]
         errors = [
-            _reindexed(error, offset=number * batch_size, batch_length=len(batch))
-            for number, (page, batch) in enumerate(zip(pages, _batches(actors, batch_size), strict=True))
+            wire.reindexed(error, offset=number * batch_size, batch_length=len(batch))
+            for number, (page, batch) in enumerate(zip(pages, wire.batches(actors, batch_size), strict=True))
             for error in page.errors
         ]
         return m.SaveActorsResponse(
-            **_merged_envelope(pages), actors=[actor for page in pages for actor in page.actors], errors=errors
+            **wire.merged_envelope(pages), actors=[actor for page in pages for actor in page.actors], errors=errors
         )
 
     # --- the exchange ---------------------------------------------------------------------------------------------
@@ -392,7 +384,7 @@ class ConnectorClient:
     def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
         """Build, validate and send a request, resending the connection once if the connector forgot it."""
         self.info()
-        request = _request(operation, **members)
+        request = wire.request(operation, **members)
         try:
             return self._exchange(operation, request, response_type)
         except UnknownConnectionError:
@@ -453,7 +445,7 @@ class ConnectorClient:
             raise TransientError(f"the connector did not answer {operation} within {timeout:g} seconds") from None
         except httpx.TransportError as error:
             raise TransientError(f"could not reach the connector: {error}") from None
-        return _answer(operation, response)
+        return wire.answer(operation, response)
 
     def _signed(self, operation: str, body: bytes) -> dict[str, str]:
         """Fresh signature headers (a new nonce on every attempt, retries included)."""
@@ -473,105 +465,3 @@ def declared_signing(info_json: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(declared, list):
         return ()
     return tuple(version for version in declared if isinstance(version, str))
-
-
-# --- reading answers ----------------------------------------------------------------------------------------------
-
-
-def _answer(operation: str, response: httpx.Response) -> dict[str, Any]:
-    status = response.status_code
-    if status in _GATEWAY_STATUSES:
-        raise TransientError(f"the connector is unavailable (HTTP {status} to {operation})")
-    if status == 429:
-        raise RateLimitError("the connector asks the hub to slow down", retry_after=_retry_after_header(response))
-    document = _json_object(response)
-    if status == 401 and response.headers.get(REFUSAL_HEADER) == REPLAYED:
-        # This very request reached the connector before (duplicated on the way): it may have been performed, as
-        # after a lost answer, so it is sent again under a new nonce; every operation is safe to send again.
-        raise TransientError(f"the connector received this {operation} request twice and refused the second")
-    if status == 401:
-        message = document.get("user_message") if document else None
-        raise AuthError(str(message or "the connector refused the hub's signature; check the shared secret"))
-    if document is None:
-        raise ConnectorError(f"the connector answered {operation} with HTTP {status} and no JSON envelope")
-    envelope = _envelope(operation, document)
-    if not envelope.ok:
-        raise _typed_error(envelope, response)
-    if status != 200:
-        raise ConnectorError(f"the connector answered {operation} with ok: true but HTTP {status}")
-    return document
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        document = response.json()
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _envelope(operation: str, document: dict[str, Any]) -> m.Envelope:
-    try:
-        return m.Envelope.model_validate(document)
-    except pydantic.ValidationError as error:
-        raise ConnectorError(
-            f"the connector's answer to {operation} is not a protocol v1 envelope",
-            tech_message=m.describe_invalid(error),
-        ) from None
-
-
-def _typed_error(envelope: m.Envelope, response: httpx.Response) -> ErpsyncError:
-    message = envelope.user_message or f"the connector reported {envelope.error_code or 'an error'}"
-    error = error_for(envelope.error_code, message, tech_message=envelope.tech_message)
-    if isinstance(error, RateLimitError):
-        error.retry_after = _retry_after_header(response)
-    return error
-
-
-def _retry_after_header(response: httpx.Response) -> float | None:
-    """Seconds to wait from ``Retry-After``: a number of seconds or an HTTP date."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-# --- building requests and merging batches ------------------------------------------------------------------------
-
-
-def _request(operation: str, **members: Any) -> m.WireModel:
-    request_type, _ = m.OPERATIONS[operation]
-    try:
-        return request_type.model_validate(members)
-    except pydantic.ValidationError as error:
-        raise ValidationError(f"invalid {operation} request: {m.describe_invalid(error)}") from None
-
-
-_ItemT = TypeVar("_ItemT")
-
-
-def _batches(items: Sequence[_ItemT], size: int) -> Iterator[list[_ItemT]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _merged_envelope(pages: Sequence[m.Envelope]) -> dict[str, Any]:
-    """One envelope for several batches: the most severe state and every distinct message."""
-    return {
-        "state": max((page.state for page in pages), key=_STATE_SEVERITY.index, default=m.State.OK),
-        "user_message": "\n".join(dict.fromkeys(page.user_message for page in pages if page.user_message)),
-        "tech_message": "\n".join(dict.fromkeys(page.tech_message for page in pages if page.tech_message)),
-    }
-
-
-def _reindexed(error: m.ActorError, *, offset: int, batch_length: int) -> m.ActorError:
-    if error.index >= batch_length:
-        raise ConnectorError(f"save_actors reported an error for actor {error.index} of a batch of {batch_length}")
-    return error.model_copy(update={"index": error.index + offset})

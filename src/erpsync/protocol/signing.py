@@ -186,7 +186,7 @@ class MemoryNonceStore:
             return True
 
 
-def verify_v2(
+def verify_v2(  # noqa: PLR0913 - the parts of a signed request, each by keyword, as sign_v2 takes them
     secret: str,
     *,
     method: str,

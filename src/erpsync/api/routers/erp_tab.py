@@ -14,22 +14,7 @@ from fastapi.responses import JSONResponse
 
 from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
-from erpsync.api.erp_tab_schemas import (
-    ComparisonPublic,
-    ConnectBody,
-    CreateBody,
-    EntityCollection,
-    HitPublic,
-    LinkedPublic,
-    PromptPublic,
-    SearchBody,
-    SectionsPublic,
-    comparisons_public,
-    hits_public,
-    linked_public,
-    prompts_public,
-    sections_public,
-)
+from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollection, SearchBody, SectionsPublic
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
 from erpsync.sync.engine import Engine
@@ -65,14 +50,14 @@ UserId = Annotated[int, Depends(_licensed_user_id)]
 @router.get("")
 def read_sections(engine: EngineDep, user_id: UserId, entity: EntityDep) -> SectionsPublic:
     """One section per active connection the user can see; a linked entity's ERP fields are read live."""
-    return sections_public(erp_tab.sections(engine, user_id, entity))
+    return SectionsPublic(sections=erp_tab.sections(engine, user_id, entity))
 
 
 @router.post("/{connection_id}/search")
 def search(
     engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: SearchBody
-) -> list[HitPublic]:
-    hits = erp_tab.search(
+) -> list[erp_tab.Hit]:
+    return erp_tab.search(
         engine,
         user_id,
         entity,
@@ -81,7 +66,6 @@ def search(
         text=body.text,
         restrictions=body.restriction_inputs(),
     )
-    return hits_public(hits)
 
 
 @router.get("/{connection_id}/compare")
@@ -92,17 +76,16 @@ def compare(
     connection_id: int,
     actor_type: ActorType,
     erp_key: Annotated[str, Query(min_length=1, max_length=255)],
-) -> list[ComparisonPublic]:
+) -> list[erp_tab.FieldComparison]:
     """Per synced field, both sides' values and whether the user must choose a winner (the connect dialog)."""
-    comparisons = erp_tab.compare(engine, user_id, entity, connection_id, actor_type=actor_type, erp_key=erp_key)
-    return comparisons_public(comparisons)
+    return erp_tab.compare(engine, user_id, entity, connection_id, actor_type=actor_type, erp_key=erp_key)
 
 
 @router.post("/{connection_id}/connect", status_code=status.HTTP_201_CREATED)
 def connect(
     engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: ConnectBody
-) -> LinkedPublic:
-    linked = erp_tab.connect_actor(
+) -> erp_tab.Linked:
+    return erp_tab.connect_actor(
         engine,
         user_id,
         entity,
@@ -111,23 +94,24 @@ def connect(
         erp_key=body.erp_key,
         winners=body.winners,
     )
-    return linked_public(linked)
 
 
 @router.get("/{connection_id}/create-form")
 def create_form(
     engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, actor_type: ActorType
-) -> list[PromptPublic]:
+) -> list[erp_tab.Prompt]:
     """The defaults that ask the user when an actor is created in the ERP."""
-    return prompts_public(erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=actor_type))
+    return erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=actor_type)
 
 
 @router.post("/{connection_id}/create", status_code=status.HTTP_201_CREATED)
-def create(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: CreateBody) -> LinkedPublic:
+def create(
+    engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: CreateBody
+) -> erp_tab.Linked:
     linked, _sync = erp_tab.create_in_erp(
         engine, user_id, entity, connection_id, actor_type=body.actor_type, values=body.values
     )
-    return linked_public(linked)
+    return linked
 
 
 @router.post("/{connection_id}/sync")

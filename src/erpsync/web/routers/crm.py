@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
 
 from erpsync.api.deps import SessionDep
@@ -16,7 +16,7 @@ from erpsync.crm import service
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import EntityType
 from erpsync.storage.tables import User
-from erpsync.web import crm_forms, pages
+from erpsync.web import crm_forms, pages, segments
 from erpsync.web.error_pages import or_404
 from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, erp_tab, page_router
@@ -124,47 +124,58 @@ class _Screens:
         return pages.redirect(request, self.base)
 
 
-def _add_routes(target: APIRouter, screens: _Screens) -> None:
-    base = screens.base
+SCREENS = {segment: _Screens(segment, entity_type) for segment, entity_type in crm_forms.ENTITY_BY_SEGMENT.items()}
 
-    @target.get(base)
-    def list_page(
-        request: Request,
-        session: SessionDep,
-        user: WebUser,
-        q: Annotated[str, Query(max_length=255)] = "",
-        page: Annotated[int, Query(ge=1)] = 1,
-    ) -> Response:
-        return screens.list_page(request, session, user, q, page)
 
-    @target.get(f"{base}/new")
-    def new_page(request: Request, session: SessionDep, user: WebUser) -> Response:
-        return screens.form_page(request, session, user, entity=None, values={})
+def _screens(request: Request) -> _Screens:
+    return SCREENS[segments.segment_of(request)]
 
-    @target.post(f"{base}/new")
-    def create(request: Request, session: SessionDep, user: WebUser, form: PostedForm) -> Response:
-        return screens.save(request, session, user, form, None)
 
-    @target.get(base + "/{entity_id}")
-    def view_page(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
-        return screens.view_page(request, session, user, entity_id)
+ScreensDep = Annotated[_Screens, Depends(_screens)]
 
-    @target.get(base + "/{entity_id}/edit")
-    def edit_page(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
-        entity = or_404(lambda: service.get_entity(session, screens.entity_type, entity_id))
-        return screens.form_page(request, session, user, entity=entity, values=_values_of(screens, entity))
 
-    @target.post(base + "/{entity_id}/edit")
-    def update(request: Request, session: SessionDep, user: WebUser, form: PostedForm, entity_id: int) -> Response:
-        return screens.save(request, session, user, form, entity_id)
+def list_page(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    screens: ScreensDep,
+    q: Annotated[str, Query(max_length=255)] = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    return screens.list_page(request, session, user, q, page)
 
-    @target.get(base + "/{entity_id}/delete")
-    def confirm_delete(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
-        return screens.confirm_delete(request, session, user, entity_id)
 
-    @target.post(base + "/{entity_id}/delete")
-    def delete(request: Request, session: SessionDep, user: WebUser, entity_id: int) -> Response:
-        return screens.delete(request, session, user, entity_id)
+def new_page(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep) -> Response:
+    return screens.form_page(request, session, user, entity=None, values={})
+
+
+def create(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, form: PostedForm) -> Response:
+    return screens.save(request, session, user, form, None)
+
+
+def view_page(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, entity_id: int) -> Response:
+    return screens.view_page(request, session, user, entity_id)
+
+
+def edit_page(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, entity_id: int) -> Response:
+    entity = or_404(lambda: service.get_entity(session, screens.entity_type, entity_id))
+    return screens.form_page(request, session, user, entity=entity, values=_values_of(screens, entity))
+
+
+def update(
+    request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, form: PostedForm, entity_id: int
+) -> Response:
+    return screens.save(request, session, user, form, entity_id)
+
+
+def confirm_delete(
+    request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, entity_id: int
+) -> Response:
+    return screens.confirm_delete(request, session, user, entity_id)
+
+
+def delete(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep, entity_id: int) -> Response:
+    return screens.delete(request, session, user, entity_id)
 
 
 def _values_of(screens: _Screens, entity: service.Entity) -> dict[str, Any]:
@@ -175,5 +186,16 @@ def _values_of(screens: _Screens, entity: service.Entity) -> dict[str, Any]:
     return values
 
 
-for _segment, _entity_type in crm_forms.ENTITY_BY_SEGMENT.items():
-    _add_routes(router, _Screens(_segment, _entity_type))
+segments.route_families(
+    router,
+    [
+        ("GET", "", list_page),
+        ("GET", "/new", new_page),
+        ("POST", "/new", create),
+        ("GET", "/{entity_id}", view_page),
+        ("GET", "/{entity_id}/edit", edit_page),
+        ("POST", "/{entity_id}/edit", update),
+        ("GET", "/{entity_id}/delete", confirm_delete),
+        ("POST", "/{entity_id}/delete", delete),
+    ],
+)

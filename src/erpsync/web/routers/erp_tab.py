@@ -9,10 +9,10 @@ called, so no SQLite write lock is held while the connector answers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -27,7 +27,7 @@ from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab
 from erpsync.sync.engine import Engine, RecordResult
 from erpsync.sync.merge import Side
-from erpsync.web import criteria, crm_forms, pages
+from erpsync.web import criteria, crm_forms, pages, segments
 from erpsync.web.erp_values import parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
@@ -89,7 +89,7 @@ class _Tab:
 def _translated(request: Request, section: erp_tab.Section) -> erp_tab.Section:
     if not section.unavailable:
         return section
-    return replace(section, error=pages.text(request, "erp.not_answering"))
+    return section.model_copy(update={"error": pages.text(request, "erp.not_answering")})
 
 
 def _call(operation: Any) -> Any:
@@ -162,242 +162,234 @@ def _refused_fields(error: erp_tab.RefusedRequestError, member: str) -> dict[str
 # --- the routes -------------------------------------------------------------------------------------------------------
 
 
-def _add_routes(target: APIRouter, tab: _Tab) -> None:
-    base = f"/{tab.segment}" + "/{entity_id}/erp"
-    one = base + "/{connection_id}"
+TABS = {segment: _Tab(segment, entity_type) for segment, entity_type in crm_forms.ENTITY_BY_SEGMENT.items()}
 
-    def engine_of(database: DatabaseDep, clients: ClientsDep) -> Engine:
-        return Engine(database, clients)
 
-    @target.get(base)
-    def page(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        entity_id: int,
-    ) -> Response:
-        tab.entity(session, entity_id)
-        return tab.page(request, session, engine_of(database, clients), user, entity_id)
+@dataclass(frozen=True)
+class _Target:
+    """The entity whose ERP tab a request is on (it exists: 404 otherwise)."""
 
-    @target.get(one + "/search")
-    def search(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        entity_id: int,
-        connection_id: int,
-        actor_type: Annotated[str, Query(max_length=32)],
-        text: Annotated[str | None, Query(max_length=255)] = None,
-        advanced: Annotated[bool, Query()] = False,
-    ) -> Response:
-        """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
-        entity, chosen = tab.entity(session, entity_id), _actor_type(actor_type)
-        fields = criteria.searchable(session, user, connection_id, chosen)
-        user_id = user.id
-        session.rollback()
-        context = _search_context(tab, entity_id, connection_id, chosen, fields)
-        restrictions = criteria.restrictions(request.query_params, fields) if advanced else None
-        context |= {"text": text, "advanced": advanced, "params": request.query_params, "searched": True}
-        try:
-            context["hits"] = _call(
-                lambda: erp_tab.search(
-                    engine_of(database, clients),
-                    user_id,
-                    entity,
-                    connection_id,
-                    actor_type=chosen,
-                    text=text,
-                    restrictions=restrictions,
-                )
-            )
-        except ErpsyncError as error:
-            return _dialog(request, user, "crm/erp_search.html", context, error=error)
-        return _dialog(request, user, "crm/erp_search.html", context)
+    tab: _Tab
+    entity_id: int
+    entity: erp_tab.EntityRef
 
-    @target.post(one + "/connect")
-    def connect(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        form: PostedForm,
-        entity_id: int,
-        connection_id: int,
-    ) -> Response:
-        """A hit picked: when values differ the user chooses the winner per field first; then the link is made."""
-        entity, chosen = tab.entity(session, entity_id), _actor_type(form.get("actor_type"))
-        erp_key, user_id = str(form.get("erp_key") or ""), user.id
-        session.rollback()
-        engine = engine_of(database, clients)
-        context: dict[str, Any] = {
-            "action": tab.url(entity_id, f"/{connection_id}/connect"),
-            "back_url": tab.url(entity_id),
-            "actor_type": chosen,
-            "erp_key": erp_key,
-            "winners": _winners(form),
-            "field_errors": {},
-        }
-        try:
-            comparisons = _call(
-                lambda: erp_tab.compare(engine, user_id, entity, connection_id, actor_type=chosen, erp_key=erp_key)
-            )
-            context["comparisons"] = comparisons
-            if form.get("stage") != "winners" and any(c.differ for c in comparisons):
-                return _dialog(request, user, "crm/erp_winners.html", context)
-            _call(
-                lambda: erp_tab.connect_actor(
-                    engine,
-                    user_id,
-                    entity,
-                    connection_id,
-                    actor_type=chosen,
-                    erp_key=erp_key,
-                    winners=context["winners"],
-                )
-            )
-        except erp_tab.RefusedRequestError as refused:
-            context["field_errors"] = _refused_fields(refused, "winners")
-            return _dialog(request, user, "crm/erp_winners.html", context, error=refused)
-        except ErpsyncError as error:
-            context.setdefault("comparisons", [])
-            return _dialog(request, user, "crm/erp_winners.html", context, error=error)
-        return pages.redirect(request, tab.url(entity_id))
+    def url(self, path: str = "") -> str:
+        return self.tab.url(self.entity_id, path)
 
-    def create_context(entity_id: int, connection_id: int, chosen: m.ActorType) -> dict[str, Any]:
-        return {
-            "action": tab.url(entity_id, f"/{connection_id}/create?actor_type={chosen.value}"),
-            "back_url": tab.url(entity_id),
-            "actor_type": chosen,
-            "prompts": [],
-            "values": {},
-            "field_errors": {},
-            "value_text": value_text,
-        }
 
-    @target.get(one + "/create")
-    def create_form(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        entity_id: int,
-        connection_id: int,
-        actor_type: Annotated[str, Query(max_length=32)],
-    ) -> Response:
-        """*Create in ERP*: the defaults that ask the user, pre-filled; mandatory ones required."""
-        entity, chosen, user_id = tab.entity(session, entity_id), _actor_type(actor_type), user.id
-        session.rollback()
-        context = create_context(entity_id, connection_id, chosen)
-        try:
-            prompts = _call(
-                lambda: erp_tab.create_form(
-                    engine_of(database, clients), user_id, entity, connection_id, actor_type=chosen
-                )
-            )
-        except ErpsyncError as error:
-            return _dialog(request, user, "crm/erp_create.html", context, error=error)
-        context |= {"prompts": prompts, "values": {p.key: value_text(p.value) for p in prompts}}
-        return _dialog(request, user, "crm/erp_create.html", context)
+def _target(request: Request, session: SessionDep, entity_id: int) -> _Target:
+    tab = TABS[segments.segment_of(request)]
+    return _Target(tab, entity_id, tab.entity(session, entity_id))
 
-    @target.post(one + "/create")
-    def create(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        form: PostedForm,
-        entity_id: int,
-        connection_id: int,
-        actor_type: Annotated[str, Query(max_length=32)],
-    ) -> Response:
-        entity, chosen, user_id = tab.entity(session, entity_id), _actor_type(actor_type), user.id
-        session.rollback()
-        engine = engine_of(database, clients)
-        context = create_context(entity_id, connection_id, chosen)
-        try:
-            prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
-            context["prompts"] = prompts
-            values, errors = _answers(form, prompts)
-            context |= {"values": {p.key: str(form.get(f"value.{p.key}") or "") for p in prompts}}
-            if errors:
-                context["field_errors"] = errors
-                raise ValidationError("fix the marked values")
-            _call(
-                lambda: erp_tab.create_in_erp(engine, user_id, entity, connection_id, actor_type=chosen, values=values)
-            )
-        except erp_tab.RefusedRequestError as refused:
-            context["field_errors"] = _refused_fields(refused, "values")
-            return _dialog(request, user, "crm/erp_create.html", context, error=refused)
-        except ErpsyncError as error:
-            return _dialog(request, user, "crm/erp_create.html", context, error=error)
-        return pages.redirect(request, tab.url(entity_id))
 
-    @target.post(one + "/sync")
-    def sync_now(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        entity_id: int,
-        connection_id: int,
-    ) -> Response:
-        """*Sync now*: this record at once; the tab shows what it did."""
-        entity, user_id = tab.entity(session, entity_id), user.id
-        session.rollback()
-        engine = engine_of(database, clients)
-        try:
-            result = _call(lambda: erp_tab.sync_now(engine, user_id, entity, connection_id))
-        except ErpsyncError as error:
-            return tab.page(
-                request,
-                session,
+def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+    return Engine(database, clients)
+
+
+@dataclass(frozen=True)
+class _SearchQuery:
+    actor_type: str
+    text: str | None
+    advanced: bool
+
+
+def _search_query(
+    actor_type: Annotated[str, Query(max_length=32)],
+    text: Annotated[str | None, Query(max_length=255)] = None,
+    advanced: Annotated[bool, Query()] = False,
+) -> _SearchQuery:
+    return _SearchQuery(actor_type, text, advanced)
+
+
+TargetDep = Annotated[_Target, Depends(_target)]
+EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def read_sections(
+    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep
+) -> Response:
+    return target.tab.page(request, session, engine, user, target.entity_id)
+
+
+def search(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: WebLicensed,
+    target: TargetDep,
+    connection_id: int,
+    query: Annotated[_SearchQuery, Depends(_search_query)],
+) -> Response:
+    """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
+    chosen = _actor_type(query.actor_type)
+    fields = criteria.searchable(session, user, connection_id, chosen)
+    user_id = user.id
+    session.rollback()
+    context = _search_context(target.tab, target.entity_id, connection_id, chosen, fields)
+    restrictions = criteria.restrictions(request.query_params, fields) if query.advanced else None
+    context |= {"text": query.text, "advanced": query.advanced, "params": request.query_params, "searched": True}
+    try:
+        context["hits"] = _call(
+            lambda: erp_tab.search(
                 engine,
-                user,
-                entity_id,
-                result=(connection_id, None, pages.error_text(request, error)),
+                user_id,
+                target.entity,
+                connection_id,
+                actor_type=chosen,
+                text=query.text,
+                restrictions=restrictions,
             )
-        return tab.page(request, session, engine, user, entity_id, result=(connection_id, result, None))
+        )
+    except ErpsyncError as error:
+        return _dialog(request, user, "crm/erp_search.html", context, error=error)
+    return _dialog(request, user, "crm/erp_search.html", context)
 
-    @target.get(one + "/disconnect")
-    def confirm_disconnect(
-        request: Request, session: SessionDep, user: WebLicensed, entity_id: int, connection_id: int
-    ) -> Response:
-        tab.entity(session, entity_id)
-        connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
-        context = {
-            "title_key": "erp.disconnect_title",
-            "question_key": "erp.disconnect_question",
-            "button_key": "erp.disconnect",
-            "message": connection.name,
-            "action": tab.url(entity_id, f"/{connection_id}/disconnect"),
-            "back_url": tab.url(entity_id),
-            "error": None,
-        }
-        return pages.render_dialog(request, "confirm.html", context, user=user)
 
-    @target.post(one + "/disconnect")
-    def disconnect(
-        request: Request,
-        session: SessionDep,
-        database: DatabaseDep,
-        clients: ClientsDep,
-        user: WebLicensed,
-        entity_id: int,
-        connection_id: int,
-    ) -> Response:
-        """Removes the link only: nothing is deleted in the ERP."""
-        entity, user_id = tab.entity(session, entity_id), user.id
-        session.rollback()
-        _call(lambda: erp_tab.disconnect(engine_of(database, clients), user_id, entity, connection_id))
-        return pages.redirect(request, tab.url(entity_id))
+def connect(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: WebLicensed,
+    form: PostedForm,
+    target: TargetDep,
+    connection_id: int,
+) -> Response:
+    """A hit picked: when values differ the user chooses the winner per field first; then the link is made."""
+    chosen = _actor_type(form.get("actor_type"))
+    erp_key, user_id = str(form.get("erp_key") or ""), user.id
+    session.rollback()
+    context: dict[str, Any] = {
+        "action": target.url(f"/{connection_id}/connect"),
+        "back_url": target.url(),
+        "actor_type": chosen,
+        "erp_key": erp_key,
+        "winners": _winners(form),
+        "field_errors": {},
+    }
+    entity = target.entity
+    try:
+        comparisons = _call(
+            lambda: erp_tab.compare(engine, user_id, entity, connection_id, actor_type=chosen, erp_key=erp_key)
+        )
+        context["comparisons"] = comparisons
+        if form.get("stage") != "winners" and any(c.differ for c in comparisons):
+            return _dialog(request, user, "crm/erp_winners.html", context)
+        _call(
+            lambda: erp_tab.connect_actor(
+                engine, user_id, entity, connection_id, actor_type=chosen, erp_key=erp_key, winners=context["winners"]
+            )
+        )
+    except erp_tab.RefusedRequestError as refused:
+        context["field_errors"] = _refused_fields(refused, "winners")
+        return _dialog(request, user, "crm/erp_winners.html", context, error=refused)
+    except ErpsyncError as error:
+        context.setdefault("comparisons", [])
+        return _dialog(request, user, "crm/erp_winners.html", context, error=error)
+    return pages.redirect(request, target.url())
+
+
+def _create_context(target: _Target, connection_id: int, chosen: m.ActorType) -> dict[str, Any]:
+    return {
+        "action": target.url(f"/{connection_id}/create?actor_type={chosen.value}"),
+        "back_url": target.url(),
+        "actor_type": chosen,
+        "prompts": [],
+        "values": {},
+        "field_errors": {},
+        "value_text": value_text,
+    }
+
+
+def create_form(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: WebLicensed,
+    target: TargetDep,
+    connection_id: int,
+    actor_type: Annotated[str, Query(max_length=32)],
+) -> Response:
+    """*Create in ERP*: the defaults that ask the user, pre-filled; mandatory ones required."""
+    chosen, user_id = _actor_type(actor_type), user.id
+    session.rollback()
+    context = _create_context(target, connection_id, chosen)
+    try:
+        prompts = _call(lambda: erp_tab.create_form(engine, user_id, target.entity, connection_id, actor_type=chosen))
+    except ErpsyncError as error:
+        return _dialog(request, user, "crm/erp_create.html", context, error=error)
+    context |= {"prompts": prompts, "values": {p.key: value_text(p.value) for p in prompts}}
+    return _dialog(request, user, "crm/erp_create.html", context)
+
+
+def create(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    user: WebLicensed,
+    form: PostedForm,
+    target: TargetDep,
+    connection_id: int,
+    actor_type: Annotated[str, Query(max_length=32)],
+) -> Response:
+    chosen, user_id, entity = _actor_type(actor_type), user.id, target.entity
+    session.rollback()
+    context = _create_context(target, connection_id, chosen)
+    try:
+        prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
+        context["prompts"] = prompts
+        values, errors = _answers(form, prompts)
+        context |= {"values": {p.key: str(form.get(f"value.{p.key}") or "") for p in prompts}}
+        if errors:
+            context["field_errors"] = errors
+            raise ValidationError("fix the marked values")
+        _call(lambda: erp_tab.create_in_erp(engine, user_id, entity, connection_id, actor_type=chosen, values=values))
+    except erp_tab.RefusedRequestError as refused:
+        context["field_errors"] = _refused_fields(refused, "values")
+        return _dialog(request, user, "crm/erp_create.html", context, error=refused)
+    except ErpsyncError as error:
+        return _dialog(request, user, "crm/erp_create.html", context, error=error)
+    return pages.redirect(request, target.url())
+
+
+def sync_now(
+    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
+) -> Response:
+    """*Sync now*: this record at once; the tab shows what it did."""
+    user_id = user.id
+    session.rollback()
+    try:
+        result = _call(lambda: erp_tab.sync_now(engine, user_id, target.entity, connection_id))
+    except ErpsyncError as error:
+        failed = (connection_id, None, pages.error_text(request, error))
+        return target.tab.page(request, session, engine, user, target.entity_id, result=failed)
+    done = (connection_id, result, None)
+    return target.tab.page(request, session, engine, user, target.entity_id, result=done)
+
+
+def confirm_disconnect(
+    request: Request, session: SessionDep, user: WebLicensed, target: TargetDep, connection_id: int
+) -> Response:
+    connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
+    context = {
+        "title_key": "erp.disconnect_title",
+        "question_key": "erp.disconnect_question",
+        "button_key": "erp.disconnect",
+        "message": connection.name,
+        "action": target.url(f"/{connection_id}/disconnect"),
+        "back_url": target.url(),
+        "error": None,
+    }
+    return pages.render_dialog(request, "confirm.html", context, user=user)
+
+
+def disconnect(
+    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
+) -> Response:
+    """Removes the link only: nothing is deleted in the ERP."""
+    user_id = user.id
+    session.rollback()
+    _call(lambda: erp_tab.disconnect(engine, user_id, target.entity, connection_id))
+    return pages.redirect(request, target.url())
 
 
 def _answers(form: FormData, prompts: Sequence[erp_tab.Prompt]) -> tuple[dict[str, m.Value], dict[str, str]]:
@@ -412,5 +404,16 @@ def _answers(form: FormData, prompts: Sequence[erp_tab.Prompt]) -> tuple[dict[st
     return values, errors
 
 
-for _segment, _entity_type in crm_forms.ENTITY_BY_SEGMENT.items():
-    _add_routes(router, _Tab(_segment, _entity_type))
+segments.route_families(
+    router,
+    [
+        ("GET", "/{entity_id}/erp", read_sections),
+        ("GET", "/{entity_id}/erp/{connection_id}/search", search),
+        ("POST", "/{entity_id}/erp/{connection_id}/connect", connect),
+        ("GET", "/{entity_id}/erp/{connection_id}/create", create_form),
+        ("POST", "/{entity_id}/erp/{connection_id}/create", create),
+        ("POST", "/{entity_id}/erp/{connection_id}/sync", sync_now),
+        ("GET", "/{entity_id}/erp/{connection_id}/disconnect", confirm_disconnect),
+        ("POST", "/{entity_id}/erp/{connection_id}/disconnect", disconnect),
+    ],
+)

@@ -8,7 +8,6 @@ ended (``_erp_lists``): on SQLite an open one would block every other writer whi
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -16,7 +15,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from erpsync import audit
 from erpsync.api.deps import ClientsDep, SessionDep
@@ -35,10 +33,10 @@ from erpsync.sync.configuration_views import (
     settable_fields,
 )
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, FieldDefault
 from erpsync.sync.merge import Direction, Policy
-from erpsync.web import pages
-from erpsync.web.erp_values import YES, parse_value, value_text
+from erpsync.web import configure_forms, pages
+from erpsync.web.erp_values import YES, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, page_router
@@ -122,28 +120,6 @@ def _saved(
     return []
 
 
-def _enum(kind: type[E], text: object, problems: list[str]) -> E | None:
-    if text in (None, ""):
-        return None
-    try:
-        return kind(str(text))
-    except ValueError:
-        problems.append(f"{text!r} is not a {kind.__name__.lower()}")
-        return None
-
-
-def _moved(order: list[str], move: str) -> list[str]:
-    """``order`` with the item named by ``move`` ("up:<key>" or "down:<key>") swapped with its neighbour."""
-    direction, _, key = move.partition(":")
-    if key not in order or direction not in ("up", "down"):
-        return order
-    index = order.index(key)
-    other = index - 1 if direction == "up" else index + 1
-    if 0 <= other < len(order):
-        order[index], order[other] = order[other], order[index]
-    return order
-
-
 # --- mappings ---------------------------------------------------------------------------------------------------------
 
 
@@ -160,24 +136,6 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
         "directions": list(Direction),
         "policies": list(Policy),
     }
-
-
-def _mapping_from_form(form: FormData, actor_type: m.ActorType, problems: list[str]) -> ActorTypeMapping:
-    """The posted rows; a row missing in the ERP whose *remove* box is ticked is left out."""
-    rows = []
-    for key in dict.fromkeys(str(key) for key in form.getlist("erp_field") if key):
-        if f"remove.{key}" in form:
-            continue
-        row = FieldMapping(
-            erp_field=key,
-            crm_field=str(form.get(f"crm_field.{key}") or "") or None,
-            direction=_enum(Direction, form.get(f"direction.{key}"), problems) or Direction.NONE,
-            show_in_search=f"show_in_search.{key}" in form,
-            show_in_tab=f"show_in_tab.{key}" in form,
-            policy=_enum(Policy, form.get(f"policy.{key}"), problems),
-        )
-        rows.append(row)
-    return ActorTypeMapping(actor_type=actor_type, active="active" in form, fields=tuple(rows))
 
 
 @router.get(_CONNECTION + "/mappings")
@@ -203,7 +161,7 @@ def save_mappings(
     connection = _connection(session, admin, connection_id)
     chosen = _chosen(_actor_types(session, connection), actor_type)
     problems: list[str] = []
-    mapping = _mapping_from_form(form, chosen, problems)
+    mapping = configure_forms.mapping_from_form(form, chosen, problems)
     if not problems:
         names = configuration.erp_list_names(connection) if connection.active else set()
         problems = _saved(
@@ -233,34 +191,8 @@ def _list_screen(session: Session, clients: ConnectorClients, connection: ErpCon
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
-def _duplicates(screen: ListMappingsView) -> dict[str, set[int]]:
-    """Per list, the CRM items paired with more than one ERP item (shown in red; the save refuses them)."""
-    return {
-        name: {item for item, count in Counter(v for v in shown.items.values() if v is not None).items() if count > 1}
-        for name, shown in screen.lists.items()
-    }
-
-
 def _list_context(screen: ListMappingsView) -> dict[str, Any]:
-    return {"screen": "list_mapping", "lists": screen.lists, "duplicates": _duplicates(screen)}
-
-
-def _list_mappings_from_form(
-    form: FormData, screen: ListMappingsView, problems: list[str]
-) -> tuple[dict[str, ListMapping], ListMappingsView]:
-    """The posted pairs of every list on the screen, and the screen showing them."""
-    mappings, shown_lists = {}, {}
-    for name, shown in screen.lists.items():
-        items: dict[str, int | None] = {}
-        for erp_item in shown.erp_items:
-            text = str(form.get(f"item.{name}.{erp_item.key}") or "")
-            if text and not text.isdigit():
-                problems.append(f"{name}.{erp_item.key}: {text!r} is not a CRM item")
-            items[erp_item.key] = int(text) if text.isdigit() else None
-        shown_lists[name] = shown.model_copy(update={"items": items})
-        if shown.crm_list is not None:
-            mappings[name] = ListMapping(list_name=name, crm_list=shown.crm_list, items=items)
-    return mappings, ListMappingsView(lists=shown_lists)
+    return {"screen": "list_mapping", "lists": screen.lists, "duplicates": configure_forms.duplicates(screen)}
 
 
 def _list_problem_screen(request: Request, admin: User, connection: ErpConnection, error: ErpsyncError) -> Response:
@@ -290,7 +222,7 @@ def save_list_mapping(
     except ErpsyncError as error:
         return _list_problem_screen(request, admin, connection, error)
     problems: list[str] = []
-    mappings, shown = _list_mappings_from_form(form, screen, problems)
+    mappings, shown = configure_forms.list_mappings_from_form(form, screen, problems)
     erp_lists = {name: lists.erp_items for name, lists in screen.lists.items()}
     if not problems:
         detail = {name: lm.model_dump(mode="json") for name, lm in mappings.items()}
@@ -337,20 +269,6 @@ def _defaults_context(
     return context
 
 
-def _defaults_from_form(
-    form: FormData, fields: Sequence[m.FieldMeta], field_errors: dict[str, str]
-) -> dict[str, FieldDefault]:
-    defaults = {}
-    for meta in fields:
-        value, error = parse_value(meta.type, str(form.get(f"value.{meta.key}") or ""))
-        if error:
-            field_errors[meta.key] = error
-        ask, mandatory = f"ask.{meta.key}" in form, f"mandatory.{meta.key}" in form
-        if value is not None or ask or mandatory:
-            defaults[meta.key] = FieldDefault(value=value, ask_user=ask, mandatory=mandatory)
-    return defaults
-
-
 def _defaults_screen(
     request: Request,
     session: Session,
@@ -359,16 +277,15 @@ def _defaults_screen(
     connection: ErpConnection,
     actor_type: m.ActorType,
     defaults: dict[str, FieldDefault],
-    *,
-    problems: Sequence[str] = (),
-    field_errors: dict[str, str] | None = None,
+    refusal: configure_forms.Refusal | None = None,
 ) -> Response:
+    problems, field_errors = (refusal.problems, refusal.field_errors) if refusal else ((), {})
     try:
         context = _defaults_context(session, clients, connection, actor_type, defaults)
     except ErpsyncError as error:
         context = {"screen": "defaults", "actor_types": [], "actor_type": actor_type, "fields": []}
         problems = [*problems, error.user_message]
-    context["field_errors"] = field_errors or {}
+    context["field_errors"] = field_errors
     if field_errors and not problems:
         problems = [Translator(pages.language_of(request))("connection.fix_values")]
     return _render(request, admin, "sync/defaults.html", connection, context, problems=problems)
@@ -402,7 +319,7 @@ def save_defaults(
     connection = _connection(session, admin, connection_id)
     chosen = _chosen(_actor_types(session, connection), actor_type)
     field_errors: dict[str, str] = {}
-    posted = _defaults_from_form(form, _settable(session, connection, chosen), field_errors)
+    posted = configure_forms.defaults_from_form(form, _settable(session, connection, chosen), field_errors)
     problems: list[str] = []
     if not field_errors:
         names = configuration.erp_list_names(connection) if connection.active else set()
@@ -417,9 +334,8 @@ def save_defaults(
             ),
         )
     if problems or field_errors:
-        return _defaults_screen(
-            request, session, clients, admin, connection, chosen, posted, problems=problems, field_errors=field_errors
-        )
+        refusal = configure_forms.Refusal(problems, field_errors)
+        return _defaults_screen(request, session, clients, admin, connection, chosen, posted, refusal)
     return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/defaults?actor_type={chosen.value}&saved=1")
 
 
@@ -461,7 +377,9 @@ def move_rank(
     connection = _connection(session, admin, connection_id)
     chosen = _chosen(_actor_types(session, connection), actor_type)
     move = str(form.get("move") or "")
-    order = _moved([row.erp_field for row in configuration.mapping_of(session, connection, chosen).fields], move)
+    order = configure_forms.moved(
+        [row.erp_field for row in configuration.mapping_of(session, connection, chosen).fields], move
+    )
     _saved(
         session,
         admin,
@@ -495,7 +413,7 @@ def save_policy(
 ) -> Response:
     connection = _connection(session, admin, connection_id)
     problems: list[str] = []
-    chosen = _enum(Policy, form.get("policy"), problems) or Policy.NEWEST
+    chosen = configure_forms.enum_of(Policy, form.get("policy"), problems) or Policy.NEWEST
     no_blank = "no_blank_overwrite" in form
     if not problems:
         problems = _saved(
@@ -526,7 +444,7 @@ def priority(
 @router.post("/priority")
 def move_priority(request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm) -> Response:
     move = str(form.get("move") or "")
-    order = _moved([str(c.id) for c in configuration.priority_order(session)], move)
+    order = configure_forms.moved([str(c.id) for c in configuration.priority_order(session)], move)
     ids = [int(key) for key in order]
     _saved(
         session,

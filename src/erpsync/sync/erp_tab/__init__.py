@@ -1,0 +1,56 @@
+"""The ERP tab (SPEC §5.1): per connection a CRM user may see, the entity's link and its live ERP fields; search,
+compare, connect, create in the ERP, sync now and disconnect.
+
+Every operation first checks access (the connection visible to the user, not deleted and active; the CRM entity
+present: ``NotFoundError`` otherwise, so a hidden connection is not disclosed), reads what it needs in a short read
+session, calls the connector with no transaction open, then writes in one short transaction. Values cross sides
+through ``sync.mapping``; the first sync of a new link is ``sync.merge.connect`` with the user's winners; creates go
+through ``sync.creates`` (idempotent); *Sync now* is the engine's ``sync_link``.
+
+One concern per module: ``views`` (what the tab shows, for the API and the web alike), ``context`` (one connection seen
+from one entity, and the access checks), ``values`` (how ERP values read), ``search``, ``linking`` (sections, compare,
+connect, sync now, disconnect) and ``create``.
+"""
+
+from erpsync.sync.erp_tab.context import EntityRef, RefusedRequestError, interactive, searchable_fields
+from erpsync.sync.erp_tab.create import create_form, create_in_erp
+from erpsync.sync.erp_tab.linking import compare, connect_actor, disconnect, sections, sync_now
+from erpsync.sync.erp_tab.search import SEARCH_LIMIT, RestrictionInput, check_restrictions, search
+from erpsync.sync.erp_tab.views import (
+    Display,
+    FieldComparison,
+    FieldValue,
+    Hit,
+    Linked,
+    LinkView,
+    Prompt,
+    Section,
+    ValueProblem,
+)
+
+__all__ = [
+    "SEARCH_LIMIT",
+    "Display",
+    "EntityRef",
+    "FieldComparison",
+    "FieldValue",
+    "Hit",
+    "LinkView",
+    "Linked",
+    "Prompt",
+    "RefusedRequestError",
+    "RestrictionInput",
+    "Section",
+    "ValueProblem",
+    "check_restrictions",
+    "compare",
+    "connect_actor",
+    "create_form",
+    "create_in_erp",
+    "disconnect",
+    "interactive",
+    "search",
+    "searchable_fields",
+    "sections",
+    "sync_now",
+]

@@ -1,0 +1,151 @@
+"""Creating the entity's actor in the ERP from the tab: the prompts, then the idempotent create and a first sync."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import delete
+
+from erpsync.crm.fields import EntityType
+from erpsync.errors import ConflictError, ErpsyncError, ValidationError
+from erpsync.protocol import models as m
+from erpsync.storage.db import Database
+from erpsync.storage.tables import SyncCreate
+from erpsync.sync import creates, links
+from erpsync.sync.engine import Engine, Pass, RecordResult, sync_link
+from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
+from erpsync.sync.erp_tab.values import metas_of
+from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
+from erpsync.sync.mapping import FieldDefault, Problem, validate_defaults
+from erpsync.sync.merge import Side, is_blank
+
+# --- create ---------------------------------------------------------------------------------------------------------
+
+
+@interactive
+def create_form(
+    engine: Engine, user_id: int, entity: EntityRef, connection_id: int, *, actor_type: m.ActorType
+) -> list[Prompt]:
+    """The defaults that ask the user, in rank order, with the items of list fields and the pre-filled value."""
+    context = open_context(engine, user_id, entity, connection_id)
+    p = context.checked_pass(actor_type)
+    asked = _asked(p)
+    lists = {
+        meta.list_name: p.client.list_items(connection_id=p.connection_uuid, list_name=meta.list_name).items
+        for meta, _ in asked
+        if meta.type is m.FieldType.LIST and meta.list_name
+    }
+    return [
+        Prompt(
+            key=meta.key,
+            label=meta.label,
+            type=meta.type,
+            items=lists.get(meta.list_name or "", []),
+            value=default.value,
+            mandatory=default.mandatory,
+        )
+        for meta, default in asked
+    ]
+
+
+def _defaults(p: Pass) -> Mapping[str, FieldDefault]:
+    return p.config.defaults.get(p.actor_type, {})
+
+
+def _asked(p: Pass) -> list[tuple[m.FieldMeta, FieldDefault]]:
+    metas = metas_of(p)
+    asked = [(metas[key], default) for key, default in _defaults(p).items() if default.ask_user and key in metas]
+    return sorted(asked, key=lambda pair: pair[0].rank)
+
+
+@interactive
+def create_in_erp(
+    engine: Engine,
+    user_id: int,
+    entity: EntityRef,
+    connection_id: int,
+    *,
+    actor_type: m.ActorType,
+    values: Mapping[str, m.Value],
+) -> tuple[Linked, RecordResult | None]:
+    """Create the actor in the ERP from the mapped CRM values, the fixed defaults and the user's answers, and link it;
+    then sync the new link once so values the ERP assigned (numbers, its own defaults) reach the CRM."""
+    context = open_context(engine, user_id, entity, connection_id)
+    p = context.checked_pass(actor_type)
+    if context.link is not None:
+        raise ConflictError(f"this {entity.entity_type} is linked in this connection already")
+    parent = context.require_parent() if entity.entity_type is EntityType.PERSON else None
+    if not p.client.capabilities.create.get(actor_type, True):
+        raise ValidationError(f"the connector cannot create ERP {actor_type} actors")
+    crm = p.from_crm(context.record.values)
+    actor = m.Actor(
+        actor_type=actor_type,
+        parent_type=parent.actor_type if parent else None,
+        parent_key=parent.erp_key if parent else None,
+        fields=_new_actor_fields(p, crm.values, values),
+    )
+    created = _create(engine, context, actor, crm.values)
+    problems = list(crm.problems)
+    try:
+        result: RecordResult | None = sync_link(engine, created.link_id)
+    except ErpsyncError as error:  # the actor exists and is linked; the engine's next pass settles the rest
+        result, problems = None, [*problems, Problem("", error.user_message)]
+    with engine.database.read_session() as session:
+        view = LinkView.of(links.get_link(session, created.link_id))
+    return linked(view, result.changed_crm if result else [], sorted(actor.fields), problems), result
+
+
+def _new_actor_fields(p: Pass, crm: Mapping[str, m.Value], answers: Mapping[str, m.Value]) -> dict[str, m.Value]:
+    """Fixed defaults, overridden by the mapped CRM values that flow to the ERP, overridden by the user's answers;
+    ``RefusedRequestError`` naming each unknown answer, wrong value and mandatory field left blank."""
+    defaults, metas = _defaults(p), metas_of(p)
+    asked = {key for key, default in defaults.items() if default.ask_user}
+    given = {key: answers.get(key, defaults[key].value) for key in asked}
+    writes_erp = {key for key, rule in p.rules.items() if rule.direction.writes(Side.ERP)}
+    fields = {key: d.value for key, d in defaults.items() if not d.ask_user}
+    fields |= {key: value for key, value in crm.items() if key in writes_erp}
+    fields |= given
+    fields = {key: value for key, value in fields.items() if not is_blank(value)}
+    problems: list[tuple[tuple[str | int, ...], str]] = [
+        (("values", key), f"{key!r} is not a value this create asks for") for key in answers if key not in asked
+    ]
+    wrong = validate_defaults(
+        {key: FieldDefault(value=given[key]) for key in given if key in fields}, erp_fields=p.erp_fields
+    )
+    problems += [(("values", problem.field), f"{problem.field}: {problem.message}") for problem in wrong]
+    mandatory = {key for key, d in defaults.items() if d.mandatory}
+    mandatory |= {key for key, meta in metas.items() if meta.access is m.Access.MANDATORY}
+    problems += [(("values", key), f"{key} is mandatory") for key in sorted(mandatory) if key not in fields]
+    if problems:
+        raise RefusedRequestError("the actor cannot be created", problems)
+    return fields
+
+
+def _create(engine: Engine, context: Context, actor: m.Actor, agreed: Mapping[str, m.Value]) -> creates.Created:
+    """Through the idempotent creates; agreed on the CRM's values, so anything else the ERP holds flows to the CRM."""
+    entity = context.entity
+    try:
+        return creates.create_actor(
+            engine.database,
+            engine.clients,
+            connection_id=context.connection.id,
+            entity_type=entity.entity_type,
+            entity_id=entity.entity_id,
+            actor=actor,
+            agreed=agreed,
+        )
+    except ValidationError:
+        _drop_pending_intent(engine.database, context)  # the ERP refused it outright: nothing was created
+        raise
+
+
+def _drop_pending_intent(database: Database, context: Context) -> None:
+    with database.session() as session:
+        session.execute(
+            delete(SyncCreate).where(
+                SyncCreate.connection_id == context.connection.id,
+                SyncCreate.entity_type == context.entity.entity_type.value,
+                SyncCreate.entity_id == context.entity.entity_id,
+                SyncCreate.status == creates.PENDING,
+            )
+        )

@@ -1,0 +1,133 @@
+"""Searching the ERP from the tab: simple (text) or advanced (restrictions checked against the searchable fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import CrmRecord
+from erpsync.protocol import models as m
+from erpsync.sync import links
+from erpsync.sync.engine import Engine, Pass
+from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
+from erpsync.sync.erp_tab.values import list_labels, rows_marked, shown
+from erpsync.sync.erp_tab.views import Hit
+
+SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class RestrictionInput:
+    field: str
+    operator: str
+    values: list[m.Value]
+
+
+# --- search ---------------------------------------------------------------------------------------------------------
+
+
+@interactive
+def search(
+    engine: Engine,
+    user_id: int,
+    entity: EntityRef,
+    connection_id: int,
+    *,
+    actor_type: m.ActorType,
+    text: str | None = None,
+    restrictions: Sequence[RestrictionInput] | None = None,
+) -> list[Hit]:
+    """Simple search (``text``; None: the entity's name) or advanced (``restrictions``); a person searches under its
+    company's actor."""
+    context = open_context(engine, user_id, entity, connection_id)
+    p = context.checked_pass(actor_type)
+    metas = rows_marked(p, tab=False) or _first_text_field(p)
+    keys = [meta.key for meta in metas]
+    if restrictions is not None:
+        actors = _advanced(context, p, restrictions, keys)
+    else:
+        actors = _simple(context, p, _entity_name(context.record) if text is None else text, keys)
+    with engine.database.read_session() as session:
+        linked = links.links_by_erp_key(session, connection_id, actor_type, [a.erp_key for a in actors if a.erp_key])
+    labels = list_labels(p, metas, [actor.fields for actor in actors])
+    return [
+        Hit(
+            erp_key=actor.erp_key,
+            actor_type=actor.actor_type,
+            fields=shown(metas, actor.fields, labels),
+            linked=actor.erp_key in linked,
+        )
+        for actor in actors
+        if actor.erp_key
+    ]
+
+
+def _first_text_field(p: Pass) -> list[m.FieldMeta]:
+    """With no field marked *show in search*, a hit shows the ERP's first text field (its name, usually)."""
+    texts = sorted((meta for meta in p.erp_fields if meta.type is m.FieldType.TEXT), key=lambda meta: meta.rank)
+    return texts[:1]
+
+
+def _entity_name(record: CrmRecord) -> str:
+    return str(record.values.get("NAME") or record.values.get("LASTNAME") or "")
+
+
+def _simple(context: Context, p: Pass, text: str, keys: list[str]) -> list[m.Actor]:
+    if context.entity.entity_type is EntityType.PERSON:
+        parent = context.require_parent()
+        return p.client.search_by_parent(
+            connection_id=p.connection_uuid,
+            actor_type=p.actor_type,
+            parent_type=parent.actor_type,
+            parent_key=parent.erp_key,
+            text=text,
+            field_keys=keys,
+            limit=SEARCH_LIMIT,
+        ).actors
+    return p.client.search_actors(
+        connection_id=p.connection_uuid, actor_type=p.actor_type, text=text, field_keys=keys, limit=SEARCH_LIMIT
+    ).actors
+
+
+def _advanced(context: Context, p: Pass, restrictions: Sequence[RestrictionInput], keys: list[str]) -> list[m.Actor]:
+    checked = check_restrictions(restrictions, p.erp_fields, context.searchable.get(p.actor_type, []))
+    parent = context.require_parent() if context.entity.entity_type is EntityType.PERSON else None
+    actors = p.client.search_advanced(
+        connection_id=p.connection_uuid, actor_type=p.actor_type, restrictions=checked, field_keys=keys
+    ).actors
+    if parent is None:
+        return actors
+    return [actor for actor in actors if (actor.parent_type, actor.parent_key) == (parent.actor_type, parent.erp_key)]
+
+
+def check_restrictions(
+    restrictions: Sequence[RestrictionInput], erp_fields: Sequence[m.FieldMeta], searchable: Collection[str]
+) -> list[m.Restriction]:
+    """The restrictions as protocol models, or ``RefusedRequestError`` naming every bad one (SPEC §6.4)."""
+    metas = {meta.key: meta for meta in erp_fields if meta.key in searchable}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, restriction in enumerate(restrictions):
+        member, message = _restriction_problem(restriction, metas.get(restriction.field)) or ("", "")
+        if message:
+            problems.append((("restrictions", index, member), message))
+    if problems:
+        raise RefusedRequestError("bad search restrictions", problems)
+    return [m.Restriction(field=r.field, operator=m.Operator(r.operator), values=r.values) for r in restrictions]
+
+
+def _restriction_problem(restriction: RestrictionInput, meta: m.FieldMeta | None) -> tuple[str, str] | None:
+    if meta is None:
+        return "field", f"{restriction.field!r} is not a searchable field"
+    allowed = m.OPERATORS_BY_TYPE[meta.type]
+    if restriction.operator not in {operator.value for operator in allowed}:
+        names = ", ".join(sorted(operator.value for operator in allowed))
+        return "operator", f"{restriction.operator!r} does not apply to {meta.type} field {meta.key!r} (use: {names})"
+    count, operator = len(restriction.values), m.Operator(restriction.operator)
+    if operator is m.Operator.BETWEEN and count != 2:
+        return "values", f"'between' on {meta.key!r} takes two values, not {count}"
+    if operator in (m.Operator.ONE_OF, m.Operator.NOT_ONE_OF) and count == 0:
+        return "values", f"{operator.value!r} on {meta.key!r} takes one value or more"
+    if operator not in (m.Operator.BETWEEN, m.Operator.ONE_OF, m.Operator.NOT_ONE_OF) and count != 1:
+        return "values", f"{operator.value!r} on {meta.key!r} takes one value, not {count}"
+    return None

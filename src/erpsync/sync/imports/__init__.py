@@ -1,0 +1,65 @@
+"""Import from the ERP (SPEC §5.3): preview what each ERP actor would become, then import as a resumable background job.
+
+Per actor the verdict is *link* to an existing CRM entity (its ERP key is linked already; else one unlinked entity
+matches by org number, then VAT number, then email, then exact normalised name; persons within their parent's company),
+*create* a CRM entity, or *skip* with the reason (ambiguous match, parent company not linked, no name). Persons are
+imported under the company linked to their parent actor, so import companies first.
+
+The run pages through the actors: every actor of the type (``changes`` from the beginning, by cursor), or the keys a
+search found (``get_actors`` in batches); the next page is fetched while one is stored. Each page is decided outside
+any write transaction, then stored in ONE transaction: bulk writes (ids and change numbers reserved up front, then one
+``COPY`` on PostgreSQL or one ``executemany`` on SQLite per table) of the new CRM entities (tagged with the
+connection's origin, so its sync does not echo them), their links, the per-actor items and the job's cursor. So
+SQLite's write lock is held for one page's writes only, and a page that finds the database busy is tried again with
+backoff (``busy.retrying``) instead of failing the job. A re-run after a crash resumes at the cursor, and an actor
+whose key is linked is linked to, never created again: no duplicates. The actors are not counted first: a job of every
+actor of its type learns its total with its last page.
+
+Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
+memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in
+the index as they are written, and everything else is read by change sequence each page. The per-page lookups in the
+hub database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
+statistics current as it grows them (``LoadStatistics``).
+
+The package keeps one concern per module: ``matching`` (the criteria and the CRM index), ``classification`` (the
+verdicts), ``scope`` (the connection's mapping and searches), ``paging`` (the run), ``writing`` (one page's
+transaction) and ``service`` (the use cases).
+"""
+
+from erpsync.sync.imports.classification import ACTION_OF_VERB, Classifier, ItemAction, Verb, Verdict
+from erpsync.sync.imports.matching import CRITERIA, Criterion, CrmIndex
+from erpsync.sync.imports.paging import PAGE_SIZE, ImportPager, import_pager
+from erpsync.sync.imports.scope import import_pass
+from erpsync.sync.imports.service import (
+    PREVIEW_LIMIT,
+    ImportResult,
+    PreviewRow,
+    import_result,
+    preview,
+    run_import,
+    start_import,
+    undo_import,
+)
+
+__all__ = [
+    "ACTION_OF_VERB",
+    "CRITERIA",
+    "PAGE_SIZE",
+    "PREVIEW_LIMIT",
+    "Classifier",
+    "Criterion",
+    "CrmIndex",
+    "ImportPager",
+    "ImportResult",
+    "ItemAction",
+    "PreviewRow",
+    "Verb",
+    "Verdict",
+    "import_pager",
+    "import_pass",
+    "import_result",
+    "preview",
+    "run_import",
+    "start_import",
+    "undo_import",
+]

@@ -1,0 +1,183 @@
+"""Classifying an import's actors: the verdict per actor (link, create or skip), decided from the connection's links
+and the CRM index."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erpsync.crm.fields import EntityType
+from erpsync.protocol import models as m
+from erpsync.storage.tables import ErpLink
+from erpsync.sync import links
+from erpsync.sync.engine import Pass
+from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
+from erpsync.sync.merge import Side
+
+
+class Verb(StrEnum):
+    CREATE = "create"
+    LINK = "link"
+    SKIP = "skip"
+
+
+class ItemAction(StrEnum):
+    CREATED = "created"
+    LINKED = "linked"
+    SKIPPED = "skipped"
+
+
+ACTION_OF_VERB = {
+    Verb.CREATE: ItemAction.CREATED.value,
+    Verb.LINK: ItemAction.LINKED.value,
+    Verb.SKIP: ItemAction.SKIPPED.value,
+}
+
+
+# --- verdicts -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with one actor; ``crm_values`` are written to the CRM and ``agreed`` becomes the link's values."""
+
+    actor: m.Actor
+    verb: Verb
+    entity_id: int | None = None
+    reason: str = ""
+    crm_values: Mapping[str, m.Value] = field(default_factory=dict)
+    agreed: Mapping[str, m.Value] = field(default_factory=dict)
+    company_id: int | None = None
+    already_linked: bool = False
+    keys: tuple[str | None, ...] = ()  # its CRM values' match keys, computed once
+
+    @property
+    def erp_key(self) -> str:
+        return self.actor.erp_key or ""
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An actor without a link yet, translated once: its CRM values are what the index is asked about, and what a
+    link or a create writes."""
+
+    actor: m.Actor
+    company_id: int | None
+    canonical: Mapping[str, m.Value]
+    crm_values: Mapping[str, m.Value]
+    keys: tuple[str | None, ...]  # by each matching criterion
+
+
+@dataclass
+class Classifier:
+    """Decides a page's verdicts from the links of the connection and the CRM index."""
+
+    p: Pass
+    index: CrmIndex
+    claimed: set[int] = field(default_factory=set)  # entities linked by this run already
+
+    @cached_property
+    def to_crm_fields(self) -> set[str]:
+        return {row.erp_field for row in self.p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
+
+    def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
+        self.index.refresh(session)
+        unique = list({actor.erp_key: actor for actor in actors if actor.erp_key}.values())
+        linked = links.links_by_erp_key(
+            session, self.p.connection_id, self.p.actor_type, [a.erp_key or "" for a in unique]
+        )
+        parents = self._parents(session, unique)
+        drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
+        hits = self.index.find(draft.keys for draft in drafts if isinstance(draft, Unmatched))
+        verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
+        candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
+        taken = self._linked_entities(session, candidates)
+        return [self._settle(verdict, taken) for verdict in verdicts]
+
+    def _parents(self, session: Session, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:
+        """The CRM company of each parent actor linked in this connection."""
+        if self.p.entity_type is not EntityType.PERSON:
+            return {}
+        keys = {(a.parent_type.value, a.parent_key) for a in actors if a.parent_type is not None and a.parent_key}
+        if not keys:
+            return {}
+        rows = session.execute(
+            select(ErpLink.actor_type, ErpLink.erp_key, ErpLink.entity_id).where(
+                ErpLink.connection_id == self.p.connection_id,
+                ErpLink.entity_type == EntityType.COMPANY.value,
+                ErpLink.erp_key.in_([key for _, key in keys]),
+            )
+        )
+        return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in keys}
+
+    def _linked_entities(self, session: Session, entity_ids: set[int]) -> dict[int, str]:
+        if not entity_ids:
+            return {}
+        rows = session.execute(
+            select(ErpLink.entity_id, ErpLink.erp_key).where(
+                ErpLink.connection_id == self.p.connection_id,
+                ErpLink.entity_type == self.p.entity_type.value,
+                ErpLink.entity_id.in_(entity_ids),
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def _draft(
+        self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]
+    ) -> Verdict | Unmatched:
+        if link is not None:
+            return Verdict(actor, Verb.LINK, link.entity_id, "its ERP key is linked already", already_linked=True)
+        company_id = None
+        if self.p.entity_type is EntityType.PERSON:
+            parent = (actor.parent_type.value if actor.parent_type else "", actor.parent_key or "")
+            company_id = parents.get(parent)
+            if company_id is None:
+                return Verdict(
+                    actor, Verb.SKIP, reason="its parent company is not imported or linked in this connection"
+                )
+        canonical = self.p.from_erp(actor.fields).values
+        # Only the rows that write the CRM translate to it, so these are also the values to write.
+        crm_values = self.p.translator.canonical_to_crm(canonical)
+        return Unmatched(actor, company_id, canonical, crm_values, self.index.keys(crm_values))
+
+    def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:
+        actor, company_id, crm_values = draft.actor, draft.company_id, draft.crm_values
+        found = self._match(draft.keys, company_id, hits)
+        if found is not None:
+            label, ids = found
+            if len(ids) > 1:
+                return Verdict(actor, Verb.SKIP, reason=f"{len(ids)} CRM {PLURAL[self.p.entity_type]} match by {label}")
+            return Verdict(
+                actor, Verb.LINK, next(iter(ids)), f"matched by {label}", crm_values, draft.canonical, company_id
+            )
+        if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
+            return Verdict(actor, Verb.SKIP, reason=f"no name to create a CRM {self.p.entity_type} with")
+        agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
+        return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id, keys=draft.keys)
+
+    def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
+        """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
+        for number, (criterion, key) in enumerate(zip(self.index.criteria, keys, strict=True)):
+            ids = hits.get((number, scope, key), set()) if key is not None else set()
+            if ids:
+                return criterion.label, ids
+        return None
+
+    def _settle(self, draft: Verdict, taken: Mapping[int, str]) -> Verdict:
+        if draft.verb is not Verb.LINK or draft.already_linked or draft.entity_id is None:
+            return draft
+        other = taken.get(draft.entity_id)
+        if other is not None or draft.entity_id in self.claimed:
+            whom = f"ERP {self.p.actor_type} {other}" if other else "another actor of this import"
+            return Verdict(
+                draft.actor,
+                Verb.SKIP,
+                reason=f"CRM {self.p.entity_type} {draft.entity_id} {draft.reason} but is linked to {whom}",
+            )
+        self.claimed.add(draft.entity_id)
+        return draft

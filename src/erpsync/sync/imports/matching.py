@@ -1,0 +1,173 @@
+"""Matching an import's actors to CRM entities: the criteria's normalised keys, and an index of the CRM entities by
+them."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erpsync.crm.fields import CRM_FIELDS, EntityType
+from erpsync.storage.tables import ENTITY_TABLES, CrmDeletion, Person
+
+# --- matching -------------------------------------------------------------------------------------------------------
+
+
+SEPARATORS = re.compile(r"[\s\-./]")
+
+
+def _compact(text: str) -> str:
+    return SEPARATORS.sub("", text).casefold()
+
+
+def _name(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Criterion:
+    label: str
+    crm_keys: tuple[str, ...]
+    normalise: Callable[[str], str]
+
+    def key(self, values: Mapping[str, Any]) -> str | None:
+        if len(self.crm_keys) == 1:  # the usual case, once per criterion and record: no list, no join
+            value = values.get(self.crm_keys[0])
+            text = str(value).strip() if value else ""
+            return self.normalise(text) if text else None
+        parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
+        return self.normalise(" ".join(parts)) if any(parts) else None
+
+
+CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
+    EntityType.COMPANY: (
+        Criterion("org number", ("NUMBER1",), _compact),
+        Criterion("VAT number", ("VATNO",), _compact),
+        Criterion("email", ("EMAIL",), _name),
+        Criterion("name", ("NAME",), _name),
+    ),
+    EntityType.PERSON: (
+        Criterion("email", ("EMAIL",), _name),
+        Criterion("name", ("FIRSTNAME", "LASTNAME"), _name),
+    ),
+    EntityType.PROJECT: (
+        Criterion("number", ("NUMBER",), _compact),
+        Criterion("name", ("NAME",), _name),
+    ),
+}
+
+PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityType.PROJECT: "projects"}
+
+IndexKey = tuple[int, int | None, str]
+"""(criterion number, scope: a person's company or None, normalised value)."""
+Hits = dict[IndexKey, set[int]]
+"""The CRM entities found for each index key a page looked up."""
+
+REFRESH_CHUNK = 2_000
+"""CRM rows read (and indexed) at a time, so that refreshing the index never holds the whole CRM in memory."""
+NO_SCOPE = 0  # entity ids start at 1
+
+
+class CrmIndex:
+    """The CRM entities of one type by each matching criterion's normalised value, in a private temporary SQLite
+    database: it lives on disk with a small page cache, so memory stays flat however many entities the CRM holds, and
+    a page's lookups use its index. ``refresh`` reads what changed in the CRM since the last read; ``close`` (or the
+    index's collection) deletes it."""
+
+    def __init__(self, entity_type: EntityType) -> None:
+        self.entity_type = entity_type
+        self.criteria = CRITERIA[entity_type]
+        self._seq = 0
+        self._known: list[range] = []  # change numbers of entities put by ``put_created``: not read back
+        # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE match_keys (number INTEGER, scope INTEGER, key TEXT, entity_id INTEGER);"
+            "CREATE INDEX match_keys_lookup ON match_keys (number, key);"
+            "CREATE INDEX match_keys_entity ON match_keys (entity_id);"
+        )
+        self._closer = weakref.finalize(self, self._db.close)
+
+    def close(self) -> None:
+        self._closer()
+
+    def refresh(self, session: Session) -> None:
+        table = ENTITY_TABLES[self.entity_type]
+        fields = CRM_FIELDS[self.entity_type]
+        crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
+        columns = [getattr(table, fields[key].attr) for key in crm_keys]
+        scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
+        known = [seqs for seqs in self._known if seqs.stop - 1 > self._seq]
+        query = select(table.id, table.change_seq, *scope, *columns).where(
+            table.change_seq > self._seq, *(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known)
+        )
+        changed = session.execute(query).yield_per(REFRESH_CHUNK)
+        for rows in changed.partitions():
+            entities = [
+                (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
+                for row in rows
+            ]
+            self._put(entities)
+            self._seq = max(self._seq, max(row[1] for row in rows))
+        gone = session.execute(
+            select(CrmDeletion.entity_id, CrmDeletion.change_seq).where(
+                CrmDeletion.entity_type == self.entity_type.value, CrmDeletion.change_seq > self._seq
+            )
+        ).all()
+        self._drop([entity_id for entity_id, _ in gone])
+        self._seq = max([self._seq, *(seq for _, seq in gone), *(seqs[-1] for seqs in known)])
+        self._known = []
+
+    def put_created(self, created: Sequence[tuple[int, int | None, Sequence[str | None]]], seqs: range) -> None:
+        """Index entities just created with the change numbers ``seqs``, by their (entity id, scope, keys as ``keys``
+        gave them): the next ``refresh`` does not read them back. Only for entities created in ``seqs`` and nothing
+        else: anything else changed meanwhile is read by ``refresh``."""
+        rows = [
+            (number, scope or NO_SCOPE, key, entity_id)
+            for entity_id, scope, keys in created
+            for number, key in enumerate(keys)
+            if key is not None
+        ]
+        self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
+        if seqs:
+            self._known.append(seqs)
+
+    def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """The normalised value of ``values`` by each criterion, in order (None where they have none)."""
+        return tuple(criterion.key(values) for criterion in self.criteria)
+
+    def _put(self, entities: Sequence[tuple[int, int | None, Mapping[str, Any]]]) -> None:
+        self._drop([entity_id for entity_id, _, _ in entities])
+        rows = [
+            (number, scope or NO_SCOPE, key, entity_id)
+            for entity_id, scope, values in entities
+            for number, key in enumerate(self.keys(values))
+            if key is not None
+        ]
+        self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
+
+    def _drop(self, entity_ids: Sequence[int]) -> None:
+        self._db.executemany("DELETE FROM match_keys WHERE entity_id = ?", [(entity_id,) for entity_id in entity_ids])
+
+    def find(self, wanted: Iterable[Sequence[str | None]]) -> Hits:
+        """The entities that match any of the ``wanted`` keys (as ``keys`` gives them) by their criterion, in any
+        scope: one lookup per criterion for them all (a page's worth)."""
+        keys: dict[int, set[str]] = {}
+        for values_keys in wanted:
+            for number, key in enumerate(values_keys):
+                if key is not None:
+                    keys.setdefault(number, set()).add(key)
+        hits: Hits = {}
+        for number, values_of_criterion in keys.items():
+            marks = ", ".join("?" * len(values_of_criterion))
+            query = f"SELECT scope, key, entity_id FROM match_keys WHERE number = ? AND key IN ({marks})"  # noqa: S608
+            for scope, key, entity_id in self._db.execute(query, (number, *values_of_criterion)):
+                hits.setdefault((number, scope if scope != NO_SCOPE else None, key), set()).add(entity_id)
+        return hits

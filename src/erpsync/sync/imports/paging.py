@@ -1,0 +1,156 @@
+"""Paging through an import job's actors: each page is fetched (the next one ahead, in a thread), classified and
+written."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from erpsync.protocol import models as m
+from erpsync.storage.bulk import LoadStatistics
+from erpsync.storage.tables import SyncJob
+from erpsync.sync import busy, jobs
+from erpsync.sync.engine import Engine, Pass
+from erpsync.sync.imports.classification import Classifier, Verb, Verdict
+from erpsync.sync.imports.matching import CrmIndex
+from erpsync.sync.imports.scope import pass_for
+from erpsync.sync.imports.writing import PageWriter, WrittenPage
+
+PAGE_SIZE = 500
+"""Actors per page of a run: one transaction each (the connector may answer fewer)."""
+
+# --- the run --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """One page of a job's actors as the ERP gave them, and the job's cursor after it."""
+
+    actors: Sequence[m.Actor]
+    cursor: str | None
+    last: bool
+    missing: Sequence[m.Actor] = ()
+
+
+class Prefetch:
+    """Fetches the page at ``cursor`` in a thread of its own, so the connector works while the hub stores the page
+    before it; ``result`` waits for it (and raises what the fetch raised)."""
+
+    def __init__(self, cursor: str | None, fetch: Callable[[str | None], FetchedPage | None]) -> None:
+        self.cursor = cursor
+        self._fetch = fetch
+        self._page: FetchedPage | None = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="import-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._page = self._fetch(self.cursor)
+        except Exception as error:  # raised again in the thread that waits for the page
+            self._error = error
+
+    def result(self) -> FetchedPage | None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._page
+
+
+@dataclass
+class ImportPager:
+    """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
+    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at)."""
+
+    engine: Engine
+    p: Pass
+    classifier: Classifier
+    job_id: int
+    ahead: Prefetch | None = None
+    statistics: LoadStatistics = field(default_factory=LoadStatistics)
+
+    def next_page(self, job: SyncJob, run_id: int) -> bool:
+        keys = job.keys_json
+        ahead, self.ahead = self.ahead, None
+        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self._fetch(keys, job.cursor)
+        if page is None:
+            return True
+        if not page.last:
+            self.fetch_ahead(keys, page.cursor)
+        self._store(page.actors, run_id, page.cursor, last=page.last, missing=page.missing)
+        return page.last
+
+    def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
+        self.ahead = Prefetch(cursor, lambda at: self._fetch(keys, at))
+
+    def _fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
+        """The page at ``cursor``: of every actor of the type, or of the job's ``keys`` (None when none are left)."""
+        if keys is None:
+            page = self.p.client.changes(
+                connection_id=self.p.connection_uuid,
+                actor_type=self.p.actor_type,
+                since=None,
+                field_keys=self.p.field_keys,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+            )
+            return FetchedPage(page.actors, page.next_cursor, page.next_cursor is None)
+        start = int(cursor or 0)
+        chunk = [str(key) for key in keys[start : start + PAGE_SIZE]]
+        if not chunk:
+            return None
+        found = self.p.client.get_actors(
+            connection_id=self.p.connection_uuid,
+            actor_type=self.p.actor_type,
+            erp_keys=chunk,
+            field_keys=self.p.field_keys,
+        )
+        missing = [m.Actor(actor_type=self.p.actor_type, erp_key=key) for key in found.not_found]
+        end = start + len(chunk)
+        return FetchedPage(found.actors, str(end), end >= len(keys), missing)
+
+    def _store(
+        self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, *, last: bool, missing: Sequence[m.Actor] = ()
+    ) -> None:
+        database = self.engine.database
+        with database.read_session() as session:
+            verdicts = self.classifier.page(session, actors)
+        verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in missing]
+        written = busy.retrying(lambda: self._write(verdicts, run_id, cursor, last), what=f"import {self.job_id}")
+        self.classifier.index.put_created(
+            [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
+            written.change_seqs,
+        )
+        for table, rows in written.grown.items():
+            self.statistics.grew(table, rows)
+        if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
+            busy.retrying(self._analyse, what=f"import {self.job_id}")
+
+    def _write(self, verdicts: Sequence[Verdict], run_id: int, cursor: str | None, last: bool) -> WrittenPage:
+        """The page in ONE transaction, with the job's cursor and counts; tried again as a whole while the database
+        is busy (the verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
+        with self.engine.database.session() as session:
+            written = PageWriter(session, self.p, self.job_id).write(verdicts)
+            stored = written.verdicts
+            counts = jobs.PageCounts(
+                processed=len(stored),
+                created=sum(v.verb is Verb.CREATE for v in stored),
+                linked=sum(v.verb is Verb.LINK for v in stored),
+                skipped=sum(v.verb is Verb.SKIP for v in stored),
+            )
+            jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts, last=last)
+        return written
+
+    def _analyse(self) -> None:
+        with self.engine.database.session() as session:
+            self.statistics.keep_current(session)
+
+
+def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
+    """The pager of an import job. The actors are not counted first (that would be a whole extra pass over the
+    connector): a job of every actor of its type learns its total when its last page is stored."""
+    p, _ = pass_for(engine, job.connection_id, m.ActorType(job.actor_type or ""))
+    pager = ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
+    pager.fetch_ahead(job.keys_json, job.cursor)
+    return pager

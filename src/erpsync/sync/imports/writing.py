@@ -1,0 +1,132 @@
+"""Writing one page of an import's verdicts in one transaction: CRM updates, bulk creates, links and items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import CRM_FIELDS
+from erpsync.crm.service import create_entities_bulk, write_records
+from erpsync.crm.validation import clean_attrs
+from erpsync.errors import ValidationError
+from erpsync.storage.bulk import insert_rows
+from erpsync.storage.tables import ENTITY_TABLES, Base, ErpLink, ImportItem, utcnow
+from erpsync.sync import links
+from erpsync.sync.engine import Pass
+from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
+
+
+@dataclass(frozen=True)
+class WrittenPage:
+    verdicts: list[Verdict]
+    """As stored: a create with its new entity's id, a refused value turned into a skip."""
+    change_seqs: range
+    """The change numbers of the entities created."""
+    grown: dict[str, int]
+    """Rows added per table."""
+
+
+@dataclass
+class PageWriter:
+    """Writes one page of verdicts in the caller's transaction: CRM updates of linked entities, bulk creates, links
+    and items. A value the CRM refuses turns its verdict into a skip with the reason."""
+
+    session: Session
+    p: Pass
+    job_id: int
+
+    def write(self, verdicts: Sequence[Verdict]) -> WrittenPage:
+        done = self._seen([v.erp_key for v in verdicts])
+        fresh = [v for v in verdicts if v.erp_key not in done]
+        settled = self._update(fresh)
+        created, seqs = self._create([v for v in settled if v.verb is Verb.CREATE])
+        settled = created + [v for v in settled if v.verb is not Verb.CREATE]
+        linking = [v for v in settled if v.verb is not Verb.SKIP and not v.already_linked]
+        links.bind_many(
+            self.session,
+            self.p.connection_id,
+            self.p.entity_type,
+            self.p.actor_type,
+            [links.NewLink(v.entity_id or 0, v.erp_key, v.agreed) for v in linking],
+            now=utcnow(),
+        )
+        self._items(settled)
+        created_rows = sum(v.verb is Verb.CREATE for v in created)
+        grown = {
+            ENTITY_TABLES[self.p.entity_type].__tablename__: created_rows,
+            ErpLink.__tablename__: len(linking),
+            ImportItem.__tablename__: len(settled),
+        }
+        return WrittenPage(settled, seqs, grown)
+
+    def _seen(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
+        query = select(ImportItem.erp_key).where(ImportItem.job_id == self.job_id, ImportItem.erp_key.in_(keys))
+        return set(self.session.scalars(query))
+
+    def _update(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
+        """Write the values of the entities matched (not linked before) in one go; one the CRM refuses is skipped."""
+        writers = [
+            (v, v.entity_id)
+            for v in verdicts
+            if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None and v.crm_values
+        ]
+        writes = [(entity_id, v.crm_values) for v, entity_id in writers]
+        errors = write_records(self.session, self.p.entity_type, writes, changed_by=self.p.origin)
+        refused: dict[str, ValidationError] = {}
+        for (verdict, _), error in zip(writers, errors, strict=True):
+            if isinstance(error, ValidationError):
+                refused[verdict.erp_key] = error
+            elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
+                raise error
+        return [
+            _skipped(v, f"the CRM refused a value: {refused[v.erp_key]}") if v.erp_key in refused else v
+            for v in verdicts
+        ]
+
+    def _create(self, verdicts: Sequence[Verdict]) -> tuple[list[Verdict], range]:
+        fields = CRM_FIELDS[self.p.entity_type]
+        rows: list[dict[str, Any]] = []
+        kept: list[Verdict] = []
+        skipped: list[Verdict] = []
+        for verdict in verdicts:
+            attrs = {fields[key].attr: value for key, value in verdict.crm_values.items()}
+            if verdict.company_id is not None:
+                attrs["company_id"] = verdict.company_id
+            try:
+                rows.append(clean_attrs(self.session, self.p.entity_type, attrs))
+                kept.append(verdict)
+            except InvalidFieldError as error:
+                skipped.append(_skipped(verdict, f"the CRM refused a value: {error}"))
+        done = create_entities_bulk(self.session, self.p.entity_type, rows, changed_by=self.p.origin)
+        created = [replace(v, entity_id=entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
+        return created + skipped, done.change_seqs
+
+    def _items(self, verdicts: Sequence[Verdict]) -> None:
+        entity_type, job_id = self.p.entity_type.value, self.job_id
+        rows = [
+            {
+                "job_id": job_id,
+                "erp_key": v.erp_key,
+                "action": ACTION_OF_VERB[v.verb],
+                "entity_type": entity_type if v.entity_id is not None else None,
+                "entity_id": v.entity_id,
+                "reason": v.reason or None,
+            }
+            for v in verdicts
+        ]
+        insert_rows(self.session, _core_table(ImportItem), rows)
+
+
+def _core_table(orm_class: type[Base]) -> Table:
+    """The table of an ORM class: a page's bulk inserts go through it, without the ORM's per-row bookkeeping."""
+    return orm_class.metadata.tables[orm_class.__tablename__]
+
+
+def _skipped(verdict: Verdict, reason: str) -> Verdict:
+    return Verdict(verdict.actor, Verb.SKIP, reason=reason)
