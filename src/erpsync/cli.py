@@ -120,7 +120,7 @@ def serve(
     """Migrate the database, then serve the hub's API (and UI) over HTTP."""
     import uvicorn
 
-    from erpsync.api.app import create_app
+    from erpsync.app import create_app
 
     database = _upgraded_database()
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
@@ -404,7 +404,7 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from erpsync.api.app import create_app
+    from erpsync.app import create_app
     from erpsync.connectors.sample import build_connector as build_sample
     from erpsync.demo import connector_secret, prepare_demo
     from erpsync.sdk.app import create_app as create_connector_app

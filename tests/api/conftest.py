@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.testing.db import database, postgres_url, sqlite_template

@@ -12,7 +12,8 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from erpsync.api.app import API_PREFIX, create_app
+from erpsync.api.app import API_PREFIX
+from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record
