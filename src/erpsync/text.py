@@ -1,7 +1,7 @@
 """Rules for text the hub accepts from outside: U+0000 nowhere, and no control characters in names and URLs.
 
 PostgreSQL cannot store U+0000 in text at all and SQLite stores it but most tools cut the value there, so a NUL is
-refused at the door (``erpsync.api.request_checks``) and again by the service layer's validators.
+refused at the door (``erpsync.http.request_checks``) and again by the service layer's validators.
 
 Public names: ``NUL``, ``NUL_REFUSED``, ``contains_nul``, ``has_control``, ``refuse_nul``, ``refuse_control``.
 """

@@ -27,7 +27,6 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
-from starlette.datastructures import State
 
 from erpsync.errors import ErpsyncError
 from erpsync.settings import Settings
@@ -195,21 +194,23 @@ class DramatiqDispatcher:
         run_job_task(self._engine(), job_id, lease_ttl=self.lease_ttl)
 
 
-_DISPATCHER_MADE = threading.Lock()
+def job_sender(settings: Settings, database: Database) -> Callable[[int], None]:
+    """How the API and the web UI hand a job just queued (or requeued) to whoever runs jobs. With
+    ``ERPSYNC_REDIS_URL``: the Dramatiq workers, through a dispatcher made on first use; embedded: nobody, the job
+    thread finds queued jobs on its own."""
+    redis_url = settings.redis_url
+    if not redis_url:
+        return lambda _job_id: None
+    made = threading.Lock()
+    dispatchers: list[DramatiqDispatcher] = []
 
+    def send(job_id: int) -> None:
+        with made:
+            if not dispatchers:
+                dispatchers.append(DramatiqDispatcher(build_broker(redis_url)))
+        dispatch_job(database, dispatchers[0], job_id)
 
-def send_job(state: State, job_id: int) -> None:
-    """Hand a job just queued (or requeued) by the API or the web UI to whoever runs jobs. ``state`` is the app's, with
-    its ``settings`` and ``database``. With ``ERPSYNC_REDIS_URL``: the Dramatiq workers, through a dispatcher made on
-    first use and kept in ``state``; embedded: nobody, the job thread finds queued jobs on its own."""
-    settings: Settings = state.settings
-    if not settings.redis_url:
-        return
-    with _DISPATCHER_MADE:
-        dispatcher = getattr(state, "dispatcher", None)
-        if dispatcher is None:
-            dispatcher = state.dispatcher = DramatiqDispatcher(build_broker(settings.redis_url))
-    dispatch_job(state.database, dispatcher, job_id)
+    return send
 
 
 def dispatch_job(database: Database, dispatcher: Dispatcher, job_id: int) -> None:

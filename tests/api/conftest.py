@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
 from erpsync.protocol.models import ActorType

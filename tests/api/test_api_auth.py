@@ -7,7 +7,7 @@ import re
 import httpx
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 

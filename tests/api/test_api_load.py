@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol import models as m
 from erpsync.settings import Settings

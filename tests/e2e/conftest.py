@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.crypto import cipher_for
 from erpsync.settings import Settings
 from erpsync.storage.db import Database

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.testing.server import serve_in_thread

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record
 from erpsync.crypto import cipher_for

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
-from erpsync.api.app import API_PREFIX, create_app
+from erpsync.api.app import API_PREFIX
+from erpsync.app import create_app
 from erpsync.settings import Settings
 
 from .conftest import PASSWORD, ROLES, SecurityWorld

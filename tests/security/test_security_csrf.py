@@ -28,7 +28,7 @@ def _snapshot(world: SecurityWorld) -> dict[str, list[str]]:
 
 
 def _unsafe_routes(world: SecurityWorld) -> list[tuple[str, str]]:
-    from erpsync.api.app import create_app
+    from erpsync.app import create_app
 
     served = page_routes(create_app(world.settings, database=world.database))
     return sorted(route for route in served if route[0] in UNSAFE)

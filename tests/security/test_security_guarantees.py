@@ -17,13 +17,13 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from erpsync.api.app import create_app
-from erpsync.api.limits import DEFAULT_MAX_BODY_BYTES
+from erpsync.app import create_app
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import write_record
 from erpsync.crypto import cipher_for
 from erpsync.errors import ValidationError
+from erpsync.http.limits import DEFAULT_MAX_BODY_BYTES
 from erpsync.protocol.signing import signed_headers, signed_headers_v2
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients

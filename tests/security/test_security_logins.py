@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.cli import app as cli_app
 from erpsync.settings import Settings, get_settings
 from erpsync.storage.db import Database

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from erpsync.api.app import create_app
-from erpsync.api.security_headers import SecurityHeaders
+from erpsync.app import create_app
+from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.testing.server import serve_in_thread

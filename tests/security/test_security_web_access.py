@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.settings import Settings
 
 from .access_matrix import EXPECTED, ROUTES, call, make_records, outcome, page_routes

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol.models import ActorType
 from erpsync.settings import Settings

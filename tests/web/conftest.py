@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from erpsync import accounts
-from erpsync.api.app import create_app
+from erpsync.app import create_app
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.settings import Settings

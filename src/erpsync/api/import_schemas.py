@@ -1,16 +1,14 @@
-"""Bodies of the import, resync and background-job endpoints, and the progress (percentage, ETA) of a job."""
+"""Bodies of the import, resync and background-job endpoints; a job's progress is ``erpsync.sync.job_views``."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from pydantic import BaseModel, Field
 
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, utcnow
-from erpsync.sync import runs
+from erpsync.storage.tables import ImportItem, SyncRun
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.imports import PREVIEW_LIMIT, ImportResult, PreviewRow
+from erpsync.sync.job_views import JobPublic, job_public
 
 
 class RestrictionBody(BaseModel):
@@ -49,64 +47,6 @@ class PreviewRowPublic(BaseModel):
 def preview_public(row: PreviewRow) -> PreviewRowPublic:
     return PreviewRowPublic(
         erp_key=row.erp_key, label=row.label, action=row.verb.value, entity_id=row.entity_id, reason=row.reason
-    )
-
-
-class JobPublic(BaseModel):
-    id: int
-    kind: str
-    connection_id: int
-    actor_type: str | None
-    status: str
-    run_id: int | None
-    total: int | None
-    processed: int
-    created: int
-    linked: int
-    skipped: int
-    failed: int
-    percentage: float | None
-    eta_seconds: float | None
-    cancel_requested: bool
-    error: str | None
-    error_reason: str | None
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    undone_at: dt.datetime | None
-
-
-def _eta(job: SyncJob, run: SyncRun | None) -> float | None:
-    """Seconds left at the current run's pace; None before a page is done or when the total is unknown."""
-    if run is None or job.total is None:
-        return None
-    return runs.eta_seconds(run, remaining=job.total - job.processed, now=utcnow())
-
-
-def job_public(job: SyncJob, run: SyncRun | None) -> JobPublic:
-    percentage = None if not job.total else round(100.0 * min(job.processed, job.total) / job.total, 1)
-    if job.total == 0 and job.status == "done":
-        percentage = 100.0
-    return JobPublic(
-        id=job.id,
-        kind=job.kind,
-        connection_id=job.connection_id,
-        actor_type=job.actor_type,
-        status=job.status,
-        run_id=job.run_id,
-        total=job.total,
-        processed=job.processed,
-        created=job.created,
-        linked=job.linked,
-        skipped=job.skipped,
-        failed=job.failed,
-        percentage=percentage,
-        eta_seconds=_eta(job, run),
-        cancel_requested=job.cancel_requested,
-        error=job.error,
-        error_reason=job.error_reason,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-        undone_at=job.undone_at,
     )
 
 

@@ -30,7 +30,7 @@ def serve(
     """Migrate the database, then serve the hub's API (and UI) over HTTP."""
     import uvicorn
 
-    from erpsync.api.app import create_app
+    from erpsync.app import create_app
 
     database = common.upgraded_database()
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")

@@ -41,7 +41,7 @@ def demo(
     from rich.console import Console
     from rich.table import Table
 
-    from erpsync.api.app import create_app
+    from erpsync.app import create_app
     from erpsync.connectors.sample import build_connector as build_sample
     from erpsync.demo import connector_secret, prepare_demo
     from erpsync.sdk.app import create_app as create_connector_app

@@ -1,7 +1,7 @@
 """The web UI: server-rendered pages (Jinja2 + htmx) over the same service layer as the REST API.
 
 ``install(app, settings)`` adds the session cookie, the static files, the page routes and the pages' error handlers
-to the hub's FastAPI app; the API under ``/api/v1`` is left as it is.
+to the hub's FastAPI app (the composition root ``erpsync.app`` calls it); the API under ``/api/v1`` is left as it is.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The pages' answers to refused requests: sign in first, 403 (no right, no CSRF token), 404, and 422 for a NUL
 character in a request, as HTML.
 
-Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``, ``nul_refused``.
+Public names: ``PageNotFoundError``, ``or_404``, ``add_error_pages``, ``nul_refused``, ``busy_page``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ def busy_page(request: Request, _message: str, headers: dict[str, str]) -> Respo
 
 
 def add_error_pages(app: FastAPI) -> None:
-    app.state.busy_page = busy_page
     app.add_exception_handler(LoginRequiredError, _login_required)
     app.add_exception_handler(ForbiddenError, _forbidden)
     app.add_exception_handler(CsrfRefusedError, _error_page(status.HTTP_403_FORBIDDEN, "error.csrf"))
@@ -72,7 +71,7 @@ def add_error_pages(app: FastAPI) -> None:
 
 
 async def nul_refused(request: Request) -> Response:
-    """A form or link carrying U+0000 (``erpsync.api.request_checks``): the message alone for htmx, else a page."""
+    """A form or link carrying U+0000 (``erpsync.http.request_checks``): the message alone for htmx, else a page."""
     code = status.HTTP_422_UNPROCESSABLE_CONTENT
     if pages.is_htmx(request):
         message = Translator(pages.language_of(request))("error.nul")

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, crypto
-from erpsync.api.deps import DatabaseDep
+from erpsync.http.deps import DatabaseDep
 from erpsync.settings import Settings
 from erpsync.storage.tables import User
 from erpsync.web import csrf
@@ -71,7 +71,7 @@ def sign_out(request: Request, session: Session) -> None:
 
 
 def optional_user(request: Request, database: DatabaseDep) -> User | None:
-    """The signed-in user, read in a short read-only transaction of its own (see ``erpsync.api.deps``)."""
+    """The signed-in user, read in a short read-only transaction of its own (see ``erpsync.http.deps``)."""
     session_id = request.session.get(_SESSION_ID_KEY)
     if not isinstance(session_id, str):
         return None

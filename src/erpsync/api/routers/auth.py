@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from erpsync import accounts, logins
-from erpsync.api.deps import CurrentUser, SessionDep
-from erpsync.api.rate_limit import ClientAddress, LoginLimiterDep, too_many_attempts
 from erpsync.api.schemas import UserPublic, user_public
+from erpsync.http.deps import CurrentUser, SessionDep
+from erpsync.http.rate_limit import ClientAddress, LoginLimiterDep, too_many_attempts
 
 router = APIRouter(tags=["auth"])
 

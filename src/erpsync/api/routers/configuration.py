@@ -27,10 +27,10 @@ from erpsync.api.configuration_schemas import (
     priority_public,
     problem_public,
 )
-from erpsync.api.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.errors import ConflictError, NotFoundError
+from erpsync.http.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import configuration, connections

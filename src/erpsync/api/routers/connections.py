@@ -15,8 +15,8 @@ from erpsync.api.connection_schemas import (
     connection_public,
     connection_summary,
 )
-from erpsync.api.deps import AdminUser, ClientsDep, CurrentUser, SessionDep
 from erpsync.errors import ErpsyncError
+from erpsync.http.deps import AdminUser, ClientsDep, CurrentUser, SessionDep
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import connections
 from erpsync.sync.connectors import ConnectorClients

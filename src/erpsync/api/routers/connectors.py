@@ -11,7 +11,7 @@ from erpsync.api.connection_schemas import (
     ConnectorUpdate,
     connector_public,
 )
-from erpsync.api.deps import AdminUser, ClientsDep, SessionDep, SettingsDep
+from erpsync.http.deps import AdminUser, ClientsDep, SessionDep, SettingsDep
 from erpsync.sync import connections, connectors
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])

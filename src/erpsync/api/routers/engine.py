@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from erpsync.api.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.api.engine_schemas import (
     EngineBody,
     HealthPublic,
@@ -16,6 +15,7 @@ from erpsync.api.engine_schemas import (
     record_result_public,
     run_public,
 )
+from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.sync import engine, links, runs
 from erpsync.sync.connections import get_connection
 

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from erpsync.api.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
 from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollection, SearchBody, SectionsPublic
+from erpsync.http.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
 from erpsync.sync.engine import Engine

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync import accounts, audit
-from erpsync.api.deps import AdminUser, SessionDep
 from erpsync.api.schemas import GroupCreate, GroupPublic, GroupUpdate, group_public
+from erpsync.http.deps import AdminUser, SessionDep
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 

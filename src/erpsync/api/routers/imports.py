@@ -12,25 +12,23 @@ from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.api.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.api.import_schemas import (
     ImportBody,
     ImportResultPublic,
-    JobPublic,
     PreviewBody,
     PreviewRowPublic,
     ResyncBody,
     UndoPublic,
-    job_public,
     preview_public,
     result_public,
 )
 from erpsync.errors import NotFoundError
+from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.storage.tables import SyncJob, SyncRun, User
 from erpsync.sync import imports, jobs, resync
 from erpsync.sync.connections import get_connection
 from erpsync.sync.engine import Engine
-from erpsync.worker import send_job
+from erpsync.sync.job_views import JobPublic, job_public
 
 router = APIRouter(tags=["imports"])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync import audit
-from erpsync.api.deps import AdminUser, CurrentUser, SessionDep
 from erpsync.crm import lists
 from erpsync.crm.schemas import ListItemCreate, ListItemPublic, ListItemUpdate
+from erpsync.http.deps import AdminUser, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/lists", tags=["lists"])
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, status
 
 from erpsync.api import crm_routes
 from erpsync.api.crm_routes import NameQuery, PageLimit, PageOffset
-from erpsync.api.deps import CurrentUser, SessionDep
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import Page, PersonCreate, PersonPublic, PersonUpdate
+from erpsync.http.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 _TYPE = EntityType.PERSON

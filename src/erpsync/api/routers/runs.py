@@ -6,7 +6,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from erpsync.api.deps import AdminUser, DatabaseDep, SessionDep
 from erpsync.api.engine_schemas import (
     EventPublic,
     RunProgressPublic,
@@ -15,6 +14,7 @@ from erpsync.api.engine_schemas import (
     run_progress_public,
     run_public,
 )
+from erpsync.http.deps import AdminUser, DatabaseDep, SessionDep
 from erpsync.storage.tables import utcnow
 from erpsync.sync import jobs, runs
 

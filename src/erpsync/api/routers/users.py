@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync import accounts, audit, logins
-from erpsync.api.deps import AdminUser, SessionDep
-from erpsync.api.rate_limit import LoginLimiterDep
 from erpsync.api.schemas import UserCreate, UserPublic, UserUpdate, user_public
 from erpsync.errors import ConflictError
+from erpsync.http.deps import AdminUser, SessionDep
+from erpsync.http.rate_limit import LoginLimiterDep
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -8,8 +8,8 @@ from fastapi import Depends, Form, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from erpsync import accounts, logins
-from erpsync.api.deps import SessionDep
-from erpsync.api.rate_limit import ClientAddress, LoginLimiterDep
+from erpsync.http.deps import SessionDep
+from erpsync.http.rate_limit import ClientAddress, LoginLimiterDep
 from erpsync.storage.tables import User
 from erpsync.web import pages, security
 from erpsync.web.i18n import LANGUAGES, Translator

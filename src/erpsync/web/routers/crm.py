@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
 
-from erpsync.api.deps import SessionDep
 from erpsync.crm import service
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import EntityType
+from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
 from erpsync.web import crm_forms, pages, segments
 from erpsync.web.error_pages import or_404

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from erpsync import accounts
-from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, ValidationError
+from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab

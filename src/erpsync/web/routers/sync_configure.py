@@ -17,10 +17,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from erpsync import audit
-from erpsync.api.deps import ClientsDep, SessionDep
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CRM_FIELDS, CrmList
 from erpsync.errors import ErpsyncError
+from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import configuration, connections

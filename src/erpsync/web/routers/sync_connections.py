@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from erpsync import accounts
-from erpsync.api.deps import ClientsDep, SessionDep
 from erpsync.errors import ErpsyncError
+from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import connections, connectors

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import Request, status
 from fastapi.responses import Response
 
-from erpsync.api.deps import ClientsDep, SessionDep, SettingsDep
 from erpsync.errors import ErpsyncError
+from erpsync.http.deps import ClientsDep, SessionDep, SettingsDep
 from erpsync.storage.tables import SyncConnector, User
 from erpsync.sync import connectors
 from erpsync.web import pages

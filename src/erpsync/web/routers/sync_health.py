@@ -13,10 +13,10 @@ from fastapi import Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError
+from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
 from erpsync.sync import engine, links, runs
 from erpsync.sync.connections import get_connection

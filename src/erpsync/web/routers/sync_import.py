@@ -18,8 +18,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, User
@@ -36,7 +36,6 @@ from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
-from erpsync.worker import send_job
 
 router = page_router(SYNC_TAB)
 

@@ -18,20 +18,19 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.api.deps import ClientsDep, DatabaseDep, SessionDep
-from erpsync.api.import_schemas import job_public
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError
+from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
 from erpsync.sync import configuration, imports, jobs, resync
 from erpsync.sync.engine import Engine
+from erpsync.sync.job_views import job_public
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_import import connection_of, job_url
 from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
-from erpsync.worker import send_job
 
 router = page_router(SYNC_TAB)
 

@@ -9,8 +9,8 @@ from fastapi import Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from erpsync.api.deps import SessionDep
 from erpsync.errors import ValidationError
+from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
 from erpsync.sync import connections, connectors, engine
 from erpsync.web import pages

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from erpsync import accounts, logins
-from erpsync.api.deps import SettingsDep
+from erpsync.http.deps import SettingsDep
 
 _create_lock = threading.Lock()  # one limiter per app, made on its first sign-in
 

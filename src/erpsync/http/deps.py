@@ -4,17 +4,18 @@ Public names: ``SessionDep`` (a Session, read-only for GET; handlers commit expl
 ``SettingsDep``, ``CipherDep``,
 ``ClientsDep`` (connector clients),
 ``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
-(403 without the ``erp`` licence), ``TOKEN_URL``.
+(403 without the ``erp`` licence), ``TOKEN_URL``, ``JobSender`` and ``send_job`` (hand a queued job to the workers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
 from erpsync import accounts
 from erpsync.crypto import Cipher
@@ -46,6 +47,15 @@ def get_cipher(request: Request) -> Cipher:
 def get_clients(request: Request) -> ConnectorClients:
     clients: ConnectorClients = request.app.state.clients
     return clients
+
+
+JobSender = Callable[[int], None]
+"""Hands a job just queued (or requeued) to whoever runs jobs; the composition root puts it on ``app.state``."""
+
+
+def send_job(state: State, job_id: int) -> None:
+    sender: JobSender = state.send_job
+    sender(job_id)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
