@@ -239,4 +239,6 @@ def call(browser: Browser, world: SecurityWorld, records: Records, method: str, 
     if method == "GET":
         return browser.get(path, params=query_for(template))
     form = {"csrf_token": browser.token, **form_for(template, records)}
+    if template == "/login":  # one failed sign-in per caller and login: a login failing from one address is throttled
+        form["username"] = f"{form['username']}-{browser.role}"
     return browser.http.post(path, params=query_for(template), data=form)

@@ -37,7 +37,7 @@ TAB = "/settings/sync"
 STATIC_SCRIPTS = {"/static/htmx.min.js", "/static/app.js"}
 FOREIGN_ELEMENTS = {"script", "img", "svg", "iframe", "object", "embed", "base", "style", "math", "frame", "link"}
 FORBIDDEN_ATTRIBUTES = {"autofocus", "style", "srcdoc"}
-STYLESHEET = ("link", "/static/app.css")
+TEMPLATE_LINKS = {("link", "/static/app.css"), ("link", "/static/favicon.svg")}  # the stylesheet and the icon
 # The elements the templates themselves focus: (tag, attribute, value), None for any value.
 TEMPLATE_AUTOFOCUS = {
     ("input", "id", "erp-search-text"),
@@ -142,7 +142,7 @@ class Parsed(HTMLParser):
         named = dict(attrs)
         if tag == "script" and named.get("src") not in STATIC_SCRIPTS:
             self.problems.append(f"<script> not from the hub's static files: {attrs}")
-        elif tag in FOREIGN_ELEMENTS - {"script"} and (tag, named.get("href")) != STYLESHEET:
+        elif tag in FOREIGN_ELEMENTS - {"script"} and (tag, named.get("href")) not in TEMPLATE_LINKS:
             self.problems.append(f"<{tag}> {attrs}")
         for name, value in attrs:
             if name == "autofocus" and _focused_by_template(tag, named):
