@@ -32,7 +32,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
-from erpsync import accounts
+from erpsync import accounts, audit
 from erpsync.settings import IpNetwork, Settings
 from erpsync.storage.tables import User
 
@@ -122,7 +122,11 @@ def sign_in(session: Session, limiter: LoginLimiter, *, login: str, password: st
         raise
 
 
-def unlock(session: Session, limiter: LoginLimiter, user: User) -> int:
-    """Lift every throttle on ``user``'s login (an administrator's act); the number of addresses that were held."""
+def unlock(session: Session, limiter: LoginLimiter, user: User, *, by: int | None, via: str = "api") -> int:
+    """Lift every throttle on ``user``'s login (an administrator's act, audited: ``by`` is the administrator, None on
+    the command line); the number of addresses that were held."""
     limiter.clear_account(user.login)
-    return accounts.unlock(session, user)
+    held = accounts.unlock(session, user)
+    detail = {"login": user.login, "addresses": held, "via": via}
+    audit.record(session, user_id=by, action="unlock", target_type="user", target_id=user.id, detail=detail)
+    return held

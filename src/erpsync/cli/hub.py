@@ -99,15 +99,7 @@ def users_unlock(login: str = typer.Argument(help="the login name")) -> None:
     database = common.upgraded_database()
     with common.cli_errors(), database.session() as session:
         user = accounts.get_user(session, _user_id(session, login))
-        held = logins.unlock(session, logins.LoginLimiter.from_settings(get_settings()), user)
-        audit.record(
-            session,
-            user_id=None,
-            action="unlock",
-            target_type="user",
-            target_id=user.id,
-            detail={"login": login, "addresses": held, "via": "cli"},
-        )
+        held = logins.unlock(session, logins.LoginLimiter.from_settings(get_settings()), user, by=None, via="cli")
     typer.echo(f"user {login} unlocked (held at {held} addresses)")
     database.dispose()
 

@@ -69,10 +69,7 @@ def update_user(session: SessionDep, admin: AdminUser, user_id: int, body: UserU
 def unlock_user(session: SessionDep, admin: AdminUser, limiter: LoginLimiterDep, user_id: int) -> None:
     """Lift the throttling of failed sign-ins on this user's login, from every address."""
     user = accounts.get_user(session, user_id)
-    held = logins.unlock(session, limiter, user)
-    audit.record(
-        session, user_id=admin.id, action="unlock", target_type="user", target_id=user.id, detail={"addresses": held}
-    )
+    logins.unlock(session, limiter, user, by=admin.id)
     session.commit()
 
 
