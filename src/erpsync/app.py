@@ -31,7 +31,7 @@ from erpsync.http.limits import BodySizeLimit
 from erpsync.http.request_checks import NulRefusal
 from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
-from erpsync.storage.db import Database, DatabaseBusyError, is_busy
+from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.engine import Engine
@@ -79,7 +79,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_exception_handler(UnavailableError, _connector_unavailable)
     app.add_exception_handler(sqlalchemy_exc.TimeoutError, _database_busy)
     app.add_exception_handler(sqlalchemy_exc.OperationalError, _database_busy)
-    app.add_exception_handler(DatabaseBusyError, _database_busy)
     app.include_router(api_router())
     install_docs(app, prefix=API_PREFIX, openapi_url=OPENAPI_URL)
     web.install(app, settings)  # the web pages at "/"; the API stays under API_PREFIX
@@ -98,7 +97,7 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
     if not is_busy(exc):
         raise exc
     logger.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
-    return _temporarily_unavailable(request, "the hub is busy; try again in a moment", DatabaseBusyError.retry_after_s)
+    return _temporarily_unavailable(request, "the hub is busy; try again in a moment", BUSY_RETRY_AFTER_SECONDS)
 
 
 def _temporarily_unavailable(request: Request, message: str, retry_after: float) -> Response:

@@ -30,10 +30,8 @@ DEFAULT_THREADS = 40
 """Starlette's thread pool (anyio's default): the threads that run synchronous handlers and dependencies."""
 
 
-class DatabaseBusyError(Exception):
-    """The database could not serve the request in time (pool exhausted or write lock held): try again shortly."""
-
-    retry_after_s = 2.0
+BUSY_RETRY_AFTER_SECONDS = 2.0
+"""What a request refused because the database was busy is told to wait before it tries again."""
 
 
 def pool_size_for(threads: int) -> int:
@@ -41,16 +39,31 @@ def pool_size_for(threads: int) -> int:
     return threads * CONNECTIONS_PER_THREAD + SPARE_CONNECTIONS
 
 
-def is_busy(error: BaseException) -> bool:
-    """Whether ``error`` means the database was busy (a retry may succeed), not that the request was wrong."""
-    if isinstance(error, DatabaseBusyError | sqlalchemy_exc.TimeoutError):
+POSTGRES_BUSY_STATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available (lock_timeout)
+        "57014",  # query_canceled (statement_timeout)
+    }
+)
+SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
+
+
+def is_locked(error: BaseException) -> bool:
+    """Whether ``error`` says only that the database was locked or busy: the same transaction may succeed later."""
+    if not isinstance(error, sqlalchemy_exc.DBAPIError):
+        return False
+    original = error.orig
+    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if state in POSTGRES_BUSY_STATES:
         return True
-    if isinstance(error, sqlalchemy_exc.OperationalError):
-        text = str(error.orig).lower()
-        return any(
-            marker in text for marker in ("database is locked", "database table is locked", "lock timeout", "deadlock")
-        )
-    return False
+    return any(message in str(original).lower() for message in SQLITE_BUSY_MESSAGES)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a request failed only because the database was busy: the pool had no connection in time, or a lock."""
+    return isinstance(error, sqlalchemy_exc.TimeoutError) or is_locked(error)
 
 
 def normalise_url(url: str) -> str:

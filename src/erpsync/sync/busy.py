@@ -16,6 +16,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from erpsync.storage.db import is_locked
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -24,27 +26,6 @@ FIRST_DELAY_SECONDS = 0.05
 MAX_DELAY_SECONDS = 5.0
 GIVE_UP_AFTER_SECONDS = 600.0
 """How long background work keeps trying a busy database before the error is raised as any other."""
-
-POSTGRES_BUSY_STATES = frozenset(
-    {
-        "40001",  # serialization_failure
-        "40P01",  # deadlock_detected
-        "55P03",  # lock_not_available (lock_timeout)
-        "57014",  # query_canceled (statement_timeout)
-    }
-)
-SQLITE_BUSY_MESSAGES = ("database is locked", "database is busy", "database table is locked")
-
-
-def is_busy(error: BaseException) -> bool:
-    """Whether ``error`` says only that the database was busy: the same transaction may succeed later."""
-    if not isinstance(error, DBAPIError):
-        return False
-    original = error.orig
-    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if state in POSTGRES_BUSY_STATES:
-        return True
-    return any(message in str(original).lower() for message in SQLITE_BUSY_MESSAGES)
 
 
 def retrying(
@@ -63,7 +44,7 @@ def retrying(
         try:
             return work()
         except DBAPIError as error:
-            if not is_busy(error) or time.monotonic() + delay > deadline:
+            if not is_locked(error) or time.monotonic() + delay > deadline:
                 raise
             logger.info("%s: the database is busy (attempt %d), trying again in %.2f s", what, attempt, delay)
         sleep(delay * random.uniform(0.5, 1.0))
