@@ -50,7 +50,9 @@ def create_user(
     return user
 
 
-def update_user(session: Session, user_id: int, changes: Mapping[str, Any], *, by: int) -> User:
+def update_user(
+    session: Session, user_id: int, changes: Mapping[str, Any], *, by: int | None, via: str | None = None
+) -> User:
     """Change the attributes in ``changes`` (those of ``accounts.update_user``); an administrator keeps their own role
     and stays active (``ConflictError``). The password never reaches the audit log, only that it changed."""
     with unit_of_work(session):
@@ -59,16 +61,17 @@ def update_user(session: Session, user_id: int, changes: Mapping[str, Any], *, b
             raise ConflictError("you cannot remove your own administrator role or deactivate yourself")
         accounts.update_user(session, user, **changes)
         detail = {k: v for k, v in changes.items() if k != "password"} | {"password_changed": "password" in changes}
+        detail |= _via(via)
         audit.record(session, user_id=by, action="update", target_type="user", target_id=user.id, detail=detail)
     return user
 
 
-def delete_user(session: Session, user_id: int, *, by: int) -> None:
+def delete_user(session: Session, user_id: int, *, by: int | None, via: str | None = None) -> None:
     with unit_of_work(session):
         user = accounts.get_user(session, user_id)
         if user.id == by:
             raise ConflictError("you cannot delete yourself")
-        detail = {"login": user.login}
+        detail = {"login": user.login} | _via(via)
         audit.record(session, user_id=by, action="delete", target_type="user", target_id=user.id, detail=detail)
         accounts.delete_user(session, user)
 
@@ -100,22 +103,23 @@ def update_group(
     name: str | None = None,
     description: str | None = None,
     member_ids: Iterable[int] | None = None,
-    by: int,
+    by: int | None,
+    via: str | None = None,
 ) -> Group:
     member_ids = None if member_ids is None else list(member_ids)
     parts = {"name": name, "description": description, "members": member_ids}
     with unit_of_work(session):
         group = accounts.get_group(session, group_id)
         accounts.update_group(session, group, name=name, description=description, member_ids=member_ids)
-        detail = {part: value for part, value in parts.items() if value is not None}
+        detail = {part: value for part, value in parts.items() if value is not None} | _via(via)
         audit.record(session, user_id=by, action="update", target_type="group", target_id=group.id, detail=detail)
     return group
 
 
-def delete_group(session: Session, group_id: int, *, by: int) -> None:
+def delete_group(session: Session, group_id: int, *, by: int | None, via: str | None = None) -> None:
     with unit_of_work(session):
         group = accounts.get_group(session, group_id)
-        detail = {"name": group.name}
+        detail = {"name": group.name} | _via(via)
         audit.record(session, user_id=by, action="delete", target_type="group", target_id=group.id, detail=detail)
         accounts.delete_group(session, group)
 
@@ -123,10 +127,12 @@ def delete_group(session: Session, group_id: int, *, by: int) -> None:
 # --- CRM list items ---------------------------------------------------------------------------------------------------
 
 
-def add_list_item(session: Session, list_name: str, *, label: str, rank: int | None = None, by: int) -> ListItem:
+def add_list_item(
+    session: Session, list_name: str, *, label: str, rank: int | None = None, by: int | None, via: str | None = None
+) -> ListItem:
     with unit_of_work(session):
         item = lists.add_item(session, lists.parse_list_name(list_name), label=label, rank=rank)
-        detail = {"label": label, "rank": rank}
+        detail = {"label": label, "rank": rank} | _via(via)
         audit.record(
             session, user_id=by, action="create", target_type=f"list:{list_name}", target_id=item.id, detail=detail
         )
@@ -134,13 +140,24 @@ def add_list_item(session: Session, list_name: str, *, label: str, rank: int | N
 
 
 def update_list_item(
-    session: Session, list_name: str, item_id: int, changes: Mapping[str, Any], *, by: int
+    session: Session,
+    list_name: str,
+    item_id: int,
+    changes: Mapping[str, Any],
+    *,
+    by: int | None,
+    via: str | None = None,
 ) -> ListItem:
     """Change the attributes in ``changes`` (``label``, ``rank``, ``deleted``)."""
     with unit_of_work(session):
         item = lists.update_item(session, lists.parse_list_name(list_name), item_id, **changes)
         target_type = f"list:{list_name}"
         audit.record(
-            session, user_id=by, action="update", target_type=target_type, target_id=item.id, detail=dict(changes)
+            session,
+            user_id=by,
+            action="update",
+            target_type=target_type,
+            target_id=item.id,
+            detail=dict(changes) | _via(via),
         )
     return item

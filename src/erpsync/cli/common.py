@@ -53,6 +53,10 @@ def cli_errors() -> Iterator[None]:
     except ErpsyncError as exc:
         typer.echo(f"error: {exc.user_message}", err=True)
         raise typer.Exit(1) from exc
+    except PydanticValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: refused: {reasons}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @contextmanager
@@ -73,11 +77,13 @@ def hub_and_clients() -> Iterator[tuple[Database, ConnectorClients]]:
         database.dispose()
 
 
-def connection_named(session: Session, name: str) -> ErpConnection:
-    query = select(ErpConnection).where(ErpConnection.name == name, ErpConnection.deleted_at.is_(None))
-    connection = session.scalar(query)
+def connection_named(session: Session, name: str, *, deleted: bool = False) -> ErpConnection:
+    """The live connection called ``name`` (``deleted``: the deleted one, newest first)."""
+    gone = ErpConnection.deleted_at.is_not(None) if deleted else ErpConnection.deleted_at.is_(None)
+    query = select(ErpConnection).where(ErpConnection.name == name, gone).order_by(ErpConnection.id.desc())
+    connection = session.scalars(query).first()
     if connection is None:
-        raise NotFoundError(f"no ERP connection named {name!r}")
+        raise NotFoundError(f"no {'deleted ' if deleted else ''}ERP connection named {name!r}")
     return connection
 
 

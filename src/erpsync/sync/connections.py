@@ -211,7 +211,7 @@ def restore_connection(
 
 
 def _audit(session: Session, connection: ErpConnection, action: str, by: int | None, **detail: object) -> None:
-    detail = {"name": connection.name, **detail}
+    detail = {"name": connection.name, **detail} | ({} if by is not None else {"via": "cli"})
     audit.record(session, user_id=by, action=action, target_type="connection", target_id=connection.id, detail=detail)
 
 
@@ -405,10 +405,11 @@ def hidden_connection_names(session: Session, user: User) -> frozenset[str]:
     return frozenset(name for connection_id, name in live if connection_id not in visible)
 
 
-def get_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:
-    """The connection if ``user`` may see it; otherwise 'not found', so its existence is not disclosed."""
+def get_connection(session: Session, connection_id: int, *, user: User | None) -> ErpConnection:
+    """The connection if ``user`` may see it (None: the command line, which sees every connection); otherwise 'not
+    found', so its existence is not disclosed."""
     connection = session.get(ErpConnection, connection_id)
-    if connection is None or not can_see(session, user, connection):
+    if connection is None or (user is not None and not can_see(session, user, connection)):
         raise NotFoundError(f"no ERP connection with id {connection_id}")
     return connection
 

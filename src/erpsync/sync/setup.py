@@ -5,7 +5,8 @@ Each use case works in the caller's session and ends its transaction itself: a c
 audit entry (``sync.connectors`` and ``sync.connections`` write the entries), kept whole or not at all. A use case
 that only asks a connector (its config form, a test) ends the transaction of its reads before it waits on the
 connector, so no lock (on SQLite the write lock) and no pooled connection is held meanwhile. The hub in production
-accepts only HTTPS connector URLs (``settings.env == "prod"``).
+accepts only HTTPS connector URLs (``settings.env == "prod"``). ``user`` is the administrator acting, None on the
+command line (which sees every connection and is audited without a user, ``via: cli``).
 
 Public names: ``add_connector``, ``update_connector``, ``delete_connector``, ``connector_config_fields``,
 ``connector_config_form``, ``check_config``, ``check_connection``, ``create_connection``, ``update_connection``,
@@ -24,6 +25,11 @@ from erpsync.storage.tables import ErpConnection, SyncConnector, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
 from erpsync.sync import connections, connectors
 from erpsync.sync.connectors import ConnectorClients
+
+
+def _by(user: User | None) -> int | None:
+    """Who acts, for the audit log: the administrator, or None for the command line."""
+    return None if user is None else user.id
 
 
 def _https_required(settings: Settings) -> bool:
@@ -102,7 +108,7 @@ def check_config(
     connector_id: int,
     config: Mapping[str, m.Value],
     connection_id: int | None = None,
-    user: User,
+    user: User | None,
 ) -> m.Envelope:
     """The connector's ``test_config`` on entered values (``connections.run_test``); blank password fields of the
     saved connection ``connection_id`` keep their value. Raises the connector's typed error when the test fails."""
@@ -111,7 +117,9 @@ def check_config(
     return connections.run_test(clients, connector, config=config, connection=existing)
 
 
-def check_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> m.Envelope:
+def check_connection(
+    session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None
+) -> m.Envelope:
     """The connector's ``test_connection`` on the saved connection."""
     connection = connections.get_connection(session, connection_id, user=user)
     client, connection_uuid = connections.client_for(clients, connection), connection.uuid
@@ -139,7 +147,7 @@ def update_connection(
     config: Mapping[str, m.Value] | None = None,
     visibility: connections.Visibility | None = None,
     description: str | None = None,
-    user: User,
+    user: User | None,
 ) -> ErpConnection:
     """Edit a connection ``user`` (the administrator acting) can see; a changed config is tested again first."""
     with unit_of_work(session):
@@ -152,28 +160,30 @@ def update_connection(
             config=config,
             visibility=visibility,
             description=description,
-            by=user.id,
+            by=_by(user),
         )
 
 
 def refresh_metadata(
-    session: Session, clients: ConnectorClients, connection_id: int, *, user: User
+    session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None
 ) -> dict[str, list[str]]:
     """Read actor types and fields again; the field keys per actor type the connector no longer reports."""
     with unit_of_work(session):
         connection = connections.get_connection(session, connection_id, user=user)
-        return connections.refresh_metadata(session, clients, connection, by=user.id)
+        return connections.refresh_metadata(session, clients, connection, by=_by(user))
 
 
-def delete_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> None:
+def delete_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None) -> None:
     """Soft delete: deactivated and hidden; the links stay until the connection is purged."""
     with unit_of_work(session):
         connection = connections.get_connection(session, connection_id, user=user)
-        connections.delete_connection(session, clients, connection, by=user.id)
+        connections.delete_connection(session, clients, connection, by=_by(user))
 
 
-def restore_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> ErpConnection:
+def restore_connection(
+    session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None
+) -> ErpConnection:
     with unit_of_work(session):
         connection = connections.get_connection(session, connection_id, user=user)
-        connections.restore_connection(session, clients, connection, by=user.id)
+        connections.restore_connection(session, clients, connection, by=_by(user))
         return connection
