@@ -1,9 +1,11 @@
-"""The ``erpsync`` command line (Typer), one module per command group: ``hub`` (serve, db, users, groups),
-``connections`` (connectors, connections), ``connector`` (a built-in connector), ``work`` (conformance, demo, sync,
-worker, import); ``common`` holds the app and what the commands share. The entry point is ``erpsync.cli:app``."""
+"""The ``erpsync`` command line (Typer), one module per command group: ``hub`` (serve, db, users, groups, CRM lists),
+``connections`` (connectors, connections), ``configure`` (activation, mappings, list mappings, defaults, ranks, policy,
+priority), ``operations`` (sync now, resync, health, engine, runs, imports, problems), ``connector`` (a built-in
+connector), ``work`` (conformance, demo, sync, worker, import); ``common`` holds the app and what the commands share,
+``output`` the JSON, tables, request bodies and progress bars. The entry point is ``erpsync.cli:app``."""
 
 # The groups register their commands as they are imported, in the order ``erpsync --help`` lists them.
-from erpsync.cli import connector, hub, connections, work  # isort: skip
+from erpsync.cli import connector, hub, connections, configure, operations, work  # isort: skip
 from erpsync.cli.common import app
 
-__all__ = ["app", "connections", "connector", "hub", "work"]
+__all__ = ["app", "configure", "connections", "connector", "hub", "operations", "work"]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import typer
 
-from erpsync.cli import common
+from erpsync.cli import common, output
 from erpsync.cli.common import app
-from erpsync.errors import ErpsyncError
 from erpsync.settings import get_settings
 
 
@@ -73,18 +72,17 @@ def sync() -> None:
 
     Exit code 0 only when every run succeeded; 1 when a run failed, was partial (records failing) or was cancelled.
     """
-    from rich.progress import Progress
-
     from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
     from erpsync.sync.runs import RunStatus
 
-    with common.hub_and_clients() as (database, clients), common.cli_errors(), Progress() as progress:
-        task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
+    with common.hub_and_clients() as (database, clients), common.cli_errors():
+        total = len(active_connection_ids(database))
+        with output.progress_bar("syncing connections", total=total) as (progress, task):
 
-        def advance(_connection_id: int, _summary: RunSummary | None) -> None:
-            progress.advance(task)
+            def advance(_connection_id: int, _summary: RunSummary | None) -> None:
+                progress.advance(task)
 
-        summaries = run_cycle(Engine(database, clients), progress=advance)
+            summaries = run_cycle(Engine(database, clients), progress=advance)
     for summary in summaries:
         counts = summary.counts
         typer.echo(
@@ -131,43 +129,26 @@ def import_actors(
     actor_type: str = typer.Argument(help="customer, supplier, partner, person or project"),
     criteria: Path | None = typer.Option(None, help="JSON file with search restrictions [{field, operator, values}]"),
     resume: int | None = typer.Option(None, help="resume the failed or cancelled import with this id instead"),
+    as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Import ERP actors into the CRM here and now, with a progress bar; re-running resumes, never duplicates."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from erpsync.storage.tables import SyncJob
-    from erpsync.sync import imports, jobs
+    from erpsync.cli.operations import run_job_here, show_job
+    from erpsync.sync import imports, operations
     from erpsync.sync.engine import Engine
     from erpsync.sync.erp_tab import RestrictionInput
 
-    with common.hub_and_clients() as (database, clients), common.cli_errors():
+    with common.hub_and_clients() as (database, clients), common.cli_errors(), database.sessions() as session:
         engine = Engine(database, clients)
-        with database.session() as session:
-            connection_id = common.connection_named(session, connection).id
-            if resume is not None:
-                jobs.requeue(session, jobs.get_job(session, resume, kind=jobs.JobKind.IMPORT))
-        if resume is None:
+        connection_id = common.connection_named(session, connection).id
+        if resume is not None:
+            job_id = operations.resume_import(session, connection_id, resume, user=None).id
+        else:
             restrictions = None
             if criteria is not None:
                 restrictions = [RestrictionInput(**item) for item in json.loads(criteria.read_text(encoding="utf-8"))]
-            job_id = imports.start_import(
-                engine, connection_id, common.actor_type_of(actor_type), restrictions=restrictions
+            parsed = common.actor_type_of(actor_type)
+            job_id = operations.start_import(
+                session, engine, connection_id, parsed, restrictions=restrictions, user=None
             ).id
-        else:
-            job_id = resume
-        columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns) as progress:
-            task = progress.add_task("import", total=None)
-
-            def show(job: SyncJob) -> None:
-                progress.update(task, total=job.total, completed=job.processed)
-
-            done = imports.run_import(engine, job_id, progress=show)
-        if done is None:
-            raise ErpsyncError("the connection is being synced: try again when the run ends")
-    typer.echo(
-        f"import {done.id}: {done.status}; {done.created} created, {done.linked} linked, {done.skipped} skipped"
-        + (f" ({done.error})" if done.error else "")
-    )
-    if done.status != "done":
-        raise typer.Exit(1)
+        done = run_job_here(database, "importing", lambda show: imports.run_import(engine, job_id, progress=show))
+        show_job(done, database, as_json)

@@ -44,12 +44,13 @@ def _lists_if_active(session: Session, clients: ConnectorClients, connection: Er
     return erp_lists(session, clients, connection, names)
 
 
-def _audit(session: Session, by: int, connection: ErpConnection, action: str, detail: Mapping[str, Any]) -> None:
+def _audit(session: Session, by: int | None, connection: ErpConnection, action: str, detail: Mapping[str, Any]) -> None:
+    detail = {**detail} | ({} if by is not None else {"via": "cli"})
     audit.record(session, user_id=by, action=action, target_type="connection", target_id=connection.id, detail=detail)
 
 
 def save_mapping(
-    session: Session, clients: ConnectorClients, connection: ErpConnection, mapping: ActorTypeMapping, *, by: int
+    session: Session, clients: ConnectorClients, connection: ErpConnection, mapping: ActorTypeMapping, *, by: int | None
 ) -> ActorTypeMapping:
     """Replace the field mapping of one actor type; the mapping as saved (rows keep their rank)."""
     with unit_of_work(session):
@@ -67,7 +68,7 @@ def save_list_mappings(
     connection: ErpConnection,
     list_mappings: Mapping[str, ListMapping],
     *,
-    by: int,
+    by: int | None,
     known_erp_lists: ErpLists | None = None,
 ) -> None:
     """Replace every list mapping of the connection; ``known_erp_lists``: the ERP's items as just read, else they are
@@ -87,7 +88,7 @@ def save_defaults(
     actor_type: m.ActorType,
     defaults: Mapping[str, FieldDefault],
     *,
-    by: int,
+    by: int | None,
 ) -> None:
     with unit_of_work(session):
         configuration.save_defaults(
@@ -101,7 +102,7 @@ def save_defaults(
 
 
 def save_ranks(
-    session: Session, connection: ErpConnection, actor_type: m.ActorType, order: Sequence[str], *, by: int
+    session: Session, connection: ErpConnection, actor_type: m.ActorType, order: Sequence[str], *, by: int | None
 ) -> None:
     with unit_of_work(session):
         configuration.save_ranks(session, connection, actor_type, order)
@@ -109,7 +110,7 @@ def save_ranks(
 
 
 def save_policy(
-    session: Session, connection: ErpConnection, *, policy: Policy, no_blank_overwrite: bool, by: int
+    session: Session, connection: ErpConnection, *, policy: Policy, no_blank_overwrite: bool, by: int | None
 ) -> None:
     with unit_of_work(session):
         configuration.save_policy(session, connection, policy=policy, no_blank_overwrite=no_blank_overwrite)
@@ -117,15 +118,16 @@ def save_policy(
         _audit(session, by, connection, "update_policy", detail)
 
 
-def set_priority(session: Session, connection_ids: Sequence[int], *, by: int) -> None:
+def set_priority(session: Session, connection_ids: Sequence[int], *, by: int | None) -> None:
     """The order the engine serves connections in; ``connection_ids`` names every live connection exactly once."""
     with unit_of_work(session):
         configuration.set_priority(session, connection_ids)
-        detail = {"connection_ids": list(connection_ids)}
+        detail: dict[str, object] = {"connection_ids": list(connection_ids)}
+        detail |= {} if by is not None else {"via": "cli"}
         audit.record(session, user_id=by, action="update", target_type="sync_priority", target_id=None, detail=detail)
 
 
-def activate(session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int) -> None:
+def activate(session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int | None) -> None:
     """Switch the connection on; ``ActivationRefusedError`` with every reason when its configuration cannot run."""
     with unit_of_work(session):
         names = configuration.erp_list_names(connection)
@@ -133,7 +135,7 @@ def activate(session: Session, clients: ConnectorClients, connection: ErpConnect
         _audit(session, by, connection, "activate", {})
 
 
-def deactivate(session: Session, connection: ErpConnection, *, by: int) -> None:
+def deactivate(session: Session, connection: ErpConnection, *, by: int | None) -> None:
     with unit_of_work(session):
         configuration.deactivate(session, connection)
         _audit(session, by, connection, "deactivate", {})

@@ -105,6 +105,12 @@ def get_job(session: Session, job_id: int, *, kind: JobKind | None = None) -> Sy
     return job
 
 
+def list_jobs(session: Session, connection_id: int, *, kind: JobKind, limit: int = 100) -> list[SyncJob]:
+    """The connection's jobs of ``kind``, newest first."""
+    query = select(SyncJob).where(SyncJob.connection_id == connection_id, SyncJob.kind == kind.value)
+    return list(session.scalars(query.order_by(SyncJob.id.desc()).limit(limit)))
+
+
 def read_job(database: Database, job_id: int) -> SyncJob:
     with database.read_session() as session:
         return get_job(session, job_id)

@@ -219,6 +219,13 @@ def failing_links(session: Session, connection_id: int) -> list[ErpLink]:
     return list(session.scalars(query.order_by(ErpLink.id)))
 
 
+def problem_links(session: Session, connection_id: int) -> list[ErpLink]:
+    """The connection's failing links (tried again with back-off) and broken ones (needing a person), oldest first."""
+    states = (LinkState.FAILING.value, LinkState.BROKEN.value)
+    query = select(ErpLink).where(ErpLink.connection_id == connection_id, ErpLink.state.in_(states))
+    return list(session.scalars(query.order_by(ErpLink.id)))
+
+
 # --- state ----------------------------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ Each use case takes the caller's session for its checks (the connection visible 
 deleted, the job belonging to it: ``NotFoundError`` otherwise) and ends that session's transaction before the engine,
 the importer or the job queue opens transactions of their own and calls connectors: the caller's session never holds
 a lock (on SQLite the write lock) or a pooled connection meanwhile. Objects the caller loaded stay readable.
+``user`` is the administrator acting, None on the command line (which sees every connection).
 
 Public names: ``sync_connection_now``, ``retry_failing_record``, ``preview_import``, ``start_import``,
 ``resume_import``, ``undo_import``, ``start_resync``, ``cancel_run``, ``cancel_job``, ``save_engine_settings``.
@@ -28,14 +29,14 @@ from erpsync.sync.engine import Engine, RecordResult, RunSummary
 from erpsync.sync.erp_tab import RestrictionInput
 
 
-def live_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:
+def live_connection(session: Session, connection_id: int, *, user: User | None) -> ErpConnection:
     """The connection, visible to ``user`` and not deleted: no job or connector call is made for any other."""
     get_connection(session, connection_id, user=user)
     return jobs.live_connection(session, connection_id)
 
 
 def job_of(
-    session: Session, connection_id: int, job_id: int, *, user: User, kind: jobs.JobKind | None = None
+    session: Session, connection_id: int, job_id: int, *, user: User | None, kind: jobs.JobKind | None = None
 ) -> SyncJob:
     """A job of the connection (of ``kind``, when given), the connection visible to ``user``."""
     get_connection(session, connection_id, user=user)
@@ -48,7 +49,7 @@ def job_of(
 # --- sync now and retry -----------------------------------------------------------------------------------------------
 
 
-def sync_connection_now(session: Session, sync: Engine, connection_id: int, *, user: User) -> RunSummary:
+def sync_connection_now(session: Session, sync: Engine, connection_id: int, *, user: User | None) -> RunSummary:
     """One run of the connection, answered when it ends (``ConflictError`` while another run of it is under way)."""
     get_connection(session, connection_id, user=user)
     end_transaction(session)
@@ -56,7 +57,7 @@ def sync_connection_now(session: Session, sync: Engine, connection_id: int, *, u
 
 
 def retry_failing_record(
-    session: Session, sync: Engine, connection_id: int, link_id: int, *, user: User
+    session: Session, sync: Engine, connection_id: int, link_id: int, *, user: User | None
 ) -> RecordResult:
     """Un-park a failing record and sync it at once."""
     get_connection(session, connection_id, user=user)
@@ -75,7 +76,7 @@ def preview_import(
     *,
     restrictions: Sequence[RestrictionInput] | None = None,
     limit: int = imports.PREVIEW_LIMIT,
-    user: User,
+    user: User | None,
 ) -> list[imports.PreviewRow]:
     """What an import would do with each actor the search finds (``imports.preview``)."""
     live_connection(session, connection_id, user=user)
@@ -91,18 +92,18 @@ def start_import(
     *,
     restrictions: Sequence[RestrictionInput] | None = None,
     erp_keys: Sequence[str] | None = None,
-    user: User,
+    user: User | None,
 ) -> SyncJob:
     """Queue an import (``imports.start_import``); the caller hands the job to the workers."""
     live_connection(session, connection_id, user=user)
-    user_id = user.id
+    user_id = None if user is None else user.id
     end_transaction(session)
     return imports.start_import(
         sync, connection_id, actor_type, restrictions=restrictions, erp_keys=erp_keys, user_id=user_id
     )
 
 
-def resume_import(session: Session, connection_id: int, job_id: int, *, user: User) -> SyncJob:
+def resume_import(session: Session, connection_id: int, job_id: int, *, user: User | None) -> SyncJob:
     """Queue a failed or cancelled import again, to go on from where it stopped."""
     with unit_of_work(session):
         live_connection(session, connection_id, user=user)
@@ -111,7 +112,7 @@ def resume_import(session: Session, connection_id: int, job_id: int, *, user: Us
     return job
 
 
-def undo_import(session: Session, database: Database, connection_id: int, job_id: int, *, user: User) -> int:
+def undo_import(session: Session, database: Database, connection_id: int, job_id: int, *, user: User | None) -> int:
     """Delete the CRM records the import created, and their links; how many records were deleted."""
     job_of(session, connection_id, job_id, user=user, kind=jobs.JobKind.IMPORT)
     end_transaction(session)
@@ -119,11 +120,11 @@ def undo_import(session: Session, database: Database, connection_id: int, job_id
 
 
 def start_resync(
-    session: Session, sync: Engine, connection_id: int, *, no_blank_overwrite: bool | None, user: User
+    session: Session, sync: Engine, connection_id: int, *, no_blank_overwrite: bool | None, user: User | None
 ) -> SyncJob:
     """Queue a resync from the CRM (``resync.start_resync``); the caller hands the job to the workers."""
     live_connection(session, connection_id, user=user)
-    user_id = user.id
+    user_id = None if user is None else user.id
     end_transaction(session)
     return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id)
 
@@ -137,7 +138,7 @@ def cancel_run(session: Session, database: Database, run_id: int) -> SyncRun:
     return jobs.request_cancel(database, run_id)
 
 
-def cancel_job(session: Session, database: Database, connection_id: int, job_id: int, *, user: User) -> SyncJob:
+def cancel_job(session: Session, database: Database, connection_id: int, job_id: int, *, user: User | None) -> SyncJob:
     """Cancel a queued job, or ask a running one to stop at its next page (``jobs.cancel_job``)."""
     job_of(session, connection_id, job_id, user=user)
     end_transaction(session)

@@ -9,7 +9,6 @@ the Dramatiq workers. A job waits behind a running sync of its connection (the c
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync.api.import_schemas import (
@@ -86,8 +85,7 @@ def start_import(
 @router.get("/connections/{connection_id}/imports")
 def list_imports(connection_id: int, session: SessionDep, admin: AdminUser) -> list[JobPublic]:
     get_connection(session, connection_id, user=admin)
-    query = select(SyncJob).where(SyncJob.connection_id == connection_id, SyncJob.kind == jobs.JobKind.IMPORT.value)
-    return [_public(session, job) for job in session.scalars(query.order_by(SyncJob.id.desc()).limit(100))]
+    return [_public(session, job) for job in jobs.list_jobs(session, connection_id, kind=jobs.JobKind.IMPORT)]
 
 
 @router.get("/connections/{connection_id}/imports/{job_id}")
