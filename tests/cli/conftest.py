@@ -38,10 +38,10 @@ def run_cli(*args: str, stdin: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def run_json(*args: str, stdin: str | None = None) -> Any:
-    """The JSON ``erpsync ARGS --json`` prints (the command must succeed)."""
+def run_json(*args: str, stdin: str | None = None, expect: int = 0) -> Any:
+    """The JSON ``erpsync ARGS --json`` prints (the command must end with exit code ``expect``)."""
     result = CliRunner().invoke(app, [*args, "--json"], input=stdin)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == expect, result.output
     return json.loads(result.stdout)
 
 
