@@ -4,6 +4,7 @@ connector over loopback: ``sync.operations``' use cases here and now, the API's 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from erpsync.connectors.sample.erp import NewRecord
@@ -143,3 +144,28 @@ def test_problems_list_and_retry(main_connection: str, sample: RunningSample) ->
     assert _problems("Main") == []
     assert run_cli("problems", "retry", "Main")[0] == 2
     assert run_cli("problems", "retry", "Main", "999")[0] == 1
+
+
+def test_imports_preview_and_criteria(main_connection: str, sample: RunningSample, tmp_path: Path) -> None:
+    _customer(sample, "Fjord", "f@fjord.example")
+    _customer(sample, "Skagen", "s@skagen.example")
+    _activate(main_connection)
+    preview = run_json("imports", "preview", "Main", "customer")
+    assert sorted((row["label"], row["action"]) for row in preview) == [("Fjord", "create"), ("Skagen", "create")]
+    criteria = tmp_path / "criteria.json"
+    criteria.write_text(json.dumps([{"field": "name", "operator": "=", "values": ["Skagen"]}]))
+    (row,) = run_json("imports", "preview", "Main", "customer", "--criteria", str(criteria))
+    assert row["label"] == "Skagen"
+    assert "Skagen" in run_cli("imports", "preview", "Main", "customer")[1]
+    done = run_json("import", "Main", "customer", "--criteria", str(criteria))
+    assert done["created"] == 1
+
+    criteria.write_text(json.dumps([{"field": "name", "colour": "red"}]))
+    code, output = run_cli("imports", "preview", "Main", "customer", "--criteria", str(criteria))
+    assert code == 1
+    assert output.startswith("error: refused:")
+    criteria.write_text("[{")
+    code, output = run_cli("import", "Main", "customer", "--criteria", str(criteria))
+    assert code == 1
+    assert output.startswith("error: cannot read JSON")
+    assert len(run_json("imports", "list", "Main")) == 1

@@ -85,3 +85,14 @@ def test_connection_delete_and_restore(main_connection: str, data_dir: Path) -> 
         ]
     database.dispose()
     assert actions[:2] == [("restore", None, "cli"), ("delete", None, "cli")]
+
+
+def test_connector_config_form(main_connection: str) -> None:
+    form = run_json("connectors", "form", "Sample")
+    keys = [field["key"] for field in form["fields"]]
+    assert {"company", "user", "password"} <= set(keys)
+    assert "NORDIC" in [item["key"] for item in form["lists"]["erp_company"]]
+    code, output = run_cli("connectors", "form", "Sample")
+    assert code == 0
+    assert "password" in output
+    assert run_cli("connectors", "form", "Nope") == (1, "error: no sync connector named 'Nope'\n")

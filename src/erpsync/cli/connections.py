@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync.api.connection_schemas import (
+    ConfigFormPublic,
     ConnectionPublic,
     ConnectionUpdate,
     ConnectorUpdate,
@@ -153,6 +154,21 @@ def connectors_update(
             session, clients, get_settings(), connector_id, name=body.name, url=body.url, secret=body.secret, by=None
         )
     typer.echo(f"connector {new_name or name} updated")
+
+
+@connectors_app.command("form")
+def connectors_form(
+    name: str = typer.Argument(help="the connector's name"), as_json: bool = output.JSON_OPTION
+) -> None:
+    """The config fields a connection of this connector needs (the connector is asked), with the items of its lists."""
+    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
+        form = setup.connector_config_form(session, clients, _connector_named(session, name).id)
+        public = ConfigFormPublic(fields=form.fields, lists=form.lists)
+    if as_json:
+        output.print_json(public)
+        return
+    rows = ((f.key, f.label, f.type.value, f.access.value, f.list_name, f.default) for f in public.fields)
+    output.print_table(f"config of {name}", ("key", "label", "type", "access", "list", "default"), rows)
 
 
 def _public(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ConnectionPublic:

@@ -1,6 +1,6 @@
 """What an administrator starts by hand and watches, from the command line (``sync.operations``' use cases):
 ``erpsync connections sync|resync|health``, ``engine show|on|off|interval``, ``runs list|show|events|cancel``,
-``imports list|resume|undo|cancel`` and ``problems list|retry``.
+``imports list|preview|resume|undo|cancel`` and ``problems list|retry``.
 
 Long work (a sync, an import, a resync) runs here and now with a progress bar on standard error; ``--json`` prints
 what the API answers for the same thing.
@@ -9,8 +9,11 @@ what the API answers for the same thing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import typer
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from erpsync.api.engine_schemas import (
@@ -27,18 +30,24 @@ from erpsync.api.engine_schemas import (
     run_progress_public,
     run_public,
 )
+from erpsync.api.import_schemas import RestrictionBody, preview_public
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.cli.connections import connections_app
 from erpsync.errors import ErpsyncError
+from erpsync.protocol.models import MAX_LIMIT
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
 from erpsync.sync import engine, imports, jobs, links, operations, resync, runs
+from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.job_views import JobPublic, job_public
 
 engine_app = typer.Typer(help="Automatic sync: on or off, and how often.", no_args_is_help=True)
 runs_app = typer.Typer(help="The sync history: runs and what they did to each record.", no_args_is_help=True)
-imports_app = typer.Typer(help="Imports from an ERP: list, resume, undo, cancel.", no_args_is_help=True)
+imports_app = typer.Typer(
+    help="Imports from an ERP: list, preview, resume, undo, cancel (start one with erpsync import).",
+    no_args_is_help=True,
+)
 problems_app = typer.Typer(help="A connection's failing and broken records.", no_args_is_help=True)
 app.add_typer(engine_app, name="engine")
 app.add_typer(runs_app, name="runs")
@@ -290,6 +299,41 @@ def runs_cancel(run_id: int = typer.Argument(help="the run's id"), as_json: bool
 
 
 # --- imports ----------------------------------------------------------------------------------------------------------
+
+
+def restrictions_from(criteria: Path | None) -> list[RestrictionInput] | None:
+    """The search restrictions in the JSON file ``criteria`` ([{field, operator, values}], as the API takes them)."""
+    if criteria is None:
+        return None
+    data = output.read_body(str(criteria))
+    return [RestrictionBody.model_validate(item).input() for item in TypeAdapter(list[Any]).validate_python(data)]
+
+
+@imports_app.command("preview")
+def imports_preview(
+    name: str = CONNECTION,
+    actor_type: str = typer.Argument(help="customer, supplier, partner, person or project"),
+    criteria: Path | None = typer.Option(None, help="JSON file with search restrictions [{field, operator, values}]"),
+    limit: int = typer.Option(imports.PREVIEW_LIMIT, min=1, max=MAX_LIMIT, help="how many actors at most"),
+    as_json: bool = output.JSON_OPTION,
+) -> None:
+    """What an import would do with each actor the search finds: create, link (to which record) or skip."""
+    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
+        rows = operations.preview_import(
+            session,
+            engine.Engine(database, clients),
+            common.connection_named(session, name).id,
+            common.actor_type_of(actor_type),
+            restrictions=restrictions_from(criteria),
+            limit=limit,
+            user=None,
+        )
+    found = [preview_public(row) for row in rows]
+    if as_json:
+        output.print_json(found)
+        return
+    cells = ((row.erp_key, row.label, row.action, row.entity_id, row.reason) for row in found)
+    output.print_table("preview", ("ERP key", "name", "action", "record", "reason"), cells)
 
 
 def _show_jobs(jobs_found: list[JobPublic], as_json: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -132,10 +131,9 @@ def import_actors(
     as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Import ERP actors into the CRM here and now, with a progress bar; re-running resumes, never duplicates."""
-    from erpsync.cli.operations import run_job_here, show_job
+    from erpsync.cli.operations import restrictions_from, run_job_here, show_job
     from erpsync.sync import imports, operations
     from erpsync.sync.engine import Engine
-    from erpsync.sync.erp_tab import RestrictionInput
 
     with common.hub_and_clients() as (database, clients), common.cli_errors(), database.sessions() as session:
         engine = Engine(database, clients)
@@ -143,9 +141,7 @@ def import_actors(
         if resume is not None:
             job_id = operations.resume_import(session, connection_id, resume, user=None).id
         else:
-            restrictions = None
-            if criteria is not None:
-                restrictions = [RestrictionInput(**item) for item in json.loads(criteria.read_text(encoding="utf-8"))]
+            restrictions = restrictions_from(criteria)
             parsed = common.actor_type_of(actor_type)
             job_id = operations.start_import(
                 session, engine, connection_id, parsed, restrictions=restrictions, user=None
