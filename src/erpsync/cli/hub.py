@@ -85,15 +85,15 @@ def users_list(as_json: bool = output.JSON_OPTION) -> None:
     """List the users: login, roles, licences."""
     database = common.upgraded_database()
     with database.read_session() as session:
-        users = accounts.list_users(session)
-        if as_json:
-            output.print_json([user_public(user) for user in users])
-            users = []
-        for user in users:
-            roles = "admin" if user.is_admin else "user"
-            state = "" if user.active else " (inactive)"
-            typer.echo(f"{user.id}\t{user.login}\t{roles}\t{user.licences or '-'}{state}")
+        users = [user_public(user) for user in accounts.list_users(session)]
     database.dispose()
+    if as_json:
+        output.print_json(users)
+        return
+    for user in users:
+        roles = "admin" if user.is_admin else "user"
+        state = "" if user.active else " (inactive)"
+        typer.echo(f"{user.id}\t{user.login}\t{roles}\t{','.join(user.licences) or '-'}{state}")
 
 
 @users_app.command("unlock")
@@ -134,12 +134,14 @@ def groups_list(as_json: bool = output.JSON_OPTION) -> None:
     database = common.upgraded_database()
     with database.read_session() as session:
         groups = accounts.list_groups(session)
-        if as_json:
-            output.print_json([group_public(group) for group in groups])
-            groups = []
-        for group in groups:
-            typer.echo(f"{group.id}\t{group.name}\t{', '.join(user.login for user in group.members) or '-'}")
+        public = [group_public(group) for group in groups]
+        lines = [f"{g.id}\t{g.name}\t{', '.join(user.login for user in g.members) or '-'}" for g in groups]
     database.dispose()
+    if as_json:
+        output.print_json(public)
+        return
+    for line in lines:
+        typer.echo(line)
 
 
 @users_app.command("update")

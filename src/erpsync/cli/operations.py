@@ -98,7 +98,7 @@ def connections_resync(
         sync = engine.Engine(database, clients)
         connection_id = common.connection_named(session, name).id
         job = operations.start_resync(session, sync, connection_id, no_blank_overwrite=no_blank_overwrite, user=None)
-        done = run_job_here(database, "resyncing", lambda show: resync.run_resync(sync, job.id, progress=show))
+        done = run_job_here("resyncing", lambda show: resync.run_resync(sync, job.id, progress=show))
     show_job(done, database, as_json)
 
 
@@ -124,9 +124,7 @@ def _health_table(name: str, health: HealthPublic) -> None:
 # --- long work: a job run here and now ----------------------------------------------------------------------------
 
 
-def run_job_here(
-    database: Database, description: str, run: Callable[[Callable[[SyncJob], None]], SyncJob | None]
-) -> SyncJob:
+def run_job_here(description: str, run: Callable[[Callable[[SyncJob], None]], SyncJob | None]) -> SyncJob:
     """Run an import or a resync job here and now with a progress bar; refused while the connection is being synced."""
     with output.progress_bar(description) as (progress, task):
 
@@ -379,7 +377,7 @@ def imports_resume(
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         sync = engine.Engine(database, clients)
         operations.resume_import(session, common.connection_named(session, name).id, job_id, user=None)
-        done = run_job_here(database, "importing", lambda show: imports.run_import(sync, job_id, progress=show))
+        done = run_job_here("importing", lambda show: imports.run_import(sync, job_id, progress=show))
         show_job(done, database, as_json)
 
 

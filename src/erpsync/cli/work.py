@@ -146,5 +146,5 @@ def import_actors(
             job_id = operations.start_import(
                 session, engine, connection_id, parsed, restrictions=restrictions, user=None
             ).id
-        done = run_job_here(database, "importing", lambda show: imports.run_import(engine, job_id, progress=show))
+        done = run_job_here("importing", lambda show: imports.run_import(engine, job_id, progress=show))
         show_job(done, database, as_json)
