@@ -157,6 +157,21 @@ def build_broker(redis_url: str, *, namespace: str = DEFAULT_NAMESPACE) -> Redis
     return RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
 
 
+def broker_problem(settings: Settings) -> str | None:
+    """For the readiness probe: None when no broker is configured (embedded) or Redis answers a ping; otherwise what is
+    wrong, in words that name no address or password."""
+    if not settings.redis_url:
+        return None
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return f"broker not reachable ({type(error).__name__})"
+    finally:
+        client.close()
+    return None
+
+
 @dataclass
 class DramatiqDispatcher:
     """Sends work to the Dramatiq workers; the same actor names in every process, bound to this broker."""
