@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines for people, or json: one JSON object per line for a log pipeline"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the least level logged"
+    )
     login_limit: str = Field(
         default="20/minute", description="sign-in attempts allowed per client address (limits notation)"
     )

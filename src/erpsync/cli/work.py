@@ -64,7 +64,7 @@ def demo(
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
         hub = create_app(settings, database=database)
-        uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @app.command("sync")
