@@ -2,10 +2,10 @@
 
 It opens storage, makes the cipher and the connector clients, and puts them on the app's state for the request
 dependencies (``erpsync.http.deps``); it installs the API under ``/api/v1`` (``erpsync.api``), the web pages at ``/``
-(``erpsync.web``), the probes (``/healthz``, ``/readyz``: database and broker) and the background worker
-(``erpsync.worker``) with the function the API and the pages hand queued jobs to. It owns what both sides rely on: the
-app-wide middlewares (security headers, body size limit, NUL refusal) and the answers to "busy, try again" (503), a
-page or JSON by the path.
+(``erpsync.web``), the probes (``/healthz``, ``/readyz``: database and broker), the metrics (``/metrics``) and the
+background worker (``erpsync.worker``) with the function the API and the pages hand queued jobs to. It owns what both
+sides rely on: the app-wide middlewares (security headers, body size limit, NUL refusal) and the answers to "busy, try
+again" (503), a page or JSON by the path.
 
 The API and the web UI do not know each other; only this module names both.
 
@@ -30,6 +30,7 @@ from erpsync.crypto import cipher_for
 from erpsync.errors import UnavailableError
 from erpsync.http.health import health_router
 from erpsync.http.limits import BodySizeLimit
+from erpsync.http.metrics import metrics_router
 from erpsync.http.request_checks import NulRefusal
 from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(
         health_router({"database": lambda: database_problem(db), "broker": lambda: broker_problem(settings)})
     )
+    app.include_router(metrics_router())
     app.include_router(api_router())
     install_docs(app, prefix=API_PREFIX, openapi_url=OPENAPI_URL)
     web.install(app, settings)  # the web pages at "/"; the API stays under API_PREFIX
