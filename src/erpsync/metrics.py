@@ -11,7 +11,7 @@ Two kinds, so that every process's work is counted wherever it ran:
   age of each active connection's last successful run. The database is shared, so these hold across hosts too.
 
 Public names: the metric objects (``RUNS``, ``RECORDS``, ``ERRORS``, ``CONFLICTS``, ``CONNECTOR_SECONDS``,
-``CIRCUIT_STATE``), ``CIRCUIT_STATES``, ``HubState``, ``ConnectionState``, ``exposition(state)``.
+``CIRCUIT_STATE``), ``CIRCUIT_STATES``, ``HubState``, ``ConnectionState``, ``exposition(state)``, ``process_ended()``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ CIRCUIT_STATE = Gauge(
     "erpsync_connector_circuit_state",
     "A connector's circuit breaker: 0 closed, 1 half-open (one trial call), 2 open (failing fast)",
     ["connector"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",  # a worker that stopped no longer reports its connectors' circuits
 )
 CIRCUIT_STATES = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -96,6 +96,12 @@ class _StateCollector(Collector):
                 links.add_metric([str(connection.connection_id), state], connection.links.get(state, 0))
         yield age
         yield links
+
+
+def process_ended() -> None:
+    """A worker process stops: its live gauges leave the shared directory (its counters stay counted)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def exposition(state: HubState) -> tuple[bytes, str]:

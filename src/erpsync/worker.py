@@ -28,6 +28,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
+from erpsync import metrics
 from erpsync.errors import ErpsyncError
 from erpsync.logs import bound
 from erpsync.settings import Settings
@@ -345,3 +346,4 @@ def serve_workers(settings: Settings, engine: Engine, options: WorkerOptions) ->
         scheduler.stop()
         worker.stop()
         broker.close()
+        metrics.process_ended()
