@@ -34,7 +34,7 @@ from erpsync.settings import Settings
 from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 from erpsync.web import error_pages
 from erpsync.worker import background_worker, job_sender
 

@@ -17,8 +17,8 @@ from erpsync.errors import ValidationError
 from erpsync.storage.bulk import insert_rows
 from erpsync.storage.tables import ENTITY_TABLES, Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links
-from erpsync.sync.engine import Pass
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
+from erpsync.sync.work import Pass
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
 from erpsync.sync import configuration, imports, jobs, resync
-from erpsync.sync.engine import Engine
 from erpsync.sync.job_views import job_public
+from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
