@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.service import delete_entity
 from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, utcnow
+from erpsync.storage.tables import ImportItem, SyncJob, utcnow
 from erpsync.sync import jobs, links, locks
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.imports.classification import Classifier, ItemAction, Verb

@@ -18,10 +18,11 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
-from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
+from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, User
 from erpsync.sync import configuration, imports, jobs, resync
 from erpsync.sync.job_views import job_public
 from erpsync.sync.work import Engine
