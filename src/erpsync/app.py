@@ -38,7 +38,7 @@ from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
 from erpsync.storage.health import database_problem
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 from erpsync.web import error_pages
 from erpsync.worker import background_worker, broker_problem, job_sender
 

@@ -36,7 +36,9 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
 from erpsync.sync import imports, jobs, locks, resync, runs
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, engine_settings, run_cycle, sync_connection
+from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle, sync_connection
+from erpsync.sync.engine_settings import engine_settings
+from erpsync.sync.work import Engine
 
 logger = logging.getLogger(__name__)
 

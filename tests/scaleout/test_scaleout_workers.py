@@ -30,9 +30,10 @@ from erpsync.storage.tables import Company, ErpLink, SyncConnector, SyncRun
 from erpsync.sync import configuration, imports, jobs
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
-from erpsync.sync.engine import Engine, EngineSettings, save_engine_settings
+from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.db import migrated_database, postgres_database
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 from erpsync.testing.server import serve_in_thread

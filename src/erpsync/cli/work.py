@@ -75,8 +75,9 @@ def sync() -> None:
     """
     from rich.progress import Progress
 
-    from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
+    from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle
     from erpsync.sync.runs import RunStatus
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors(), Progress() as progress:
         task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
@@ -110,7 +111,7 @@ def worker(
     """Run Dramatiq workers on ERPSYNC_REDIS_URL: connection syncs, imports and resyncs, and the scheduler."""
     from datetime import timedelta
 
-    from erpsync.sync.engine import Engine
+    from erpsync.sync.work import Engine
     from erpsync.worker import WorkerOptions, serve_workers
 
     options = WorkerOptions(
@@ -137,8 +138,8 @@ def import_actors(
 
     from erpsync.storage.tables import SyncJob
     from erpsync.sync import imports, jobs
-    from erpsync.sync.engine import Engine
     from erpsync.sync.erp_tab import RestrictionInput
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors():
         engine = Engine(database, clients)

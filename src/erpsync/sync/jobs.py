@@ -29,7 +29,7 @@ from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncLock, SyncRun, utcnow
 from erpsync.sync import busy, locks, runs
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 
 logger = logging.getLogger(__name__)
 

@@ -208,7 +208,9 @@ def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
+    """A decision as the history stores it: its values, winner and reason (the kind is for code, not stored)."""
     data = asdict(decision)
+    del data["kind"]
     for key in ("winner", "written_to"):
         data[key] = None if data[key] is None else str(data[key])
     return data

@@ -16,21 +16,22 @@ from erpsync.api.engine_schemas import (
     run_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
-from erpsync.sync import engine, links, runs
+from erpsync.sync import engine, engine_settings, links, runs
 from erpsync.sync.connections import get_connection
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["engine"])
 
 
 @router.get("/engine")
 def read_engine(session: SessionDep, _admin: AdminUser) -> EngineBody:
-    settings = engine.engine_settings(session)
+    settings = engine_settings.engine_settings(session)
     return EngineBody(running=settings.running, interval_seconds=settings.interval_seconds)
 
 
 @router.put("/engine")
 def save_engine(session: SessionDep, _admin: AdminUser, body: EngineBody) -> EngineBody:
-    engine.save_engine_settings(session, engine.EngineSettings(body.running, body.interval_seconds))
+    engine_settings.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
     session.commit()
     return body
 
@@ -42,7 +43,7 @@ def sync_connection_now(
     """Sync now: one run of this connection, answered when it ends (409 while another run of it is under way)."""
     get_connection(session, connection_id, user=admin)
     session.rollback()  # hold no transaction while the run writes
-    summary = engine.sync_connection(engine.Engine(database, clients), connection_id)
+    summary = engine.sync_connection(Engine(database, clients), connection_id)
     return run_public(runs.get_run(session, summary.run_id))
 
 
@@ -65,4 +66,4 @@ def retry_failing_record(
     """Un-park a failing record and sync it at once; answers what the sync did."""
     get_connection(session, connection_id, user=admin)
     session.rollback()
-    return record_result_public(engine.retry_link(engine.Engine(database, clients), connection_id, link_id))
+    return record_result_public(engine.retry_link(Engine(database, clients), connection_id, link_id))

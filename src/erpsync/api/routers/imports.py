@@ -27,8 +27,8 @@ from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, se
 from erpsync.storage.tables import SyncJob, SyncRun, User
 from erpsync.sync import imports, jobs, resync
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["imports"])
 

@@ -18,9 +18,9 @@ from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import links
 from erpsync.sync.configuration import offered_fields
 from erpsync.sync.connections import client_for, get_connection
-from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.erp_tab.views import LinkView
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping
+from erpsync.sync.work import Engine, Pass
 
 P = ParamSpec("P")
 R = TypeVar("R")

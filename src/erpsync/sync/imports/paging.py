@@ -11,11 +11,11 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import LoadStatistics
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
-from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict
 from erpsync.sync.imports.matching import CrmIndex
 from erpsync.sync.imports.scope import pass_for
 from erpsync.sync.imports.writing import PageWriter, WrittenPage
+from erpsync.sync.work import Engine, Pass
 
 PAGE_SIZE = 500
 """Actors per page of a run: one transaction each (the connector may answer fewer)."""

@@ -25,8 +25,9 @@ from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab
-from erpsync.sync.engine import Engine, RecordResult
 from erpsync.sync.merge import Side
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 from erpsync.web import criteria, crm_forms, pages, segments
 from erpsync.web.erp_values import parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
