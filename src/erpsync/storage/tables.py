@@ -13,6 +13,7 @@ CRM columns are named by ``CrmField.attr`` and sized by ``CrmField.max_length`` 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +48,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def new_stamp() -> str:
+    """A fresh, never repeated version stamp (``ErpConnection.config_stamp``)."""
+    return uuid.uuid4().hex
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -326,6 +332,9 @@ class ErpConnection(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)  # sync priority: lower is served first and wins ties
     deleted_at: Mapped[dt.datetime | None]
     actor_types_json: Mapped[list[Any]] = mapped_column(default=list)
+    # Replaced by every change of the sync configuration or the metadata cache: the key of what processes derive
+    # from them (``sync.configuration``'s cache). Random, so a rolled-back change's stamp never comes back.
+    config_stamp: Mapped[str] = mapped_column(String(32), default=new_stamp)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -602,5 +611,6 @@ __all__ = [
     "SyncConnector",
     "SyncListMapping",
     "User",
+    "new_stamp",
     "utcnow",
 ]
