@@ -141,9 +141,14 @@ def mapping_of(session: Session, connection: ErpConnection, actor_type: m.ActorT
 
 def erp_list_names(connection: ErpConnection) -> set[str]:
     """The lists the connection's ERP fields take their values from."""
+    return list_names_of(offered_fields(connection))
+
+
+def list_names_of(offered: Mapping[m.ActorType, Sequence[m.FieldMeta]]) -> set[str]:
+    """The lists the ``offered`` ERP fields take their values from."""
     return {
         meta.list_name
-        for fields in offered_fields(connection).values()
+        for fields in offered.values()
         for meta in fields
         if meta.type is m.FieldType.LIST and meta.list_name
     }
