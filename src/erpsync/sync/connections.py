@@ -85,19 +85,17 @@ def config_form(clients: ConnectorClients, connector: SyncConnector) -> ConfigFo
 
 
 def run_test(
-    session: Session,
     clients: ConnectorClients,
+    connector: SyncConnector,
     *,
-    connector_id: int,
     config: Mapping[str, m.Value],
     connection: ErpConnection | None = None,
 ) -> m.Envelope:
     """Run the connector's ``test_config`` on ``config``; blank password fields of ``connection`` keep their value.
 
     Raises ``ValidationError`` for values that do not fit the field metadata, and the connector's typed error when
-    the test fails.
+    the test fails. Reads nothing from the database: the caller ends its transaction first (``sync.setup``).
     """
-    connector = get_connector(session, connector_id)
     _refuse_nul(config)
     fields = config_fields(clients, connector)
     if connection is not None:
