@@ -38,6 +38,13 @@ class EndsAsContains(ReferenceConnector):
         return super().satisfies(value, kind, restriction)
 
 
+class NegatedSkipsBlanks(ReferenceConnector):
+    """SQL's NULL logic: ``email NOT LIKE '%x%'`` leaves out the records without an email."""
+
+    def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+        return value not in (None, "") and super().satisfies(value, kind, restriction)
+
+
 class IgnoresLimit(ReferenceConnector):
     def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
         return super().search_actors(request.model_copy(update={"limit": m.MAX_LIMIT}))
@@ -187,6 +194,7 @@ class ConfigListNeedsConnection(ReferenceConnector):
 MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "search_operators/begins-as-contains": (BeginsAsContains, None),
     "search_operators/ends-as-contains": (EndsAsContains, None),
+    "search_blank/negated-skips-blanks": (NegatedSkipsBlanks, None),
     "search_limit/ignores-limit": (IgnoresLimit, None),
     "search_actors/finds-nothing": (FindsNothing, None),
     "search_actors/case-sensitive": (CaseSensitiveSearchActors, None),
