@@ -75,6 +75,7 @@ class TrytonConnector(Connector):
         return m.SearchableFieldsResponse(field_keys=keys)
 
     def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        _check_field_keys(request.actor_type, request.field_keys)
         ids = {key: _id(key) for key in request.erp_keys}
         records = self._records(request.connection_id)
         found = records.read(request.actor_type, [i for i in ids.values() if i is not None])
@@ -97,6 +98,7 @@ class TrytonConnector(Connector):
         return self._search(request.connection_id, request.actor_type, domain + text_search(request.text), request)
 
     def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        _check_field_keys(request.actor_type, request.field_keys)
         domains = [(r, self._restriction(request.actor_type, r)) for r in request.restrictions]  # validates each
         folded = [r for r in request.restrictions if _text_between(request.actor_type, r)]
         domain = [clause for r, clauses in domains if r not in folded for clause in clauses]
@@ -111,6 +113,7 @@ class TrytonConnector(Connector):
         return m.ActorsResponse(actors=[_only(actor, request.field_keys) for actor in kept[: request.limit]])
 
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        _check_field_keys(request.actor_type, request.field_keys)
         after = _start(request)
         records = self._records(request.connection_id)
         limit = min(request.limit, self.capabilities.max_page_size)
@@ -122,7 +125,7 @@ class TrytonConnector(Connector):
         return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
-        _check_writable(request.actor)
+        _check_writable(request.actor, creating=True)
         session = self._session(request.connection_id)
         records = session.records()
         with session.create_lock:  # one create at a time, so a retry racing its original finds what it made
@@ -138,7 +141,7 @@ class TrytonConnector(Connector):
         records = self._records(request.connection_id)
         for index, actor in enumerate(request.actors):
             try:
-                _check_writable(actor)
+                _check_writable(actor, creating=False)
                 saved.append(records.save(actor))
             except ErpsyncError as error:
                 errors.append(_actor_error(index, actor, error))
@@ -159,6 +162,7 @@ class TrytonConnector(Connector):
         domain: Domain,
         request: m.SearchActorsRequest | m.SearchByParentRequest | m.SearchAdvancedRequest,
     ) -> m.ActorsResponse:
+        _check_field_keys(actor_type, request.field_keys)
         records = self._records(connection_id)
         ids = records.find(actor_type, domain, limit=request.limit)
         found = records.read(actor_type, ids)
@@ -197,11 +201,22 @@ def _only(actor: m.Actor, field_keys: list[str]) -> m.Actor:
     return actor.model_copy(update={"fields": {key: actor.fields[key] for key in field_keys if key in actor.fields}})
 
 
-def _check_writable(actor: m.Actor) -> None:
+def _check_writable(actor: m.Actor, *, creating: bool) -> None:
+    """Unknown and read-only fields are refused; a mandatory one cannot be blank (nor missing from a create)."""
     for key in actor.fields:
         field = f.actor_field(actor.actor_type, key)
         if field is None or field.access == m.Access.READ_ONLY:
             raise ValidationError(f"{actor.actor_type.value} field {key!r} does not exist or is read-only")
+    mandatory = [field.key for field in f.FIELDS[actor.actor_type] if field.access == m.Access.MANDATORY]
+    blank = [key for key in mandatory if (creating or key in actor.fields) and actor.fields.get(key) in (None, "")]
+    if blank:
+        raise ValidationError(f"{actor.actor_type.value} needs a value for {', '.join(blank)}")
+
+
+def _check_field_keys(actor_type: m.ActorType, field_keys: list[str]) -> None:
+    unknown = [key for key in field_keys if f.actor_field(actor_type, key) is None]
+    if unknown:
+        raise ValidationError(f"{actor_type.value} has no fields {unknown}")
 
 
 def _actor_error(index: int, actor: m.Actor, error: ErpsyncError) -> m.ActorError:

@@ -287,6 +287,8 @@ class Records:
                 values["party"] = _int_key(actor.parent_key, "parent_key")
         elif dates := _timesheet_dates(fields):
             values.update({"timesheet_available": True, **dates})
+        if not creating and actor.parent_given:  # absent keeps the party; null clears it
+            values["party"] = None if actor.parent_key is None else _int_key(actor.parent_key, "parent_key")
         return values
 
     def _party_changes(self, actor: Actor, *, current: int | None) -> dict[str, Any]:
@@ -309,7 +311,21 @@ class Records:
         if "tax_identifier" in fields:
             identifiers = parts.get("party.identifier", [])
             values["identifiers"] = self._tax_commands(fields["tax_identifier"], current, identifiers)
+        if current is not None and actor.actor_type == ActorType.PERSON and actor.parent_given:
+            values["relations"] = self._parent_commands(actor, current)
         return values
+
+    def _parent_commands(self, actor: Actor, person: int) -> list[Any]:
+        """A person's parent moved: its works-for relation replaced. A person is a party that works for one, so the
+        parent cannot be cleared (``validation``); absent members keep it."""
+        if actor.parent_key is None:
+            raise ValidationError("a person in Tryton works for a company or partner: its parent cannot be cleared")
+        parent = _int_key(actor.parent_key, "parent_key")
+        if not self.rpc.search(PARTY, [["id", "=", parent]], context=self.context):
+            raise ValidationError(f"the parent party {actor.parent_key} does not exist in Tryton")
+        domain = [["from_", "=", person], ["type", "=", self.works_for()]]
+        current = self.rpc.search("party.relation.all", domain, context=self.context)
+        return [["delete", current], ["create", [{"to": parent, "type": self.works_for()}]]]
 
     def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
         address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
