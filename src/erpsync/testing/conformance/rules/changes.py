@@ -1,4 +1,5 @@
-"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported."""
+"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported,
+resuming after the last record read."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Traversal:
 
     actors: list[m.Actor] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    next_since: str | None = None
 
     def erp_keys(self) -> list[str]:
         return [str(actor.erp_key) for actor in self.actors]
@@ -42,6 +44,7 @@ def traverse(
             raise RuleFailedError(f"a page of limit {PAGE_SIZE} held {len(page.actors)} actors")
         cursor = page.next_cursor
         if cursor is None:
+            traversal.next_since = page.next_since
             return traversal
         if between_pages is not None:
             between_pages(page.actors)
@@ -124,6 +127,21 @@ def check_deleted(ctx: Context, evidence: Evidence) -> None:
     )
 
 
+def check_resume(ctx: Context, evidence: Evidence) -> None:
+    """``next_since`` is a position after the last record read: nothing unchanged comes again, a later change does."""
+    actor_type, records, since = _samples_since(ctx, purpose="resume", count=3)
+    keys = [str(record.erp_key) for record in records]
+    resumed = traverse(ctx, actor_type, since=since).next_since
+    if resumed is None:
+        raise RuleFailedError(f"the last page of changes since {since!r} carried no next_since")
+    again = [key for key in traverse(ctx, actor_type, since=resumed).erp_keys() if key in keys]
+    evidence.expect(not again, f"changes since next_since={resumed!r} answered unchanged records again: {again}")
+    _rename(ctx, actor_type, keys[1:2])
+    found = traverse(ctx, actor_type, since=resumed).erp_keys()
+    evidence.expect(keys[1] in found, f"{keys[1]} changed after next_since={resumed!r} is missing from {found}")
+    evidence.note(f"{len(keys)} records; resumed at {resumed!r}")
+
+
 RULES = (
     Rule("changes_order", "changes are ordered by last_modified and never before since", check_order),
     Rule(
@@ -131,4 +149,5 @@ RULES = (
     ),
     Rule("changes_paging", "paging has no gaps or duplicates while records change between pages", check_paging),
     Rule("changes_deleted", "changes reports deleted keys", check_deleted),
+    Rule("changes_resume", "changes resumes after the last record read: a quiet cycle reads nothing", check_resume),
 )
