@@ -167,12 +167,14 @@ class ReferenceConnector(Connector):
         if request.cursor is not None and "|" not in request.cursor:
             raise ValidationError(f"cursor {request.cursor!r} is not one this connector gave")
         after = tuple(request.cursor.split("|", 1)) if request.cursor else None
+        since, resumed = _since(request.since)
         with self.store.lock:
-            pending = sorted(
+            everything = sorted(
                 (record.last_modified, record.erp_key)
                 for record in self.store.records.values()
-                if record.actor_type == request.actor_type and record.last_modified >= (request.since or "")
+                if record.actor_type == request.actor_type
             )
+            pending = [p for p in everything if (p[0] > since if resumed else p[0] >= since)]
             pending = [position for position in pending if after is None or position > after]
             page = [self.store.records[key] for _, key in pending[: request.limit]]
             latest = self.store.latest()
@@ -180,7 +182,9 @@ class ReferenceConnector(Connector):
         answer = self.changes_page(
             page, request, next_cursor=f"{page[-1].last_modified}|{page[-1].erp_key}" if more else None
         )
-        return answer if more else answer.model_copy(update={"next_since": latest})
+        if more:
+            return answer
+        return answer.model_copy(update={"next_since": f"after:{latest}" if latest else request.since})
 
     def changes_page(
         self, page: list[Record], request: m.ChangesRequest, *, next_cursor: str | None
@@ -349,3 +353,10 @@ def _sort_key(kind: m.FieldType) -> Callable[[m.Value], Any]:
     if kind == m.FieldType.DATETIME:
         return lambda value: datetime.fromisoformat(str(value))
     return lambda value: value
+
+
+def _since(since: str | None) -> tuple[str, bool]:
+    """The stamp ``since`` names and whether it is a position to resume after (a ``next_since`` given before)."""
+    if since is not None and since.startswith("after:"):
+        return since.removeprefix("after:"), True
+    return since or "", False

@@ -141,6 +141,16 @@ class StrictlyAfterSince(ReferenceConnector):
         return answer.model_copy(update={"actors": [a for a in answer.actors if a.last_modified != request.since]})
 
 
+class ResumesAtTheLastStamp(ReferenceConnector):
+    """Answers the last record's stamp as next_since: every quiet cycle reads that record again."""
+
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        answer = super().changes(request)
+        if answer.next_cursor is not None or not answer.actors:
+            return answer
+        return answer.model_copy(update={"next_since": answer.actors[-1].last_modified})
+
+
 class OffsetCursor(ReferenceConnector):
     """Pages by position: a record modified between pages shifts the rest, and one is skipped."""
 
@@ -150,7 +160,9 @@ class OffsetCursor(ReferenceConnector):
         page = everything.actors[offset : offset + request.limit]
         more = offset + request.limit < len(everything.actors)
         cursor = str(offset + request.limit) if more else None
-        return m.ChangesResponse(actors=page, deleted=everything.deleted if offset == 0 else [], next_cursor=cursor)
+        deleted = everything.deleted if offset == 0 else []
+        next_since = None if more else everything.next_since
+        return m.ChangesResponse(actors=page, deleted=deleted, next_cursor=cursor, next_since=next_since)
 
 
 class ForgetsDeletions(ReferenceConnector):
@@ -211,6 +223,7 @@ BROKEN: dict[str, tuple[type[ReferenceConnector], Callable[[Asgi], Asgi] | None]
     "changes_since_inclusive": (StrictlyAfterSince, None),
     "changes_paging": (OffsetCursor, None),
     "changes_deleted": (ForgetsDeletions, None),
+    "changes_resume": (ResumesAtTheLastStamp, None),
     "create_idempotent": (CreatesTwice, None),
     "save_actors_errors": (AllOrNothingSave, None),
     "list_items": (IgnoresKeysFilter, None),

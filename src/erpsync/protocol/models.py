@@ -341,6 +341,9 @@ class ChangesResponse(ActorsResponse):
     next_since: str | None = Field(
         default=None, description="on the last page: the value to pass as `since` on the next cycle"
     )
+    total: int | None = Field(
+        default=None, ge=0, description="optional, on the first page: how many actors the whole traversal answers"
+    )
 
 
 class ActorResponse(Envelope):

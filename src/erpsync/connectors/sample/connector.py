@@ -130,6 +130,9 @@ class SampleConnector(Connector):
             deleted=[str(entry.key) for entry in entries if entry.deleted],
             next_cursor=cursor.encode(request.actor_type, since, last.stamp, last.key) if last else None,
             next_since=None if more else page.next_since,
+            total=self.erp.count(request.actor_type, config.company)
+            if request.since is None and after is None
+            else None,
         )
 
     # --- writes -----------------------------------------------------------------------------------------------------

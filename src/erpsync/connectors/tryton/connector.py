@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from erpsync.connectors.tryton import fields as f
-from erpsync.connectors.tryton.changes import Page, Position, Source, read_page
+from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
 from erpsync.connectors.tryton.records import Records, iso
 from erpsync.connectors.tryton.rpc import Domain
@@ -114,15 +114,32 @@ class TrytonConnector(Connector):
 
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
         _check_field_keys(request.actor_type, request.field_keys)
-        after = _start(request)
         records = self._records(request.connection_id)
         limit = min(request.limit, self.capabilities.max_page_size)
+        if request.since is None and (request.cursor is None or FullCursor.is_full(request.cursor)):
+            return self._full_read(records, request, limit)
+        after = _start(request)
         page = read_page(records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context)
         found = records.read(request.actor_type, page.actor_ids)
         current = [found[i] for i in page.actor_ids if i in found and not _changed_later(found[i][0], page)]
         actors = [_only(actor, request.field_keys) for actor, active in current if active]
         deleted = [str(actor.erp_key) for actor, active in current if not active]
         return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
+
+    def _full_read(self, records: Records, request: m.ChangesRequest, limit: int) -> m.ChangesResponse:
+        """Every active actor of the type, by id; the first page counts them and notes where the feed ends."""
+        if request.cursor is None:
+            at = FullCursor(0, feed_end(records.rpc, _SOURCES[request.actor_type], context=records.context))
+            total: int | None = records.count(request.actor_type)
+        else:
+            at, total = FullCursor.decode(request.cursor), None
+        actors = records.page_after(request.actor_type, at.last_id, limit)
+        if len(actors) == limit:
+            after = FullCursor(int(actors[-1].erp_key or 0), at.end)
+            continuation: dict[str, str | None] = {"next_cursor": after.encode()}
+        else:
+            continuation = {"next_since": at.end.encode() if at.end else None}
+        return m.ChangesResponse(actors=[_only(a, request.field_keys) for a in actors], total=total, **continuation)
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         _check_writable(request.actor, creating=True)
@@ -226,6 +243,8 @@ def _actor_error(index: int, actor: m.Actor, error: ErpsyncError) -> m.ActorErro
 def _start(request: m.ChangesRequest) -> Position | None:
     if request.cursor:
         return Position.decode(request.cursor)
+    if request.since and Position.is_position(request.since):
+        return Position.decode(request.since)
     if request.since:
         try:
             since = parse_datetime(request.since)
@@ -247,9 +266,9 @@ def _continuation(page: Page, request: m.ChangesRequest) -> dict[str, str | None
     if page.more and page.last is not None:
         return {"next_cursor": page.last.encode(), "next_since": None}
     if page.last is not None:
-        return {"next_cursor": None, "next_since": iso(page.last.time)}
-    previous = Position.decode(request.cursor).time if request.cursor else None
-    return {"next_cursor": None, "next_since": iso(previous) if previous else request.since}
+        return {"next_cursor": None, "next_since": page.last.encode()}
+    previous = Position.decode(request.cursor).encode() if request.cursor else None
+    return {"next_cursor": None, "next_since": previous or request.since}
 
 
 def _list_items(records: Records, list_name: str) -> list[m.ListItem]:

@@ -122,15 +122,30 @@ class Records:
         """Actors by id with whether each is active; ids that are not of ``actor_type`` are left out."""
         if not ids:
             return {}
-        kept = self.find(actor_type, [["id", "in", ids]], limit=None, active_only=False)
-        if actor_type == ActorType.PROJECT:
-            return {row["id"]: (self._project(row), True) for row in self._project_rows(kept)}
-        return self._parties(actor_type, kept)
+        domain = [*self.type_domain(actor_type), ["id", "in", ids]]
+        if actor_type != ActorType.PROJECT:
+            domain.append(["active", "in", [True, False]])
+        rows = self.rpc.search_read(model_of(actor_type), domain, _NAMES[actor_type], context=self.context)
+        return self._actors(actor_type, rows)
 
-    def _project_rows(self, ids: list[int]) -> list[Row]:
-        names = ["name", "number", "status", "comment", "progress", "party", "create_date", "write_date"]
-        names += ["timesheet_start_date", "timesheet_end_date"]
-        return self.rpc.read(PROJECT, ids, names, context=self.context)
+    def page_after(self, actor_type: ActorType, after_id: int, limit: int) -> list[Actor]:
+        """A full read's page: the next ``limit`` active actors of the type after the id ``after_id``, by id."""
+        domain = [*self.type_domain(actor_type), ["id", ">", after_id]]
+        order = [["id", "ASC"]]
+        names = _NAMES[actor_type]
+        rows = self.rpc.search_read(model_of(actor_type), domain, names, limit=limit, order=order, context=self.context)
+        found = self._actors(actor_type, rows)
+        return [found[row["id"]][0] for row in rows]
+
+    def count(self, actor_type: ActorType) -> int:
+        """How many active actors of the type there are: one count in Tryton."""
+        counted: int = self.rpc.model(model_of(actor_type), "search_count", self.type_domain(actor_type))
+        return counted
+
+    def _actors(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
+        if actor_type == ActorType.PROJECT:
+            return {row["id"]: (self._project(row), True) for row in rows}
+        return self._parties(actor_type, rows)
 
     def _project(self, row: Row) -> Actor:
         parent = self._parent_type([row["party"]]).get(row["party"]) if row["party"] else None
@@ -145,9 +160,8 @@ class Records:
         }
         return _actor(ActorType.PROJECT, row["id"], iso(_changed_at(row)), values, parent, row["party"])
 
-    def _parties(self, actor_type: ActorType, ids: list[int]) -> dict[int, tuple[Actor, bool]]:
-        names = ["name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active"]
-        rows = self.rpc.read(PARTY, ids, names, context=self.context)
+    def _parties(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
+        ids = [row["id"] for row in rows]
         parts = {model: self._parts(model, ids) for model in _PARTS}
         parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
         parent_types = self._parent_type(list(parents.values()))
@@ -379,6 +393,11 @@ class Records:
         return found[0]
 
 
+_PARTY_NAMES = ("name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active")
+_PROJECT_NAMES = ("name", "number", "status", "comment", "progress", "party", "create_date", "write_date")
+_NAMES: dict[ActorType, list[str]] = {actor_type: list(_PARTY_NAMES) for actor_type in ActorType} | {
+    ActorType.PROJECT: [*_PROJECT_NAMES, "timesheet_start_date", "timesheet_end_date"]
+}
 _PARTS: dict[str, list[str]] = {
     "party.address": ["street", "postal_code", "city", "country.code"],
     "party.contact_mechanism": ["type", "value"],

@@ -1,4 +1,5 @@
-"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported."""
+"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported,
+resuming after the last record read."""
 
 from __future__ import annotations
 
@@ -159,6 +160,21 @@ def check_bad_cursor(ctx: Context, evidence: Evidence) -> None:
     )
 
 
+def check_resume(ctx: Context, evidence: Evidence) -> None:
+    """``next_since`` is a position after the last record read: nothing unchanged comes again, a later change does."""
+    actor_type, records, since = _samples_since(ctx, purpose="resume", count=3)
+    keys = [str(record.erp_key) for record in records]
+    resumed = traverse(ctx, actor_type, since=since).next_since
+    if resumed is None:
+        raise RuleFailedError(f"the last page of changes since {since!r} carried no next_since")
+    again = [key for key in traverse(ctx, actor_type, since=resumed).erp_keys() if key in keys]
+    evidence.expect(not again, f"changes since next_since={resumed!r} answered unchanged records again: {again}")
+    _rename(ctx, actor_type, keys[1:2])
+    found = traverse(ctx, actor_type, since=resumed).erp_keys()
+    evidence.expect(keys[1] in found, f"{keys[1]} changed after next_since={resumed!r} is missing from {found}")
+    evidence.note(f"{len(keys)} records; resumed at {resumed!r}")
+
+
 RULES = (
     Rule("changes_order", "changes are ordered by last_modified and never before since", check_order),
     Rule(
@@ -172,4 +188,5 @@ RULES = (
         check_second_cycle,
     ),
     Rule("changes_bad_cursor", "a cursor the connector cannot read is validation", check_bad_cursor),
+    Rule("changes_resume", "changes resumes after the last record read: a quiet cycle reads nothing", check_resume),
 )
