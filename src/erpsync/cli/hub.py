@@ -7,7 +7,7 @@ import sys
 import typer
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, audit, logins
+from erpsync import accounts, administration, logins
 from erpsync.cli import common
 from erpsync.cli.common import app
 from erpsync.errors import NotFoundError
@@ -66,16 +66,8 @@ def users_add(
     password = _read_password(password_stdin)
     database = common.upgraded_database()
     with common.cli_errors(), database.session() as session:
-        user = accounts.create_user(
-            session, login=login, password=password, name=name, is_admin=admin, licences=licence
-        )
-        audit.record(
-            session,
-            user_id=None,
-            action="create",
-            target_type="user",
-            target_id=user.id,
-            detail={"login": login, "is_admin": admin, "licences": licence, "via": "cli"},
+        administration.create_user(
+            session, None, login=login, password=password, name=name, is_admin=admin, licences=licence, via="cli"
         )
     typer.echo(f"user {login} added")
     database.dispose()
@@ -113,15 +105,7 @@ def groups_add(
     database = common.upgraded_database()
     with common.cli_errors(), database.session() as session:
         member_ids = [_user_id(session, login) for login in member]
-        group = accounts.create_group(session, name=name, member_ids=member_ids)
-        audit.record(
-            session,
-            user_id=None,
-            action="create",
-            target_type="group",
-            target_id=group.id,
-            detail={"name": name, "members": member, "via": "cli"},
-        )
+        administration.create_group(session, None, name=name, member_ids=member_ids, via="cli")
     typer.echo(f"group {name} added")
     database.dispose()
 
