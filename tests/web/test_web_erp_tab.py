@@ -192,3 +192,31 @@ def test_health_shows_counts_runs_and_field_diffs(tab: Tab) -> None:
         r"<th scope=\"row\">email</th>\s*<td><del>\u2013</del></td>\s*<td><ins>new@acme.example</ins></td>", events
     )
     assert tab.carla.get(f"{TAB}/runs/{run_id}").status_code == 403
+
+
+def test_project_hits_show_names_without_fields_marked_and_page_past_fifty(tab: Tab) -> None:
+    """With no field ticked *Show in search* a hit shows the ERP's number and name, not the number alone; more than
+    one page of hits can be paged through."""
+    project = {"name": {"crm_field": "NAME", "direction": "both"}}
+    url = f"{TAB}/connections/{tab.connection_id}/mappings?actor_type=project"
+    assert tab.admin.post(url, mapping_form(True, project)).status_code == 303
+    for index in range(1, 62):
+        tab.sample.erp.create_actor(COMPANY, m.ActorType.PROJECT, NewRecord(values={"name": f"Apollo {index:02}"}))
+    created = tab.carla.post("/projects/new", {"name": "Apollo"})
+    assert created.status_code == 303, created.text
+    search = created.headers["location"] + f"/erp/{tab.connection_id}/search"
+    first = tab.carla.get(search, params={"actor_type": "project"}).text
+    assert "Hits 1\u201350" in first
+    assert re.findall(r'<th scope="col">(\w+)</th>', first) == ["Number", "Name"]
+    assert "Apollo 01" in first
+    assert "Apollo 51" not in first
+    assert "Previous page" not in first
+    next_url = re.search(r'href="([^"]+)" hx-get="[^"]+" hx-target="#dialog-host" rel="next"', first)
+    assert next_url is not None
+    second = tab.carla.get(next_url.group(1).replace("&amp;", "&")).text
+    assert "Hits 51\u201361" in second
+    assert "Apollo 51" in second
+    assert "Apollo 61" in second
+    assert "Apollo 50" not in second
+    assert 'rel="prev"' in second
+    assert 'rel="next"' not in second
