@@ -190,7 +190,7 @@ def create(request: Request, session: SessionDep, clients: ClientsDep, admin: We
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
     session.commit()
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
 def _get(session: Session, admin: User, connection_id: int) -> ErpConnection:
@@ -238,7 +238,7 @@ def edit(
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
     session.commit()
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
 # --- delete and restore -----------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def add(
         session.rollback()
         return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
     session.commit()
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
 @router.get("/{connector_id}/edit")
@@ -92,7 +92,7 @@ def edit(
         session.rollback()
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
     session.commit()
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
 def _confirm(request: Request, admin: User, connector: SyncConnector, error: str | None = None) -> Response:
