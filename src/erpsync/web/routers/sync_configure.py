@@ -413,4 +413,4 @@ def set_active(
         return pages.render_dialog(
             request, "sync/activation_refused.html", context, user=admin, status_code=status.HTTP_409_CONFLICT
         )
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved={'active' if wanted else 'inactive'}")
