@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crypto import cipher_for
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
+from erpsync.logs import configure_logging
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
@@ -27,15 +28,23 @@ from erpsync.sync.connectors import ConnectorClients
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
 
 
+# The commands that keep running and serve: they log at the configured level. The others print their result, and
+# log only warnings and errors unless ERPSYNC_LOG_LEVEL is set (else every HTTP request to a connector is a line).
+_SERVING = frozenset({"serve", "worker", "demo", "connector"})
+
+
 @app.callback()
-def _settings_or_exit() -> None:
-    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once."""
+def _settings_or_exit(ctx: typer.Context) -> None:
+    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once;
+    then logging is set up as they say (``ERPSYNC_LOG_FORMAT``, ``ERPSYNC_LOG_LEVEL``)."""
     try:
-        get_settings()
+        settings = get_settings()
     except PydanticValidationError as exc:
         for error in exc.errors():
             typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
         raise typer.Exit(2) from exc
+    quiet = ctx.invoked_subcommand not in _SERVING and "log_level" not in settings.model_fields_set
+    configure_logging(settings.log_format, "WARNING" if quiet else settings.log_level)
 
 
 def upgraded_database() -> Database:

@@ -43,7 +43,7 @@ def serve(
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
     # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
     hub = create_app(get_settings(), database=database)
-    uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @db_app.command("upgrade")

@@ -38,9 +38,10 @@ from erpsync.errors import ErpsyncError
 from erpsync.protocol.models import MAX_LIMIT
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
-from erpsync.sync import engine, imports, jobs, links, operations, resync, runs
+from erpsync.sync import engine_settings, imports, jobs, links, operations, resync, runs
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.work import Engine
 
 engine_app = typer.Typer(help="Automatic sync: on or off, and how often.", no_args_is_help=True)
 runs_app = typer.Typer(help="The sync history: runs and what they did to each record.", no_args_is_help=True)
@@ -74,9 +75,7 @@ def connections_sync(name: str = CONNECTION, as_json: bool = output.JSON_OPTION)
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         connection_id = common.connection_named(session, name).id
         with output.progress_bar(f"syncing {name}"):
-            summary = operations.sync_connection_now(
-                session, engine.Engine(database, clients), connection_id, user=None
-            )
+            summary = operations.sync_connection_now(session, Engine(database, clients), connection_id, user=None)
         run = run_public(runs.get_run(session, summary.run_id))
     _show_run(run, as_json)
     if run.status != runs.RunStatus.OK.value:
@@ -95,7 +94,7 @@ def connections_resync(
 ) -> None:
     """Send every linked CRM record to the ERP again, here and now, with a progress bar."""
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
-        sync = engine.Engine(database, clients)
+        sync = Engine(database, clients)
         connection_id = common.connection_named(session, name).id
         job = operations.start_resync(session, sync, connection_id, no_blank_overwrite=no_blank_overwrite, user=None)
         done = run_job_here("resyncing", lambda show: resync.run_resync(sync, job.id, progress=show))
@@ -158,11 +157,11 @@ def show_job(job: SyncJob, database: Database, as_json: bool) -> None:
 def _save_engine(changes: dict[str, object], as_json: bool) -> None:
     database = common.upgraded_database()
     with common.cli_errors(), database.sessions() as session:
-        current = engine.engine_settings(session)
+        current = engine_settings.engine_settings(session)
         body = EngineBody.model_validate(
             {"running": current.running, "interval_seconds": current.interval_seconds} | changes
         )
-        operations.save_engine_settings(session, engine.EngineSettings(body.running, body.interval_seconds))
+        operations.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
     database.dispose()
     _show_engine(body, as_json)
 
@@ -180,7 +179,7 @@ def engine_show(as_json: bool = output.JSON_OPTION) -> None:
     """Whether the engine syncs the active connections by itself, and how often."""
     database = common.upgraded_database()
     with database.read_session() as session:
-        settings = engine.engine_settings(session)
+        settings = engine_settings.engine_settings(session)
     database.dispose()
     _show_engine(EngineBody(running=settings.running, interval_seconds=settings.interval_seconds), as_json)
 
@@ -319,7 +318,7 @@ def imports_preview(
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         rows = operations.preview_import(
             session,
-            engine.Engine(database, clients),
+            Engine(database, clients),
             common.connection_named(session, name).id,
             common.actor_type_of(actor_type),
             restrictions=restrictions_from(criteria),
@@ -375,7 +374,7 @@ def imports_resume(
 ) -> None:
     """Go on with a failed or cancelled import from where it stopped, here and now, with a progress bar."""
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
-        sync = engine.Engine(database, clients)
+        sync = Engine(database, clients)
         operations.resume_import(session, common.connection_named(session, name).id, job_id, user=None)
         done = run_job_here("importing", lambda show: imports.run_import(sync, job_id, progress=show))
         show_job(done, database, as_json)
@@ -432,7 +431,7 @@ def problems_retry(
         raise typer.BadParameter("give a link id or --all, one of the two")
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         connection_id = common.connection_named(session, name).id
-        sync = engine.Engine(database, clients)
+        sync = Engine(database, clients)
         ids = [link_id] if link_id is not None else [k.id for k in links.failing_links(session, connection_id)]
         results = _retry(session, sync, connection_id, ids)
     _show_results(results, as_json)
@@ -440,7 +439,7 @@ def problems_retry(
         raise typer.Exit(1)
 
 
-def _retry(session: Session, sync: engine.Engine, connection_id: int, ids: list[int]) -> list[RecordResultPublic]:
+def _retry(session: Session, sync: Engine, connection_id: int, ids: list[int]) -> list[RecordResultPublic]:
     results = []
     with output.progress_bar("retrying", total=len(ids)) as (progress, task):
         for link_id in ids:

@@ -16,16 +16,25 @@ def conformance(
     url: str = typer.Argument(help="the connector's base URL"),
     secret: str = typer.Option(..., envvar="ERPSYNC_CONNECTOR_SECRET", help="its shared secret"),
     config: Path = typer.Option(..., help="JSON file with the config of a working connection"),
+    delete_command: str = typer.Option(
+        "",
+        help="command deleting a record in the ERP, run as CMD ACTOR_TYPE ERP_KEY (exit 0: deleted); without it "
+        "deletions cannot be checked and the run is incomplete",
+    ),
 ) -> None:
-    """Check a live connector against every rule of the protocol; exits 1 if any rule fails."""
+    """Check a live connector against every rule of the protocol.
+
+    Exit status: 0 conforms, 1 a rule failed, 3 incomplete (no rule failed, some could not be checked).
+    """
     from rich.console import Console
 
-    from erpsync.testing.conformance import render, run_conformance
+    from erpsync.testing.conformance import ConformanceHooks, delete_by_command, render, run_conformance
 
     with common.cli_errors():
-        report = run_conformance(url, secret=secret, config=common.config_file(config))
+        hooks = ConformanceHooks(delete_actor=delete_by_command(delete_command) if delete_command else None)
+        report = run_conformance(url, secret=secret, config=common.config_file(config), hooks=hooks)
     render(report, Console())
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("demo")
@@ -62,7 +71,7 @@ def demo(
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
         hub = create_app(settings, database=database)
-        uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @app.command("sync")
@@ -71,8 +80,9 @@ def sync() -> None:
 
     Exit code 0 only when every run succeeded; 1 when a run failed, was partial (records failing) or was cancelled.
     """
-    from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
+    from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle
     from erpsync.sync.runs import RunStatus
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors():
         total = len(active_connection_ids(database))
@@ -107,7 +117,7 @@ def worker(
     """Run Dramatiq workers on ERPSYNC_REDIS_URL: connection syncs, imports and resyncs, and the scheduler."""
     from datetime import timedelta
 
-    from erpsync.sync.engine import Engine
+    from erpsync.sync.work import Engine
     from erpsync.worker import WorkerOptions, serve_workers
 
     options = WorkerOptions(
@@ -133,7 +143,7 @@ def import_actors(
     """Import ERP actors into the CRM here and now, with a progress bar; re-running resumes, never duplicates."""
     from erpsync.cli.operations import restrictions_from, run_job_here, show_job
     from erpsync.sync import imports, operations
-    from erpsync.sync.engine import Engine
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors(), database.sessions() as session:
         engine = Engine(database, clients)

@@ -23,10 +23,12 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncRun, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import engine, imports, jobs, resync
+from erpsync.sync import engine, engine_settings, imports, jobs, resync
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine, RecordResult, RunSummary
+from erpsync.sync.engine import RunSummary
 from erpsync.sync.erp_tab import RestrictionInput
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 
 
 def live_connection(session: Session, connection_id: int, *, user: User | None) -> ErpConnection:
@@ -148,7 +150,7 @@ def cancel_job(session: Session, database: Database, connection_id: int, job_id:
 # --- engine settings --------------------------------------------------------------------------------------------------
 
 
-def save_engine_settings(session: Session, settings: engine.EngineSettings) -> engine.EngineSettings:
+def save_engine_settings(session: Session, settings: engine_settings.EngineSettings) -> engine_settings.EngineSettings:
     """Automatic sync on/off and its interval (``ValidationError`` for an interval out of bounds)."""
     with unit_of_work(session):
-        return engine.save_engine_settings(session, settings)
+        return engine_settings.save_engine_settings(session, settings)

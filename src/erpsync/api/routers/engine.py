@@ -16,21 +16,22 @@ from erpsync.api.engine_schemas import (
     run_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
-from erpsync.sync import engine, links, operations, runs
+from erpsync.sync import engine_settings, links, operations, runs
 from erpsync.sync.connections import get_connection
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["engine"])
 
 
 @router.get("/engine")
 def read_engine(session: SessionDep, _admin: AdminUser) -> EngineBody:
-    settings = engine.engine_settings(session)
+    settings = engine_settings.engine_settings(session)
     return EngineBody(running=settings.running, interval_seconds=settings.interval_seconds)
 
 
 @router.put("/engine")
 def save_engine(session: SessionDep, _admin: AdminUser, body: EngineBody) -> EngineBody:
-    operations.save_engine_settings(session, engine.EngineSettings(body.running, body.interval_seconds))
+    operations.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
     return body
 
 
@@ -39,7 +40,7 @@ def sync_connection_now(
     connection_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RunPublic:
     """Sync now: one run of this connection, answered when it ends (409 while another run of it is under way)."""
-    summary = operations.sync_connection_now(session, engine.Engine(database, clients), connection_id, user=admin)
+    summary = operations.sync_connection_now(session, Engine(database, clients), connection_id, user=admin)
     return run_public(runs.get_run(session, summary.run_id))
 
 
@@ -60,5 +61,5 @@ def retry_failing_record(
     connection_id: int, link_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RecordResultPublic:
     """Un-park a failing record and sync it at once; answers what the sync did."""
-    sync = engine.Engine(database, clients)
+    sync = Engine(database, clients)
     return record_result_public(operations.retry_failing_record(session, sync, connection_id, link_id, user=admin))

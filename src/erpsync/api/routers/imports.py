@@ -25,8 +25,8 @@ from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, se
 from erpsync.storage.tables import SyncJob, SyncRun
 from erpsync.sync import imports, jobs, operations
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["imports"])
 

@@ -22,7 +22,15 @@ from erpsync.sync.erp_tab.context import (
 )
 from erpsync.sync.erp_tab.create import create_form, create_in_erp
 from erpsync.sync.erp_tab.linking import compare, connect_actor, disconnect, sections, sync_now
-from erpsync.sync.erp_tab.search import SEARCH_LIMIT, RestrictionInput, check_restrictions, search
+from erpsync.sync.erp_tab.search import (
+    MAX_PAGE,
+    SEARCH_LIMIT,
+    HitsPage,
+    RestrictionInput,
+    check_restrictions,
+    search,
+    search_page,
+)
 from erpsync.sync.erp_tab.views import (
     Display,
     FieldComparison,
@@ -36,12 +44,14 @@ from erpsync.sync.erp_tab.views import (
 )
 
 __all__ = [
+    "MAX_PAGE",
     "SEARCH_LIMIT",
     "Display",
     "EntityRef",
     "FieldComparison",
     "FieldValue",
     "Hit",
+    "HitsPage",
     "LinkView",
     "Linked",
     "Prompt",
@@ -59,6 +69,7 @@ __all__ = [
     "read_entity",
     "search",
     "search_fields",
+    "search_page",
     "searchable_fields",
     "sections",
     "sync_now",

@@ -17,10 +17,11 @@ from erpsync.protocol.client import time_budget
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import links
 from erpsync.sync.configuration import offered_fields
+from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connections import client_for, get_connection
-from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.erp_tab.views import LinkView
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping
+from erpsync.sync.work import Engine, Pass
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -133,7 +134,12 @@ def build_context(engine: Engine, session: Session, connection: ErpConnection, r
 
 def searchable_keys(connection: ErpConnection) -> dict[m.ActorType, list[str]]:
     """The keys the connector last reported searchable, per actor type (the connection's metadata cache)."""
-    return {m.ActorType(row.actor_type): list(row.searchable_json) for row in connection.actor_fields}
+    parsed = cache.get(connection, "searchable", lambda: _parse_searchable(connection))
+    return {actor_type: list(keys) for actor_type, keys in parsed.items()}
+
+
+def _parse_searchable(connection: ErpConnection) -> dict[m.ActorType, tuple[str, ...]]:
+    return {m.ActorType(row.actor_type): tuple(row.searchable_json) for row in connection.actor_fields}
 
 
 def searchable_fields(connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
@@ -24,8 +25,9 @@ from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab
-from erpsync.sync.engine import Engine, RecordResult
 from erpsync.sync.merge import Side
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 from erpsync.web import criteria, crm_forms, pages, segments
 from erpsync.web.erp_values import parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
@@ -190,14 +192,22 @@ class _SearchQuery:
     actor_type: str
     text: str | None
     advanced: bool
+    page: int = 1
 
 
 def _search_query(
     actor_type: Annotated[str, Query(max_length=32)],
     text: Annotated[str | None, Query(max_length=255)] = None,
     advanced: Annotated[bool, Query()] = False,
+    page: Annotated[int, Query(ge=1, le=erp_tab.MAX_PAGE)] = 1,
 ) -> _SearchQuery:
-    return _SearchQuery(actor_type, text, advanced)
+    return _SearchQuery(actor_type, text, advanced, page)
+
+
+def _page_url(request: Request) -> str:
+    """The search asked, without its page number: the pager adds one."""
+    params = [(key, value) for key, value in request.query_params.multi_items() if key != "page"]
+    return f"{request.url.path}?{urlencode(params)}&page="
 
 
 TargetDep = Annotated[_Target, Depends(_target)]
@@ -223,8 +233,8 @@ def search(
     restrictions = criteria.restrictions(request.query_params, fields) if query.advanced else None
     context |= {"text": query.text, "advanced": query.advanced, "params": request.query_params, "searched": True}
     try:
-        context["hits"] = _call(
-            lambda: erp_tab.search(
+        found = _call(
+            lambda: erp_tab.search_page(
                 engine,
                 user_id,
                 target.entity,
@@ -232,8 +242,11 @@ def search(
                 actor_type=chosen,
                 text=query.text,
                 restrictions=restrictions,
+                page=query.page,
             )
         )
+        context |= {"hits": found.hits, "page": found.page, "more": found.more}
+        context |= {"first_hit": (found.page - 1) * erp_tab.SEARCH_LIMIT + 1, "page_url": _page_url(request)}
     except ErpsyncError as error:
         return _dialog(request, user, "crm/erp_search.html", context, error=error)
     return _dialog(request, user, "crm/erp_search.html", context)

@@ -157,15 +157,16 @@ def _list_screen(session: Session, clients: ConnectorClients, connection: ErpCon
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
     erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
-    return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
+    return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items, every_list=True)
 
 
 def _list_context(screen: ListMappingsView) -> dict[str, Any]:
-    return {"screen": "list_mapping", "lists": screen.lists, "duplicates": configure_forms.duplicates(screen)}
+    duplicates = configure_forms.duplicates(screen)
+    return {"screen": "list_mapping", "lists": screen.lists, "duplicates": duplicates, "crm_lists": list(CrmList)}
 
 
 def _list_problem_screen(request: Request, admin: User, connection: ErpConnection, error: ErpsyncError) -> Response:
-    context = {"screen": "list_mapping", "lists": {}, "duplicates": {}}
+    context = {"screen": "list_mapping", "lists": {}, "duplicates": {}, "crm_lists": list(CrmList)}
     return _render(request, admin, "sync/list_mapping.html", connection, context, problems=[error.user_message])
 
 
@@ -412,4 +413,4 @@ def set_active(
         return pages.render_dialog(
             request, "sync/activation_refused.html", context, user=admin, status_code=status.HTTP_409_CONFLICT
         )
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved={'active' if wanted else 'inactive'}")

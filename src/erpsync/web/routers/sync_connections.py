@@ -192,7 +192,7 @@ def create_connection(
     except ErpsyncError as exc:
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
 def _get(session: Session, admin: User, connection_id: int) -> ErpConnection:
@@ -238,7 +238,7 @@ def update_connection(
     except ErpsyncError as exc:
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
 # --- delete and restore -----------------------------------------------------------------------------------------------

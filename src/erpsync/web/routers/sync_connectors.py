@@ -52,7 +52,7 @@ def add_connector(
         setup.add_connector(session, clients, settings, name=name, url=url, secret=secret, by=admin.id)
     except ErpsyncError as exc:
         return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
 @router.get("/{connector_id}/edit")
@@ -79,7 +79,7 @@ def update_connector(
         )
     except ErpsyncError as exc:
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
-    return pages.redirect(request, SYNC_TAB)
+    return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
 def _confirm(request: Request, admin: User, connector: SyncConnector, error: str | None = None) -> Response:

@@ -20,7 +20,8 @@ from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
 from erpsync.sync import links, operations, runs
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine, RecordResult
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import page_router

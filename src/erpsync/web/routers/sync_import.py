@@ -26,9 +26,9 @@ from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import imports, jobs, operations
 from erpsync.sync.connections import get_connection
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.engine import Engine, passes
 from erpsync.sync.erp_tab import RefusedRequestError, RestrictionInput
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.sync.work import Engine, passes
 from erpsync.web import criteria as search_criteria  # the step handler below is named criteria
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404

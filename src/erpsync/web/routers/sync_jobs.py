@@ -18,13 +18,14 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
-from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
+from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, User
 from erpsync.sync import configuration, imports, jobs, operations
-from erpsync.sync.engine import Engine
 from erpsync.sync.job_views import job_public
+from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
