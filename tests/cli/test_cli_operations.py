@@ -169,3 +169,19 @@ def test_imports_preview_and_criteria(main_connection: str, sample: RunningSampl
     assert code == 1
     assert output.startswith("error: cannot read JSON")
     assert len(run_json("imports", "list", "Main")) == 1
+
+
+def test_a_queued_import_is_cancelled_then_resumed_to_its_end(main_connection: str, sample: RunningSample) -> None:
+    from erpsync.cli import common
+    from erpsync.sync import imports
+    from erpsync.sync.work import Engine
+
+    _customer(sample, "Fjord", "f@fjord.example")
+    _activate(main_connection)
+    with common.hub_and_clients() as (database, clients):  # queued as the API queues it, for the workers
+        job_id = imports.start_import(Engine(database, clients), 1, ActorType.CUSTOMER).id
+    assert [job["status"] for job in run_json("imports", "list", "Main")] == ["queued"]
+    assert run_cli("imports", "cancel", "Main", str(job_id)) == (0, f"import {job_id}: cancelled\n")
+    assert run_cli("imports", "cancel", "Main", "999")[0] == 1
+    done = run_json("imports", "resume", "Main", str(job_id))
+    assert (done["id"], done["status"], done["created"]) == (job_id, "done", 1)
