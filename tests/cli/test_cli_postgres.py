@@ -72,7 +72,5 @@ def test_an_administrator_runs_a_connection_from_the_command_line(
     with database.read_session() as session:
         entries = audit.entries(session)
     database.dispose()
-    assert {
-        entry.detail_json.get("via") for entry in entries if entry.user_id is None and entry.target_type != "connector"
-    } == {"cli"}
+    assert {entry.detail_json.get("via") for entry in entries if entry.user_id is None} == {"cli"}
     assert problem["state"] == "failing"
