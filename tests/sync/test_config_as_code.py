@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,18 +17,20 @@ from erpsync import administration
 from erpsync.connectors.sample.fields import LISTS
 from erpsync.crm.fields import CrmList
 from erpsync.crypto import Cipher, key_from_secret
-from erpsync.protocol.models import ActorType
+from erpsync.protocol.models import ActorType, Config
+from erpsync.sdk.connector import ConnectionStore
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
 from erpsync.sync import config_file, configuration, connections, setup
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
+from erpsync.sync.config_file import FileRefusedError
 from erpsync.sync.config_plan import make_plan
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Policy
-from erpsync.testing.db import database, postgres_url, sqlite_template
+from erpsync.testing.db import database, postgres_database, postgres_url, sqlite_template
 from erpsync.testing.sample import RunningSample, running_sample
 
 __all__ = ["database", "postgres_url", "sqlite_template"]
@@ -77,15 +80,18 @@ def hub_a(database: Database) -> Iterator[Hub]:
 
 
 @pytest.fixture
-def hub_b(tmp_path: Path, sqlite_template: Path) -> Iterator[Hub]:
-    """An empty hub on its own database, with its own encryption key."""
-    path = tmp_path / "hub-b.sqlite"
-    shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
-    try:
-        yield from _hub(database, "hub B key material ")
-    finally:
-        database.dispose()
+def hub_b(database: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Hub]:
+    """An empty hub on a database of its own on the same backend as hub A, with its own encryption key."""
+    with ExitStack() as stack:
+        if database.dialect == "postgresql":
+            url = stack.enter_context(postgres_database())
+        else:
+            path = tmp_path / "hub-b.sqlite"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        other = Database(url)
+        stack.callback(other.dispose)
+        yield from _hub(other, "hub B key material ")
 
 
 def _environ(sample: RunningSample) -> dict[str, str]:
@@ -229,3 +235,119 @@ def test_round_trip_to_an_empty_hub(hub_a: Hub, hub_b: Hub, sample: RunningSampl
     assert all(line.startswith("unchanged") for line in again), again
     assert hub_b.count(AuditEntry) == audited  # nothing written
     assert hub_b.export() == exported
+
+
+def _file_for_b(hub_a: Hub, sample: RunningSample) -> str:
+    _configure(hub_a, sample)
+    return hub_a.export()
+
+
+def _b_environ(sample: RunningSample) -> dict[str, str]:
+    return _environ(sample) | {"ERPSYNC_SECRET_USER_ADMIN": "Harbour-Lantern-Mosaic-8"}
+
+
+def _edited(text: str) -> str:
+    """The file with Main signing in as another ERP user, Second's description and Anna's name changed."""
+    config = config_file.load(text)
+    second, main = config.connections
+    other = {**main.config, "user": "other", "password": config_file.SecretRef(env="ERPSYNC_SECRET_OTHER")}
+    anna = config.users[1].model_copy(update={"name": "Anna Berg-Holm"})
+    edited = config.model_copy(
+        update={
+            "connections": (
+                second.model_copy(update={"description": "The second line"}),
+                main.model_copy(update={"config": other}),
+            ),
+            "users": (config.users[0], anna),
+        }
+    )
+    return config_file.dump(edited)
+
+
+def test_a_change_is_shown_by_object_and_field_never_by_value(hub_a: Hub, hub_b: Hub, sample: RunningSample) -> None:
+    exported = _file_for_b(hub_a, sample)
+    hub_b.apply(exported, _b_environ(sample))
+    sample.erp.add_user("other", "other-secret-pw", iterations=1000)
+    edited = _edited(exported)
+    environ = _b_environ(sample) | {"ERPSYNC_SECRET_OTHER": "other-secret-pw"}
+
+    changes = hub_b.apply(edited, environ)
+    assert "changed connection Second: description" in changes
+    assert "changed connection Main: config.password, config.user" in changes
+    assert "changed user anna: name" in changes
+    assert "unchanged connector Sample" in changes
+    assert not any("other-secret-pw" in line or "demo" in line for line in changes)
+    text = hub_b.export()
+    assert "description: The second line" in text
+    with hub_b.database.read_session() as session:
+        main = session.scalar(select(ErpConnection).where(ErpConnection.name == "Main"))
+        assert main is not None
+        assert sample.connector.connections.get(main.uuid) == {**main.config_json, "password": "other-secret-pw"}
+    assert all(line.startswith("unchanged") for line in hub_b.apply(edited, environ))
+
+
+def test_an_invalid_file_is_refused_with_every_reason_and_changes_nothing(
+    hub_a: Hub, hub_b: Hub, sample: RunningSample
+) -> None:
+    exported = _file_for_b(hub_a, sample)
+    broken = exported.replace("direction: to_crm", "direction: sideways")
+    broken = broken.replace("everyone: false", "everyone: maybe")
+    with pytest.raises(FileRefusedError) as refused:
+        config_file.load(broken)
+    assert len(refused.value.problems) == 2
+    assert any(
+        p.startswith("connections[Main].mappings.customer.fields[country].direction") for p in refused.value.problems
+    )
+    assert any(p.startswith("connections[Second].visibility.everyone") for p in refused.value.problems)
+
+    wrong = exported.replace("connector: Sample", "connector: Elsewhere", 1)
+    wrong = wrong.replace("    - Sales\n", "    - Nobody\n", 1)
+    wrong = wrong.replace("    FI: null", "    FI: Finland")
+    wrong = wrong.replace("- Second\n- Main", "- Second\n- Main\n- Third")
+    environ = _b_environ(sample)
+    del environ["ERPSYNC_SECRET_USER_ANNA"]
+    with pytest.raises(FileRefusedError) as refused:
+        hub_b.apply(wrong, environ)
+    problems = refused.value.problems
+    assert "connections[Second].connector: no connector 'Elsewhere' in the file or the hub" in problems
+    assert "connections[Second].visibility.groups: no group 'Nobody'" in problems
+    assert "connections[Main].list_mappings.country.items.FI: no item 'Finland' in the CRM list country" in problems
+    assert "priority: no connection 'Third' in the file or the hub" in problems
+    assert "users[anna].password: the environment variable ERPSYNC_SECRET_USER_ANNA is not set" in problems
+    assert hub_b.export() == "erpsync_config: 1\n"
+
+
+class RecordingStore:
+    """The sample connector's own connection store, noting which connections the hub sent it."""
+
+    def __init__(self, inner: ConnectionStore) -> None:
+        self.inner, self.sent = inner, []
+
+    def get(self, connection_id: str) -> Config | None:
+        return self.inner.get(connection_id)
+
+    def put(self, connection_id: str, config: Config) -> None:
+        self.sent.append(connection_id)
+        self.inner.put(connection_id, config)
+
+    def delete(self, connection_id: str) -> None:
+        self.inner.delete(connection_id)
+
+
+def test_a_part_refused_in_the_transaction_undoes_everything(hub_a: Hub, hub_b: Hub, sample: RunningSample) -> None:
+    exported = _file_for_b(hub_a, sample)
+    # email is a text field: it cannot pair with the CRM's country list field; only the mapping rules see that.
+    refused_mapping = exported.replace(
+        "- erp: email\n        crm: EMAIL\n        direction: both",
+        "- erp: email\n        crm: COUNTRY\n        direction: both",
+    )
+    assert refused_mapping != exported
+    store = RecordingStore(sample.connector.connections)
+    sample.connector.connections = store
+    with pytest.raises(FileRefusedError) as refused:
+        hub_b.apply(refused_mapping, _b_environ(sample))
+    assert any(p.startswith("connections[Main].mappings.customer") for p in refused.value.problems), refused.value
+    assert hub_b.export() == "erpsync_config: 1\n"
+    assert hub_b.count(ErpConnection) == 0
+    assert len(store.sent) == 2  # both connections were registered before the transaction ...
+    assert [store.get(connection_id) for connection_id in store.sent] == [None, None]  # ... and forgotten again

@@ -27,12 +27,13 @@ from erpsync import accounts, audit
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.crypto import Cipher
-from erpsync.errors import ErpsyncError
+from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, Group, ListItem, SyncConnector, User
 from erpsync.sync import configuration, connections, connectors
+from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import ActorMappingSpec, ConnectionSpec, FileRefusedError
 from erpsync.sync.config_plan import Change, ConnectionPlan, ConnectorPlan, GroupPlan, Plan, UserPlan
 from erpsync.sync.connectors import ConnectorClients
@@ -130,11 +131,10 @@ def _undo(sent: list[_Sent]) -> None:
 
 
 def _write(session: Session, cipher: Cipher, plan: Plan, prepared: dict[str, _Prepared], by: int | None) -> None:
+    if export_config(session, cipher) != plan.seen:
+        raise ConflictError("the hub's configuration changed while the file was being applied: apply it again")
     problems: list[str] = []
-    for crm_list, labels in plan.new_labels.items():
-        for label in labels:
-            item = crm_lists.add_item(session, crm_list, label=label)
-            _audit(session, by, "create", f"list:{crm_list}", item.id, label=label)
+    _write_labels(session, plan, by)
     for user_plan in plan.users:
         _attempt(problems, f"users[{user_plan.spec.login}]", partial(_write_user, session, user_plan, by))
     for group_plan in plan.groups:
@@ -152,6 +152,13 @@ def _write(session: Session, cipher: Cipher, plan: Plan, prepared: dict[str, _Pr
         _audit(session, by, "update", "priority", None, order=plan.priority)
     if problems:
         raise FileRefusedError(problems)
+
+
+def _write_labels(session: Session, plan: Plan, by: int | None) -> None:
+    for crm_list, labels in plan.new_labels.items():
+        for label in labels:
+            item = crm_lists.add_item(session, crm_list, label=label)
+            _audit(session, by, "create", f"list:{crm_list}", item.id, label=label)
 
 
 def _attempt(problems: list[str], where: str, work: Callable[[], object]) -> None:

@@ -19,19 +19,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from erpsync import accounts
 from erpsync.crm.fields import CrmList
+from erpsync.crm.lists import MAX_LABEL_LENGTH
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, Value
 from erpsync.sync.merge import Direction, Policy
 
 FORMAT_VERSION: Literal[1] = 1
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL_LENGTH)]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
@@ -160,7 +162,7 @@ class HubConfig(_Strict):
     connectors: tuple[ConnectorSpec, ...] = ()
     connections: tuple[ConnectionSpec, ...] = ()
     priority: tuple[str, ...] = ()  # connection names, first served first
-    crm_lists: dict[CrmList, tuple[str, ...]] = Field(default_factory=dict)  # labels in rank order
+    crm_lists: dict[CrmList, tuple[Label, ...]] = Field(default_factory=dict)  # labels in rank order
     users: tuple[UserSpec, ...] = ()
     groups: tuple[GroupSpec, ...] = ()
 

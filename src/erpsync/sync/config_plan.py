@@ -112,6 +112,7 @@ class Plan:
     groups: list[GroupPlan]
     new_labels: dict[CrmList, list[str]]
     priority: list[str] | None  # every live connection's name in the new order; None: unchanged
+    seen: HubConfig | None = None  # the hub as the plan read it: applying refuses a hub changed since
     clients: dict[str, ConnectorClient] = field(default_factory=dict)  # by connector name
     probes: list[ConnectorClient] = field(default_factory=list)
 
@@ -247,7 +248,7 @@ def make_plan(
     secrets = _Secrets(os.environ if environ is None else environ, base or Path.cwd())
     with database.read_session() as session:
         hub = _read_hub(session, clients.cipher)
-    plan = Plan(config, [], [], [], [], {}, None)
+    plan = Plan(config, [], [], [], [], {}, None, seen=hub.exported)
     try:
         _plan_everything(plan, hub, clients, secrets, https_required)
     except BaseException:
