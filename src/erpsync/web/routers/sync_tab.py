@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ValidationError
 from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
-from erpsync.sync import connections, connectors, engine
+from erpsync.sync import connections, connectors, engine, operations
 from erpsync.web import pages
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.security import WebAdmin
@@ -63,9 +63,7 @@ def save_engine(request: Request, session: SessionDep, admin: WebAdmin, form: Po
     try:
         if minutes is None:
             raise ValidationError("enter the interval as a whole number of minutes")
-        engine.save_engine_settings(session, wanted)
+        operations.save_engine_settings(session, wanted)
     except ValidationError as error:
-        session.rollback()
         return _render(request, session, admin, settings=wanted, engine_error=error.user_message)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?engine_saved=1")
