@@ -22,7 +22,7 @@ from erpsync.sdk.connector import ConnectionStore
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
-from erpsync.sync import config_file, configuration, connections, setup
+from erpsync.sync import config_file, configure, connections, setup
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import FileRefusedError
@@ -141,21 +141,12 @@ def _configure(hub: Hub, sample: RunningSample) -> None:
         setup.delete_connection(session, clients, temp_connection.id, user=admin)
         main_id, second_id = main.id, second.id
         countries = {"DK": denmark.id, "SE": sweden.id}
-    _configure_main(hub, main_id, countries)
-    with database.session() as session:
-        configuration.set_priority(session, [second_id, main_id])
+        _configure_main(hub, main_id, countries, by=admin.id)
+        configure.set_priority(session, [second_id, main_id], by=admin.id)
 
 
-def _erp_lists(hub: Hub, connection_id: int) -> configuration.ErpLists:
-    with hub.database.read_session() as session:
-        connection = session.get(ErpConnection, connection_id)
-        assert connection is not None
-        names = configuration.erp_list_names(connection)
-    return configuration.read_erp_lists(hub.clients, connection, names)
-
-
-def _configure_main(hub: Hub, main_id: int, countries: dict[str, int]) -> None:
-    erp_lists = _erp_lists(hub, main_id)
+def _configure_main(hub: Hub, main_id: int, countries: dict[str, int], *, by: int) -> None:
+    """Main's configuration through the use cases of ``sync.configure``, each its own unit of work."""
     customer = ActorTypeMapping(
         actor_type=ActorType.CUSTOMER,
         active=True,
@@ -165,18 +156,19 @@ def _configure_main(hub: Hub, main_id: int, countries: dict[str, int]) -> None:
             FieldMapping(erp_field="country", crm_field="COUNTRY", direction=Direction.TO_CRM, policy=Policy.ERP),
         ),
     )
-    with hub.database.session() as session:
+    items: dict[str, int | None] = {item.key: countries.get(item.key) for item in LISTS["country"]}
+    lists = {"country": ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=items)}
+    defaults = {"currency": FieldDefault(value="DKK"), "phone": FieldDefault(ask_user=True)}
+    clients = hub.clients
+    with hub.database.sessions() as session:
         main = session.get(ErpConnection, main_id)
         assert main is not None
-        configuration.save_mapping(session, main, customer, erp_lists=erp_lists)
-        configuration.save_ranks(session, main, ActorType.CUSTOMER, ["country", "email", "name"])
-        items: dict[str, int | None] = {item.key: countries.get(item.key) for item in LISTS["country"]}
-        lists = {"country": ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=items)}
-        configuration.save_list_mappings(session, main, lists, erp_lists=erp_lists)
-        defaults = {"currency": FieldDefault(value="DKK"), "phone": FieldDefault(ask_user=True)}
-        configuration.save_defaults(session, main, ActorType.CUSTOMER, defaults, erp_lists=erp_lists)
-        configuration.save_policy(session, main, policy=Policy.CRM, no_blank_overwrite=True)
-        configuration.activate(session, main, erp_lists=erp_lists)
+        configure.save_mapping(session, clients, main, customer, by=by)
+        configure.save_ranks(session, main, ActorType.CUSTOMER, ["country", "email", "name"], by=by)
+        configure.save_list_mappings(session, clients, main, lists, by=by)
+        configure.save_defaults(session, clients, main, ActorType.CUSTOMER, defaults, by=by)
+        configure.save_policy(session, main, policy=Policy.CRM, no_blank_overwrite=True, by=by)
+        configure.activate(session, clients, main, by=by)
 
 
 def test_export_names_everything_and_holds_no_secret(hub_a: Hub, sample: RunningSample) -> None:
