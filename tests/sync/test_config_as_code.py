@@ -174,7 +174,6 @@ def _configure_main(hub: Hub, main_id: int, countries: dict[str, int], *, by: in
 def test_export_names_everything_and_holds_no_secret(hub_a: Hub, sample: RunningSample) -> None:
     _configure(hub_a, sample)
     text = hub_a.export()
-    print(text)
     assert sample.secret not in text
     assert str(sample.config["password"]) not in text
     config = config_file.load(text)

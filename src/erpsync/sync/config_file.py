@@ -59,6 +59,13 @@ class SecretRef(_Strict):
     env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=255)
     file: str | None = Field(default=None, min_length=1, max_length=4096)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_reference(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("a secret is written as a reference, {env: NAME} or {file: PATH}, never as its value")
+        return data
+
     @model_validator(mode="after")
     def _one_source(self) -> SecretRef:
         if (self.env is None) == (self.file is None):
@@ -190,7 +197,8 @@ def load(text: str) -> HubConfig:
     try:
         config = HubConfig.model_validate(data)
     except PydanticValidationError as error:
-        raise FileRefusedError([f"{place(data, e['loc'])}: {e['msg']}" for e in error.errors()]) from None
+        problems = [f"{place(data, e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()]
+        raise FileRefusedError(problems) from None
     if problems := _duplicates(config):
         raise FileRefusedError(problems)
     return config
