@@ -342,3 +342,13 @@ def test_a_part_refused_in_the_transaction_undoes_everything(hub_a: Hub, hub_b: 
     assert hub_b.count(ErpConnection) == 0
     assert len(store.sent) == 2  # both connections were registered before the transaction ...
     assert [store.get(connection_id) for connection_id in store.sent] == [None, None]  # ... and forgotten again
+
+
+def test_the_example_in_the_operations_guide_is_a_valid_file() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    config = config_file.load(example)
+    main = config.connections[0]
+    assert [row.erp for row in main.mappings[ActorType.CUSTOMER].fields] == ["country", "name", "email"]
+    assert main.config["password"] == config_file.SecretRef(env="ERPSYNC_SECRET_MAIN_PASSWORD")
+    assert main.list_mappings["country"].items == {"DK": "Denmark", "SE": "Sweden", "FI": None}
