@@ -352,3 +352,28 @@ def test_the_example_in_the_operations_guide_is_a_valid_file() -> None:
     assert [row.erp for row in main.mappings[ActorType.CUSTOMER].fields] == ["country", "name", "email"]
     assert main.config["password"] == config_file.SecretRef(env="ERPSYNC_SECRET_MAIN_PASSWORD")
     assert main.list_mappings["country"].items == {"DK": "Denmark", "SE": "Sweden", "FI": None}
+
+
+def test_load_refuses_what_no_hub_could_apply() -> None:
+    text = (
+        "erpsync_config: 1\n"
+        "connectors:\n- {name: Sample, url: 'http://127.0.0.1:1', secret: {env: A, file: b}}\n"
+        "connections:\n"
+        '- name: "Ma\\tin"\n  connector: Sample\n'
+        "  mappings: {customer: {filters: [{country: DK}]}, robot: {}}\n"
+        "- {name: main, connector: Sample}\n"
+        "users:\n- {login: anna, licences: [gold]}\n"
+    )
+    with pytest.raises(FileRefusedError) as refused:
+        config_file.load(text)
+    problems = "\n".join(refused.value.problems)
+    assert "connectors[Sample].secret: a secret reference names exactly one of env or file" in problems
+    assert "connections[0].name: must not contain control characters" in problems
+    assert "connections[0].mappings.customer.filters: record filters are not supported by this hub yet" in problems
+    assert "connections[0].mappings.robot" in problems
+    assert "users[anna].licences[0]" in problems
+    with pytest.raises(FileRefusedError, match=r"connections\[main\]: named 2 times"):
+        config_file.load("erpsync_config: 1\nconnections:\n- {name: Main, connector: S}\n- {name: main, connector: S}")
+    for not_a_file in ("", "- a list", "erpsync_config: 2", "key: [unclosed", "erpsync_config: 1\nx: \0"):
+        with pytest.raises(FileRefusedError, match=r"^the configuration file is refused"):
+            config_file.load(not_a_file)

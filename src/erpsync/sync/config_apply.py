@@ -177,16 +177,17 @@ def _audit(session: Session, by: int | None, action: str, target: str, target_id
 
 def _write_user(session: Session, plan: UserPlan, by: int | None) -> None:
     spec = plan.spec
-    attributes = {"name": spec.name, "is_admin": spec.admin, "licences": list(spec.licences)}
     if plan.existing_id is None:
         assert plan.password is not None, "the plan refuses a new user without a password"
-        user = accounts.create_user(session, login=spec.login, password=plan.password, **attributes)  # type: ignore[arg-type]
-        accounts.update_user(session, user, active=spec.active)
-        _audit(session, by, "create", "user", user.id, login=spec.login, **attributes, active=spec.active)
+        user = accounts.create_user(session, login=spec.login, password=plan.password)
+        action, detail = "create", {"login": spec.login, "name": spec.name, "licences": list(spec.licences)}
     elif plan.changed:
         user = accounts.get_user(session, plan.existing_id)
-        accounts.update_user(session, user, active=spec.active, **attributes)  # type: ignore[arg-type]
-        _audit(session, by, "update", "user", user.id, changed=list(plan.changed))
+        action, detail = "update", {"changed": list(plan.changed)}
+    else:
+        return
+    accounts.update_user(session, user, name=spec.name, is_admin=spec.admin, licences=spec.licences, active=spec.active)
+    _audit(session, by, action, "user", user.id, **detail)
 
 
 def _user_ids(session: Session, logins: tuple[str, ...]) -> list[int]:

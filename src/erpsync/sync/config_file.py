@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from erpsync import accounts
@@ -31,9 +31,21 @@ from erpsync.crm.lists import MAX_LABEL_LENGTH
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, Value
 from erpsync.sync.merge import Direction, Policy
+from erpsync.text import has_control
 
 FORMAT_VERSION: Literal[1] = 1
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL_LENGTH)]
+
+
+def _no_control(value: str) -> str:
+    if has_control(value):
+        raise ValueError("must not contain control characters (such as CR, LF, TAB or NUL)")
+    return value
+
+
+_NO_CONTROL = AfterValidator(_no_control)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), _NO_CONTROL]
+Login = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), _NO_CONTROL]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL_LENGTH), _NO_CONTROL]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
@@ -77,7 +89,7 @@ class SecretRef(_Strict):
 
 
 class ConnectorSpec(_Strict):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     url: str = Field(min_length=1, max_length=1000)
     secret: SecretRef
 
@@ -130,8 +142,8 @@ class ListMappingSpec(_Strict):
 
 
 class ConnectionSpec(_Strict):
-    name: str = Field(min_length=1, max_length=255)
-    connector: str = Field(min_length=1, max_length=255)
+    name: Name
+    connector: Name
     description: str = Field(default="", max_length=10_000)
     active: bool = False
     visibility: VisibilitySpec = VisibilitySpec()
@@ -143,7 +155,7 @@ class ConnectionSpec(_Strict):
 
 
 class UserSpec(_Strict):
-    login: str = Field(min_length=1, max_length=64)
+    login: Login
     name: str = Field(default="", max_length=255)
     admin: bool = False
     licences: tuple[accounts.Licence, ...] = ()
@@ -157,7 +169,7 @@ class UserSpec(_Strict):
 
 
 class GroupSpec(_Strict):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     description: str = Field(default="", max_length=10_000)
     members: tuple[str, ...] = ()  # logins
 
@@ -188,6 +200,8 @@ def load(text: str) -> HubConfig:
     """The file's configuration, or ``FileRefusedError`` naming every problem with its place in the file."""
     if len(text.encode()) > MAX_FILE_BYTES:
         raise FileRefusedError([f"file: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"])
+    if "\x00" in text:
+        raise FileRefusedError(["file: holds a NUL character"])
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -227,8 +241,9 @@ def _child(node: Any, part: int | str) -> Any:
 
 def _name_of(parent: Any, node: dict[str, Any]) -> str | None:
     for key in ("name", "login", "erp"):
-        if isinstance(node.get(key), str) and isinstance(parent, list):
-            return str(node[key])
+        name = node.get(key)
+        if isinstance(name, str) and isinstance(parent, list):
+            return name if 0 < len(name) <= 255 and not has_control(name) else None
     return None
 
 

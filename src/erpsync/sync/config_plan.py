@@ -335,7 +335,10 @@ def _connector_plan(spec: ConnectorSpec, hub: _Hub, secrets: _Secrets) -> Connec
     existing = hub.connectors.get(spec.name.lower())
     if existing is None:
         return ConnectorPlan(spec, secret, None, ())
-    differs = {"url": existing.url != spec.url, "secret": hub.connector_secrets[spec.name.lower()] != secret}
+    differs = {
+        "url": existing.url != spec.url.strip().rstrip("/"),
+        "secret": hub.connector_secrets[spec.name.lower()] != secret,
+    }
     return ConnectorPlan(spec, secret, existing, tuple(part for part, yes in differs.items() if yes))
 
 
