@@ -53,7 +53,11 @@ class Hub:
             changes = plan.changes if dry_run else apply_plan(self.database, self.clients, plan)
         finally:
             plan.close()
-        return [f"{c.kind} {c.what} {c.name}" + (f": {', '.join(c.fields)}" if c.fields else "") for c in changes]
+        lines = []
+        for c in changes:
+            lines.append(f"{c.kind} {c.what} {c.name}" + (f": {', '.join(c.fields)}" if c.fields else ""))
+            lines += [f"  {detail}" for detail in c.details]
+        return lines
 
     def count(self, table: type[ErpConnection] | type[AuditEntry]) -> int:
         with self.database.read_session() as session:
@@ -267,6 +271,10 @@ def test_a_change_is_shown_by_object_and_field_never_by_value(hub_a: Hub, hub_b:
     assert "changed connection Main: config.password, config.user" in changes
     assert "changed user anna: name" in changes
     assert "unchanged connector Sample" in changes
+    assert "  description: 'Second line' -> 'The second line'" in changes
+    assert "  config.user: 'erpsync' -> 'other'" in changes
+    assert "  config.password: another secret" in changes
+    assert "  name: 'Anna Berg' -> 'Anna Berg-Holm'" in changes
     assert not any("other-secret-pw" in line or "demo" in line for line in changes)
     text = hub_b.export()
     assert "description: The second line" in text

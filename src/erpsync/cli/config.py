@@ -89,8 +89,11 @@ def _read(path: Path) -> str:
 
 
 def _show(changes: list[Change]) -> None:
-    """One line per object: ``+`` added, ``~`` changed (with the fields that change), ``=`` unchanged."""
+    """One line per object: ``+`` added, ``~`` changed (with the fields that change, then old -> new for short plain
+    values; a secret only says that it changes), ``=`` unchanged."""
     for change in changes:
         mark, colour = _MARKS[change.kind]
         detail = f": {', '.join(change.fields)}" if change.fields else ""
         typer.secho(f"{mark} {change.what} {change.name}{detail}", fg=colour)
+        for line in change.details:
+            typer.echo(f"    {line}")

@@ -12,13 +12,13 @@ per actor type); what the file does not name (connectors, connections, users, gr
 type) is left as it is: applying never deletes.
 
 Public names: ``make_plan``, ``Plan``, ``Change``, ``ConnectorPlan``, ``ConnectionPlan``, ``UserPlan``,
-``GroupPlan``, ``changed_paths``.
+``GroupPlan``, ``Difference``, ``differences``, ``changed_paths``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -61,6 +61,7 @@ class Change:
     what: str  # connector, connection, user, group, crm list, priority
     name: str
     fields: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # "field: old -> new" where both are short plain values and not secrets
 
 
 @dataclass
@@ -69,6 +70,7 @@ class ConnectorPlan:
     secret: str
     existing: SyncConnector | None
     changed: tuple[str, ...]
+    details: tuple[str, ...] = ()
     info: m.InfoResponse | None = None  # probed: a new connector, or a new URL or secret
 
 
@@ -79,6 +81,7 @@ class ConnectionPlan:
     fields: list[m.FieldMeta]  # the connector's config fields
     config: dict[str, m.Value]  # the complete, checked config, password fields resolved: never show or log it
     changed: tuple[str, ...]
+    details: tuple[str, ...] = ()
     old_config: dict[str, m.Value] | None = None  # what the connector has now: sent back if the apply fails
 
     @property
@@ -92,6 +95,7 @@ class UserPlan:
     existing_id: int | None
     password: str | None  # for a new user only
     changed: tuple[str, ...]
+    details: tuple[str, ...] = ()
 
 
 @dataclass
@@ -99,6 +103,7 @@ class GroupPlan:
     spec: GroupSpec
     existing_id: int | None
     changed: tuple[str, ...]
+    details: tuple[str, ...] = ()
 
 
 @dataclass
@@ -118,11 +123,11 @@ class Plan:
 
     @property
     def changes(self) -> list[Change]:
-        changes = [_change("connector", p.spec.name, p.existing is None, p.changed) for p in self.connectors]
-        changes += [_change("connection", p.spec.name, p.existing is None, p.changed) for p in self.connections]
+        changes = [_change("connector", p.spec.name, p.existing is None, p) for p in self.connectors]
+        changes += [_change("connection", p.spec.name, p.existing is None, p) for p in self.connections]
         changes += [Change("added", "crm list", str(name), tuple(labels)) for name, labels in self.new_labels.items()]
-        changes += [_change("user", p.spec.login, p.existing_id is None, p.changed) for p in self.users]
-        changes += [_change("group", p.spec.name, p.existing_id is None, p.changed) for p in self.groups]
+        changes += [_change("user", p.spec.login, p.existing_id is None, p) for p in self.users]
+        changes += [_change("group", p.spec.name, p.existing_id is None, p) for p in self.groups]
         if self.priority is not None:
             changes.append(Change("changed", "priority", "sync priority", tuple(self.priority)))
         return changes
@@ -137,29 +142,73 @@ class Plan:
         self.probes.clear()
 
 
-def _change(what: str, name: str, added: bool, changed: tuple[str, ...]) -> Change:
+def _change(what: str, name: str, added: bool, plan: ConnectorPlan | ConnectionPlan | UserPlan | GroupPlan) -> Change:
     if added:
         return Change("added", what, name)
-    return Change("changed" if changed else "unchanged", what, name, changed)
+    return Change("changed" if plan.changed else "unchanged", what, name, plan.changed, plan.details)
 
 
 # --- the diff ---------------------------------------------------------------------------------------------------------
 
 
-def changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
-    """The places where ``new`` differs from ``old``: model fields and dict keys one by one, anything else whole."""
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    old: Any
+    new: Any
+
+    def describe(self, secrets: Collection[str] = ()) -> str | None:
+        """``path: old -> new`` for short plain values; a secret says only that it changes; None for the rest."""
+        if self.path in secrets:
+            return f"{self.path}: another secret"
+        if _plain(self.old) and _plain(self.new):
+            return f"{self.path}: {_shown(self.old)} -> {_shown(self.new)}"
+        return None
+
+
+def differences(old: Any, new: Any, path: str = "") -> list[Difference]:
+    """Where ``new`` differs from ``old``: model fields and dict keys one by one, anything else whole."""
     if old == new:
         return []
     if isinstance(old, BaseModel) and type(old) is type(new):
         return [
-            p
+            d
             for name in type(new).model_fields
-            for p in changed_paths(getattr(old, name), getattr(new, name), _join(path, name))
+            for d in differences(getattr(old, name), getattr(new, name), _join(path, name))
         ]
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(old.keys() | new.keys(), key=str)
-        return [p for key in keys for p in changed_paths(old.get(key), new.get(key), _join(path, str(key)))]
-    return [path or "value"]
+        return [d for key in keys for d in differences(old.get(key), new.get(key), _join(path, str(key)))]
+    return [Difference(path or "value", old, new)]
+
+
+def changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
+    return [difference.path for difference in differences(old, new, path)]
+
+
+def _paths_and_details(
+    found: list[Difference], secrets: Collection[str] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    details = (difference.describe(secrets) for difference in found)
+    return tuple(d.path for d in found), tuple(detail for detail in details if detail)
+
+
+_SHOWN_LENGTH = 60
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, tuple | list):
+        return len(value) <= 10 and all(_plain(item) for item in value)
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_shown(item) for item in value) + "]"
+    if value is None:
+        return "(none)"
+    text = repr(str(value)) if isinstance(value, str) else repr(value)
+    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
 
 
 def _join(path: str, name: str) -> str:
@@ -296,7 +345,8 @@ def _user_plan(spec: UserSpec, hub: _Hub, secrets: _Secrets) -> UserPlan:
     existing = hub.users.get(spec.login)
     if existing is not None:
         current = next(u for u in hub.exported.users if u.login == spec.login)
-        return UserPlan(spec, existing, None, tuple(changed_paths(_no_password(current), _no_password(spec))))
+        paths, details = _paths_and_details(differences(_no_password(current), _no_password(spec)))
+        return UserPlan(spec, existing, None, paths, details)
     if spec.password is None:
         secrets.problems.append(f"{where}.password: a new user needs a password reference ({{env: NAME}})")
         return UserPlan(spec, None, None, ())
@@ -319,7 +369,8 @@ def _group_plan(spec: GroupSpec, hub: _Hub, logins: set[str], problems: list[str
     if existing is None:
         return GroupPlan(spec, None, ())
     current = next(g for g in hub.exported.groups if g.name.lower() == spec.name.lower())
-    return GroupPlan(spec, existing, tuple(changed_paths(current, spec.model_copy(update={"name": current.name}))))
+    paths, details = _paths_and_details(differences(current, spec.model_copy(update={"name": current.name})))
+    return GroupPlan(spec, existing, paths, details)
 
 
 def _new_labels(config: HubConfig, hub: _Hub) -> dict[CrmList, list[str]]:
@@ -335,11 +386,12 @@ def _connector_plan(spec: ConnectorSpec, hub: _Hub, secrets: _Secrets) -> Connec
     existing = hub.connectors.get(spec.name.lower())
     if existing is None:
         return ConnectorPlan(spec, secret, None, ())
-    differs = {
-        "url": existing.url != spec.url.strip().rstrip("/"),
-        "secret": hub.connector_secrets[spec.name.lower()] != secret,
-    }
-    return ConnectorPlan(spec, secret, existing, tuple(part for part, yes in differs.items() if yes))
+    found = [
+        Difference("url", existing.url, spec.url.strip().rstrip("/")),
+        Difference("secret", hub.connector_secrets[spec.name.lower()], secret),
+    ]
+    paths, details = _paths_and_details([d for d in found if d.old != d.new], secrets=("secret",))
+    return ConnectorPlan(spec, secret, existing, paths, details)
 
 
 def _probe(plan: ConnectorPlan, clients: ConnectorClients, problems: list[str], https_required: bool) -> None:
@@ -423,11 +475,14 @@ def _connection_plan(spec: ConnectionSpec, hub: _Hub, plan: Plan, secrets: _Secr
     existing = hub.connections.get(spec.name.lower())
     if existing is None:
         return ConnectionPlan(spec, None, fields, checked, ())
-    changes = _connection_changes(spec, hub, checked)
-    return ConnectionPlan(spec, existing, fields, checked, changes, hub.connection_configs[spec.name.lower()])
+    hidden = {f"config.{key}" for key in passwords} | {
+        f"config.{key}" for key, value in spec.config.items() if isinstance(value, SecretRef)
+    }
+    paths, details = _paths_and_details(_connection_differences(spec, hub, checked), hidden)
+    return ConnectionPlan(spec, existing, fields, checked, paths, details, hub.connection_configs[spec.name.lower()])
 
 
-def _connection_changes(spec: ConnectionSpec, hub: _Hub, checked: dict[str, m.Value]) -> tuple[str, ...]:
+def _connection_differences(spec: ConnectionSpec, hub: _Hub, checked: dict[str, m.Value]) -> list[Difference]:
     current = next(c for c in hub.exported.connections if c.name.lower() == spec.name.lower())
     current = current.model_copy(
         update={
@@ -436,7 +491,7 @@ def _connection_changes(spec: ConnectionSpec, hub: _Hub, checked: dict[str, m.Va
             "mappings": {k: v for k, v in current.mappings.items() if k in spec.mappings},
         }
     )
-    return tuple(changed_paths(current, spec.model_copy(update={"config": checked})))
+    return differences(current, spec.model_copy(update={"config": checked}))
 
 
 def _priority(config: HubConfig, hub: _Hub, problems: list[str]) -> list[str] | None:
