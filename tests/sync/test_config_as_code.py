@@ -5,7 +5,8 @@ exported again gives the same file; applying again changes nothing; an invalid f
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from erpsync import administration
+from erpsync import administration, audit
 from erpsync.connectors.sample.fields import LISTS
 from erpsync.crm.fields import CrmList
 from erpsync.crypto import Cipher, key_from_secret
@@ -319,8 +320,8 @@ def test_an_invalid_file_is_refused_with_every_reason_and_changes_nothing(
 class RecordingStore:
     """The sample connector's own connection store, noting which connections the hub sent it."""
 
-    def __init__(self, inner: ConnectionStore) -> None:
-        self.inner, self.sent = inner, []
+    def __init__(self, inner: ConnectionStore, on_put: Callable[[], None] | None = None) -> None:
+        self.inner, self.sent, self.on_put = inner, [], on_put
 
     def get(self, connection_id: str) -> Config | None:
         return self.inner.get(connection_id)
@@ -328,6 +329,8 @@ class RecordingStore:
     def put(self, connection_id: str, config: Config) -> None:
         self.sent.append(connection_id)
         self.inner.put(connection_id, config)
+        if self.on_put is not None:
+            self.on_put()
 
     def delete(self, connection_id: str) -> None:
         self.inner.delete(connection_id)
@@ -385,3 +388,21 @@ def test_load_refuses_what_no_hub_could_apply() -> None:
     for not_a_file in ("", "- a list", "erpsync_config: 2", "key: [unclosed", "erpsync_config: 1\nx: \0"):
         with pytest.raises(FileRefusedError, match=r"^the configuration file is refused"):
             config_file.load(not_a_file)
+
+
+def test_no_transaction_is_open_while_the_connectors_answer(hub_a: Hub, hub_b: Hub, sample: RunningSample) -> None:
+    """While the connector stores a connection sent by the apply, another writer gets the hub's database at once."""
+    exported = _file_for_b(hub_a, sample)
+    waits: list[float] = []
+
+    def write_meanwhile() -> None:
+        started = time.monotonic()
+        with hub_b.database.session() as session:
+            audit.record(session, user_id=None, action="probe", target_type="test")
+        waits.append(time.monotonic() - started)
+
+    sample.connector.connections = RecordingStore(sample.connector.connections, on_put=write_meanwhile)
+    hub_b.apply(exported, _b_environ(sample))
+    assert len(waits) == 2
+    assert max(waits) < 1.0, waits
+    assert hub_b.export() == exported
