@@ -56,9 +56,14 @@ def test_a_configuration_is_promoted_from_a_test_hub(
     assert code == 0, output
     assert "no change" in output  # the hub it came from
 
-    # The connector's secret from a file beside the configuration file, the other secrets from the environment.
+    # The connector's secret from a file beside the configuration file, its URL and the other secrets from the
+    # environment of the production hub.
     (exported.parent / "sample.secret").write_text(sample.secret + "\n")
-    exported.write_text(text.replace("env: ERPSYNC_SECRET_CONNECTOR_SAMPLE", "file: sample.secret"))
+    promoted = text.replace("env: ERPSYNC_SECRET_CONNECTOR_SAMPLE", "file: sample.secret")
+    promoted = promoted.replace(f"url: {sample.url}", "url: {env: SAMPLE_CONNECTOR_URL}")
+    assert sample.url not in promoted
+    exported.write_text(promoted)
+    monkeypatch.setenv("SAMPLE_CONNECTOR_URL", sample.url)
     monkeypatch.delenv("ERPSYNC_SECRET_CONNECTOR_SAMPLE")
     _production(tmp_path, monkeypatch)
     code, output = run_cli("config", "apply", str(exported), "--dry-run")

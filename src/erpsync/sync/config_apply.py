@@ -214,7 +214,7 @@ def _write_connector(session: Session, cipher: Cipher, plan: ConnectorPlan, by: 
         connector = SyncConnector(name=plan.spec.name)
         session.add(connector)
     assert plan.info is not None, "the plan probed every new connector, URL and secret"
-    connector.url = connectors.check_url(plan.spec.url)
+    connector.url = connectors.check_url(plan.url)
     connector.secret_encrypted = cipher.encrypt(plan.secret)
     connector.info_json = connectors.info_json(plan.info)
     session.flush()

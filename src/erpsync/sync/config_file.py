@@ -45,6 +45,7 @@ def _no_control(value: str) -> str:
 _NO_CONTROL = AfterValidator(_no_control)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), _NO_CONTROL]
 Login = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), _NO_CONTROL]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), _NO_CONTROL]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL_LENGTH), _NO_CONTROL]
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
@@ -90,7 +91,7 @@ class SecretRef(_Strict):
 
 class ConnectorSpec(_Strict):
     name: Name
-    url: str = Field(min_length=1, max_length=1000)
+    url: Url | SecretRef  # a reference lets one file serve hubs whose connector URLs differ
     secret: SecretRef
 
 

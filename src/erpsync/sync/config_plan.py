@@ -67,6 +67,7 @@ class Change:
 @dataclass
 class ConnectorPlan:
     spec: ConnectorSpec
+    url: str  # as the file gives it, or read from where it points
     secret: str
     existing: SyncConnector | None
     changed: tuple[str, ...]
@@ -383,15 +384,17 @@ def _new_labels(config: HubConfig, hub: _Hub) -> dict[CrmList, list[str]]:
 
 def _connector_plan(spec: ConnectorSpec, hub: _Hub, secrets: _Secrets) -> ConnectorPlan:
     secret = secrets.resolve(spec.secret, f"connectors[{spec.name}].secret")
+    url = spec.url if isinstance(spec.url, str) else secrets.resolve(spec.url, f"connectors[{spec.name}].url")
+    url = url.strip().rstrip("/")
     existing = hub.connectors.get(spec.name.lower())
     if existing is None:
-        return ConnectorPlan(spec, secret, None, ())
+        return ConnectorPlan(spec, url, secret, None, ())
     found = [
-        Difference("url", existing.url, spec.url.strip().rstrip("/")),
+        Difference("url", existing.url, url),
         Difference("secret", hub.connector_secrets[spec.name.lower()], secret),
     ]
     paths, details = _paths_and_details([d for d in found if d.old != d.new], secrets=("secret",))
-    return ConnectorPlan(spec, secret, existing, paths, details)
+    return ConnectorPlan(spec, url, secret, existing, paths, details)
 
 
 def _probe(plan: ConnectorPlan, clients: ConnectorClients, problems: list[str], https_required: bool) -> None:
@@ -399,7 +402,7 @@ def _probe(plan: ConnectorPlan, clients: ConnectorClients, problems: list[str], 
     if plan.existing is not None and not plan.changed:
         return
     try:
-        url = connectors.check_url(plan.spec.url, https_required=https_required)
+        url = connectors.check_url(plan.url, https_required=https_required)
         plan.info = connectors.probe_info(clients, url, connectors.check_secret(plan.secret))
     except ErpsyncError as exc:
         problems.append(f"connectors[{plan.spec.name}]: {exc.user_message}")
@@ -411,7 +414,7 @@ def _connector_clients(plan: Plan, hub: _Hub, clients: ConnectorClients) -> None
         plan.clients[name] = clients.for_connector(connector)
     for connector_plan in plan.connectors:
         if connector_plan.info is not None:
-            probe = clients.probe(connectors.check_url(connector_plan.spec.url), connector_plan.secret)
+            probe = clients.probe(connectors.check_url(connector_plan.url), connector_plan.secret)
             plan.probes.append(probe)
             plan.clients[connector_plan.spec.name.lower()] = probe
 
