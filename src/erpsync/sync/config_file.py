@@ -3,7 +3,8 @@
 The file holds connectors, connections (config, visibility, description, active), their mappings (fields in rank
 order), defaults, list mappings, policies, the sync priority, the items of the CRM lists, users and groups. It never
 holds a secret: a connector's secret, a connection's password fields and a new user's password are references to an
-environment variable (``{env: NAME}``) or a file (``{file: /path}``) that the applying side resolves. CRM list items
+environment variable (``{env: NAME}``) or a file (``{file: /path}``) that the applying side resolves (a connector's
+URL may be one too, so one file serves hubs whose connectors run at different addresses). CRM list items
 are named by their labels, users by login and groups by name, so a file written on one hub means the same on another
 whose ids differ.
 
