@@ -285,6 +285,12 @@ def test_a_change_is_shown_by_object_and_field_never_by_value(hub_a: Hub, hub_b:
         assert sample.connector.connections.get(main.uuid) == {**main.config_json, "password": "other-secret-pw"}
     assert all(line.startswith("unchanged") for line in hub_b.apply(edited, environ))
 
+    moved = sample.url.replace("127.0.0.1", "localhost")  # the same connector at another address
+    changes = hub_b.apply(edited.replace(f"url: {sample.url}", f"url: {moved}"), environ)
+    assert "changed connector Sample: url" in changes
+    assert f"  url: '{sample.url}' -> '{moved}'" in changes
+    assert f"url: {moved}" in hub_b.export()
+
 
 def test_an_invalid_file_is_refused_with_every_reason_and_changes_nothing(
     hub_a: Hub, hub_b: Hub, sample: RunningSample
