@@ -412,3 +412,24 @@ def test_no_transaction_is_open_while_the_connectors_answer(hub_a: Hub, hub_b: H
     assert len(waits) == 2
     assert max(waits) < 1.0, waits
     assert hub_b.export() == exported
+
+
+def test_secret_files_are_read_bounded_and_missing_ones_named(hub_b: Hub, tmp_path: Path) -> None:
+    (tmp_path / "huge").write_bytes(b"x" * 70_000)
+    text = (
+        "erpsync_config: 1\nusers:\n"
+        "- {login: anna, password: {file: huge}}\n"
+        "- {login: bo, password: {file: /dev/zero}}\n"
+        "- {login: cy, password: {file: nowhere}}\n"
+        "- {login: di, password: {env: ERPSYNC_TEST_EMPTY}}\n"
+    )
+    plan_file = config_file.load(text)
+    with pytest.raises(FileRefusedError) as refused:
+        make_plan(hub_b.database, hub_b.clients, plan_file, environ={"ERPSYNC_TEST_EMPTY": ""}, base=tmp_path)
+    assert refused.value.problems == (
+        f"users[anna].password: the secret file {tmp_path / 'huge'} is larger than 65536 bytes",
+        "users[bo].password: the secret file /dev/zero is larger than 65536 bytes",
+        f"users[cy].password: cannot read the secret file {tmp_path / 'nowhere'}: FileNotFoundError",
+        "users[di].password: the environment variable ERPSYNC_TEST_EMPTY is empty",
+    )
+    assert hub_b.export() == "erpsync_config: 1\n"

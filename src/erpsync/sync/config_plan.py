@@ -51,6 +51,7 @@ from erpsync.sync.connections import full_config
 from erpsync.sync.connectors import ConnectorClients
 
 Kind = Literal["added", "changed", "unchanged"]
+MAX_SECRET_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,12 @@ class _Secrets:
             return self.environ.get(ref.env)
         path = self.base / (ref.file or "")
         try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
+            with path.open("rb") as file:
+                content = file.read(MAX_SECRET_BYTES + 1)
+            if len(content) > MAX_SECRET_BYTES:
+                self.problems.append(f"{where}: the secret file {path} is larger than {MAX_SECRET_BYTES} bytes")
+                return None
+            return content.decode("utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
             self.problems.append(f"{where}: cannot read the secret file {path}: {type(exc).__name__}")
             return None
