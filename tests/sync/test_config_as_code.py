@@ -433,3 +433,13 @@ def test_secret_files_are_read_bounded_and_missing_ones_named(hub_b: Hub, tmp_pa
         "users[di].password: the environment variable ERPSYNC_TEST_EMPTY is empty",
     )
     assert hub_b.export() == "erpsync_config: 1\n"
+
+
+def test_a_file_cannot_take_away_the_last_administrator(hub_a: Hub, hub_b: Hub, sample: RunningSample) -> None:
+    exported = _file_for_b(hub_a, sample)
+    hub_b.apply(exported, _b_environ(sample))
+    demoted = exported.replace("- login: admin\n  admin: true\n", "- login: admin\n")
+    assert demoted != exported
+    with pytest.raises(FileRefusedError, match="the hub would have no active administrator left"):
+        hub_b.apply(demoted, _b_environ(sample))
+    assert hub_b.export() == exported

@@ -320,6 +320,7 @@ def _plan_everything(plan: Plan, hub: _Hub, clients: ConnectorClients, secrets: 
     """The file's own problems first (references, secrets); only then are connectors asked anything."""
     problems, config = secrets.problems, plan.config
     plan.users = [_user_plan(spec, hub, secrets) for spec in config.users]
+    problems += _administrator_problems(config, hub)
     logins = set(hub.users) | {spec.login for spec in config.users}
     group_names = set(hub.groups) | {spec.name.lower() for spec in config.groups}
     plan.groups = [_group_plan(spec, hub, logins, problems) for spec in config.groups]
@@ -364,6 +365,15 @@ def _user_plan(spec: UserSpec, hub: _Hub, secrets: _Secrets) -> UserPlan:
         except ErpsyncError as exc:
             secrets.problems.append(f"{where}.password: {exc.user_message}")
     return UserPlan(spec, None, password, ())
+
+
+def _administrator_problems(config: HubConfig, hub: _Hub) -> list[str]:
+    """A file may not take the last active administrator's role or account away: nobody could sign in to fix it."""
+    after = {user.login: user for user in hub.exported.users} | {user.login: user for user in config.users}
+    had = any(user.admin and user.active for user in hub.exported.users)
+    if had and not any(user.admin and user.active for user in after.values()):
+        return ["users: the hub would have no active administrator left"]
+    return []
 
 
 def _no_password(spec: UserSpec) -> UserSpec:
