@@ -12,18 +12,17 @@ per actor type); what the file does not name (connectors, connections, users, gr
 type) is left as it is: applying never deletes.
 
 Public names: ``make_plan``, ``Plan``, ``Change``, ``ConnectorPlan``, ``ConnectionPlan``, ``UserPlan``,
-``GroupPlan``, ``Difference``, ``differences``, ``changed_paths``.
+``GroupPlan`` (the differences: ``sync.config_diff``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from erpsync import accounts
@@ -36,6 +35,7 @@ from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncConnector
 from erpsync.sync import connection_config, connectors
+from erpsync.sync.config_diff import Difference, differences, paths_and_details
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import (
     ConnectionSpec,
@@ -148,73 +148,6 @@ def _change(what: str, name: str, added: bool, plan: ConnectorPlan | ConnectionP
     if added:
         return Change("added", what, name)
     return Change("changed" if plan.changed else "unchanged", what, name, plan.changed, plan.details)
-
-
-# --- the diff ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Difference:
-    path: str
-    old: Any
-    new: Any
-
-    def describe(self, secrets: Collection[str] = ()) -> str | None:
-        """``path: old -> new`` for short plain values; a secret says only that it changes; None for the rest."""
-        if self.path in secrets:
-            return f"{self.path}: another secret"
-        if _plain(self.old) and _plain(self.new):
-            return f"{self.path}: {_shown(self.old)} -> {_shown(self.new)}"
-        return None
-
-
-def differences(old: Any, new: Any, path: str = "") -> list[Difference]:
-    """Where ``new`` differs from ``old``: model fields and dict keys one by one, anything else whole."""
-    if old == new:
-        return []
-    if isinstance(old, BaseModel) and type(old) is type(new):
-        return [
-            d
-            for name in type(new).model_fields
-            for d in differences(getattr(old, name), getattr(new, name), _join(path, name))
-        ]
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(old.keys() | new.keys(), key=str)
-        return [d for key in keys for d in differences(old.get(key), new.get(key), _join(path, str(key)))]
-    return [Difference(path or "value", old, new)]
-
-
-def changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
-    return [difference.path for difference in differences(old, new, path)]
-
-
-def _paths_and_details(
-    found: list[Difference], secrets: Collection[str] = ()
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    details = (difference.describe(secrets) for difference in found)
-    return tuple(d.path for d in found), tuple(detail for detail in details if detail)
-
-
-_SHOWN_LENGTH = 60
-
-
-def _plain(value: Any) -> bool:
-    if isinstance(value, tuple | list):
-        return len(value) <= 10 and all(_plain(item) for item in value)
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(_shown(item) for item in value) + "]"
-    if value is None:
-        return "(none)"
-    text = repr(str(value)) if isinstance(value, str) else repr(value)
-    return text if len(text) <= _SHOWN_LENGTH else text[: _SHOWN_LENGTH - 3] + "..."
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
 
 
 # --- the hub as it is -------------------------------------------------------------------------------------------------
@@ -353,7 +286,7 @@ def _user_plan(spec: UserSpec, hub: _Hub, secrets: _Secrets) -> UserPlan:
     existing = hub.users.get(spec.login)
     if existing is not None:
         current = next(u for u in hub.exported.users if u.login == spec.login)
-        paths, details = _paths_and_details(differences(_no_password(current), _no_password(spec)))
+        paths, details = paths_and_details(differences(_no_password(current), _no_password(spec)))
         return UserPlan(spec, existing, None, paths, details)
     if spec.password is None:
         secrets.problems.append(f"{where}.password: a new user needs a password reference ({{env: NAME}})")
@@ -386,7 +319,7 @@ def _group_plan(spec: GroupSpec, hub: _Hub, logins: set[str], problems: list[str
     if existing is None:
         return GroupPlan(spec, None, ())
     current = next(g for g in hub.exported.groups if g.name.lower() == spec.name.lower())
-    paths, details = _paths_and_details(differences(current, spec.model_copy(update={"name": current.name})))
+    paths, details = paths_and_details(differences(current, spec.model_copy(update={"name": current.name})))
     return GroupPlan(spec, existing, paths, details)
 
 
@@ -409,7 +342,7 @@ def _connector_plan(spec: ConnectorSpec, hub: _Hub, secrets: _Secrets) -> Connec
         Difference("url", existing.url, url),
         Difference("secret", hub.connector_secrets[spec.name.lower()], secret),
     ]
-    paths, details = _paths_and_details([d for d in found if d.old != d.new], secrets=("secret",))
+    paths, details = paths_and_details([d for d in found if d.old != d.new], secrets=("secret",))
     return ConnectorPlan(spec, url, secret, existing, paths, details)
 
 
@@ -497,7 +430,7 @@ def _connection_plan(spec: ConnectionSpec, hub: _Hub, plan: Plan, secrets: _Secr
     hidden = {f"config.{key}" for key in passwords} | {
         f"config.{key}" for key, value in spec.config.items() if isinstance(value, SecretRef)
     }
-    paths, details = _paths_and_details(_connection_differences(spec, hub, checked), hidden)
+    paths, details = paths_and_details(_connection_differences(spec, hub, checked), hidden)
     return ConnectionPlan(spec, existing, fields, checked, paths, details, hub.connection_configs[spec.name.lower()])
 
 
