@@ -2,8 +2,9 @@
 
 Only users with the ERP licence get it, and only with at least one active connection they can see (``tab_visible``
 decides whether the view page shows the tab at all). Everything goes through ``erpsync.sync.erp_tab``, which checks
-the connection's visibility and the entity again on every call; the request's transaction is ended before it is
-called, so no SQLite write lock is held while the connector answers.
+the connection's visibility and the entity again on every call, in short sessions of its own: the handlers that call a
+connector (and the entity check of ``TargetDep``) never begin the request's session, so no SQLite write lock is held
+while the connector answers.
 """
 
 from __future__ import annotations
