@@ -363,7 +363,7 @@ def test_a_part_refused_in_the_transaction_undoes_everything(hub_a: Hub, hub_b: 
 
 def test_the_example_in_the_operations_guide_is_a_valid_file() -> None:
     guide = (Path(__file__).parents[2] / "docs" / "operations.md").read_text(encoding="utf-8")
-    example = guide.split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = guide.split("\n```yaml\n", 1)[1].split("```", 1)[0]  # the first unindented YAML block
     config = config_file.load(example)
     main = config.connections[0]
     assert [row.erp for row in main.mappings[ActorType.CUSTOMER].fields] == ["country", "name", "email"]
