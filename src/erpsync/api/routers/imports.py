@@ -16,10 +16,8 @@ from erpsync.api.import_schemas import (
     ImportBody,
     ImportResultPublic,
     PreviewBody,
-    PreviewRowPublic,
     ResyncBody,
     UndoPublic,
-    preview_public,
     result_public,
 )
 from erpsync.errors import NotFoundError
@@ -70,15 +68,14 @@ def preview_import(
     database: DatabaseDep,
     clients: ClientsDep,
     admin: AdminUser,
-) -> list[PreviewRowPublic]:
+) -> list[imports.PreviewRow]:
     """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
     _live_connection(session, connection_id, admin)
     _end_transaction(session, admin)
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
-    rows = imports.preview(
+    return imports.preview(
         Engine(database, clients), connection_id, body.actor_type, restrictions=restrictions, limit=body.limit
     )
-    return [preview_public(row) for row in rows]
 
 
 @router.post("/connections/{connection_id}/imports", status_code=status.HTTP_202_ACCEPTED)
