@@ -12,7 +12,7 @@ from erpsync.demo import CONNECTION_NAME, DEMO_USERS, connector_secret, prepare_
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
-from erpsync.storage.tables import Company, ErpConnection, Person
+from erpsync.storage.tables import Company, ErpConnection, Person, Project
 from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import hub_clients
 from erpsync.testing.sample import running_sample
@@ -31,9 +31,17 @@ def test_prepare_demo_twice_gives_one_ready_environment(tmp_path: Path) -> None:
             assert connection.active, "mapped and activated, so the ERP tab works at once"
             mapping = load_config(session, connection).mappings[ActorType.CUSTOMER]
             assert {row.crm_field for row in mapping.fields if row.synced} == {"NAME", "EMAIL", "PHONE", "COUNTRY"}
+            config = load_config(session, connection)
+            assert config.mappings[ActorType.PROJECT].active, "projects sync too, their status through its list"
+            assert set(config.list_mappings["project_status"].items.values()) - {None}
             assert sample.connector.connections.get(connection.uuid) is not None
             assert session.scalar(select(func.count()).select_from(Company)) == first.companies
             assert session.scalar(select(func.count()).select_from(Person)) == first.companies
+            assert session.scalar(select(func.count()).select_from(Project)) == 9, "a project for every fifth company"
+            assert session.scalar(select(func.count()).select_from(Person).where(Person.phone_mobile.is_not(None)))
+            numbered = select(func.count()).select_from(Company).where(Company.number1.is_not(None))
+            assert session.scalar(numbered) == first.companies, "every company has a customer number"
+            assert session.scalar(select(func.count()).select_from(Company).where(Company.phone.is_(None))) == 0
             for login, password, _name, is_admin, licences in DEMO_USERS:
                 user = accounts.authenticate(session, login, password)
                 assert user.is_admin is is_admin

@@ -20,6 +20,7 @@ from erpsync.connectors.sample.fields import KIND_OF
 from erpsync.connectors.sample.seed import DEMO_PASSWORD, DEMO_USER
 from erpsync.crm import lists, service
 from erpsync.crm.fields import CrmList, EntityType
+from erpsync.crm.service import CrmRecord
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.files import write_private
@@ -92,33 +93,75 @@ def _ensure_lists(session: Session) -> dict[CrmList, dict[str, int]]:
 
 
 def _seed_crm(session: Session, erp: SampleErp, list_ids: dict[CrmList, dict[str, int]]) -> None:
-    """Companies, some named like ERP customers (to link), some CRM-only (to create in the ERP), with persons."""
+    """Companies with customer number, phone and email, some named like ERP customers (to link), some CRM-only (to
+    create in the ERP), each with a person who has an email and phones; projects for some of them."""
     if session.scalar(select(func.count()).select_from(Company)):
         return
     rng = random.Random(7)
-    fields = [f for f in KIND_OF[ActorType.CUSTOMER].fields if f.key in ("name", "postal_city")]
+    keys = ("name", "postal_city", "phone", "email", "number")
+    fields = [f for f in KIND_OF[ActorType.CUSTOMER].fields if f.key in keys]
     erp_customers = erp.query("NORDIC", ActorType.CUSTOMER, Where(), fields, limit=CRM_COMPANIES_FROM_ERP).values()
-    names = [(str(actor.fields["name"]), str(actor.fields.get("postal_city") or "")) for actor in erp_customers]
-    for name, city in [*names, *CRM_ONLY_COMPANIES]:
-        company = service.create_record(
-            session,
-            EntityType.COMPANY,
-            {
-                "NAME": name,
-                "POSTALCITY": city or None,
-                "COUNTRY": list_ids[CrmList.COUNTRY]["Denmark"],
-                "CATEGORY": rng.choice(list(list_ids[CrmList.CATEGORY].values())),
-            },
-            changed_by=DEMO_ORIGIN,
-        )
-        first, last = rng.choice(("Mette", "Lars", "Sofie", "Jonas")), rng.choice(("Hansen", "Nielsen", "Lund"))
-        service.create_record(
-            session,
-            EntityType.PERSON,
-            {"FIRSTNAME": first, "LASTNAME": last, "EMAIL": f"{first.lower()}.{last.lower()}@example.com"},
-            changed_by=DEMO_ORIGIN,
-            company_id=company.id,
-        )
+    known = [{key: str(actor.fields.get(key) or "") for key in keys} for actor in erp_customers]
+    crm_only = [
+        {"name": name, "postal_city": city, "phone": f"+45 70 20 {30 + i:02} {40 + i:02}", "number": f"K-{1001 + i}"}
+        for i, (name, city) in enumerate(CRM_ONLY_COMPANIES)
+    ]
+    for index, company_values in enumerate([*known, *crm_only]):
+        company = _demo_company(session, company_values, list_ids, rng)
+        _demo_person(session, company.id, rng)
+        if index % 5 == 0:
+            _demo_project(session, company_values["name"], list_ids, rng)
+
+
+def _demo_company(
+    session: Session, values: dict[str, str], list_ids: dict[CrmList, dict[str, int]], rng: random.Random
+) -> CrmRecord:
+    name = values["name"]
+    email = values.get("email") or f"info@{''.join(c for c in name.lower() if c.isalnum())[:20]}.example"
+    return service.create_record(
+        session,
+        EntityType.COMPANY,
+        {
+            "NAME": name,
+            "NUMBER1": values.get("number") or None,
+            "PHONE": values.get("phone") or None,
+            "EMAIL": email,
+            "POSTALCITY": values.get("postal_city") or None,
+            "COUNTRY": list_ids[CrmList.COUNTRY]["Denmark"],
+            "CATEGORY": rng.choice(list(list_ids[CrmList.CATEGORY].values())),
+        },
+        changed_by=DEMO_ORIGIN,
+    )
+
+
+def _demo_person(session: Session, company_id: int, rng: random.Random) -> None:
+    first, last = rng.choice(("Mette", "Lars", "Sofie", "Jonas")), rng.choice(("Hansen", "Nielsen", "Lund"))
+    service.create_record(
+        session,
+        EntityType.PERSON,
+        {
+            "FIRSTNAME": first,
+            "LASTNAME": last,
+            "EMAIL": f"{first.lower()}.{last.lower()}@example.com",
+            "PHONE_DIRECT": f"+45 33 {rng.randrange(10, 99)} {rng.randrange(10, 99)} {rng.randrange(10, 99)}",
+            "PHONE_MOBILE": f"+45 {rng.randrange(20, 60)} {rng.randrange(10, 99)} {rng.randrange(10, 99)} 00",
+        },
+        changed_by=DEMO_ORIGIN,
+        company_id=company_id,
+    )
+
+
+def _demo_project(
+    session: Session, company_name: str, list_ids: dict[CrmList, dict[str, int]], rng: random.Random
+) -> None:
+    topic = rng.choice(("web shop", "ERP roll-out", "warehouse move", "price list 2025"))
+    status = rng.choice(list(list_ids[CrmList.PROJECT_STATUS].values()))
+    service.create_record(
+        session,
+        EntityType.PROJECT,
+        {"NAME": f"{company_name.split()[0]} {topic}", "TEXT": f"Project for {company_name}.", "STATUS": status},
+        changed_by=DEMO_ORIGIN,
+    )
 
 
 def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, secret: str) -> SyncConnector:
@@ -131,7 +174,7 @@ def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, 
 
 
 def _ensure_connection(
-    session: Session, clients: ConnectorClients, connector: SyncConnector, countries: dict[str, int]
+    session: Session, clients: ConnectorClients, connector: SyncConnector, list_ids: dict[CrmList, dict[str, int]]
 ) -> None:
     live = select(ErpConnection).where(ErpConnection.name == CONNECTION_NAME, ErpConnection.deleted_at.is_(None))
     if session.scalar(live) is not None:
@@ -142,23 +185,43 @@ def _ensure_connection(
         config={"company": "NORDIC", "user": DEMO_USER, "password": DEMO_PASSWORD},
         description="The sample ERP's Danish company, with demo data.",
     )
-    _map_and_activate(session, clients, connections.create_connection(session, clients, draft), countries)
+    _map_and_activate(session, clients, connections.create_connection(session, clients, draft), list_ids)
+
+
+_DEMO_ROWS = {
+    ActorType.CUSTOMER: (("name", "NAME"), ("email", "EMAIL"), ("phone", "PHONE"), ("country", "COUNTRY")),
+    ActorType.PERSON: (
+        ("first_name", "FIRSTNAME"),
+        ("last_name", "LASTNAME"),
+        ("email", "EMAIL"),
+        ("phone_direct", "PHONE_DIRECT"),
+        ("phone_mobile", "PHONE_MOBILE"),
+    ),
+    ActorType.PROJECT: (("name", "NAME"), ("description", "TEXT"), ("status", "STATUS")),
+}
+_PROJECT_STATUSES = {"PLANNED": "Planned", "ACTIVE": "Running", "DONE": "Finished"}
 
 
 def _map_and_activate(
-    session: Session, clients: ConnectorClients, connection: ErpConnection, countries: dict[str, int]
+    session: Session, clients: ConnectorClients, connection: ErpConnection, list_ids: dict[CrmList, dict[str, int]]
 ) -> None:
-    """Customers sync name, email, phone and country both ways, so the ERP tab works at once."""
+    """Customers, persons and projects sync both ways, so the ERP tab works at once on each."""
     erp_lists = configuration.read_erp_lists(clients, connection, configuration.erp_list_names(connection))
+    countries, statuses = list_ids[CrmList.COUNTRY], list_ids[CrmList.PROJECT_STATUS]
     by_label = {item.key: countries.get(item.label) for item in erp_lists["country"]}
-    country_list = ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=by_label)
-    configuration.save_list_mappings(session, connection, {"country": country_list}, erp_lists=erp_lists)
-    rows = tuple(
-        FieldMapping(erp_field=erp, crm_field=crm, direction=Direction.BOTH, show_in_search=True, show_in_tab=True)
-        for erp, crm in (("name", "NAME"), ("email", "EMAIL"), ("phone", "PHONE"), ("country", "COUNTRY"))
-    )
-    mapping = ActorTypeMapping(actor_type=ActorType.CUSTOMER, active=True, fields=rows)
-    configuration.save_mapping(session, connection, mapping, erp_lists=erp_lists)
+    by_key = {item.key: statuses.get(_PROJECT_STATUSES.get(item.key, "")) for item in erp_lists["project_status"]}
+    list_mappings = {
+        "country": ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=by_label),
+        "project_status": ListMapping(list_name="project_status", crm_list=CrmList.PROJECT_STATUS, items=by_key),
+    }
+    configuration.save_list_mappings(session, connection, list_mappings, erp_lists=erp_lists)
+    for actor_type, pairs in _DEMO_ROWS.items():
+        rows = tuple(
+            FieldMapping(erp_field=erp, crm_field=crm, direction=Direction.BOTH, show_in_search=True, show_in_tab=True)
+            for erp, crm in pairs
+        )
+        mapping = ActorTypeMapping(actor_type=actor_type, active=True, fields=rows)
+        configuration.save_mapping(session, connection, mapping, erp_lists=erp_lists)
     configuration.activate(session, connection, erp_lists=erp_lists)
 
 
@@ -171,7 +234,7 @@ def prepare_demo(
         list_ids = _ensure_lists(session)
         _seed_crm(session, erp, list_ids)
         connector = _ensure_connector(session, clients, url=connector_url, secret=secret)
-        _ensure_connection(session, clients, connector, list_ids[CrmList.COUNTRY])
+        _ensure_connection(session, clients, connector, list_ids)
         companies = session.scalar(select(func.count()).select_from(Company)) or 0
     roles = {True: "administrator", False: "CRM user"}
     users = tuple(

@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from erpsync import accounts
 from erpsync.api.app import API_PREFIX
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
@@ -118,6 +119,20 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", f"{_CONNECTION}/delete"): ADMIN,
     ("POST", f"{_CONNECTION}/delete"): ADMIN,
     ("POST", f"{_CONNECTION}/restore"): ADMIN,
+    ("GET", "/settings/users"): ADMIN,
+    ("GET", "/settings/users/new"): ADMIN,
+    ("POST", "/settings/users/new"): ADMIN,
+    ("GET", "/settings/users/{user_id}/edit"): ADMIN,
+    ("POST", "/settings/users/{user_id}/edit"): ADMIN,
+    ("GET", "/settings/users/{user_id}/password"): ADMIN,
+    ("POST", "/settings/users/{user_id}/password"): ADMIN,
+    ("GET", "/settings/groups"): ADMIN,
+    ("GET", "/settings/groups/new"): ADMIN,
+    ("POST", "/settings/groups/new"): ADMIN,
+    ("GET", "/settings/groups/{group_id}/edit"): ADMIN,
+    ("POST", "/settings/groups/{group_id}/edit"): ADMIN,
+    ("GET", "/settings/groups/{group_id}/delete"): ADMIN,
+    ("POST", "/settings/groups/{group_id}/delete"): ADMIN,
 }
 
 # What each caller must get, per access rule: "ok" (the page or form answered: 2xx, 3xx other than to the login page,
@@ -151,11 +166,12 @@ def page_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Records:
-    """Real ids for every placeholder: one record per CRM collection, one to delete per collection and caller, and
-    an actor in the ERP to connect to."""
+    """Real ids for every placeholder: one record per CRM collection, one to delete per collection and caller, an
+    actor in the ERP to connect to, and a throw-away group (the one the connection is visible to stays as it is)."""
 
     entities: dict[str, int]
     erp_key: str
+    group_id: int
 
 
 def make_records(world: SecurityWorld) -> Records:
@@ -169,8 +185,10 @@ def make_records(world: SecurityWorld) -> Records:
                 if (collection, owner) != ("companies", ""):
                     record = create_record(session, entity_type, {key: name}, changed_by="system")
                     entities[f"{collection}:{owner}" if owner else collection] = record.id
+        group = accounts.create_group(session, name=f"Throw-away {len(accounts.list_groups(session))}")
+        group_id = group.id
     erp_key = world.sample.erp.create_actor(COMPANY, ActorType.CUSTOMER, NewRecord({"name": "Acme ERP"}))
-    return Records(entities, erp_key)
+    return Records(entities, erp_key, group_id)
 
 
 def path_for(world: SecurityWorld, records: Records, role: str, method: str, template: str) -> str:
@@ -186,6 +204,8 @@ def path_for(world: SecurityWorld, records: Records, role: str, method: str, tem
         "link_id": 1,
         "run_id": 1,
         "job_id": 1,
+        "user_id": world.ids["victim_user"],  # never the caller: nobody demotes themselves
+        "group_id": records.group_id,
     }
     return template.format(**values)
 

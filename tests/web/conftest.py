@@ -116,12 +116,14 @@ def add_connection(admin: Browser, sample: RunningSample, *, name: str = "Main",
             "/settings/sync/connectors/new", {"name": "Sample", "url": sample.url, "secret": sample.secret}
         )
         assert added.status_code == 303, added.text
+        assert added.headers["location"] == "/settings/sync?saved=connector", "the Sync tab says it is saved"
         match = re.search(r"/settings/sync/connectors/(\d+)/edit", admin.get("/settings/sync").text)
         assert match
     body = {"name": name, "connector_id": match.group(1), "visibility": "everyone", **form}
     body.update({f"config.{key}": value for key, value in sample.config.items()})
     saved = admin.post("/settings/sync/connections/new", body)
     assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/settings/sync?saved=connection", "the Sync tab says it is saved"
     ids = re.findall(
         rf'id="select-connection-(\d+)"></td>\s*<th scope="row"><label[^>]*>{name}<', admin.get("/settings/sync").text
     )

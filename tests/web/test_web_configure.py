@@ -8,13 +8,24 @@ import re
 import pytest
 from sqlalchemy import select
 
+from erpsync.crm import lists as crm_lists
+from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration
 from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.testing.sample import RunningSample
 
-from .conftest import CUSTOMER_ROWS, Browser, Site, add_connection, configure_customers, crm_countries, mapping_form
+from .conftest import (
+    COUNTRY_KEYS,
+    CUSTOMER_ROWS,
+    Browser,
+    Site,
+    add_connection,
+    configure_customers,
+    crm_countries,
+    mapping_form,
+)
 
 TAB = "/settings/sync"
 
@@ -96,6 +107,44 @@ def test_a_crm_item_used_twice_in_a_list_is_red_and_refused(admin: Browser, conn
     assert len(re.findall(r'class="duplicate" aria-invalid="true"', refused.text)) == 2
     assert admin.post(url, {"item.country.DK": str(denmark)}).status_code == 303
     assert re.search(rf'<option value="{denmark}" selected>Denmark</option>', admin.get(url).text)
+
+
+def test_a_list_other_than_country_is_offered_and_mapped_before_its_field(
+    admin: Browser, connection_id: int, site: Site
+) -> None:
+    """On an active connection a project status field can be mapped: its list is offered before the field is synced."""
+    (denmark,) = crm_countries(site, "Denmark")
+    with site.database.session() as session:
+        planned, done = (crm_lists.add_item(session, CrmList.PROJECT_STATUS, label=x).id for x in ("Planned", "Done"))
+    configure_customers(admin, connection_id, denmark)
+    assert admin.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"}).status_code == 303
+    url = f"{TAB}/connections/{connection_id}/list-mapping"
+    page = admin.get(url).text
+    status = page.split('data-list="project_status"')[1].split("</fieldset>")[0]
+    assert "ERP list project_status → Project status" in status
+    assert re.search(r'<option value="project_status" selected>Project status</option>', status)
+    assert re.search(rf'<option value="{planned}">Planned</option>', status)
+    currency = page.split('data-list="currency"')[1].split("</fieldset>")[0]  # no CRM field pairs with it
+    assert "Choose the CRM list this list pairs with" in currency
+    items = {f"item.country.{key}": "" for key in COUNTRY_KEYS} | {"item.country.DK": str(denmark)}
+    items |= {"item.project_status.PLANNED": str(planned), "item.project_status.DONE": str(done)}
+    assert admin.post(url, items).status_code == 303, "a list offered, not yet used, is saved with its pairs"
+    project = {
+        "status": {"crm_field": "STATUS", "direction": "both"},
+        "name": {"crm_field": "NAME", "direction": "both"},
+    }
+    saved = admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=project", mapping_form(True, project))
+    assert saved.status_code == 303, saved.text
+    with site.database.session() as session:
+        config = configuration.load_config(session, session.get(ErpConnection, connection_id))  # type: ignore[arg-type]
+    assert set(config.list_mappings) == {"country", "project_status"}, "lists left unpaired are not saved"
+    assert config.list_mappings["project_status"].items["PLANNED"] == planned
+    assert admin.post(url, {**items, "crm_list.project_status": ""}).status_code == 422, "the synced field needs it"
+    chosen = admin.post(url, {**items, "crm_list.currency": "business"})
+    assert chosen.status_code == 303, chosen.text
+    currency = admin.get(url).text.split('data-list="currency"')[1].split("</fieldset>")[0]
+    assert "ERP list currency → Business" in currency
+    assert 'name="item.currency.DKK"' in currency
 
 
 def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, connection_id: int, site: Site) -> None:

@@ -192,3 +192,75 @@ def test_health_shows_counts_runs_and_field_diffs(tab: Tab) -> None:
         r"<th scope=\"row\">email</th>\s*<td><del>\u2013</del></td>\s*<td><ins>new@acme.example</ins></td>", events
     )
     assert tab.carla.get(f"{TAB}/runs/{run_id}").status_code == 403
+
+
+def test_project_hits_show_names_without_fields_marked_and_page_past_fifty(tab: Tab) -> None:
+    """With no field ticked *Show in search* a hit shows the ERP's number and name, not the number alone; more than
+    one page of hits can be paged through."""
+    project = {"name": {"crm_field": "NAME", "direction": "both"}}
+    url = f"{TAB}/connections/{tab.connection_id}/mappings?actor_type=project"
+    assert tab.admin.post(url, mapping_form(True, project)).status_code == 303
+    for index in range(1, 62):
+        tab.sample.erp.create_actor(COMPANY, m.ActorType.PROJECT, NewRecord(values={"name": f"Apollo {index:02}"}))
+    created = tab.carla.post("/projects/new", {"name": "Apollo"})
+    assert created.status_code == 303, created.text
+    search = created.headers["location"] + f"/erp/{tab.connection_id}/search"
+    first = tab.carla.get(search, params={"actor_type": "project"}).text
+    assert "Hits 1\u201350" in first
+    assert re.findall(r'<th scope="col">(\w+)</th>', first) == ["Number", "Name"]
+    assert "Apollo 01" in first
+    assert "Apollo 51" not in first
+    assert "Previous page" not in first
+    next_url = re.search(r'href="([^"]+)" hx-get="[^"]+" hx-target="#dialog-host" rel="next"', first)
+    assert next_url is not None
+    second = tab.carla.get(next_url.group(1).replace("&amp;", "&")).text
+    assert "Hits 51\u201361" in second
+    assert "Apollo 51" in second
+    assert "Apollo 61" in second
+    assert "Apollo 50" not in second
+    assert 'rel="prev"' in second
+    assert 'rel="next"' not in second
+
+
+def test_dates_numbers_and_last_sync_read_as_the_users_language_writes_them(tab: Tab) -> None:
+    rows = CUSTOMER_ROWS | {"created": {"show_in_tab": "on"}, "credit_limit": {"show_in_tab": "on"}}
+    base = f"{TAB}/connections/{tab.connection_id}"
+    assert tab.admin.post(f"{base}/mappings?actor_type=customer", mapping_form(True, rows)).status_code == 303
+    company_id = tab.company("Acme")
+    erp_key = tab.customer("Acme", credit_limit=1234567.5)
+    connect = {"actor_type": "customer", "erp_key": erp_key}
+    assert tab.carla.post(tab.url(company_id, "/connect"), connect).status_code == 303
+    assert tab.carla.post(tab.url(company_id, "/sync")).status_code == 200
+    created = tab.erp(erp_key)["created"]
+    assert isinstance(created, str)
+    assert "T" in created, "the ERP sends an ISO 8601 moment"
+    english = tab.carla.get(tab.url(company_id), headers={"Accept-Language": "en"}).text
+    danish = tab.carla.get(tab.url(company_id), headers={"Accept-Language": "da"}).text
+    field = r'data-erp-field="{}"><dt>[^<]+</dt><dd>([^<]+)</dd>'
+    assert re.findall(field.format("credit_limit"), english) == ["1,234,567.5"]
+    assert re.findall(field.format("credit_limit"), danish) == ["1.234.567,5"]
+    assert created not in english
+    assert re.search(r"\d{4}, \d\d:\d\d:\d\d UTC", re.findall(field.format("created"), english)[0])
+    last_sync = r"<dt>{}</dt><dd>([^<]+)</dd>"
+    assert re.search(r"\d{4}, \d\d:\d\d:\d\d UTC$", re.findall(last_sync.format("Last sync"), english)[0])
+    assert re.search(r"\d{4} \d\d\.\d\d\.\d\d UTC$", re.findall(last_sync.format("Seneste synkronisering"), danish)[0])
+
+
+def test_saved_feedback_after_adding_a_connector_a_connection_and_toggling_active(tab: Tab) -> None:
+    page = tab.admin.get(f"{TAB}?saved=connector").text
+    assert 'role="status" data-toast>The Sync Connector is saved.' in page
+    switched = tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {})
+    assert switched.headers["location"] == f"{TAB}?saved=inactive"
+    assert "The connection is switched off" in tab.admin.get(switched.headers["location"]).text
+    switched = tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {"active": "on"})
+    assert switched.headers["location"] == f"{TAB}?saved=active"
+    added = add_connection(tab.admin, tab.sample, name="Second")
+    assert added > tab.connection_id
+
+
+def test_a_persons_card_links_to_its_company(tab: Tab) -> None:
+    company_id = tab.company("Acme")
+    created = tab.carla.post("/persons/new", {"first_name": "Ann", "last_name": "Berg", "company_id": str(company_id)})
+    assert created.status_code == 303, created.text
+    card = tab.carla.get(created.headers["location"]).text
+    assert f'<a href="/companies/{company_id}" data-company-link>Acme</a>' in card

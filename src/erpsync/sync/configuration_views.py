@@ -14,7 +14,7 @@ from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ListItem
 from erpsync.sync import mapping as rules
-from erpsync.sync.configuration import list_mapping_names
+from erpsync.sync.configuration import list_mapping_names, list_names_of
 from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping
 
 # --- field mappings ---------------------------------------------------------------------------------------------------
@@ -88,12 +88,18 @@ def list_mappings_view(
     *,
     erp_lists: Mapping[str, Sequence[m.ListItem]],
     crm_items: Mapping[CrmList, Sequence[ListItem]],
+    every_list: bool = False,
 ) -> ListMappingsView:
-    """One entry per list a synced list field uses, and per saved list mapping."""
+    """One entry per list a synced list field uses, and per saved list mapping; with ``every_list``, one per list any
+    offered ERP field uses, paired with the CRM list a mapped row or the auto-mapping pairs its field with (the web's
+    *List mapping* screen, so a list can be mapped before the field that uses it)."""
     lists = {}
-    for name in sorted(list_mapping_names(config, offered)):
+    names = list_names_of(offered) | config.list_mappings.keys() if every_list else list_mapping_names(config, offered)
+    for name in sorted(names):
         saved = config.list_mappings.get(name)
         crm_list = saved.crm_list if saved else _paired_crm_list(config, offered, name)
+        if crm_list is None and every_list:
+            crm_list = _guessed_crm_list(offered, name)
         lists[name] = ListMappingView(
             crm_list=crm_list,
             saved=saved is not None,
@@ -113,6 +119,18 @@ def _paired_crm_list(
         for row in mapping.fields:
             crm = entity_fields.get(row.crm_field or "")
             if row.erp_field in list_fields and crm is not None and crm.list_name is not None:
+                return crm.list_name
+    return None
+
+
+def _guessed_crm_list(offered: Mapping[m.ActorType, Sequence[m.FieldMeta]], name: str) -> CrmList | None:
+    """The CRM list of the CRM field the auto-mapping pairs a field using list ``name`` with, if any."""
+    for actor_type, erp_fields in offered.items():
+        entity = rules.ENTITY_FOR_ACTOR[actor_type]
+        list_fields = {meta.key for meta in erp_fields if meta.list_name == name}
+        for row in rules.auto_map([meta for meta in erp_fields if meta.key in list_fields], entity):
+            crm = CRM_FIELDS[entity].get(row.crm_field or "")
+            if crm is not None and crm.list_name is not None:
                 return crm.list_name
     return None
 

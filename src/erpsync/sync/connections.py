@@ -85,19 +85,17 @@ def config_form(clients: ConnectorClients, connector: SyncConnector) -> ConfigFo
 
 
 def run_test(
-    session: Session,
     clients: ConnectorClients,
+    connector: SyncConnector,
     *,
-    connector_id: int,
     config: Mapping[str, m.Value],
     connection: ErpConnection | None = None,
 ) -> m.Envelope:
     """Run the connector's ``test_config`` on ``config``; blank password fields of ``connection`` keep their value.
 
     Raises ``ValidationError`` for values that do not fit the field metadata, and the connector's typed error when
-    the test fails.
+    the test fails. Reads nothing from the database: the caller ends its transaction first (``sync.setup``).
     """
-    connector = get_connector(session, connector_id)
     _refuse_nul(config)
     fields = config_fields(clients, connector)
     if connection is not None:
@@ -281,11 +279,26 @@ def read_metadata(session: Session, client: ConnectorClient, connection: ErpConn
     """Read and cache actor types, fields and searchable fields, and auto-map what is new (SPEC §4 *Mappings*);
     returns the field keys that vanished per type."""
     actor_types = client.actor_types(connection_id=connection.uuid).actor_types
+    read = {
+        actor_type: (
+            client.actor_fields(connection_id=connection.uuid, actor_type=actor_type).fields,
+            client.searchable_fields(connection_id=connection.uuid, actor_type=actor_type).field_keys,
+        )
+        for actor_type in actor_types
+    }
+    with configuration.changing(connection):
+        vanished = _store_metadata(connection, read)
+        session.flush()
+        configuration.auto_map_connection(session, connection)
+    return {actor_type: keys for actor_type, keys in vanished.items() if keys}
+
+
+def _store_metadata(
+    connection: ErpConnection, read: Mapping[m.ActorType, tuple[Sequence[m.FieldMeta], Sequence[str]]]
+) -> dict[str, list[str]]:
     cached = {row.actor_type: row for row in connection.actor_fields}
     vanished: dict[str, list[str]] = {}
-    for actor_type in actor_types:
-        fields = client.actor_fields(connection_id=connection.uuid, actor_type=actor_type).fields
-        searchable = client.searchable_fields(connection_id=connection.uuid, actor_type=actor_type).field_keys
+    for actor_type, (fields, searchable) in read.items():
         row = cached.pop(actor_type.value, None) or ConnectionActorFields(actor_type=actor_type.value, fields_json=[])
         vanished[actor_type.value] = sorted(_keys(row.fields_json) - {f.key for f in fields})
         row.fields_json = [f.model_dump(mode="json") for f in fields]
@@ -296,10 +309,8 @@ def read_metadata(session: Session, client: ConnectorClient, connection: ErpConn
     for gone in cached.values():
         vanished[gone.actor_type] = sorted(_keys(gone.fields_json))
         connection.actor_fields.remove(gone)
-    connection.actor_types_json = [t.value for t in actor_types]
-    session.flush()
-    configuration.auto_map_connection(session, connection)
-    return {actor_type: keys for actor_type, keys in vanished.items() if keys}
+    connection.actor_types_json = [t.value for t in read]
+    return vanished
 
 
 def refresh_metadata(
@@ -312,9 +323,9 @@ def refresh_metadata(
 
 def actor_fields(connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:
     """The cached field metadata of one actor type; ``NotFoundError`` for a type the connection does not offer."""
-    for row in connection.actor_fields:
-        if row.actor_type == actor_type:
-            return [m.FieldMeta.model_validate(item) for item in row.fields_json]
+    for offered, fields in configuration.offered_fields(connection).items():
+        if offered.value == actor_type:
+            return fields
     raise NotFoundError(f"connection {connection.name!r} has no actor type {actor_type!r}")
 
 

@@ -57,6 +57,13 @@ class ErpMark:
         return finish
 
 
+def begin_erp_feed(session: Session, p: Pass, since: str) -> None:
+    """Start the ERP pass at ``since`` (where a read of every actor ended) unless it has a position of its own."""
+    mark = _watermark(session, p)
+    if mark.erp_since is None and mark.erp_cursor is None:
+        mark.erp_since = since
+
+
 def _read_marks(batch: Batch) -> tuple[ErpMark, int]:
     with batch.database.read_session() as session:
         mark = session.get(SyncWatermark, (batch.p.connection_id, batch.p.actor_type.value))

@@ -204,6 +204,17 @@ def advance(
             run.progress_total = run.progress_done
 
 
+def expect(session: Session, job_id: int, run_id: int, total: int) -> None:
+    """The total the connector counted for a job that had none yet (a read of every actor), and its run's."""
+    job = get_job(session, job_id)
+    if job.total is not None:
+        return
+    job.total = total
+    run = session.get(SyncRun, run_id)
+    if run is not None:
+        run.progress_total = max(total - job.processed, 0)
+
+
 def _run_counts(counts: PageCounts) -> runs.RunCounts:
     """A job's counts in the terms of the sync history: records handled, written to the CRM, failed."""
     return runs.RunCounts(records=counts.processed, crm_writes=counts.created + counts.linked, errors=counts.failed)

@@ -25,6 +25,7 @@ from erpsync.web.routers import (
     sync_import,
     sync_jobs,
     sync_tab,
+    users,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -51,6 +52,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_health,
         sync_import,
         sync_jobs,
+        users,
     )
     for module in routers:
         app.include_router(module.router)

@@ -11,8 +11,9 @@ from typing import TypeVar
 
 from starlette.datastructures import FormData
 
+from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
-from erpsync.sync.configuration_views import ListMappingsView
+from erpsync.sync.configuration_views import ListMappingsView, ListMappingView
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Policy
 from erpsync.web.erp_values import parse_value
@@ -79,19 +80,37 @@ def duplicates(screen: ListMappingsView) -> dict[str, set[int]]:
 def list_mappings_from_form(
     form: FormData, screen: ListMappingsView, problems: list[str]
 ) -> tuple[dict[str, ListMapping], ListMappingsView]:
-    """The posted pairs of every list on the screen, and the screen showing them."""
+    """The posted pairs of every list on the screen, and the screen showing them.
+
+    A list is saved when it was saved before, when an item is paired, or when its CRM list was chosen (its pairs then
+    start empty); a list whose CRM list is set to none is no longer mapped. A list only offered stays unsaved."""
     mappings, shown_lists = {}, {}
     for name, shown in screen.lists.items():
-        items: dict[str, int | None] = {}
-        for erp_item in shown.erp_items:
-            text = str(form.get(f"item.{name}.{erp_item.key}") or "")
-            if text and not text.isdigit():
-                problems.append(f"{name}.{erp_item.key}: {text!r} is not a CRM item")
-            items[erp_item.key] = int(text) if text.isdigit() else None
-        shown_lists[name] = shown.model_copy(update={"items": items})
-        if shown.crm_list is not None:
-            mappings[name] = ListMapping(list_name=name, crm_list=shown.crm_list, items=items)
+        crm_list = _posted_crm_list(form, name, shown.crm_list, problems)
+        items = _posted_items(form, name, shown, problems) if crm_list is shown.crm_list else {}
+        crm_items = shown.crm_items if crm_list is shown.crm_list else []
+        shown_lists[name] = shown.model_copy(update={"items": items, "crm_list": crm_list, "crm_items": crm_items})
+        wanted = shown.saved or crm_list is not shown.crm_list or any(v is not None for v in items.values())
+        if crm_list is not None and wanted:
+            mappings[name] = ListMapping(list_name=name, crm_list=crm_list, items=items)
     return mappings, ListMappingsView(lists=shown_lists)
+
+
+def _posted_crm_list(form: FormData, name: str, shown: CrmList | None, problems: list[str]) -> CrmList | None:
+    posted = form.get(f"crm_list.{name}")
+    if posted is None:  # a form without the choice keeps the list shown
+        return shown
+    return enum_of(CrmList, posted, problems)
+
+
+def _posted_items(form: FormData, name: str, shown: ListMappingView, problems: list[str]) -> dict[str, int | None]:
+    items: dict[str, int | None] = {}
+    for erp_item in shown.erp_items:
+        text = str(form.get(f"item.{name}.{erp_item.key}") or "")
+        if text and not text.isdigit():
+            problems.append(f"{name}.{erp_item.key}: {text!r} is not a CRM item")
+        items[erp_item.key] = int(text) if text.isdigit() else None
+    return items
 
 
 def defaults_from_form(

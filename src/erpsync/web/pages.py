@@ -20,6 +20,7 @@ from erpsync.errors import ErpsyncError, UnavailableError
 from erpsync.storage.tables import User
 from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.web import csrf
+from erpsync.web.formats import Formats
 from erpsync.web.i18n import LANGUAGES, Translator, pick_language
 
 LANGUAGE_KEY = "language"
@@ -61,6 +62,7 @@ def render(
     shared = {
         "user": user,
         "t": Translator(language),
+        "formats": Formats(language),
         "language": language,
         "languages": LANGUAGES,
         "csrf_token": csrf.token_for(request),

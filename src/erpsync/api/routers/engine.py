@@ -14,7 +14,7 @@ from erpsync.api.engine_schemas import (
     run_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
-from erpsync.sync import engine, engine_settings, links, runs
+from erpsync.sync import engine_settings, links, operations, runs
 from erpsync.sync.connections import get_connection
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -30,8 +30,7 @@ def read_engine(session: SessionDep, _admin: AdminUser) -> EngineBody:
 
 @router.put("/engine")
 def save_engine(session: SessionDep, _admin: AdminUser, body: EngineBody) -> EngineBody:
-    engine_settings.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
-    session.commit()
+    operations.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
     return body
 
 
@@ -40,9 +39,7 @@ def sync_connection_now(
     connection_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RunPublic:
     """Sync now: one run of this connection, answered when it ends (409 while another run of it is under way)."""
-    get_connection(session, connection_id, user=admin)
-    session.rollback()  # hold no transaction while the run writes
-    summary = engine.sync_connection(Engine(database, clients), connection_id)
+    summary = operations.sync_connection_now(session, Engine(database, clients), connection_id, user=admin)
     return run_public(runs.get_run(session, summary.run_id))
 
 
@@ -63,6 +60,5 @@ def retry_failing_record(
     connection_id: int, link_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RecordResult:
     """Un-park a failing record and sync it at once; answers what the sync did."""
-    get_connection(session, connection_id, user=admin)
-    session.rollback()
-    return engine.retry_link(Engine(database, clients), connection_id, link_id)
+    sync = Engine(database, clients)
+    return operations.retry_failing_record(session, sync, connection_id, link_id, user=admin)

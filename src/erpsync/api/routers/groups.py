@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from erpsync import accounts, audit
+from erpsync import accounts, administration
 from erpsync.api.schemas import GroupCreate, GroupPublic, GroupUpdate, group_public
 from erpsync.http.deps import AdminUser, SessionDep
 
@@ -18,11 +18,9 @@ def list_groups(session: SessionDep, _admin: AdminUser) -> list[GroupPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_group(session: SessionDep, admin: AdminUser, body: GroupCreate) -> GroupPublic:
-    group = accounts.create_group(session, name=body.name, description=body.description, member_ids=body.members)
-    audit.record(
-        session, user_id=admin.id, action="create", target_type="group", target_id=group.id, detail=body.model_dump()
+    group = administration.create_group(
+        session, name=body.name, description=body.description, member_ids=body.members, by=admin.id
     )
-    session.commit()
     return group_public(group)
 
 
@@ -33,19 +31,12 @@ def get_group(session: SessionDep, _admin: AdminUser, group_id: int) -> GroupPub
 
 @router.patch("/{group_id}")
 def update_group(session: SessionDep, admin: AdminUser, group_id: int, body: GroupUpdate) -> GroupPublic:
-    group = accounts.get_group(session, group_id)
-    changes = body.model_dump(exclude_unset=True)
-    accounts.update_group(session, group, name=body.name, description=body.description, member_ids=body.members)
-    audit.record(session, user_id=admin.id, action="update", target_type="group", target_id=group.id, detail=changes)
-    session.commit()
+    group = administration.update_group(
+        session, group_id, name=body.name, description=body.description, member_ids=body.members, by=admin.id
+    )
     return group_public(group)
 
 
 @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_group(session: SessionDep, admin: AdminUser, group_id: int) -> None:
-    group = accounts.get_group(session, group_id)
-    audit.record(
-        session, user_id=admin.id, action="delete", target_type="group", target_id=group.id, detail={"name": group.name}
-    )
-    accounts.delete_group(session, group)
-    session.commit()
+    administration.delete_group(session, group_id, by=admin.id)

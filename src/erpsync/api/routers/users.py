@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from erpsync import accounts, audit, logins
+from erpsync import accounts, administration, logins
 from erpsync.api.schemas import UserCreate, UserPublic, UserUpdate, user_public
-from erpsync.errors import ConflictError
 from erpsync.http.deps import AdminUser, SessionDep
 from erpsync.http.rate_limit import LoginLimiterDep
 
@@ -21,23 +20,15 @@ def list_users(session: SessionDep, _admin: AdminUser) -> list[UserPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserPublic:
-    user = accounts.create_user(
+    user = administration.create_user(
         session,
         login=body.login,
         password=body.password,
         name=body.name,
         is_admin=body.is_admin,
         licences=body.licences,
+        by=admin.id,
     )
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="create",
-        target_type="user",
-        target_id=user.id,
-        detail=body.model_dump(exclude={"password"}),
-    )
-    session.commit()
     return user_public(user)
 
 
@@ -48,38 +39,15 @@ def get_user(session: SessionDep, _admin: AdminUser, user_id: int) -> UserPublic
 
 @router.patch("/{user_id}")
 def update_user(session: SessionDep, admin: AdminUser, user_id: int, body: UserUpdate) -> UserPublic:
-    user = accounts.get_user(session, user_id)
-    changes = body.model_dump(exclude_unset=True)
-    if user.id == admin.id and (changes.get("is_admin") is False or changes.get("active") is False):
-        raise ConflictError("you cannot remove your own administrator role or deactivate yourself")
-    accounts.update_user(session, user, **changes)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="update",
-        target_type="user",
-        target_id=user.id,
-        detail={k: v for k, v in changes.items() if k != "password"} | {"password_changed": "password" in changes},
-    )
-    session.commit()
-    return user_public(user)
+    return user_public(administration.update_user(session, user_id, body.model_dump(exclude_unset=True), by=admin.id))
 
 
 @router.post("/{user_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
 def unlock_user(session: SessionDep, admin: AdminUser, limiter: LoginLimiterDep, user_id: int) -> None:
     """Lift the throttling of failed sign-ins on this user's login, from every address."""
-    user = accounts.get_user(session, user_id)
-    logins.unlock(session, limiter, user, by=admin.id)
-    session.commit()
+    logins.unlock_user(session, limiter, user_id, by=admin.id)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_user(session: SessionDep, admin: AdminUser, user_id: int) -> None:
-    user = accounts.get_user(session, user_id)
-    if user.id == admin.id:
-        raise ConflictError("you cannot delete yourself")
-    audit.record(
-        session, user_id=admin.id, action="delete", target_type="user", target_id=user.id, detail={"login": user.login}
-    )
-    accounts.delete_user(session, user)
-    session.commit()
+    administration.delete_user(session, user_id, by=admin.id)

@@ -18,6 +18,7 @@ from erpsync.storage.tables.access import (
 from erpsync.storage.tables.base import (
     Base,
     UtcDateTime,
+    new_stamp,
     utcnow,
 )
 from erpsync.storage.tables.connections import (
@@ -85,5 +86,6 @@ __all__ = [
     "User",
     "UtcDateTime",
     "WebSession",
+    "new_stamp",
     "utcnow",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def new_stamp() -> str:
+    """A fresh, never repeated version stamp (``ErpConnection.config_stamp``)."""
+    return uuid.uuid4().hex
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

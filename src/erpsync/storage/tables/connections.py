@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erpsync.storage.tables.base import Base, utcnow
+from erpsync.storage.tables.base import Base, new_stamp, utcnow
 
 
 class SyncConnector(Base):
@@ -55,6 +55,9 @@ class ErpConnection(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)  # sync priority: lower is served first and wins ties
     deleted_at: Mapped[dt.datetime | None]
     actor_types_json: Mapped[list[Any]] = mapped_column(default=list)
+    # Replaced by every change of the sync configuration or the metadata cache: the key of what processes derive
+    # from them (``sync.configuration``'s cache). Random, so a rolled-back change's stamp never comes back.
+    config_stamp: Mapped[str] = mapped_column(String(32), default=new_stamp)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -12,10 +12,25 @@ from one entity, and the access checks), ``values`` (how ERP values read), ``sea
 connect, sync now, disconnect) and ``create``.
 """
 
-from erpsync.sync.erp_tab.context import EntityRef, RefusedRequestError, interactive, searchable_fields
+from erpsync.sync.erp_tab.context import (
+    EntityRef,
+    RefusedRequestError,
+    interactive,
+    read_entity,
+    search_fields,
+    searchable_fields,
+)
 from erpsync.sync.erp_tab.create import create_form, create_in_erp
 from erpsync.sync.erp_tab.linking import compare, connect_actor, disconnect, sections, sync_now
-from erpsync.sync.erp_tab.search import SEARCH_LIMIT, RestrictionInput, check_restrictions, search
+from erpsync.sync.erp_tab.search import (
+    MAX_PAGE,
+    SEARCH_LIMIT,
+    HitsPage,
+    RestrictionInput,
+    check_restrictions,
+    search,
+    search_page,
+)
 from erpsync.sync.erp_tab.views import (
     Display,
     FieldComparison,
@@ -29,12 +44,14 @@ from erpsync.sync.erp_tab.views import (
 )
 
 __all__ = [
+    "MAX_PAGE",
     "SEARCH_LIMIT",
     "Display",
     "EntityRef",
     "FieldComparison",
     "FieldValue",
     "Hit",
+    "HitsPage",
     "LinkView",
     "Linked",
     "Prompt",
@@ -49,7 +66,10 @@ __all__ = [
     "create_in_erp",
     "disconnect",
     "interactive",
+    "read_entity",
     "search",
+    "search_fields",
+    "search_page",
     "searchable_fields",
     "sections",
     "sync_now",

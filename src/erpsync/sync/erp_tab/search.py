@@ -15,6 +15,22 @@ from erpsync.sync.erp_tab.views import Hit
 from erpsync.sync.work import Engine, Pass
 
 SEARCH_LIMIT = 50
+"""Hits per page."""
+MAX_PAGE = m.MAX_LIMIT // SEARCH_LIMIT
+"""The protocol's searches have a limit and no offset: page ``n`` asks for ``n`` pages' worth and one more hit."""
+_NAME_FIELDS = {
+    EntityType.COMPANY: ("NAME",),
+    EntityType.PERSON: ("FIRSTNAME", "LASTNAME"),
+    EntityType.PROJECT: ("NAME",),
+}
+
+
+@dataclass(frozen=True)
+class HitsPage:
+    hits: list[Hit]
+    page: int
+    more: bool = False
+    """Another page follows."""
 
 
 @dataclass(frozen=True)
@@ -38,42 +54,78 @@ def search(
     text: str | None = None,
     restrictions: Sequence[RestrictionInput] | None = None,
 ) -> list[Hit]:
-    """Simple search (``text``; None: the entity's name) or advanced (``restrictions``); a person searches under its
-    company's actor."""
+    """The first page of hits of a simple search (``text``; None: the entity's name) or an advanced one
+    (``restrictions``); a person searches under its company's actor."""
+    query = _Query(actor_type, text, restrictions)
+    return _search(engine, user_id, entity, connection_id, query, page=1).hits
+
+
+@interactive
+def search_page(
+    engine: Engine,
+    user_id: int,
+    entity: EntityRef,
+    connection_id: int,
+    *,
+    actor_type: m.ActorType,
+    text: str | None = None,
+    restrictions: Sequence[RestrictionInput] | None = None,
+    page: int = 1,
+) -> HitsPage:
+    """One page of ``SEARCH_LIMIT`` hits (at most ``MAX_PAGE`` pages), and whether another follows."""
+    query = _Query(actor_type, text, restrictions)
+    return _search(engine, user_id, entity, connection_id, query, page=min(max(page, 1), MAX_PAGE))
+
+
+@dataclass(frozen=True)
+class _Query:
+    actor_type: m.ActorType
+    text: str | None
+    restrictions: Sequence[RestrictionInput] | None
+
+
+def _search(engine: Engine, user_id: int, entity: EntityRef, connection_id: int, query: _Query, page: int) -> HitsPage:
     context = open_context(engine, user_id, entity, connection_id)
-    p = context.checked_pass(actor_type)
-    metas = rows_marked(p, tab=False) or _first_text_field(p)
-    keys = [meta.key for meta in metas]
-    if restrictions is not None:
-        actors = _advanced(context, p, restrictions, keys)
+    p = context.checked_pass(query.actor_type)
+    metas = rows_marked(p, tab=False) or default_search_fields(p)
+    keys, limit = [meta.key for meta in metas], min(page * SEARCH_LIMIT + 1, m.MAX_LIMIT)
+    if query.restrictions is not None:
+        found = _advanced(context, p, query.restrictions, keys, limit)
     else:
-        actors = _simple(context, p, _entity_name(context.record) if text is None else text, keys)
+        found = _simple(context, p, _entity_name(context.record) if query.text is None else query.text, keys, limit)
+    found = [actor for actor in found if actor.erp_key]
+    actors = found[(page - 1) * SEARCH_LIMIT : page * SEARCH_LIMIT]
     with engine.database.read_session() as session:
-        linked = links.links_by_erp_key(session, connection_id, actor_type, [a.erp_key for a in actors if a.erp_key])
+        keys_linked = [a.erp_key for a in actors if a.erp_key]
+        linked = links.links_by_erp_key(session, connection_id, query.actor_type, keys_linked)
     labels = list_labels(p, metas, [actor.fields for actor in actors])
-    return [
+    hits = [
         Hit(
-            erp_key=actor.erp_key,
+            erp_key=actor.erp_key or "",
             actor_type=actor.actor_type,
             fields=shown(metas, actor.fields, labels),
             linked=actor.erp_key in linked,
         )
         for actor in actors
-        if actor.erp_key
     ]
+    return HitsPage(hits, page, more=len(found) > page * SEARCH_LIMIT)
 
 
-def _first_text_field(p: Pass) -> list[m.FieldMeta]:
-    """With no field marked *show in search*, a hit shows the ERP's first text field (its name, usually)."""
+def default_search_fields(p: Pass) -> list[m.FieldMeta]:
+    """With no field marked *show in search*: the ERP's first text field (its number, usually) and the fields paired
+    with the CRM's name (a person's first and last name), else the ERP's mandatory text fields, in rank order."""
     texts = sorted((meta for meta in p.erp_fields if meta.type is m.FieldType.TEXT), key=lambda meta: meta.rank)
-    return texts[:1]
+    names = {row.erp_field for row in p.mapping.fields if row.crm_field in _NAME_FIELDS[p.entity_type]}
+    named = [meta for meta in texts if meta.key in names] or [f for f in texts if f.access is m.Access.MANDATORY]
+    chosen = {meta.key for meta in [*texts[:1], *named]}
+    return [meta for meta in texts if meta.key in chosen]
 
 
 def _entity_name(record: CrmRecord) -> str:
     return str(record.values.get("NAME") or record.values.get("LASTNAME") or "")
 
 
-def _simple(context: Context, p: Pass, text: str, keys: list[str]) -> list[m.Actor]:
+def _simple(context: Context, p: Pass, text: str, keys: list[str], limit: int) -> list[m.Actor]:
     if context.entity.entity_type is EntityType.PERSON:
         parent = context.require_parent()
         return p.client.search_by_parent(
@@ -83,18 +135,20 @@ def _simple(context: Context, p: Pass, text: str, keys: list[str]) -> list[m.Act
             parent_key=parent.erp_key,
             text=text,
             field_keys=keys,
-            limit=SEARCH_LIMIT,
+            limit=limit,
         ).actors
     return p.client.search_actors(
-        connection_id=p.connection_uuid, actor_type=p.actor_type, text=text, field_keys=keys, limit=SEARCH_LIMIT
+        connection_id=p.connection_uuid, actor_type=p.actor_type, text=text, field_keys=keys, limit=limit
     ).actors
 
 
-def _advanced(context: Context, p: Pass, restrictions: Sequence[RestrictionInput], keys: list[str]) -> list[m.Actor]:
+def _advanced(
+    context: Context, p: Pass, restrictions: Sequence[RestrictionInput], keys: list[str], limit: int
+) -> list[m.Actor]:
     checked = check_restrictions(restrictions, p.erp_fields, context.searchable.get(p.actor_type, []))
     parent = context.require_parent() if context.entity.entity_type is EntityType.PERSON else None
     actors = p.client.search_advanced(
-        connection_id=p.connection_uuid, actor_type=p.actor_type, restrictions=checked, field_keys=keys
+        connection_id=p.connection_uuid, actor_type=p.actor_type, restrictions=checked, field_keys=keys, limit=limit
     ).actors
     if parent is None:
         return actors

@@ -50,6 +50,7 @@ def shown(metas: Sequence[m.FieldMeta], values: Mapping[str, m.Value], labels: M
             label=meta.label,
             value=values.get(meta.key),
             display=display(meta, values.get(meta.key), labels),
+            type=meta.type,
         )
         for meta in metas
     ]

@@ -57,6 +57,7 @@ class FieldValue(_View):
     label: str
     value: m.Value
     display: Display = Field(description=_DISPLAY_DESCRIPTION)
+    type: m.FieldType | None = Field(default=None, exclude=True, description="for pages that write dates, numbers")
 
 
 class Section(_View):

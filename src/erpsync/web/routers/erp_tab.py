@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from erpsync import accounts
-from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
@@ -50,9 +50,10 @@ class _Tab:
         self.segment = segment
         self.entity_type = entity_type
 
-    def entity(self, session: Session, entity_id: int) -> erp_tab.EntityRef:
-        or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
-        return erp_tab.EntityRef(self.entity_type, entity_id)
+    def entity(self, engine: Engine, entity_id: int) -> erp_tab.EntityRef:
+        ref = erp_tab.EntityRef(self.entity_type, entity_id)
+        or_404(lambda: erp_tab.read_entity(engine, ref))
+        return ref
 
     def url(self, entity_id: int, path: str = "") -> str:
         return f"/{self.segment}/{entity_id}/erp{path}"
@@ -60,16 +61,14 @@ class _Tab:
     def page(
         self,
         request: Request,
-        session: Session,
         engine: Engine,
         user: User,
         entity_id: int,
         *,
         result: tuple[int, RecordResult | None, str | None] | None = None,
     ) -> Response:
-        entity = service.get_entity(session, self.entity_type, entity_id)
         ref, user_id = erp_tab.EntityRef(self.entity_type, entity_id), user.id
-        session.commit()  # ends the transaction (no lock, no pooled connection); ``entity`` stays loaded
+        entity = _call(lambda: erp_tab.read_entity(engine, ref))
         context = {
             "segment": self.segment,
             "section": self.segment,
@@ -178,13 +177,14 @@ class _Target:
         return self.tab.url(self.entity_id, path)
 
 
-def _target(request: Request, session: SessionDep, entity_id: int) -> _Target:
-    tab = TABS[segments.segment_of(request)]
-    return _Target(tab, entity_id, tab.entity(session, entity_id))
-
-
 def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
+
+
+def _target(request: Request, engine: Annotated[Engine, Depends(_engine)], entity_id: int) -> _Target:
+    """The entity, checked in a short read session of its own: the request's session does not begin."""
+    tab = TABS[segments.segment_of(request)]
+    return _Target(tab, entity_id, tab.entity(engine, entity_id))
 
 
 @dataclass(frozen=True)
@@ -192,29 +192,34 @@ class _SearchQuery:
     actor_type: str
     text: str | None
     advanced: bool
+    page: int = 1
 
 
 def _search_query(
     actor_type: Annotated[str, Query(max_length=32)],
     text: Annotated[str | None, Query(max_length=255)] = None,
     advanced: Annotated[bool, Query()] = False,
+    page: Annotated[int, Query(ge=1, le=erp_tab.MAX_PAGE)] = 1,
 ) -> _SearchQuery:
-    return _SearchQuery(actor_type, text, advanced)
+    return _SearchQuery(actor_type, text, advanced, page)
+
+
+def _page_url(request: Request) -> str:
+    """The search asked, without its page number: the pager adds one."""
+    params = [(key, value) for key, value in request.query_params.multi_items() if key != "page"]
+    return f"{request.url.path}?{urlencode(params)}&page="
 
 
 TargetDep = Annotated[_Target, Depends(_target)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 
 
-def read_sections(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep
-) -> Response:
-    return target.tab.page(request, session, engine, user, target.entity_id)
+def read_sections(request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep) -> Response:
+    return target.tab.page(request, engine, user, target.entity_id)
 
 
 def search(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     target: TargetDep,
@@ -222,16 +227,14 @@ def search(
     query: Annotated[_SearchQuery, Depends(_search_query)],
 ) -> Response:
     """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
-    chosen = _actor_type(query.actor_type)
-    fields = criteria.searchable(session, user, connection_id, chosen)
-    user_id = user.id
-    session.rollback()
+    chosen, user_id = _actor_type(query.actor_type), user.id
+    fields = _call(lambda: erp_tab.search_fields(engine, user_id, connection_id, chosen))
     context = _search_context(target.tab, target.entity_id, connection_id, chosen, fields)
     restrictions = criteria.restrictions(request.query_params, fields) if query.advanced else None
     context |= {"text": query.text, "advanced": query.advanced, "params": request.query_params, "searched": True}
     try:
-        context["hits"] = _call(
-            lambda: erp_tab.search(
+        found = _call(
+            lambda: erp_tab.search_page(
                 engine,
                 user_id,
                 target.entity,
@@ -239,8 +242,11 @@ def search(
                 actor_type=chosen,
                 text=query.text,
                 restrictions=restrictions,
+                page=query.page,
             )
         )
+        context |= {"hits": found.hits, "page": found.page, "more": found.more}
+        context |= {"first_hit": (found.page - 1) * erp_tab.SEARCH_LIMIT + 1, "page_url": _page_url(request)}
     except ErpsyncError as error:
         return _dialog(request, user, "crm/erp_search.html", context, error=error)
     return _dialog(request, user, "crm/erp_search.html", context)
@@ -248,7 +254,6 @@ def search(
 
 def connect(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     form: PostedForm,
@@ -258,7 +263,6 @@ def connect(
     """A hit picked: when values differ the user chooses the winner per field first; then the link is made."""
     chosen = _actor_type(form.get("actor_type"))
     erp_key, user_id = str(form.get("erp_key") or ""), user.id
-    session.rollback()
     context: dict[str, Any] = {
         "action": target.url(f"/{connection_id}/connect"),
         "back_url": target.url(),
@@ -303,7 +307,6 @@ def _create_context(target: _Target, connection_id: int, chosen: m.ActorType) ->
 
 def create_form(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     target: TargetDep,
@@ -312,7 +315,6 @@ def create_form(
 ) -> Response:
     """*Create in ERP*: the defaults that ask the user, pre-filled; mandatory ones required."""
     chosen, user_id = _actor_type(actor_type), user.id
-    session.rollback()
     context = _create_context(target, connection_id, chosen)
     try:
         prompts = _call(lambda: erp_tab.create_form(engine, user_id, target.entity, connection_id, actor_type=chosen))
@@ -324,7 +326,6 @@ def create_form(
 
 def create(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     form: PostedForm,
@@ -333,7 +334,6 @@ def create(
     actor_type: Annotated[str, Query(max_length=32)],
 ) -> Response:
     chosen, user_id, entity = _actor_type(actor_type), user.id, target.entity
-    session.rollback()
     context = _create_context(target, connection_id, chosen)
     try:
         prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
@@ -352,19 +352,16 @@ def create(
     return pages.redirect(request, target.url())
 
 
-def sync_now(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
-) -> Response:
+def sync_now(request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int) -> Response:
     """*Sync now*: this record at once; the tab shows what it did."""
     user_id = user.id
-    session.rollback()
     try:
         result = _call(lambda: erp_tab.sync_now(engine, user_id, target.entity, connection_id))
     except ErpsyncError as error:
         failed = (connection_id, None, pages.error_text(request, error))
-        return target.tab.page(request, session, engine, user, target.entity_id, result=failed)
+        return target.tab.page(request, engine, user, target.entity_id, result=failed)
     done = (connection_id, result, None)
-    return target.tab.page(request, session, engine, user, target.entity_id, result=done)
+    return target.tab.page(request, engine, user, target.entity_id, result=done)
 
 
 def confirm_disconnect(
@@ -384,11 +381,10 @@ def confirm_disconnect(
 
 
 def disconnect(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
+    request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
 ) -> Response:
     """Removes the link only: nothing is deleted in the ERP."""
     user_id = user.id
-    session.rollback()
     _call(lambda: erp_tab.disconnect(engine, user_id, target.entity, connection_id))
     return pages.redirect(request, target.url())
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ValidationError
 from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
-from erpsync.sync import connections, connectors
-from erpsync.sync.engine_settings import EngineSettings, engine_settings, save_engine_settings
+from erpsync.sync import connections, connectors, operations
+from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.web import pages
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.security import WebAdmin
@@ -64,9 +64,7 @@ def save_engine(request: Request, session: SessionDep, admin: WebAdmin, form: Po
     try:
         if minutes is None:
             raise ValidationError("enter the interval as a whole number of minutes")
-        save_engine_settings(session, wanted)
+        operations.save_engine_settings(session, wanted)
     except ValidationError as error:
-        session.rollback()
         return _render(request, session, admin, settings=wanted, engine_error=error.user_message)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?engine_saved=1")
