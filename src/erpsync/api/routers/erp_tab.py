@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
 from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollection, SearchBody, SectionsPublic
 from erpsync.http.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
 
@@ -115,9 +115,9 @@ def create(
 
 
 @router.post("/{connection_id}/sync")
-def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> RecordResultPublic:
+def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> RecordResult:
     """Sync this record at once; answers what changed on each side, conflicts and errors."""
-    return record_result_public(erp_tab.sync_now(engine, user_id, entity, connection_id))
+    return erp_tab.sync_now(engine, user_id, entity, connection_id)
 
 
 @router.delete("/{connection_id}/link", status_code=status.HTTP_204_NO_CONTENT)
