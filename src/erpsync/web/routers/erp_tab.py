@@ -182,7 +182,7 @@ def _target(request: Request, session: SessionDep, entity_id: int) -> _Target:
     return _Target(tab, entity_id, tab.entity(session, entity_id))
 
 
-def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+async def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
 
 
@@ -193,7 +193,7 @@ class _SearchQuery:
     advanced: bool
 
 
-def _search_query(
+async def _search_query(
     actor_type: Annotated[str, Query(max_length=32)],
     text: Annotated[str | None, Query(max_length=255)] = None,
     advanced: Annotated[bool, Query()] = False,
