@@ -94,7 +94,8 @@ async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[
     try:
         yield session
     finally:
-        await run_quick(request, session.close)
+        with anyio.CancelScope(shield=True):  # a request cancelled (client gone) still hands its connection back
+            await run_quick(request, session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
