@@ -30,15 +30,15 @@ async def refused(_request: Request, exc: Exception) -> JSONResponse:
 router = APIRouter(prefix="/{collection}/{entity_id}/erp", tags=["erp tab"])
 
 
-def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
+async def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
     return erp_tab.EntityRef(collection.entity_type, entity_id)
 
 
-def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+async def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
 
 
-def _licensed_user_id(user: LicensedUser) -> int:
+async def _licensed_user_id(user: LicensedUser) -> int:
     return user.id  # the service opens its own short transactions, none of them across a connector call
 
 
