@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest node-check bench bench-quick clean
+.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ pytest: $(STAMP) $(CHROMIUM) node-check
 # Benchmarks (bench/README.md): not part of `make test`; results go to bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.tryton
+
+bench-tryton: $(STAMP)
+	$(BIN)/python -m bench.tryton
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from bench.measure import cpu_seconds
 from bench.world import CUSTOMER, Site, connector_process, environment, link_everything, new_site, seed_erp
 from erpsync import accounts
 from erpsync.connectors.sample.seed import DEMO_PASSWORD, DEMO_USER
@@ -54,6 +55,7 @@ TARGET_TAB_P99_MS = 2000.0
 class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    hub_cpu_seconds: float = 0.0  # the hub's CPU time during the scenario (shared by scenarios run side by side)
 
     def add(self, seconds: float, outcome: str | None) -> None:
         self.latencies.append(seconds)
@@ -73,6 +75,7 @@ class Hub:
     big: int  # a connection with the import's customers, nothing imported
     hung: int  # a connection through a connector that never answers a search
     companies: list[int]
+    pid: int  # the hub's process, whose CPU time each scenario reports
 
 
 # --- setting up -----------------------------------------------------------------------------------------------------
@@ -124,7 +127,7 @@ def _hung_connection(site: Site, url: str) -> int:
 
 
 @contextmanager
-def _hub_process(site: Site, folder: Path) -> Iterator[str]:
+def _hub_process(site: Site, folder: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = environment(site, ERPSYNC_DATA_DIR=str(folder / "hub-data"))
     log = (folder / "hub.log").open("wb")
@@ -140,7 +143,7 @@ def _hub_process(site: Site, folder: Path) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -190,6 +193,7 @@ def _mix(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
 
 async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats]:
     stats, me = Stats(), Stats()
+    cpu_before = cpu_seconds(hub.pid)
     headers = {"Authorization": f"Bearer {hub.token}"}
     limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
     async with httpx.AsyncClient(
@@ -207,6 +211,7 @@ async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[St
                 await asyncio.sleep(ME_INTERVAL)
 
         await asyncio.gather(*(user() for _ in range(count)), probe())
+    stats.hub_cpu_seconds = cpu_seconds(hub.pid) - cpu_before
     return stats, me
 
 
@@ -260,6 +265,9 @@ def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> d
         "errors": dict(stats.errors),
         "me_p99_ms": round(me.quantile(0.99), 1),
         "me_errors": dict(me.errors),
+        "hub_cpu_ms_per_request": round(1000 * stats.hub_cpu_seconds / (len(stats.latencies) + len(me.latencies)), 1)
+        if stats.latencies
+        else None,
         **extra,
     }
     print(json.dumps(row), flush=True)
@@ -280,8 +288,10 @@ def run(sizes: list[int], seconds: float, import_n: int, only: set[str] | None =
             link_everything(site, site.connection_ids[0])
             _show_in_tab(site, site.connection_ids[0])
             hung = _hung_connection(site, proxy.url)
-            with _hub_process(site, folder) as url:
-                hub = Hub(url, _token(url), site.connection_ids[0], site.connection_ids[1], hung, list(range(1, 201)))
+            with _hub_process(site, folder) as (url, pid):
+                hub = Hub(
+                    url, _token(url), site.connection_ids[0], site.connection_ids[1], hung, list(range(1, 201)), pid
+                )
                 rows += _scenarios(hub, sizes, seconds, proxy, only or set(SCENARIOS))
     return rows
 

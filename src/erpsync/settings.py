@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
     http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
     database_pool_size: int | None = Field(
-        default=None, description="connections per process; default: two per request thread plus eight spare"
+        default=None,
+        description="connections per process; default: two per request thread, eight quick threads, eight spare",
     )
     trusted_proxies: str = Field(
         default="",

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,18 @@ def _connection(admin: httpx.Client, name: str, url: str, secret: str, config: d
 
 @pytest.fixture
 def loaded(database: Database, tmp_path: Path) -> Iterator[Loaded]:
+    with _loaded(database, tmp_path, budget=BUDGET_SECONDS, concurrency=CONCURRENCY, failures=FAILURES) as world:
+        yield world
+
+
+@contextmanager
+def _loaded(database: Database, tmp_path: Path, *, budget: float, concurrency: int, failures: int) -> Iterator[Loaded]:
     settings = Settings(
         data_dir=tmp_path / "data",
         http_threads=THREADS,
-        interactive_budget_seconds=BUDGET_SECONDS,
-        connector_concurrency=CONCURRENCY,
-        breaker_failures=FAILURES,
+        interactive_budget_seconds=budget,
+        connector_concurrency=concurrency,
+        breaker_failures=failures,
         breaker_reset_seconds=600,
     )
     app = create_app(settings, database=database)
@@ -152,6 +159,28 @@ def test_more_requests_than_threads_and_connections_with_a_hung_connector_answer
     sections = {s["connection_name"]: s for s in _ok(member.get(f"/companies/{company}/erp"))["sections"]}
     assert sections["Good"]["fields"]
     assert sections["Good"]["error"] is None
+
+
+def test_who_asks_is_answered_while_every_request_thread_waits_on_a_connector(
+    database: Database, tmp_path: Path
+) -> None:
+    # A bulkhead wider than the thread pool and a long budget: hung searches hold every request thread for 8 s.
+    held_seconds = 8.0
+    with _loaded(database, tmp_path, budget=held_seconds, concurrency=THREADS + 4, failures=100) as world:
+        member, company = world.member, world.linked_company
+        body = {"actor_type": "customer", "text": "Acme"}
+
+        def hung_search(_: int) -> int:
+            return member.post(f"/companies/{company}/erp/{world.hung}/search", json=body).status_code
+
+        with ThreadPoolExecutor(max_workers=THREADS + 2) as pool:
+            searches = [pool.submit(hung_search, n) for n in range(THREADS + 2)]
+            time.sleep(1.5)  # every request thread now waits on the hung connector
+            assert not any(search.done() for search in searches)
+            _, status, seconds = _timed("me", lambda: member.get("/me"))
+            assert status == 200
+            assert seconds < held_seconds / 2, seconds  # it did not wait for a request thread
+            assert {search.result() for search in searches} <= {502, 503}
 
 
 def _timed(kind: str, call: Callable[[], httpx.Response]) -> tuple[str, int, float]:

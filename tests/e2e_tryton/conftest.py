@@ -15,7 +15,7 @@ from erpsync.storage.db import Database
 from erpsync.sync.connections import hub_clients
 from erpsync.testing.db import sqlite_template
 from erpsync.testing.server import serve_in_thread
-from erpsync.testing.tryton import cache_dir, ensure_template, ensure_venv, tryton_server
+from erpsync.testing.tryton import ROLE_CATEGORIES, cache_dir, ensure_template, ensure_venv, tryton_server
 
 from .tryton_world import PARTY_CATEGORIES, SECRET, Hub, TrytonDesk, build_hub
 
@@ -33,7 +33,8 @@ def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonDesk]:
     template = ensure_template(cache, bin_dir)
     with tryton_server(bin_dir=bin_dir, template=template, workdir=workdir) as server, server.rpc() as rpc:
         ids = rpc.create("party.category", [{"name": name} for name in PARTY_CATEGORIES])
-        yield TrytonDesk(server, rpc, dict(zip(PARTY_CATEGORIES, ids, strict=True)))
+        roles = {name: rpc.search("party.category", [["name", "=", name]])[0] for name in ROLE_CATEGORIES}
+        yield TrytonDesk(server, rpc, dict(zip(PARTY_CATEGORIES, ids, strict=True)) | roles)
 
 
 @pytest.fixture(scope="module")

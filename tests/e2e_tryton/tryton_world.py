@@ -36,7 +36,7 @@ from erpsync.testing.tryton import COUNTRIES, TrytonServer
 SECRET = "e2e-tryton-connector-secret-0123456789"
 CUSTOMER = ActorType.CUSTOMER
 CATEGORIES = ("Retail", "Wholesale")
-PARTY_CATEGORIES = ("Customer", "Supplier", *CATEGORIES)  # the connector finds "Customer" and "Supplier" by name
+PARTY_CATEGORIES = CATEGORIES  # "Customer" and "Supplier" are the template's (ROLE_CATEGORIES), named in the config
 SYNCED = {"name": "NAME", "email": "EMAIL", "phone": "PHONE", "country": "COUNTRY", "category": "CATEGORY"}
 LISTS = {"countries": CrmList.COUNTRY, "categories": CrmList.CATEGORY}
 COUNTRY_NAMES = dict(COUNTRIES)

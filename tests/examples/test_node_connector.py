@@ -23,6 +23,7 @@ from erpsync.sync.connections import ConnectionDraft, create_connection, hub_cli
 from erpsync.sync.connectors import add_connector
 from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.conformance import ConformanceHooks, Outcome, as_text, delete_by_command, run_conformance
 from erpsync.testing.conformance.wire import Wire
 
@@ -108,7 +109,7 @@ def test_the_hub_syncs_a_customer_through_the_node_connector(node_connector: Run
             ),
         )
         config = ConnectionConfig(mappings={m.ActorType.CUSTOMER: mapping})
-        engine = sync_engine.Engine(database, clients, load_config=lambda _session, _connection: config)
+        engine = Engine(database, clients, load_config=lambda _session, _connection: config)
         sync_engine.run_cycle(engine)
 
         _erp_save(erp, erp_key, email="billing@fjord.example")  # edited in the ERP ...

@@ -1,5 +1,5 @@
-"""Bodies of ``/engine``, ``/runs`` (with any run's progress) and the per-connection sync endpoints (Sync now, health,
-failing records)."""
+"""Bodies of ``/engine``, ``/runs`` (with any run's progress) and the per-connection sync endpoints (health, failing
+records). What Sync now and Retry answer is the service's own view, ``erpsync.sync.record.RecordResult``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncJob, SyncRun
 from erpsync.sync.engine_settings import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
+from erpsync.sync.erp_tab import LinkView
 from erpsync.sync.job_views import JobPublic, job_public
-from erpsync.sync.record import RecordResult
 from erpsync.sync.runs import Health, progress_of
 
 
@@ -113,15 +113,13 @@ def health_public(health: Health) -> HealthPublic:
     return HealthPublic(**asdict(health.links), last_run=last)
 
 
-class LinkPublic(BaseModel):
+class LinkPublic(LinkView):
+    """A link as the failing-records list answers it: the ERP tab's view of a link, with its id, its entity and its
+    retry state."""
+
     id: int
     entity_type: str
     entity_id: int
-    actor_type: str
-    erp_key: str
-    state: str
-    last_sync_at: dt.datetime | None
-    last_error: str | None
     error_reason: str | None
     attempts: int
     next_attempt_at: dt.datetime | None
@@ -129,35 +127,11 @@ class LinkPublic(BaseModel):
 
 def link_public(link: ErpLink) -> LinkPublic:
     return LinkPublic(
+        **LinkView.of(link).model_dump(),
         id=link.id,
         entity_type=link.entity_type,
         entity_id=link.entity_id,
-        actor_type=link.actor_type,
-        erp_key=link.erp_key,
-        state=link.state,
-        last_sync_at=link.last_sync_at,
-        last_error=link.last_error,
         error_reason=link.error_reason,
         attempts=link.attempts,
         next_attempt_at=link.next_attempt_at,
-    )
-
-
-class RecordResultPublic(BaseModel):
-    """SPEC §9 ``sync``: ``changed`` per side (CRM field keys, ERP field keys), conflicts and errors."""
-
-    link_id: int
-    state: str
-    changed: dict[str, list[str]]
-    conflicts: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
-
-
-def record_result_public(result: RecordResult) -> RecordResultPublic:
-    return RecordResultPublic(
-        link_id=result.link_id,
-        state=result.state,
-        changed={"crm": result.changed_crm, "erp": result.changed_erp},
-        conflicts=[asdict(c) for c in result.conflicts],
-        errors=[asdict(e) for e in result.errors],
     )

@@ -1,4 +1,5 @@
-"""Bodies of the import, resync and background-job endpoints; a job's progress is ``erpsync.sync.job_views``."""
+"""Bodies of the import, resync and background-job endpoints; a job's progress is ``erpsync.sync.job_views``, a
+preview row the service's ``erpsync.sync.imports.PreviewRow``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pydantic import BaseModel, Field
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ImportItem, SyncRun
 from erpsync.sync.erp_tab import RestrictionInput
-from erpsync.sync.imports import PREVIEW_LIMIT, ImportResult, PreviewRow
+from erpsync.sync.imports import PREVIEW_LIMIT, ImportResult
 from erpsync.sync.job_views import JobPublic, job_public
 
 
@@ -34,20 +35,6 @@ class ImportBody(BaseModel):
 
 class ResyncBody(BaseModel):
     no_blank_overwrite: bool | None = Field(default=None, description="None: the connection's option")
-
-
-class PreviewRowPublic(BaseModel):
-    erp_key: str
-    label: str
-    action: str
-    entity_id: int | None
-    reason: str
-
-
-def preview_public(row: PreviewRow) -> PreviewRowPublic:
-    return PreviewRowPublic(
-        erp_key=row.erp_key, label=row.label, action=row.verb.value, entity_id=row.entity_id, reason=row.reason
-    )
 
 
 class ItemPublic(BaseModel):

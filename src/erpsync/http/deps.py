@@ -9,9 +9,10 @@ Public names: ``SessionDep`` (a Session, read-only for GET; the use cases it is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from starlette.datastructures import State
 from erpsync import accounts
 from erpsync.crypto import Cipher
 from erpsync.settings import Settings
-from erpsync.storage.db import Database
+from erpsync.storage.db import QUICK_THREADS, Database
 from erpsync.storage.tables import User
 from erpsync.sync.connectors import ConnectorClients
 
@@ -28,23 +29,37 @@ TOKEN_URL = "/api/v1/auth/token"
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
+T = TypeVar("T")
 
-def get_database(request: Request) -> Database:
+# The dependencies that only read the app's state or check a user already read are ``async``: FastAPI runs a
+# synchronous dependency in the request thread pool, and under load each one would queue there behind slow requests.
+
+
+async def run_quick(request: Request, function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` in a thread of the quick pool (``storage.db.QUICK_THREADS``), not the request pool: for the
+    short reads every request starts with, so a cheap request never waits for the threads slow ones hold."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "quick_limiter", None)
+    if limiter is None:  # made in the event loop (no await since the check), once per app
+        limiter = request.app.state.quick_limiter = anyio.CapacityLimiter(QUICK_THREADS)
+    return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
+
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_cipher(request: Request) -> Cipher:
+async def get_cipher(request: Request) -> Cipher:
     cipher: Cipher = request.app.state.cipher
     return cipher
 
 
-def get_clients(request: Request) -> ConnectorClients:
+async def get_clients(request: Request) -> ConnectorClients:
     clients: ConnectorClients = request.app.state.clients
     return clients
 
@@ -67,15 +82,20 @@ CipherDep = Annotated[Cipher, Depends(get_cipher)]
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[Session]:
     """One session per request, begun when first used; what the handler did not commit is rolled back.
 
     A GET reads: its session is read-only (on SQLite a WAL reader that neither waits for nor blocks the writer).
-    Other methods get a write session; the use cases end it before they wait on a connector.
+    Other methods get a write session; the use cases end it before they wait on a connector. Making it touches no
+    database; closing it (which may roll back) runs in the quick pool.
     """
     factory = database.read_sessions if request.method in _READ_METHODS else database.sessions
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):  # a request cancelled (client gone) still hands its connection back
+            await run_quick(request, session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -85,17 +105,24 @@ def _unauthenticated(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(database: DatabaseDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
-    """The token's user, read in a short read-only transaction of its own: asking who calls never waits for, holds or
-    blocks a write lock, and no transaction stays open while the next dependency waits for a thread."""
-    if not token:
-        raise _unauthenticated("not authenticated: send a bearer token from POST /api/v1/auth/token")
+def _user_for_token(database: Database, token: str) -> User | None:
     with database.read_session() as session:
         user = accounts.user_for_token(session, token)
         if user is not None:
             session.expunge(
                 user
             )  # a plain value from here on; handlers read it, services look it up again to change it
+    return user
+
+
+async def get_current_user(
+    request: Request, database: DatabaseDep, token: Annotated[str | None, Depends(_bearer)]
+) -> User:
+    """The token's user, read in a short read-only transaction of its own in the quick pool (``run_quick``): asking
+    who calls never waits for, holds or blocks a write lock, nor queues behind slow requests for a thread."""
+    if not token:
+        raise _unauthenticated("not authenticated: send a bearer token from POST /api/v1/auth/token")
+    user = await run_quick(request, _user_for_token, database, token)
     if user is None:
         raise _unauthenticated("invalid or expired token")
     return user
@@ -104,13 +131,13 @@ def get_current_user(database: DatabaseDep, token: Annotated[str | None, Depends
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs the administrator role")
     return user
 
 
-def get_licensed_user(user: CurrentUser) -> User:
+async def get_licensed_user(user: CurrentUser) -> User:
     if not accounts.has_licence(user, accounts.Licence.ERP):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs the ERP licence")
     return user

@@ -9,12 +9,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from erpsync.http.deps import DatabaseDep, SettingsDep, get_admin_user, get_current_user
 from erpsync.metrics import exposition
+from erpsync.storage.db import Database
 from erpsync.storage.tables import utcnow
 from erpsync.sync.hub_state import hub_state
 
@@ -25,7 +27,8 @@ def metrics_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/metrics")
-    def metrics(
+    async def metrics(
+        request: Request,
         database: DatabaseDep,
         settings: SettingsDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -33,10 +36,14 @@ def metrics_router() -> APIRouter:
         token = credentials.credentials if credentials else None
         scraper = settings.metrics_token
         if not (token and scraper and hmac.compare_digest(token.encode(), scraper.encode())):
-            get_admin_user(get_current_user(database, token))  # 401 / 403 unless an administrator asks
-        with database.read_session() as session:
-            state = hub_state(session, utcnow())
-        body, content_type = exposition(state)
+            await get_admin_user(await get_current_user(request, database, token))  # 401 / 403 unless an admin
+        body, content_type = await run_in_threadpool(_scrape, database)
         return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
     return router
+
+
+def _scrape(database: Database) -> tuple[bytes, str]:
+    with database.read_session() as session:
+        state = hub_state(session, utcnow())
+    return exposition(state)

@@ -16,7 +16,7 @@ from erpsync.http.deps import SettingsDep
 _create_lock = threading.Lock()  # one limiter per app, made on its first sign-in
 
 
-def login_limiter(request: Request, settings: SettingsDep) -> logins.LoginLimiter:
+async def login_limiter(request: Request, settings: SettingsDep) -> logins.LoginLimiter:
     with _create_lock:
         limiter: logins.LoginLimiter | None = getattr(request.app.state, "login_limiter", None)
         if limiter is None:
@@ -24,7 +24,7 @@ def login_limiter(request: Request, settings: SettingsDep) -> logins.LoginLimite
     return limiter
 
 
-def client_address(request: Request, settings: SettingsDep) -> str:
+async def client_address(request: Request, settings: SettingsDep) -> str:
     peer = request.client.host if request.client else None
     return logins.client_address(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxy_networks)
 

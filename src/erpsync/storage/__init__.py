@@ -1,1 +1,2 @@
-"""Storage: SQLAlchemy tables (tables.py), engine and sessions (db.py), Alembic migrations (migrate.py)."""
+"""Storage: SQLAlchemy tables (tables/, one module per area), engine and sessions (db.py), Alembic migrations
+(migrate.py)."""

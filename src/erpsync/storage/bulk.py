@@ -2,19 +2,23 @@
 ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite) for all the rows; and table statistics kept current during a
 bulk load (PostgreSQL), so the planner keeps using the indexes as the tables grow.
 
-Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)``, ``LoadStatistics``.
+Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)``, ``LoadStatistics``,
+``one_of(session, column, values)`` (a bulk lookup's condition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Table, text
+from sqlalchemy import ARRAY, JSON, ColumnElement, Table, any_, literal, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
+
+T = TypeVar("T")
 
 ANALYZE_FIRST_ROWS = 1_000
 """A table is analysed once a load has added this many rows to it, and again each time the load has doubled it."""
@@ -22,6 +26,15 @@ ANALYZE_FIRST_ROWS = 1_000
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
+
+
+def one_of(session: Session, column: QueryableAttribute[T], values: Collection[T]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``: one array parameter however many values, so
+    neither SQLAlchemy nor the driver handles a placeholder per value, and the statement is the same text every time
+    (the driver prepares it once it repeats)."""
+    if _dialect(session) == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -46,7 +59,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     into ``table`` in the session's transaction: ``COPY`` on PostgreSQL, one ``executemany`` elsewhere."""
     if not rows:
         return
-    names = list(dict.fromkeys(name for row in rows for name in row))
+    names = list(dict.fromkeys(chain.from_iterable(rows)))  # every column any row names, in order
     if _dialect(session) != "postgresql":
         _executemany(session, table, names, rows)
         return
@@ -72,7 +85,10 @@ def _executemany(session: Session, table: Table, names: Sequence[str], rows: Seq
     """One ``executemany`` of the driver, with the values of the columns whose type converts them (dates, JSON)
     converted by it: no statement compiled per row."""
     connection = session.connection()
-    processors = [table.c[name].type.bind_processor(connection.dialect) for name in names]
+    dialect = connection.dialect
+    # The dialect's own conversion, as a compiled statement applies it (a type decorator's alone would hand the
+    # driver a datetime for its deprecated default adapter to format).
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     converted = [(index, to_db) for index, to_db in enumerate(processors) if to_db is not None]
     if all(len(row) == len(names) for row in rows):  # every row names every column: pick them out in C
         pick = itemgetter(*names)
@@ -81,15 +97,27 @@ def _executemany(session: Session, table: Table, names: Sequence[str], rows: Seq
         values = [tuple(row.get(name) for name in names) for row in rows]
     if converted:
         lists = [list(row) for row in values]
-        for row in lists:
-            for index, to_db in converted:
-                if row[index] is not None:
-                    row[index] = to_db(row[index])
+        for index, to_db in converted:
+            _convert_column(lists, index, to_db)
         values = [tuple(row) for row in lists]
     columns = ", ".join(f'"{name}"' for name in names)
     marks = ", ".join("?" * len(names))
     statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608 - our table and columns
     connection.exec_driver_sql(statement, values)
+
+
+def _convert_column(rows: Sequence[list[Any]], index: int, to_db: Callable[[Any], Any]) -> None:
+    """Convert one column of ``rows`` in place; a value the row before held too (the same object: a page's rows share
+    their time stamp) is converted once."""
+    last_in: Any = None
+    last_out: Any = None
+    for row in rows:
+        value = row[index]
+        if value is None:
+            continue
+        if value is not last_in:
+            last_in, last_out = value, to_db(value)
+        row[index] = last_out
 
 
 @dataclass

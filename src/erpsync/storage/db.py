@@ -28,6 +28,9 @@ SPARE_CONNECTIONS = 8
 """For the background threads of the process (embedded worker, lease renewal, scheduler)."""
 DEFAULT_THREADS = 40
 """Starlette's thread pool (anyio's default): the threads that run synchronous handlers and dependencies."""
+QUICK_THREADS = 8
+"""Threads beside that pool for the short reads every request starts with (who asks, ``erpsync.http.deps``) and the
+closing of request sessions: one connection each, so they never queue behind slow requests holding the pool."""
 
 
 BUSY_RETRY_AFTER_SECONDS = 2.0
@@ -36,7 +39,7 @@ BUSY_RETRY_AFTER_SECONDS = 2.0
 
 def pool_size_for(threads: int) -> int:
     """A pool that cannot deadlock: every thread can hold its share of connections at the same time."""
-    return threads * CONNECTIONS_PER_THREAD + SPARE_CONNECTIONS
+    return threads * CONNECTIONS_PER_THREAD + QUICK_THREADS + SPARE_CONNECTIONS
 
 
 POSTGRES_BUSY_STATES = frozenset(

@@ -1,1 +1,3 @@
-"""The sync engine and its pure core: per-field three-way merge (``merge``) and mapping rules (``mapping``)."""
+"""The sync side of the hub, the service layer: the engine (``engine``, its work context ``work``), its pure core
+(per-field three-way merge ``merge``, mapping rules ``mapping``), and the use cases of connectors, connections,
+configuration, the ERP tab, imports and resync."""

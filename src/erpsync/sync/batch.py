@@ -246,7 +246,7 @@ def _failed(session: Session, batch: Batch, link: ErpLink, error: runs.RecordErr
     if link.state != links.LinkState.BROKEN.value:
         links.mark_failed(link, ErrorCode(error.reason), error.message, now=now)
     runs.add_event(session, batch.run_id, runs.EventRecord(link, errors=[error]))
-    return RecordResult(link.id, link.state, errors=[error])
+    return RecordResult(link_id=link.id, state=link.state, errors=[error])
 
 
 def _store_plan(
@@ -254,7 +254,7 @@ def _store_plan(
 ) -> RecordResult:
     """``refused``: the CRM's refusal of the plan's write (nothing of it was written)."""
     if plan.idle and link.state == links.LinkState.OK.value:
-        return RecordResult(link.id, link.state)
+        return RecordResult(link_id=link.id, state=link.state)
     if refused is not None:
         return _failed(session, batch, link, record_error(refused), now)
     links.mark_synced(link, plan.result.agreed, now=now)

@@ -173,7 +173,7 @@ def sync_link(engine: Engine, link_id: int) -> RecordResult:
                 stopped=True,
             )
             raise stop.error from None
-    return results[0] if results else RecordResult(link_id, links.LinkState.OK.value)
+    return results[0] if results else RecordResult(link_id=link_id, state=links.LinkState.OK.value)
 
 
 def retry_link(engine: Engine, connection_id: int, link_id: int) -> RecordResult:

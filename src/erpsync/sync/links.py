@@ -21,7 +21,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import get_entity
 from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, error_for
 from erpsync.protocol.models import ActorType, Value
-from erpsync.storage.bulk import insert_rows
+from erpsync.storage.bulk import insert_rows, one_of
 from erpsync.storage.tables import ErpConnection, ErpLink, Person, utcnow
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
 
@@ -188,7 +188,7 @@ def links_by_erp_key(
     query = select(ErpLink).where(
         ErpLink.connection_id == connection_id,
         ErpLink.actor_type == actor_type.value,
-        ErpLink.erp_key.in_(list(erp_keys)),
+        one_of(session, ErpLink.erp_key, erp_keys),
     )
     return {link.erp_key: link for link in session.scalars(query)}
 

@@ -1,10 +1,13 @@
 """One record's sync, planned without I/O: merge a link's current values on both sides against its agreed values and
-decide what to write where (``plan_record``); what the sync did (``RecordResult``, SPEC §9 ``sync``)."""
+decide what to write where (``plan_record``); what the sync did (``RecordResult``, SPEC §9 ``sync``: the view the API
+answers and the web pages show)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from erpsync.crm.service import CrmRecord
 from erpsync.protocol import models as m
@@ -15,8 +18,11 @@ from erpsync.sync.merge import Decision, MergeResult, Snapshot, merge
 from erpsync.sync.work import Pass
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(BaseModel):
+    """A field both sides changed, who won and why."""
+
+    model_config = ConfigDict(frozen=True)
+
     field: str
     crm: m.Value
     erp: m.Value
@@ -26,19 +32,25 @@ class Conflict:
     @classmethod
     def of(cls, decision: Decision) -> Conflict:
         winner = decision.winner.value if decision.winner is not None else ""
-        return cls(decision.field, decision.crm, decision.erp, winner, decision.reason)
+        return cls(field=decision.field, crm=decision.crm, erp=decision.erp, winner=winner, reason=decision.reason)
 
 
-@dataclass
-class RecordResult:
-    """What one record's sync did: fields changed on each side, conflicts and errors (SPEC §9 ``sync``)."""
+class RecordResult(BaseModel):
+    """What one record's sync did (SPEC §9 ``sync``): fields changed on each side, conflicts and errors. The answer of
+    *Sync now* and *Retry* for the API and the web pages alike."""
+
+    model_config = ConfigDict(frozen=True)
 
     link_id: int
     state: str
-    changed_crm: list[str] = field(default_factory=list)
-    changed_erp: list[str] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
-    errors: list[runs.RecordError] = field(default_factory=list)
+    changed_crm: list[str] = Field(default_factory=list, exclude=True)
+    changed_erp: list[str] = Field(default_factory=list, exclude=True)
+    conflicts: list[Conflict] = Field(default_factory=list)
+    errors: list[runs.RecordError] = Field(default_factory=list)
+
+    @computed_field(description="the fields changed on each side: CRM field keys under crm, ERP field keys under erp")
+    def changed(self) -> dict[str, list[str]]:
+        return {"crm": self.changed_crm, "erp": self.changed_erp}
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,8 @@ class Plan:
     def result_for(self, link: ErpLink, errors: list[runs.RecordError]) -> RecordResult:
         """What the plan did to ``link`` (as stored now), with the record's ``errors``."""
         return RecordResult(
-            link.id,
-            link.state,
+            link_id=link.id,
+            state=link.state,
             changed_crm=sorted(self.crm_values),
             changed_erp=sorted(self.result.erp_writes),
             conflicts=[Conflict.of(d) for d in self.result.decisions if d.conflict],

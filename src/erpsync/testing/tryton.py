@@ -41,12 +41,14 @@ PACKAGES = tuple(
     )
 )
 MODULES = ("party", "company", "party_relationship", "project", "sale", "purchase")
-SETUP_REVISION = 1  # bump when the template's content changes so cached templates are rebuilt
+SETUP_REVISION = 2  # bump when the template's content changes so cached templates are rebuilt
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "admin-test-password"
 TEMPLATE_DATABASE = "template"
 COMPANY_NAME = "Test Company"
 COUNTRIES = (("DK", "Denmark"), ("NO", "Norway"), ("SE", "Sweden"), ("DE", "Germany"))
+ROLE_CATEGORIES = ("Customer", "Supplier")  # how the test company files its customers and suppliers
+WORKS_FOR, EMPLOYS = "Works for", "Employs"  # its relation type from a contact person to the person's company
 STARTUP_TIMEOUT = 60.0
 PORT_ATTEMPTS = 3
 
@@ -70,6 +72,11 @@ class TrytonServer:
             "user": self.login,
             "password": self.password,
             "company": self.company_id,
+            "customers": "category",
+            "customer_category": ROLE_CATEGORIES[0],
+            "suppliers": "category",
+            "supplier_category": ROLE_CATEGORIES[1],
+            "person_relation": WORKS_FOR,
         }
 
     def rpc(self) -> TrytonRpc:
@@ -147,7 +154,8 @@ def _build_template(workdir: Path, bin_dir: Path) -> Path:
 
 
 def _seed(url: str) -> None:
-    """Create what every test needs: a currency, a company (the admin's), a few countries."""
+    """Create what every test needs: a currency, a company (the admin's), a few countries, the categories of
+    customers and suppliers and the relation type of contact persons."""
     with TrytonRpc(url, TEMPLATE_DATABASE) as rpc:
         rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)
         rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES])
@@ -156,6 +164,10 @@ def _seed(url: str) -> None:
         (company,) = rpc.create("company.company", [{"party": party, "currency": currency}])
         user_id = rpc.user_id
         rpc.write("res.user", [user_id], {"companies": [["add", [company]]], "company": company})
+        rpc.create("party.category", [{"name": name} for name in ROLE_CATEGORIES])
+        works_for, employs = rpc.create("party.relation.type", [{"name": WORKS_FOR}, {"name": EMPLOYS}])
+        rpc.write("party.relation.type", [works_for], {"reverse": employs})
+        rpc.write("party.relation.type", [employs], {"reverse": works_for})
 
 
 def _checkpoint(database: Path) -> None:

@@ -18,8 +18,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, crypto, logins
-from erpsync.http.deps import DatabaseDep
+from erpsync.http.deps import DatabaseDep, run_quick
 from erpsync.settings import Settings
+from erpsync.storage.db import Database
 from erpsync.storage.tables import User
 from erpsync.web import csrf
 from erpsync.web.pages import LANGUAGE_KEY
@@ -69,11 +70,7 @@ def sign_out(request: Request, session: Session) -> None:
         request.session[LANGUAGE_KEY] = language
 
 
-def optional_user(request: Request, database: DatabaseDep) -> User | None:
-    """The signed-in user, read in a short read-only transaction of its own (see ``erpsync.http.deps``)."""
-    session_id = request.session.get(_SESSION_ID_KEY)
-    if not isinstance(session_id, str):
-        return None
+def _user_for_web_session(database: Database, session_id: str) -> User | None:
     with database.read_session() as session:
         user = accounts.user_for_web_session(session, session_id)
         if user is not None:
@@ -81,7 +78,16 @@ def optional_user(request: Request, database: DatabaseDep) -> User | None:
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def optional_user(request: Request, database: DatabaseDep) -> User | None:
+    """The signed-in user, read in a short read-only transaction of its own in the quick pool (see
+    ``erpsync.http.deps.run_quick``)."""
+    session_id = request.session.get(_SESSION_ID_KEY)
+    if not isinstance(session_id, str):
+        return None
+    return await run_quick(request, _user_for_web_session, database, session_id)
+
+
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
         raise LoginRequiredError
     return user
@@ -90,7 +96,7 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 WebUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: WebUser) -> User:
+async def admin_user(user: WebUser) -> User:
     if not user.is_admin:
         raise ForbiddenError
     return user
@@ -99,7 +105,7 @@ def admin_user(user: WebUser) -> User:
 WebAdmin = Annotated[User, Depends(admin_user)]
 
 
-def licensed_user(user: WebUser) -> User:
+async def licensed_user(user: WebUser) -> User:
     if not accounts.has_licence(user, accounts.Licence.ERP):
         raise ForbiddenError("error.no_licence")
     return user

@@ -40,5 +40,5 @@ def issue_token(
 
 
 @router.get("/me")
-def me(user: CurrentUser) -> UserPublic:
+async def me(user: CurrentUser) -> UserPublic:
     return user_public(user)

@@ -8,16 +8,15 @@ from erpsync.api.engine_schemas import (
     EngineBody,
     HealthPublic,
     LinkPublic,
-    RecordResultPublic,
     RunPublic,
     health_public,
     link_public,
-    record_result_public,
     run_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.sync import engine_settings, links, operations, runs
 from erpsync.sync.connections import get_connection
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["engine"])
@@ -59,7 +58,7 @@ def failing_records(connection_id: int, session: SessionDep, admin: AdminUser) -
 @router.post("/connections/{connection_id}/failing/{link_id}/retry")
 def retry_failing_record(
     connection_id: int, link_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
-) -> RecordResultPublic:
+) -> RecordResult:
     """Un-park a failing record and sync it at once; answers what the sync did."""
     sync = Engine(database, clients)
-    return record_result_public(operations.retry_failing_record(session, sync, connection_id, link_id, user=admin))
+    return operations.retry_failing_record(session, sync, connection_id, link_id, user=admin)

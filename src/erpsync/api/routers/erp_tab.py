@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from erpsync.api.engine_schemas import RecordResultPublic, record_result_public
 from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollection, SearchBody, SectionsPublic
 from erpsync.http.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
 
@@ -30,15 +30,15 @@ async def refused(_request: Request, exc: Exception) -> JSONResponse:
 router = APIRouter(prefix="/{collection}/{entity_id}/erp", tags=["erp tab"])
 
 
-def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
+async def _entity(collection: EntityCollection, entity_id: int) -> erp_tab.EntityRef:
     return erp_tab.EntityRef(collection.entity_type, entity_id)
 
 
-def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+async def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
 
 
-def _licensed_user_id(user: LicensedUser) -> int:
+async def _licensed_user_id(user: LicensedUser) -> int:
     return user.id  # the service opens its own short transactions, none of them across a connector call
 
 
@@ -115,9 +115,9 @@ def create(
 
 
 @router.post("/{connection_id}/sync")
-def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> RecordResultPublic:
+def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> RecordResult:
     """Sync this record at once; answers what changed on each side, conflicts and errors."""
-    return record_result_public(erp_tab.sync_now(engine, user_id, entity, connection_id))
+    return erp_tab.sync_now(engine, user_id, entity, connection_id)
 
 
 @router.delete("/{connection_id}/link", status_code=status.HTTP_204_NO_CONTENT)

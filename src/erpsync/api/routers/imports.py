@@ -15,10 +15,8 @@ from erpsync.api.import_schemas import (
     ImportBody,
     ImportResultPublic,
     PreviewBody,
-    PreviewRowPublic,
     ResyncBody,
     UndoPublic,
-    preview_public,
     result_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, send_job
@@ -43,10 +41,10 @@ def preview_import(
     database: DatabaseDep,
     clients: ClientsDep,
     admin: AdminUser,
-) -> list[PreviewRowPublic]:
+) -> list[imports.PreviewRow]:
     """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
-    rows = operations.preview_import(
+    return operations.preview_import(
         session,
         Engine(database, clients),
         connection_id,
@@ -55,7 +53,6 @@ def preview_import(
         limit=body.limit,
         user=admin,
     )
-    return [preview_public(row) for row in rows]
 
 
 @router.post("/connections/{connection_id}/imports", status_code=status.HTTP_202_ACCEPTED)

@@ -8,6 +8,7 @@ from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
 from erpsync.connectors.tryton.records import Records, iso
+from erpsync.connectors.tryton.roles import ROLE_RULES, RULE_LABELS
 from erpsync.connectors.tryton.rpc import Domain
 from erpsync.connectors.tryton.sessions import Session, Sessions, session_for_test
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
@@ -62,8 +63,7 @@ class TrytonConnector(Connector):
         return envelope
 
     def actor_types(self, request: m.ConnectionRequest) -> m.ActorTypesResponse:
-        self.config(request.connection_id)
-        return m.ActorTypesResponse(actor_types=list(m.ActorType))
+        return m.ActorTypesResponse(actor_types=self._session(request.connection_id).roles.actor_types())
 
     def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
         self.config(request.connection_id)
@@ -91,7 +91,7 @@ class TrytonConnector(Connector):
         if parent is None:
             return m.ActorsResponse()
         if request.actor_type == m.ActorType.PERSON:
-            works_for = self._records(request.connection_id).works_for()
+            works_for = self._records(request.connection_id).roles.relation()
             domain: Domain = [["relations", "where", [["to", "=", parent], ["type", "=", works_for]]]]
         else:
             domain = [["party", "=", parent]]
@@ -155,17 +155,26 @@ class TrytonConnector(Connector):
     def save_actors(self, request: m.SaveActorsRequest) -> m.SaveActorsResponse:
         saved: list[m.Actor] = []
         errors: list[m.ActorError] = []
-        records = self._records(request.connection_id)
+        writable: list[int] = []
         for index, actor in enumerate(request.actors):
             try:
                 _check_writable(actor, creating=False)
-                saved.append(records.save(actor))
+                writable.append(index)
             except ErpsyncError as error:
                 errors.append(_actor_error(index, actor, error))
-        return m.SaveActorsResponse(actors=saved, errors=errors)
+        outcome = self._records(request.connection_id).save_page([request.actors[i] for i in writable])
+        for index, result in zip(writable, outcome, strict=True):
+            if isinstance(result, m.Actor):
+                saved.append(result)
+            else:
+                errors.append(_actor_error(index, request.actors[index], result))
+        return m.SaveActorsResponse(actors=saved, errors=sorted(errors, key=lambda error: error.index))
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
-        items = _list_items(self._records(request.connection_id), request.list_name)
+        if request.list_name == ROLE_RULES:  # a config field's list: answered before the connection exists
+            items = [m.ListItem(key=key, label=label) for key, label in RULE_LABELS.items()]
+        else:
+            items = _list_items(self._records(request.connection_id), request.list_name)
         if request.keys is not None:
             items = [item for item in items if item.key in set(request.keys)]
         return m.ListItemsResponse(items=items)
@@ -280,7 +289,7 @@ def _list_items(records: Records, list_name: str) -> list[m.ListItem]:
         rows = rpc.search_read("ir.lang", [], ["code", "name"], order=[["name", "ASC"]], context=context)
         return [m.ListItem(key=row["code"], label=row["name"]) for row in rows]
     if list_name == f.CATEGORIES:
-        domain = [["id", "not in", list(records.roles())]]
+        domain = [["id", "not in", sorted(records.roles.categories())]]
         rows = rpc.search_read("party.category", domain, ["rec_name"], order=[["name", "ASC"]], context=context)
         return [m.ListItem(key=str(row["id"]), label=row["rec_name"]) for row in rows]
     if list_name == f.PROJECT_STATUSES:

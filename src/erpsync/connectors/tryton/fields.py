@@ -1,10 +1,10 @@
 """The actor fields the Tryton connector offers, where each lives in Tryton, and the lists behind list fields.
 
 How actors map onto Tryton (see docs/writing-a-connector.md):
-- ``customer``/``supplier``: a party in the top-level party category "Customer"/"Supplier" (created on demand);
-  ``partner``: a party in both. The sets overlap: a partner is also found as a customer and as a supplier, so a link
-  survives a customer becoming a supplier too.
-- ``person``: a party with a "Works for" relation (type created on demand) to its parent party.
+- ``customer``/``supplier``: a party the connection's config makes one (``roles.py``: every party, the parties in a
+  party category of Tryton's, or none); ``partner``: a party that is both. The sets overlap: a partner is also found
+  as a customer and as a supplier, so a link survives a customer becoming a supplier too.
+- ``person``: a party with a contact relation, of the type the config names, to its parent party.
 - ``project``: a ``project.work`` of type project in the connection's company; its parent is its party.
 """
 
@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from erpsync.connectors.tryton.roles import EVERY_PARTY, NOBODY, ROLE_RULES
 from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType
 
-CUSTOMER_CATEGORY = "Customer"
-SUPPLIER_CATEGORY = "Supplier"
-WORKS_FOR = "Works for"
-EMPLOYS = "Employs"
 IDEMPOTENCY_PREFIX = "erpsync-create:"  # code of the party identifier that remembers which request created a party
 
 COUNTRIES = "countries"
@@ -109,9 +106,20 @@ def config_fields() -> list[FieldMeta]:
         ActorField("user", "User", access=Access.MANDATORY, max_length=100),
         ActorField("password", "Password", FieldType.PASSWORD, access=Access.MANDATORY, max_length=200),
         ActorField("company", "Company id", FieldType.INTEGER),
+        ActorField("customers", "Customers", FieldType.LIST, ROLE_RULES),
+        ActorField("customer_category", "Customer category", max_length=100),
+        ActorField("suppliers", "Suppliers", FieldType.LIST, ROLE_RULES),
+        ActorField("supplier_category", "Supplier category", max_length=100),
+        ActorField("person_relation", "Contact relation type", max_length=100),
     )
-    metas = [field.meta(rank) for rank, field in enumerate(fields)]
-    metas[-1] = metas[-1].model_copy(
-        update={"default": 1, "description": "Tryton's id of the company; empty: the user's current company"}
-    )
-    return metas
+    about: dict[str, dict[str, object]] = {
+        "company": {"default": 1, "description": "Tryton's id of the company; empty: the user's current company"},
+        "customers": {"default": EVERY_PARTY, "description": "Which parties are customers"},
+        "customer_category": {"description": "Tryton's party category of customers, when chosen above"},
+        "suppliers": {"default": NOBODY, "description": "Which parties are suppliers"},
+        "supplier_category": {"description": "Tryton's party category of suppliers, when chosen above"},
+        "person_relation": {
+            "description": "The name of Tryton's relation type from a contact person to its company; empty: no persons"
+        },
+    }
+    return [field.meta(rank).model_copy(update=about.get(field.key, {})) for rank, field in enumerate(fields)]

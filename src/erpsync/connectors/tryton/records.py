@@ -8,15 +8,15 @@ before writing and passes Tryton's ``_timestamp`` with the write, so a concurren
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass, field
+from typing import Any
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.domains import parse_datetime
+from erpsync.connectors.tryton.roles import Roles
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
-from erpsync.errors import ConflictError, NotFoundError, ValidationError
+from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol.models import Actor, ActorType, Value
 
 PARTY = "party.party"
@@ -27,7 +27,6 @@ _ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
 _EU_VAT_PREFIXES = frozenset(("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"))
 _EU_VAT_PREFIXES |= frozenset(("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"))
 Row = dict[str, Any]
-T = TypeVar("T")
 
 
 def iso(value: dt.datetime) -> str:
@@ -39,75 +38,23 @@ def _changed_at(row: Row) -> dt.datetime:
     return changed
 
 
-class LookupCache:
-    """Ids a connection looks up (or creates) once and keeps: its role categories and relation type.
-
-    Thread-safe, and the lookup runs under the lock, so two first uses never create the same category twice. An id
-    stays cached while the connection's session lives: deleting these records in Tryton needs a connector restart.
-    """
-
-    def __init__(self) -> None:
-        self._values: dict[str, object] = {}
-        self._lock = threading.RLock()
-
-    def remember(self, name: str, look_up: Callable[[], T]) -> T:
-        with self._lock:
-            if name not in self._values:
-                self._values[name] = look_up()
-            return cast(T, self._values[name])
-
-
 class Records:
-    """The connection's view of Tryton: its logged-in session, its company and its cached lookups."""
+    """The connection's view of Tryton: its logged-in session, its company and the roles its config chooses."""
 
-    def __init__(self, rpc: TrytonRpc, company: int, lookups: LookupCache) -> None:
+    def __init__(self, rpc: TrytonRpc, company: int, roles: Roles) -> None:
         self.rpc = rpc
         self.context: Context = {"company": company, "companies": [company]}
-        self._lookups = lookups
+        self.roles = roles
+        self._found: dict[tuple[str, str, str], list[int]] = {}  # lookups by key, for one request
 
     # --- what makes a party a customer, supplier or person --------------------------------------------------------
-
-    def roles(self) -> tuple[int, int]:
-        """Ids of the "Customer" and "Supplier" categories, created on first use."""
-        return self._lookups.remember(
-            "roles", lambda: (self._category(f.CUSTOMER_CATEGORY), self._category(f.SUPPLIER_CATEGORY))
-        )
-
-    def works_for(self) -> int:
-        """Id of the "Works for" relation type (with its reverse "Employs"), created on first use."""
-        return self._lookups.remember("works_for", self._relation_type)
-
-    def _relation_type(self) -> int:
-        found = self.rpc.search("party.relation.type", [["name", "=", f.WORKS_FOR]], limit=1)
-        if found:
-            return found[0]
-        (works_for, employs) = self.rpc.create("party.relation.type", [{"name": f.WORKS_FOR}, {"name": f.EMPLOYS}])
-        self.rpc.write("party.relation.type", [works_for], {"reverse": employs})
-        self.rpc.write("party.relation.type", [employs], {"reverse": works_for})
-        return works_for
-
-    def _category(self, name: str) -> int:
-        domain = [["name", "=", name], ["parent", "=", None]]
-        found = self.rpc.search("party.category", domain, limit=1)
-        return found[0] if found else self.rpc.create("party.category", [{"name": name}])[0]
-
-    def role_ids(self, actor_type: ActorType) -> list[int]:
-        customer, supplier = self.roles()
-        return {ActorType.CUSTOMER: [customer], ActorType.SUPPLIER: [supplier]}.get(actor_type, [customer, supplier])
 
     def type_domain(self, actor_type: ActorType) -> Domain:
         if actor_type == ActorType.PROJECT:
             return [["type", "=", "project"], ["company", "=", self.context["company"]]]
         if actor_type == ActorType.PERSON:
-            return [["relations.type", "=", self.works_for()]]
-        return [["categories", "in", [role]] for role in self.role_ids(actor_type)]
-
-    def company_type(self, category_ids: list[int]) -> ActorType | None:
-        customer, supplier = self.roles()
-        is_customer, is_supplier = customer in category_ids, supplier in category_ids
-        if is_customer and is_supplier:
-            return ActorType.PARTNER
-        return ActorType.CUSTOMER if is_customer else ActorType.SUPPLIER if is_supplier else None
+            return [["relations.type", "=", self.roles.relation()]]
+        return self.roles.domain(actor_type)
 
     # --- reading --------------------------------------------------------------------------------------------------
 
@@ -188,7 +135,7 @@ class Records:
         return grouped
 
     def _party_values(self, row: Row, related: dict[str, list[Row]]) -> dict[str, Value]:
-        roles = set(self.roles())
+        roles = self.roles.categories()
         address = related["party.address"][0] if related["party.address"] else {}
         mechanisms = related["party.contact_mechanism"]
         values: dict[str, Value] = {
@@ -207,13 +154,13 @@ class Records:
         return values
 
     def _person_parents(self, ids: list[int]) -> dict[int, int]:
-        domain = [["from_", "in", ids], ["type", "=", self.works_for()]]
+        domain = [["from_", "in", ids], ["type", "=", self.roles.relation()]]
         rows = self.rpc.search_read("party.relation.all", domain, ["from_", "to"], context=self.context)
         return {row["from_"]: row["to"] for row in rows}
 
     def _parent_type(self, party_ids: list[int]) -> dict[int, ActorType | None]:
         rows = self.rpc.read(PARTY, party_ids, ["categories"], context=self.context) if party_ids else []
-        return {row["id"]: self.company_type(row["categories"]) for row in rows}
+        return {row["id"]: self.roles.company_type(row["categories"]) for row in rows}
 
     # --- writing --------------------------------------------------------------------------------------------------
 
@@ -258,34 +205,102 @@ class Records:
     def _membership(self, actor: Actor) -> dict[str, Any]:
         """What makes a new party the asked actor type: role categories, or the relation to its parent."""
         if actor.actor_type != ActorType.PERSON:
-            return {"categories": [["add", self.role_ids(actor.actor_type)]]}
+            rules = self.roles.rules(actor.actor_type)
+            return {"categories": [command for rule in rules for command in rule.commands()]}
         parent = _int_key(actor.parent_key, "parent_key")
         if not self.rpc.search(PARTY, [["id", "=", parent]], context=self.context):
             raise ValidationError(f"the parent party {actor.parent_key} does not exist in Tryton")
-        return {"relations": [["create", [{"to": parent, "type": self.works_for()}]]]}
+        return {"relations": [["create", [{"to": parent, "type": self.roles.relation()}]]]}
 
-    def save(self, actor: Actor) -> Actor:
-        """Write the actor's fields and read it back; ``ConflictError`` when it changed since ``last_modified``."""
+    def save_page(self, actors: list[Actor]) -> list[Actor | ErpsyncError]:
+        """Write a page of actors of one type and read them back, in a number of calls that does not grow with the
+        page: one read of what they are now, one write of all of them (each on its own only when Tryton refuses
+        that write), one read back. Per actor: the saved actor, or why it was not saved (``ConflictError`` when it
+        changed since ``last_modified``)."""
+        if len({actor.actor_type for actor in actors}) > 1:
+            return [self.save_page([actor])[0] for actor in actors]
+        outcome: list[Actor | ErpsyncError] = [NotFoundError("not saved")] * len(actors)
+        planned: dict[int, tuple[int, dict[str, Any]]] = {}
+        ids = {index: _int_key(actor.erp_key, "erp_key") for index, actor in enumerate(actors) if _is_id(actor.erp_key)}
+        actor_type = actors[0].actor_type if actors else ActorType.CUSTOMER
+        current = self.read(actor_type, list(ids.values()))
+        states = self._states(actor_type, [i for i in ids.values() if i in current])
+        for index, actor in enumerate(actors):
+            try:
+                planned[index] = (ids.get(index, -1), self._planned(actor, current, states))
+            except ErpsyncError as error:
+                outcome[index] = error
+        failed = self._write_all(model_of(actor_type), planned, states)
+        outcome[:] = [failed.get(index, outcome[index]) for index in range(len(actors))]
+        back = self.read(actor_type, [erp_id for index, (erp_id, _) in planned.items() if index not in failed])
+        for index, (erp_id, _) in planned.items():
+            if index not in failed:
+                outcome[index] = back[erp_id][0] if erp_id in back else NotFoundError(f"{erp_id} vanished")
+        return outcome
+
+    def _states(self, actor_type: ActorType, ids: list[int]) -> dict[int, _State]:
+        """What writing needs of each record: its ``_timestamp``, and of a party its categories, tax identifier and
+        the rows of its addresses, contact mechanisms and identifiers; a few calls for all of them."""
+        if not ids:
+            return {}
+        if actor_type == ActorType.PROJECT:
+            rows = self.rpc.read(PROJECT, ids, ["_timestamp"], context=self.context)
+            return {row["id"]: _State(row["_timestamp"]) for row in rows}
+        rows = self.rpc.read(PARTY, ids, ["_timestamp", "categories", "tax_identifier"], context=self.context)
+        parts = {model: self._parts(model, ids) for model in _PARTS}
+        return {
+            row["id"]: _State(
+                row["_timestamp"],
+                row["categories"],
+                row["tax_identifier"],
+                {model: parts[model].get(row["id"], []) for model in _PARTS},
+            )
+            for row in rows
+        }
+
+    def _planned(
+        self, actor: Actor, current: dict[int, tuple[Actor, bool]], states: dict[int, _State]
+    ) -> dict[str, Any]:
         erp_id = _int_key(actor.erp_key, "erp_key")
-        current = self.read(actor.actor_type, [erp_id]).get(erp_id)
-        if current is None:
+        found = current.get(erp_id)
+        if found is None or erp_id not in states:
             raise NotFoundError(f"{actor.actor_type.value} {actor.erp_key} does not exist in Tryton")
-        if actor.last_modified is not None and actor.last_modified != current[0].last_modified:
+        if actor.last_modified is not None and actor.last_modified != found[0].last_modified:
             raise ConflictError(
                 f"{actor.actor_type.value} {actor.erp_key} was changed in Tryton since it was read",
-                tech_message=f"last_modified {actor.last_modified} != {current[0].last_modified}",
+                tech_message=f"last_modified {actor.last_modified} != {found[0].last_modified}",
             )
-        model = model_of(actor.actor_type)
-        stamp = self.rpc.read(model, [erp_id], ["_timestamp"], context=self.context)[0]["_timestamp"]
-        values = (
-            self._project_values(actor, creating=False)
-            if actor.actor_type == ActorType.PROJECT
-            else self._party_changes(actor, current=erp_id)
-        )
-        if values:
-            context = {**self.context, "_timestamp": {f"{model},{erp_id}": stamp}}
-            self.rpc.write(model, [erp_id], values, context=context)
-        return self.read(actor.actor_type, [erp_id])[erp_id][0]
+        if actor.actor_type == ActorType.PROJECT:
+            return self._project_values(actor, creating=False)
+        values = self._party_changes(actor, current=states[erp_id])
+        if actor.actor_type == ActorType.PERSON and actor.parent_given:
+            values["relations"] = self._parent_commands(actor, erp_id)
+        return values
+
+    def _write_all(
+        self, model: str, planned: dict[int, tuple[int, dict[str, Any]]], states: dict[int, _State]
+    ) -> dict[int, ErpsyncError]:
+        """One write of every planned change; when Tryton refuses it, each on its own: the errors by index."""
+        writes = {index: (erp_id, values) for index, (erp_id, values) in planned.items() if values}
+        if not writes:
+            return {}
+        stamps = {f"{model},{erp_id}": states[erp_id].stamp for erp_id, _ in writes.values()}
+        context = {**self.context, "_timestamp": stamps}
+        if len(writes) > 1:
+            try:
+                self.rpc.model(
+                    model, "write", *[a for erp_id, v in writes.values() for a in ([erp_id], v)], context=context
+                )
+                return {}
+            except ErpsyncError:
+                pass  # one of them is refused: find which, writing each on its own
+        failed: dict[int, ErpsyncError] = {}
+        for index, (erp_id, values) in writes.items():
+            try:
+                self.rpc.write(model, [erp_id], values, context=context)
+            except ErpsyncError as error:
+                failed[index] = error
+        return failed
 
     def _project_values(self, actor: Actor, *, creating: bool) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -305,17 +320,18 @@ class Records:
             values["party"] = None if actor.parent_key is None else _int_key(actor.parent_key, "parent_key")
         return values
 
-    def _party_changes(self, actor: Actor, *, current: int | None) -> dict[str, Any]:
+    def _party_changes(self, actor: Actor, *, current: _State | None) -> dict[str, Any]:
         """Party values with x2many commands for the addresses, contact mechanisms and tax identifier."""
         fields = actor.fields
-        parts = {model: self._parts(model, [current]).get(current, []) for model in _PARTS} if current else {}
+        current = current or _State(None)
+        parts = current.parts
         values: dict[str, Any] = {}
         if "name" in fields:
             values["name"] = fields["name"]
         if "language" in fields:
             values["lang"] = self._language_id(fields["language"])
         if "category" in fields:
-            values["categories"] = self._category_commands(fields["category"], current)
+            values["categories"] = self._category_commands(fields["category"], current.categories)
         address = self._address_values(fields)
         if address:
             values["addresses"] = _upsert(parts.get("party.address", [])[:1], address)
@@ -324,9 +340,7 @@ class Records:
             values["contact_mechanisms"] = mechanisms
         if "tax_identifier" in fields:
             identifiers = parts.get("party.identifier", [])
-            values["identifiers"] = self._tax_commands(fields["tax_identifier"], current, identifiers)
-        if current is not None and actor.actor_type == ActorType.PERSON and actor.parent_given:
-            values["relations"] = self._parent_commands(actor, current)
+            values["identifiers"] = self._tax_commands(fields["tax_identifier"], current.tax_identifier, identifiers)
         return values
 
     def _parent_commands(self, actor: Actor, person: int) -> list[Any]:
@@ -337,9 +351,10 @@ class Records:
         parent = _int_key(actor.parent_key, "parent_key")
         if not self.rpc.search(PARTY, [["id", "=", parent]], context=self.context):
             raise ValidationError(f"the parent party {actor.parent_key} does not exist in Tryton")
-        domain = [["from_", "=", person], ["type", "=", self.works_for()]]
+        works_for = self.roles.relation()
+        domain = [["from_", "=", person], ["type", "=", works_for]]
         current = self.rpc.search("party.relation.all", domain, context=self.context)
-        return [["delete", current], ["create", [{"to": parent, "type": self.works_for()}]]]
+        return [["delete", current], ["create", [{"to": parent, "type": works_for}]]]
 
     def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
         address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
@@ -360,16 +375,14 @@ class Records:
                 commands.extend(_upsert([first] if first else [], {"type": kind, "value": value}))
         return commands
 
-    def _tax_commands(self, code: Value, party: int | None, existing: list[Row]) -> list[Any]:
-        tax_identifier = self.rpc.read(PARTY, [party], ["tax_identifier"])[0]["tax_identifier"] if party else None
+    def _tax_commands(self, code: Value, tax_identifier: int | None, existing: list[Row]) -> list[Any]:
         current = _tax_row(existing, tax_identifier)
         if not code:
             return [["delete", [current["id"]]]] if current else []
         return _upsert([current] if current else [], {"type": tax_identifier_type(str(code)), "code": code})
 
-    def _category_commands(self, key: Value, party: int | None) -> list[Any]:
-        roles = set(self.roles())
-        current = self.rpc.read(PARTY, [party], ["categories"])[0]["categories"] if party else []
+    def _category_commands(self, key: Value, current: list[int]) -> list[Any]:
+        roles = self.roles.categories()
         commands: list[Any] = []
         others = [c for c in current if c not in roles]
         if others:
@@ -387,7 +400,10 @@ class Records:
     def _lookup(self, model: str, field: str, key: Value) -> int | None:
         if key is None or key == "":
             return None
-        found = self.rpc.search(model, [[field, "=", str(key)]], limit=1)
+        memo = (model, field, str(key))
+        if memo not in self._found:
+            self._found[memo] = self.rpc.search(model, [[field, "=", str(key)]], limit=1)
+        found = self._found[memo]
         if not found:
             raise ValidationError(f"{key!r} is not a known {model} {field} in Tryton")
         return found[0]
@@ -403,6 +419,20 @@ _PARTS: dict[str, list[str]] = {
     "party.contact_mechanism": ["type", "value"],
     "party.identifier": ["type", "code"],
 }
+
+
+@dataclass(frozen=True)
+class _State:
+    """What writing a record needs of it as it is now (all empty for a party being created)."""
+
+    stamp: Any
+    categories: list[int] = field(default_factory=list)
+    tax_identifier: int | None = None
+    parts: dict[str, list[Row]] = field(default_factory=dict)
+
+
+def _is_id(key: str | None) -> bool:
+    return key is not None and key.isdigit()
 
 
 def tax_identifier_type(code: str) -> str | None:

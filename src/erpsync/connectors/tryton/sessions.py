@@ -1,8 +1,9 @@
 """Logged-in Tryton sessions kept per connection, so a call costs its own RPCs and not a login.
 
-A session is opened on a connection's first call: the server's version is checked, the user logs in and the company
-is checked, each bad value with its own message. It then serves every call of that connection from any thread;
-``TrytonRpc`` renews it when Tryton forgets it. Saving a new config or deleting the connection drops it.
+A session is opened on a connection's first call: the server's version is checked, the user logs in, the company is
+checked and the roles' categories and relation type are looked up, each bad value with its own message. It then
+serves every call of that connection from any thread; ``TrytonRpc`` renews it when Tryton forgets it. Saving a new
+config or deleting the connection drops it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from erpsync.connectors.tryton.records import LookupCache, Records
+from erpsync.connectors.tryton.records import Records
+from erpsync.connectors.tryton.roles import Roles, load_roles
 from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
 from erpsync.errors import TransientError, ValidationError
 from erpsync.protocol import models as m
@@ -20,16 +22,16 @@ from erpsync.protocol import models as m
 
 @dataclass
 class Session:
-    """One connection's logged-in client, company, cached lookups, and the lock that serialises its creates."""
+    """One connection's logged-in client, company, roles, and the lock that serialises its creates."""
 
     config: m.Config
     rpc: TrytonRpc
     company: int
-    lookups: LookupCache = field(default_factory=LookupCache)
+    roles: Roles
     create_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def records(self) -> Records:
-        return Records(self.rpc, self.company, self.lookups)
+        return Records(self.rpc, self.company, self.roles)
 
     def close(self) -> None:
         self.rpc.close()
@@ -47,7 +49,8 @@ def open_session(config: m.Config) -> Session:
     rpc = TrytonRpc(url, database)
     try:
         rpc.login(user, password)
-        return Session(dict(config), rpc, _company(config, rpc))
+        company = _company(config, rpc)
+        return Session(dict(config), rpc, company, load_roles(config, rpc, company))
     except BaseException:
         rpc.close()
         raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, read_record, write_record
@@ -218,10 +217,10 @@ def sync_now(engine: Engine, user_id: int, entity: EntityRef, connection_id: int
         hidden = hidden_connection_names(session, user_of(session, user_id))
     outranked_by_hidden = {merge.OUTRANKED.format(connection=name) for name in hidden}
     anonymous = merge.OUTRANKED.format(connection="another ERP connection")
-    result.conflicts = [
-        replace(c, reason=anonymous) if c.reason in outranked_by_hidden else c for c in result.conflicts
+    conflicts = [
+        c.model_copy(update={"reason": anonymous}) if c.reason in outranked_by_hidden else c for c in result.conflicts
     ]
-    return result
+    return result.model_copy(update={"conflicts": conflicts})
 
 
 @interactive

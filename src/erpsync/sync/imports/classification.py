@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
+from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import links
 from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
@@ -59,6 +60,20 @@ class Verdict:
     @property
     def erp_key(self) -> str:
         return self.actor.erp_key or ""
+
+    def created_as(self, entity_id: int) -> Verdict:
+        """This create, done: the entity it made (what ``dataclasses.replace`` gives, without its cost per record)."""
+        return Verdict(
+            self.actor,
+            self.verb,
+            entity_id,
+            self.reason,
+            self.crm_values,
+            self.agreed,
+            self.company_id,
+            self.already_linked,
+            self.keys,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,7 @@ class Classifier:
             select(ErpLink.actor_type, ErpLink.erp_key, ErpLink.entity_id).where(
                 ErpLink.connection_id == self.p.connection_id,
                 ErpLink.entity_type == EntityType.COMPANY.value,
-                ErpLink.erp_key.in_([key for _, key in keys]),
+                one_of(session, ErpLink.erp_key, [key for _, key in keys]),
             )
         )
         return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in keys}
@@ -122,7 +137,7 @@ class Classifier:
             select(ErpLink.entity_id, ErpLink.erp_key).where(
                 ErpLink.connection_id == self.p.connection_id,
                 ErpLink.entity_type == self.p.entity_type.value,
-                ErpLink.entity_id.in_(entity_ids),
+                one_of(session, ErpLink.entity_id, entity_ids),
             )
         )
         return {row[0]: row[1] for row in rows}

@@ -3,7 +3,6 @@ them."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,11 +19,13 @@ from erpsync.storage.tables import CrmDeletion, Person
 # --- matching -------------------------------------------------------------------------------------------------------
 
 
-SEPARATORS = re.compile(r"[\s\-./]")
+_DROP_SEPARATORS = str.maketrans("", "", "-./")
 
 
 def _compact(text: str) -> str:
-    return SEPARATORS.sub("", text).casefold()
+    """Without whitespace (as ``str.isspace`` and a regular expression's ``\\s`` know it) nor ``-``, ``.``, ``/``;
+    case folded. ``translate`` and ``split`` rather than a regular expression: this runs per record and criterion."""
+    return "".join(text.translate(_DROP_SEPARATORS).split()).casefold()
 
 
 def _name(text: str) -> str:

@@ -7,6 +7,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,11 +32,14 @@ UNDO_LOCK_WAIT_SECONDS = 10.0
 # --- preview --------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PreviewRow:
+class PreviewRow(BaseModel):
+    """What an import would do with one ERP actor, for the API's answer (``verb`` as ``action``) and the web page."""
+
+    model_config = ConfigDict(frozen=True)
+
     erp_key: str
     label: str
-    verb: Verb
+    verb: Verb = Field(serialization_alias="action")
     entity_id: int | None
     reason: str
 
@@ -58,7 +62,10 @@ def preview(
         ).actors
     with closing(CrmIndex(p.entity_type)) as index, engine.database.read_session() as session:
         verdicts = Classifier(p, index).page(session, actors)
-    return [PreviewRow(v.erp_key, _label(v.actor), v.verb, v.entity_id, v.reason) for v in verdicts]
+    return [
+        PreviewRow(erp_key=v.erp_key, label=_label(v.actor), verb=v.verb, entity_id=v.entity_id, reason=v.reason)
+        for v in verdicts
+    ]
 
 
 def _label(actor: m.Actor) -> str:

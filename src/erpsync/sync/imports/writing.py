@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -15,7 +15,7 @@ from erpsync.crm.fields import CRM_FIELDS
 from erpsync.crm.service import create_entities_bulk, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ValidationError
-from erpsync.storage.bulk import insert_rows
+from erpsync.storage.bulk import insert_rows, one_of
 from erpsync.storage.tables import Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
@@ -67,7 +67,9 @@ class PageWriter:
 
     def _seen(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
-        query = select(ImportItem.erp_key).where(ImportItem.job_id == self.job_id, ImportItem.erp_key.in_(keys))
+        query = select(ImportItem.erp_key).where(
+            ImportItem.job_id == self.job_id, one_of(self.session, ImportItem.erp_key, keys)
+        )
         return set(self.session.scalars(query))
 
     def _update(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
@@ -105,7 +107,7 @@ class PageWriter:
             except InvalidFieldError as error:
                 skipped.append(_skipped(verdict, f"the CRM refused a value: {error}"))
         done = create_entities_bulk(self.session, self.p.entity_type, rows, changed_by=self.p.origin)
-        created = [replace(v, entity_id=entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
+        created = [v.created_as(entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
         return created + skipped, done.change_seqs
 
     def _items(self, verdicts: Sequence[Verdict]) -> None:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from erpsync.crm.fields import CRM_FIELDS, CrmField
 from erpsync.protocol.models import FieldMeta, FieldType, Value
@@ -188,12 +189,52 @@ def _translate(
     return Translation(out, tuple(problems))
 
 
+Step = Callable[[Value], Value]
+"""One field's translation of a value, blank included, with what it needs bound in (raises ``_UntranslatableError``)."""
+
+
+def _erp_step(pairing: _Pairing) -> Step:
+    """``None if is_blank(value) else _from_erp(value, pairing)``, worked out once per field: for the usual text value
+    no lookups at all (a record is translated field by field, a page record by record)."""
+    convert = _FROM_ERP[pairing.meta.type]
+    if pairing.meta.type is not FieldType.TEXT:
+        return lambda value: None if is_blank(value) else convert(value, pairing)
+    limit = _crm_limit(pairing)
+
+    def text(value: Value) -> Value:
+        if type(value) is not str:
+            return None if is_blank(value) else convert(value, pairing)
+        if not value.strip():
+            return None
+        return value if limit is None or len(value) <= limit else _checked_length(value, limit, "CRM")
+
+    return text
+
+
+def _crm_step(pairing: _Pairing) -> Step:
+    """``_to_crm(value, pairing)`` worked out once per field."""
+    if pairing.meta.type is not FieldType.LIST:
+        return lambda value: None if value is None else str(normalize(value))
+    if pairing.items is None:
+        return lambda value: _to_crm(value, pairing)  # raises: the list has no list mapping
+    items = pairing.items.items
+    return lambda value: None if value is None else items.get(str(value))
+
+
 @dataclass(frozen=True)
 class Translator:
     """The translations of one actor type's mapping with its field pairings worked out once: a sync translates every
     record of a page by the same mapping. ``Translator.of(mapping, erp_fields, list_mappings)``."""
 
     pairings: tuple[_Pairing, ...]
+
+    @cached_property
+    def _erp_steps(self) -> tuple[tuple[str, Step], ...]:
+        return tuple((p.meta.key, _erp_step(p)) for p in self.pairings)
+
+    @cached_property
+    def _crm_steps(self) -> tuple[tuple[str, str, Step], ...]:
+        return tuple((p.meta.key, p.crm_key, _crm_step(p)) for p in self.pairings if p.writes_crm)
 
     @classmethod
     def of(
@@ -211,7 +252,15 @@ class Translator:
 
     def erp_canonical(self, values: Mapping[str, Value]) -> Translation:
         """An ERP actor's values in canonical space (wrong types, unmapped list items and too-long text reported)."""
-        return _translate(values, self.pairings, lambda p: p.meta.key, _from_erp)
+        out: dict[str, Value] = {}
+        problems: list[Problem] = []
+        for key, step in self._erp_steps:  # as ``_translate`` does, with each field's step worked out once
+            if key in values:
+                try:
+                    out[key] = step(values[key])
+                except _UntranslatableError as problem:
+                    problems.append(Problem(key, str(problem)))
+        return Translation(out, tuple(problems))
 
     def erp_to_crm(self, values: Mapping[str, Value]) -> Translation:
         """Canonical values (e.g. the merge's CRM writes) as CRM values, keyed by CRM field, for rows that write the
@@ -223,11 +272,7 @@ class Translator:
     def canonical_to_crm(self, canonical: Mapping[str, Value]) -> dict[str, Value]:
         """Values ``erp_canonical`` gave (checked already, so not again) as CRM values, keyed by CRM field, for rows
         that write the CRM."""
-        return {
-            p.crm_key: _to_crm(canonical[p.meta.key], p)
-            for p in self.pairings
-            if p.writes_crm and p.meta.key in canonical
-        }
+        return {crm_key: step(canonical[key]) for key, crm_key, step in self._crm_steps if key in canonical}
 
 
 def _from_crm(value: Value, pairing: _Pairing) -> Value:

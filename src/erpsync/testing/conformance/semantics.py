@@ -1,4 +1,4 @@
-"""The meaning of each search operator of SPEC §6.4, as the kit expects a connector to apply it.
+"""The meaning of each search operator (docs/protocol.md "Search restrictions"), as the kit expects it applied.
 
 Text compares ignoring case; ``between`` includes both ends; datetimes compare as instants (naive means UTC).
 ``operands`` picks values from the records themselves, so a read-only field is tested as well as a writable one.

@@ -123,7 +123,7 @@ class _Screens:
 SCREENS = {segment: _Screens(segment, entity_type) for segment, entity_type in crm_forms.ENTITY_BY_SEGMENT.items()}
 
 
-def _screens(request: Request) -> _Screens:
+async def _screens(request: Request) -> _Screens:
     return SCREENS[segments.segment_of(request)]
 
 

@@ -178,7 +178,7 @@ class _Target:
         return self.tab.url(self.entity_id, path)
 
 
-def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
+async def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
 
 
@@ -196,7 +196,7 @@ class _SearchQuery:
     page: int = 1
 
 
-def _search_query(
+async def _search_query(
     actor_type: Annotated[str, Query(max_length=32)],
     text: Annotated[str | None, Query(max_length=255)] = None,
     advanced: Annotated[bool, Query()] = False,

@@ -109,7 +109,7 @@ def check_actor_fields(ctx: Context, evidence: Evidence) -> None:
 
 
 def field_meta_problems(raw: object, *, where: str) -> list[str]:
-    """Problems of a field metadata list (SPEC §6.3)."""
+    """Problems of a field metadata list."""
     if not isinstance(raw, list):
         return [f"{where}: `fields` is {raw!r}, not a list"]
     problems = []

@@ -1,7 +1,7 @@
 """connections get a configuration version stamp, replaced by every change of their sync configuration or metadata
 cache, so each process can keep the parsed configuration until it changes
 
-Revision ID: 0008_perf_config_stamp
+Revision ID: 0008_config_stamp
 Revises: 0007_logins
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_perf_config_stamp"
+revision = "0008_config_stamp"
 down_revision = "0007_logins"
 branch_labels = None
 depends_on = None
