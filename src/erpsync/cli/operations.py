@@ -20,17 +20,15 @@ from erpsync.api.engine_schemas import (
     EngineBody,
     EventPublic,
     HealthPublic,
-    RecordResultPublic,
     RunProgressPublic,
     RunPublic,
     event_public,
     health_public,
     link_public,
-    record_result_public,
     run_progress_public,
     run_public,
 )
-from erpsync.api.import_schemas import RestrictionBody, preview_public
+from erpsync.api.import_schemas import RestrictionBody
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.cli.connections import connections_app
@@ -41,6 +39,7 @@ from erpsync.storage.tables import SyncJob, SyncRun, utcnow
 from erpsync.sync import engine_settings, imports, jobs, links, operations, resync, runs
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
 engine_app = typer.Typer(help="Automatic sync: on or off, and how often.", no_args_is_help=True)
@@ -325,11 +324,10 @@ def imports_preview(
             limit=limit,
             user=None,
         )
-    found = [preview_public(row) for row in rows]
     if as_json:
-        output.print_json(found)
+        output.print_json(rows)
         return
-    cells = ((row.erp_key, row.label, row.action, row.entity_id, row.reason) for row in found)
+    cells = ((row.erp_key, row.label, row.verb.value, row.entity_id, row.reason) for row in rows)
     output.print_table("preview", ("ERP key", "name", "action", "record", "reason"), cells)
 
 
@@ -439,22 +437,22 @@ def problems_retry(
         raise typer.Exit(1)
 
 
-def _retry(session: Session, sync: Engine, connection_id: int, ids: list[int]) -> list[RecordResultPublic]:
+def _retry(session: Session, sync: Engine, connection_id: int, ids: list[int]) -> list[RecordResult]:
     results = []
     with output.progress_bar("retrying", total=len(ids)) as (progress, task):
         for link_id in ids:
             result = operations.retry_failing_record(session, sync, connection_id, link_id, user=None)
-            results.append(record_result_public(result))
+            results.append(result)
             progress.advance(task)
     return results
 
 
-def _show_results(results: list[RecordResultPublic], as_json: bool) -> None:
+def _show_results(results: list[RecordResult], as_json: bool) -> None:
     if as_json:
         output.print_json(results)
         return
     for result in results:
-        errors = "; ".join(str(error.get("message", error)) for error in result.errors)
+        errors = "; ".join(error.message for error in result.errors)
         typer.echo(f"link {result.link_id}: {result.state}" + (f" ({errors})" if errors else ""))
     if not results:
         typer.echo("no failing records")

@@ -30,8 +30,8 @@ BODY_ARGUMENT = typer.Argument("-", help="JSON file in the API's request shape, 
 
 
 def print_json(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> None:
-    """The data as the API answers it: models dumped in JSON mode, one document, indented."""
-    plain = TypeAdapter(Any).dump_python(data, mode="json")
+    """The data as the API answers it: models dumped in JSON mode by their aliases, one document, indented."""
+    plain = TypeAdapter(Any).dump_python(data, mode="json", by_alias=True)
     typer.echo(json.dumps(plain, indent=2, ensure_ascii=False))
 
 
