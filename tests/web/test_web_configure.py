@@ -102,7 +102,8 @@ def test_a_crm_item_used_twice_in_a_list_is_red_and_refused(admin: Browser, conn
     assert re.search(r'<label for="item-1-1">Denmark</label> <span class="hint">DK</span>', page)
     refused = admin.post(url, {"item.country.DK": str(denmark), "item.country.SE": str(denmark)})
     assert refused.status_code == 422
-    assert f"country.SE: CRM item {denmark} is paired with both &#39;DK&#39; and &#39;SE&#39;" in refused.text
+    assert "country.SE: CRM item &#39;Denmark&#39; is paired with both &#39;DK&#39; and &#39;SE&#39;" in refused.text
+    assert f"CRM item {denmark} " not in refused.text, "the item is named, not numbered"
     assert len(re.findall(r'class="duplicate" aria-invalid="true"', refused.text)) == 2
     assert admin.post(url, {"item.country.DK": str(denmark)}).status_code == 303
     assert re.search(rf'<option value="{denmark}" selected>Denmark</option>', admin.get(url).text)
