@@ -88,7 +88,7 @@ def test_a_saved_mapping_is_stored_and_a_direction_without_crm_field_is_refused(
     bad = {"name": {"direction": "to_erp"}, "country": {"crm_field": "NAME", "direction": "both"}}
     refused = admin.post(url, mapping_form(False, bad))
     assert refused.status_code == 422
-    assert "Not saved. 2 reason(s):" in refused.text
+    assert "Not saved. 2 reasons:" in refused.text
     assert "customer.name: a direction needs a CRM field" in refused.text
     assert "customer.country: ERP field of type list cannot pair with NAME of type text" in refused.text
     assert _mapping(site, connection_id)["active"] is True  # nothing changed
@@ -157,7 +157,7 @@ def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, c
     admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", only_country)
     refused = admin.post(active, {"active": "on"})
     assert refused.status_code == 409
-    assert "2 reason(s)" in refused.text
+    assert "2 reasons" in refused.text
     reasons = re.findall(r"<li>([^<]+)</li>", refused.text.split('class="problems"')[1])
     assert reasons == [
         "customer.name: a mandatory ERP field needs a CRM→ERP direction or a default",
