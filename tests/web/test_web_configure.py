@@ -171,6 +171,23 @@ def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, c
         assert session.scalars(select(ErpConnection.active)).one() is False
 
 
+def test_the_reasons_of_a_refusal_read_in_danish(admin: Browser, connection_id: int) -> None:
+    only_country = mapping_form(True, {"country": CUSTOMER_ROWS["country"]})
+    admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", only_country)
+    admin.post("/language", {"language": "da", "next": TAB})
+    refused = admin.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"})
+    assert refused.status_code == 409
+    assert "2 årsager" in refused.text
+    reasons = re.findall(r"<li>([^<]+)</li>", refused.text.split('class="problems"')[1])
+    assert reasons == [
+        "customer.name: et obligatorisk ERP-felt kræver retningen CRM→ERP eller en standardværdi",
+        "customer.country: listen &#39;country&#39; har ingen listetilknytning",
+    ]
+    bad = {"name": {"direction": "to_erp"}}
+    saved = admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", mapping_form(False, bad))
+    assert "customer.name: en retning kræver et CRM-felt" in saved.text
+
+
 def test_defaults_keep_what_was_typed_and_name_a_value_of_the_wrong_kind(admin: Browser, connection_id: int) -> None:
     url = f"{TAB}/connections/{connection_id}/defaults?actor_type=customer"
     page = admin.get(url).text
