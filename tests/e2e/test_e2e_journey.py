@@ -6,8 +6,9 @@ opens the sync priority; activates; imports the ERP's customers. The licensed us
 a project, edits the company, syncs now and the ERP holds the change; the user without the licence sees no ERP tab and
 is told why on a direct address.
 
-Every step leaves a screenshot in test-artifacts/journey/; in Danish, a page showing one of the hub's own English
-words fails the test (the connector's texts, ERP field names and values, are the connector's to translate).
+Every step leaves a screenshot at desktop and phone widths in test-artifacts/journey/; in Danish, a page showing
+one of the hub's own English words fails the test (the connector's texts, ERP field names and values, are the
+connector's to translate).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from erpsync.storage.tables import Company, ErpConnection, ErpLink
 from erpsync.testing.sample import COMPANY
 from erpsync.web.i18n import Translator
 
-from .conftest import PASSWORD, Hub
+from .conftest import PASSWORD, WIDTHS, Hub
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "journey"
 IMPORTED = ("Alfa ApS", "Beta A/S")
@@ -83,8 +84,10 @@ class Journey:
         self.step += 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.page.wait_for_load_state()
-        path = ARTIFACTS / f"{self.language}-{self.step:02}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
+        for label, (width, height) in WIDTHS.items():
+            self.page.set_viewport_size({"width": width, "height": height})
+            self.page.screenshot(path=ARTIFACTS / f"{self.language}-{self.step:02}-{name}-{label}.png", full_page=True)
+        self.page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
         if self.language == "da":
             text = self.page.locator("body").inner_text()
             found = [word for word in ENGLISH_UI_WORDS if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)]
