@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest bench bench-quick clean
+.PHONY: demo test lint typecheck pytest node-check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,13 @@ typecheck: $(STAMP)
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-pytest: $(STAMP) $(CHROMIUM)
+# The example connector in examples/node-connector runs on Node.js 20 or later (standard library only); its tests
+# (the conformance kit and a hub sync) are part of the suite and are never skipped.
+node-check:
+	@command -v node >/dev/null 2>&1 || { echo "make test needs Node.js 20 or later (node on PATH) for examples/node-connector" >&2; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "make test needs Node.js 20 or later; found $$(node --version)" >&2; exit 1; }
+
+pytest: $(STAMP) $(CHROMIUM) node-check
 	$(BIN)/pytest -n 2
 
 # Benchmarks (bench/README.md): not part of `make test`; results go to bench/RESULTS.md.

@@ -266,7 +266,7 @@ def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> d
     return row
 
 
-def run(sizes: list[int], seconds: float, import_n: int) -> list[dict[str, Any]]:
+def run(sizes: list[int], seconds: float, import_n: int, only: set[str] | None = None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="erpsync-load-") as tmp:
         folder = Path(tmp)
@@ -282,22 +282,37 @@ def run(sizes: list[int], seconds: float, import_n: int) -> list[dict[str, Any]]
             hung = _hung_connection(site, proxy.url)
             with _hub_process(site, folder) as url:
                 hub = Hub(url, _token(url), site.connection_ids[0], site.connection_ids[1], hung, list(range(1, 201)))
-                rows += _scenarios(hub, sizes, seconds, proxy)
+                rows += _scenarios(hub, sizes, seconds, proxy, only or set(SCENARIOS))
     return rows
 
 
-def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any) -> list[dict[str, Any]]:
+SCENARIOS = ("erp_tab", "sync_now", "mix", "mix_with_import", "hung_connector")
+
+
+def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set[str]) -> list[dict[str, Any]]:
     rows = []
     for count in sizes:
         for name, call in (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", _mix)):
-            stats, me = asyncio.run(_clients(hub, call, count, seconds))
-            rows.append(_report(name, count, stats, me))
+            if name in only:
+                stats, me = asyncio.run(_clients(hub, call, count, seconds))
+                rows.append(_report(name, count, stats, me))
     count = sizes[-1]
+    if "mix_with_import" in only:
+        rows.append(_mix_with_import(hub, count, seconds))
+    if "hung_connector" in only:
+        rows += _hung(hub, count, seconds, proxy)
+    return rows
+
+
+def _mix_with_import(hub: Hub, count: int, seconds: float) -> dict[str, Any]:
     job_id, started = _import(hub)
     stats, me = asyncio.run(_clients(hub, _mix, count, seconds))
     during = _import_state(hub, job_id)["processed"]
     finished = _wait_for_import(hub, job_id, started, limit=900)
-    rows.append(_report("mix_with_import", count, stats, me, imported_during_load=during, import_job=finished))
+    return _report("mix_with_import", count, stats, me, imported_during_load=during, import_job=finished)
+
+
+def _hung(hub: Hub, count: int, seconds: float, proxy: Any) -> list[dict[str, Any]]:
     proxy.inject(Fault.DELAY, operation="search_actors", times=1_000_000, delay=HUNG_SECONDS)
 
     async def hung_and_tab() -> tuple[tuple[Stats, Stats], tuple[Stats, Stats]]:
@@ -306,19 +321,29 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any) -> list[d
         return await asyncio.gather(hung, tab)
 
     (hung_stats, me), (tab_stats, _) = asyncio.run(hung_and_tab())
-    rows.append(_report("hung_connector_search", count, hung_stats, me))
-    rows.append(_report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, me))
     proxy.clear()
-    return rows
+    return [
+        _report("hung_connector_search", count, hung_stats, me),
+        _report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, me),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--results", type=Path, default=None, help="also write the rows as JSON lines here")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help=f"some of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--clients", default=None, help="client counts, e.g. 50 (default 20,50; quick 10,20)")
     args = parser.parse_args()
     sizes, seconds, import_n = ([10, 20], 5.0, 5_000) if args.quick else ([20, 50], 20.0, 50_000)
-    rows = run(sizes, seconds, import_n)
+    if args.clients:
+        sizes = [int(count) for count in args.clients.split(",")]
+    only = set(args.only.split(","))
+    if only - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(only - set(SCENARIOS)))}")
+    if "mix_with_import" not in only:
+        import_n = 100  # nothing imports it: no need to seed the ERP with more
+    rows = run(sizes, seconds, import_n, only)
     if args.results:
         args.results.write_text("".join(json.dumps(row) + "\n" for row in rows))
 

@@ -36,9 +36,10 @@ from erpsync.storage.tables import ChangeCounter, Company, ErpConnection, ErpLin
 from erpsync.sync import configuration
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
-from erpsync.sync.engine import Engine, EngineSettings, Pass, passes, save_engine_settings
+from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine, Pass, passes
 from erpsync.testing.server import free_port
 
 CUSTOMER = m.ActorType.CUSTOMER

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bench.world import Site
 from erpsync.crm.changes import current_watermark
 from erpsync.storage.tables import ErpLink, utcnow
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from bench.measure import peak_rss_mb, result
 from bench.world import CUSTOMER, Site
 from erpsync.sync import imports
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 
 
 def measure(site: Site, n: int) -> dict[str, Any]:

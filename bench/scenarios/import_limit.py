@@ -24,7 +24,7 @@ from bench.measure import result
 from bench.world import CUSTOMER, MAPPED, PAGE_SIZE, Site, engine_pass
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.protocol.signing import signed_headers_v2
-from erpsync.sync.engine import Engine, Pass
+from erpsync.sync.work import Engine, Pass
 
 ORIGIN = "bench:limit"
 COMPANY_COLUMNS = (

@@ -18,7 +18,7 @@ from bench.measure import result
 from bench.world import CUSTOMER, Site, connector_process, environment, new_site, seed_erp
 from erpsync.storage.db import Database
 from erpsync.sync import imports, jobs
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 from erpsync.testing.db import ensure_postgres_running, postgres_database
 from erpsync.worker import DramatiqDispatcher, build_broker
 

@@ -1,108 +1,146 @@
-"""Administering users and groups: the use cases the API, the pages and the command line share, each audited, with
-the rules of ``accounts`` (password rules, unique logins and group names, known licences) and the one an
-administrator meets only here: nobody removes their own administrator role, deactivates or deletes themselves.
+"""What administrators change outside the sync side: users, groups and the items of CRM lists.
 
-The callers end the transaction (commit, or roll back on an error).
+Each change is one use case: one unit of work in the caller's session, audited (``by`` is the administrator, None on
+the command line, which says so with ``via="cli"``). The API and the command line call these; they never write the
+audit entry or end the transaction themselves.
 
 Public names: ``create_user``, ``update_user``, ``delete_user``, ``create_group``, ``update_group``, ``delete_group``,
-``check_own_account``.
+``add_list_item``, ``update_list_item``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, audit
+from erpsync.crm import lists
 from erpsync.errors import ConflictError
-from erpsync.storage.tables import Group, User
+from erpsync.storage.tables import Group, ListItem, User
+from erpsync.storage.unit_of_work import unit_of_work
 
 
-def check_own_account(admin: User | None, user: User, changes: dict[str, Any]) -> None:
-    """Refuse an administrator removing their own administrator role or deactivating themselves."""
-    demoting = changes.get("is_admin") is False or changes.get("active") is False
-    if admin is not None and user.id == admin.id and demoting:
-        raise ConflictError("you cannot remove your own administrator role or deactivate yourself")
+def _via(via: str | None) -> dict[str, str]:
+    return {"via": via} if via else {}
+
+
+# --- users ------------------------------------------------------------------------------------------------------------
 
 
 def create_user(
     session: Session,
-    admin: User | None,
     *,
     login: str,
     password: str,
     name: str = "",
     is_admin: bool = False,
-    licences: Iterable[str] = (),
+    licences: Iterable[accounts.Licence | str] = (),
+    by: int | None,
     via: str | None = None,
 ) -> User:
-    """A new user; ``via`` names the way in for the audit log when it is not the API or the pages (``"cli"``)."""
     licences = list(licences)
-    user = accounts.create_user(
-        session, login=login, password=password, name=name, is_admin=is_admin, licences=licences
-    )
-    detail = {"login": user.login, "name": name, "is_admin": is_admin, "licences": licences} | _via(via)
-    audit.record(session, user_id=_id(admin), action="create", target_type="user", target_id=user.id, detail=detail)
+    with unit_of_work(session):
+        user = accounts.create_user(
+            session, login=login, password=password, name=name, is_admin=is_admin, licences=licences
+        )
+        detail = {"login": login, "name": name, "is_admin": is_admin, "licences": licences} | _via(via)
+        audit.record(session, user_id=by, action="create", target_type="user", target_id=user.id, detail=detail)
     return user
 
 
-def update_user(session: Session, admin: User | None, user: User, changes: dict[str, Any]) -> User:
-    """Apply ``changes`` (name, password, is_admin, licences, active); a new password is audited, never its value."""
-    check_own_account(admin, user, changes)
-    accounts.update_user(session, user, **changes)
-    detail = {k: v for k, v in changes.items() if k != "password"} | {"password_changed": "password" in changes}
-    audit.record(session, user_id=_id(admin), action="update", target_type="user", target_id=user.id, detail=detail)
+def update_user(session: Session, user_id: int, changes: Mapping[str, Any], *, by: int) -> User:
+    """Change the attributes in ``changes`` (those of ``accounts.update_user``); an administrator keeps their own role
+    and stays active (``ConflictError``). The password never reaches the audit log, only that it changed."""
+    with unit_of_work(session):
+        user = accounts.get_user(session, user_id)
+        if user.id == by and (changes.get("is_admin") is False or changes.get("active") is False):
+            raise ConflictError("you cannot remove your own administrator role or deactivate yourself")
+        accounts.update_user(session, user, **changes)
+        detail = {k: v for k, v in changes.items() if k != "password"} | {"password_changed": "password" in changes}
+        audit.record(session, user_id=by, action="update", target_type="user", target_id=user.id, detail=detail)
     return user
 
 
-def delete_user(session: Session, admin: User | None, user: User) -> None:
-    if admin is not None and user.id == admin.id:
-        raise ConflictError("you cannot delete yourself")
-    detail = {"login": user.login}
-    audit.record(session, user_id=_id(admin), action="delete", target_type="user", target_id=user.id, detail=detail)
-    accounts.delete_user(session, user)
+def delete_user(session: Session, user_id: int, *, by: int) -> None:
+    with unit_of_work(session):
+        user = accounts.get_user(session, user_id)
+        if user.id == by:
+            raise ConflictError("you cannot delete yourself")
+        detail = {"login": user.login}
+        audit.record(session, user_id=by, action="delete", target_type="user", target_id=user.id, detail=detail)
+        accounts.delete_user(session, user)
+
+
+# --- groups -----------------------------------------------------------------------------------------------------------
 
 
 def create_group(
     session: Session,
-    admin: User | None,
     *,
     name: str,
     description: str = "",
     member_ids: Iterable[int] = (),
+    by: int | None,
     via: str | None = None,
 ) -> Group:
-    members = list(member_ids)
-    group = accounts.create_group(session, name=name, description=description, member_ids=members)
-    detail = {"name": name, "description": description, "members": members} | _via(via)
-    audit.record(session, user_id=_id(admin), action="create", target_type="group", target_id=group.id, detail=detail)
+    member_ids = list(member_ids)
+    with unit_of_work(session):
+        group = accounts.create_group(session, name=name, description=description, member_ids=member_ids)
+        detail = {"name": name, "description": description, "members": member_ids} | _via(via)
+        audit.record(session, user_id=by, action="create", target_type="group", target_id=group.id, detail=detail)
     return group
 
 
-def update_group(session: Session, admin: User | None, group: Group, changes: dict[str, Any]) -> Group:
-    """Apply ``changes`` (name, description, members: a list of user ids)."""
-    accounts.update_group(
-        session,
-        group,
-        name=changes.get("name"),
-        description=changes.get("description"),
-        member_ids=changes.get("members"),
-    )
-    audit.record(session, user_id=_id(admin), action="update", target_type="group", target_id=group.id, detail=changes)
+def update_group(
+    session: Session,
+    group_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    member_ids: Iterable[int] | None = None,
+    by: int,
+) -> Group:
+    member_ids = None if member_ids is None else list(member_ids)
+    parts = {"name": name, "description": description, "members": member_ids}
+    with unit_of_work(session):
+        group = accounts.get_group(session, group_id)
+        accounts.update_group(session, group, name=name, description=description, member_ids=member_ids)
+        detail = {part: value for part, value in parts.items() if value is not None}
+        audit.record(session, user_id=by, action="update", target_type="group", target_id=group.id, detail=detail)
     return group
 
 
-def delete_group(session: Session, admin: User | None, group: Group) -> None:
-    detail = {"name": group.name}
-    audit.record(session, user_id=_id(admin), action="delete", target_type="group", target_id=group.id, detail=detail)
-    accounts.delete_group(session, group)
+def delete_group(session: Session, group_id: int, *, by: int) -> None:
+    with unit_of_work(session):
+        group = accounts.get_group(session, group_id)
+        detail = {"name": group.name}
+        audit.record(session, user_id=by, action="delete", target_type="group", target_id=group.id, detail=detail)
+        accounts.delete_group(session, group)
 
 
-def _id(admin: User | None) -> int | None:
-    return admin.id if admin is not None else None
+# --- CRM list items ---------------------------------------------------------------------------------------------------
 
 
-def _via(via: str | None) -> dict[str, str]:
-    return {"via": via} if via else {}
+def add_list_item(session: Session, list_name: str, *, label: str, rank: int | None = None, by: int) -> ListItem:
+    with unit_of_work(session):
+        item = lists.add_item(session, lists.parse_list_name(list_name), label=label, rank=rank)
+        detail = {"label": label, "rank": rank}
+        audit.record(
+            session, user_id=by, action="create", target_type=f"list:{list_name}", target_id=item.id, detail=detail
+        )
+    return item
+
+
+def update_list_item(
+    session: Session, list_name: str, item_id: int, changes: Mapping[str, Any], *, by: int
+) -> ListItem:
+    """Change the attributes in ``changes`` (``label``, ``rank``, ``deleted``)."""
+    with unit_of_work(session):
+        item = lists.update_item(session, lists.parse_list_name(list_name), item_id, **changes)
+        target_type = f"list:{list_name}"
+        audit.record(
+            session, user_id=by, action="update", target_type=target_type, target_id=item.id, detail=dict(changes)
+        )
+    return item

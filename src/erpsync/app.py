@@ -2,9 +2,10 @@
 
 It opens storage, makes the cipher and the connector clients, and puts them on the app's state for the request
 dependencies (``erpsync.http.deps``); it installs the API under ``/api/v1`` (``erpsync.api``), the web pages at ``/``
-(``erpsync.web``) and the background worker (``erpsync.worker``) with the function the API and the pages hand queued
-jobs to. It owns what both sides rely on: the app-wide middlewares (security headers, body size limit, NUL refusal) and
-the answers to "busy, try again" (503), a page or JSON by the path.
+(``erpsync.web``), the probes (``/healthz``, ``/readyz``: database and broker), the metrics (``/metrics``) and the
+background worker (``erpsync.worker``) with the function the API and the pages hand queued jobs to. It owns what both
+sides rely on: the app-wide middlewares (security headers, body size limit, NUL refusal) and the answers to "busy, try
+again" (503), a page or JSON by the path.
 
 The API and the web UI do not know each other; only this module names both.
 
@@ -27,16 +28,19 @@ from erpsync.api.app import API_PREFIX, OPENAPI_URL, add_api_errors, api_router,
 from erpsync.api.docs import install_docs
 from erpsync.crypto import cipher_for
 from erpsync.errors import UnavailableError
+from erpsync.http.health import health_router
 from erpsync.http.limits import BodySizeLimit
+from erpsync.http.metrics import metrics_router
 from erpsync.http.request_checks import NulRefusal
 from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
 from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
+from erpsync.storage.health import database_problem
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 from erpsync.web import error_pages
-from erpsync.worker import background_worker, job_sender
+from erpsync.worker import background_worker, broker_problem, job_sender
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +83,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.add_exception_handler(UnavailableError, _connector_unavailable)
     app.add_exception_handler(sqlalchemy_exc.TimeoutError, _database_busy)
     app.add_exception_handler(sqlalchemy_exc.OperationalError, _database_busy)
+    app.include_router(
+        health_router({"database": lambda: database_problem(db), "broker": lambda: broker_problem(settings)})
+    )
+    app.include_router(metrics_router())
     app.include_router(api_router())
     install_docs(app, prefix=API_PREFIX, openapi_url=OPENAPI_URL)
     web.install(app, settings)  # the web pages at "/"; the API stays under API_PREFIX

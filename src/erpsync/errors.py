@@ -11,7 +11,7 @@ from typing import ClassVar
 
 
 class ErrorCode(StrEnum):
-    """Typed reasons (SPEC §5.2) plus the protocol-level ``unknown_connection``."""
+    """The error codes of docs/protocol.md ("Error codes"), ``unknown_connection`` included."""
 
     AUTH = "auth"
     RATE_LIMIT = "rate_limit"

@@ -1,7 +1,8 @@
 """Signing in, for the API and the web pages alike: one rate limiter, the client's address, throttling, unlocking.
 
 Public names: ``LoginLimiter`` (``LoginLimiter.from_settings(settings)``), ``client_address``, ``sign_in``,
-``unlock``.
+``issue_token`` (the API's sign-in), ``start_web_session`` and ``end_web_session`` (the web UI's), ``unlock``,
+``unlock_user``.
 
 Three guards stand in front of a password check, each answering "try again in N seconds" (``LoginThrottledError``)
 whether the login name exists or not:
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from erpsync import accounts, audit
 from erpsync.settings import IpNetwork, Settings
 from erpsync.storage.tables import User
+from erpsync.storage.unit_of_work import unit_of_work
 
 _NAMESPACE = "erpsync-login"
 
@@ -110,7 +112,8 @@ def client_address(peer: str | None, forwarded_for: Iterable[str], trusted: tupl
 def sign_in(session: Session, limiter: LoginLimiter, *, login: str, password: str, address: str) -> User:
     """The user with this login and password; raises ``LoginThrottledError`` or ``LoginFailedError``.
 
-    Failures are written in the caller's transaction: the caller commits even when this raises."""
+    Failures are written in the caller's transaction: the caller commits even when this raises (``issue_token`` and
+    ``start_web_session`` do)."""
     failed_before = accounts.failed_before(session, login, address=address)
     wait = limiter.admit(address=address, login=login, failed_before=failed_before)
     if wait:
@@ -122,11 +125,46 @@ def sign_in(session: Session, limiter: LoginLimiter, *, login: str, password: st
         raise
 
 
+def _signed_in(session: Session, limiter: LoginLimiter, *, login: str, password: str, address: str) -> User:
+    try:
+        return sign_in(session, limiter, login=login, password=password, address=address)
+    except accounts.LoginFailedError:
+        session.commit()  # keep the failure count, which is what makes the throttling work
+        raise
+
+
+def issue_token(session: Session, limiter: LoginLimiter, *, login: str, password: str, address: str) -> str:
+    """Sign in for the API: a new bearer token; raises like ``sign_in``, with the failure kept. One unit of work."""
+    with unit_of_work(session):
+        user = _signed_in(session, limiter, login=login, password=password, address=address)
+        return accounts.issue_token(session, user)
+
+
+def start_web_session(session: Session, limiter: LoginLimiter, *, login: str, password: str, address: str) -> str:
+    """Sign in for the web UI: the id of a new web session; raises like ``sign_in``, with the failure kept."""
+    with unit_of_work(session):
+        user = _signed_in(session, limiter, login=login, password=password, address=address)
+        return accounts.start_web_session(session, user)
+
+
+def end_web_session(session: Session, session_id: str) -> None:
+    """Sign out of the web UI: the web session ends server-side, not only in the browser."""
+    with unit_of_work(session):
+        accounts.end_web_session(session, session_id)
+
+
 def unlock(session: Session, limiter: LoginLimiter, user: User, *, by: int | None, via: str = "api") -> int:
     """Lift every throttle on ``user``'s login (an administrator's act, audited: ``by`` is the administrator, None on
-    the command line); the number of addresses that were held."""
+    the command line); the number of addresses that were held. In the caller's transaction (``unlock_user`` owns
+    one)."""
     limiter.clear_account(user.login)
     held = accounts.unlock(session, user)
     detail = {"login": user.login, "addresses": held, "via": via}
     audit.record(session, user_id=by, action="unlock", target_type="user", target_id=user.id, detail=detail)
     return held
+
+
+def unlock_user(session: Session, limiter: LoginLimiter, user_id: int, *, by: int | None, via: str = "api") -> int:
+    """``unlock`` as one unit of work: the user looked up by id, the throttles lifted, the act audited."""
+    with unit_of_work(session):
+        return unlock(session, limiter, accounts.get_user(session, user_id), by=by, via=via)

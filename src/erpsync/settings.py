@@ -1,8 +1,8 @@
 """Settings from ``ERPSYNC_*`` environment variables, with embedded defaults that need no other service.
 
 With ``ERPSYNC_ENV=prod`` the settings refuse to load (naming the variable) without a secret key of at least
-``MIN_SECRET_BYTES`` bytes, or with a shorter connector secret: a generated key or a guessable secret is for trying
-the product out, not for running it.
+``MIN_SECRET_BYTES`` bytes, or with a shorter connector secret or metrics token: a generated key or a guessable
+secret is for trying the product out, not for running it.
 """
 
 from __future__ import annotations
@@ -50,6 +50,16 @@ class Settings(BaseSettings):
         default="",
         description="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is believed",
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token a Prometheus scraper sends to GET /metrics (administrators' tokens work too)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text lines for people, or json: one JSON object per line for a log pipeline"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="the least level logged"
+    )
     login_limit: str = Field(
         default="20/minute", description="sign-in attempts allowed per client address (limits notation)"
     )
@@ -94,6 +104,7 @@ class Settings(BaseSettings):
         for variable, value in (
             ("ERPSYNC_SECRET_KEY", self.secret_key),
             ("ERPSYNC_CONNECTOR_SECRET", self.connector_secret),
+            ("ERPSYNC_METRICS_TOKEN", self.metrics_token),
         ):
             if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(f"{variable} must be at least {MIN_SECRET_BYTES} bytes long with ERPSYNC_ENV=prod")

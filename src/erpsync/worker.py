@@ -28,13 +28,17 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
+from erpsync import metrics
 from erpsync.errors import ErpsyncError
+from erpsync.logs import bound
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
 from erpsync.sync import imports, jobs, locks, resync, runs
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, engine_settings, run_cycle, sync_connection
+from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle, sync_connection
+from erpsync.sync.engine_settings import engine_settings
+from erpsync.sync.work import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +60,18 @@ def run_cycle_now(database: Database, clients: ConnectorClients) -> list[RunSumm
 
 def sync_connection_task(engine: Engine, connection_id: int) -> RunSummary | None:
     """One run of a connection; None when a run of it is under way elsewhere or it is no longer active."""
-    try:
-        return sync_connection(engine, connection_id, kind=runs.RunKind.CYCLE)
-    except locks.LockedError:
-        logger.info("connection %s is being synced by another run", connection_id)
-    except ErpsyncError as error:
-        logger.info("connection %s not synced: %s", connection_id, error.user_message)
-    return None
+    with bound(connection_id=connection_id):
+        try:
+            summary = sync_connection(engine, connection_id, kind=runs.RunKind.CYCLE)
+        except locks.LockedError:
+            logger.info("connection %s is being synced by another run", connection_id)
+            return None
+        except ErpsyncError as error:
+            logger.info("connection %s not synced: %s", connection_id, error.user_message)
+            return None
+        with bound(run_id=summary.run_id):
+            logger.info("run %s of connection %s: %s", summary.run_id, connection_id, summary.status)
+        return summary
 
 
 JOB_RUNNERS = {jobs.JobKind.IMPORT: imports.run_import, jobs.JobKind.RESYNC: resync.run_resync}
@@ -71,7 +80,8 @@ JOB_RUNNERS = {jobs.JobKind.IMPORT: imports.run_import, jobs.JobKind.RESYNC: res
 def run_job_task(engine: Engine, job_id: int, *, lease_ttl: timedelta = jobs.DEFAULT_LEASE) -> SyncJob | None:
     """Run or resume a job; None while its connection is busy (it stays queued and is delivered again)."""
     job = jobs.read_job(engine.database, job_id)
-    return JOB_RUNNERS[jobs.JobKind(job.kind)](engine, job_id, lease_ttl=lease_ttl)
+    with bound(job_id=job_id, connection_id=job.connection_id):
+        return JOB_RUNNERS[jobs.JobKind(job.kind)](engine, job_id, lease_ttl=lease_ttl)
 
 
 # --- embedded -------------------------------------------------------------------------------------------------------
@@ -155,6 +165,21 @@ class Dispatcher(Protocol):
 def build_broker(redis_url: str, *, namespace: str = DEFAULT_NAMESPACE) -> RedisBroker:
     """A Redis broker; ``namespace`` prefixes its keys, so several hubs (or tests) can share one Redis."""
     return RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+
+
+def broker_problem(settings: Settings) -> str | None:
+    """For the readiness probe: None when no broker is configured (embedded) or Redis answers a ping; otherwise what is
+    wrong, in words that name no address or password."""
+    if not settings.redis_url:
+        return None
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return f"broker not reachable ({type(error).__name__})"
+    finally:
+        client.close()
+    return None
 
 
 @dataclass
@@ -323,3 +348,4 @@ def serve_workers(settings: Settings, engine: Engine, options: WorkerOptions) ->
         scheduler.stop()
         worker.stop()
         broker.close()
+        metrics.process_ended()

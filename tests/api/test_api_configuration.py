@@ -13,7 +13,8 @@ import pytest
 
 from erpsync import audit
 from erpsync.connectors.sample.fields import LISTS
-from erpsync.storage.tables import ConnectionActorFields, SyncActorMapping
+from erpsync.storage.tables import ConnectionActorFields, ErpConnection, SyncActorMapping
+from erpsync.sync.configuration import changing
 from erpsync.testing.sample import RunningSample, running_sample
 
 from .conftest import Hub
@@ -159,7 +160,7 @@ def test_a_saved_mapping_keeps_ranks_and_per_field_policy(setup: Setup) -> None:
 
 
 def test_fields_the_connector_stops_reporting_are_flagged_and_new_ones_auto_mapped_on_refresh(setup: Setup) -> None:
-    with setup.hub.database.session() as session:
+    with setup.hub.database.session() as session, changing(session.get_one(ErpConnection, setup.connection_id)):
         cache = session.get(ConnectionActorFields, (setup.connection_id, "customer"))
         assert cache is not None
         cache.fields_json = [field for field in cache.fields_json if field["key"] != "vat_number"]

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from erpsync.connectors.sample.seed import DEMO_USER
 from erpsync.storage.tables import AuditEntry, ConnectionActorFields, ErpConnection
+from erpsync.sync.configuration import changing
 from erpsync.testing.sample import RunningSample, running_sample
 
 from .conftest import Hub
@@ -160,12 +161,13 @@ def test_refresh_flags_fields_the_connector_no_longer_reports(setup: Setup) -> N
         row = session.get(ConnectionActorFields, (connection["id"], "customer"))
         assert row is not None
         legacy = {"key": "legacy_code", "label": "Legacy code", "type": "text"}
-        session.execute(
-            update(ConnectionActorFields)
-            .where(ConnectionActorFields.connection_id == connection["id"])
-            .where(ConnectionActorFields.actor_type == "customer")
-            .values(fields_json=[*row.fields_json, legacy])
-        )
+        with changing(session.get_one(ErpConnection, connection["id"])):
+            session.execute(
+                update(ConnectionActorFields)
+                .where(ConnectionActorFields.connection_id == connection["id"])
+                .where(ConnectionActorFields.actor_type == "customer")
+                .values(fields_json=[*row.fields_json, legacy])
+            )
     vanished = setup.admin.post(f"/connections/{connection['id']}/refresh")
     assert vanished.json() == {"customer": ["legacy_code"]}
     assert setup.admin.post(f"/connections/{connection['id']}/refresh").json() == {}

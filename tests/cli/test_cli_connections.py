@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from erpsync.testing.sample import RunningSample
@@ -61,9 +62,23 @@ def test_bad_input_is_one_clear_line(data_dir: Path, tmp_path: Path, sample: Run
 
 def test_conformance_passes_the_sample_connector(tmp_path: Path, sample: RunningSample) -> None:
     config = _config_file(tmp_path, {**sample.config, "include_inactive": True})
-    code, output = run_cli("conformance", sample.url, "--secret", sample.secret, "--config", config)
+    delete = f"{sys.executable} -m erpsync.connectors.sample.delete {sample.erp.path} {sample.config['company']}"
+    code, output = run_cli(
+        "conformance", sample.url, "--secret", sample.secret, "--config", config, "--delete-command", delete
+    )
     assert code == 0, output
     assert "signatures" in output
+    assert "conforms" in output
+
+
+def test_conformance_without_a_way_to_delete_is_incomplete_not_conforming(
+    tmp_path: Path, sample: RunningSample
+) -> None:
+    config = _config_file(tmp_path, {**sample.config, "include_inactive": True})
+    code, output = run_cli("conformance", sample.url, "--secret", sample.secret, "--config", config)
+    assert code == 3, output
+    assert "INCOMPLETE" in output
+    assert "changes_deleted" in output
 
 
 def test_conformance_fails_on_a_wrong_secret(tmp_path: Path, sample: RunningSample) -> None:

@@ -36,6 +36,14 @@ def test_tryton_customers_are_imported_and_linked_once_with_their_values(hub: Hu
     plain = hub.crm(hub.company_of(made["Plain Ltd"]))
     assert (plain["NAME"], plain["EMAIL"], plain["COUNTRY"], plain["CATEGORY"]) == ("Plain Ltd", None, None, None)
 
+    quiet = hub.cycle()  # the import left the ERP feed where its read ended
+    assert (quiet.counts.records, quiet.counts.crm_writes) == (0, 0)
+    tryton.edit(made["Fjell AS"], email="salg@fjell.example")
+    changed = hub.cycle()
+    assert (changed.counts.records, changed.counts.crm_writes) == (1, 1)
+    assert hub.crm(hub.company_of(made["Fjell AS"]))["EMAIL"] == "salg@fjell.example"
+    assert hub.cycle().counts.records == 0
+
     again = hub.import_customers()
 
     assert (again.status, again.created, again.linked) == ("done", 0, len(customers))

@@ -27,9 +27,10 @@ from erpsync.storage.tables import ChangeCounter, Company, ErpConnection, ErpLin
 from erpsync.sync import configuration, imports, links
 from erpsync.sync.connections import ConnectionDraft, create_connection
 from erpsync.sync.connectors import ConnectorClients, add_connector
-from erpsync.sync.engine import Engine, RunSummary, run_cycle
+from erpsync.sync.engine import RunSummary, run_cycle
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Policy
+from erpsync.sync.work import Engine
 from erpsync.testing.tryton import COUNTRIES, TrytonServer
 
 SECRET = "e2e-tryton-connector-secret-0123456789"

@@ -14,7 +14,8 @@ from erpsync.protocol.models import Actor, ActorType
 from erpsync.storage.db import Database
 from erpsync.sync import creates
 from erpsync.sync.connections import hub_clients
-from erpsync.sync.engine import Engine, run_cycle
+from erpsync.sync.engine import run_cycle
+from erpsync.sync.work import Engine
 
 
 def main(url: str, key: str, mode: str, *ids: str) -> None:

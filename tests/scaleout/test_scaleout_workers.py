@@ -1,5 +1,6 @@
 """`erpsync worker` processes on Redis: an import survives `kill -9` of its worker and a Redis restart with every actor
-imported exactly once, and two workers on PostgreSQL never run one connection twice at once while serving them all."""
+imported exactly once, two workers on PostgreSQL never run one connection twice at once while serving them all, and a
+scrape of the hub's metrics adds up what both workers did."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crypto import cipher_for
 from erpsync.protocol.models import ActorType
@@ -26,11 +30,13 @@ from erpsync.storage.tables import Company, ErpLink, SyncConnector, SyncRun
 from erpsync.sync import configuration, imports, jobs
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
-from erpsync.sync.engine import Engine, EngineSettings, save_engine_settings
+from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.db import migrated_database, postgres_database
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
+from erpsync.testing.server import serve_in_thread
 from erpsync.testing.services import REDIS_URL, ensure_redis_running, stop_redis, unique_namespace
 from erpsync.worker import DramatiqDispatcher, build_broker, dispatch_job
 
@@ -224,3 +230,43 @@ def _runs_each(hub: Hub, connection_ids: list[int]) -> int:
             ).all()
         )
     return min(counts.get(connection_id, 0) for connection_id in connection_ids)
+
+
+def test_a_scrape_of_the_hub_adds_up_the_work_of_two_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))  # the workers and the hub's scrape share it
+    with postgres_database() as url, hub_on(url, tmp_path) as hub:
+        seed_customers(hub, 5)
+        connection_ids = [hub.add_connection(f"Connection {n}") for n in range(2)]
+        with hub.database.session() as session:
+            save_engine_settings(session, EngineSettings(running=True, interval_seconds=1))
+        with hub.worker("--threads", "2"), hub.worker("--threads", "2"):
+            wait_for(lambda: _runs_each(hub, connection_ids) >= 2, "each connection to be synced twice")
+        token = "a-scraper-token-" + "s" * 32
+        settings = hub.settings.model_copy(update={"metrics_token": token})
+        with serve_in_thread(create_app(settings, database=hub.database)) as hub_url:
+            scrape = httpx.get(f"{hub_url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        with hub.database.read_session() as session:
+            ok_cycles = session.scalar(
+                select(func.count()).select_from(SyncRun).where(SyncRun.kind == "cycle", SyncRun.status == "ok")
+            )
+    assert scrape.status_code == 200, scrape.text
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scrape.text)
+        for sample in family.samples
+    }
+    assert samples[("erpsync_runs_total", (("kind", "cycle"), ("outcome", "ok")))] == ok_cycles
+    changes = (("connector", "Sample"), ("operation", "changes"), ("outcome", "ok"))
+    assert samples[("erpsync_connector_request_seconds_count", changes)] >= ok_cycles
+    for connection_id in connection_ids:
+        age = [
+            value
+            for (name, labels), value in samples.items()
+            if name == "erpsync_last_successful_sync_age_seconds" and ("connection_id", str(connection_id)) in labels
+        ]
+        assert len(age) == 1
+        assert age[0] >= 0
+    writers = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
+    assert len(writers) >= 2, f"counted by one process only: {sorted(writers)}"

@@ -12,19 +12,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, CrmFieldType
 from erpsync.storage.db import Database, normalise_url
 from erpsync.storage.migrate import alembic_config, current_revision, upgrade
-from erpsync.storage.tables import (
-    ENTITY_TABLES,
-    Base,
-    ChangeCounter,
-    ErpConnection,
-    LoginThrottle,
-    SyncConnector,
-    User,
-    utcnow,
-)
+from erpsync.storage.tables import Base, ChangeCounter, ErpConnection, LoginThrottle, SyncConnector, User, utcnow
 from erpsync.testing.db import postgres_database
 
 

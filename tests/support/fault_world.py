@@ -28,6 +28,7 @@ from erpsync.sync.connections import ConnectionDraft, create_connection, hub_cli
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.fault_proxy import FaultProxy, running_fault_proxy
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 
@@ -61,8 +62,8 @@ class FaultWorld:
     connection_id: int
 
     @property
-    def engine(self) -> sync_engine.Engine:
-        return sync_engine.Engine(self.database, self.clients)
+    def engine(self) -> Engine:
+        return Engine(self.database, self.clients)
 
     def cycle(self) -> list[sync_engine.RunSummary]:
         return sync_engine.run_cycle(self.engine)

@@ -25,6 +25,7 @@ from erpsync.sync.connections import ConnectionDraft, create_connection, hub_cli
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 
 CUSTOMER = ActorType.CUSTOMER
@@ -50,8 +51,8 @@ class World:
     config: ConnectionConfig = field(default_factory=ConnectionConfig)
 
     @property
-    def engine(self) -> sync_engine.Engine:
-        return sync_engine.Engine(self.database, self.clients, load_config=lambda _session, _connection: self.config)
+    def engine(self) -> Engine:
+        return Engine(self.database, self.clients, load_config=lambda _session, _connection: self.config)
 
     def cycle(self) -> list[sync_engine.RunSummary]:
         return sync_engine.run_cycle(self.engine)

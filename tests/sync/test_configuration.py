@@ -3,6 +3,8 @@ auto-mapping, and saves that change nothing when refused or when the connector c
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from erpsync.crypto import Cipher, key_from_secret
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, ListItem
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ErpConnection
+from erpsync.storage.tables import ErpConnection, SyncActorMapping
 from erpsync.sync import configuration, connections, connectors
 from erpsync.sync.configuration import ConfigurationRefusedError
 from erpsync.sync.connectors import ConnectorClients
@@ -121,6 +123,61 @@ def test_a_refused_save_writes_nothing(world: World) -> None:
         assert [problem.field for problem in refused.value.problems] == ["created", "created"]
     with world.database.read_session() as session:
         assert configuration.load_config(session, world.connection(session)) == before
+
+
+def test_the_parsed_configuration_is_kept_until_a_change_another_process_makes_is_seen_at_once(world: World) -> None:
+    with world.database.read_session() as session:
+        first = configuration.load_config(session, world.connection(session))
+        offered = configuration.offered_fields(world.connection(session))
+    with world.database.read_session() as session:
+        assert configuration.load_config(session, world.connection(session)) is first  # parsed once, not per request
+        assert configuration.offered_fields(world.connection(session)) == offered
+    # Another process (as a second web process or a Dramatiq worker would) changes the policy and a mapping.
+    script = """
+import sys
+from erpsync.storage.db import Database
+from erpsync.storage.tables import ErpConnection, SyncActorMapping
+from erpsync.sync import configuration
+from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
+from erpsync.sync.merge import Direction, Policy
+database = Database(sys.argv[1])
+with database.session() as session:
+    connection = session.get_one(ErpConnection, int(sys.argv[2]))
+    configuration.save_policy(session, connection, policy=Policy.ERP, no_blank_overwrite=True)
+    row = FieldMapping(erp_field="name", crm_field="NAME", direction=Direction.BOTH)
+    mapping = ActorTypeMapping(actor_type="customer", active=True, fields=(row,))
+    configuration.save_mapping(session, connection, mapping, erp_lists={})
+database.dispose()
+"""
+    subprocess.run(
+        [sys.executable, "-c", script, world.database.url, str(world.connection_id)], check=True, timeout=120
+    )
+    with world.database.read_session() as session:
+        changed = configuration.load_config(session, world.connection(session))
+    assert (changed.policy, changed.no_blank_overwrite) == (Policy.ERP, True)
+    assert [(row.erp_field, row.crm_field) for row in changed.mappings[ActorType.CUSTOMER].fields] == [("name", "NAME")]
+    assert (first.policy, first.mappings[ActorType.CUSTOMER].active) == (Policy.NEWEST, False)  # kept as it was
+
+
+def test_a_change_rolled_back_leaves_the_configuration_it_found(world: World) -> None:
+    with world.database.read_session() as session:
+        before = configuration.load_config(session, world.connection(session))
+    with world.database.session() as session:
+        connection = world.connection(session)
+        with configuration.changing(connection):
+            session.get_one(SyncActorMapping, (connection.id, "customer")).active = True
+            halfway = configuration.load_config(session, connection)  # read in the middle of a change
+        configuration.save_policy(session, connection, policy=Policy.CRM, no_blank_overwrite=True)
+        assert configuration.load_config(session, connection).policy is Policy.CRM  # its own change, seen at once
+        assert halfway.mappings[ActorType.CUSTOMER].active is True
+        session.rollback()
+    with world.database.read_session() as session:
+        assert configuration.load_config(session, world.connection(session)) == before
+    with world.database.session() as session:
+        configuration.save_policy(session, world.connection(session), policy=Policy.ERP, no_blank_overwrite=False)
+    with world.database.read_session() as session:
+        after = configuration.load_config(session, world.connection(session))
+    assert after == before.model_copy(update={"policy": Policy.ERP})
 
 
 def test_lists_are_read_from_the_connector_and_a_list_left_unread_refuses_the_save(world: World) -> None:

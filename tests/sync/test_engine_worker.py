@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from erpsync.storage.db import Database
 from erpsync.storage.tables import EngineState
-from erpsync.sync.engine import EngineSettings, save_engine_settings
+from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.worker import EmbeddedWorker
 from support.sync_world import World
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol.models import ActorType
 from erpsync.sdk.app import create_app
-from erpsync.storage.tables import Company, ErpLink, Person, SyncConnector, SyncRun
+from erpsync.storage.tables import Company, ErpLink, Person, SyncConnector, SyncRun, SyncWatermark
 from erpsync.sync import imports, jobs, locks
 from erpsync.sync.engine import sync_connection
 from erpsync.sync.erp_tab import RestrictionInput
+from erpsync.sync.imports import paging
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
 from erpsync.testing.sample import COMPANY
@@ -125,6 +128,33 @@ def test_the_engine_does_not_echo_imported_records(world: World) -> None:
     run(world, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
     summary = sync_connection(world.engine, world.connection_id)
     assert (summary.counts.crm_writes, summary.counts.erp_writes, summary.counts.errors) == (0, 0, 0)
+
+
+def test_an_import_knows_its_total_from_the_first_page_and_the_next_cycle_reads_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    erp_customers(world, 25, email="x@example.com")
+    monkeypatch.setattr(paging, "PAGE_SIZE", 10)
+    totals: list[tuple[int | None, int]] = []
+    advance = jobs.advance
+
+    def advance_and_note(session: Session, job_id: int, run_id: int, **kwargs: Any) -> None:
+        job = jobs.get_job(session, job_id)
+        totals.append((job.total, job.processed))
+        advance(session, job_id, run_id, **kwargs)
+
+    monkeypatch.setattr(jobs, "advance", advance_and_note)
+    done = run(world, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+    assert (done.total, done.processed, totals) == (25, 25, [(25, 0), (25, 10), (25, 20)])
+    with world.database.read_session() as session:
+        mark = session.get(SyncWatermark, (world.connection_id, CUSTOMER.value))
+        assert mark is not None
+        assert (mark.erp_since is not None, mark.erp_cursor) == (True, None)
+    summary = sync_connection(world.engine, world.connection_id)
+    assert summary.counts.records == 0
+    world.sample.erp.update_actor(COMPANY, CUSTOMER, sorted(links_of(world))[0], {"email": "new@example.com"})
+    after_change = sync_connection(world.engine, world.connection_id).counts
+    assert (after_change.records, after_change.crm_writes) == (1, 1)
 
 
 def test_a_search_imports_only_its_hits_and_bad_criteria_are_refused_each(world: World) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import Value
 from erpsync.sync.merge import (
+    DecisionKind,
     Direction,
     FieldRule,
     MergeResult,
@@ -219,6 +220,28 @@ def test_skipped_fields_keep_their_agreed_value() -> None:
     assert not result.decisions
 
 
+def test_each_decision_has_the_kind_of_what_settled_it() -> None:
+    times = {"crm_updated_at": T1, "erp_last_modified": "2020-01-01"}
+    cases = {
+        DecisionKind.SAME: merge_one(old="a", crm="b", erp="b"),
+        DecisionKind.ONE_SIDE: merge_one(old="a", crm="b", erp="a"),
+        DecisionKind.CONFLICT: merge_one(old="a", crm="b", erp="c", **times),
+    }
+    for kind, result in cases.items():
+        (decision,) = result.decisions
+        assert decision.kind is kind
+        assert decision.conflict is (kind is DecisionKind.CONFLICT)
+    held_back = merge_one(old="a", crm="b", erp="c", rule=FieldRule(Direction.TO_CRM, Policy.CRM))
+    assert [(d.kind, d.written_to) for d in held_back.decisions] == [(DecisionKind.CONFLICT, None)]
+    outranked = Snapshot(agreed={"f": "a"}, crm={"f": "b"}, erp={"f": "c"}, crm_written_by="Nordic")
+    [decision] = merge(outranked, rules={"f": FieldRule(Direction.BOTH, Policy.ERP)}).decisions
+    assert (decision.kind, decision.winner, decision.reason) == (
+        DecisionKind.CONFLICT,
+        Side.CRM,
+        "conflict: Nordic has a higher sync priority",
+    )
+
+
 # --- resync and connect ---------------------------------------------------------------------------------------------
 
 
@@ -236,6 +259,7 @@ def test_push_from_crm_ignores_change_detection_and_honours_the_blank_option() -
         "resync from crm",
         "resync from crm; blank not allowed to overwrite",
     ]
+    assert {d.kind for d in result.decisions} == {DecisionKind.RESYNC}
 
 
 def test_connect_applies_chosen_and_implied_winners() -> None:
@@ -254,6 +278,8 @@ def test_connect_applies_chosen_and_implied_winners() -> None:
         "d": "direction to_erp",
         "e": "both sides hold the same value",
     }
+    kinds = {d.field: d.kind for d in result.decisions}
+    assert kinds == dict.fromkeys("abcd", DecisionKind.CONNECT) | {"e": DecisionKind.SAME}
 
 
 def test_connect_refuses_missing_contradicting_and_unknown_winners() -> None:
@@ -335,6 +361,17 @@ def check_decisions_explain_writes(result: MergeResult, before: Snapshot) -> Non
             assert d.winner is d.written_to.other
             assert same(d.new, getattr(before, d.winner.value)[d.field])
             assert d.reason
+        assert d.kind is _expected_kind(before, d.field), "the kind says what settled the field"
+        assert d.conflict == d.reason.startswith("conflict"), "the kind and the worded reason agree"
+
+
+def _expected_kind(before: Snapshot, name: str) -> DecisionKind:
+    crm, erp = before.crm[name], before.erp[name]
+    if same(crm, erp):
+        return DecisionKind.SAME
+    if name in before.agreed and (same(crm, before.agreed[name]) or same(erp, before.agreed[name])):
+        return DecisionKind.ONE_SIDE
+    return DecisionKind.CONFLICT
 
 
 def check_policy_and_single_edits_win(

@@ -192,3 +192,99 @@ def rewrite_answers(app: Asgi, *, operation: str, edit: Edit) -> Asgi:
         return None
 
     return rewriting
+
+
+def rewrite_status(app: Asgi, statuses: dict[int, int]) -> Asgi:
+    """Answers with another HTTP status, e.g. a refusal as ``200`` with the same ``ok: false`` envelope."""
+
+    async def rewriting(scope: Scope, receive: Receive, send: Send) -> None:
+        async def status_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] in statuses:
+                message = {**message, "status": statuses[message["status"]]}
+            await send(message)
+
+        await app(scope, receive, status_send)
+
+    return rewriting
+
+
+def authenticate_first(app: Asgi) -> Asgi:
+    """Checks for a signature before anything else: an unsigned unknown operation or oversized body gets 401."""
+
+    async def first(scope: Scope, receive: Receive, send: Send) -> None:
+        names = {name.lower() for name, _ in scope.get("headers", [])}
+        if scope["type"] == "http" and SIGNATURE_V2_HEADER.lower().encode() not in names:
+            body = json.dumps(
+                {"ok": False, "state": "error", "user_message": "unsigned", "tech_message": "", "error_code": "auth"}
+            ).encode()
+            await send(
+                {"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await app(scope, receive, send)
+        return
+
+    return first
+
+
+_NESTED = ("actor", "actors", "restrictions")
+_KNOWN_NESTED = {
+    "actor": {"actor_type", "erp_key", "last_modified", "parent_type", "parent_key", "fields"},
+    "restriction": {"field", "operator", "values"},
+}
+
+
+def _strip_nested(document: Any) -> Any:
+    """The request with unknown members of its actors and restrictions dropped, as a lenient parser would."""
+    if not isinstance(document, dict):
+        return document
+    stripped = dict(document)
+    for name in _NESTED:
+        kind = "restriction" if name == "restrictions" else "actor"
+        value = stripped.get(name)
+        items = value if isinstance(value, list) else [value]
+        cleaned = [
+            {k: v for k, v in item.items() if k in _KNOWN_NESTED[kind]} if isinstance(item, dict) else item
+            for item in items
+        ]
+        if name in stripped:
+            stripped[name] = cleaned if isinstance(value, list) else cleaned[0]
+    return stripped
+
+
+def lenient_below_top(app: Asgi, *, secret: str) -> Asgi:
+    """Refuses unknown members only at the top level; below it (actors, restrictions) they are silently dropped."""
+
+    async def lenient(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)  # type: ignore[no-any-return]
+        body = await _read_body(receive)
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        try:
+            document = json.loads(body)
+            verify_ok = _v2(headers, SIGNATURE_V2_HEADER) == sign_v2(
+                secret,
+                method="POST",
+                path=scope["path"],
+                timestamp=_v2(headers, TIMESTAMP_HEADER),
+                nonce=_v2(headers, NONCE_HEADER),
+                body=body,
+            )
+        except (ValueError, SignatureError):
+            verify_ok = False
+        if not verify_ok:
+            await app(scope, _replay(body, receive), send)
+            return None
+        cleaned = json.dumps(_strip_nested(document)).encode()
+        replacement = _resigned(
+            secret,
+            cleaned,
+            path=scope["path"],
+            timestamp=_v2(headers, TIMESTAMP_HEADER),
+            nonce=_v2(headers, NONCE_HEADER),
+        )
+        await app(_with_headers(scope, replacement), _replay(cleaned, receive), send)
+        return None
+
+    return lenient

@@ -11,13 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from erpsync.errors import AuthError, NotFoundError, ValidationError
+from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.sdk.connector import Connector
 
 DATABASE, PASSWORD = "erp", "right-password"
 CONFIG: m.Config = {"database": DATABASE, "password": PASSWORD}
 COUNTRIES = {"DK": "Denmark", "SE": "Sweden", "NO": "Norway"}
+LANGUAGES = {"en": "English", "da": "Dansk"}  # a config list: answered before any connection exists
+NEGATED = {
+    m.Operator.NOT_BEGINS,
+    m.Operator.NOT_CONTAINS,
+    m.Operator.NOT_ENDS,
+    m.Operator.IS_NOT,
+    m.Operator.NE,
+    m.Operator.NOT_ONE_OF,
+}
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -60,6 +69,10 @@ class Store:
 
     def stamp(self) -> str:
         self.clock += 1
+        return self.latest()
+
+    def latest(self) -> str:
+        """The stamp of the latest write: every later write is stamped greater."""
         return (_EPOCH + timedelta(microseconds=self.clock)).isoformat()
 
 
@@ -77,6 +90,7 @@ class ReferenceConnector(Connector):
             fields=[
                 _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
                 _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
+                _meta("language", m.FieldType.LIST, list_name="languages"),
             ]
         )
 
@@ -104,6 +118,7 @@ class ReferenceConnector(Connector):
         return FIELDS[request.actor_type]
 
     def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        self.check_field_keys(request.actor_type, request.field_keys)
         self._fields(request)
         with self.store.lock:
             found = [self._live(request.actor_type, key) for key in request.erp_keys]
@@ -127,21 +142,49 @@ class ReferenceConnector(Connector):
     def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
         return _satisfies(value, kind, restriction)
 
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        return self.search_where(request, lambda record: True)
+
+    def search_by_parent(self, request: m.SearchByParentRequest) -> m.ActorsResponse:
+        return self.search_where(request, lambda record: record.parent_key == request.parent_key)
+
+    def search_where(
+        self, request: m.SearchActorsRequest | m.SearchByParentRequest, where: Callable[[Record], bool]
+    ) -> m.ActorsResponse:
+        self._fields(request)
+        text = request.text.lower()
+        with self.store.lock:
+            hits = [
+                record
+                for record in self._all(request.actor_type)
+                if text in str(record.fields.get("name", "")).lower() and where(record)
+            ]
+        return m.ActorsResponse(actors=[self.to_actor(record, request.field_keys) for record in hits[: request.limit]])
+
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
         self._fields(request)
+        self.check_field_keys(request.actor_type, request.field_keys)
+        if request.cursor is not None and "|" not in request.cursor:
+            raise ValidationError(f"cursor {request.cursor!r} is not one this connector gave")
         after = tuple(request.cursor.split("|", 1)) if request.cursor else None
+        since, resumed = _since(request.since)
         with self.store.lock:
-            pending = sorted(
+            everything = sorted(
                 (record.last_modified, record.erp_key)
                 for record in self.store.records.values()
-                if record.actor_type == request.actor_type and record.last_modified >= (request.since or "")
+                if record.actor_type == request.actor_type
             )
+            pending = [p for p in everything if (p[0] > since if resumed else p[0] >= since)]
             pending = [position for position in pending if after is None or position > after]
             page = [self.store.records[key] for _, key in pending[: request.limit]]
+            latest = self.store.latest()
         more = len(pending) > request.limit
-        return self.changes_page(
+        answer = self.changes_page(
             page, request, next_cursor=f"{page[-1].last_modified}|{page[-1].erp_key}" if more else None
         )
+        if more:
+            return answer
+        return answer.model_copy(update={"next_since": f"after:{latest}" if latest else request.since})
 
     def changes_page(
         self, page: list[Record], request: m.ChangesRequest, *, next_cursor: str | None
@@ -154,7 +197,7 @@ class ReferenceConnector(Connector):
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         actor = request.actor
-        self._check_values(actor.actor_type, actor.fields)
+        self._check_values(actor.actor_type, actor.fields, creating=True)
         if actor.actor_type == m.ActorType.PERSON and self._live(m.ActorType.CUSTOMER, actor.parent_key or "") is None:
             raise ValidationError("a person needs an existing customer as parent")
         with self.store.lock:
@@ -176,28 +219,45 @@ class ReferenceConnector(Connector):
         for index, actor in enumerate(request.actors):
             try:
                 saved.append(self.save_one(actor))
-            except (NotFoundError, ValidationError) as error:
+            except (NotFoundError, ValidationError, ConflictError) as error:
                 errors.append(
                     m.ActorError(erp_key=actor.erp_key, index=index, error_code=error.code, message=str(error))
                 )
         return m.SaveActorsResponse(actors=saved, errors=errors)
 
     def save_one(self, actor: m.Actor) -> m.Actor:
-        self._check_values(actor.actor_type, actor.fields)
+        self._check_values(actor.actor_type, actor.fields, creating=False)
         with self.store.lock:
             record = self._live(actor.actor_type, actor.erp_key or "")
             if record is None:
                 raise NotFoundError(f"no {actor.actor_type} {actor.erp_key}")
+            if actor.last_modified is not None and actor.last_modified != record.last_modified:
+                raise ConflictError(f"{actor.erp_key} changed in the ERP since it was read")
+            parent = self.parent_of(actor) if actor.parent_given else record.parent_key
             record.fields.update(actor.fields)
+            record.parent_key = parent
             record.last_modified = self.store.stamp()
         return self.to_actor(record, list(record.fields))
 
+    def parent_of(self, actor: m.Actor) -> str | None:
+        if actor.parent_key is None and actor.parent_type is None:
+            return None
+        if (
+            actor.parent_type != m.ActorType.CUSTOMER
+            or self._live(m.ActorType.CUSTOMER, actor.parent_key or "") is None
+        ):
+            raise ValidationError(f"no customer {actor.parent_key} to be the parent")
+        return actor.parent_key
+
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
-        self.config(request.connection_id)
-        if request.list_name != "countries":
+        if request.list_name != "languages":
+            self.config(request.connection_id)
+        lists = {"languages": LANGUAGES, "countries": COUNTRIES}
+        if request.list_name not in lists:
             raise ValidationError(f"no list {request.list_name!r}")
-        keys = request.keys if request.keys is not None else list(COUNTRIES)
-        return m.ListItemsResponse(items=[m.ListItem(key=k, label=COUNTRIES[k]) for k in keys if k in COUNTRIES])
+        labels = lists[request.list_name]
+        keys = request.keys if request.keys is not None else list(labels)
+        return m.ListItemsResponse(items=[m.ListItem(key=k, label=labels[k]) for k in keys if k in labels])
 
     def delete(self, actor_type: m.ActorType, erp_key: str) -> None:
         """What deleting in the ERP itself looks like: a tombstone the next ``changes`` reports."""
@@ -226,11 +286,32 @@ class ReferenceConnector(Connector):
             record for record in self.store.records.values() if record.actor_type == actor_type and not record.deleted
         ]
 
-    def _check_values(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
-        writable = {meta.key for meta in FIELDS[actor_type] if meta.access != m.Access.READ_ONLY}
-        unknown = sorted(set(values) - writable)
+    def check_field_keys(self, actor_type: m.ActorType, field_keys: list[str]) -> None:
+        unknown = sorted(set(field_keys) - {meta.key for meta in FIELDS.get(actor_type, [])})
         if unknown:
-            raise ValidationError(f"unknown or read-only fields: {unknown}")
+            raise ValidationError(f"unknown fields: {unknown}")
+
+    def _check_values(self, actor_type: m.ActorType, values: dict[str, m.Value], *, creating: bool) -> None:
+        self.check_known(actor_type, values)
+        self.check_writable(actor_type, values)
+        self.check_mandatory(actor_type, values, creating=creating)
+
+    def check_known(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
+        unknown = sorted(set(values) - {meta.key for meta in FIELDS[actor_type]})
+        if unknown:
+            raise ValidationError(f"unknown fields: {unknown}")
+
+    def check_writable(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
+        read_only = sorted(meta.key for meta in FIELDS[actor_type] if meta.access == m.Access.READ_ONLY)
+        written = [key for key in read_only if key in values]
+        if written:
+            raise ValidationError(f"read-only fields: {written}")
+
+    def check_mandatory(self, actor_type: m.ActorType, values: dict[str, m.Value], *, creating: bool) -> None:
+        mandatory = [meta.key for meta in FIELDS[actor_type] if meta.access == m.Access.MANDATORY]
+        blank = [key for key in mandatory if (creating or key in values) and values.get(key) in (None, "")]
+        if blank:
+            raise ValidationError(f"mandatory fields blank: {blank}")
 
 
 def _satisfies(value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
@@ -239,8 +320,8 @@ def _satisfies(value: m.Value, kind: m.FieldType, restriction: m.Restriction) ->
         return value in operands
     if operator == m.Operator.NOT_ONE_OF:
         return value not in operands
-    if value is None:
-        return False
+    if value is None or value == "":
+        return operator in NEGATED
     key = _sort_key(kind)
     left, right = key(value), [key(operand) for operand in operands]
     tests: dict[m.Operator, Callable[[], bool]] = {
@@ -272,3 +353,10 @@ def _sort_key(kind: m.FieldType) -> Callable[[m.Value], Any]:
     if kind == m.FieldType.DATETIME:
         return lambda value: datetime.fromisoformat(str(value))
     return lambda value: value
+
+
+def _since(since: str | None) -> tuple[str, bool]:
+    """The stamp ``since`` names and whether it is a position to resume after (a ``next_since`` given before)."""
+    if since is not None and since.startswith("after:"):
+        return since.removeprefix("after:"), True
+    return since or "", False

@@ -12,7 +12,8 @@ from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration, engine
+from erpsync.sync import configuration
+from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.testing.sample import RunningSample
 
 from .conftest import (
@@ -230,7 +231,7 @@ def test_the_engine_block_saves_on_off_and_interval(admin: Browser, site: Site) 
     assert 'name="interval_minutes" type="number" min="1" step="1" inputmode="numeric" value="5"' in admin.get(TAB).text
     assert admin.post(f"{TAB}/engine", {"interval_minutes": "15"}).status_code == 303
     with site.database.session() as session:
-        assert engine.engine_settings(session) == engine.EngineSettings(running=False, interval_seconds=900)
+        assert engine_settings(session) == EngineSettings(running=False, interval_seconds=900)
     refused = admin.post(f"{TAB}/engine", {"running": "on", "interval_minutes": "soon"})
     assert refused.status_code == 422
     assert "whole number of minutes" in refused.text

@@ -12,7 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from erpsync.crm import service
+from erpsync.crm import edits, service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import Page
 from erpsync.storage.tables import User
@@ -54,18 +54,13 @@ def _shown(schema: type[PublicT], entity: service.Entity, origins: OriginView) -
 
 def create(session: Session, user: User, entity_type: EntityType, body: BaseModel) -> service.Entity:
     attrs: dict[str, Any] = body.model_dump(exclude_unset=True)
-    entity = service.create_entity(session, entity_type, attrs, changed_by=service.user_origin(user.id))
-    session.commit()
-    return entity
+    return edits.create(session, entity_type, attrs, user_id=user.id)
 
 
 def update(session: Session, user: User, entity_type: EntityType, entity_id: int, body: BaseModel) -> service.Entity:
     attrs: dict[str, Any] = body.model_dump(exclude_unset=True)
-    entity = service.update_entity(session, entity_type, entity_id, attrs, changed_by=service.user_origin(user.id))
-    session.commit()
-    return entity
+    return edits.update(session, entity_type, entity_id, attrs, user_id=user.id)
 
 
 def delete(session: Session, user: User, entity_type: EntityType, entity_id: int) -> None:
-    service.delete_entity(session, entity_type, entity_id, changed_by=service.user_origin(user.id))
-    session.commit()
+    edits.delete(session, entity_type, entity_id, user_id=user.id)

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncJob, SyncRun
-from erpsync.sync.engine import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, RecordResult
+from erpsync.sync.engine_settings import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.record import RecordResult
 from erpsync.sync.runs import Health, progress_of
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crypto import cipher_for
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
+from erpsync.logs import configure_logging
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
@@ -29,13 +30,15 @@ app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_
 
 @app.callback()
 def _settings_or_exit() -> None:
-    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once."""
+    """Every command reads the settings first: settings that do not hold (say weak secrets in prod) end it at once;
+    then logging is set up as they say (``ERPSYNC_LOG_FORMAT``, ``ERPSYNC_LOG_LEVEL``)."""
     try:
-        get_settings()
+        settings = get_settings()
     except PydanticValidationError as exc:
         for error in exc.errors():
             typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
         raise typer.Exit(2) from exc
+    configure_logging(settings.log_format, settings.log_level)
 
 
 def upgraded_database() -> Database:

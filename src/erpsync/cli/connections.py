@@ -14,7 +14,7 @@ from erpsync.cli.common import app
 from erpsync.errors import NotFoundError
 from erpsync.settings import get_settings
 from erpsync.storage.tables import ErpConnection, SyncConnector
-from erpsync.sync import connections, connectors
+from erpsync.sync import connections, connectors, setup
 
 connectors_app = typer.Typer(help="Registered sync connectors.", no_args_is_help=True)
 connections_app = typer.Typer(help="ERP connections.", no_args_is_help=True)
@@ -46,20 +46,16 @@ def connectors_add(
 ) -> None:
     """Register a connector; the hub asks its info first and refuses a URL that is not a connector."""
     secret = _secret_from(secret_stdin)
-    production = get_settings().env == "prod"
-    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.session() as session:
-        connector = connectors.add_connector(
-            session, clients, name=name, url=url, secret=secret, by=None, https_required=production
-        )
-        typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
+    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
+        connector = setup.add_connector(session, clients, get_settings(), name=name, url=url, secret=secret, by=None)
+    typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
 
 
 @connectors_app.command("remove")
 def connectors_remove(name: str = typer.Argument(help="the connector's name")) -> None:
     """Remove a connector; refused while connections use it."""
-    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.session() as session:
-        connector = _connector_named(session, name)
-        connectors.delete_connector(session, connector, by=None)
+    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.sessions() as session:
+        setup.delete_connector(session, _connector_named(session, name).id, by=None)
     typer.echo(f"connector {name} removed")
 
 
@@ -89,14 +85,14 @@ def connections_add(
     description: str = typer.Option("", help="a description"),
 ) -> None:
     """Add a connection, visible to everyone; it is tested first and saved inactive."""
-    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.session() as session:
+    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         draft = connections.ConnectionDraft(
             name=name,
             connector_id=_connector_named(session, connector).id,
             config=common.config_file(config),
             description=description,
         )
-        connection = connections.create_connection(session, clients, draft, by=None)
+        connection = setup.create_connection(session, clients, draft, by=None)
         typer.echo(f"connection {name} saved (inactive) as {connection.uuid}: {', '.join(connection.actor_types_json)}")
 
 

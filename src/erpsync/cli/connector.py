@@ -28,7 +28,9 @@ def connector_serve(
     if not settings.connector_secret:
         raise typer.BadParameter("set ERPSYNC_CONNECTOR_SECRET to the shared secret the hub will sign with")
     connector = build_connector(name, settings)
-    uvicorn.run(create_app(connector, secret=settings.connector_secret), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(connector, secret=settings.connector_secret), host=host, port=port, log_level="info", log_config=None
+    )
 
 
 @connector_app.command("seed")

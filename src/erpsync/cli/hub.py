@@ -36,7 +36,7 @@ def serve(
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
     # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
     hub = create_app(get_settings(), database=database)
-    uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @db_app.command("upgrade")
@@ -65,9 +65,9 @@ def users_add(
     """Add a user; the password is prompted for unless --password-stdin is given."""
     password = _read_password(password_stdin)
     database = common.upgraded_database()
-    with common.cli_errors(), database.session() as session:
+    with common.cli_errors(), database.sessions() as session:
         administration.create_user(
-            session, None, login=login, password=password, name=name, is_admin=admin, licences=licence, via="cli"
+            session, login=login, password=password, name=name, is_admin=admin, licences=licence, by=None, via="cli"
         )
     typer.echo(f"user {login} added")
     database.dispose()
@@ -89,9 +89,9 @@ def users_list() -> None:
 def users_unlock(login: str = typer.Argument(help="the login name")) -> None:
     """Lift the throttling of failed sign-ins on a user's login, from every address."""
     database = common.upgraded_database()
-    with common.cli_errors(), database.session() as session:
-        user = accounts.get_user(session, _user_id(session, login))
-        held = logins.unlock(session, logins.LoginLimiter.from_settings(get_settings()), user, by=None, via="cli")
+    limiter = logins.LoginLimiter.from_settings(get_settings())
+    with common.cli_errors(), database.sessions() as session:
+        held = logins.unlock_user(session, limiter, _user_id(session, login), by=None, via="cli")
     typer.echo(f"user {login} unlocked (held at {held} addresses)")
     database.dispose()
 
@@ -103,9 +103,9 @@ def groups_add(
 ) -> None:
     """Add a group of users."""
     database = common.upgraded_database()
-    with common.cli_errors(), database.session() as session:
+    with common.cli_errors(), database.sessions() as session:
         member_ids = [_user_id(session, login) for login in member]
-        administration.create_group(session, None, name=name, member_ids=member_ids, via="cli")
+        administration.create_group(session, name=name, member_ids=member_ids, by=None, via="cli")
     typer.echo(f"group {name} added")
     database.dispose()
 

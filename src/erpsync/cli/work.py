@@ -18,16 +18,25 @@ def conformance(
     url: str = typer.Argument(help="the connector's base URL"),
     secret: str = typer.Option(..., envvar="ERPSYNC_CONNECTOR_SECRET", help="its shared secret"),
     config: Path = typer.Option(..., help="JSON file with the config of a working connection"),
+    delete_command: str = typer.Option(
+        "",
+        help="command deleting a record in the ERP, run as CMD ACTOR_TYPE ERP_KEY (exit 0: deleted); without it "
+        "deletions cannot be checked and the run is incomplete",
+    ),
 ) -> None:
-    """Check a live connector against every rule of the protocol; exits 1 if any rule fails."""
+    """Check a live connector against every rule of the protocol.
+
+    Exit status: 0 conforms, 1 a rule failed, 3 incomplete (no rule failed, some could not be checked).
+    """
     from rich.console import Console
 
-    from erpsync.testing.conformance import render, run_conformance
+    from erpsync.testing.conformance import ConformanceHooks, delete_by_command, render, run_conformance
 
     with common.cli_errors():
-        report = run_conformance(url, secret=secret, config=common.config_file(config))
+        hooks = ConformanceHooks(delete_actor=delete_by_command(delete_command) if delete_command else None)
+        report = run_conformance(url, secret=secret, config=common.config_file(config), hooks=hooks)
     render(report, Console())
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("demo")
@@ -64,7 +73,7 @@ def demo(
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
         hub = create_app(settings, database=database)
-        uvicorn.run(hub, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @app.command("sync")
@@ -75,8 +84,9 @@ def sync() -> None:
     """
     from rich.progress import Progress
 
-    from erpsync.sync.engine import Engine, RunSummary, active_connection_ids, run_cycle
+    from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle
     from erpsync.sync.runs import RunStatus
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors(), Progress() as progress:
         task = progress.add_task("syncing connections", total=len(active_connection_ids(database)))
@@ -110,7 +120,7 @@ def worker(
     """Run Dramatiq workers on ERPSYNC_REDIS_URL: connection syncs, imports and resyncs, and the scheduler."""
     from datetime import timedelta
 
-    from erpsync.sync.engine import Engine
+    from erpsync.sync.work import Engine
     from erpsync.worker import WorkerOptions, serve_workers
 
     options = WorkerOptions(
@@ -137,8 +147,8 @@ def import_actors(
 
     from erpsync.storage.tables import SyncJob
     from erpsync.sync import imports, jobs
-    from erpsync.sync.engine import Engine
     from erpsync.sync.erp_tab import RestrictionInput
+    from erpsync.sync.work import Engine
 
     with common.hub_and_clients() as (database, clients), common.cli_errors():
         engine = Engine(database, clients)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
-from erpsync.storage.tables import ENTITY_TABLES, ChangeCounter, CrmDeletion
+from erpsync.storage.tables import ChangeCounter, CrmDeletion
 
 COUNTER_ID = 1
 

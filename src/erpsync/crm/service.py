@@ -19,12 +19,13 @@ from sqlalchemy import ColumnElement, Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.changes import changes_since, current_watermark, next_change_seq, take_change_seqs
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.crm.validation import REQUIRED_ATTRS, clean_attrs
 from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.storage.bulk import insert_rows, reserve_ids
-from erpsync.storage.tables import ENTITY_TABLES, Company, CrmDeletion, CrmEntity, Person, Project, utcnow
+from erpsync.storage.tables import Company, CrmDeletion, CrmEntity, Person, Project, utcnow
 
 Entity = CrmEntity
 

@@ -1,7 +1,7 @@
 """FastAPI dependencies as ``Annotated`` aliases: who is asking, with which rights, on which session.
 
-Public names: ``SessionDep`` (a Session, read-only for GET; handlers commit explicitly), ``DatabaseDep``,
-``SettingsDep``, ``CipherDep``,
+Public names: ``SessionDep`` (a Session, read-only for GET; the use cases it is passed to end its transactions),
+``DatabaseDep``, ``SettingsDep``, ``CipherDep``,
 ``ClientsDep`` (connector clients),
 ``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
 (403 without the ``erp`` licence), ``TOKEN_URL``, ``JobSender`` and ``send_job`` (hand a queued job to the workers).
@@ -71,7 +71,7 @@ def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
     """One session per request, begun when first used; what the handler did not commit is rolled back.
 
     A GET reads: its session is read-only (on SQLite a WAL reader that neither waits for nor blocks the writer).
-    Other methods get a write session; handlers end it before they wait on a connector.
+    Other methods get a write session; the use cases end it before they wait on a connector.
     """
     factory = database.read_sessions if request.method in _READ_METHODS else database.sessions
     with factory() as session:

@@ -1,1 +1,1 @@
-"""The connector contract (SPEC §6): typed models, request signing and the hub's client."""
+"""The connector contract (docs/protocol.md): typed models, request signing and the hub's client."""

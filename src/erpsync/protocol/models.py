@@ -1,4 +1,4 @@
-"""Typed models of connector protocol v1 (SPEC §6), shared by the hub's client and the connector SDK.
+"""Typed models of connector protocol v1 (docs/protocol.md), shared by the hub's client and the connector SDK.
 
 Every operation is ``POST {url}/v1/{operation}``; ``OPERATIONS`` maps each name to its request and response model.
 Requests reject unknown members so a typo fails loudly; responses tolerate extra members so a newer connector
@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
@@ -64,7 +64,7 @@ class State(StrEnum):
 
 
 class Operator(StrEnum):
-    """Search operators (SPEC §6.4); ``OPERATORS_BY_TYPE`` says which apply to which field type."""
+    """Search operators; ``OPERATORS_BY_TYPE`` says which apply to which field type."""
 
     EQ = "="
     NE = "!="
@@ -142,7 +142,7 @@ class AnswerModel(BaseModel):
 
 
 class FieldMeta(AnswerModel):
-    """Metadata of a config field or an actor field (SPEC §6.3)."""
+    """Metadata of a config field or an actor field."""
 
     key: Key
     label: str = Field(max_length=255)
@@ -156,7 +156,8 @@ class FieldMeta(AnswerModel):
 
 
 class Actor(AnswerModel):
-    """An ERP record (SPEC §6.2). ``erp_key`` is None only in a ``create_actor`` request."""
+    """An ERP record. ``erp_key`` is null only in a ``create_actor`` request. In a ``save_actors`` request
+    ``parent_type`` and ``parent_key`` absent keep the parent, both null clear it; in answers absent means null."""
 
     actor_type: ActorType
     erp_key: Key | None = None
@@ -164,6 +165,23 @@ class Actor(AnswerModel):
     parent_type: ActorType | None = None
     parent_key: Key | None = None
     fields: dict[Key, Value] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _parent_only_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The parent members go on the wire only when set: absent keeps a parent in ``save_actors``, null clears it."""
+        document: dict[str, Any] = handler(self)
+        for name in _PARENT_MEMBERS:
+            if name not in self.model_fields_set:
+                document.pop(name, None)
+        return document
+
+    @property
+    def parent_given(self) -> bool:
+        """Whether the request said anything about the parent (``save_actors``: absent means keep it)."""
+        return bool(_PARENT_MEMBERS & self.model_fields_set)
+
+
+_PARENT_MEMBERS = frozenset({"parent_type", "parent_key"})
 
 
 class ListItem(AnswerModel):
@@ -281,7 +299,7 @@ class ListItemsRequest(ConnectionRequest):
 
 
 class Envelope(AnswerModel):
-    """Members every response carries (SPEC §6.1)."""
+    """Members every response carries."""
 
     ok: bool = True
     state: State = State.OK
@@ -322,6 +340,9 @@ class ChangesResponse(ActorsResponse):
     next_cursor: str | None = Field(default=None, description="None: this was the last page")
     next_since: str | None = Field(
         default=None, description="on the last page: the value to pass as `since` on the next cycle"
+    )
+    total: int | None = Field(
+        default=None, ge=0, description="optional, on the first page: how many actors the whole traversal answers"
     )
 
 

@@ -1,4 +1,4 @@
-"""Request signing (SPEC §6.1, docs/protocol.md "Signing"): HMAC-SHA256 with the shared secret, two versions.
+"""Request signing (docs/protocol.md "Signing"): HMAC-SHA256 with the shared secret, two versions.
 
 - **v1**: hex HMAC of ``timestamp + "." + body``. It binds neither the operation nor the request: a captured request
   can be sent to another operation with the same body, or again, for as long as its timestamp is fresh. The hub

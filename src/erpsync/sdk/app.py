@@ -1,9 +1,9 @@
 """The ASGI app that serves a ``Connector`` over protocol v1: signature check, body limit, validation, envelopes.
 
-HTTP status policy (docs/protocol.md): a request the protocol refuses gets a 4xx with an error envelope (401 auth,
-400 malformed JSON, 404 unknown operation, 405 wrong method, 413 too big, 422 invalid members, 429 when the replay
-store is full); everything the connector itself answers, success or ERP-side failure, is HTTP 200 with ``ok`` saying
-which.
+HTTP status policy (docs/protocol.md): a request the protocol refuses gets a 4xx with an error envelope, checked in
+this order: 405 wrong method, 404 unknown operation, 413 too big, 401 auth, 429 when the replay store is full, 400
+malformed JSON, 422 invalid members; everything the connector itself answers, success or ERP-side failure, is
+HTTP 200 with ``ok`` saying which.
 
 Signing: only v2 is accepted (bound to method and operation, nonce remembered for the timestamp window); the app
 declares it in ``info`` as ``capabilities.signing == ["2"]`` whatever the connector's own capabilities say, because
@@ -95,9 +95,9 @@ class _OperationEndpoint:
     async def handle(self, request: Request) -> Response:
         operation = request.path_params["operation"]
         try:
+            request_type, response_type = _operation_models(operation)
             body = await self._read_body(request)
             self._authenticate(request, operation, body)
-            request_type, response_type = _operation_models(operation)
             parsed = _parse(request_type, body)
         except RequestRefusedError as refused:
             logger.warning("refused %r request: %s", operation, refused.user_message)

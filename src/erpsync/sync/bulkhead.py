@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from circuitbreaker import STATE_HALF_OPEN, CircuitBreaker
 
-from erpsync.errors import TransientError, UnavailableError
+from erpsync import metrics
+from erpsync.errors import ErpsyncError, TransientError, UnavailableError
 from erpsync.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,18 @@ class Bulkhead:
         return str(self._breaker.state)
 
     def __call__(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
+        """``send`` within the bulkhead, timed (``erpsync_connector_request_seconds``) with its outcome."""
+        started, outcome = time.perf_counter(), "ok"
+        try:
+            return self._guarded(operation, send, interactive=interactive)
+        except ErpsyncError as error:
+            outcome = "unavailable" if isinstance(error, UnavailableError) else str(error.code)
+            raise
+        finally:
+            metrics.CONNECTOR_SECONDS.labels(self.name, operation, outcome).observe(time.perf_counter() - started)
+            metrics.CIRCUIT_STATE.labels(self.name).set(metrics.CIRCUIT_STATES.get(self.state, 0))
+
+    def _guarded(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
         self._refuse_while_open()
         # A person is not kept waiting for a slot; background work queues for one (bounded).
         if interactive:

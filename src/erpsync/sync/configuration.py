@@ -15,7 +15,8 @@ from them counts as a list with no items, so a stale read can only refuse a save
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -24,8 +25,9 @@ from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnectionPolicy, SyncListMapping
+from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnectionPolicy, SyncListMapping, new_stamp
 from erpsync.sync import mapping as rules
+from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping, ListMapping, Problem
 from erpsync.sync.merge import Policy
@@ -64,8 +66,25 @@ def _refuse_if_any(problems: Iterable[Problem], error: type[RefusedError] = Conf
 # --- reading ----------------------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def changing(connection: ErpConnection) -> Iterator[None]:
+    """Around every change of the connection's sync configuration or metadata cache: a new ``config_stamp`` before it
+    and another after it, so what this session derives halfway is cached under a stamp nobody else will see, and a
+    rollback brings back the stamp of the configuration before it (``sync.configuration_cache``)."""
+    connection.config_stamp = new_stamp()
+    try:
+        yield
+    finally:
+        connection.config_stamp = new_stamp()
+
+
 def load_config(session: Session, connection: ErpConnection) -> ConnectionConfig:
-    """The configuration the engine syncs ``connection`` by; defaults are *mandatory* where the connector says so."""
+    """The configuration the engine syncs ``connection`` by; defaults are *mandatory* where the connector says so.
+    Parsed once per configuration stamp and process; shared, like every model of it, so never changed in place."""
+    return cache.get(connection, "config", lambda: _parse_config(session, connection))
+
+
+def _parse_config(session: Session, connection: ErpConnection) -> ConnectionConfig:
     actor_rows = _actor_rows(session, connection)
     policy = session.get(SyncConnectionPolicy, connection.id)
     offered = offered_fields(connection)
@@ -84,9 +103,15 @@ def load_config(session: Session, connection: ErpConnection) -> ConnectionConfig
 
 
 def offered_fields(connection: ErpConnection) -> dict[m.ActorType, list[m.FieldMeta]]:
-    """The actor types the connector last reported, with their fields (the connection's metadata cache)."""
+    """The actor types the connector last reported, with their fields (the connection's metadata cache); parsed once
+    per configuration stamp and process (the ``FieldMeta`` are shared: never change them)."""
+    parsed = cache.get(connection, "offered", lambda: _parse_offered(connection))
+    return {actor_type: list(fields) for actor_type, fields in parsed.items()}
+
+
+def _parse_offered(connection: ErpConnection) -> dict[m.ActorType, tuple[m.FieldMeta, ...]]:
     return {
-        m.ActorType(row.actor_type): [m.FieldMeta.model_validate(item) for item in row.fields_json]
+        m.ActorType(row.actor_type): tuple(m.FieldMeta.model_validate(item) for item in row.fields_json)
         for row in connection.actor_fields
     }
 
@@ -230,10 +255,11 @@ def save_mapping(
         problems=rules.validate_mapping(ranked, erp_fields=erp_fields),
         erp_lists=erp_lists,
     )
-    row = _actor_row(session, connection, mapping.actor_type)
-    row.active = ranked.active
-    row.fields_json = [field.model_dump(mode="json") for field in ranked.fields]
-    session.flush()
+    with changing(connection):
+        row = _actor_row(session, connection, mapping.actor_type)
+        row.active = ranked.active
+        row.fields_json = [field.model_dump(mode="json") for field in ranked.fields]
+        session.flush()
     return ranked
 
 
@@ -265,12 +291,15 @@ def save_list_mappings(
         problems=[p for lm in list_mappings.values() for p in _list_problems(lm, known, erp_lists, crm_items)],
         erp_lists=erp_lists,
     )
-    session.execute(delete(SyncListMapping).where(SyncListMapping.connection_id == connection.id))
-    session.add_all(
-        SyncListMapping(connection_id=connection.id, list_name=name, crm_list=lm.crm_list.value, items_json=lm.items)
-        for name, lm in sorted(list_mappings.items())
-    )
-    session.flush()
+    with changing(connection):
+        session.execute(delete(SyncListMapping).where(SyncListMapping.connection_id == connection.id))
+        session.add_all(
+            SyncListMapping(
+                connection_id=connection.id, list_name=name, crm_list=lm.crm_list.value, items_json=lm.items
+            )
+            for name, lm in sorted(list_mappings.items())
+        )
+        session.flush()
 
 
 def _list_problems(
@@ -305,9 +334,10 @@ def save_defaults(
         problems=[Problem(p.field, p.message, actor_type.value) for p in problems],
         erp_lists=erp_lists,
     )
-    row = _actor_row(session, connection, actor_type)
-    row.defaults_json = {key: default.model_dump(mode="json") for key, default in defaults.items()}
-    session.flush()
+    with changing(connection):
+        row = _actor_row(session, connection, actor_type)
+        row.defaults_json = {key: default.model_dump(mode="json") for key, default in defaults.items()}
+        session.flush()
 
 
 def _secret_problems(defaults: Mapping[str, FieldDefault], erp_fields: Sequence[m.FieldMeta]) -> list[Problem]:
@@ -326,8 +356,9 @@ def save_ranks(session: Session, connection: ErpConnection, actor_type: m.ActorT
     )
     rank = {key: index for index, key in enumerate(order)}
     fields = sorted((row.model_copy(update={"rank": rank[row.erp_field]}) for row in mapping.fields), key=_by_rank)
-    _actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
-    session.flush()
+    with changing(connection):
+        _actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
+        session.flush()
 
 
 def _by_rank(row: FieldMapping) -> int:
@@ -345,13 +376,14 @@ def _permutation_problems(given: Sequence[str], expected: Sequence[str], what: s
 
 def save_policy(session: Session, connection: ErpConnection, *, policy: Policy, no_blank_overwrite: bool) -> None:
     """The conflict policy of the connection (rows of a mapping may override it) and the blank option."""
-    row = session.get(SyncConnectionPolicy, connection.id)
-    if row is None:
-        row = SyncConnectionPolicy(connection_id=connection.id)
-        session.add(row)
-    row.policy = policy.value
-    row.no_blank_overwrite = no_blank_overwrite
-    session.flush()
+    with changing(connection):
+        row = session.get(SyncConnectionPolicy, connection.id)
+        if row is None:
+            row = SyncConnectionPolicy(connection_id=connection.id)
+            session.add(row)
+        row.policy = policy.value
+        row.no_blank_overwrite = no_blank_overwrite
+        session.flush()
 
 
 def set_priority(session: Session, ordered_ids: Sequence[int]) -> None:
@@ -375,13 +407,14 @@ def priority_order(session: Session) -> list[ErpConnection]:
 def auto_map_connection(session: Session, connection: ErpConnection) -> None:
     """Map each newly offered actor type by matching keys (no direction, switched off); add a row for each new ERP
     field of a mapped type. Fields the connector stopped reporting keep their rows, shown *missing in ERP*."""
-    for actor_type, erp_fields in offered_fields(connection).items():
-        row = _actor_row(session, connection, actor_type)
-        known = _mapping_of(row)
-        added = _new_rows(known, erp_fields)
-        if added:
-            row.fields_json = [field.model_dump(mode="json") for field in (*known.fields, *added)]
-    session.flush()
+    with changing(connection):
+        for actor_type, erp_fields in offered_fields(connection).items():
+            row = _actor_row(session, connection, actor_type)
+            known = _mapping_of(row)
+            added = _new_rows(known, erp_fields)
+            if added:
+                row.fields_json = [field.model_dump(mode="json") for field in (*known.fields, *added)]
+        session.flush()
 
 
 def _new_rows(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> list[FieldMapping]:

@@ -85,19 +85,17 @@ def config_form(clients: ConnectorClients, connector: SyncConnector) -> ConfigFo
 
 
 def run_test(
-    session: Session,
     clients: ConnectorClients,
+    connector: SyncConnector,
     *,
-    connector_id: int,
     config: Mapping[str, m.Value],
     connection: ErpConnection | None = None,
 ) -> m.Envelope:
     """Run the connector's ``test_config`` on ``config``; blank password fields of ``connection`` keep their value.
 
     Raises ``ValidationError`` for values that do not fit the field metadata, and the connector's typed error when
-    the test fails.
+    the test fails. Reads nothing from the database: the caller ends its transaction first (``sync.setup``).
     """
-    connector = get_connector(session, connector_id)
     _refuse_nul(config)
     fields = config_fields(clients, connector)
     if connection is not None:
@@ -125,10 +123,10 @@ def create_connection(
     client = clients.for_connector(connector)
     _passed_test(client, config)
     connection = ErpConnection(uuid=str(uuid.uuid4()), name=name, connector_id=connector.id, description=description)
-    _store_config(clients.cipher, connection, fields, config)
+    store_config(clients.cipher, connection, fields, config)
     session.add(connection)
     session.flush()
-    _set_visibility(session, connection, draft.visibility)
+    set_visibility(session, connection, draft.visibility)
     try:
         client.save_connection(connection_id=connection.uuid, config=config)
         read_metadata(session, client, connection)
@@ -158,7 +156,7 @@ def update_connection(
     if description is not None:
         connection.description = text.refuse_nul(description, "the description").strip()
     if visibility is not None:
-        _set_visibility(session, connection, visibility)
+        set_visibility(session, connection, visibility)
     if config is not None:
         _replace_config(clients, connection, config)
     connection.updated_at = utcnow()
@@ -181,7 +179,7 @@ def _replace_config(clients: ConnectorClients, connection: ErpConnection, values
         client.save_connection(connection_id=connection.uuid, config=config)
     except ErpsyncError as exc:
         raise ValidationError(f"the connector did not accept the new config: {exc.user_message}") from exc
-    _store_config(clients.cipher, connection, fields, config)
+    store_config(clients.cipher, connection, fields, config)
 
 
 def delete_connection(
@@ -254,7 +252,7 @@ def _check_name(session: Session, name: str, *, exclude_id: int | None = None) -
 # --- secrets ----------------------------------------------------------------------------------------------------------
 
 
-def _store_config(
+def store_config(
     cipher: Cipher, connection: ErpConnection, fields: Sequence[m.FieldMeta], config: Mapping[str, m.Value]
 ) -> None:
     parts = connection_config.split(fields, config)
@@ -277,29 +275,56 @@ def full_config(cipher: Cipher, connection: ErpConnection) -> dict[str, m.Value]
 # --- metadata cache ---------------------------------------------------------------------------------------------------
 
 
-def read_metadata(session: Session, client: ConnectorClient, connection: ErpConnection) -> dict[str, list[str]]:
-    """Read and cache actor types, fields and searchable fields, and auto-map what is new (SPEC §4 *Mappings*);
-    returns the field keys that vanished per type."""
-    actor_types = client.actor_types(connection_id=connection.uuid).actor_types
+@dataclass(frozen=True)
+class Metadata:
+    """What a connector reports of a connection: its actor types, each with its fields and searchable fields."""
+
+    fields: dict[m.ActorType, list[m.FieldMeta]]
+    searchable: dict[m.ActorType, list[str]]
+
+
+def fetch_metadata(client: ConnectorClient, connection_uuid: str) -> Metadata:
+    """Ask the connector (no transaction open) for the actor types and fields of a connection it knows."""
+    actor_types = client.actor_types(connection_id=connection_uuid).actor_types
+    fields, searchable = {}, {}
+    for actor_type in actor_types:
+        fields[actor_type] = client.actor_fields(connection_id=connection_uuid, actor_type=actor_type).fields
+        found = client.searchable_fields(connection_id=connection_uuid, actor_type=actor_type)
+        searchable[actor_type] = list(found.field_keys)
+    return Metadata(fields=fields, searchable=searchable)
+
+
+def store_metadata(session: Session, connection: ErpConnection, metadata: Metadata) -> dict[str, list[str]]:
+    """Cache the metadata and auto-map what is new (SPEC §4 *Mappings*), under a new configuration stamp; returns
+    the field keys that vanished per type."""
+    with configuration.changing(connection):
+        vanished = _cache_metadata(connection, metadata)
+        session.flush()
+        configuration.auto_map_connection(session, connection)
+    return {actor_type: keys for actor_type, keys in vanished.items() if keys}
+
+
+def _cache_metadata(connection: ErpConnection, metadata: Metadata) -> dict[str, list[str]]:
     cached = {row.actor_type: row for row in connection.actor_fields}
     vanished: dict[str, list[str]] = {}
-    for actor_type in actor_types:
-        fields = client.actor_fields(connection_id=connection.uuid, actor_type=actor_type).fields
-        searchable = client.searchable_fields(connection_id=connection.uuid, actor_type=actor_type).field_keys
+    for actor_type, fields in metadata.fields.items():
         row = cached.pop(actor_type.value, None) or ConnectionActorFields(actor_type=actor_type.value, fields_json=[])
         vanished[actor_type.value] = sorted(_keys(row.fields_json) - {f.key for f in fields})
         row.fields_json = [f.model_dump(mode="json") for f in fields]
-        row.searchable_json = list(searchable)
+        row.searchable_json = list(metadata.searchable.get(actor_type, []))
         row.read_at = utcnow()
         if row not in connection.actor_fields:
             connection.actor_fields.append(row)
     for gone in cached.values():
         vanished[gone.actor_type] = sorted(_keys(gone.fields_json))
         connection.actor_fields.remove(gone)
-    connection.actor_types_json = [t.value for t in actor_types]
-    session.flush()
-    configuration.auto_map_connection(session, connection)
-    return {actor_type: keys for actor_type, keys in vanished.items() if keys}
+    connection.actor_types_json = [t.value for t in metadata.fields]
+    return vanished
+
+
+def read_metadata(session: Session, client: ConnectorClient, connection: ErpConnection) -> dict[str, list[str]]:
+    """Read and cache actor types, fields and searchable fields (``fetch_metadata``, ``store_metadata``)."""
+    return store_metadata(session, connection, fetch_metadata(client, connection.uuid))
 
 
 def refresh_metadata(
@@ -312,9 +337,9 @@ def refresh_metadata(
 
 def actor_fields(connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:
     """The cached field metadata of one actor type; ``NotFoundError`` for a type the connection does not offer."""
-    for row in connection.actor_fields:
-        if row.actor_type == actor_type:
-            return [m.FieldMeta.model_validate(item) for item in row.fields_json]
+    for offered, fields in configuration.offered_fields(connection).items():
+        if offered.value == actor_type:
+            return fields
     raise NotFoundError(f"connection {connection.name!r} has no actor type {actor_type!r}")
 
 
@@ -325,7 +350,7 @@ def _keys(fields_json: Sequence[Mapping[str, object]]) -> set[str]:
 # --- visibility -------------------------------------------------------------------------------------------------------
 
 
-def _set_visibility(session: Session, connection: ErpConnection, visibility: Visibility) -> None:
+def set_visibility(session: Session, connection: ErpConnection, visibility: Visibility) -> None:
     users = set(visibility.users)
     groups = set(visibility.groups)
     _check_ids(session, User, users, "user")

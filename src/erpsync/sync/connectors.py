@@ -214,7 +214,7 @@ def add_connector(
     info = probe_info(clients, url, check_secret(secret))  # before any query: no transaction while it answers
     name = _check_name(session, name)
     connector = SyncConnector(
-        name=name, url=url, secret_encrypted=clients.cipher.encrypt(secret), info_json=_info_json(info)
+        name=name, url=url, secret_encrypted=clients.cipher.encrypt(secret), info_json=info_json(info)
     )
     session.add(connector)
     session.flush()
@@ -243,7 +243,7 @@ def update_connector(
         # End the transaction that read the connector: none stays open (on SQLite: the write lock) while it answers.
         session.rollback()
         info = probe_info(clients, new_url, new_secret)
-        connector.info_json = _info_json(info)
+        connector.info_json = info_json(info)
         connector.url = new_url
         connector.secret_encrypted = clients.cipher.encrypt(new_secret)
     if name is not None:
@@ -276,5 +276,5 @@ def delete_connector(session: Session, connector: SyncConnector, *, by: int | No
     session.flush()
 
 
-def _info_json(info: m.InfoResponse) -> dict[str, Any]:
+def info_json(info: m.InfoResponse) -> dict[str, Any]:
     return info.model_dump(mode="json", include={"name", "version", "protocol_version", "capabilities"})

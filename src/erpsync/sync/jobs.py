@@ -29,7 +29,7 @@ from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncLock, SyncRun, utcnow
 from erpsync.sync import busy, locks, runs
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +202,17 @@ def advance(
         run = session.get(SyncRun, run_id)
         if run is not None:
             run.progress_total = run.progress_done
+
+
+def expect(session: Session, job_id: int, run_id: int, total: int) -> None:
+    """The total the connector counted for a job that had none yet (a read of every actor), and its run's."""
+    job = get_job(session, job_id)
+    if job.total is not None:
+        return
+    job.total = total
+    run = session.get(SyncRun, run_id)
+    if run is not None:
+        run.progress_total = max(total - job.processed, 0)
 
 
 def _run_counts(counts: PageCounts) -> runs.RunCounts:

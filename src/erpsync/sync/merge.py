@@ -19,7 +19,9 @@ Contract (pure: no database, no HTTP):
   option is on and the winner is blank while the loser is not. Nothing is written and the agreed value becomes the
   loser's current value. Each side keeps its own value (no change is lost), and the next merge sees "only <winner>
   changed", reaches the same held-back decision whatever the change times are, and writes nothing (no ping-pong).
-- Every field whose agreed value changes, or that is held back, gets a ``Decision`` saying why; others get none.
+- Every field whose agreed value changes, or that is held back, gets a ``Decision`` saying why; others get none. Its
+  ``kind`` (``DecisionKind``) says to code what settled it (a conflict, one side's change, ...); its ``reason`` says it
+  in words for the history and the pages.
 """
 
 from __future__ import annotations
@@ -61,6 +63,31 @@ class Policy(StrEnum):
     NEWEST = "newest"
     CRM = "crm"
     ERP = "erp"
+
+
+class DecisionKind(StrEnum):
+    """What settled a field; the decision's ``reason`` words it for people, the kind is what code tests."""
+
+    SAME = "same"
+    """Both sides hold the same value."""
+    ONE_SIDE = "one_side"
+    """Only one side changed since the agreed value: it wins."""
+    CONFLICT = "conflict"
+    """Both sides changed, to different values: the policy, the newest change or a connection of higher sync priority
+    decided."""
+    RESYNC = "resync"
+    """*Resync from CRM* pushed the CRM value, ignoring change detection."""
+    CONNECT = "connect"
+    """The first sync of a new link: the user's choice or the field's direction decided."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The winner of a field whose sides differ, what settled it and the reason in words."""
+
+    winner: Side
+    kind: DecisionKind
+    reason: str
 
 
 SAME_VALUE = "both sides hold the same value"
@@ -105,6 +132,11 @@ class Decision:
     winner: Side | None
     reason: str
     written_to: Side | None
+    kind: DecisionKind
+
+    @property
+    def conflict(self) -> bool:
+        return self.kind is DecisionKind.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -194,34 +226,46 @@ class FieldValues:
     def changed(self, side: Side) -> bool:
         return not self.has_old or not same(self.on(side), self.old)
 
-    def decision(self, *, new: Value, winner: Side | None, reason: str, written_to: Side | None) -> Decision:
-        return Decision(self.field, self.old, self.crm, self.erp, new, winner, reason, written_to)
+    def agreed(self) -> Decision:
+        """Both sides hold the same value."""
+        return Decision(self.field, self.old, self.crm, self.erp, self.crm, None, SAME_VALUE, None, DecisionKind.SAME)
+
+    def settled(self, choice: Choice, *, held_back: str | None) -> Decision:
+        """The winner's value written to the other side, or, ``held_back`` (why), nothing written."""
+        winner = choice.winner
+        if held_back is not None:
+            new, reason, written_to = self.on(winner.other), f"{choice.reason}; {held_back}", None
+        else:
+            new, reason, written_to = self.on(winner), choice.reason, winner.other
+        return Decision(self.field, self.old, self.crm, self.erp, new, winner, reason, written_to, choice.kind)
 
 
-Chooser = Callable[[FieldValues], tuple[Side, str]]
-"""Picks the winner of a field whose sides differ, with the reason."""
+Chooser = Callable[[FieldValues], Choice]
+"""Picks the winner of a field whose sides differ, with what settled it."""
 
 
-def resolve_conflict(
-    policy: Policy, *, crm_updated_at: datetime | None, erp_last_modified: str | None
-) -> tuple[Side, str]:
+def resolve_conflict(policy: Policy, *, crm_updated_at: datetime | None, erp_last_modified: str | None) -> Choice:
     """The winner of a conflict under ``policy``, with the reason the history shows."""
     if policy is not Policy.NEWEST:
-        return Side(policy.value), f"conflict: policy {policy.value}"
+        return _conflict(Side(policy.value), f"policy {policy.value}")
     return _newest(crm_updated_at, parse_erp_time(erp_last_modified))
 
 
-def _newest(crm_time: datetime | None, erp_time: datetime | None) -> tuple[Side, str]:
+def _conflict(winner: Side, why: str) -> Choice:
+    return Choice(winner, DecisionKind.CONFLICT, f"conflict: {why}")
+
+
+def _newest(crm_time: datetime | None, erp_time: datetime | None) -> Choice:
     if erp_time is None:
-        return Side.ERP, "conflict: newest erp (last_modified not a timestamp)"
+        return _conflict(Side.ERP, "newest erp (last_modified not a timestamp)")
     if crm_time is None:
-        return Side.ERP, "conflict: newest erp (crm update time unknown)"
+        return _conflict(Side.ERP, "newest erp (crm update time unknown)")
     crm_time = as_utc(crm_time)
     if crm_time > erp_time:
-        return Side.CRM, f"conflict: newest crm ({crm_time.isoformat()} > {erp_time.isoformat()})"
+        return _conflict(Side.CRM, f"newest crm ({crm_time.isoformat()} > {erp_time.isoformat()})")
     if erp_time > crm_time:
-        return Side.ERP, f"conflict: newest erp ({erp_time.isoformat()} > {crm_time.isoformat()})"
-    return Side.ERP, "conflict: equal times, erp wins"
+        return _conflict(Side.ERP, f"newest erp ({erp_time.isoformat()} > {crm_time.isoformat()})")
+    return _conflict(Side.ERP, "equal times, erp wins")
 
 
 def _held_back(values: FieldValues, winner: Side, direction: Direction, no_blank_overwrite: bool) -> str | None:
@@ -237,12 +281,9 @@ def _settle(values: FieldValues, rule: FieldRule, choose: Chooser, no_blank_over
     if same(values.crm, values.erp):
         if values.has_old and same(values.crm, values.old):
             return None
-        return values.decision(new=values.crm, winner=None, reason=SAME_VALUE, written_to=None)
-    winner, reason = choose(values)
-    hold = _held_back(values, winner, rule.direction, no_blank_overwrite)
-    if hold is not None:
-        return values.decision(new=values.on(winner.other), winner=winner, reason=f"{reason}; {hold}", written_to=None)
-    return values.decision(new=values.on(winner), winner=winner, reason=reason, written_to=winner.other)
+        return values.agreed()
+    choice = choose(values)
+    return values.settled(choice, held_back=_held_back(values, choice.winner, rule.direction, no_blank_overwrite))
 
 
 # --- a whole link ---------------------------------------------------------------------------------------------------
@@ -290,13 +331,13 @@ def _result(agreed: Mapping[str, Value], decisions: list[Decision], skipped: lis
 def merge(snapshot: Snapshot, *, rules: Mapping[str, FieldRule], no_blank_overwrite: bool = False) -> MergeResult:
     """The regular sync step: detect changes against the agreed values and settle every field of ``rules``."""
 
-    def choose(values: FieldValues) -> tuple[Side, str]:
+    def choose(values: FieldValues) -> Choice:
         if not values.changed(Side.ERP):
-            return Side.CRM, ONLY_CRM
+            return Choice(Side.CRM, DecisionKind.ONE_SIDE, ONLY_CRM)
         if not values.changed(Side.CRM):
-            return Side.ERP, ONLY_ERP
+            return Choice(Side.ERP, DecisionKind.ONE_SIDE, ONLY_ERP)
         if snapshot.crm_written_by is not None:
-            return Side.CRM, OUTRANKED.format(connection=snapshot.crm_written_by)
+            return Choice(Side.CRM, DecisionKind.CONFLICT, OUTRANKED.format(connection=snapshot.crm_written_by))
         return resolve_conflict(
             rules[values.field].policy,
             crm_updated_at=snapshot.crm_updated_at,
@@ -311,7 +352,8 @@ def push_from_crm(
 ) -> MergeResult:
     """*Resync from CRM*: every field that may flow to the ERP takes the CRM value, ignoring change detection."""
     to_erp = {field: rule for field, rule in rules.items() if rule.direction.writes(Side.ERP)}
-    return _settle_all(snapshot, to_erp, lambda _: (Side.CRM, RESYNC_FROM_CRM), no_blank_overwrite=no_blank_overwrite)
+    pushed = Choice(Side.CRM, DecisionKind.RESYNC, RESYNC_FROM_CRM)
+    return _settle_all(snapshot, to_erp, lambda _: pushed, no_blank_overwrite=no_blank_overwrite)
 
 
 def connect(
@@ -335,8 +377,8 @@ def connect(
 
 def _connect_winners(
     snapshot: Snapshot, rules: Mapping[str, FieldRule], winners: Mapping[str, Side]
-) -> dict[str, tuple[Side, str]]:
-    chosen: dict[str, tuple[Side, str]] = {}
+) -> dict[str, Choice]:
+    chosen: dict[str, Choice] = {}
     problems = [f"{field}: not a synced field" for field in winners if field not in rules]
     for field, rule in rules.items():
         if _skip_reason(field, rule, snapshot) is not None:
@@ -351,13 +393,13 @@ def _connect_winners(
     return chosen
 
 
-def _connect_winner(direction: Direction, choice: Side | None, values: FieldValues) -> tuple[Side, str] | str | None:
+def _connect_winner(direction: Direction, choice: Side | None, values: FieldValues) -> Choice | str | None:
     """The winner of one field, None when both sides agree, or a problem message."""
     source = None if direction is Direction.BOTH else (Side.ERP if direction.writes(Side.CRM) else Side.CRM)
     if choice is not None and source is not None and choice is not source:
         return f"direction {direction.value} does not allow {choice.value} to win"
     if source is not None:
-        return source, f"direction {direction.value}"
+        return Choice(source, DecisionKind.CONNECT, f"direction {direction.value}")
     if choice is not None:
-        return choice, CHOSEN_BY_USER
+        return Choice(choice, DecisionKind.CONNECT, CHOSEN_BY_USER)
     return None if same(values.crm, values.erp) else "both sides differ and no winner was chosen"

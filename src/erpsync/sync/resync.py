@@ -20,8 +20,8 @@ from erpsync.errors import ErrorCode, NotFoundError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink, SyncJob, utcnow
 from erpsync.sync import jobs, links, runs
-from erpsync.sync.engine import Engine, Pass, passes
 from erpsync.sync.merge import MergeResult, Snapshot, push_from_crm
+from erpsync.sync.work import Engine, Pass, passes
 
 PAGE_SIZE = 200
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync import metrics
 from erpsync.errors import ConflictError, ErrorCode, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
@@ -187,7 +188,17 @@ def close_run(
     run.error, run.error_reason = error, reason
     run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
     run.finished_at = utcnow()
+    _count_finished(run, counts)
     return run
+
+
+def _count_finished(run: SyncRun, counts: RunCounts) -> None:
+    metrics.RUNS.labels(run.kind, run.status).inc()
+    metrics.RECORDS.labels("to_crm").inc(counts.crm_writes)
+    metrics.RECORDS.labels("to_erp").inc(counts.erp_writes)
+    metrics.CONFLICTS.inc(counts.conflicts)
+    if run.error_reason:
+        metrics.ERRORS.labels("run", run.error_reason).inc()
 
 
 def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
@@ -197,7 +208,9 @@ def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
+    """A decision as the history stores it: its values, winner and reason (the kind is for code, not stored)."""
     data = asdict(decision)
+    del data["kind"]
     for key in ("winner", "written_to"):
         data[key] = None if data[key] is None else str(data[key])
     return data
@@ -205,6 +218,8 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 def add_event(session: Session, run_id: int, event: EventRecord) -> None:
     link = event.link
+    for error in event.errors:
+        metrics.ERRORS.labels("record", error.reason).inc()
     session.add(
         SyncEvent(
             run_id=run_id,

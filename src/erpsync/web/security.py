@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, crypto
+from erpsync import accounts, crypto, logins
 from erpsync.http.deps import DatabaseDep
 from erpsync.settings import Settings
 from erpsync.storage.tables import User
@@ -51,9 +51,9 @@ def session_signing_key(settings: Settings) -> str:
     return hmac.new(base, _KEY_PURPOSE, hashlib.sha256).hexdigest()
 
 
-def sign_in(request: Request, session: Session, user: User) -> None:
-    """Start a web session for ``user`` in the caller's transaction; the browser's cookie gets its id."""
-    request.session[_SESSION_ID_KEY] = accounts.start_web_session(session, user)
+def sign_in(request: Request, web_session_id: str) -> None:
+    """The browser's cookie gets the id of the web session ``logins.start_web_session`` started."""
+    request.session[_SESSION_ID_KEY] = web_session_id
     csrf.renew(request)
 
 
@@ -61,8 +61,7 @@ def sign_out(request: Request, session: Session) -> None:
     """End the sign-in: the web session is ended server-side, not only forgotten by the browser."""
     session_id = request.session.get(_SESSION_ID_KEY)
     if isinstance(session_id, str):
-        accounts.end_web_session(session, session_id)
-        session.commit()
+        logins.end_web_session(session, session_id)
     # The language is the browser's choice, not the account's: it outlives the sign-in.
     language = request.session.get(LANGUAGE_KEY)
     request.session.clear()

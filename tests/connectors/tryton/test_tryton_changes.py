@@ -51,16 +51,45 @@ def test_paging_over_equal_timestamps_has_no_gap_or_repeat(tryton: TrytonServer,
     assert changed_keys(pages) == [str(i) for i in ids]
     assert len({actor.last_modified for page in pages for actor in page.actors}) == 1
     assert all(page.next_since is None for page in pages[:-1])
-    assert pages[-1].next_since == pages[-1].actors[-1].last_modified
+    assert pages[0].total == 5
+    since = pages[-1].actors[-1].last_modified  # an ISO time: changes at or after it, paged over the equal stamps
+    incremental = all_pages(connector, T.CUSTOMER, since, limit=2)
+    assert changed_keys(incremental) == [str(i) for i in ids]
+    assert len(incremental) == 3
+    for resumed in (pages[-1].next_since, incremental[-1].next_since):
+        quiet = all_pages(connector, T.CUSTOMER, resumed, limit=2)
+        assert (changed_keys(quiet), len(quiet), quiet[-1].next_since) == ([], 1, resumed)
 
 
-def test_since_is_inclusive_and_next_since_resumes(tryton: TrytonServer, connector: TrytonConnector) -> None:
+def test_since_is_inclusive_and_next_since_resumes_after_the_last_record(
+    tryton: TrytonServer, connector: TrytonConnector
+) -> None:
     (first,) = create_customers(tryton, connector, ["First"])
     pages = all_pages(connector, T.CUSTOMER, None, limit=100)
+    assert pages[0].actors[0].last_modified is not None
+    inclusive = all_pages(connector, T.CUSTOMER, pages[0].actors[0].last_modified, limit=100)
+    assert changed_keys(inclusive) == [str(first)]
     since = pages[-1].next_since
-    assert changed_keys(all_pages(connector, T.CUSTOMER, since, limit=100)) == [str(first)]
+    assert changed_keys(all_pages(connector, T.CUSTOMER, since, limit=100)) == []
     (second,) = create_customers(tryton, connector, ["Second"])
-    assert changed_keys(all_pages(connector, T.CUSTOMER, since, limit=100)) == [str(first), str(second)]
+    resumed = all_pages(connector, T.CUSTOMER, since, limit=100)
+    assert changed_keys(resumed) == [str(second)]
+    assert changed_keys(all_pages(connector, T.CUSTOMER, resumed[-1].next_since, limit=100)) == []
+
+
+def test_a_full_read_ends_where_the_feed_was_when_it_began(tryton: TrytonServer, connector: TrytonConnector) -> None:
+    first, second, third = create_customers(tryton, connector, ["One", "Two", "Three"])
+    request = m.ChangesRequest(
+        connection_id=CONNECTION, actor_type=T.CUSTOMER, since=None, field_keys=["name"], cursor=None, limit=2
+    )
+    page = connector.changes(request)
+    assert [a.erp_key for a in page.actors] == [str(first), str(second)]
+    with tryton.rpc() as rpc:  # changed behind the read's position: the next cycle reads it
+        rpc.write("party.party", [first], {"name": "One renamed"})
+    last = connector.changes(request.model_copy(update={"cursor": page.next_cursor}))
+    assert ([a.erp_key for a in last.actors], last.next_cursor) == ([str(third)], None)
+    later = all_pages(connector, T.CUSTOMER, last.next_since, limit=100)
+    assert [(a.erp_key, a.fields["name"]) for p in later for a in p.actors] == [(str(first), "One renamed")]
 
 
 def test_contact_change_and_deactivation(tryton: TrytonServer, connector: TrytonConnector) -> None:

@@ -29,16 +29,13 @@ def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
     try:
-        user = logins.sign_in(session, limiter, login=form.username, password=form.password, address=address)
+        token = logins.issue_token(session, limiter, login=form.username, password=form.password, address=address)
     except accounts.LoginThrottledError as exc:
         raise too_many_attempts(exc) from exc
     except accounts.LoginFailedError as exc:
-        session.commit()  # keep the failure count, which is what makes the throttling work
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail=exc.user_message, headers={"WWW-Authenticate": "Bearer"}
         ) from exc
-    token = accounts.issue_token(session, user)
-    session.commit()
     return Token(access_token=token)
 
 

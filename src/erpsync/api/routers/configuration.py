@@ -9,12 +9,9 @@ refused 409, both with ``{"detail": [every reason]}`` (see ``refused``); nothing
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
-from erpsync import audit
 from erpsync.api.configuration_schemas import (
     ActivationPublic,
     DefaultsBody,
@@ -33,7 +30,7 @@ from erpsync.errors import ConflictError, NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, connections
+from erpsync.sync import configuration, configure, connections
 from erpsync.sync.configuration_views import (
     DefaultsView,
     ListMappingsView,
@@ -71,23 +68,6 @@ def _screen(session: SessionDep, connection: ErpConnection, actor_type: str) -> 
     return m.ActorType(actor_type), erp_fields
 
 
-def _erp_lists(
-    session: SessionDep, clients: ClientsDep, connection: ErpConnection, *, needed: bool = True
-) -> configuration.ErpLists:
-    """The connection's ERP lists, read with no transaction open: on SQLite it would block every writer meanwhile."""
-    if not needed:
-        return {}
-    names = configuration.erp_list_names(connection)
-    session.commit()
-    return configuration.read_erp_lists(clients, connection, names)
-
-
-def _audit(session: SessionDep, admin: User, action: str, target_id: int | None, detail: dict[str, Any]) -> None:
-    target_type = "connection" if target_id is not None else "sync_priority"
-    audit.record(session, user_id=admin.id, action=action, target_type=target_type, target_id=target_id, detail=detail)
-    session.commit()
-
-
 # --- field mappings ---------------------------------------------------------------------------------------------------
 
 
@@ -104,9 +84,7 @@ def put_mapping(
 ) -> MappingView:
     connection = _connection(session, admin, connection_id)
     parsed, erp_fields = _screen(session, connection, actor_type)
-    erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
-    saved = configuration.save_mapping(session, connection, body.to_mapping(parsed), erp_lists=erp_lists)
-    _audit(session, admin, "update_mapping", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    saved = configure.save_mapping(session, clients, connection, body.to_mapping(parsed), by=admin.id)
     return mapping_view(saved, erp_fields)
 
 
@@ -117,7 +95,7 @@ def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConn
     config = configuration.load_config(session, connection)
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
-    erp_lists = _erp_lists(session, clients, connection)
+    erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
@@ -135,9 +113,7 @@ def put_list_mappings(
 ) -> ListMappingsView:
     """Replace every list mapping of the connection."""
     connection = _connection(session, admin, connection_id)
-    erp_lists = _erp_lists(session, clients, connection)
-    configuration.save_list_mappings(session, connection, body.to_list_mappings(), erp_lists=erp_lists)
-    _audit(session, admin, "update_list_mappings", connection.id, body.model_dump())
+    configure.save_list_mappings(session, clients, connection, body.to_list_mappings(), by=admin.id)
     return _list_mappings(session, clients, connection)
 
 
@@ -161,9 +137,7 @@ def put_defaults(
 ) -> DefaultsView:
     connection = _connection(session, admin, connection_id)
     parsed, _erp_fields = _screen(session, connection, actor_type)
-    erp_lists = _erp_lists(session, clients, connection, needed=connection.active)
-    configuration.save_defaults(session, connection, parsed, body.defaults, erp_lists=erp_lists)
-    _audit(session, admin, "update_defaults", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    configure.save_defaults(session, clients, connection, parsed, body.defaults, by=admin.id)
     return _defaults(session, connection, actor_type)
 
 
@@ -184,8 +158,7 @@ def get_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_t
 def put_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str, body: RanksBody) -> RanksView:
     connection = _connection(session, admin, connection_id)
     parsed, _erp_fields = _screen(session, connection, actor_type)
-    configuration.save_ranks(session, connection, parsed, body.order)
-    _audit(session, admin, "update_ranks", connection.id, {"actor_type": parsed.value, **body.model_dump()})
+    configure.save_ranks(session, connection, parsed, body.order, by=admin.id)
     return _ranks(session, connection, actor_type)
 
 
@@ -201,8 +174,9 @@ def get_policy(session: SessionDep, admin: AdminUser, connection_id: int) -> Pol
 @router.put(_CONNECTION + "/policy")
 def put_policy(session: SessionDep, admin: AdminUser, connection_id: int, body: PolicyBody) -> PolicyBody:
     connection = _connection(session, admin, connection_id)
-    configuration.save_policy(session, connection, policy=body.policy, no_blank_overwrite=body.no_blank_overwrite)
-    _audit(session, admin, "update_policy", connection.id, body.model_dump())
+    configure.save_policy(
+        session, connection, policy=body.policy, no_blank_overwrite=body.no_blank_overwrite, by=admin.id
+    )
     return body
 
 
@@ -213,16 +187,14 @@ def put_policy(session: SessionDep, admin: AdminUser, connection_id: int, body: 
 def activate(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> ActivationPublic:
     """Switch the connection on; 409 with every reason when its configuration cannot run."""
     connection = _connection(session, admin, connection_id)
-    configuration.activate(session, connection, erp_lists=_erp_lists(session, clients, connection))
-    _audit(session, admin, "activate", connection.id, {})
+    configure.activate(session, clients, connection, by=admin.id)
     return ActivationPublic(id=connection.id, active=connection.active)
 
 
 @router.post(_CONNECTION + "/deactivate")
 def deactivate(session: SessionDep, admin: AdminUser, connection_id: int) -> ActivationPublic:
     connection = _connection(session, admin, connection_id)
-    configuration.deactivate(session, connection)
-    _audit(session, admin, "deactivate", connection.id, {})
+    configure.deactivate(session, connection, by=admin.id)
     return ActivationPublic(id=connection.id, active=connection.active)
 
 
@@ -237,6 +209,5 @@ def get_priority(session: SessionDep, admin: AdminUser) -> PriorityPublic:
 
 @router.put("/sync-priority")
 def put_priority(session: SessionDep, admin: AdminUser, body: PriorityBody) -> PriorityPublic:
-    configuration.set_priority(session, body.connection_ids)
-    _audit(session, admin, "update", None, body.model_dump())
+    configure.set_priority(session, body.connection_ids, by=admin.id)
     return priority_public(configuration.priority_order(session))

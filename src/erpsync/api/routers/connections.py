@@ -18,7 +18,7 @@ from erpsync.api.connection_schemas import (
 from erpsync.errors import ErpsyncError
 from erpsync.http.deps import AdminUser, ClientsDep, CurrentUser, SessionDep
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import connections
+from erpsync.sync import connections, setup
 from erpsync.sync.connectors import ConnectorClients
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -51,10 +51,14 @@ def list_connections(
 @router.post("/test")
 def check_before_save(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectionTest) -> CheckResult:
     """Run the connector's test on entered values; a failed test is an answer (``ok: false``), not an error."""
-    existing = connections.get_connection(session, body.connection_id, user=admin) if body.connection_id else None
     try:
-        answer = connections.run_test(
-            session, clients, connector_id=body.connector_id, config=body.config, connection=existing
+        answer = setup.check_config(
+            session,
+            clients,
+            connector_id=body.connector_id,
+            config=body.config,
+            connection_id=body.connection_id,
+            user=admin,
         )
     except ErpsyncError as exc:
         return CheckResult(ok=False, state="error", user_message=exc.user_message, error_code=exc.code.value)
@@ -72,8 +76,7 @@ def create_connection(
         visibility=body.visibility.to_visibility(),
         description=body.description,
     )
-    connection = connections.create_connection(session, clients, draft, by=admin.id)
-    session.commit()
+    connection = setup.create_connection(session, clients, draft, by=admin.id)
     return _public(session, clients, connection)
 
 
@@ -90,27 +93,24 @@ def get_connection(
 def update_connection(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int, body: ConnectionUpdate
 ) -> ConnectionPublic:
-    connection = connections.get_connection(session, connection_id, user=admin)
-    connections.update_connection(
+    connection = setup.update_connection(
         session,
         clients,
-        connection,
+        connection_id,
         name=body.name,
         config=body.config,
         visibility=body.visibility.to_visibility() if body.visibility else None,
         description=body.description,
-        by=admin.id,
+        user=admin,
     )
-    session.commit()
     return _public(session, clients, connection)
 
 
 @router.post("/{connection_id}/test")
 def check_saved(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> CheckResult:
     """Run the connector's ``test_connection`` on the saved connection."""
-    connection = connections.get_connection(session, connection_id, user=admin)
     try:
-        answer = connections.client_for(clients, connection).test_connection(connection_id=connection.uuid)
+        answer = setup.check_connection(session, clients, connection_id, user=admin)
     except ErpsyncError as exc:
         return CheckResult(ok=False, state="error", user_message=exc.user_message, error_code=exc.code.value)
     return CheckResult(ok=True, state=answer.state.value, user_message=answer.user_message or "Test passed.")
@@ -121,24 +121,17 @@ def refresh_metadata(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
 ) -> dict[str, list[str]]:
     """Read actor types and fields again; answers the field keys per actor type the connector no longer reports."""
-    connection = connections.get_connection(session, connection_id, user=admin)
-    vanished = connections.refresh_metadata(session, clients, connection, by=admin.id)
-    session.commit()
-    return vanished
+    return setup.refresh_metadata(session, clients, connection_id, user=admin)
 
 
 @router.delete("/{connection_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_connection(session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int) -> None:
-    connection = connections.get_connection(session, connection_id, user=admin)
-    connections.delete_connection(session, clients, connection, by=admin.id)
-    session.commit()
+    setup.delete_connection(session, clients, connection_id, user=admin)
 
 
 @router.post("/{connection_id}/restore")
 def restore_connection(
     session: SessionDep, clients: ClientsDep, admin: AdminUser, connection_id: int
 ) -> ConnectionPublic:
-    connection = connections.get_connection(session, connection_id, user=admin)
-    connections.restore_connection(session, clients, connection, by=admin.id)
-    session.commit()
+    connection = setup.restore_connection(session, clients, connection_id, user=admin)
     return _public(session, clients, connection)

@@ -12,7 +12,7 @@ from erpsync.api.connection_schemas import (
     connector_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, SessionDep, SettingsDep
-from erpsync.sync import connections, connectors
+from erpsync.sync import connectors, setup
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
 
@@ -26,16 +26,9 @@ def list_connectors(session: SessionDep, _admin: AdminUser) -> list[ConnectorPub
 def add_connector(
     session: SessionDep, settings: SettingsDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate
 ) -> ConnectorPublic:
-    connector = connectors.add_connector(
-        session,
-        clients,
-        name=body.name,
-        url=body.url,
-        secret=body.secret,
-        by=admin.id,
-        https_required=settings.env == "prod",
+    connector = setup.add_connector(
+        session, clients, settings, name=body.name, url=body.url, secret=body.secret, by=admin.id
     )
-    session.commit()
     return connector_public(connector)
 
 
@@ -53,30 +46,19 @@ def update_connector(
     connector_id: int,
     body: ConnectorUpdate,
 ) -> ConnectorPublic:
-    connector = connectors.get_connector(session, connector_id)
-    connectors.update_connector(
-        session,
-        clients,
-        connector,
-        name=body.name,
-        url=body.url,
-        secret=body.secret,
-        by=admin.id,
-        https_required=settings.env == "prod",
+    connector = setup.update_connector(
+        session, clients, settings, connector_id, name=body.name, url=body.url, secret=body.secret, by=admin.id
     )
-    session.commit()
     return connector_public(connector)
 
 
 @router.delete("/{connector_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_connector(session: SessionDep, admin: AdminUser, connector_id: int) -> None:
-    connector = connectors.get_connector(session, connector_id)
-    connectors.delete_connector(session, connector, by=admin.id)
-    session.commit()
+    setup.delete_connector(session, connector_id, by=admin.id)
 
 
 @router.get("/{connector_id}/config-form")
 def config_form(session: SessionDep, clients: ClientsDep, _admin: AdminUser, connector_id: int) -> ConfigFormPublic:
     """The connector's config fields and the items of their lists, for the connection dialog."""
-    form = connections.config_form(clients, connectors.get_connector(session, connector_id))
+    form = setup.connector_config_form(session, clients, connector_id)
     return ConfigFormPublic(fields=form.fields, lists=form.lists)

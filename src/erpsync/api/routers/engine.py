@@ -16,22 +16,22 @@ from erpsync.api.engine_schemas import (
     run_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
-from erpsync.sync import engine, links, runs
+from erpsync.sync import engine_settings, links, operations, runs
 from erpsync.sync.connections import get_connection
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["engine"])
 
 
 @router.get("/engine")
 def read_engine(session: SessionDep, _admin: AdminUser) -> EngineBody:
-    settings = engine.engine_settings(session)
+    settings = engine_settings.engine_settings(session)
     return EngineBody(running=settings.running, interval_seconds=settings.interval_seconds)
 
 
 @router.put("/engine")
 def save_engine(session: SessionDep, _admin: AdminUser, body: EngineBody) -> EngineBody:
-    engine.save_engine_settings(session, engine.EngineSettings(body.running, body.interval_seconds))
-    session.commit()
+    operations.save_engine_settings(session, engine_settings.EngineSettings(body.running, body.interval_seconds))
     return body
 
 
@@ -40,9 +40,7 @@ def sync_connection_now(
     connection_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RunPublic:
     """Sync now: one run of this connection, answered when it ends (409 while another run of it is under way)."""
-    get_connection(session, connection_id, user=admin)
-    session.rollback()  # hold no transaction while the run writes
-    summary = engine.sync_connection(engine.Engine(database, clients), connection_id)
+    summary = operations.sync_connection_now(session, Engine(database, clients), connection_id, user=admin)
     return run_public(runs.get_run(session, summary.run_id))
 
 
@@ -63,6 +61,5 @@ def retry_failing_record(
     connection_id: int, link_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
 ) -> RecordResultPublic:
     """Un-park a failing record and sync it at once; answers what the sync did."""
-    get_connection(session, connection_id, user=admin)
-    session.rollback()
-    return record_result_public(engine.retry_link(engine.Engine(database, clients), connection_id, link_id))
+    sync = Engine(database, clients)
+    return record_result_public(operations.retry_failing_record(session, sync, connection_id, link_id, user=admin))

@@ -17,7 +17,7 @@ from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollectio
 from erpsync.http.deps import ClientsDep, DatabaseDep, LicensedUser
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
-from erpsync.sync.engine import Engine
+from erpsync.sync.work import Engine
 
 
 async def refused(_request: Request, exc: Exception) -> JSONResponse:

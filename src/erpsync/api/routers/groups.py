@@ -19,9 +19,8 @@ def list_groups(session: SessionDep, _admin: AdminUser) -> list[GroupPublic]:
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_group(session: SessionDep, admin: AdminUser, body: GroupCreate) -> GroupPublic:
     group = administration.create_group(
-        session, admin, name=body.name, description=body.description, member_ids=body.members
+        session, name=body.name, description=body.description, member_ids=body.members, by=admin.id
     )
-    session.commit()
     return group_public(group)
 
 
@@ -32,13 +31,12 @@ def get_group(session: SessionDep, _admin: AdminUser, group_id: int) -> GroupPub
 
 @router.patch("/{group_id}")
 def update_group(session: SessionDep, admin: AdminUser, group_id: int, body: GroupUpdate) -> GroupPublic:
-    group = accounts.get_group(session, group_id)
-    administration.update_group(session, admin, group, body.model_dump(exclude_unset=True))
-    session.commit()
+    group = administration.update_group(
+        session, group_id, name=body.name, description=body.description, member_ids=body.members, by=admin.id
+    )
     return group_public(group)
 
 
 @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_group(session: SessionDep, admin: AdminUser, group_id: int) -> None:
-    administration.delete_group(session, admin, accounts.get_group(session, group_id))
-    session.commit()
+    administration.delete_group(session, group_id, by=admin.id)

@@ -22,44 +22,18 @@ from erpsync.api.import_schemas import (
     preview_public,
     result_public,
 )
-from erpsync.errors import NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, send_job
-from erpsync.storage.tables import SyncJob, SyncRun, User
-from erpsync.sync import imports, jobs, resync
+from erpsync.storage.tables import SyncJob, SyncRun
+from erpsync.sync import imports, jobs, operations
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine
 from erpsync.sync.job_views import JobPublic, job_public
+from erpsync.sync.work import Engine
 
 router = APIRouter(tags=["imports"])
 
 
 def _public(session: Session, job: SyncJob) -> JobPublic:
     return job_public(job, session.get(SyncRun, job.run_id) if job.run_id else None)
-
-
-def _live_connection(session: Session, connection_id: int, admin: User) -> None:
-    """404 for a connection that does not exist or is deleted: no job or connector call is made for it."""
-    get_connection(session, connection_id, user=admin)
-    jobs.live_connection(session, connection_id)
-
-
-def _end_transaction(session: Session, admin: User) -> int:
-    """End the request's transaction before the job code opens its own, and return the admin's id.
-
-    The request's session has held a transaction since authentication (on SQLite: the write lock), and the job code
-    writes in sessions of its own, which would wait for that lock until SQLite's busy timeout (30 s) and then fail.
-    Closing, rather than rolling back, detaches the loaded objects with their values: reading one later cannot
-    quietly begin a new transaction (it fails at once instead)."""
-    admin_id = admin.id
-    session.close()
-    return admin_id
-
-
-def _job_of(session: Session, connection_id: int, job_id: int, kind: jobs.JobKind) -> SyncJob:
-    job = jobs.get_job(session, job_id, kind=kind)
-    if job.connection_id != connection_id:
-        raise NotFoundError(f"no {kind} with id {job_id} in connection {connection_id}")
-    return job
 
 
 @router.post("/connections/{connection_id}/imports/preview")
@@ -72,11 +46,15 @@ def preview_import(
     admin: AdminUser,
 ) -> list[PreviewRowPublic]:
     """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
-    _live_connection(session, connection_id, admin)
-    _end_transaction(session, admin)
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
-    rows = imports.preview(
-        Engine(database, clients), connection_id, body.actor_type, restrictions=restrictions, limit=body.limit
+    rows = operations.preview_import(
+        session,
+        Engine(database, clients),
+        connection_id,
+        body.actor_type,
+        restrictions=restrictions,
+        limit=body.limit,
+        user=admin,
     )
     return [preview_public(row) for row in rows]
 
@@ -91,16 +69,15 @@ def start_import(
     clients: ClientsDep,
     admin: AdminUser,
 ) -> JobPublic:
-    _live_connection(session, connection_id, admin)
-    admin_id = _end_transaction(session, admin)
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
-    job = imports.start_import(
+    job = operations.start_import(
+        session,
         Engine(database, clients),
         connection_id,
         body.actor_type,
         restrictions=restrictions,
         erp_keys=body.erp_keys,
-        user_id=admin_id,
+        user=admin,
     )
     send_job(request.app.state, job.id)
     return job_public(job, None)
@@ -116,8 +93,7 @@ def list_imports(connection_id: int, session: SessionDep, admin: AdminUser) -> l
 @router.get("/connections/{connection_id}/imports/{job_id}")
 def read_import(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> ImportResultPublic:
     """The import's progress and result: created, updated (linked) and skipped records."""
-    get_connection(session, connection_id, user=admin)
-    job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
+    job = operations.job_of(session, connection_id, job_id, user=admin, kind=jobs.JobKind.IMPORT)
     result = imports.import_result(session, job.id)
     return result_public(result, session.get(SyncRun, job.run_id) if job.run_id else None)
 
@@ -127,10 +103,7 @@ def resume_import(
     connection_id: int, job_id: int, request: Request, session: SessionDep, admin: AdminUser
 ) -> JobPublic:
     """Re-run a failed or cancelled import from where it stopped."""
-    _live_connection(session, connection_id, admin)
-    job = _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
-    jobs.requeue(session, job)
-    session.commit()
+    job = operations.resume_import(session, connection_id, job_id, user=admin)
     send_job(request.app.state, job.id)
     return _public(session, job)
 
@@ -140,10 +113,7 @@ def undo_import(
     connection_id: int, job_id: int, session: SessionDep, database: DatabaseDep, admin: AdminUser
 ) -> UndoPublic:
     """Delete the CRM records the import created, and their links (nothing is deleted in the ERP)."""
-    get_connection(session, connection_id, user=admin)
-    _job_of(session, connection_id, job_id, jobs.JobKind.IMPORT)
-    _end_transaction(session, admin)
-    return UndoPublic(deleted=imports.undo_import(database, job_id))
+    return UndoPublic(deleted=operations.undo_import(session, database, connection_id, job_id, user=admin))
 
 
 @router.post("/connections/{connection_id}/resync-from-crm", status_code=status.HTTP_202_ACCEPTED)
@@ -156,10 +126,8 @@ def start_resync(
     clients: ClientsDep,
     admin: AdminUser,
 ) -> JobPublic:
-    _live_connection(session, connection_id, admin)
-    admin_id = _end_transaction(session, admin)
-    job = resync.start_resync(
-        Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user_id=admin_id
+    job = operations.start_resync(
+        session, Engine(database, clients), connection_id, no_blank_overwrite=body.no_blank_overwrite, user=admin
     )
     send_job(request.app.state, job.id)
     return job_public(job, None)
@@ -167,5 +135,4 @@ def start_resync(
 
 @router.get("/connections/{connection_id}/resync-from-crm/{job_id}")
 def read_resync(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> JobPublic:
-    get_connection(session, connection_id, user=admin)
-    return _public(session, _job_of(session, connection_id, job_id, jobs.JobKind.RESYNC))
+    return _public(session, operations.job_of(session, connection_id, job_id, user=admin, kind=jobs.JobKind.RESYNC))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from erpsync import audit
+from erpsync import administration
 from erpsync.crm import lists
 from erpsync.crm.schemas import ListItemCreate, ListItemPublic, ListItemUpdate
 from erpsync.http.deps import AdminUser, CurrentUser, SessionDep
@@ -20,25 +20,11 @@ def get_list(session: SessionDep, _user: CurrentUser, name: str, include_deleted
 
 @router.post("/{name}", status_code=status.HTTP_201_CREATED)
 def add_item(session: SessionDep, admin: AdminUser, name: str, body: ListItemCreate) -> ListItemPublic:
-    item = lists.add_item(session, lists.parse_list_name(name), label=body.label, rank=body.rank)
-    audit.record(
-        session,
-        user_id=admin.id,
-        action="create",
-        target_type=f"list:{name}",
-        target_id=item.id,
-        detail=body.model_dump(),
-    )
-    session.commit()
+    item = administration.add_list_item(session, name, label=body.label, rank=body.rank, by=admin.id)
     return ListItemPublic.model_validate(item)
 
 
 @router.patch("/{name}/{item_id}")
 def update_item(session: SessionDep, admin: AdminUser, name: str, item_id: int, body: ListItemUpdate) -> ListItemPublic:
-    changes = body.model_dump(exclude_unset=True)
-    item = lists.update_item(session, lists.parse_list_name(name), item_id, **changes)
-    audit.record(
-        session, user_id=admin.id, action="update", target_type=f"list:{name}", target_id=item.id, detail=changes
-    )
-    session.commit()
+    item = administration.update_list_item(session, name, item_id, body.model_dump(exclude_unset=True), by=admin.id)
     return ListItemPublic.model_validate(item)

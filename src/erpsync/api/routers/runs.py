@@ -16,7 +16,7 @@ from erpsync.api.engine_schemas import (
 )
 from erpsync.http.deps import AdminUser, DatabaseDep, SessionDep
 from erpsync.storage.tables import utcnow
-from erpsync.sync import jobs, runs
+from erpsync.sync import jobs, operations, runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -58,8 +58,7 @@ def run_progress(run_id: int, session: SessionDep, _admin: AdminUser) -> RunProg
 def cancel_run(run_id: int, session: SessionDep, database: DatabaseDep, _admin: AdminUser) -> RunProgressPublic:
     """Stop a running run at its next page boundary: what it stored so far stays, and the next run resumes there.
     409 when it has ended."""
-    session.rollback()  # hold no transaction (on SQLite: no write lock) while the request is stored
-    jobs.request_cancel(database, run_id)
+    operations.cancel_run(session, database, run_id)
     return _progress(session, run_id)
 
 

@@ -20,8 +20,15 @@ def list_users(session: SessionDep, _admin: AdminUser) -> list[UserPublic]:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(session: SessionDep, admin: AdminUser, body: UserCreate) -> UserPublic:
-    user = administration.create_user(session, admin, **body.model_dump())
-    session.commit()
+    user = administration.create_user(
+        session,
+        login=body.login,
+        password=body.password,
+        name=body.name,
+        is_admin=body.is_admin,
+        licences=body.licences,
+        by=admin.id,
+    )
     return user_public(user)
 
 
@@ -32,21 +39,15 @@ def get_user(session: SessionDep, _admin: AdminUser, user_id: int) -> UserPublic
 
 @router.patch("/{user_id}")
 def update_user(session: SessionDep, admin: AdminUser, user_id: int, body: UserUpdate) -> UserPublic:
-    user = accounts.get_user(session, user_id)
-    administration.update_user(session, admin, user, body.model_dump(exclude_unset=True))
-    session.commit()
-    return user_public(user)
+    return user_public(administration.update_user(session, user_id, body.model_dump(exclude_unset=True), by=admin.id))
 
 
 @router.post("/{user_id}/unlock", status_code=status.HTTP_204_NO_CONTENT)
 def unlock_user(session: SessionDep, admin: AdminUser, limiter: LoginLimiterDep, user_id: int) -> None:
     """Lift the throttling of failed sign-ins on this user's login, from every address."""
-    user = accounts.get_user(session, user_id)
-    logins.unlock(session, limiter, user, by=admin.id)
-    session.commit()
+    logins.unlock_user(session, limiter, user_id, by=admin.id)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_user(session: SessionDep, admin: AdminUser, user_id: int) -> None:
-    administration.delete_user(session, admin, accounts.get_user(session, user_id))
-    session.commit()
+    administration.delete_user(session, user_id, by=admin.id)

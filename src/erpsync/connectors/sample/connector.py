@@ -8,7 +8,7 @@ from erpsync.sdk.connector import ConnectionStore, Connector
 
 from . import cursor
 from .config import COMPANY_LIST, CONFIG_FIELDS, ConnectionConfig, parse_config
-from .erp import STAMP_FORMAT, NewRecord, SampleErp, Where
+from .erp import KEEP_PARENT, STAMP_FORMAT, NewRecord, SampleErp, Where
 from .fields import KIND_OF, LISTS, ORGANISATION, RecordKind
 from .search import restrictions_where, text_search
 from .values import parse_datetime
@@ -130,6 +130,9 @@ class SampleConnector(Connector):
             deleted=[str(entry.key) for entry in entries if entry.deleted],
             next_cursor=cursor.encode(request.actor_type, since, last.stamp, last.key) if last else None,
             next_since=None if more else page.next_since,
+            total=self.erp.count(request.actor_type, config.company)
+            if request.since is None and after is None
+            else None,
         )
 
     # --- writes -----------------------------------------------------------------------------------------------------
@@ -168,8 +171,15 @@ class SampleConnector(Connector):
         kind = _kind(actor.actor_type)
         if actor.erp_key is None:
             raise ValidationError("erp_key is required to save an actor; use create_actor for new ones")
-        parent = _parent(actor)
-        self.erp.update_actor(config.company, actor.actor_type, actor.erp_key, actor.fields, parent=parent)
+        parent = _parent(actor) if actor.parent_given else KEEP_PARENT
+        self.erp.update_actor(
+            config.company,
+            actor.actor_type,
+            actor.erp_key,
+            actor.fields,
+            parent=parent,
+            last_modified=actor.last_modified,  # optimistic locking: refused as a conflict if changed since
+        )
         return self.erp.fetch(config.company, actor.actor_type, [actor.erp_key], kind.fields)[actor.erp_key]
 
 
@@ -181,10 +191,10 @@ def _kind(actor_type: m.ActorType) -> RecordKind:
 
 
 def _parent(actor: m.Actor) -> tuple[m.ActorType, str] | None:
-    if actor.parent_key is None:
+    if actor.parent_key is None and actor.parent_type is None:
         return None
-    if actor.parent_type is None:
-        raise ValidationError("parent_type is required with parent_key")
+    if actor.parent_type is None or actor.parent_key is None:
+        raise ValidationError("parent_type and parent_key go together: both set, or both null to clear the parent")
     return actor.parent_type, actor.parent_key
 
 

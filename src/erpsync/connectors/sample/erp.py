@@ -14,12 +14,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
+from erpsync.errors import ConflictError
 from erpsync.protocol.models import Actor, ActorType, Value
 
 from . import store
 from .fields import KIND_OF, ORGANISATION, ActorField
 from .store import PASSWORD_ITERATIONS, STAMP_FORMAT, ChangeEntry, NewRecord, Where, format_stamp
+
+KEEP_PARENT: Final[Literal["keep"]] = "keep"
+"""``update_actor(parent=KEEP_PARENT)``: leave the parent as it is (None clears it)."""
 
 __all__ = [
     "PASSWORD_ITERATIONS",
@@ -45,6 +50,7 @@ class SampleErp:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 10000")
@@ -138,15 +144,19 @@ class SampleErp:
         key: str,
         values: Mapping[str, Value],
         *,
-        parent: tuple[ActorType, str] | None = None,
+        parent: tuple[ActorType, str] | Literal["keep"] | None = KEEP_PARENT,
+        last_modified: str | None = None,
     ) -> bool:
-        """Write the given fields (and parent); returns whether anything changed (only then is it re-stamped)."""
+        """Write the given fields and parent (None clears it); returns whether anything changed (only then is it
+        re-stamped). With ``last_modified`` (as the caller read it) a record changed since is a ``ConflictError``."""
         kind = KIND_OF[actor_type]
         with self._write() as db:
             current = store.current_row(db, kind, company, actor_type, key)
+            if last_modified is not None and current["last_modified"] != last_modified:
+                raise ConflictError(f"{actor_type} {key} was changed in the ERP since it was read")
             columns = store.validated_columns(kind, values, creating=False)
-            if parent is not None:
-                columns["parent_id"] = store.parent_id(db, kind, company, *parent)
+            if parent != KEEP_PARENT:
+                columns["parent_id"] = None if parent is None else store.parent_id(db, kind, company, *parent)
             changed = {column: value for column, value in columns.items() if current[column] != value}
             if not changed:
                 return False

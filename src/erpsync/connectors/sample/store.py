@@ -184,7 +184,7 @@ def parent_id(db: sqlite3.Connection, kind: RecordKind, company: str, parent_typ
 def current_row(
     db: sqlite3.Connection, kind: RecordKind, company: str, actor_type: ActorType, key: str
 ) -> dict[str, Stored]:
-    columns = ["parent_id", *(f.key for f in kind.fields if f.writable)]
+    columns = ["parent_id", "last_modified", *(f.key for f in kind.fields if f.writable)]
     row = db.execute(
         f"SELECT {', '.join(columns)} FROM {kind.table} WHERE company = ? AND kind = ? AND id = ?",  # noqa: S608
         (company, actor_type.value, int(key) if key.isdigit() else -1),

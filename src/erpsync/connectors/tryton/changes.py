@@ -8,6 +8,11 @@ sort by ``coalesce(write_date, create_date)``, so each source is read as two sor
 repeat a row. An actor touched by several rows is answered on the page that reaches its last one (the caller
 leaves out actors in ``Page.later`` or changed after the page's end), so an actor that does not change while the
 hub pages appears once.
+
+A traversal ends with ``next_since`` = the position of the last row it read: the next cycle resumes strictly after
+it, so a quiet cycle answers nothing however many rows share the last timestamp. A full read (``since`` null) does
+not need the change order: it pages the actors by id (``FullCursor``), one search per page, and ends at the feed's
+end as it was before the first page (``feed_end``), so whatever changes while it pages is read by the next cycle.
 """
 
 from __future__ import annotations
@@ -52,6 +57,48 @@ class Position:
         """Just before every row changed at or after ``since``."""
         return cls(since, -1, 0)
 
+    @classmethod
+    def is_position(cls, text: str) -> bool:
+        """Whether ``text`` is an encoded position (a ``next_since`` this connector gave), not an ISO time."""
+        return text.count("|") == 2
+
+
+@dataclass(frozen=True)
+class FullCursor:
+    """Where a full read is: after the actor ``last_id``; ``end`` is the feed's end when the read began."""
+
+    last_id: int
+    end: Position | None
+
+    PREFIX = "all"
+
+    def encode(self) -> str:
+        return f"{self.PREFIX}|{self.last_id}|{self.end.encode() if self.end else ''}"
+
+    @classmethod
+    def is_full(cls, cursor: str) -> bool:
+        return cursor.startswith(cls.PREFIX + "|")
+
+    @classmethod
+    def decode(cls, cursor: str) -> FullCursor:
+        try:
+            _, last_id, end = cursor.split("|", 2)
+            return cls(int(last_id), Position.decode(end) if end else None)
+        except ValueError as error:
+            raise ValidationError(f"invalid changes cursor {cursor!r}") from error
+
+
+def feed_end(rpc: TrytonRpc, sources: list[Source], *, context: dict[str, Any]) -> Position | None:
+    """The position of the newest row of the feed now: one read per stream, the newest row only."""
+    ends: list[Position] = []
+    for index, source in enumerate(sources):
+        for written, time_field in enumerate(("write_date", "create_date")):
+            domain: Domain = [["write_date", "!=" if time_field == "write_date" else "=", None]]
+            order = [[time_field, "DESC"], ["id", "DESC"]]
+            rows = rpc.search_read(source.model, domain, [time_field], limit=1, order=order, context=_every(context))
+            ends += [Position(row[time_field], index * 2 + written, row["id"]) for row in rows]
+    return max(ends, default=None)
+
 
 @dataclass(frozen=True)
 class Page:
@@ -90,11 +137,9 @@ def _stream(
     domain: Domain = [["write_date", "!=" if time_field == "write_date" else "=", None]]
     if after is not None:
         domain.append(_after(time_field, stream, after))
-    if source.model == "party.party":
-        domain.append(["active", "in", [True, False]])
     order = [[time_field, "ASC"], ["id", "ASC"]]
     fields = list({time_field, source.actor_field})
-    rows = rpc.search_read(source.model, domain, fields, limit=limit, order=order, context=context)
+    rows = rpc.search_read(source.model, domain, fields, limit=limit, order=order, context=_every(context))
     return [
         (Position(row[time_field], stream, row["id"]), _actor_id(row[source.actor_field]))
         for row in rows
@@ -113,3 +158,9 @@ def _after(time_field: str, stream: int, after: Position) -> Domain:
 
 def _actor_id(value: Any) -> int:
     return int(value)
+
+
+def _every(context: dict[str, Any]) -> dict[str, Any]:
+    """Inactive records too. In the context, not the domain: Tryton adds its active filter to a domain with an OR
+    even when the domain names ``active``."""
+    return {**context, "active_test": False}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from erpsync.connectors.tryton import fields as f
-from erpsync.connectors.tryton.changes import Page, Position, Source, read_page
+from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
 from erpsync.connectors.tryton.records import Records, iso
 from erpsync.connectors.tryton.rpc import Domain
@@ -75,6 +75,7 @@ class TrytonConnector(Connector):
         return m.SearchableFieldsResponse(field_keys=keys)
 
     def get_actors(self, request: m.GetActorsRequest) -> m.GetActorsResponse:
+        _check_field_keys(request.actor_type, request.field_keys)
         ids = {key: _id(key) for key in request.erp_keys}
         records = self._records(request.connection_id)
         found = records.read(request.actor_type, [i for i in ids.values() if i is not None])
@@ -97,6 +98,7 @@ class TrytonConnector(Connector):
         return self._search(request.connection_id, request.actor_type, domain + text_search(request.text), request)
 
     def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        _check_field_keys(request.actor_type, request.field_keys)
         domains = [(r, self._restriction(request.actor_type, r)) for r in request.restrictions]  # validates each
         folded = [r for r in request.restrictions if _text_between(request.actor_type, r)]
         domain = [clause for r, clauses in domains if r not in folded for clause in clauses]
@@ -111,9 +113,12 @@ class TrytonConnector(Connector):
         return m.ActorsResponse(actors=[_only(actor, request.field_keys) for actor in kept[: request.limit]])
 
     def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
-        after = _start(request)
+        _check_field_keys(request.actor_type, request.field_keys)
         records = self._records(request.connection_id)
         limit = min(request.limit, self.capabilities.max_page_size)
+        if request.since is None and (request.cursor is None or FullCursor.is_full(request.cursor)):
+            return self._full_read(records, request, limit)
+        after = _start(request)
         page = read_page(records.rpc, _SOURCES[request.actor_type], after=after, limit=limit, context=records.context)
         found = records.read(request.actor_type, page.actor_ids)
         current = [found[i] for i in page.actor_ids if i in found and not _changed_later(found[i][0], page)]
@@ -121,8 +126,23 @@ class TrytonConnector(Connector):
         deleted = [str(actor.erp_key) for actor, active in current if not active]
         return m.ChangesResponse(actors=actors, deleted=deleted, **_continuation(page, request))
 
+    def _full_read(self, records: Records, request: m.ChangesRequest, limit: int) -> m.ChangesResponse:
+        """Every active actor of the type, by id; the first page counts them and notes where the feed ends."""
+        if request.cursor is None:
+            at = FullCursor(0, feed_end(records.rpc, _SOURCES[request.actor_type], context=records.context))
+            total: int | None = records.count(request.actor_type)
+        else:
+            at, total = FullCursor.decode(request.cursor), None
+        actors = records.page_after(request.actor_type, at.last_id, limit)
+        if len(actors) == limit:
+            after = FullCursor(int(actors[-1].erp_key or 0), at.end)
+            continuation: dict[str, str | None] = {"next_cursor": after.encode()}
+        else:
+            continuation = {"next_since": at.end.encode() if at.end else None}
+        return m.ChangesResponse(actors=[_only(a, request.field_keys) for a in actors], total=total, **continuation)
+
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
-        _check_writable(request.actor)
+        _check_writable(request.actor, creating=True)
         session = self._session(request.connection_id)
         records = session.records()
         with session.create_lock:  # one create at a time, so a retry racing its original finds what it made
@@ -138,7 +158,7 @@ class TrytonConnector(Connector):
         records = self._records(request.connection_id)
         for index, actor in enumerate(request.actors):
             try:
-                _check_writable(actor)
+                _check_writable(actor, creating=False)
                 saved.append(records.save(actor))
             except ErpsyncError as error:
                 errors.append(_actor_error(index, actor, error))
@@ -159,6 +179,7 @@ class TrytonConnector(Connector):
         domain: Domain,
         request: m.SearchActorsRequest | m.SearchByParentRequest | m.SearchAdvancedRequest,
     ) -> m.ActorsResponse:
+        _check_field_keys(actor_type, request.field_keys)
         records = self._records(connection_id)
         ids = records.find(actor_type, domain, limit=request.limit)
         found = records.read(actor_type, ids)
@@ -197,11 +218,22 @@ def _only(actor: m.Actor, field_keys: list[str]) -> m.Actor:
     return actor.model_copy(update={"fields": {key: actor.fields[key] for key in field_keys if key in actor.fields}})
 
 
-def _check_writable(actor: m.Actor) -> None:
+def _check_writable(actor: m.Actor, *, creating: bool) -> None:
+    """Unknown and read-only fields are refused; a mandatory one cannot be blank (nor missing from a create)."""
     for key in actor.fields:
         field = f.actor_field(actor.actor_type, key)
         if field is None or field.access == m.Access.READ_ONLY:
             raise ValidationError(f"{actor.actor_type.value} field {key!r} does not exist or is read-only")
+    mandatory = [field.key for field in f.FIELDS[actor.actor_type] if field.access == m.Access.MANDATORY]
+    blank = [key for key in mandatory if (creating or key in actor.fields) and actor.fields.get(key) in (None, "")]
+    if blank:
+        raise ValidationError(f"{actor.actor_type.value} needs a value for {', '.join(blank)}")
+
+
+def _check_field_keys(actor_type: m.ActorType, field_keys: list[str]) -> None:
+    unknown = [key for key in field_keys if f.actor_field(actor_type, key) is None]
+    if unknown:
+        raise ValidationError(f"{actor_type.value} has no fields {unknown}")
 
 
 def _actor_error(index: int, actor: m.Actor, error: ErpsyncError) -> m.ActorError:
@@ -211,6 +243,8 @@ def _actor_error(index: int, actor: m.Actor, error: ErpsyncError) -> m.ActorErro
 def _start(request: m.ChangesRequest) -> Position | None:
     if request.cursor:
         return Position.decode(request.cursor)
+    if request.since and Position.is_position(request.since):
+        return Position.decode(request.since)
     if request.since:
         try:
             since = parse_datetime(request.since)
@@ -232,9 +266,9 @@ def _continuation(page: Page, request: m.ChangesRequest) -> dict[str, str | None
     if page.more and page.last is not None:
         return {"next_cursor": page.last.encode(), "next_since": None}
     if page.last is not None:
-        return {"next_cursor": None, "next_since": iso(page.last.time)}
-    previous = Position.decode(request.cursor).time if request.cursor else None
-    return {"next_cursor": None, "next_since": iso(previous) if previous else request.since}
+        return {"next_cursor": None, "next_since": page.last.encode()}
+    previous = Position.decode(request.cursor).encode() if request.cursor else None
+    return {"next_cursor": None, "next_since": previous or request.since}
 
 
 def _list_items(records: Records, list_name: str) -> list[m.ListItem]:

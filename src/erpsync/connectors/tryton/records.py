@@ -122,15 +122,30 @@ class Records:
         """Actors by id with whether each is active; ids that are not of ``actor_type`` are left out."""
         if not ids:
             return {}
-        kept = self.find(actor_type, [["id", "in", ids]], limit=None, active_only=False)
-        if actor_type == ActorType.PROJECT:
-            return {row["id"]: (self._project(row), True) for row in self._project_rows(kept)}
-        return self._parties(actor_type, kept)
+        domain = [*self.type_domain(actor_type), ["id", "in", ids]]
+        if actor_type != ActorType.PROJECT:
+            domain.append(["active", "in", [True, False]])
+        rows = self.rpc.search_read(model_of(actor_type), domain, _NAMES[actor_type], context=self.context)
+        return self._actors(actor_type, rows)
 
-    def _project_rows(self, ids: list[int]) -> list[Row]:
-        names = ["name", "number", "status", "comment", "progress", "party", "create_date", "write_date"]
-        names += ["timesheet_start_date", "timesheet_end_date"]
-        return self.rpc.read(PROJECT, ids, names, context=self.context)
+    def page_after(self, actor_type: ActorType, after_id: int, limit: int) -> list[Actor]:
+        """A full read's page: the next ``limit`` active actors of the type after the id ``after_id``, by id."""
+        domain = [*self.type_domain(actor_type), ["id", ">", after_id]]
+        order = [["id", "ASC"]]
+        names = _NAMES[actor_type]
+        rows = self.rpc.search_read(model_of(actor_type), domain, names, limit=limit, order=order, context=self.context)
+        found = self._actors(actor_type, rows)
+        return [found[row["id"]][0] for row in rows]
+
+    def count(self, actor_type: ActorType) -> int:
+        """How many active actors of the type there are: one count in Tryton."""
+        counted: int = self.rpc.model(model_of(actor_type), "search_count", self.type_domain(actor_type))
+        return counted
+
+    def _actors(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
+        if actor_type == ActorType.PROJECT:
+            return {row["id"]: (self._project(row), True) for row in rows}
+        return self._parties(actor_type, rows)
 
     def _project(self, row: Row) -> Actor:
         parent = self._parent_type([row["party"]]).get(row["party"]) if row["party"] else None
@@ -145,9 +160,8 @@ class Records:
         }
         return _actor(ActorType.PROJECT, row["id"], iso(_changed_at(row)), values, parent, row["party"])
 
-    def _parties(self, actor_type: ActorType, ids: list[int]) -> dict[int, tuple[Actor, bool]]:
-        names = ["name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active"]
-        rows = self.rpc.read(PARTY, ids, names, context=self.context)
+    def _parties(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
+        ids = [row["id"] for row in rows]
         parts = {model: self._parts(model, ids) for model in _PARTS}
         parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
         parent_types = self._parent_type(list(parents.values()))
@@ -287,6 +301,8 @@ class Records:
                 values["party"] = _int_key(actor.parent_key, "parent_key")
         elif dates := _timesheet_dates(fields):
             values.update({"timesheet_available": True, **dates})
+        if not creating and actor.parent_given:  # absent keeps the party; null clears it
+            values["party"] = None if actor.parent_key is None else _int_key(actor.parent_key, "parent_key")
         return values
 
     def _party_changes(self, actor: Actor, *, current: int | None) -> dict[str, Any]:
@@ -309,7 +325,21 @@ class Records:
         if "tax_identifier" in fields:
             identifiers = parts.get("party.identifier", [])
             values["identifiers"] = self._tax_commands(fields["tax_identifier"], current, identifiers)
+        if current is not None and actor.actor_type == ActorType.PERSON and actor.parent_given:
+            values["relations"] = self._parent_commands(actor, current)
         return values
+
+    def _parent_commands(self, actor: Actor, person: int) -> list[Any]:
+        """A person's parent moved: its works-for relation replaced. A person is a party that works for one, so the
+        parent cannot be cleared (``validation``); absent members keep it."""
+        if actor.parent_key is None:
+            raise ValidationError("a person in Tryton works for a company or partner: its parent cannot be cleared")
+        parent = _int_key(actor.parent_key, "parent_key")
+        if not self.rpc.search(PARTY, [["id", "=", parent]], context=self.context):
+            raise ValidationError(f"the parent party {actor.parent_key} does not exist in Tryton")
+        domain = [["from_", "=", person], ["type", "=", self.works_for()]]
+        current = self.rpc.search("party.relation.all", domain, context=self.context)
+        return [["delete", current], ["create", [{"to": parent, "type": self.works_for()}]]]
 
     def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
         address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
@@ -363,6 +393,11 @@ class Records:
         return found[0]
 
 
+_PARTY_NAMES = ("name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active")
+_PROJECT_NAMES = ("name", "number", "status", "comment", "progress", "party", "create_date", "write_date")
+_NAMES: dict[ActorType, list[str]] = {actor_type: list(_PARTY_NAMES) for actor_type in ActorType} | {
+    ActorType.PROJECT: [*_PROJECT_NAMES, "timesheet_start_date", "timesheet_end_date"]
+}
 _PARTS: dict[str, list[str]] = {
     "party.address": ["street", "postal_code", "city", "country.code"],
     "party.contact_mechanism": ["type", "value"],

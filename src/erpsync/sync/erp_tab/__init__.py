@@ -12,7 +12,14 @@ from one entity, and the access checks), ``values`` (how ERP values read), ``sea
 connect, sync now, disconnect) and ``create``.
 """
 
-from erpsync.sync.erp_tab.context import EntityRef, RefusedRequestError, interactive, searchable_fields
+from erpsync.sync.erp_tab.context import (
+    EntityRef,
+    RefusedRequestError,
+    interactive,
+    read_entity,
+    search_fields,
+    searchable_fields,
+)
 from erpsync.sync.erp_tab.create import create_form, create_in_erp
 from erpsync.sync.erp_tab.linking import compare, connect_actor, disconnect, sections, sync_now
 from erpsync.sync.erp_tab.search import (
@@ -59,7 +66,9 @@ __all__ = [
     "create_in_erp",
     "disconnect",
     "interactive",
+    "read_entity",
     "search",
+    "search_fields",
     "search_page",
     "searchable_fields",
     "sections",

@@ -10,17 +10,18 @@ from typing import Concatenate, ParamSpec, TypeVar
 from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
-from erpsync.crm.service import CrmRecord, read_record
+from erpsync.crm.service import CrmRecord, Entity, get_entity, read_record
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import time_budget
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import links
 from erpsync.sync.configuration import offered_fields
+from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connections import client_for, get_connection
-from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.erp_tab.views import LinkView
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping
+from erpsync.sync.work import Engine, Pass
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -133,7 +134,12 @@ def build_context(engine: Engine, session: Session, connection: ErpConnection, r
 
 def searchable_keys(connection: ErpConnection) -> dict[m.ActorType, list[str]]:
     """The keys the connector last reported searchable, per actor type (the connection's metadata cache)."""
-    return {m.ActorType(row.actor_type): list(row.searchable_json) for row in connection.actor_fields}
+    parsed = cache.get(connection, "searchable", lambda: _parse_searchable(connection))
+    return {actor_type: list(keys) for actor_type, keys in parsed.items()}
+
+
+def _parse_searchable(connection: ErpConnection) -> dict[m.ActorType, tuple[str, ...]]:
+    return {m.ActorType(row.actor_type): tuple(row.searchable_json) for row in connection.actor_fields}
 
 
 def searchable_fields(connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:
@@ -158,3 +164,18 @@ def open_context(engine: Engine, user_id: int, entity: EntityRef, connection_id:
         if connection.deleted_at is not None or not connection.active:
             raise NotFoundError(f"no active ERP connection with id {connection_id}")
         return build_context(engine, session, connection, read_record(session, entity.entity_type, entity.entity_id))
+
+
+def read_entity(engine: Engine, entity: EntityRef) -> Entity:
+    """The CRM entity whose tab this is, read in a short read session of its own (``NotFoundError`` when it does not
+    exist); its columns stay readable after the session ends."""
+    with engine.database.read_session() as session:
+        return get_entity(session, entity.entity_type, entity.entity_id)
+
+
+def search_fields(engine: Engine, user_id: int, connection_id: int, actor_type: m.ActorType) -> list[m.FieldMeta]:
+    """The fields an advanced search of ``actor_type`` may restrict in a connection the user can see (``NotFoundError``
+    otherwise), read in a short read session of its own."""
+    with engine.database.read_session() as session:
+        connection = get_connection(session, connection_id, user=user_of(session, user_id))
+        return searchable_fields(connection, actor_type)

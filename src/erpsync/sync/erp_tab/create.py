@@ -12,12 +12,14 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncCreate
 from erpsync.sync import creates, links
-from erpsync.sync.engine import Engine, Pass, RecordResult, sync_link
+from erpsync.sync.engine import sync_link
 from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
 from erpsync.sync.erp_tab.values import metas_of
 from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
 from erpsync.sync.mapping import FieldDefault, Problem, validate_defaults
 from erpsync.sync.merge import Side, is_blank
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine, Pass
 
 # --- create ---------------------------------------------------------------------------------------------------------
 

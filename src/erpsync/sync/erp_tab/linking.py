@@ -12,7 +12,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.sync import links, merge
 from erpsync.sync.connections import hidden_connection_names, visible_connections
-from erpsync.sync.engine import Engine, Pass, RecordResult, sync_link
+from erpsync.sync.engine import sync_link
 from erpsync.sync.erp_tab.context import (
     Context,
     EntityRef,
@@ -26,6 +26,8 @@ from erpsync.sync.erp_tab.values import display, list_labels, metas_of, read_act
 from erpsync.sync.erp_tab.views import FieldComparison, FieldValue, Linked, LinkView, Section, linked
 from erpsync.sync.mapping import winners_by_erp_field
 from erpsync.sync.merge import Direction, Side, same
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine, Pass
 
 # --- sections -------------------------------------------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord
 from erpsync.protocol import models as m
 from erpsync.sync import links
-from erpsync.sync.engine import Engine, Pass
 from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
 from erpsync.sync.erp_tab.values import list_labels, rows_marked, shown
 from erpsync.sync.erp_tab.views import Hit
+from erpsync.sync.work import Engine, Pass
 
 SEARCH_LIMIT = 50
 """Hits per page."""

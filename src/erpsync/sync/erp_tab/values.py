@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from erpsync.errors import NotFoundError
 from erpsync.protocol import models as m
-from erpsync.sync.engine import Pass
 from erpsync.sync.erp_tab.views import Display, FieldValue
 from erpsync.sync.merge import is_blank
+from erpsync.sync.work import Pass
 
 # --- showing values -------------------------------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ any write transaction, then stored in ONE transaction: bulk writes (ids and chan
 connection's origin, so its sync does not echo them), their links, the per-actor items and the job's cursor. So
 SQLite's write lock is held for one page's writes only, and a page that finds the database busy is tried again with
 backoff (``busy.retrying``) instead of failing the job. A re-run after a crash resumes at the cursor, and an actor
-whose key is linked is linked to, never created again: no duplicates. The actors are not counted first: a job of every
-actor of its type learns its total with its last page.
+whose key is linked is linked to, never created again: no duplicates. The actors are not counted by a pass of their
+own: a job of every actor of its type takes the ``total`` the connector counts on its first page (else learns it with
+its last page), and its last page starts the connection's ERP feed where the read ended (``engine.begin_erp_feed``),
+so the first cycle after the import reads only what changed since.
 
 Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
 memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in

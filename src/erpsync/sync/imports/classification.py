@@ -15,9 +15,9 @@ from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import links
-from erpsync.sync.engine import Pass
 from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
 from erpsync.sync.merge import Side
+from erpsync.sync.work import Pass
 
 
 class Verb(StrEnum):

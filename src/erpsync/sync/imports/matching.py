@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.storage.tables import ENTITY_TABLES, CrmDeletion, Person
+from erpsync.storage.tables import CrmDeletion, Person
 
 # --- matching -------------------------------------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import LoadStatistics
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
-from erpsync.sync.engine import Engine, Pass
+from erpsync.sync.cycle_passes import begin_erp_feed
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict
 from erpsync.sync.imports.matching import CrmIndex
 from erpsync.sync.imports.scope import pass_for
 from erpsync.sync.imports.writing import PageWriter, WrittenPage
+from erpsync.sync.work import Engine, Pass
 
 PAGE_SIZE = 500
 """Actors per page of a run: one transaction each (the connector may answer fewer)."""
@@ -31,6 +32,8 @@ class FetchedPage:
     cursor: str | None
     last: bool
     missing: Sequence[m.Actor] = ()
+    total: int | None = None  # the connector's count of the whole read, on its first page
+    next_since: str | None = None  # where the ERP feed resumes after a read of every actor, on its last page
 
 
 class Prefetch:
@@ -78,7 +81,7 @@ class ImportPager:
             return True
         if not page.last:
             self.fetch_ahead(keys, page.cursor)
-        self._store(page.actors, run_id, page.cursor, last=page.last, missing=page.missing)
+        self._store(page, run_id)
         return page.last
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
@@ -95,7 +98,8 @@ class ImportPager:
                 cursor=cursor,
                 limit=PAGE_SIZE,
             )
-            return FetchedPage(page.actors, page.next_cursor, page.next_cursor is None)
+            last = page.next_cursor is None
+            return FetchedPage(page.actors, page.next_cursor, last, total=page.total, next_since=page.next_since)
         start = int(cursor or 0)
         chunk = [str(key) for key in keys[start : start + PAGE_SIZE]]
         if not chunk:
@@ -110,14 +114,12 @@ class ImportPager:
         end = start + len(chunk)
         return FetchedPage(found.actors, str(end), end >= len(keys), missing)
 
-    def _store(
-        self, actors: Sequence[m.Actor], run_id: int, cursor: str | None, *, last: bool, missing: Sequence[m.Actor] = ()
-    ) -> None:
+    def _store(self, page: FetchedPage, run_id: int) -> None:
         database = self.engine.database
         with database.read_session() as session:
-            verdicts = self.classifier.page(session, actors)
-        verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in missing]
-        written = busy.retrying(lambda: self._write(verdicts, run_id, cursor, last), what=f"import {self.job_id}")
+            verdicts = self.classifier.page(session, page.actors)
+        verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in page.missing]
+        written = busy.retrying(lambda: self._write(verdicts, run_id, page), what=f"import {self.job_id}")
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
             written.change_seqs,
@@ -127,10 +129,13 @@ class ImportPager:
         if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
             busy.retrying(self._analyse, what=f"import {self.job_id}")
 
-    def _write(self, verdicts: Sequence[Verdict], run_id: int, cursor: str | None, last: bool) -> WrittenPage:
-        """The page in ONE transaction, with the job's cursor and counts; tried again as a whole while the database
-        is busy (the verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
+    def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage) -> WrittenPage:
+        """The page in ONE transaction, with the job's cursor and counts (and the total the connector counted, and
+        after a read of every actor the ERP feed's start); tried again as a whole while the database is busy (the
+        verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
         with self.engine.database.session() as session:
+            if page.total is not None:
+                jobs.expect(session, self.job_id, run_id, page.total)
             written = PageWriter(session, self.p, self.job_id).write(verdicts)
             stored = written.verdicts
             counts = jobs.PageCounts(
@@ -139,7 +144,9 @@ class ImportPager:
                 linked=sum(v.verb is Verb.LINK for v in stored),
                 skipped=sum(v.verb is Verb.SKIP for v in stored),
             )
-            jobs.advance(session, self.job_id, run_id, cursor=cursor, counts=counts, last=last)
+            jobs.advance(session, self.job_id, run_id, cursor=page.cursor, counts=counts, last=page.last)
+            if page.next_since is not None:
+                begin_erp_feed(session, self.p, page.next_since)
         return written
 
     def _analyse(self) -> None:
@@ -149,7 +156,8 @@ class ImportPager:
 
 def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
     """The pager of an import job. The actors are not counted first (that would be a whole extra pass over the
-    connector): a job of every actor of its type learns its total when its last page is stored."""
+    connector): a job of every actor of its type takes the total the connector may give on its first page, and
+    learns the exact one when its last page is stored."""
     p, _ = pass_for(engine, job.connection_id, m.ActorType(job.actor_type or ""))
     pager = ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
     pager.fetch_ahead(job.keys_json, job.cursor)

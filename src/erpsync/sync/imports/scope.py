@@ -10,17 +10,17 @@ from erpsync.errors import ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import jobs
-from erpsync.sync.engine import Engine, Pass, passes
 from erpsync.sync.erp_tab import RestrictionInput, check_restrictions
+from erpsync.sync.work import Engine, Pass, pass_of
 
 # --- connection and actor type --------------------------------------------------------------------------------------
 
 
 def import_pass(engine: Engine, session: Session, connection: ErpConnection, actor_type: m.ActorType) -> Pass:
     """The mapping an import of ``actor_type`` follows; refused when the connection does not map that type."""
-    for p in passes(engine, session, connection):
-        if p.actor_type is actor_type:
-            return p
+    p = pass_of(engine, session, connection, actor_type)
+    if p is not None:
+        return p
     raise ValidationError(
         f"connection {connection.name!r} does not map ERP {actor_type}: switch its mapping on with synced fields first"
     )

@@ -10,19 +10,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.service import delete_entity
 from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, utcnow
+from erpsync.storage.tables import ImportItem, SyncJob, utcnow
 from erpsync.sync import jobs, links, locks
-from erpsync.sync.engine import Engine
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.imports.classification import Classifier, ItemAction, Verb
 from erpsync.sync.imports.matching import CrmIndex
 from erpsync.sync.imports.paging import import_pager
 from erpsync.sync.imports.scope import pass_for, search_actors
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.sync.work import Engine
 
 PREVIEW_LIMIT = 200
 UNDO_LOCK_WAIT_SECONDS = 10.0

@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS
 from erpsync.crm.service import create_entities_bulk, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ValidationError
 from erpsync.storage.bulk import insert_rows
-from erpsync.storage.tables import ENTITY_TABLES, Base, ErpLink, ImportItem, utcnow
+from erpsync.storage.tables import Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links
-from erpsync.sync.engine import Pass
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
+from erpsync.sync.work import Pass
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ that owns it, so one fault fails one rule instead of every rule downstream.
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -29,6 +31,22 @@ class ConformanceHooks:
     adjust_sample: Callable[[m.ActorType, dict[str, m.Value]], dict[str, m.Value]] | None = None
     """Fit the kit's generated values to the ERP's own business rules (e.g. "a done project is 100% complete"),
     which field metadata cannot state."""
+
+
+def delete_by_command(command: str, *, timeout: float = 60.0) -> Callable[[m.ActorType, str], None]:
+    """A ``delete_actor`` hook that runs ``command ACTOR_TYPE ERP_KEY`` (no shell); a non-zero exit is a failure."""
+    argv = shlex.split(command)
+    if not argv:
+        raise ValueError("the delete command is empty")
+
+    def delete(actor_type: m.ActorType, erp_key: str) -> None:
+        done = subprocess.run(
+            [*argv, str(actor_type), erp_key], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{command!r} {actor_type} {erp_key} exited {done.returncode}: {done.stderr[-300:]}")
+
+    return delete
 
 
 @dataclass

@@ -25,12 +25,17 @@ def render(report: ConformanceReport, console: Console) -> None:
     console.print(table)
     for note in report.notes:
         console.print(f"- {note}", markup=False)
-    console.print(summary(report), style="green" if report.ok else "bold red")
+    console.print(summary(report), style="green" if report.conforms else ("bold red" if not report.ok else "yellow"))
 
 
 def summary(report: ConformanceReport) -> str:
     counts = {outcome: sum(r.outcome == outcome for r in report.results) for outcome in Outcome}
-    verdict = "conforms" if report.ok else f"does NOT conform (failed: {', '.join(report.failed)})"
+    if not report.ok:
+        verdict = f"does NOT conform (failed: {', '.join(report.failed)})"
+    elif not report.complete:
+        verdict = f"INCOMPLETE: no rule failed, but not checked: {', '.join(report.not_checked)}"
+    else:
+        verdict = "conforms"
     return (
         f"{report.url} {verdict}: {counts[Outcome.PASS]} passed, {counts[Outcome.FAIL]} failed, "
         f"{counts[Outcome.NOT_CHECKED]} not checked"

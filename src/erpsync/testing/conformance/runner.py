@@ -15,6 +15,8 @@ from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Outcome
 from erpsync.testing.conformance.rules import RULES, RULES_BY_ID
 from erpsync.testing.conformance.wire import DEFAULT_TIMEOUT_SECONDS, Wire
 
+EXIT_CONFORMS, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 3
+
 
 @dataclass(frozen=True)
 class ConformanceReport:
@@ -26,7 +28,28 @@ class ConformanceReport:
 
     @property
     def ok(self) -> bool:
+        """No rule failed (some may not have been checked: see ``complete``)."""
         return not self.failed
+
+    @property
+    def complete(self) -> bool:
+        """Every rule was checked: only then does a run without failures mean the connector conforms."""
+        return not self.not_checked
+
+    @property
+    def conforms(self) -> bool:
+        return self.ok and self.complete
+
+    @property
+    def not_checked(self) -> list[str]:
+        return [result.rule_id for result in self.results if result.outcome == Outcome.NOT_CHECKED]
+
+    @property
+    def exit_code(self) -> int:
+        """0 conforms, 1 a rule failed, 3 incomplete (2 is the command line's own usage error)."""
+        if not self.ok:
+            return EXIT_FAILED
+        return EXIT_CONFORMS if self.complete else EXIT_INCOMPLETE
 
     @property
     def failed(self) -> list[str]:

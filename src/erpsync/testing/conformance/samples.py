@@ -1,6 +1,8 @@
 """Records the kit creates in the ERP: distinctive generated values, the run tag in the name, one per index.
 
-Values differ per index in case, prefix and suffix so that every search operator selects a proper subset. Fields
+Values differ per index in case, prefix and suffix so that every search operator selects a proper subset, and a
+different one per operator: record 1 contains the first record's head and tail without beginning or ending with them,
+so ``begins`` or ``ends`` implemented as ``contains`` selects a record it must not. Fields
 whose keys suggest a format (email, URL, phone) get values in that format, because ERPs validate them.
 """
 
@@ -12,8 +14,8 @@ from erpsync.protocol import models as m
 from erpsync.testing.conformance.context import Context
 from erpsync.testing.conformance.rule import CannotCheckError, RuleFailedError
 
-_HEADS = ("Alpha", "bravo", "ALPHA Charlie", "delta")
-_TAILS = ("one", "Two", "three ONE", "four")
+_HEADS = ("Alpha", "bravo alpha", "ALPHA Charlie", "delta")
+_TAILS = ("one", "one Two", "three ONE", "four")
 # Numbers stay small and non-negative, doubles within 0..1 (a fraction or a percentage): ERPs validate ranges that
 # field metadata cannot state.
 _INTEGERS = (7, 42, 1000, 3)
@@ -35,7 +37,7 @@ def subject_type(ctx: Context) -> m.ActorType:
 
 def name_field(ctx: Context, actor_type: m.ActorType) -> str:
     """The writable text field that carries the run tag: ``name`` if there is one, else the first such field."""
-    candidates = [meta.key for meta in _writable(ctx, actor_type) if meta.type == m.FieldType.TEXT]
+    candidates = [meta.key for meta in writable(ctx, actor_type) if meta.type == m.FieldType.TEXT]
     if not candidates:
         raise CannotCheckError(f"{actor_type} has no writable text field to put the kit's run tag in")
     named = [key for key in candidates if "name" in key.lower()]
@@ -69,7 +71,7 @@ def create(ctx: Context, actor: m.Actor, *, idempotency_key: str) -> m.Actor:
 def sample_values(ctx: Context, actor_type: m.ActorType, *, purpose: str, index: int) -> dict[str, m.Value]:
     tagged = name_field(ctx, actor_type)
     values: dict[str, m.Value] = {}
-    for meta in _writable(ctx, actor_type):
+    for meta in writable(ctx, actor_type):
         value = _value(ctx, meta, index=index, tag=ctx.tag if meta.key == tagged else "", purpose=purpose)
         if value is not None:
             values[meta.key] = _fit(value, meta)
@@ -81,12 +83,19 @@ def tagged_name(ctx: Context, *, purpose: str, index: int) -> str:
     return f"{_HEADS[index % SAMPLE_COUNT_MAX]} {ctx.tag} {purpose} {_TAILS[index % SAMPLE_COUNT_MAX]}"
 
 
-def _writable(ctx: Context, actor_type: m.ActorType) -> list[m.FieldMeta]:
+def writable(ctx: Context, actor_type: m.ActorType) -> list[m.FieldMeta]:
+    """The fields the kit writes: neither read-only nor display-only nor passwords."""
     return [
         meta
         for meta in ctx.fields(actor_type)
         if meta.access != m.Access.READ_ONLY and meta.type not in (m.FieldType.LABEL, m.FieldType.PASSWORD)
     ]
+
+
+def value_for(ctx: Context, meta: m.FieldMeta, *, index: int) -> m.Value:
+    """A generated value of ``meta``'s type (not the tagged name), fitted to its length."""
+    value = _value(ctx, meta, index=index, tag="", purpose="")
+    return None if value is None else _fit(value, meta)
 
 
 def _value(ctx: Context, meta: m.FieldMeta, *, index: int, tag: str, purpose: str) -> m.Value:
@@ -132,8 +141,18 @@ def _list_keys(ctx: Context, meta: m.FieldMeta) -> list[str]:
 
 
 def _parent(ctx: Context) -> m.Actor:
+    return create_parent(ctx, purpose="parent", index=0)
+
+
+def create_parent(ctx: Context, *, purpose: str, index: int) -> m.Actor:
+    """A new record of a type a person can belong to."""
     creatable = ctx.creatable_types()
     kind = next((kind for kind in _PARENT_TYPES if kind in creatable), None)
     if kind is None:
         raise CannotCheckError("a person needs a parent, and the connector creates no customer, partner or supplier")
-    return create_sample(ctx, kind, purpose="parent", index=0)
+    return create_sample(ctx, kind, purpose=purpose, index=index)
+
+
+def require_persons(ctx: Context) -> None:
+    if m.ActorType.PERSON not in ctx.creatable_types():
+        raise CannotCheckError("the connector creates no person (capabilities.create), so the kit has no children")

@@ -99,10 +99,10 @@ class Wire:
             return signed_headers(key, body, now=now)
         return dual_signed_headers(key, body, path=path, now=now)
 
-    def send(self, operation: str, body: bytes, *, headers: dict[str, str]) -> Answer:
-        """Any body with any headers, as given."""
-        response = self._http.post(
-            f"/v1/{operation}", content=body, headers={"Content-Type": "application/json", **headers}
+    def send(self, operation: str, body: bytes, *, headers: dict[str, str], method: str = "POST") -> Answer:
+        """Any body with any headers (and any method), as given."""
+        response = self._http.request(
+            method, f"/v1/{operation}", content=body, headers={"Content-Type": "application/json", **headers}
         )
         return Answer(operation, response.status_code, response.content, _json_object(response.content))
 

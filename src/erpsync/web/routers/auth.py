@@ -50,16 +50,14 @@ def login(
     t = Translator(pages.language_of(request))
     headers: dict[str, str] = {}
     try:
-        user = logins.sign_in(session, limiter, login=username, password=password, address=address)
+        web_session_id = logins.start_web_session(session, limiter, login=username, password=password, address=address)
     except accounts.LoginThrottledError as exc:
         error, code = t("login.throttled", seconds=exc.seconds), status.HTTP_429_TOO_MANY_REQUESTS
         headers["Retry-After"] = str(exc.seconds)
     except accounts.LoginFailedError:
-        session.commit()  # the failure count is what makes the throttling work
         error, code = t("login.failed"), status.HTTP_401_UNAUTHORIZED
     else:
-        security.sign_in(request, session, user)
-        session.commit()
+        security.sign_in(request, web_session_id)
         return RedirectResponse(_local_path(next), status_code=status.HTTP_303_SEE_OTHER)
     context = {"next": _local_path(next), "login": username, "error": error}
     answer = pages.render(request, "login.html", context, status_code=code)

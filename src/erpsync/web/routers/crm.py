@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, status
 from fastapi.responses import Response
 
-from erpsync.crm import service
+from erpsync.crm import edits, service
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import EntityType
 from erpsync.http.deps import SessionDep
@@ -95,16 +95,13 @@ class _Screens:
             except InvalidFieldError as exc:
                 errors = {exc.field: t("error.invalid_reason", reason=exc.reason)}
             else:
-                session.commit()
                 return pages.redirect(request, f"{self.base}/{saved.id}")
-        session.rollback()
         return self.form_page(request, session, user, entity=entity, values=dict(form), errors=errors)
 
     def _write(self, session: SessionDep, user: User, entity_id: int | None, attrs: dict[str, Any]) -> service.Entity:
-        origin = service.user_origin(user.id)
         if entity_id is None:
-            return service.create_entity(session, self.entity_type, attrs, changed_by=origin)
-        return service.update_entity(session, self.entity_type, entity_id, attrs, changed_by=origin)
+            return edits.create(session, self.entity_type, attrs, user_id=user.id)
+        return edits.update(session, self.entity_type, entity_id, attrs, user_id=user.id)
 
     def confirm_delete(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
         entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
@@ -119,8 +116,7 @@ class _Screens:
 
     def delete(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
         or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
-        service.delete_entity(session, self.entity_type, entity_id, changed_by=service.user_origin(user.id))
-        session.commit()
+        edits.delete(session, self.entity_type, entity_id, user_id=user.id)
         return pages.redirect(request, self.base)
 
 

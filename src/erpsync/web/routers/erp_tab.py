@@ -2,8 +2,9 @@
 
 Only users with the ERP licence get it, and only with at least one active connection they can see (``tab_visible``
 decides whether the view page shows the tab at all). Everything goes through ``erpsync.sync.erp_tab``, which checks
-the connection's visibility and the entity again on every call; the request's transaction is ended before it is
-called, so no SQLite write lock is held while the connector answers.
+the connection's visibility and the entity again on every call, in short sessions of its own: the handlers that call a
+connector (and the entity check of ``TargetDep``) never begin the request's session, so no SQLite write lock is held
+while the connector answers.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from erpsync import accounts
-from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
 from erpsync.sync import connections, erp_tab
-from erpsync.sync.engine import Engine, RecordResult
 from erpsync.sync.merge import Side
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 from erpsync.web import criteria, crm_forms, pages, segments
 from erpsync.web.erp_values import parse_value, value_text
 from erpsync.web.error_pages import PageNotFoundError, or_404
@@ -50,9 +51,10 @@ class _Tab:
         self.segment = segment
         self.entity_type = entity_type
 
-    def entity(self, session: Session, entity_id: int) -> erp_tab.EntityRef:
-        or_404(lambda: service.get_entity(session, self.entity_type, entity_id))
-        return erp_tab.EntityRef(self.entity_type, entity_id)
+    def entity(self, engine: Engine, entity_id: int) -> erp_tab.EntityRef:
+        ref = erp_tab.EntityRef(self.entity_type, entity_id)
+        or_404(lambda: erp_tab.read_entity(engine, ref))
+        return ref
 
     def url(self, entity_id: int, path: str = "") -> str:
         return f"/{self.segment}/{entity_id}/erp{path}"
@@ -60,16 +62,14 @@ class _Tab:
     def page(
         self,
         request: Request,
-        session: Session,
         engine: Engine,
         user: User,
         entity_id: int,
         *,
         result: tuple[int, RecordResult | None, str | None] | None = None,
     ) -> Response:
-        entity = service.get_entity(session, self.entity_type, entity_id)
         ref, user_id = erp_tab.EntityRef(self.entity_type, entity_id), user.id
-        session.commit()  # ends the transaction (no lock, no pooled connection); ``entity`` stays loaded
+        entity = _call(lambda: erp_tab.read_entity(engine, ref))
         context = {
             "segment": self.segment,
             "section": self.segment,
@@ -178,13 +178,14 @@ class _Target:
         return self.tab.url(self.entity_id, path)
 
 
-def _target(request: Request, session: SessionDep, entity_id: int) -> _Target:
-    tab = TABS[segments.segment_of(request)]
-    return _Target(tab, entity_id, tab.entity(session, entity_id))
-
-
 def _engine(database: DatabaseDep, clients: ClientsDep) -> Engine:
     return Engine(database, clients)
+
+
+def _target(request: Request, engine: Annotated[Engine, Depends(_engine)], entity_id: int) -> _Target:
+    """The entity, checked in a short read session of its own: the request's session does not begin."""
+    tab = TABS[segments.segment_of(request)]
+    return _Target(tab, entity_id, tab.entity(engine, entity_id))
 
 
 @dataclass(frozen=True)
@@ -214,15 +215,12 @@ TargetDep = Annotated[_Target, Depends(_target)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 
 
-def read_sections(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep
-) -> Response:
-    return target.tab.page(request, session, engine, user, target.entity_id)
+def read_sections(request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep) -> Response:
+    return target.tab.page(request, engine, user, target.entity_id)
 
 
 def search(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     target: TargetDep,
@@ -230,10 +228,8 @@ def search(
     query: Annotated[_SearchQuery, Depends(_search_query)],
 ) -> Response:
     """The connect dialog: runs at once with the entity's name; or the text typed, or the advanced criteria."""
-    chosen = _actor_type(query.actor_type)
-    fields = criteria.searchable(session, user, connection_id, chosen)
-    user_id = user.id
-    session.rollback()
+    chosen, user_id = _actor_type(query.actor_type), user.id
+    fields = _call(lambda: erp_tab.search_fields(engine, user_id, connection_id, chosen))
     context = _search_context(target.tab, target.entity_id, connection_id, chosen, fields)
     restrictions = criteria.restrictions(request.query_params, fields) if query.advanced else None
     context |= {"text": query.text, "advanced": query.advanced, "params": request.query_params, "searched": True}
@@ -259,7 +255,6 @@ def search(
 
 def connect(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     form: PostedForm,
@@ -269,7 +264,6 @@ def connect(
     """A hit picked: when values differ the user chooses the winner per field first; then the link is made."""
     chosen = _actor_type(form.get("actor_type"))
     erp_key, user_id = str(form.get("erp_key") or ""), user.id
-    session.rollback()
     context: dict[str, Any] = {
         "action": target.url(f"/{connection_id}/connect"),
         "back_url": target.url(),
@@ -314,7 +308,6 @@ def _create_context(target: _Target, connection_id: int, chosen: m.ActorType) ->
 
 def create_form(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     target: TargetDep,
@@ -323,7 +316,6 @@ def create_form(
 ) -> Response:
     """*Create in ERP*: the defaults that ask the user, pre-filled; mandatory ones required."""
     chosen, user_id = _actor_type(actor_type), user.id
-    session.rollback()
     context = _create_context(target, connection_id, chosen)
     try:
         prompts = _call(lambda: erp_tab.create_form(engine, user_id, target.entity, connection_id, actor_type=chosen))
@@ -335,7 +327,6 @@ def create_form(
 
 def create(
     request: Request,
-    session: SessionDep,
     engine: EngineDep,
     user: WebLicensed,
     form: PostedForm,
@@ -344,7 +335,6 @@ def create(
     actor_type: Annotated[str, Query(max_length=32)],
 ) -> Response:
     chosen, user_id, entity = _actor_type(actor_type), user.id, target.entity
-    session.rollback()
     context = _create_context(target, connection_id, chosen)
     try:
         prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
@@ -363,19 +353,16 @@ def create(
     return pages.redirect(request, target.url())
 
 
-def sync_now(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
-) -> Response:
+def sync_now(request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int) -> Response:
     """*Sync now*: this record at once; the tab shows what it did."""
     user_id = user.id
-    session.rollback()
     try:
         result = _call(lambda: erp_tab.sync_now(engine, user_id, target.entity, connection_id))
     except ErpsyncError as error:
         failed = (connection_id, None, pages.error_text(request, error))
-        return target.tab.page(request, session, engine, user, target.entity_id, result=failed)
+        return target.tab.page(request, engine, user, target.entity_id, result=failed)
     done = (connection_id, result, None)
-    return target.tab.page(request, session, engine, user, target.entity_id, result=done)
+    return target.tab.page(request, engine, user, target.entity_id, result=done)
 
 
 def confirm_disconnect(
@@ -395,11 +382,10 @@ def confirm_disconnect(
 
 
 def disconnect(
-    request: Request, session: SessionDep, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
+    request: Request, engine: EngineDep, user: WebLicensed, target: TargetDep, connection_id: int
 ) -> Response:
     """Removes the link only: nothing is deleted in the ERP."""
     user_id = user.id
-    session.rollback()
     _call(lambda: erp_tab.disconnect(engine, user_id, target.entity, connection_id))
     return pages.redirect(request, target.url())
 

@@ -16,15 +16,14 @@ from fastapi import Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from erpsync import audit
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CRM_FIELDS, CrmList
 from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, connections
-from erpsync.sync.configuration import ErpLists, RefusedError
+from erpsync.sync import configuration, configure, connections
+from erpsync.sync.configuration import RefusedError
 from erpsync.sync.configuration_views import (
     ListMappingsView,
     list_mappings_view,
@@ -74,13 +73,6 @@ def _chosen(actor_types: Sequence[m.ActorType], actor_type: str | None) -> m.Act
     raise PageNotFoundError
 
 
-def _erp_lists(session: Session, clients: ConnectorClients, connection: ErpConnection, names: set[str]) -> ErpLists:
-    if not names:
-        return {}
-    session.commit()  # no transaction open while the connector answers
-    return configuration.read_erp_lists(clients, connection, names)
-
-
 def _render(
     request: Request,
     admin: User,
@@ -95,28 +87,15 @@ def _render(
     return pages.render(request, template, {**shared, **context}, user=admin, status_code=code)
 
 
-def _saved(
-    session: Session,
-    admin: User,
-    connection: ErpConnection | None,
-    *,
-    action: str,
-    detail: dict[str, Any],
-    write: Callable[[], object],
-) -> list[str]:
-    """Run ``write``, audit and commit it; or undo it and answer every reason it was refused."""
+def _problems(save: Callable[[], object]) -> list[str]:
+    """Run a save of ``erpsync.sync.configure`` (it keeps the change whole or not at all): every reason it was
+    refused, none when it was saved."""
     try:
-        write()
+        save()
     except RefusedError as refused:
-        session.rollback()
         return [configuration.describe(problem) for problem in refused.problems]
     except ErpsyncError as error:  # e.g. the connector did not answer with its lists
-        session.rollback()
         return [error.user_message]
-    target_id = connection.id if connection else None
-    target_type = "connection" if connection else "sync_priority"
-    audit.record(session, user_id=admin.id, action=action, target_type=target_type, target_id=target_id, detail=detail)
-    session.commit()
     return []
 
 
@@ -139,7 +118,7 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
 
 
 @router.get(_CONNECTION + "/mappings")
-def mappings(
+def get_mapping(
     request: Request, session: SessionDep, admin: WebAdmin, connection_id: int, actor_type: ActorTypeQuery = None
 ) -> Response:
     connection = _connection(session, admin, connection_id)
@@ -149,7 +128,7 @@ def mappings(
 
 
 @router.post(_CONNECTION + "/mappings")
-def save_mappings(
+def put_mapping(
     request: Request,
     session: SessionDep,
     clients: ClientsDep,
@@ -163,17 +142,7 @@ def save_mappings(
     problems: list[str] = []
     mapping = configure_forms.mapping_from_form(form, chosen, problems)
     if not problems:
-        names = configuration.erp_list_names(connection) if connection.active else set()
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="update_mapping",
-            detail={"actor_type": chosen.value, **mapping.model_dump(mode="json", exclude={"actor_type"})},
-            write=lambda: configuration.save_mapping(
-                session, connection, mapping, erp_lists=_erp_lists(session, clients, connection, names)
-            ),
-        )
+        problems = _problems(lambda: configure.save_mapping(session, clients, connection, mapping, by=admin.id))
     if problems:
         context = _mapping_context(session, connection, mapping)
         return _render(request, admin, "sync/mappings.html", connection, context, problems=problems)
@@ -187,7 +156,7 @@ def _list_screen(session: Session, clients: ConnectorClients, connection: ErpCon
     config = configuration.load_config(session, connection)
     offered = configuration.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
-    erp_lists = _erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+    erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items, every_list=True)
 
 
@@ -202,7 +171,7 @@ def _list_problem_screen(request: Request, admin: User, connection: ErpConnectio
 
 
 @router.get(_CONNECTION + "/list-mapping")
-def list_mapping(
+def get_list_mappings(
     request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int
 ) -> Response:
     connection = _connection(session, admin, connection_id)
@@ -214,7 +183,7 @@ def list_mapping(
 
 
 @router.post(_CONNECTION + "/list-mapping")
-def save_list_mapping(
+def put_list_mappings(
     request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connection_id: int
 ) -> Response:
     connection = _connection(session, admin, connection_id)
@@ -226,14 +195,10 @@ def save_list_mapping(
     mappings, shown = configure_forms.list_mappings_from_form(form, screen, problems)
     erp_lists = {name: lists.erp_items for name, lists in screen.lists.items()}
     if not problems:
-        detail = {name: lm.model_dump(mode="json") for name, lm in mappings.items()}
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="update_list_mappings",
-            detail={"lists": detail},
-            write=lambda: configuration.save_list_mappings(session, connection, mappings, erp_lists=erp_lists),
+        problems = _problems(
+            lambda: configure.save_list_mappings(
+                session, clients, connection, mappings, by=admin.id, known_erp_lists=erp_lists
+            )
         )
     if problems:
         return _render(request, admin, "sync/list_mapping.html", connection, _list_context(shown), problems=problems)
@@ -266,7 +231,7 @@ def _defaults_context(
         "list_items": {},
     }
     names = {meta.list_name for meta in fields if meta.type is m.FieldType.LIST and meta.list_name}
-    context["list_items"] = _erp_lists(session, clients, connection, names)
+    context["list_items"] = configure.erp_lists(session, clients, connection, names)
     return context
 
 
@@ -293,7 +258,7 @@ def _defaults_screen(
 
 
 @router.get(_CONNECTION + "/defaults")
-def defaults(
+def get_defaults(
     request: Request,
     session: SessionDep,
     clients: ClientsDep,
@@ -308,7 +273,7 @@ def defaults(
 
 
 @router.post(_CONNECTION + "/defaults")
-def save_defaults(
+def put_defaults(
     request: Request,
     session: SessionDep,
     clients: ClientsDep,
@@ -323,17 +288,7 @@ def save_defaults(
     posted = configure_forms.defaults_from_form(form, _settable(session, connection, chosen), field_errors)
     problems: list[str] = []
     if not field_errors:
-        names = configuration.erp_list_names(connection) if connection.active else set()
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="update_defaults",
-            detail={"actor_type": chosen.value, "defaults": {k: d.model_dump(mode="json") for k, d in posted.items()}},
-            write=lambda: configuration.save_defaults(
-                session, connection, chosen, posted, erp_lists=_erp_lists(session, clients, connection, names)
-            ),
-        )
+        problems = _problems(lambda: configure.save_defaults(session, clients, connection, chosen, posted, by=admin.id))
     if problems or field_errors:
         refusal = configure_forms.Refusal(problems, field_errors)
         return _defaults_screen(request, session, clients, admin, connection, chosen, posted, refusal)
@@ -344,7 +299,7 @@ def save_defaults(
 
 
 @router.get(_CONNECTION + "/ranks")
-def ranks(
+def get_ranks(
     request: Request,
     session: SessionDep,
     admin: WebAdmin,
@@ -381,14 +336,7 @@ def move_rank(
     order = configure_forms.moved(
         [row.erp_field for row in configuration.mapping_of(session, connection, chosen).fields], move
     )
-    _saved(
-        session,
-        admin,
-        connection,
-        action="update_ranks",
-        detail={"actor_type": chosen.value, "order": order},
-        write=lambda: configuration.save_ranks(session, connection, chosen, order),
-    )
+    _problems(lambda: configure.save_ranks(session, connection, chosen, order, by=admin.id))
     url = f"{SYNC_TAB}/connections/{connection.id}/ranks?actor_type={chosen.value}&moved={move}"
     return pages.redirect(request, url)
 
@@ -401,7 +349,7 @@ def _policy_context(policy: Policy, no_blank_overwrite: bool) -> dict[str, Any]:
 
 
 @router.get(_CONNECTION + "/policy")
-def policy(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
+def get_policy(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
     connection = _connection(session, admin, connection_id)
     config = configuration.load_config(session, connection)
     context = _policy_context(config.policy, config.no_blank_overwrite)
@@ -409,7 +357,7 @@ def policy(request: Request, session: SessionDep, admin: WebAdmin, connection_id
 
 
 @router.post(_CONNECTION + "/policy")
-def save_policy(
+def put_policy(
     request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm, connection_id: int
 ) -> Response:
     connection = _connection(session, admin, connection_id)
@@ -417,13 +365,8 @@ def save_policy(
     chosen = configure_forms.enum_of(Policy, form.get("policy"), problems) or Policy.NEWEST
     no_blank = "no_blank_overwrite" in form
     if not problems:
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="update_policy",
-            detail={"policy": chosen.value, "no_blank_overwrite": no_blank},
-            write=lambda: configuration.save_policy(session, connection, policy=chosen, no_blank_overwrite=no_blank),
+        problems = _problems(
+            lambda: configure.save_policy(session, connection, policy=chosen, no_blank_overwrite=no_blank, by=admin.id)
         )
     if problems:
         context = _policy_context(chosen, no_blank)
@@ -435,7 +378,7 @@ def save_policy(
 
 
 @router.get("/priority")
-def priority(
+def get_priority(
     request: Request, session: SessionDep, admin: WebAdmin, moved: Annotated[str, Query(max_length=40)] = ""
 ) -> Response:
     context = {"screen": "priority", "ordered": configuration.priority_order(session), "moved": moved}
@@ -447,14 +390,7 @@ def move_priority(request: Request, session: SessionDep, admin: WebAdmin, form: 
     move = str(form.get("move") or "")
     order = configure_forms.moved([str(c.id) for c in configuration.priority_order(session)], move)
     ids = [int(key) for key in order]
-    _saved(
-        session,
-        admin,
-        None,
-        action="update",
-        detail={"connection_ids": ids},
-        write=lambda: configuration.set_priority(session, ids),
-    )
+    _problems(lambda: configure.set_priority(session, ids, by=admin.id))
     return pages.redirect(request, f"{SYNC_TAB}/priority?moved={move}")
 
 
@@ -469,26 +405,9 @@ def set_active(
     connection = _connection(session, admin, connection_id)
     wanted = form.get("active") in ("on", YES)
     if wanted:
-        names = configuration.erp_list_names(connection)
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="activate",
-            detail={},
-            write=lambda: configuration.activate(
-                session, connection, erp_lists=_erp_lists(session, clients, connection, names)
-            ),
-        )
+        problems = _problems(lambda: configure.activate(session, clients, connection, by=admin.id))
     else:
-        problems = _saved(
-            session,
-            admin,
-            connection,
-            action="deactivate",
-            detail={},
-            write=lambda: configuration.deactivate(session, connection),
-        )
+        problems = _problems(lambda: configure.deactivate(session, connection, by=admin.id))
     if problems:
         context = {"problems": problems, "name": connection.name, "back_url": SYNC_TAB}
         return pages.render_dialog(

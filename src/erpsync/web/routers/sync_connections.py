@@ -18,7 +18,7 @@ from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import connections, connectors
+from erpsync.sync import connections, connectors, setup
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.web import pages
 from erpsync.web.connection_form import (
@@ -69,7 +69,7 @@ def _config_context(clients: ConnectorClients, session: Session, dialog: _Dialog
     if dialog.connector_id is None:
         return context
     try:
-        form = connections.config_form(clients, connectors.get_connector(session, dialog.connector_id))
+        form = setup.connector_config_form(session, clients, dialog.connector_id)
     except ErpsyncError as exc:
         context["config_error"] = exc.user_message
         return context
@@ -115,7 +115,7 @@ def _checked_config(
         dialog.error = Translator(pages.language_of(request))("connection.no_connector")
         return None
     try:
-        fields = connections.config_fields(clients, connectors.get_connector(session, dialog.connector_id))
+        fields = setup.connector_config_fields(session, clients, dialog.connector_id)
     except ErpsyncError as exc:
         dialog.error = exc.user_message
         return None
@@ -140,7 +140,7 @@ def new_dialog(
 
 
 @router.get("/config-fields")
-def config_fields(
+def config_form(
     request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connector_id: int
 ) -> Response:
     """The config fields of another connector, swapped into the dialog when the connector dropdown changes."""
@@ -149,7 +149,9 @@ def config_fields(
 
 
 @router.post("/test")
-def test(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm) -> Response:
+def check_before_save(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm
+) -> Response:
     """Test connection: the connector's own message, passed or not (a failed test is an answer, not an error)."""
     t = Translator(pages.language_of(request))
     existing_id = _int(form.get("connection_id"))
@@ -159,8 +161,8 @@ def test(request: Request, session: SessionDep, clients: ClientsDep, admin: WebA
     passed, message = False, t("connection.fix_values")
     if config is not None and dialog.connector_id is not None:
         try:
-            answer = connections.run_test(
-                session, clients, connector_id=dialog.connector_id, config=config, connection=existing
+            answer = setup.check_config(
+                session, clients, connector_id=dialog.connector_id, config=config, connection_id=existing_id, user=admin
             )
         except ErpsyncError as exc:
             message = exc.user_message
@@ -171,7 +173,9 @@ def test(request: Request, session: SessionDep, clients: ClientsDep, admin: WebA
 
 
 @router.post("/new")
-def create(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm) -> Response:
+def create_connection(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm
+) -> Response:
     dialog = _posted(form)
     config = _checked_config(request, session, clients, dialog, form)
     if config is None or dialog.connector_id is None:
@@ -184,12 +188,10 @@ def create(request: Request, session: SessionDep, clients: ClientsDep, admin: We
         description=dialog.description,
     )
     try:
-        connections.create_connection(session, clients, draft, by=admin.id)
+        setup.create_connection(session, clients, draft, by=admin.id)
     except ErpsyncError as exc:
-        session.rollback()
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
@@ -214,7 +216,7 @@ def edit_dialog(
 
 
 @router.post("/{connection_id}/edit")
-def edit(
+def update_connection(
     request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, form: PostedForm, connection_id: int
 ) -> Response:
     connection = _get(session, admin, connection_id)
@@ -223,21 +225,19 @@ def edit(
     if config is None:
         return _render(request, session, clients, admin, dialog)
     try:
-        connections.update_connection(
+        setup.update_connection(
             session,
             clients,
-            connection,
+            connection.id,
             name=dialog.name,
             config=config,
             visibility=dialog.visibility,
             description=dialog.description,
-            by=admin.id,
+            user=admin,
         )
     except ErpsyncError as exc:
-        session.rollback()
         dialog.error = exc.user_message
         return _render(request, session, clients, admin, dialog)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
 
@@ -259,23 +259,22 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
 
 
 @router.post("/{connection_id}/delete")
-def delete(request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int) -> Response:
-    connection = _get(session, admin, connection_id)
-    connections.delete_connection(session, clients, connection, by=admin.id)
-    session.commit()
+def delete_connection(
+    request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int
+) -> Response:
+    _get(session, admin, connection_id)
+    setup.delete_connection(session, clients, connection_id, user=admin)
     return pages.redirect(request, SYNC_TAB)
 
 
 @router.post("/{connection_id}/restore")
-def restore(
+def restore_connection(
     request: Request, session: SessionDep, clients: ClientsDep, admin: WebAdmin, connection_id: int
 ) -> Response:
-    connection = _get(session, admin, connection_id)
+    _get(session, admin, connection_id)
     try:
-        connections.restore_connection(session, clients, connection, by=admin.id)
+        setup.restore_connection(session, clients, connection_id, user=admin)
     except ErpsyncError as exc:
-        session.rollback()
         context = {"status": status.HTTP_409_CONFLICT, "message_key": None, "message": exc.user_message}
         return pages.render(request, "error.html", context, user=admin, status_code=status.HTTP_409_CONFLICT)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?deleted=true")

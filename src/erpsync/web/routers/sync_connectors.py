@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep, SettingsDep
 from erpsync.storage.tables import SyncConnector, User
-from erpsync.sync import connectors
+from erpsync.sync import connectors, setup
 from erpsync.web import pages
 from erpsync.web.error_pages import or_404
 from erpsync.web.routers import PostedForm, page_router
@@ -38,7 +38,7 @@ def new_dialog(request: Request, admin: WebAdmin) -> Response:
 
 
 @router.post("/new")
-def add(
+def add_connector(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -49,13 +49,9 @@ def add(
     name, url = _text(form, "name"), str(form.get("url") or "")
     secret = str(form.get("secret") or "")
     try:
-        connectors.add_connector(
-            session, clients, name=name, url=url, secret=secret, by=admin.id, https_required=settings.env == "prod"
-        )
+        setup.add_connector(session, clients, settings, name=name, url=url, secret=secret, by=admin.id)
     except ErpsyncError as exc:
-        session.rollback()
         return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
@@ -66,7 +62,7 @@ def edit_dialog(request: Request, session: SessionDep, admin: WebAdmin, connecto
 
 
 @router.post("/{connector_id}/edit")
-def edit(
+def update_connector(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -78,20 +74,11 @@ def edit(
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
     name, url, secret = _text(form, "name"), str(form.get("url") or ""), str(form.get("secret") or "")
     try:
-        connectors.update_connector(
-            session,
-            clients,
-            connector,
-            name=name,
-            url=url,
-            secret=secret or None,
-            by=admin.id,
-            https_required=settings.env == "prod",
+        setup.update_connector(
+            session, clients, settings, connector.id, name=name, url=url, secret=secret or None, by=admin.id
         )
     except ErpsyncError as exc:
-        session.rollback()
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
 
 
@@ -118,12 +105,10 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
 
 
 @router.post("/{connector_id}/delete")
-def delete(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
+def delete_connector(request: Request, session: SessionDep, admin: WebAdmin, connector_id: int) -> Response:
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
     try:
-        connectors.delete_connector(session, connector, by=admin.id)
+        setup.delete_connector(session, connector.id, by=admin.id)
     except ErpsyncError as exc:
-        session.rollback()
         return _confirm(request, admin, connector, exc.user_message)
-    session.commit()
     return pages.redirect(request, SYNC_TAB)

@@ -18,9 +18,10 @@ from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
-from erpsync.sync import engine, links, runs
+from erpsync.sync import links, operations, runs
 from erpsync.sync.connections import get_connection
-from erpsync.sync.engine import Engine, RecordResult
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import page_router
@@ -58,13 +59,13 @@ def _health_context(session: Session, connection: ErpConnection) -> dict[str, An
 
 
 @router.get("/connections/{connection_id}/health")
-def health(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
+def connection_health(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
     connection = _connection(session, admin, connection_id)
     return pages.render(request, "sync/health.html", _health_context(session, connection), user=admin)
 
 
 @router.post("/connections/{connection_id}/failing/{link_id}/retry")
-def retry(
+def retry_failing_record(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
@@ -75,11 +76,10 @@ def retry(
 ) -> Response:
     """Un-park a failing record and sync it at once; the health page shows what that did."""
     connection = _connection(session, admin, connection_id)
-    session.rollback()  # from here on, reading ``connection`` would open a new transaction: use the id
     result: RecordResult | None = None
     error: str | None = None
     try:
-        result = engine.retry_link(Engine(database, clients), connection_id, link_id)
+        result = operations.retry_failing_record(session, Engine(database, clients), connection_id, link_id, user=admin)
     except NotFoundError as missing:
         raise PageNotFoundError from missing
     except ErpsyncError as failed:
@@ -103,7 +103,7 @@ def run_events(request: Request, session: SessionDep, admin: WebAdmin, run_id: i
 
 
 @router.post("/connections/{connection_id}/sync")
-def sync_now(
+def sync_connection_now(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
@@ -113,11 +113,9 @@ def sync_now(
 ) -> Response:
     """Sync now: one run of the connection, answered when it ends, in a dialog."""
     connection = _connection(session, admin, connection_id)
-    name = connection.name
-    session.rollback()
-    context: dict[str, Any] = {"name": name, "back_url": SYNC_TAB, "run": None, "error": None}
+    context: dict[str, Any] = {"name": connection.name, "back_url": SYNC_TAB, "run": None, "error": None}
     try:
-        summary = engine.sync_connection(Engine(database, clients), connection_id)
+        summary = operations.sync_connection_now(session, Engine(database, clients), connection_id, user=admin)
     except ErpsyncError as error:  # not active, or a run of it under way
         context["error"] = error.user_message
         return pages.render_dialog(

@@ -23,12 +23,12 @@ from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import imports, jobs
+from erpsync.sync import imports, jobs, operations
 from erpsync.sync.connections import get_connection
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.engine import Engine, passes
 from erpsync.sync.erp_tab import RefusedRequestError, RestrictionInput
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.sync.work import Engine, passes
 from erpsync.web import criteria as search_criteria  # the step handler below is named criteria
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
@@ -147,7 +147,14 @@ class Step:
         if choice.criteria and not choice.restrictions:
             return self.criteria(choice, error=self.t("import.no_criteria"), code=status.HTTP_422_UNPROCESSABLE_CONTENT)
         try:
-            rows = imports.preview(self.engine, self.connection.id, choice.actor_type, restrictions=choice.search)
+            rows = operations.preview_import(
+                self.session,
+                self.engine,
+                self.connection.id,
+                choice.actor_type,
+                restrictions=choice.search,
+                user=self.admin,
+            )
         except RefusedRequestError as refused:
             return self._refused(choice, refused)
         except NotFoundError as missing:
@@ -286,12 +293,11 @@ def results(
     """Step 3: the actors found, each with a checkbox (ticked to start with)."""
     step = _step(request, session, database, clients, admin, connection_id)
     choice = _choice(request, session, admin, connection_id)
-    session.rollback()
     return step.found(choice, lambda rows: step.results(choice, rows))
 
 
 @router.post(WIZARD + "/preview", name="import_preview")
-def preview(
+def preview_import(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
@@ -303,7 +309,6 @@ def preview(
     """Step 4: per ticked row, create, link to an existing record or skip (with why)."""
     step = _step(request, session, database, clients, admin, connection_id)
     choice, picked = _choice(request, session, admin, connection_id), Picked.of(form)
-    session.rollback()
 
     def show(rows: list[imports.PreviewRow]) -> Response:
         if picked.empty:
@@ -314,7 +319,7 @@ def preview(
 
 
 @router.post(WIZARD + "/run", name="import_run")
-def run(
+def start_import(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
@@ -325,18 +330,18 @@ def run(
 ) -> Response:
     """Step 5: the import starts as a background job; its page shows the progress and then the result."""
     step = _step(request, session, database, clients, admin, connection_id)
-    choice, picked, admin_id = _choice(request, session, admin, connection_id), Picked.of(form), admin.id
-    session.rollback()
+    choice, picked = _choice(request, session, admin, connection_id), Picked.of(form)
     if picked.empty:
         return step.found(choice, lambda rows: step.results(choice, rows, ticked=[], error=step.t("import.tick_rows")))
     try:
-        job = imports.start_import(
+        job = operations.start_import(
+            session,
             step.engine,
             connection_id,
             choice.actor_type,
             restrictions=choice.search,
             erp_keys=None if picked.everything else picked.keys,
-            user_id=admin_id,
+            user=admin,
         )
     except ErpsyncError as error:  # an import or resync of the connection under way, or the connector failed
         message, code = error.user_message, _status_of(error)
@@ -392,14 +397,13 @@ def confirm_undo(request: Request, session: SessionDep, admin: WebAdmin, connect
 
 
 @router.post(IMPORT + "/undo", name="import_undo")
-def undo(
+def undo_import(
     request: Request, session: SessionDep, database: DatabaseDep, admin: WebAdmin, connection_id: int, job_id: int
 ) -> Response:
     """Deletes the CRM records the import created (and their links); nothing is deleted in the ERP."""
     created = _import_job(session, admin, connection_id, job_id)
-    session.rollback()
     try:
-        deleted = imports.undo_import(database, job_id)
+        deleted = operations.undo_import(session, database, connection_id, job_id, user=admin)
     except ErpsyncError as refused:  # still running, undone already, or a sync holds the connection
         return _undo_dialog(request, admin, connection_id, job_id, created, error=refused.user_message)
     return pages.redirect(request, job_url(request, connection_id, job_id, f"undone={deleted}"))

@@ -18,13 +18,14 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError, ErpsyncError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
-from erpsync.storage.tables import ENTITY_TABLES, ImportItem, SyncJob, SyncRun, User
-from erpsync.sync import configuration, imports, jobs, resync
-from erpsync.sync.engine import Engine
+from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, User
+from erpsync.sync import configuration, imports, jobs, operations
 from erpsync.sync.job_views import job_public
+from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
 from erpsync.web.routers import PostedForm, page_router
@@ -134,14 +135,12 @@ def job_live(
 
 
 @router.post(JOB + "/cancel", name="sync_job_cancel")
-def cancel(
+def cancel_job(
     request: Request, session: SessionDep, database: DatabaseDep, admin: WebAdmin, connection_id: int, job_id: int
 ) -> Response:
     """A queued job stops at once, a running one at its next page; what it did so far stays."""
-    _job(session, admin, connection_id, job_id)
-    session.rollback()
     with suppress(ConflictError):  # it ended meanwhile: its page shows how
-        jobs.cancel_job(database, job_id)
+        or_404(lambda: operations.cancel_job(session, database, connection_id, job_id, user=admin))
     return pages.redirect(request, job_url(request, connection_id, job_id))
 
 
@@ -180,14 +179,13 @@ def start_resync(
 ) -> Response:
     """Pushes every linked record's CRM->ERP fields as a background job; its page shows the progress."""
     connection_of(session, admin, connection_id)
-    admin_id = admin.id
-    session.rollback()  # hold no transaction (on SQLite: no write lock) while the job is stored
     try:
-        job = resync.start_resync(
+        job = operations.start_resync(
+            session,
             Engine(database, clients),
             connection_id,
             no_blank_overwrite="no_blank_overwrite" in form,
-            user_id=admin_id,
+            user=admin,
         )
     except ErpsyncError as refused:  # an import or resync of the connection is under way
         return _resync_dialog(request, session, admin, connection_id, error=refused.user_message)

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ValidationError
 from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
-from erpsync.sync import connections, connectors, engine
+from erpsync.sync import connections, connectors, operations
+from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.web import pages
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.security import WebAdmin
@@ -29,14 +30,14 @@ def _render(
     admin: User,
     *,
     deleted: bool = False,
-    settings: engine.EngineSettings | None = None,
+    settings: EngineSettings | None = None,
     engine_error: str | None = None,
 ) -> Response:
     context = {
         "connectors": connectors.list_connectors(session),
         "connections": connections.visible_connections(session, admin, deleted=deleted),
         "deleted": deleted,
-        "engine": settings or engine.engine_settings(session),
+        "engine": settings or engine_settings(session),
         "engine_error": engine_error,
         "section": "settings",
     }
@@ -59,13 +60,11 @@ def _minutes(text: str) -> int | None:
 def save_engine(request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm) -> Response:
     """Automatic sync on/off and its interval, in whole minutes."""
     minutes = _minutes(str(form.get("interval_minutes") or ""))
-    wanted = engine.EngineSettings(running="running" in form, interval_seconds=(minutes or 0) * SECONDS_PER_MINUTE)
+    wanted = EngineSettings(running="running" in form, interval_seconds=(minutes or 0) * SECONDS_PER_MINUTE)
     try:
         if minutes is None:
             raise ValidationError("enter the interval as a whole number of minutes")
-        engine.save_engine_settings(session, wanted)
+        operations.save_engine_settings(session, wanted)
     except ValidationError as error:
-        session.rollback()
         return _render(request, session, admin, settings=wanted, engine_error=error.user_message)
-    session.commit()
     return pages.redirect(request, f"{SYNC_TAB}?engine_saved=1")

@@ -93,17 +93,15 @@ def add_user(request: Request, session: SessionDep, admin: WebAdmin, form: Poste
     try:
         administration.create_user(
             session,
-            admin,
             login=_text(form, "login", _LOGIN_LENGTH),
             name=_text(form, "name", _NAME_LENGTH),
             password=_password(form),
             is_admin="is_admin" in form,
             licences=_licences(form),
+            by=admin.id,
         )
     except ErpsyncError as error:
-        session.rollback()
         return _user_dialog(request, admin, None, _posted_user(form), pages.error_text(request, error))
-    session.commit()
     return pages.redirect(request, f"{USERS}?saved=1")
 
 
@@ -127,12 +125,10 @@ def edit_user(request: Request, session: SessionDep, admin: WebAdmin, form: Post
             "licences": _licences(form),
             "active": "active" in form,
         }
-        administration.update_user(session, admin, user, changes)
+        administration.update_user(session, user.id, changes, by=admin.id)
     except ErpsyncError as error:
-        session.rollback()
         values = _posted_user(form) | {"login": user.login}
         return _user_dialog(request, admin, user, values, pages.error_text(request, error))
-    session.commit()
     return pages.redirect(request, f"{USERS}?saved=1")
 
 
@@ -152,11 +148,9 @@ def reset_password(request: Request, session: SessionDep, admin: WebAdmin, form:
     """A new password: it also unlocks the account and ends its sessions and API tokens."""
     user = _user(session, user_id)
     try:
-        administration.update_user(session, admin, user, {"password": _password(form)})
+        administration.update_user(session, user.id, {"password": _password(form)}, by=admin.id)
     except ErpsyncError as error:
-        session.rollback()
         return _password_dialog(request, admin, user, pages.error_text(request, error))
-    session.commit()
     return pages.redirect(request, f"{USERS}?saved=1")
 
 
@@ -220,12 +214,14 @@ def add_group(request: Request, session: SessionDep, admin: WebAdmin, form: Post
     try:
         changes = _group_changes(form)
         administration.create_group(
-            session, admin, name=changes["name"], description=changes["description"], member_ids=changes["members"]
+            session,
+            name=changes["name"],
+            description=changes["description"],
+            member_ids=changes["members"],
+            by=admin.id,
         )
     except ErpsyncError as error:
-        session.rollback()
         return _group_dialog(request, session, admin, None, _posted_group(form), pages.error_text(request, error))
-    session.commit()
     return pages.redirect(request, f"{GROUPS}?saved=1")
 
 
@@ -244,11 +240,17 @@ def edit_group_dialog(request: Request, session: SessionDep, admin: WebAdmin, gr
 def edit_group(request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm, group_id: int) -> Response:
     group = _group(session, group_id)
     try:
-        administration.update_group(session, admin, group, _group_changes(form))
+        changes = _group_changes(form)
+        administration.update_group(
+            session,
+            group.id,
+            name=changes["name"],
+            description=changes["description"],
+            member_ids=changes["members"],
+            by=admin.id,
+        )
     except ErpsyncError as error:
-        session.rollback()
         return _group_dialog(request, session, admin, group, _posted_group(form), pages.error_text(request, error))
-    session.commit()
     return pages.redirect(request, f"{GROUPS}?saved=1")
 
 
@@ -269,6 +271,5 @@ def confirm_delete_group(request: Request, session: SessionDep, admin: WebAdmin,
 
 @router.post(GROUPS + "/{group_id}/delete")
 def delete_group(request: Request, session: SessionDep, admin: WebAdmin, group_id: int) -> Response:
-    administration.delete_group(session, admin, _group(session, group_id))
-    session.commit()
+    administration.delete_group(session, _group(session, group_id).id, by=admin.id)
     return pages.redirect(request, f"{GROUPS}?saved=1")

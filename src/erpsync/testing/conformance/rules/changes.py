@@ -1,4 +1,5 @@
-"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported."""
+"""Rules on ``changes``: ordered, at or after ``since``, no gaps or duplicates across pages, deletions reported,
+resuming after the last record read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from erpsync.errors import ErrorCode
 from erpsync.protocol import models as m
 from erpsync.testing.conformance.context import Context
 from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule, RuleFailedError
@@ -24,6 +26,7 @@ class Traversal:
 
     actors: list[m.Actor] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    next_since: str | None = None  # of the last page
 
     def erp_keys(self) -> list[str]:
         return [str(actor.erp_key) for actor in self.actors]
@@ -42,6 +45,7 @@ def traverse(
             raise RuleFailedError(f"a page of limit {PAGE_SIZE} held {len(page.actors)} actors")
         cursor = page.next_cursor
         if cursor is None:
+            traversal.next_since = page.next_since
             return traversal
         if between_pages is not None:
             between_pages(page.actors)
@@ -124,6 +128,53 @@ def check_deleted(ctx: Context, evidence: Evidence) -> None:
     )
 
 
+def check_second_cycle(ctx: Context, evidence: Evidence) -> None:
+    """As the hub does: a cycle to the end, then one from its next_since sees what was saved and created since."""
+    actor_type, records, since = _samples_since(ctx, purpose="cycle", count=2)
+    first = traverse(ctx, actor_type, since=since)
+    keys = [str(record.erp_key) for record in records]
+    unseen = [key for key in keys if key not in first.erp_keys()]
+    evidence.expect(not unseen, f"the first cycle since {since!r} missed the records just created: {unseen}")
+    if first.next_since is None:
+        raise RuleFailedError(f"the last page of changes since {since!r} carries no next_since")
+    _rename(ctx, actor_type, keys[:1])
+    created = create_samples(ctx, actor_type, purpose="cycle2", count=1)[0]
+    second = traverse(ctx, actor_type, since=first.next_since).erp_keys()
+    expected = {"saved": keys[0], "created": str(created.erp_key)}
+    missing = {what: key for what, key in expected.items() if key not in second}
+    evidence.expect(
+        not missing,
+        f"the next cycle, since next_since={first.next_since!r}, misses the actors {missing} changed after the first",
+    )
+    evidence.note(f"{actor_type}: next_since {first.next_since!r}; the next cycle saw {sorted(expected.values())}")
+
+
+def check_bad_cursor(ctx: Context, evidence: Evidence) -> None:
+    actor_type = subject_type(ctx)
+    cursor = f"not-a-cursor-{ctx.tag}"
+    answer = ctx.wire.call("changes", ctx.on_connection(actor_type=actor_type, field_keys=[], cursor=cursor, limit=1))
+    ok = answer.status == 200 and answer.document is not None and not answer.ok
+    evidence.expect(
+        ok and answer.error_code == ErrorCode.VALIDATION,
+        f"changes with cursor {cursor!r}: expected HTTP 200, ok:false, validation; got {answer.describe()}",
+    )
+
+
+def check_resume(ctx: Context, evidence: Evidence) -> None:
+    """``next_since`` is a position after the last record read: nothing unchanged comes again, a later change does."""
+    actor_type, records, since = _samples_since(ctx, purpose="resume", count=3)
+    keys = [str(record.erp_key) for record in records]
+    resumed = traverse(ctx, actor_type, since=since).next_since
+    if resumed is None:
+        raise RuleFailedError(f"the last page of changes since {since!r} carried no next_since")
+    again = [key for key in traverse(ctx, actor_type, since=resumed).erp_keys() if key in keys]
+    evidence.expect(not again, f"changes since next_since={resumed!r} answered unchanged records again: {again}")
+    _rename(ctx, actor_type, keys[1:2])
+    found = traverse(ctx, actor_type, since=resumed).erp_keys()
+    evidence.expect(keys[1] in found, f"{keys[1]} changed after next_since={resumed!r} is missing from {found}")
+    evidence.note(f"{len(keys)} records; resumed at {resumed!r}")
+
+
 RULES = (
     Rule("changes_order", "changes are ordered by last_modified and never before since", check_order),
     Rule(
@@ -131,4 +182,11 @@ RULES = (
     ),
     Rule("changes_paging", "paging has no gaps or duplicates while records change between pages", check_paging),
     Rule("changes_deleted", "changes reports deleted keys", check_deleted),
+    Rule(
+        "second_cycle",
+        "a cycle from the last page's next_since sees the actors saved and created after the first cycle",
+        check_second_cycle,
+    ),
+    Rule("changes_bad_cursor", "a cursor the connector cannot read is validation", check_bad_cursor),
+    Rule("changes_resume", "changes resumes after the last record read: a quiet cycle reads nothing", check_resume),
 )

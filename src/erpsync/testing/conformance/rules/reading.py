@@ -65,9 +65,27 @@ def _list_names(ctx: Context) -> set[str]:
     return {meta.list_name for meta in metas if meta.type == m.FieldType.LIST and meta.list_name}
 
 
+def check_list_items_new(ctx: Context, evidence: Evidence) -> None:
+    """The lists of config fields answer for connection id "new", before any save_connection."""
+    metas = valid_field_metas(ctx.document("config_fields", {}).get("fields"))
+    names = sorted({meta.list_name for meta in metas if meta.type == m.FieldType.LIST and meta.list_name})
+    if not names:
+        evidence.note("no config field is a list")
+        return
+    for list_name in names:
+        answer = ctx.wire.call("list_items", {"connection_id": "new", "list_name": list_name})
+        items = (answer.document or {}).get("items") if answer.ok else None
+        evidence.expect(
+            isinstance(items, list) and bool(items),
+            f'list_items {list_name!r} for connection "new": expected its items; got {answer.describe()}',
+        )
+    evidence.note(f'config lists {names} answered for connection "new"')
+
+
 RULES = (
     Rule(
         "get_actors", "get_actors returns only the asked fields and reports missing keys in not_found", check_get_actors
     ),
     Rule("list_items", "every list in use answers items with key and label; the keys filter works", check_list_items),
+    Rule("list_items_new", 'the lists of config fields answer for connection id "new"', check_list_items_new),
 )

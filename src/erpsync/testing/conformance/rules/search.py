@@ -1,4 +1,5 @@
-"""The search rule: every operator of SPEC §6.4 on every searchable field selects exactly the expected records."""
+"""The search rules: every operator on every searchable field selects exactly the expected records, and a blank field
+matches every negated operator and no other."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from erpsync.protocol import models as m
 from erpsync.testing.conformance import semantics
 from erpsync.testing.conformance.context import Context, strict
-from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule
-from erpsync.testing.conformance.samples import create_samples, name_field
+from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule, RuleFailedError
+from erpsync.testing.conformance.samples import create, create_samples, name_field, sample_values, subject_type
 
 SEARCH_SAMPLES = 3
 PURPOSE = "search"
@@ -120,10 +121,61 @@ class _Search:
         return "{" + ", ".join(sorted(names)) + "}"
 
 
+BLANK_CASES = (
+    (m.Operator.CONTAINS, False),
+    (m.Operator.BEGINS, False),
+    (m.Operator.NOT_CONTAINS, True),
+    (m.Operator.NOT_BEGINS, True),
+    (m.Operator.NOT_ENDS, True),
+    (m.Operator.IS_NOT, True),
+)
+"""Operator on a text field, and whether a record with that field blank must be selected."""
+
+
+def check_search_blank(ctx: Context, evidence: Evidence) -> None:
+    """A record with a text field left blank: selected by every negated operator, by no positive one."""
+    if not ctx.info().capabilities.advanced_search:
+        raise CannotCheckError("the connector declares no advanced search")
+    actor_type = subject_type(ctx)
+    tag_field = name_field(ctx, actor_type)
+    searchable = set(ctx.searchable(actor_type))
+    blankable = [
+        meta.key
+        for meta in ctx.fields(actor_type)
+        if meta.type == m.FieldType.TEXT
+        and meta.access == m.Access.NORMAL
+        and meta.key in searchable
+        and meta.key != tag_field
+    ]
+    if not blankable or tag_field not in searchable:
+        evidence.note(f"{actor_type} has no optional searchable text field besides {tag_field!r}")
+        return
+    field_key = blankable[0]
+    values = sample_values(ctx, actor_type, purpose="blank", index=0)
+    values.pop(field_key, None)
+    actor = m.Actor(actor_type=actor_type, fields=values)
+    blank = create(ctx, actor, idempotency_key=f"{ctx.tag}-blank")
+    stored = _stored_values(ctx, actor_type, [str(blank.erp_key)], [field_key]).get(str(blank.erp_key), {})
+    if stored.get(field_key) not in (None, ""):
+        raise RuleFailedError(f"{field_key} was left out of create_actor, yet reads {stored.get(field_key)!r}")
+    within_run = {"field": tag_field, "operator": m.Operator.CONTAINS, "values": [f"{ctx.tag} blank"]}
+    for operator, selected in BLANK_CASES:
+        restriction = {"field": field_key, "operator": operator, "values": ["zq"]}
+        payload = ctx.on_connection(actor_type=actor_type, restrictions=[within_run, restriction], field_keys=[])
+        found = {str(a.erp_key) for a in ctx.request("search_advanced", payload, m.ActorsResponse).actors}
+        evidence.expect(
+            (str(blank.erp_key) in found) == selected,
+            f"{field_key} {operator!s} 'zq' on a record with {field_key} blank: "
+            f"{'expected it selected' if selected else 'expected it left out'}, got {sorted(found)}",
+        )
+    evidence.note(f"{actor_type}.{field_key} blank: {len(BLANK_CASES)} operators")
+
+
 RULES = (
     Rule(
         "search_operators",
         "each search operator selects exactly the expected records, text ignoring case",
         check_search_operators,
     ),
+    Rule("search_blank", "a blank field matches every negated operator and no positive one", check_search_blank),
 )

@@ -1,0 +1,91 @@
+"""Every table of the hub as SQLAlchemy 2 typed ORM models; Alembic migrations follow this package.
+
+One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (entities, list items, the change
+counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
+(connectors, ERP connections and their sync configuration) and ``sync_state`` (links, watermarks, leases, runs,
+events, creates, engine settings, jobs). Importing the package registers every table on ``Base.metadata``.
+"""
+
+from erpsync.storage.tables.access import (
+    ApiToken,
+    AuditEntry,
+    Group,
+    GroupMember,
+    LoginThrottle,
+    User,
+    WebSession,
+)
+from erpsync.storage.tables.base import (
+    Base,
+    UtcDateTime,
+    new_stamp,
+    utcnow,
+)
+from erpsync.storage.tables.connections import (
+    ConnectionActorFields,
+    ConnectionGroup,
+    ConnectionUser,
+    ErpConnection,
+    SyncActorMapping,
+    SyncConnectionPolicy,
+    SyncConnector,
+    SyncListMapping,
+)
+from erpsync.storage.tables.crm import (
+    ChangeCounter,
+    Company,
+    CrmDeletion,
+    CrmEntity,
+    ListItem,
+    Person,
+    Project,
+)
+from erpsync.storage.tables.sync_state import (
+    EngineState,
+    ErpLink,
+    ImportItem,
+    SyncCreate,
+    SyncEvent,
+    SyncJob,
+    SyncLock,
+    SyncRun,
+    SyncWatermark,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "ChangeCounter",
+    "Company",
+    "ConnectionActorFields",
+    "ConnectionGroup",
+    "ConnectionUser",
+    "CrmDeletion",
+    "CrmEntity",
+    "EngineState",
+    "ErpConnection",
+    "ErpLink",
+    "Group",
+    "GroupMember",
+    "ImportItem",
+    "ListItem",
+    "LoginThrottle",
+    "Person",
+    "Project",
+    "SyncActorMapping",
+    "SyncConnectionPolicy",
+    "SyncConnector",
+    "SyncCreate",
+    "SyncEvent",
+    "SyncJob",
+    "SyncListMapping",
+    "SyncLock",
+    "SyncRun",
+    "SyncWatermark",
+    "User",
+    "UtcDateTime",
+    "WebSession",
+    "new_stamp",
+    "utcnow",
+]

@@ -1,0 +1,132 @@
+"""The mapping models of a connection (SPEC §4 Configure) and the compatibility of ERP with CRM fields.
+
+``ConnectionConfig`` holds, per actor type, an ``ActorTypeMapping`` (master switch + one ``FieldMapping`` per ERP
+field), the ``ListMapping`` per ERP list, the create ``FieldDefault``s, the conflict policy and the blank option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from erpsync.crm.fields import CRM_FIELDS, CrmField, CrmFieldType, CrmList, EntityType
+from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType, Value
+from erpsync.sync.merge import Direction, FieldRule, Policy, Side
+
+CrmItemId = int
+"""The id of a CRM list item (the value a CRM list field holds)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FieldMapping(_Frozen):
+    erp_field: str = Field(min_length=1, max_length=255)
+    crm_field: str | None = None
+    direction: Direction = Direction.NONE
+    show_in_search: bool = False
+    show_in_tab: bool = False
+    policy: Policy | None = None  # None: the connection's policy
+    rank: int = 0
+
+    @property
+    def synced(self) -> bool:
+        return self.crm_field is not None and self.direction is not Direction.NONE
+
+
+class ActorTypeMapping(_Frozen):
+    actor_type: ActorType
+    active: bool = False  # the master switch "sync ERP <actor> to CRM <entity>"
+    fields: tuple[FieldMapping, ...] = ()
+
+
+class ListMapping(_Frozen):
+    """Pairs each item of one ERP list with one item of a CRM list; None is the explicit *no selection*."""
+
+    list_name: str = Field(min_length=1, max_length=255)
+    crm_list: CrmList
+    items: dict[str, CrmItemId | None] = Field(default_factory=dict)
+
+    def erp_key_for(self, crm_item: CrmItemId) -> str | None:
+        return next((key for key, item in self.items.items() if item == crm_item), None)
+
+
+class FieldDefault(_Frozen):
+    """A value sent when an actor is created in the ERP: fixed, asked of the user, or both (pre-filled)."""
+
+    value: Value = None
+    ask_user: bool = False
+    mandatory: bool = False
+
+
+class ConnectionConfig(_Frozen):
+    mappings: dict[ActorType, ActorTypeMapping] = Field(default_factory=dict)
+    list_mappings: dict[str, ListMapping] = Field(default_factory=dict)
+    defaults: dict[ActorType, dict[str, FieldDefault]] = Field(default_factory=dict)
+    policy: Policy = Policy.NEWEST
+    no_blank_overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a configuration or a record's values are refused. ``scope``: actor type or list name, if any."""
+
+    field: str
+    message: str
+    scope: str = ""
+
+
+# --- entities and compatibility -------------------------------------------------------------------------------------
+
+ENTITY_FOR_ACTOR: dict[ActorType, EntityType] = {
+    ActorType.CUSTOMER: EntityType.COMPANY,
+    ActorType.SUPPLIER: EntityType.COMPANY,
+    ActorType.PARTNER: EntityType.COMPANY,
+    ActorType.PERSON: EntityType.PERSON,
+    ActorType.PROJECT: EntityType.PROJECT,
+}
+
+_COMPATIBLE: dict[FieldType, CrmFieldType] = {
+    FieldType.TEXT: CrmFieldType.TEXT,
+    FieldType.INTEGER: CrmFieldType.TEXT,
+    FieldType.DOUBLE: CrmFieldType.TEXT,
+    FieldType.DATETIME: CrmFieldType.DATE,
+    FieldType.LIST: CrmFieldType.LIST,
+}
+"""The CRM field type each ERP field type pairs with; checkbox, password and label fields pair with nothing."""
+
+_ID_KEYS = frozenset({"id"})  # ERP keys the hub treats as the record's identity, never written
+
+
+def is_compatible(meta: FieldMeta, crm: CrmField) -> bool:
+    return _COMPATIBLE.get(meta.type) is crm.type
+
+
+def compatible_crm_fields(meta: FieldMeta, entity: EntityType) -> list[CrmField]:
+    """The CRM fields of ``entity`` that ``meta`` may pair with, in display order."""
+    return [crm for crm in CRM_FIELDS[entity].values() if is_compatible(meta, crm)]
+
+
+def is_read_only(meta: FieldMeta) -> bool:
+    return meta.access is Access.READ_ONLY or meta.key.lower() in _ID_KEYS
+
+
+def merge_rules(mapping: ActorTypeMapping, policy: Policy) -> dict[str, FieldRule]:
+    """The merge's rule per ERP field of every row with a CRM field, the row's policy overriding the connection's."""
+    return {row.erp_field: FieldRule(row.direction, row.policy or policy) for row in mapping.fields if row.crm_field}
+
+
+def missing_in_erp(mapping: ActorTypeMapping, erp_fields: Iterable[FieldMeta]) -> list[str]:
+    """Mapped ERP fields the connector no longer reports (shown as *missing in ERP*)."""
+    reported = {meta.key for meta in erp_fields}
+    return [row.erp_field for row in mapping.fields if row.erp_field not in reported]
+
+
+def winners_by_erp_field(winners: Mapping[str, Side], mapping: ActorTypeMapping) -> dict[str, Side]:
+    """The connect dialog's winners, chosen per CRM field (SPEC §9), keyed by the ERP fields paired with them."""
+    return {
+        row.erp_field: winners[row.crm_field] for row in mapping.fields if row.crm_field and row.crm_field in winners
+    }

@@ -1,0 +1,155 @@
+"""What an administrator starts by hand, for the API and the web UI alike: *Sync now* of a connection, *Retry* of a
+failing record, an import (preview, start, resume, undo), a resync, cancelling a run or a job, and the engine's
+settings.
+
+Each use case takes the caller's session for its checks (the connection visible to the administrator and not
+deleted, the job belonging to it: ``NotFoundError`` otherwise) and ends that session's transaction before the engine,
+the importer or the job queue opens transactions of their own and calls connectors: the caller's session never holds
+a lock (on SQLite the write lock) or a pooled connection meanwhile. Objects the caller loaded stay readable.
+
+Public names: ``sync_connection_now``, ``retry_failing_record``, ``preview_import``, ``start_import``,
+``resume_import``, ``undo_import``, ``start_resync``, ``cancel_run``, ``cancel_job``, ``save_engine_settings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from erpsync.errors import NotFoundError
+from erpsync.protocol import models as m
+from erpsync.storage.db import Database
+from erpsync.storage.tables import ErpConnection, SyncJob, SyncRun, User
+from erpsync.storage.unit_of_work import end_transaction, unit_of_work
+from erpsync.sync import engine, engine_settings, imports, jobs, resync
+from erpsync.sync.connections import get_connection
+from erpsync.sync.engine import RunSummary
+from erpsync.sync.erp_tab import RestrictionInput
+from erpsync.sync.record import RecordResult
+from erpsync.sync.work import Engine
+
+
+def live_connection(session: Session, connection_id: int, *, user: User) -> ErpConnection:
+    """The connection, visible to ``user`` and not deleted: no job or connector call is made for any other."""
+    get_connection(session, connection_id, user=user)
+    return jobs.live_connection(session, connection_id)
+
+
+def job_of(
+    session: Session, connection_id: int, job_id: int, *, user: User, kind: jobs.JobKind | None = None
+) -> SyncJob:
+    """A job of the connection (of ``kind``, when given), the connection visible to ``user``."""
+    get_connection(session, connection_id, user=user)
+    job = jobs.get_job(session, job_id, kind=kind)
+    if job.connection_id != connection_id:
+        raise NotFoundError(f"no {kind or 'job'} with id {job_id} in connection {connection_id}")
+    return job
+
+
+# --- sync now and retry -----------------------------------------------------------------------------------------------
+
+
+def sync_connection_now(session: Session, sync: Engine, connection_id: int, *, user: User) -> RunSummary:
+    """One run of the connection, answered when it ends (``ConflictError`` while another run of it is under way)."""
+    get_connection(session, connection_id, user=user)
+    end_transaction(session)
+    return engine.sync_connection(sync, connection_id)
+
+
+def retry_failing_record(
+    session: Session, sync: Engine, connection_id: int, link_id: int, *, user: User
+) -> RecordResult:
+    """Un-park a failing record and sync it at once."""
+    get_connection(session, connection_id, user=user)
+    end_transaction(session)
+    return engine.retry_link(sync, connection_id, link_id)
+
+
+# --- import and resync ------------------------------------------------------------------------------------------------
+
+
+def preview_import(
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    actor_type: m.ActorType,
+    *,
+    restrictions: Sequence[RestrictionInput] | None = None,
+    limit: int = imports.PREVIEW_LIMIT,
+    user: User,
+) -> list[imports.PreviewRow]:
+    """What an import would do with each actor the search finds (``imports.preview``)."""
+    live_connection(session, connection_id, user=user)
+    end_transaction(session)
+    return imports.preview(sync, connection_id, actor_type, restrictions=restrictions, limit=limit)
+
+
+def start_import(
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    actor_type: m.ActorType,
+    *,
+    restrictions: Sequence[RestrictionInput] | None = None,
+    erp_keys: Sequence[str] | None = None,
+    user: User,
+) -> SyncJob:
+    """Queue an import (``imports.start_import``); the caller hands the job to the workers."""
+    live_connection(session, connection_id, user=user)
+    user_id = user.id
+    end_transaction(session)
+    return imports.start_import(
+        sync, connection_id, actor_type, restrictions=restrictions, erp_keys=erp_keys, user_id=user_id
+    )
+
+
+def resume_import(session: Session, connection_id: int, job_id: int, *, user: User) -> SyncJob:
+    """Queue a failed or cancelled import again, to go on from where it stopped."""
+    with unit_of_work(session):
+        live_connection(session, connection_id, user=user)
+        job = job_of(session, connection_id, job_id, user=user, kind=jobs.JobKind.IMPORT)
+        jobs.requeue(session, job)
+    return job
+
+
+def undo_import(session: Session, database: Database, connection_id: int, job_id: int, *, user: User) -> int:
+    """Delete the CRM records the import created, and their links; how many records were deleted."""
+    job_of(session, connection_id, job_id, user=user, kind=jobs.JobKind.IMPORT)
+    end_transaction(session)
+    return imports.undo_import(database, job_id)
+
+
+def start_resync(
+    session: Session, sync: Engine, connection_id: int, *, no_blank_overwrite: bool | None, user: User
+) -> SyncJob:
+    """Queue a resync from the CRM (``resync.start_resync``); the caller hands the job to the workers."""
+    live_connection(session, connection_id, user=user)
+    user_id = user.id
+    end_transaction(session)
+    return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id)
+
+
+# --- cancelling -------------------------------------------------------------------------------------------------------
+
+
+def cancel_run(session: Session, database: Database, run_id: int) -> SyncRun:
+    """Ask a running run to stop at its next page boundary (``jobs.request_cancel``)."""
+    end_transaction(session)
+    return jobs.request_cancel(database, run_id)
+
+
+def cancel_job(session: Session, database: Database, connection_id: int, job_id: int, *, user: User) -> SyncJob:
+    """Cancel a queued job, or ask a running one to stop at its next page (``jobs.cancel_job``)."""
+    job_of(session, connection_id, job_id, user=user)
+    end_transaction(session)
+    return jobs.cancel_job(database, job_id)
+
+
+# --- engine settings --------------------------------------------------------------------------------------------------
+
+
+def save_engine_settings(session: Session, settings: engine_settings.EngineSettings) -> engine_settings.EngineSettings:
+    """Automatic sync on/off and its interval (``ValidationError`` for an interval out of bounds)."""
+    with unit_of_work(session):
+        return engine_settings.save_engine_settings(session, settings)

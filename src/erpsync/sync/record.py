@@ -1,0 +1,104 @@
+"""One record's sync, planned without I/O: merge a link's current values on both sides against its agreed values and
+decide what to write where (``plan_record``); what the sync did (``RecordResult``, SPEC §9 ``sync``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from erpsync.crm.service import CrmRecord
+from erpsync.protocol import models as m
+from erpsync.storage.tables import ErpLink
+from erpsync.sync import links, runs
+from erpsync.sync.mapping import Problem
+from erpsync.sync.merge import Decision, MergeResult, Snapshot, merge
+from erpsync.sync.work import Pass
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    crm: m.Value
+    erp: m.Value
+    winner: str
+    reason: str
+
+    @classmethod
+    def of(cls, decision: Decision) -> Conflict:
+        winner = decision.winner.value if decision.winner is not None else ""
+        return cls(decision.field, decision.crm, decision.erp, winner, decision.reason)
+
+
+@dataclass
+class RecordResult:
+    """What one record's sync did: fields changed on each side, conflicts and errors (SPEC §9 ``sync``)."""
+
+    link_id: int
+    state: str
+    changed_crm: list[str] = field(default_factory=list)
+    changed_erp: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    errors: list[runs.RecordError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    link: ErpLink
+    result: MergeResult
+    crm_values: Mapping[str, m.Value]
+    erp_actor: m.Actor | None
+    problems: tuple[Problem, ...]
+
+    @property
+    def idle(self) -> bool:
+        """Nothing to write and nothing to report."""
+        return not self.result.decisions and not self.problems
+
+    def result_for(self, link: ErpLink, errors: list[runs.RecordError]) -> RecordResult:
+        """What the plan did to ``link`` (as stored now), with the record's ``errors``."""
+        return RecordResult(
+            link.id,
+            link.state,
+            changed_crm=sorted(self.crm_values),
+            changed_erp=sorted(self.result.erp_writes),
+            conflicts=[Conflict.of(d) for d in self.result.decisions if d.conflict],
+            errors=errors,
+        )
+
+
+def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord) -> Plan:
+    """Merge one link's current values on both sides against its agreed values; decide what to write where."""
+    crm_side, erp_side = p.from_crm(crm.values), p.from_erp(actor.fields)
+    snapshot = Snapshot(
+        agreed=link.agreed_json,
+        crm=crm_side.values,
+        erp=erp_side.values,
+        crm_updated_at=crm.updated_at,
+        erp_last_modified=actor.last_modified,
+        crm_written_by=p.outranked_by.get(crm.changed_by),
+    )
+    result = merge(snapshot, rules=p.rules, no_blank_overwrite=p.config.no_blank_overwrite)
+    crm_writes = p.to_crm(result.crm_writes)
+    erp_actor = None
+    if result.erp_writes:
+        # The actor's last_modified as read: the connector refuses the write as a conflict if the ERP changed since.
+        erp_actor = m.Actor(
+            actor_type=p.actor_type,
+            erp_key=link.erp_key,
+            last_modified=actor.last_modified,
+            fields=dict(result.erp_writes),
+        )
+    problems = crm_side.problems + erp_side.problems + crm_writes.problems
+    return Plan(link, result, crm_writes.values, erp_actor, problems)
+
+
+def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:
+    counts = runs.RunCounts()
+    for result in results:
+        counts.records += 1
+        counts.crm_writes += bool(result.changed_crm)
+        counts.erp_writes += bool(result.changed_erp)
+        counts.conflicts += len(result.conflicts)
+        counts.errors += bool(result.errors) and result.state != links.LinkState.BROKEN.value
+        counts.broken += result.state == links.LinkState.BROKEN.value
+    return counts

@@ -1,0 +1,179 @@
+"""Connectors and connections as administrators set them up (SPEC §4): the use cases the API, the web UI and the
+command line call alike.
+
+Each use case works in the caller's session and ends its transaction itself: a change is one unit of work with its
+audit entry (``sync.connectors`` and ``sync.connections`` write the entries), kept whole or not at all. A use case
+that only asks a connector (its config form, a test) ends the transaction of its reads before it waits on the
+connector, so no lock (on SQLite the write lock) and no pooled connection is held meanwhile. The hub in production
+accepts only HTTPS connector URLs (``settings.env == "prod"``).
+
+Public names: ``add_connector``, ``update_connector``, ``delete_connector``, ``connector_config_fields``,
+``connector_config_form``, ``check_config``, ``check_connection``, ``create_connection``, ``update_connection``,
+``refresh_metadata``, ``delete_connection``, ``restore_connection``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session
+
+from erpsync.protocol import models as m
+from erpsync.settings import Settings
+from erpsync.storage.tables import ErpConnection, SyncConnector, User
+from erpsync.storage.unit_of_work import end_transaction, unit_of_work
+from erpsync.sync import connections, connectors
+from erpsync.sync.connectors import ConnectorClients
+
+
+def _https_required(settings: Settings) -> bool:
+    return settings.env == "prod"
+
+
+# --- connectors -------------------------------------------------------------------------------------------------------
+
+
+def add_connector(
+    session: Session, clients: ConnectorClients, settings: Settings, *, name: str, url: str, secret: str, by: int | None
+) -> SyncConnector:
+    """Register a connector once its ``info`` answered (``connectors.add_connector``)."""
+    with unit_of_work(session):
+        return connectors.add_connector(
+            session, clients, name=name, url=url, secret=secret, by=by, https_required=_https_required(settings)
+        )
+
+
+def update_connector(
+    session: Session,
+    clients: ConnectorClients,
+    settings: Settings,
+    connector_id: int,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    secret: str | None = None,
+    by: int | None,
+) -> SyncConnector:
+    """Change name, URL or secret; a new URL or secret is probed first, with no transaction open meanwhile."""
+    with unit_of_work(session):
+        connector = connectors.get_connector(session, connector_id)
+        return connectors.update_connector(
+            session,
+            clients,
+            connector,
+            name=name,
+            url=url,
+            secret=secret,
+            by=by,
+            https_required=_https_required(settings),
+        )
+
+
+def delete_connector(session: Session, connector_id: int, *, by: int | None) -> None:
+    """``ConflictError`` while connections use the connector."""
+    with unit_of_work(session):
+        connectors.delete_connector(session, connectors.get_connector(session, connector_id), by=by)
+
+
+def _connector(session: Session, connector_id: int) -> SyncConnector:
+    connector = connectors.get_connector(session, connector_id)
+    end_transaction(session)
+    return connector
+
+
+def connector_config_fields(session: Session, clients: ConnectorClients, connector_id: int) -> list[m.FieldMeta]:
+    """The connector's config fields, asked with no transaction open."""
+    return connections.config_fields(clients, _connector(session, connector_id))
+
+
+def connector_config_form(session: Session, clients: ConnectorClients, connector_id: int) -> connections.ConfigForm:
+    """The connector's config fields and the items of their lists (the connection dialog), asked with no transaction
+    open."""
+    return connections.config_form(clients, _connector(session, connector_id))
+
+
+# --- tests ------------------------------------------------------------------------------------------------------------
+
+
+def check_config(
+    session: Session,
+    clients: ConnectorClients,
+    *,
+    connector_id: int,
+    config: Mapping[str, m.Value],
+    connection_id: int | None = None,
+    user: User,
+) -> m.Envelope:
+    """The connector's ``test_config`` on entered values (``connections.run_test``); blank password fields of the
+    saved connection ``connection_id`` keep their value. Raises the connector's typed error when the test fails."""
+    existing = connections.get_connection(session, connection_id, user=user) if connection_id else None
+    connector = _connector(session, connector_id)
+    return connections.run_test(clients, connector, config=config, connection=existing)
+
+
+def check_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> m.Envelope:
+    """The connector's ``test_connection`` on the saved connection."""
+    connection = connections.get_connection(session, connection_id, user=user)
+    client, connection_uuid = connections.client_for(clients, connection), connection.uuid
+    end_transaction(session)
+    return client.test_connection(connection_id=connection_uuid)
+
+
+# --- connections ------------------------------------------------------------------------------------------------------
+
+
+def create_connection(
+    session: Session, clients: ConnectorClients, draft: connections.ConnectionDraft, *, by: int | None
+) -> ErpConnection:
+    """Test, then save inactive (``connections.create_connection``)."""
+    with unit_of_work(session):
+        return connections.create_connection(session, clients, draft, by=by)
+
+
+def update_connection(
+    session: Session,
+    clients: ConnectorClients,
+    connection_id: int,
+    *,
+    name: str | None = None,
+    config: Mapping[str, m.Value] | None = None,
+    visibility: connections.Visibility | None = None,
+    description: str | None = None,
+    user: User,
+) -> ErpConnection:
+    """Edit a connection ``user`` (the administrator acting) can see; a changed config is tested again first."""
+    with unit_of_work(session):
+        connection = connections.get_connection(session, connection_id, user=user)
+        return connections.update_connection(
+            session,
+            clients,
+            connection,
+            name=name,
+            config=config,
+            visibility=visibility,
+            description=description,
+            by=user.id,
+        )
+
+
+def refresh_metadata(
+    session: Session, clients: ConnectorClients, connection_id: int, *, user: User
+) -> dict[str, list[str]]:
+    """Read actor types and fields again; the field keys per actor type the connector no longer reports."""
+    with unit_of_work(session):
+        connection = connections.get_connection(session, connection_id, user=user)
+        return connections.refresh_metadata(session, clients, connection, by=user.id)
+
+
+def delete_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> None:
+    """Soft delete: deactivated and hidden; the links stay until the connection is purged."""
+    with unit_of_work(session):
+        connection = connections.get_connection(session, connection_id, user=user)
+        connections.delete_connection(session, clients, connection, by=user.id)
+
+
+def restore_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User) -> ErpConnection:
+    with unit_of_work(session):
+        connection = connections.get_connection(session, connection_id, user=user)
+        connections.restore_connection(session, clients, connection, by=user.id)
+        return connection

@@ -1,0 +1,227 @@
+"""One-defect copies of the reference connector for the defects a connector author really makes, each with the rule
+of the kit that must fail it. ``test_conformance_kit`` runs the whole kit against every one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conformance_faults import (
+    Asgi,
+    authenticate_first,
+    lenient_below_top,
+    rewrite_status,
+)
+from conformance_reference import CUSTOMER_FIELDS, FIELDS, ReferenceConnector
+
+from erpsync.errors import ConflictError, ValidationError
+from erpsync.protocol import models as m
+
+SECRET = "conformance-kit-test-secret-0123456789"
+Wrap = Callable[[Asgi], Asgi] | None
+
+
+# --- search --------------------------------------------------------------------------------------------------------
+
+
+class BeginsAsContains(ReferenceConnector):
+    def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+        if restriction.operator == m.Operator.BEGINS:
+            restriction = restriction.model_copy(update={"operator": m.Operator.CONTAINS})
+        return super().satisfies(value, kind, restriction)
+
+
+class EndsAsContains(ReferenceConnector):
+    def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+        if restriction.operator == m.Operator.ENDS:
+            restriction = restriction.model_copy(update={"operator": m.Operator.CONTAINS})
+        return super().satisfies(value, kind, restriction)
+
+
+class NegatedSkipsBlanks(ReferenceConnector):
+    """SQL's NULL logic: ``email NOT LIKE '%x%'`` leaves out the records without an email."""
+
+    def satisfies(self, value: m.Value, kind: m.FieldType, restriction: m.Restriction) -> bool:
+        return value not in (None, "") and super().satisfies(value, kind, restriction)
+
+
+class IgnoresLimit(ReferenceConnector):
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        return super().search_actors(request.model_copy(update={"limit": m.MAX_LIMIT}))
+
+    def search_advanced(self, request: m.SearchAdvancedRequest) -> m.ActorsResponse:
+        return super().search_advanced(request.model_copy(update={"limit": m.MAX_LIMIT}))
+
+
+class FindsNothing(ReferenceConnector):
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        return m.ActorsResponse(actors=[])
+
+
+class CaseSensitiveSearchActors(ReferenceConnector):
+    def search_actors(self, request: m.SearchActorsRequest) -> m.ActorsResponse:
+        return self.search_where(request, lambda record: request.text in str(record.fields.get("name", "")))
+
+
+class IgnoresParentInSearch(ReferenceConnector):
+    def search_by_parent(self, request: m.SearchByParentRequest) -> m.ActorsResponse:
+        return self.search_where(request, lambda record: record.parent_key is not None)
+
+
+# --- fields --------------------------------------------------------------------------------------------------------
+
+
+class ChangesIgnoresFieldKeys(ReferenceConnector):
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        every = [meta.key for meta in FIELDS[request.actor_type]] if request.actor_type in FIELDS else []
+        return super().changes(request.model_copy(update={"field_keys": every}))
+
+
+class AnswersUnknownFieldKeys(ReferenceConnector):
+    def check_field_keys(self, actor_type: m.ActorType, field_keys: list[str]) -> None:
+        return None
+
+
+class AcceptsUnknownFields(ReferenceConnector):
+    def check_known(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
+        return None
+
+
+class WritesReadOnlyFields(ReferenceConnector):
+    def check_writable(self, actor_type: m.ActorType, values: dict[str, m.Value]) -> None:
+        return None
+
+
+class NoMandatoryFields(ReferenceConnector):
+    def check_mandatory(self, actor_type: m.ActorType, values: dict[str, m.Value], *, creating: bool) -> None:
+        return None
+
+
+class ServesUnsupportedTypes(ReferenceConnector):
+    def _fields(self, request: m.ActorTypeRequest) -> list[m.FieldMeta]:
+        self.config(request.connection_id)
+        return FIELDS.get(request.actor_type, CUSTOMER_FIELDS)
+
+
+# --- saving --------------------------------------------------------------------------------------------------------
+
+
+class DropsParentOnSave(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        saved = super().save_one(actor)
+        record = self.store.records[str(saved.erp_key)]
+        record.parent_key = None
+        return self.to_actor(record, list(record.fields))
+
+
+class NeverMovesParent(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        kept = m.Actor(
+            actor_type=actor.actor_type, erp_key=actor.erp_key, last_modified=actor.last_modified, fields=actor.fields
+        )
+        return super().save_one(kept)
+
+
+class DropsEmailOnSave(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        fields = {key: value for key, value in actor.fields.items() if key != "email"}
+        return super().save_one(actor.model_copy(update={"fields": fields}))
+
+
+class CreateAnswersGivenFieldsOnly(ReferenceConnector):
+    def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
+        created = super().create_actor(request).actor
+        assert created is not None
+        fields = {key: value for key, value in created.fields.items() if key in request.actor.fields}
+        return m.ActorResponse(actor=created.model_copy(update={"fields": fields}))
+
+
+class FrozenLastModified(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        record = self._live(actor.actor_type, actor.erp_key or "")
+        before = record.last_modified if record else None
+        saved = super().save_one(actor)
+        if record and before:
+            record.last_modified = before
+        return saved.model_copy(update={"last_modified": before})
+
+
+class AnswersStaleStampOnSave(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        return super().save_one(actor).model_copy(update={"last_modified": actor.last_modified})
+
+
+class NoOptimisticLocking(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        return super().save_one(actor.model_copy(update={"last_modified": None}))
+
+
+class ConflictAsValidation(ReferenceConnector):
+    def save_one(self, actor: m.Actor) -> m.Actor:
+        try:
+            return super().save_one(actor)
+        except ConflictError as error:
+            raise ValidationError(str(error)) from None
+
+
+# --- changes and lists ---------------------------------------------------------------------------------------------
+
+
+class FutureNextSince(ReferenceConnector):
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        answer = super().changes(request)
+        return answer.model_copy(update={"next_since": "9999-12-31T23:59:59+00:00"}) if answer.next_since else answer
+
+
+class NoNextSince(ReferenceConnector):
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        return super().changes(request).model_copy(update={"next_since": None})
+
+
+class GarbageCursorRestarts(ReferenceConnector):
+    def changes(self, request: m.ChangesRequest) -> m.ChangesResponse:
+        if request.cursor is not None and "|" not in request.cursor:
+            request = request.model_copy(update={"cursor": None})
+        return super().changes(request)
+
+
+class ConfigListNeedsConnection(ReferenceConnector):
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        self.config(request.connection_id)
+        return super().list_items(request)
+
+
+MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
+    "search_operators/begins-as-contains": (BeginsAsContains, None),
+    "search_operators/ends-as-contains": (EndsAsContains, None),
+    "search_blank/negated-skips-blanks": (NegatedSkipsBlanks, None),
+    "search_limit/ignores-limit": (IgnoresLimit, None),
+    "search_actors/finds-nothing": (FindsNothing, None),
+    "search_actors/case-sensitive": (CaseSensitiveSearchActors, None),
+    "search_by_parent/ignores-parent": (IgnoresParentInSearch, None),
+    "field_keys/changes-ignores-field-keys": (ChangesIgnoresFieldKeys, None),
+    "field_keys/answers-unknown-field-keys": (AnswersUnknownFieldKeys, None),
+    "unknown_fields/accepts-unknown-fields": (AcceptsUnknownFields, None),
+    "read_only_fields/writes-read-only": (WritesReadOnlyFields, None),
+    "mandatory_fields/not-enforced": (NoMandatoryFields, None),
+    "unsupported_actor_type/serves-any-type": (ServesUnsupportedTypes, None),
+    "parents/drops-parent-on-save": (DropsParentOnSave, None),
+    "parents/never-moves-parent": (NeverMovesParent, None),
+    "save_read_back/drops-email": (DropsEmailOnSave, None),
+    "save_read_back/create-answers-given-fields": (CreateAnswersGivenFieldsOnly, None),
+    "last_modified_advances/frozen": (FrozenLastModified, None),
+    "last_modified_advances/answers-stale-stamp": (AnswersStaleStampOnSave, None),
+    "optimistic_locking/none": (NoOptimisticLocking, None),
+    "optimistic_locking/conflict-as-validation": (ConflictAsValidation, None),
+    "second_cycle/future-next-since": (FutureNextSince, None),
+    "second_cycle/no-next-since": (NoNextSince, None),
+    "changes_bad_cursor/restarts": (GarbageCursorRestarts, None),
+    "list_items_new/needs-connection": (ConfigListNeedsConnection, None),
+    "signatures/bad-signature-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {401: 200})),
+    "bad_input/malformed-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {400: 200, 422: 200})),
+    "bad_input/wrong-method-as-404": (ReferenceConnector, lambda app: rewrite_status(app, {405: 404})),
+    "bad_input/oversized-as-400": (ReferenceConnector, lambda app: rewrite_status(app, {413: 400})),
+    "bad_input/authenticates-first": (ReferenceConnector, authenticate_first),
+    "unknown_members/lenient-below-top": (ReferenceConnector, lambda app: lenient_below_top(app, secret=SECRET)),
+}
+"""Case ``rule/defect`` -> the broken connector and the HTTP wrapper, if any."""
