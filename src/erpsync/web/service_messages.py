@@ -1,6 +1,7 @@
 """The service layer's reasons, in the page's language: ``said(text)`` words a refusal the hub's configuration rules
-give (``erpsync.sync.configuration.describe``: "scope.field: message") in the page's language, keeping the scope and
-field, which are ERP keys; a message it does not know is shown as the service wrote it.
+give (``erpsync.sync.configuration.describe``: "scope.field: message") or the account rules give, in the page's
+language, keeping the scope and field, which are ERP keys; a message it does not know is shown as the service wrote
+it.
 
 Public names: ``ServiceText``.
 """
@@ -29,6 +30,15 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             + _QUOTED.format("second"),
             "problem.paired_twice",
         ),
+        # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
+        (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
+        ("password is one of the most common passwords; choose another", "account.password_common"),
+        ("password must not be the login name", "account.password_login"),
+        ("password must not be only digits", "account.password_digits"),
+        ("the two passwords differ", "account.passwords_differ"),
+        (f"a user with login {_QUOTED.format('login')} exists", "account.login_taken"),
+        (f"a group named {_QUOTED.format('name')} exists", "account.group_taken"),
+        ("you cannot remove your own administrator role or deactivate yourself", "account.not_yourself"),
     )
 )
 
