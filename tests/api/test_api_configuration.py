@@ -198,7 +198,7 @@ def test_list_mappings_show_both_lists_and_refuse_a_crm_item_used_twice(setup: S
     refused = setup.put("/list-mappings", {"lists": body})
     assert refused.status_code == 422
     assert _messages(refused) == [
-        f"country / SE / CRM item {denmark} is paired with both 'DK' and 'SE'",
+        "country / SE / CRM item 'Denmark' is paired with both 'DK' and 'SE'",
         "country / XX / unknown ERP item 'XX' in list 'country'",
         "country / NO / unknown CRM item 999 in list 'country'",
         "colour / no ERP field of this connection takes its values from a list named 'colour'",

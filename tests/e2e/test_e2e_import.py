@@ -70,7 +70,7 @@ def test_admin_imports_from_the_erp_watches_the_progress_and_undoes(page: Page, 
     page.get_by_label("Every Customer in the ERP").check()
     screenshot(page, "en-import-criteria")
     page.get_by_role("button", name="Find actors").click()
-    expect(page.get_by_role("heading", name="3 ERP actor(s) found")).to_be_visible()
+    expect(page.get_by_role("heading", name="3 ERP actors found")).to_be_visible()
     for name in NAMES:
         expect(page.get_by_role("checkbox", name=name)).to_be_checked()
     screenshot(page, "en-import-results")
@@ -89,10 +89,10 @@ def test_admin_imports_from_the_erp_watches_the_progress_and_undoes(page: Page, 
 
     page.get_by_role("link", name="Undo import").click()
     dialog = page.locator("dialog[open]")
-    expect(dialog).to_contain_text("Delete the 3 CRM record(s) this import created")
+    expect(dialog).to_contain_text("Delete the CRM records this import created (3)")
     screenshot(page, "en-import-undo-confirm")
     dialog.get_by_role("button", name="Undo import").click()
-    expect(page.get_by_role("status")).to_have_text("Import undone: 3 record(s) deleted.")
+    expect(page.get_by_role("status")).to_have_text("Import undone: 3 records deleted.")
     assert _companies(hub) == 0
     screenshot(page, "en-import-undone")
 

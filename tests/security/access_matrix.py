@@ -161,7 +161,13 @@ def page_routes(app: FastAPI) -> set[tuple[str, str]]:
                 found |= {(method, prefix + route.path) for method in route.methods}
         return found
 
-    return {(method, path) for method, path in walk(list(app.routes)) if not path.startswith(API_PREFIX)}
+    found = walk(list(app.routes))
+    return {(method, path) for method, path in found if not path.startswith(API_PREFIX) and path not in MACHINE_PATHS}
+
+
+MACHINE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Answered to machines, not browsers: the open probes (tests/test_health.py) and the scrape for a bearer token
+(tests/api/test_api_metrics.py checks who may read it)."""
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,15 @@ def test_preview_says_create_link_or_skip_per_row(world: World) -> None:
     assert companies(world) == 5  # a preview writes nothing
 
 
+def test_a_match_linked_to_another_actor_is_skipped_with_a_reason_naming_no_ids(world: World) -> None:
+    company_id = world.crm_company(NAME="Solo")
+    world.link(company_id, world.erp_customer(name="Solo"))
+    second = world.erp_customer(name="Solo")
+    rows = {row.erp_key: row for row in imports.preview(world.engine, world.connection_id, CUSTOMER)}
+    assert rows[second].verb is imports.Verb.SKIP
+    assert rows[second].reason == "the CRM company matched by name is linked to another ERP customer already"
+
+
 def test_an_import_creates_and_links_and_a_rerun_creates_no_duplicate(world: World) -> None:
     existing = world.crm_company(NAME="Customer 00003")
     keys = erp_customers(world, 40)

@@ -89,7 +89,7 @@ def test_a_saved_mapping_is_stored_and_a_direction_without_crm_field_is_refused(
     bad = {"name": {"direction": "to_erp"}, "country": {"crm_field": "NAME", "direction": "both"}}
     refused = admin.post(url, mapping_form(False, bad))
     assert refused.status_code == 422
-    assert "Not saved. 2 reason(s):" in refused.text
+    assert "Not saved. 2 reasons:" in refused.text
     assert "customer.name: a direction needs a CRM field" in refused.text
     assert "customer.country: ERP field of type list cannot pair with NAME of type text" in refused.text
     assert _mapping(site, connection_id)["active"] is True  # nothing changed
@@ -103,7 +103,8 @@ def test_a_crm_item_used_twice_in_a_list_is_red_and_refused(admin: Browser, conn
     assert re.search(r'<label for="item-1-1">Denmark</label> <span class="hint">DK</span>', page)
     refused = admin.post(url, {"item.country.DK": str(denmark), "item.country.SE": str(denmark)})
     assert refused.status_code == 422
-    assert f"country.SE: CRM item {denmark} is paired with both &#39;DK&#39; and &#39;SE&#39;" in refused.text
+    assert "country.SE: CRM item &#39;Denmark&#39; is paired with both &#39;DK&#39; and &#39;SE&#39;" in refused.text
+    assert f"CRM item {denmark} " not in refused.text, "the item is named, not numbered"
     assert len(re.findall(r'class="duplicate" aria-invalid="true"', refused.text)) == 2
     assert admin.post(url, {"item.country.DK": str(denmark)}).status_code == 303
     assert re.search(rf'<option value="{denmark}" selected>Denmark</option>', admin.get(url).text)
@@ -157,7 +158,7 @@ def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, c
     admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", only_country)
     refused = admin.post(active, {"active": "on"})
     assert refused.status_code == 409
-    assert "2 reason(s)" in refused.text
+    assert "2 reasons" in refused.text
     reasons = re.findall(r"<li>([^<]+)</li>", refused.text.split('class="problems"')[1])
     assert reasons == [
         "customer.name: a mandatory ERP field needs a CRM→ERP direction or a default",
@@ -169,6 +170,23 @@ def test_activation_is_refused_with_every_reason_then_accepted(admin: Browser, c
     assert admin.post(active, {}).status_code == 303
     with site.database.session() as session:
         assert session.scalars(select(ErpConnection.active)).one() is False
+
+
+def test_the_reasons_of_a_refusal_read_in_danish(admin: Browser, connection_id: int) -> None:
+    only_country = mapping_form(True, {"country": CUSTOMER_ROWS["country"]})
+    admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", only_country)
+    admin.post("/language", {"language": "da", "next": TAB})
+    refused = admin.post(f"{TAB}/connections/{connection_id}/active", {"active": "on"})
+    assert refused.status_code == 409
+    assert "2 årsager" in refused.text
+    reasons = re.findall(r"<li>([^<]+)</li>", refused.text.split('class="problems"')[1])
+    assert reasons == [
+        "customer.name: et obligatorisk ERP-felt kræver retningen CRM→ERP eller en standardværdi",
+        "customer.country: listen &#39;country&#39; har ingen listetilknytning",
+    ]
+    bad = {"name": {"direction": "to_erp"}}
+    saved = admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=customer", mapping_form(False, bad))
+    assert "customer.name: en retning kræver et CRM-felt" in saved.text
 
 
 def test_defaults_keep_what_was_typed_and_name_a_value_of_the_wrong_kind(admin: Browser, connection_id: int) -> None:

@@ -1,4 +1,5 @@
-"""The English and Danish catalogs: the same keys, no empty text, every key the templates name exists."""
+"""The English and Danish gettext catalogs: the same keys, no empty text, plural entries with every form of their
+language, every key the templates name exists."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ def test_every_key_exists_in_both_languages() -> None:
 @pytest.mark.parametrize("language", i18n.LANGUAGES)
 def test_no_text_is_empty(language: str) -> None:
     assert [key for key, text in i18n.CATALOGS[language].items() if not text.strip()] == []
+
+
+def test_plural_entries_have_every_form_and_the_count_picks_one() -> None:
+    assert set(i18n.PLURALS["en"]) == set(i18n.PLURALS["da"]), "a text plural in one language only"
+    for language in i18n.LANGUAGES:
+        assert all(len(forms) == 2 and all(f.strip() for f in forms) for forms in i18n.PLURALS[language].values())
+    english, danish = i18n.Translator("en"), i18n.Translator("da")
+    assert [english("erp.hits", count=n) for n in (0, 1, 2)] == ["0 hits", "1 hit", "2 hits"]
+    assert [danish("erp.hits", count=n) for n in (1, 5)] == ["1 resultat", "5 resultater"]
+    assert english("import.undone", count="1") == "Import undone: 1 record deleted.", "a count from a query string"
+    texts = [text for language in i18n.LANGUAGES for text in i18n.CATALOGS[language].values()]
+    assert [text for text in texts if "(s)" in text or "(er)" in text] == [], "plural forms, not (s)"
 
 
 def test_every_key_named_in_a_template_is_in_the_catalogs() -> None:

@@ -128,3 +128,17 @@ def test_users_and_groups_pages_in_danish_and_for_administrators_only(admin: Bro
     assert "Add user" not in page
     assert "Tilføj gruppe" in admin.get("/settings/groups").text
     assert '<a href="/settings/users">Brugere</a>' in admin.get("/settings/sync").text
+
+
+def test_refusals_on_the_users_pages_read_in_danish(admin: Browser, site: Site) -> None:
+    admin.post("/language", {"language": "da", "next": "/settings/users"})
+    short = admin.post("/settings/users/new", {"login": "ida", "password": "kort", "password_again": "kort"})
+    assert short.status_code == 422
+    assert "adgangskoden skal have mindst 12 tegn" in short.text
+    differs = admin.post("/settings/users/new", {"login": "ida", "password": PASSWORD, "password_again": "x"})
+    assert "de to adgangskoder er forskellige" in differs.text
+    taken = admin.post("/settings/users/new", {"login": "admin", "password": PASSWORD, "password_again": PASSWORD})
+    assert "der findes allerede en bruger med brugernavnet &#39;admin&#39;" in taken.text
+    me = _user_id(site, "admin")
+    refused = admin.post(f"/settings/users/{me}/edit", {"name": "Me", "active": "on"})
+    assert "du kan ikke fjerne din egen administratorrolle eller deaktivere dig selv" in refused.text

@@ -180,8 +180,9 @@ def read_erp_lists(
         raise ValidationError(f"the connector did not answer with its list items: {exc.user_message}") from exc
 
 
-def crm_list_items(session: Session) -> dict[CrmList, list[int]]:
-    return {name: [item.id for item in crm_lists.list_items(session, name)] for name in CrmList}
+def crm_list_items(session: Session) -> dict[CrmList, dict[int, str]]:
+    """The items of every CRM list: id -> label."""
+    return {name: {item.id: item.label for item in crm_lists.list_items(session, name)} for name in CrmList}
 
 
 def _actor_rows(session: Session, connection: ErpConnection) -> list[SyncActorMapping]:
@@ -302,7 +303,7 @@ def save_list_mappings(
 
 
 def _list_problems(
-    list_mapping: ListMapping, known: Collection[str], erp_lists: ErpLists, crm_items: Mapping[CrmList, list[int]]
+    list_mapping: ListMapping, known: Collection[str], erp_lists: ErpLists, crm_items: Mapping[CrmList, Collection[int]]
 ) -> list[Problem]:
     name = list_mapping.list_name
     if name not in known:

@@ -22,6 +22,7 @@ from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.web import csrf
 from erpsync.web.formats import Formats
 from erpsync.web.i18n import LANGUAGES, Translator, pick_language
+from erpsync.web.service_messages import ServiceText
 
 LANGUAGE_KEY = "language"
 
@@ -63,6 +64,7 @@ def render(
         "user": user,
         "t": Translator(language),
         "formats": Formats(language),
+        "said": ServiceText(Translator(language)),
         "language": language,
         "languages": LANGUAGES,
         "csrf_token": csrf.token_for(request),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from erpsync.connectors.tryton import fields as f
-from erpsync.connectors.tryton.domains import parse_datetime
+from erpsync.connectors.tryton.dates import date_text, timesheet_dates
 from erpsync.connectors.tryton.roles import Roles
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
@@ -102,8 +102,8 @@ class Records:
             "status": str(row["status"]) if row["status"] else None,
             "comment": row["comment"] or "",
             "progress": row["progress"],
-            "start_date": _date(row["timesheet_start_date"]),
-            "end_date": _date(row["timesheet_end_date"]),
+            "start_date": date_text(row["timesheet_start_date"]),
+            "end_date": date_text(row["timesheet_end_date"]),
         }
         return _actor(ActorType.PROJECT, row["id"], iso(_changed_at(row)), values, parent, row["party"])
 
@@ -178,7 +178,7 @@ class Records:
         marker = f.IDEMPOTENCY_PREFIX + idempotency_key
         if actor.actor_type == ActorType.PROJECT:
             values = self._project_values(actor, creating=True)
-            work = {"name": marker, "company": self.context["company"], **_timesheet_dates(actor.fields)}
+            work = {"name": marker, "company": self.context["company"], **timesheet_dates(actor.fields)}
             values["timesheet_works"] = [["create", [work]]]
             # After timesheet_works: Tryton runs the setters in this order, and this one, seeing the work, keeps it
             # (left out, its default False would delete it).
@@ -314,7 +314,7 @@ class Records:
             values.update({"type": "project", "company": self.context["company"]})
             if actor.parent_key is not None:
                 values["party"] = _int_key(actor.parent_key, "parent_key")
-        elif dates := _timesheet_dates(fields):
+        elif dates := timesheet_dates(fields):
             values.update({"timesheet_available": True, **dates})
         if not creating and actor.parent_given:  # absent keeps the party; null clears it
             values["party"] = None if actor.parent_key is None else _int_key(actor.parent_key, "parent_key")
@@ -486,22 +486,3 @@ def _int_key(key: Value, what: str) -> int:
         return int(str(key))
     except ValueError as error:
         raise ValidationError(f"{what} {key!r} is not a Tryton id") from error
-
-
-def _timesheet_dates(fields: dict[str, Value]) -> dict[str, dt.date | None]:
-    """A project's start and end dates, which Tryton keeps on its timesheet work."""
-    return {f"timesheet_{key}": _date_value(fields[key], key) for key in ("start_date", "end_date") if key in fields}
-
-
-def _date(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _date_value(value: Value, key: str) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        parsed = parse_datetime(str(value))
-    except ValueError as error:
-        raise ValidationError(f"{key} {value!r} is not an ISO 8601 date") from error
-    return parsed.date() if isinstance(parsed, dt.datetime) else parsed

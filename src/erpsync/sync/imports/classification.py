@@ -188,11 +188,11 @@ class Classifier:
             return draft
         other = taken.get(draft.entity_id)
         if other is not None or draft.entity_id in self.claimed:
-            whom = f"ERP {self.p.actor_type} {other}" if other else "another actor of this import"
+            whom = f"another ERP {self.p.actor_type}" if other else "another actor of this import"
             return Verdict(
                 draft.actor,
                 Verb.SKIP,
-                reason=f"CRM {self.p.entity_type} {draft.entity_id} {draft.reason} but is linked to {whom}",
+                reason=f"the CRM {self.p.entity_type} {draft.reason} is linked to {whom} already",
             )
         self.claimed.add(draft.entity_id)
         return draft

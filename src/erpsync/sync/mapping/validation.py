@@ -67,7 +67,8 @@ def _duplicate_problems(rows: Sequence[FieldMapping]) -> list[Problem]:
 def validate_list_mapping(
     list_mapping: ListMapping, *, erp_keys: Collection[str], crm_items: Collection[CrmItemId]
 ) -> list[Problem]:
-    """Every reason a list mapping cannot be saved: unknown items, a CRM item paired twice."""
+    """Every reason a list mapping cannot be saved: unknown items, a CRM item paired twice (named by its label when
+    ``crm_items`` maps ids to labels)."""
     name, problems = list_mapping.list_name, []
     paired: dict[CrmItemId, str] = {}
     for key, item in list_mapping.items.items():
@@ -79,7 +80,8 @@ def validate_list_mapping(
             problems.append(Problem(key, f"unknown CRM item {item} in list {list_mapping.crm_list.value!r}", name))
         first = paired.setdefault(item, key)
         if first != key:
-            problems.append(Problem(key, f"CRM item {item} is paired with both {first!r} and {key!r}", name))
+            label = crm_items.get(item, item) if isinstance(crm_items, Mapping) else item
+            problems.append(Problem(key, f"CRM item {label!r} is paired with both {first!r} and {key!r}", name))
     return problems
 
 

@@ -41,8 +41,8 @@ def _connection(session: Session, admin: User, connection_id: int) -> ErpConnect
 def _entity_title(session: Session, link: ErpLink) -> str:
     try:
         return crm_forms.title_of(service.get_entity(session, EntityType(link.entity_type), link.entity_id))
-    except NotFoundError:
-        return f"#{link.entity_id}"
+    except NotFoundError:  # the CRM record is gone: the ERP's own number names it, not a database id
+        return link.erp_key
 
 
 def _health_context(session: Session, connection: ErpConnection) -> dict[str, Any]:

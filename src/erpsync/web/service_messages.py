@@ -1,0 +1,65 @@
+"""The service layer's reasons, in the page's language: ``said(text)`` words a refusal the hub's configuration rules
+give (``erpsync.sync.configuration.describe``: "scope.field: message") or the account rules give, in the page's
+language, keeping the scope and field, which are ERP keys; a message it does not know is shown as the service wrote
+it.
+
+Public names: ``ServiceText``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from erpsync.web.i18n import Translator
+
+_QUOTED = r"'(?P<{}>[^']*)'"
+_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(f"^{pattern}$"), key)
+    for pattern, key in (
+        ("a direction needs a CRM field", "problem.direction_needs_crm_field"),
+        ("a read-only ERP field cannot sync to the ERP", "problem.read_only"),
+        ("a mandatory ERP field needs a CRM→ERP direction or a default", "problem.mandatory_field"),
+        ("a mandatory default needs a value or must ask the user", "problem.mandatory_default"),
+        ("this ERP field cannot be given a value", "problem.no_value"),
+        ("the connector does not offer this actor type", "problem.actor_type_gone"),
+        ("no actor type is switched on: switch on the mapping of at least one", "problem.nothing_on"),
+        (f"list {_QUOTED.format('name')} has no list mapping", "problem.no_list_mapping"),
+        (f"ERP item {_QUOTED.format('item')} is not paired: choose a CRM item or no selection", "problem.unpaired"),
+        (
+            f"CRM item {_QUOTED.format('label')} is paired with both {_QUOTED.format('first')} and "
+            + _QUOTED.format("second"),
+            "problem.paired_twice",
+        ),
+        # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
+        (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
+        ("password is one of the most common passwords; choose another", "account.password_common"),
+        ("password must not be the login name", "account.password_login"),
+        ("password must not be only digits", "account.password_digits"),
+        ("the two passwords differ", "account.passwords_differ"),
+        (f"a user with login {_QUOTED.format('login')} exists", "account.login_taken"),
+        (f"a group named {_QUOTED.format('name')} exists", "account.group_taken"),
+        ("you cannot remove your own administrator role or deactivate yourself", "account.not_yourself"),
+    )
+)
+
+
+class ServiceText:
+    """``said(text)`` in one language."""
+
+    def __init__(self, t: Translator) -> None:
+        self.t = t
+
+    def __call__(self, text: str) -> str:
+        whole = self._message(text)
+        if whole is not None:
+            return whole
+        where, separator, message = text.partition(": ")
+        worded = self._message(message) if separator else None
+        return f"{where}: {worded}" if worded is not None else text
+
+    def _message(self, message: str) -> str | None:
+        for pattern, key in _MESSAGES:
+            match = pattern.match(message)
+            if match:
+                return self.t(key, **match.groupdict())
+        return None
