@@ -6,6 +6,7 @@ const { SEGMENTS } = require('./erp');
 const { Failure } = require('./wire');
 
 const REGIONS = { north: 'North', south: 'South' };
+const POSITION = 'after:'; // a next_since this connector gives: a position after the stamp that follows it
 const API_KEY = process.env.NODE_ERP_API_KEY || 'demo-api-key';
 
 const meta = (key, type, extra = {}) => ({
@@ -136,11 +137,15 @@ class Connector {
 
   changes(request) {
     this.selected(request);
-    const since = request.since || '';
+    // since: null (everything), an ISO time (changed at or after it), or a position this connector gave as
+    // next_since ("after:" and the latest stamp then): changed strictly after it, so a quiet cycle answers nothing.
+    const resumed = (request.since || '').startsWith(POSITION);
+    const since = resumed ? request.since.slice(POSITION.length) : request.since || '';
     const after = request.cursor ? readCursor(request.cursor, request) : null;
     const limit = request.limit || 500;
     const pending = [...this.erp.records.values()]
-      .filter((record) => record.type === request.actor_type && record.lastModified >= since)
+      .filter((record) => record.type === request.actor_type)
+      .filter((record) => (resumed ? record.lastModified > since : record.lastModified >= since))
       .filter((record) => !after || compare(record, after) > 0)
       .sort((a, b) => compare(a, [b.lastModified, b.key]));
     const page = pending.slice(0, limit);
@@ -150,8 +155,8 @@ class Connector {
       actors: page.filter((record) => !record.deleted).map((record) => this.actor(record, request.field_keys)),
       deleted: page.filter((record) => record.deleted).map((record) => record.key),
       next_cursor: more ? writeCursor(request, last) : null,
-      // The latest stamp given so far: any later write is stamped greater, so the next cycle sees it.
-      next_since: more ? null : this.erp.clock.latest(),
+      // After the latest stamp given so far: any later write is stamped greater, so the next cycle sees it.
+      next_since: more ? null : `${POSITION}${this.erp.clock.latest()}`,
     };
   }
 

@@ -148,18 +148,19 @@ class SampleErp:
         last_modified: str | None = None,
     ) -> bool:
         """Write the given fields and parent (None clears it); returns whether anything changed (only then is it
-        re-stamped). With ``last_modified`` (as the caller read it) a record changed since is a ``ConflictError``."""
+        re-stamped). With ``last_modified`` (as the caller read it) a record changed since is a ``ConflictError`` -
+        unless it holds the given values already (a retried save whose answer was lost): nothing is overwritten."""
         kind = KIND_OF[actor_type]
         with self._write() as db:
             current = store.current_row(db, kind, company, actor_type, key)
-            if last_modified is not None and current["last_modified"] != last_modified:
-                raise ConflictError(f"{actor_type} {key} was changed in the ERP since it was read")
             columns = store.validated_columns(kind, values, creating=False)
             if parent != KEEP_PARENT:
                 columns["parent_id"] = None if parent is None else store.parent_id(db, kind, company, *parent)
             changed = {column: value for column, value in columns.items() if current[column] != value}
             if not changed:
                 return False
+            if last_modified is not None and current["last_modified"] != last_modified:
+                raise ConflictError(f"{actor_type} {key} was changed in the ERP since it was read")
             changed["last_modified"] = store.allocate_stamps(db, 1)[0]
             assignments = ", ".join(f"{column} = ?" for column in changed)
             db.execute(f"UPDATE {kind.table} SET {assignments} WHERE id = ?", (*changed.values(), int(key)))  # noqa: S608
