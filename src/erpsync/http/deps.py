@@ -2,7 +2,7 @@
 
 Public names: ``SessionDep`` (a Session, read-only for GET; the use cases it is passed to end its transactions),
 ``DatabaseDep``, ``SettingsDep``, ``CipherDep``,
-``ClientsDep`` (connector clients),
+``ClientsDep`` (connector clients), ``BearerToken`` (the request's bearer token or None),
 ``CurrentUser`` (401 without a valid bearer token), ``AdminUser`` (403 without the admin role), ``LicensedUser``
 (403 without the ``erp`` licence), ``TOKEN_URL``, ``JobSender`` and ``send_job`` (hand a queued job to the workers).
 """
@@ -28,6 +28,8 @@ from erpsync.sync.connectors import ConnectorClients
 TOKEN_URL = "/api/v1/auth/token"
 
 _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+BearerToken = Annotated[str | None, Depends(_bearer)]
+"""The request's bearer token, None without one."""
 
 T = TypeVar("T")
 
@@ -115,9 +117,7 @@ def _user_for_token(database: Database, token: str) -> User | None:
     return user
 
 
-async def get_current_user(
-    request: Request, database: DatabaseDep, token: Annotated[str | None, Depends(_bearer)]
-) -> User:
+async def get_current_user(request: Request, database: DatabaseDep, token: BearerToken) -> User:
     """The token's user, read in a short read-only transaction of its own in the quick pool (``run_quick``): asking
     who calls never waits for, holds or blocks a write lock, nor queues behind slow requests for a thread."""
     if not token:

@@ -7,20 +7,16 @@ Public names: ``metrics_router()``.
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from erpsync.http.deps import DatabaseDep, SettingsDep, get_admin_user, get_current_user
+from erpsync.http.deps import BearerToken, DatabaseDep, SettingsDep, get_admin_user, get_current_user
 from erpsync.metrics import exposition
 from erpsync.storage.db import Database
 from erpsync.storage.tables import utcnow
 from erpsync.sync.hub_state import hub_state
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 def metrics_router() -> APIRouter:
@@ -31,9 +27,8 @@ def metrics_router() -> APIRouter:
         request: Request,
         database: DatabaseDep,
         settings: SettingsDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        token: BearerToken,
     ) -> Response:
-        token = credentials.credentials if credentials else None
         scraper = settings.metrics_token
         if not (token and scraper and hmac.compare_digest(token.encode(), scraper.encode())):
             await get_admin_user(await get_current_user(request, database, token))  # 401 / 403 unless an admin
