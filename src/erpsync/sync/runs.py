@@ -10,11 +10,12 @@ Progress is counted per page, in the page's own transaction, so a run's counts g
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import event as orm_events
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -188,17 +189,40 @@ def close_run(
     run.error, run.error_reason = error, reason
     run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
     run.finished_at = utcnow()
-    _count_finished(run, counts)
+    kind, status, reason, final = run.kind, run.status, run.error_reason, replace(counts)
+    _when_committed(session, lambda: _count_finished(kind, status, reason, final))
     return run
 
 
-def _count_finished(run: SyncRun, counts: RunCounts) -> None:
-    metrics.RUNS.labels(run.kind, run.status).inc()
+def _count_finished(kind: str, status: str, error_reason: str | None, counts: RunCounts) -> None:
+    metrics.RUNS.labels(kind, status).inc()
     metrics.RECORDS.labels("to_crm").inc(counts.crm_writes)
     metrics.RECORDS.labels("to_erp").inc(counts.erp_writes)
     metrics.CONFLICTS.inc(counts.conflicts)
-    if run.error_reason:
-        metrics.ERRORS.labels("run", run.error_reason).inc()
+    if error_reason:
+        metrics.ERRORS.labels("run", error_reason).inc()
+
+
+# --- metrics, counted once what they count is committed ----------------------------------------------------------
+
+_PENDING_COUNTS = "erpsync_pending_counts"
+
+
+def _when_committed(session: Session, count: Callable[[], None]) -> None:
+    """Count when the session's transaction commits: a transaction rolled back (and tried again, as busy writes are)
+    counts nothing, so nothing is counted twice."""
+    session.info.setdefault(_PENDING_COUNTS, []).append(count)
+
+
+@orm_events.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    for count in session.info.pop(_PENDING_COUNTS, ()):
+        count()
+
+
+@orm_events.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_PENDING_COUNTS, None)
 
 
 def _status(counts: RunCounts, error: str | None, stopped: bool) -> RunStatus:
@@ -216,10 +240,16 @@ def decision_json(decision: Decision) -> dict[str, Any]:
     return data
 
 
+def _count_record_errors(reasons: Sequence[str]) -> None:
+    for reason in reasons:
+        metrics.ERRORS.labels("record", reason).inc()
+
+
 def add_event(session: Session, run_id: int, event: EventRecord) -> None:
     link = event.link
-    for error in event.errors:
-        metrics.ERRORS.labels("record", error.reason).inc()
+    reasons = [error.reason for error in event.errors]
+    if reasons:
+        _when_committed(session, lambda: _count_record_errors(reasons))
     session.add(
         SyncEvent(
             run_id=run_id,
