@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     connector_concurrency: int = Field(
         default=8, ge=1, description="connector calls in flight at once per connector; more wait briefly, then fail"
     )
+    connector_slot_wait_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long a user's request waits for one of a busy connector's call slots before it is refused",
+    )
     breaker_failures: int = Field(
         default=5, ge=1, description="consecutive unanswered calls after which a connector's circuit opens"
     )

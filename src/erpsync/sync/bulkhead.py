@@ -5,7 +5,9 @@ Every operation the hub's client performs on a connector, its retries included, 
 client's ``CallGuard``):
 
 - at most ``concurrency`` operations are in flight per connector; an interactive one (a person waits: the ERP tab,
-  Test connection) that finds them all taken fails at once with ``UnavailableError``, a background one waits;
+  Test connection) that finds them all taken waits ``interactive_wait_seconds`` for one (a healthy connector frees
+  a slot within milliseconds, so a burst of users queues instead of being refused), then fails with
+  ``UnavailableError``; a background one waits longer (``background_wait_seconds``);
 - the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive operations
   that got no answer even after the client's retries (timeouts, refused connections, gateway errors); while it is
   open every operation fails at once with ``UnavailableError``; after ``reset_seconds`` one trial is let through, and
@@ -42,6 +44,7 @@ class BulkheadPolicy:
     failures: int = 5
     reset_seconds: float = 30.0
     background_wait_seconds: float = 60.0
+    interactive_wait_seconds: float = 2.0
     interactive_budget_seconds: float = 8.0
 
     @classmethod
@@ -50,6 +53,7 @@ class BulkheadPolicy:
             concurrency=settings.connector_concurrency,
             failures=settings.breaker_failures,
             reset_seconds=settings.breaker_reset_seconds,
+            interactive_wait_seconds=settings.connector_slot_wait_seconds,
             interactive_budget_seconds=settings.interactive_budget_seconds,
         )
 
@@ -92,11 +96,9 @@ class Bulkhead:
 
     def _guarded(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
         self._refuse_while_open()
-        # A person is not kept waiting for a slot; background work queues for one (bounded).
-        if interactive:
-            taken = self._slots.acquire(blocking=False)
-        else:
-            taken = self._slots.acquire(timeout=self.policy.background_wait_seconds)
+        # A person waits briefly for a slot; background work queues longer (both bounded).
+        wait = self.policy.interactive_wait_seconds if interactive else self.policy.background_wait_seconds
+        taken = self._slots.acquire(timeout=wait) if wait > 0 else self._slots.acquire(blocking=False)
         if not taken:
             logger.warning(
                 "connector %s: %s refused, %d calls in flight", self.name, operation, self.policy.concurrency
