@@ -134,6 +134,10 @@ class FaultProxy:
                 await self._answer(request, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass  # the client went away or sent garbage: nothing to answer
+        except asyncio.CancelledError:
+            # stop_handlers ended it; this handler is the task's outermost frame, and on Python 3.11 the stream
+            # server's done-callback would log the cancellation as an error if it escaped
+            pass
         finally:
             self._handlers.discard(task)
             writer.close()
