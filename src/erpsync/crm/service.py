@@ -22,7 +22,7 @@ from erpsync.crm.changes import changes_since, current_watermark, next_change_se
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.crm.validation import REQUIRED_ATTRS, clean_attrs
+from erpsync.crm.validation import EXTRA_ATTRS, REQUIRED_ATTRS, clean_attrs
 from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.storage.bulk import insert_rows, reserve_ids
 from erpsync.storage.tables import Company, CrmDeletion, CrmEntity, Person, Project, utcnow
@@ -199,11 +199,13 @@ def _record(entity_type: EntityType, entity: Entity) -> CrmRecord:
 
 
 def _attrs_for_keys(entity_type: EntityType, values: Mapping[str, Any]) -> dict[str, Any]:
-    fields = CRM_FIELDS[entity_type]
-    unknown = sorted(values.keys() - fields.keys())
+    """The attributes of mapping field keys; the attributes that are no mapping field (a person's ``company_id``)
+    go by their own name."""
+    fields, extra = CRM_FIELDS[entity_type], EXTRA_ATTRS[entity_type]
+    unknown = sorted(values.keys() - fields.keys() - extra)
     if unknown:
         raise InvalidFieldError(unknown[0], f"not a {entity_type} field key", key=unknown[0])
-    return {fields[key].attr: value for key, value in values.items()}
+    return {fields[key].attr if key in fields else key: value for key, value in values.items()}
 
 
 def read_record(session: Session, entity_type: EntityType, entity_id: int) -> CrmRecord:

@@ -8,19 +8,20 @@ stops the run (``RunStoppedError``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, read_records, write_records
 from erpsync.errors import Action, ErpsyncError, ErrorCode
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, utcnow
-from erpsync.sync import links, locks, runs
+from erpsync.sync import links, locks, moves, runs
 from erpsync.sync.record import Plan, RecordResult, counts_of, plan_record
 from erpsync.sync.work import Engine, Pass
 
@@ -115,13 +116,14 @@ def sync_pairs(
     """Merge each (link, actor) with its CRM record; write both sides; store with ``outcomes`` and ``finish``."""
     p = batch.p
     records = _crm_records(batch, [link for link, _ in pairs])
+    parents = _parents(batch, records.values(), [actor for _, actor in pairs])
     plans: list[Plan] = []
     for link, actor in pairs:
         if actor.actor_type is not p.actor_type:
             message = f"the connector returned a {actor.actor_type} for a {p.actor_type}"
             outcomes.append(Outcome(link, error=runs.RecordError(ErrorCode.CONNECTOR.value, message)))
         elif link.id in records:  # a CRM entity deleted meanwhile: the CRM pass removes its link
-            plans.append(plan_record(p, link, actor, records[link.id]))
+            plans.append(plan_record(p, link, actor, records[link.id], parents))
     busy = [plan for plan in plans if not plan.idle or plan.link.state != links.LinkState.OK.value]
     outcomes += [Outcome(plan.link, plan=plan) for plan in plans if plan not in busy]
     leases = _take_leases(batch, [locks.link_lock(plan.link.id) for plan in busy])
@@ -148,6 +150,15 @@ def _crm_records(batch: Batch, targets: Sequence[ErpLink]) -> dict[int, CrmRecor
     with batch.database.read_session() as session:
         by_entity = read_records(session, batch.p.entity_type, {link.entity_id for link in targets})
     return {link.id: by_entity[link.entity_id] for link in targets if link.entity_id in by_entity}
+
+
+def _parents(batch: Batch, records: Iterable[CrmRecord], actors: Sequence[m.Actor]) -> moves.Parents | None:
+    """For persons, the company links their companies need on both sides (``sync.moves``); None for others."""
+    if batch.p.entity_type is not EntityType.PERSON:
+        return None
+    companies = {record.company_id for record in records if record.company_id is not None}
+    with batch.database.read_session() as session:
+        return moves.parents_for(session, batch.p.connection_id, companies, actors)
 
 
 def _still_current(batch: Batch, plans: Sequence[Plan]) -> list[Plan]:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from erpsync.crm.service import CrmRecord
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink
-from erpsync.sync import links, runs
+from erpsync.sync import links, moves, runs
 from erpsync.sync.mapping import Problem
 from erpsync.sync.merge import Decision, MergeResult, Snapshot, merge
 from erpsync.sync.work import Pass
@@ -78,30 +78,48 @@ class Plan:
         )
 
 
-def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord) -> Plan:
-    """Merge one link's current values on both sides against its agreed values; decide what to write where."""
+def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord, parents: moves.Parents | None = None) -> Plan:
+    """Merge one link's current values on both sides against its agreed values; decide what to write where. For a
+    person, ``parents`` (its company links) makes its company merge too (``sync.moves``)."""
     crm_side, erp_side = p.from_crm(crm.values), p.from_erp(actor.fields)
+    crm_values, erp_values, rules = crm_side.values, erp_side.values, p.rules
+    if parents is not None:
+        crm_values = {**crm_values, moves.PARENT: parents.crm_parent(crm.company_id)}
+        erp_values = {**erp_values, moves.PARENT: moves.erp_parent(actor)}
+        rules = {**rules, moves.PARENT: moves.rule(p.config.policy)}
     snapshot = Snapshot(
         agreed=link.agreed_json,
-        crm=crm_side.values,
-        erp=erp_side.values,
+        crm=crm_values,
+        erp=erp_values,
         crm_updated_at=crm.updated_at,
         erp_last_modified=actor.last_modified,
         crm_written_by=p.outranked_by.get(crm.changed_by),
     )
-    result = merge(snapshot, rules=p.rules, no_blank_overwrite=p.config.no_blank_overwrite)
-    crm_writes = p.to_crm(result.crm_writes)
+    result = merge(snapshot, rules=rules, no_blank_overwrite=p.config.no_blank_overwrite)
+    move = moves.Move()
+    if parents is not None:
+        result, move = moves.settle(result, parents)
+    crm_writes = p.to_crm(moves.fields_only(result.crm_writes))
+    written = dict(crm_writes.values)
+    if move.crm_company is not None:
+        written[moves.COMPANY_ATTR] = move.crm_company[0]
     erp_actor = None
-    if result.erp_writes:
+    if result.erp_writes or move.writes_erp:
         # The actor's last_modified as read: the connector refuses the write as a conflict if the ERP changed since.
+        parent = {}
+        if move.erp_parent is not None:  # given members move the parent; absent ones keep it
+            parent = dict(zip(("parent_type", "parent_key"), move.erp_parent, strict=True))
         erp_actor = m.Actor(
             actor_type=p.actor_type,
             erp_key=link.erp_key,
             last_modified=actor.last_modified,
-            fields=dict(result.erp_writes),
+            fields=moves.fields_only(result.erp_writes),
+            **parent,
         )
     problems = crm_side.problems + erp_side.problems + crm_writes.problems
-    return Plan(link, result, crm_writes.values, erp_actor, problems)
+    if move.problem is not None:
+        problems += (move.problem,)
+    return Plan(link, result, written, erp_actor, problems)
 
 
 def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:
