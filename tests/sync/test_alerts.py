@@ -1,0 +1,260 @@
+"""Alerts against a real local SMTP server (aiosmtpd) and a real HTTP webhook receiver: one alert per new cause with a
+digest, never one per record; one recovery notice when the cause is gone; the webhook signed (HMAC-SHA256 over
+timestamp and body); a mail server that is down recorded, not raised into the sync."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import select
+
+from erpsync.crypto import Cipher
+from erpsync.errors import ErrorCode
+from erpsync.protocol import signing
+from erpsync.storage.db import Database
+from erpsync.storage.tables import AlertDelivery, ErpConnection, ErpLink, SyncConnector, utcnow
+from erpsync.sync import alerts, links
+from erpsync.sync.alert_settings import (
+    AlertSettingsInput,
+    Channel,
+    RecipientInput,
+    add_recipient,
+    read_settings,
+    save_settings,
+)
+from erpsync.testing.server import free_port, serve_in_thread
+
+SECRET = "webhook-signing-secret"
+
+
+@dataclass
+class Inbox:
+    """What the local SMTP server received."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, _class=EmailMessage, policy=policy.default))
+        return "250 OK"
+
+
+@dataclass
+class Receiver:
+    """What the local webhook receiver got, each body with whether its signature verified."""
+
+    url: str = ""
+    received: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got = Receiver()
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        try:
+            signing.verify(
+                SECRET,
+                timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
+                signature=request.headers.get(signing.SIGNATURE_HEADER),
+                body=body,
+            )
+            verified = True
+        except signing.SignatureError:
+            verified = False
+        got.received.append((json.loads(body), verified))
+        return Response(status_code=204)
+
+    with serve_in_thread(app) as url:
+        got.url = f"{url}/hook"
+        yield got
+
+
+def _connection(database: Database) -> int:
+    with database.session() as session:
+        connector = SyncConnector(name="c", url="http://127.0.0.1:1", secret_encrypted="x")
+        session.add(connector)
+        session.flush()
+        connection = ErpConnection(uuid="u-1", name="Nordic Trading", connector_id=connector.id)
+        session.add(connection)
+        session.flush()
+        return connection.id
+
+
+def _fail(database: Database, connection_id: int, count: int, message: str, *, start: int = 0) -> list[int]:
+    """``count`` records failing with ``message`` (``{n}`` replaced by each record's own number)."""
+    now = utcnow()
+    with database.session() as session:
+        rows = [
+            ErpLink(
+                connection_id=connection_id,
+                entity_type="company",
+                entity_id=n,
+                actor_type="customer",
+                erp_key=f"C{n}",
+                agreed_json={},
+                state="ok",
+                attempts=0,
+            )
+            for n in range(start, start + count)
+        ]
+        session.add_all(rows)
+        session.flush()
+        for row in rows:
+            links.mark_failed(row, ErrorCode.VALIDATION, message.format(n=row.entity_id), now=now)
+        return [row.id for row in rows]
+
+
+def _heal(database: Database, ids: list[int]) -> None:
+    with database.session() as session:
+        for link in session.scalars(select(ErpLink).where(ErpLink.id.in_(ids))):
+            links.mark_synced(link, {}, now=utcnow())
+
+
+@pytest.fixture
+def cipher() -> Cipher:
+    return Cipher(Fernet.generate_key())
+
+
+def _set_up(database: Database, cipher: Cipher, smtp_port: int, webhook_url: str) -> int:
+    connection_id = _connection(database)
+    with database.sessions() as session:
+        settings = AlertSettingsInput(
+            smtp_host="127.0.0.1", smtp_port=smtp_port, from_address="erpsync@example.com", webhook_secret=SECRET
+        )
+        save_settings(session, cipher, settings, user=None)
+        for recipient in (
+            RecipientInput(channel=Channel.EMAIL, target="ops@example.com"),
+            RecipientInput(channel=Channel.WEBHOOK, target=webhook_url),
+        ):
+            add_recipient(session, connection_id, recipient, user=None)
+    return connection_id
+
+
+def test_500_failures_of_one_cause_make_one_alert_and_its_end_one_recovery_notice(
+    database: Database, cipher: Cipher, inbox: tuple[Inbox, int], receiver: Receiver
+) -> None:
+    mails, smtp_port = inbox
+    connection_id = _set_up(database, cipher, smtp_port, receiver.url)
+    failing = _fail(database, connection_id, 500, "VAT number 'DK{n}' of customer {n} is not valid")
+
+    first = alerts.notify(database, cipher, connection_id)
+    assert (len(first.alerted), first.deliveries, first.failed) == (1, 2, 0)
+    assert len(mails.messages) == 1
+    mail = mails.messages[0]
+    assert mail["To"] == "ops@example.com"
+    assert "Nordic Trading: 1 new problem" in mail["Subject"]
+    assert '500 record(s), validation: VAT number "…" of customer # is not valid' in mail.get_content()
+    [(payload, verified)] = receiver.received
+    assert verified
+    assert payload["event"] == "alert"
+    assert payload["causes"][0]["records"] == 500
+
+    more = _fail(database, connection_id, 20, "VAT number 'DK{n}' of customer {n} is not valid", start=1000)
+    assert alerts.notify(database, cipher, connection_id).deliveries == 0  # the same cause: told already
+    assert (len(mails.messages), len(receiver.received)) == (1, 1)
+
+    _heal(database, failing + more)
+    recovered = alerts.notify(database, cipher, connection_id)
+    assert (len(recovered.recovered), recovered.deliveries) == (1, 2)
+    assert len(mails.messages) == 2
+    assert "1 problem(s) resolved" in mails.messages[1]["Subject"]
+    assert receiver.received[1][0]["event"] == "recovery"
+    assert receiver.received[1][1]
+
+    assert alerts.notify(database, cipher, connection_id).deliveries == 0
+    assert (len(mails.messages), len(receiver.received)) == (2, 2)
+
+
+def test_a_new_cause_is_told_again_and_each_recipient_gets_what_it_asked_for(
+    database: Database, cipher: Cipher, inbox: tuple[Inbox, int], receiver: Receiver
+) -> None:
+    mails, smtp_port = inbox
+    connection_id = _connection(database)
+    with database.sessions() as session:
+        save_settings(
+            session,
+            cipher,
+            AlertSettingsInput(smtp_host="127.0.0.1", smtp_port=smtp_port, from_address="erpsync@example.com"),
+            user=None,
+        )
+        add_recipient(
+            session,
+            connection_id,
+            RecipientInput(channel=Channel.EMAIL, target="a@example.com", on_recovery=False),
+            user=None,
+        )
+        add_recipient(
+            session,
+            connection_id,
+            RecipientInput(channel=Channel.EMAIL, target="b@example.com", on_alert=False),
+            user=None,
+        )
+    first = _fail(database, connection_id, 3, "customer {n} is locked")
+    alerts.notify(database, cipher, connection_id)
+    _fail(database, connection_id, 2, "name is required", start=100)
+    alerts.notify(database, cipher, connection_id)
+    _heal(database, first)
+    alerts.notify(database, cipher, connection_id)
+    told = [(m["To"], m["Subject"].split(": ", 1)[1]) for m in mails.messages]
+    assert told == [
+        ("a@example.com", "1 new problem(s)"),
+        ("a@example.com", "1 new problem(s)"),
+        ("b@example.com", "1 problem(s) resolved"),
+    ]
+    assert receiver.received == []
+
+
+def test_a_mail_server_that_is_down_is_recorded_and_the_cause_is_not_told_twice(
+    database: Database, cipher: Cipher, receiver: Receiver
+) -> None:
+    connection_id = _set_up(database, cipher, free_port(), receiver.url)  # nothing listens on that port
+    _fail(database, connection_id, 50, "customer {n} is locked")
+    notified = alerts.notify(database, cipher, connection_id)
+    assert (notified.deliveries, notified.failed) == (2, 1)
+    with database.read_session() as session:
+        deliveries = {d.channel: d for d in session.scalars(select(AlertDelivery))}
+    assert not deliveries["email"].ok
+    assert "not sent" in (deliveries["email"].error or "")
+    assert deliveries["webhook"].ok
+    assert alerts.notify(database, cipher, connection_id).deliveries == 0
+
+
+def test_secrets_are_stored_encrypted_and_never_shown(database: Database, cipher: Cipher) -> None:
+    with database.sessions() as session:
+        view = save_settings(
+            session, cipher, AlertSettingsInput(smtp_password="hunter22", webhook_secret=SECRET), user=None
+        )
+        assert (view.smtp_password_set, view.webhook_secret_set) == (True, True)
+        assert "hunter22" not in view.model_dump_json()
+        kept = save_settings(session, cipher, AlertSettingsInput(smtp_host="mail.example.com"), user=None)
+        assert kept.smtp_password_set  # None keeps the stored password
+        cleared = save_settings(session, cipher, AlertSettingsInput(smtp_password=""), user=None)
+        assert not cleared.smtp_password_set
+        assert read_settings(session).webhook_secret_set
