@@ -6,8 +6,8 @@ fast with any number of failing records. Each group names the screen that fixes 
 broken links (the ERP actor is gone) are listed one by one with their fix actions: unlink, then link to another actor
 or create it again in the ERP from the record's ERP tab.
 
-Public names: ``ProblemGroup``, ``BrokenLink``, ``FixScreen``, ``problem_groups``, ``broken_links``, ``retry_group``,
-``unlink_broken``.
+Public names: ``Problems``, ``ProblemGroup``, ``BrokenLink``, ``FixScreen``, ``connection_problems``,
+``problem_groups``, ``broken_links``, ``retry_group``, ``unlink_broken``.
 """
 
 from __future__ import annotations
@@ -180,6 +180,20 @@ def broken_links(session: Session, connection_id: int, *, user: User | None) -> 
         )
         for link in session.scalars(query)
     ]
+
+
+class Problems(_View):
+    """A connection's problems: failing records grouped by cause, and its broken links."""
+
+    groups: list[ProblemGroup]
+    broken: list[BrokenLink]
+
+
+def connection_problems(session: Session, connection_id: int, *, user: User | None) -> Problems:
+    return Problems(
+        groups=problem_groups(session, connection_id, user=user),
+        broken=broken_links(session, connection_id, user=user),
+    )
 
 
 def _user_id(user: User | None) -> int | None:
