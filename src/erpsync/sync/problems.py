@@ -70,6 +70,7 @@ class ExampleRecord(_View):
     link_id: int
     entity_type: str
     entity_id: int
+    actor_type: str
     erp_key: str
     last_error: str | None
 
@@ -104,6 +105,7 @@ def _example(link: ErpLink) -> ExampleRecord:
         link_id=link.id,
         entity_type=link.entity_type,
         entity_id=link.entity_id,
+        actor_type=link.actor_type,
         erp_key=link.erp_key,
         last_error=link.last_error,
     )
