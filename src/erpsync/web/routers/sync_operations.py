@@ -5,6 +5,7 @@ deleted connection behind a confirmation dialog. The rules are the service layer
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Request, status
@@ -26,6 +27,7 @@ from erpsync.web.security import WebAdmin
 router = page_router(SYNC_TAB)
 
 _CONNECTION = "/connections/{connection_id}"
+_ERP_TAB = re.compile(r"/(companies|persons|projects)/[0-9]{1,18}/erp")
 ALERTS = f"{SYNC_TAB}/alerts"
 
 
@@ -66,7 +68,7 @@ def unlink_broken(
     except ErpsyncError as error:
         return _refused(request, admin, error)
     then = str(form.get("then") or "")
-    if then.startswith("/") and not then.startswith("//"):
+    if _ERP_TAB.fullmatch(then):  # only on to a record's ERP tab: never a redirect elsewhere
         return pages.redirect(request, then)
     return pages.redirect(request, _health(connection_id, unlinked=link_id))
 
