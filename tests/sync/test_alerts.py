@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
 
+from erpsync import worker
 from erpsync.crypto import Cipher
 from erpsync.errors import ErrorCode
 from erpsync.protocol import signing
@@ -33,6 +34,7 @@ from erpsync.sync.alert_settings import (
     save_settings,
 )
 from erpsync.testing.server import free_port, serve_in_thread
+from support.sync_world import World
 
 SECRET = "webhook-signing-secret"
 
@@ -258,3 +260,24 @@ def test_secrets_are_stored_encrypted_and_never_shown(database: Database, cipher
         cleared = save_settings(session, cipher, AlertSettingsInput(smtp_password=""), user=None)
         assert not cleared.smtp_password_set
         assert read_settings(session).webhook_secret_set
+
+
+def test_the_worker_tells_after_a_run_and_a_failing_channel_never_fails_the_run(
+    world: World, inbox: tuple[Inbox, int]
+) -> None:
+    mails, smtp_port = inbox
+    cipher = world.clients.cipher
+    with world.database.sessions() as session:
+        settings = AlertSettingsInput(smtp_host="127.0.0.1", smtp_port=smtp_port, from_address="hub@example.com")
+        save_settings(session, cipher, settings, user=None)
+        for target in ("ops@example.com", "http://127.0.0.1:1/hook"):  # the webhook: no secret set, nothing listens
+            channel = Channel.EMAIL if "@" in target else Channel.WEBHOOK
+            add_recipient(session, world.connection_id, RecipientInput(channel=channel, target=target), user=None)
+    _fail(world.database, world.connection_id, 30, "customer {n} is locked", start=10_000)
+    summary = worker.sync_connection_task(world.engine, world.connection_id)
+    assert summary is not None
+    assert summary.status == "ok"
+    assert len(mails.messages) == 1
+    with world.database.read_session() as session:
+        outcomes = sorted((d.channel, d.ok) for d in session.scalars(select(AlertDelivery)))
+    assert outcomes == [("email", True), ("webhook", False)]

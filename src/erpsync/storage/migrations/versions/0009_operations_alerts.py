@@ -137,7 +137,5 @@ def downgrade() -> None:
     op.drop_table("alert_recipients")
     op.drop_table("alert_settings")
     op.drop_index("ix_erp_links_cause", table_name="erp_links")
-    with op.batch_alter_table("erp_links") as batch:
-        batch.drop_column("last_error_at")
-        batch.drop_column("failing_since")
-        batch.drop_column("error_cause")
+    for column in ("last_error_at", "failing_since", "error_cause"):  # plain DROP COLUMN: the links stay as they are
+        op.drop_column("erp_links", column)
