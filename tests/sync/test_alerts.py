@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -16,14 +17,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
 from fastapi import FastAPI, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from erpsync import worker
 from erpsync.crypto import Cipher
 from erpsync.errors import ErrorCode
 from erpsync.protocol import signing
 from erpsync.storage.db import Database
-from erpsync.storage.tables import AlertDelivery, ErpConnection, ErpLink, SyncConnector, utcnow
+from erpsync.storage.tables import AlertCause, AlertDelivery, ErpConnection, ErpLink, SyncConnector, utcnow
 from erpsync.sync import alerts, links
 from erpsync.sync.alert_settings import (
     AlertSettingsInput,
@@ -257,6 +258,10 @@ def test_secrets_are_stored_encrypted_and_never_shown(database: Database, cipher
         assert "hunter22" not in view.model_dump_json()
         kept = save_settings(session, cipher, AlertSettingsInput(smtp_host="mail.example.com"), user=None)
         assert kept.smtp_password_set  # None keeps the stored password
+        with database.engine.connect() as raw:
+            stored = raw.execute(text("SELECT * FROM alert_settings")).one()
+        assert "hunter22" not in str(stored)
+        assert SECRET not in str(stored)
         cleared = save_settings(session, cipher, AlertSettingsInput(smtp_password=""), user=None)
         assert not cleared.smtp_password_set
         assert read_settings(session).webhook_secret_set
@@ -281,3 +286,20 @@ def test_the_worker_tells_after_a_run_and_a_failing_channel_never_fails_the_run(
     with world.database.read_session() as session:
         outcomes = sorted((d.channel, d.ok) for d in session.scalars(select(AlertDelivery)))
     assert outcomes == [("email", True), ("webhook", False)]
+
+
+def test_deliveries_and_resolved_causes_are_forgotten_after_90_days(
+    database: Database, cipher: Cipher, receiver: Receiver
+) -> None:
+    connection_id = _set_up(database, cipher, free_port(), receiver.url)
+    failing = _fail(database, connection_id, 5, "customer {n} is locked")
+    alerts.notify(database, cipher, connection_id)
+    _heal(database, failing)
+    alerts.notify(database, cipher, connection_id)
+    _fail(database, connection_id, 2, "name is required", start=100)
+    alerts.notify(database, cipher, connection_id)  # a cause still open stays, however old
+    assert alerts.prune(database) == 0
+    later = utcnow() + timedelta(days=91)
+    assert alerts.prune(database, now=later) == 6 + 1  # 3 notices x 2 recipients, and the resolved cause
+    with database.read_session() as session:
+        assert [cause.message for cause in session.scalars(select(AlertCause))] == ["name is required"]

@@ -72,6 +72,16 @@ def test_the_health_page_groups_failing_records_by_cause_and_retries_a_cause(sit
     assert "Ret listetilknytningen" in danish
 
 
+def test_the_health_page_lists_the_first_failing_records_and_counts_them_all(site: Site, sample: RunningSample) -> None:
+    admin = _admin(site)
+    connection_id = add_connection(admin, sample)
+    _failing(site, connection_id, 55, "customer {n} is locked")
+    page = admin.get(f"{TAB}/connections/{connection_id}/health").text
+    assert "The first 50 of 55 failing records; the causes above count them all." in page
+    assert page.count('/retry"') == 50 + 1  # a Retry per record shown, and the cause's Retry all
+    assert 'data-count="records">55<' in page
+
+
 def test_a_broken_link_is_unlinked_and_the_record_opened_to_link_it_again(site: Site, sample: RunningSample) -> None:
     admin = _admin(site)
     connection_id = add_connection(admin, sample)

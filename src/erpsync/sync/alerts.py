@@ -9,9 +9,10 @@ opened, a told cause no longer seen is resolved. The new causes make one digest,
 notice; they are marked told in the same transaction, before anything is sent, so a failing mail server can never
 make the hub send twice. The digest then goes to each recipient of the connection (``AlertRecipient``) by mail or
 signed webhook, outside any transaction and within the settings' timeout; each attempt, failed or not, is recorded
-(``AlertDelivery``). Nothing here raises into the sync: failures are logged and recorded.
+(``AlertDelivery``), and kept for ``KEEP`` (90 days) as resolved causes are. Nothing here raises into the sync:
+failures are logged and recorded.
 
-Public names: ``notify``, ``notify_all``, ``Notified``, ``DeliveryView``, ``recent_deliveries``.
+Public names: ``notify``, ``notify_all``, ``prune``, ``Notified``, ``DeliveryView``, ``recent_deliveries``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from erpsync.crypto import Cipher
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 ALERT = "alert"
 RECOVERY = "recovery"
+KEEP = dt.timedelta(days=90)
+"""How long deliveries and resolved causes are kept."""
 _STATES = (LinkState.FAILING.value, LinkState.BROKEN.value)
 
 
@@ -276,10 +279,26 @@ def notify(database: Database, cipher: Cipher, connection_id: int) -> Notified:
     )
 
 
+def prune(database: Database, *, now: dt.datetime | None = None, keep: dt.timedelta = KEEP) -> int:
+    """Forget deliveries and resolved causes older than ``keep``; how many rows went."""
+    before = (now or utcnow()) - keep
+    with database.session() as session:
+        gone = session.execute(delete(AlertDelivery).where(AlertDelivery.at < before))
+        ended = session.execute(
+            delete(AlertCause).where(AlertCause.resolved_at.is_not(None), AlertCause.resolved_at < before)
+        )
+        return int(cast(CursorResult[Any], gone).rowcount) + int(cast(CursorResult[Any], ended).rowcount)
+
+
 def notify_all(database: Database, cipher: Cipher) -> list[Notified]:
-    """``notify`` for every connection not deleted; a failure of one is logged and the others still run."""
+    """``notify`` for every connection not deleted, after forgetting what is older than ``KEEP``; a failure of one
+    is logged and the others still run."""
     with database.read_session() as session:
         ids = list(session.scalars(select(ErpConnection.id).where(ErpConnection.deleted_at.is_(None))))
+    try:
+        prune(database)
+    except Exception:  # alerts never stop the sync; the log holds the details
+        logger.exception("alerts could not forget old deliveries")
     notified = []
     for connection_id in ids:
         try:

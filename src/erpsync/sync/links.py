@@ -214,9 +214,10 @@ def due_for_retry(session: Session, connection_id: int, now: datetime) -> list[E
     return list(session.scalars(query.order_by(ErpLink.next_attempt_at, ErpLink.id)))
 
 
-def failing_links(session: Session, connection_id: int) -> list[ErpLink]:
+def failing_links(session: Session, connection_id: int, *, limit: int | None = None) -> list[ErpLink]:
+    """The connection's failing links, oldest first (the first ``limit`` of them, when given)."""
     query = select(ErpLink).where(ErpLink.connection_id == connection_id, ErpLink.state == LinkState.FAILING.value)
-    return list(session.scalars(query.order_by(ErpLink.id)))
+    return list(session.scalars(query.order_by(ErpLink.id).limit(limit)))
 
 
 def problem_links(session: Session, connection_id: int) -> list[ErpLink]:

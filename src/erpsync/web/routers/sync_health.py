@@ -34,6 +34,7 @@ router = page_router(SYNC_TAB)
 
 RUNS_SHOWN = 20
 EVENTS_SHOWN = 500
+FAILING_SHOWN = 50
 
 
 def _connection(session: Session, admin: User, connection_id: int) -> ErpConnection:
@@ -48,7 +49,7 @@ def _entity_title(session: Session, link: ErpLink | problems.ExampleRecord | pro
 
 
 def _health_context(session: Session, connection: ErpConnection) -> dict[str, Any]:
-    failing = links.failing_links(session, connection.id)
+    failing = links.failing_links(session, connection.id, limit=FAILING_SHOWN)  # the groups above count them all
     found = problems.connection_problems(session, connection.id, user=None)
     records: list[problems.ExampleRecord | problems.BrokenLink] = [*found.broken]
     records += [example for group in found.groups for example in group.examples]
@@ -59,6 +60,7 @@ def _health_context(session: Session, connection: ErpConnection) -> dict[str, An
         "runs": runs.list_runs(session, connection_id=connection.id, limit=RUNS_SHOWN),
         "failing": [(link, _entity_title(session, link)) for link in failing],
         "problems": found,
+        "failing_shown": FAILING_SHOWN,
         "titles": titles,
         "segments": crm_forms.SEGMENT_BY_ENTITY,
         "section": "settings",
