@@ -303,3 +303,18 @@ def test_deliveries_and_resolved_causes_are_forgotten_after_90_days(
     assert alerts.prune(database, now=later) == 6 + 1  # 3 notices x 2 recipients, and the resolved cause
     with database.read_session() as session:
         assert [cause.message for cause in session.scalars(select(AlertCause))] == ["name is required"]
+
+
+def test_a_digest_names_at_most_50_causes_and_counts_the_rest(
+    database: Database, cipher: Cipher, inbox: tuple[Inbox, int], receiver: Receiver
+) -> None:
+    mails, smtp_port = inbox
+    connection_id = _set_up(database, cipher, smtp_port, receiver.url)
+    for n in range(55):
+        _fail(database, connection_id, 1, f"field_{chr(97 + n % 26)}{chr(97 + n // 26)} is refused", start=n)
+    assert len(alerts.notify(database, cipher, connection_id).alerted) == 55
+    [mail] = mails.messages
+    assert mail.get_content().count("\n- ") == 51
+    assert "- and 5 more cause(s)" in mail.get_content()
+    [(payload, verified)] = receiver.received
+    assert (len(payload["causes"]), payload["more_causes"], verified) == (50, 5, True)

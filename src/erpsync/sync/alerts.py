@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 ALERT = "alert"
 RECOVERY = "recovery"
+DIGEST_CAUSES = 50
+"""Causes named in one notice at most (the messages are the connectors' words: bounded); the rest are counted."""
 KEEP = dt.timedelta(days=90)
 """How long deliveries and resolved causes are kept."""
 _STATES = (LinkState.FAILING.value, LinkState.BROKEN.value)
@@ -195,9 +197,13 @@ def _take(database: Database, cipher: Cipher, connection_id: int) -> _Told:
 
 
 def _lines(causes: Sequence[_Cause]) -> str:
-    return "\n".join(
-        f"- {c.records} record(s), {c.error_code}: {c.message} (since {c.opened_at:%Y-%m-%d %H:%M} UTC)" for c in causes
-    )
+    lines = [
+        f"- {c.records} record(s), {c.error_code}: {c.message} (since {c.opened_at:%Y-%m-%d %H:%M} UTC)"
+        for c in causes[:DIGEST_CAUSES]
+    ]
+    if len(causes) > DIGEST_CAUSES:
+        lines.append(f"- and {len(causes) - DIGEST_CAUSES} more cause(s): see the connection's health page")
+    return "\n".join(lines)
 
 
 def _mail(told: _Told, kind: str, causes: Sequence[_Cause]) -> tuple[str, str]:
@@ -216,7 +222,8 @@ def _payload(told: _Told, kind: str, causes: Sequence[_Cause]) -> dict[str, Any]
     return {
         "event": kind,
         "connection": {"id": told.connection_id, "name": told.name},
-        "causes": [cause.as_json() for cause in causes],
+        "causes": [cause.as_json() for cause in causes[:DIGEST_CAUSES]],
+        "more_causes": max(0, len(causes) - DIGEST_CAUSES),
         "sent_at": utcnow().isoformat(),
     }
 
