@@ -4,18 +4,26 @@ timestamp and body); a mail server that is down recorded, not raised into the sy
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from cryptography import x509
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import select, text
 
@@ -30,6 +38,7 @@ from erpsync.sync.alert_settings import (
     AlertSettingsInput,
     Channel,
     RecipientInput,
+    SmtpSecurity,
     add_recipient,
     read_settings,
     save_settings,
@@ -318,3 +327,76 @@ def test_a_digest_names_at_most_50_causes_and_counts_the_rest(
     assert "- and 5 more cause(s)" in mail.get_content()
     [(payload, verified)] = receiver.received
     assert (len(payload["causes"]), payload["more_causes"], verified) == (50, 5, True)
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utcnow()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def test_mail_goes_over_starttls_with_the_stored_password(
+    database: Database, cipher: Cipher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert_path, key_path = _certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))  # the hub trusts this server as it would a real one
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_path, key_path)
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(_server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any) -> AuthResult:
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"p4ss-word")
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_tls,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=authenticator,
+    )
+    controller.start()
+    try:
+        connection_id = _connection(database)
+        with database.sessions() as session:
+            settings = AlertSettingsInput(
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                smtp_security=SmtpSecurity.STARTTLS,
+                smtp_user="hub",
+                smtp_password="p4ss-word",
+                from_address="hub@example.com",
+            )
+            save_settings(session, cipher, settings, user=None)
+            add_recipient(
+                session, connection_id, RecipientInput(channel=Channel.EMAIL, target="a@example.com"), user=None
+            )
+        _fail(database, connection_id, 3, "customer {n} is locked")
+        notified = alerts.notify(database, cipher, connection_id)
+    finally:
+        controller.stop()
+    assert (notified.deliveries, notified.failed) == (1, 0)
+    assert logins == [("hub", "p4ss-word")]
+    assert len(inbox.messages) == 1
