@@ -6,6 +6,8 @@ an envelope with ``error_code``; the hub's client turns such an envelope back in
 
 from __future__ import annotations
 
+import hashlib
+import re
 from enum import StrEnum
 from typing import ClassVar
 
@@ -123,3 +125,25 @@ def error_for(code: str, user_message: str, *, tech_message: str = "") -> Erpsyn
     except ValueError:
         return ConnectorError(user_message, tech_message=f"unknown error_code {code!r}: {tech_message}")
     return cls(user_message, tech_message=tech_message)
+
+
+# --- causes: the same failure on many records -----------------------------------------------------------------------
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”")
+_NUMBERISH = re.compile(r"\b(?=[\w.-]*\d)[\w.-]+\b")  # numbers, ids, keys, dates: any token with a digit in it
+_SPACES = re.compile(r"\s+")
+CAUSE_MESSAGE_LENGTH = 500
+
+
+def normalise_message(message: str) -> str:
+    """The message with what differs from record to record replaced: quoted values by ``"…"``, tokens with a digit
+    (numbers, ids, keys, dates) by ``#``; so one cause on many records reads as one message."""
+    text = _QUOTED.sub('"…"', message)
+    text = _NUMBERISH.sub("#", text)
+    return _SPACES.sub(" ", text).strip()[:CAUSE_MESSAGE_LENGTH]
+
+
+def cause_key(code: str, message: str) -> str:
+    """The key of a failure's cause: its error code and normalised message, hashed to a fixed length."""
+    digest = hashlib.sha256(f"{code}\n{normalise_message(message)}".encode()).hexdigest()
+    return digest[:32]

@@ -1,11 +1,13 @@
 """Where sync work runs: in-process threads (embedded default) or Dramatiq workers on Redis (scale-out).
 
-The work is the same three functions either way: ``sync_connection_task`` (one run of a connection), ``run_job_task``
-(an import or resync job, resumed at its cursor). Their safety does not depend on the runner: a connection's lease in
-the database lets one run of it at a time across every process, and jobs are checkpointed per page.
+The work is the same three functions either way: ``sync_connection_task`` (one run of a connection, then its
+alerts: ``sync.alerts``), ``run_job_task`` (an import or resync job, resumed at its cursor). Their safety does not
+depend on the runner: a connection's lease in the database lets one run of it at a time across every process, and
+jobs are checkpointed per page.
 
 - Embedded (no ``ERPSYNC_REDIS_URL``): ``EmbeddedWorker`` has a scheduler thread that runs a cycle over every active
-  connection each interval while automatic sync is on (``/engine``), and a job thread that runs queued jobs.
+  connection each interval while automatic sync is on (``/engine``), then sends the alerts of every connection
+  (``sync.alerts.notify_all``), and a job thread that runs queued jobs.
 - Scale-out: ``erpsync worker`` runs ``serve_workers``: Dramatiq worker threads consuming the actors, and a
   ``Scheduler`` thread that enqueues each due connection (interval from the engine settings) and each job nothing is
   running (never delivered, message lost with a Redis restart, or worker killed: its lease expired). Only the holder
@@ -34,7 +36,7 @@ from erpsync.logs import bound
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
-from erpsync.sync import imports, jobs, locks, resync, runs
+from erpsync.sync import alerts, imports, jobs, locks, resync, runs
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle, sync_connection
 from erpsync.sync.engine_settings import engine_settings
@@ -71,7 +73,16 @@ def sync_connection_task(engine: Engine, connection_id: int) -> RunSummary | Non
             return None
         with bound(run_id=summary.run_id):
             logger.info("run %s of connection %s: %s", summary.run_id, connection_id, summary.status)
+        notify_quietly(engine, connection_id)
         return summary
+
+
+def notify_quietly(engine: Engine, connection_id: int) -> None:
+    """Tell the connection's alert recipients what is new since its last run; a failure never fails the run."""
+    try:
+        alerts.notify(engine.database, engine.clients.cipher, connection_id)
+    except Exception:
+        logger.exception("alerts of connection %s failed", connection_id)
 
 
 JOB_RUNNERS = {jobs.JobKind.IMPORT: imports.run_import, jobs.JobKind.RESYNC: resync.run_resync}
@@ -126,6 +137,7 @@ class EmbeddedWorker:
             run_cycle(self._engine)
         except Exception:  # the scheduler outlives any one cycle; the run history holds the details
             logger.exception("sync cycle failed")
+        alerts.notify_all(self._engine.database, self._engine.clients.cipher)
         self.cycles += 1
 
     def _jobs(self) -> None:

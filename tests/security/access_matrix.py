@@ -121,6 +121,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", f"{_CONNECTION}/delete"): ADMIN,
     ("POST", f"{_CONNECTION}/delete"): ADMIN,
     ("POST", f"{_CONNECTION}/restore"): ADMIN,
+    ("POST", f"{_CONNECTION}/problems/{{cause}}/retry"): ADMIN,
+    ("POST", f"{_CONNECTION}/broken/{{link_id}}/unlink"): ADMIN,
+    ("GET", f"{_SYNC}/alerts"): ADMIN,
+    ("POST", f"{_SYNC}/alerts"): ADMIN,
+    ("GET", f"{_CONNECTION}/alerts"): ADMIN,
+    ("POST", f"{_CONNECTION}/alerts"): ADMIN,
+    ("POST", f"{_CONNECTION}/alerts/{{recipient_id}}/delete"): ADMIN,
+    # After restore: the throw-away connection is live again, so purging it is refused (409).
+    ("GET", f"{_CONNECTION}/purge"): ADMIN,
+    ("POST", f"{_CONNECTION}/purge"): ADMIN,
+    ("GET", "/settings/audit"): ADMIN,
     ("GET", "/settings/users"): ADMIN,
     ("GET", "/settings/users/new"): ADMIN,
     ("POST", "/settings/users/new"): ADMIN,
@@ -214,6 +225,8 @@ def path_for(world: SecurityWorld, records: Records, role: str, method: str, tem
         "job_id": 1,
         "user_id": world.ids["victim_user"],  # never the caller: nobody demotes themselves
         "group_id": records.group_id,
+        "cause": "0" * 32,
+        "recipient_id": 1,
     }
     return template.format(**values)
 
@@ -249,7 +262,7 @@ def form_for(template: str, records: Records) -> dict[str, str]:
     return next((form for suffix, form in FORMS.items() if template.endswith(suffix)), {})
 
 
-_PLACEHOLDER_IDS = ("{link_id}", "{run_id}", "{job_id}")
+_PLACEHOLDER_IDS = ("{link_id}", "{run_id}", "{job_id}", "{recipient_id}")
 """Ids the fixture has no record for: a 404 naming one of them means the caller was let through to the lookup."""
 
 

@@ -117,6 +117,17 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/connections/{connection_id}/resync-from-crm/{job_id}"): ADMIN,
     ("GET", "/runs/{run_id}/progress"): ADMIN,
     ("POST", "/runs/{run_id}/cancel"): ADMIN,
+    ("GET", "/connections/{connection_id}/problems"): ADMIN,
+    ("POST", "/connections/{connection_id}/problems/{cause}/retry"): ADMIN,
+    ("POST", "/connections/{connection_id}/broken/{link_id}/unlink"): ADMIN,
+    ("GET", "/alert-settings"): ADMIN,
+    ("PUT", "/alert-settings"): ADMIN,
+    ("GET", "/connections/{connection_id}/alert-recipients"): ADMIN,
+    ("POST", "/connections/{connection_id}/alert-recipients"): ADMIN,
+    ("DELETE", "/connections/{connection_id}/alert-recipients/{recipient_id}"): ADMIN,
+    ("GET", "/connections/{connection_id}/alert-deliveries"): ADMIN,
+    ("GET", "/audit"): ADMIN,
+    ("POST", "/connections/{connection_id}/purge"): ADMIN,  # after restore: the victim is live, so 409
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),
@@ -164,6 +175,8 @@ def _path(world: SecurityWorld, method: str, template: str) -> str:
         "run_id": 1,
         "link_id": 1,
         "job_id": 1,
+        "cause": "0" * 32,
+        "recipient_id": 1,
     }
     return template.format(**values)
 
@@ -184,6 +197,7 @@ BODIES: dict[str, dict[str, object]] = {
     f"{_TAB}/create": {"actor_type": "customer", "values": {}},
     "/connections/{connection_id}/imports/preview": {"actor_type": "customer"},
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
+    "/connections/{connection_id}/alert-recipients": {"channel": "email", "target": "ops@example.com"},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

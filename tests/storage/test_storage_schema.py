@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, CrmFieldType
+from erpsync.errors import cause_key
 from erpsync.storage.db import Database, normalise_url
 from erpsync.storage.migrate import alembic_config, current_revision, upgrade
 from erpsync.storage.tables import Base, ChangeCounter, ErpConnection, LoginThrottle, SyncConnector, User, utcnow
@@ -148,4 +150,43 @@ def test_the_sign_in_migration_keeps_users_groups_and_tokens(tmp_path: Path) -> 
     assert {"failed_logins", "locked_until"}.isdisjoint(
         c["name"] for c in inspect(database.engine).get_columns("users")
     )
+    database.dispose()
+
+
+def test_the_operations_migration_gives_failing_links_their_cause_and_goes_back(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'erpsync.sqlite'}")
+    upgrade(database.engine, "0008_config_stamp")
+    moment = "2024-05-01 12:00:00.000000"
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO sync_connectors (name, url, secret_encrypted, info_json, created_at, updated_at)"
+                f" VALUES ('c', 'http://127.0.0.1:1', 'x', '{{}}', '{moment}', '{moment}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO erp_connections (uuid, name, connector_id, everyone, description, config_json, active,"
+                " priority, actor_types_json, config_stamp, created_at, updated_at) VALUES ('u', 'Main', 1, 1, '',"
+                f" '{{}}', 0, 0, '[]', 's', '{moment}', '{moment}')"
+            )
+        )
+        for n, state in enumerate(("failing", "ok")):
+            connection.execute(
+                text(
+                    "INSERT INTO erp_links (connection_id, entity_type, entity_id, actor_type, erp_key, agreed_json,"
+                    " state, last_error, error_reason, attempts, created_at) VALUES (1, 'company', :n, 'customer',"
+                    " :key, '{}', :state, :error, 'validation', 1, :at)"
+                ),
+                {"n": n, "key": f"C{n}", "state": state, "error": "customer 7 is locked", "at": moment},
+            )
+    upgrade(database.engine)
+    with database.engine.connect() as connection:
+        causes = connection.execute(text("SELECT error_cause FROM erp_links ORDER BY id")).scalars().all()
+    assert causes == [cause_key("validation", "customer 8 is locked"), None]
+    command.downgrade(alembic_config(database.engine), "0008_config_stamp")
+    assert "error_cause" not in {c["name"] for c in inspect(database.engine).get_columns("erp_links")}
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM erp_links")).scalar() == 2
+    upgrade(database.engine)
     database.dispose()

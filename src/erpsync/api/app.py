@@ -26,6 +26,7 @@ from erpsync.api.routers import (
     groups,
     imports,
     lists,
+    operations,
     persons,
     projects,
     runs,
@@ -128,6 +129,7 @@ def api_router() -> APIRouter:
         runs,
         erp_tab,
         imports,
+        operations,
     ):
         router.include_router(module.router)
     return router

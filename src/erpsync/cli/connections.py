@@ -1,5 +1,5 @@
 """Registered sync connectors and ERP connections as administrators set them up: ``erpsync connectors ...`` and
-``erpsync connections list|add|show|update|test|refresh|delete|restore`` (``sync.setup``'s use cases). Activation,
+``erpsync connections list|add|show|update|test|refresh|delete|restore|purge`` (``sync.setup``'s use cases). Activation,
 *Sync now* and health are in ``cli.configure`` and ``cli.operations``."""
 
 from __future__ import annotations
@@ -253,3 +253,17 @@ def connections_restore(name: str = typer.Argument(help="the deleted connection'
         connection_id = common.connection_named(session, name, deleted=True).id
         setup.restore_connection(session, clients, connection_id, user=None)
     typer.echo(f"connection {name} restored (inactive)")
+
+
+@connections_app.command("purge")
+def connections_purge(
+    name: str = typer.Argument(help="the deleted connection's name"),
+    yes: bool = typer.Option(False, "--yes", help="purge without asking"),
+) -> None:
+    """Delete a deleted connection for good, with its links, configuration and alerts (cannot be undone)."""
+    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.sessions() as session:
+        connection_id = common.connection_named(session, name, deleted=True).id
+        if not yes:
+            typer.confirm(f"Purge the deleted connection {name} and all its links for good?", abort=True)
+        purged = setup.purge_connection(session, connection_id, user=None)
+    typer.echo(f"connection {name} purged with {purged} link(s)")

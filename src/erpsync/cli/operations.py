@@ -1,6 +1,6 @@
 """What an administrator starts by hand and watches, from the command line (``sync.operations``' use cases):
-``erpsync connections sync|resync|health``, ``engine show|on|off|interval``, ``runs list|show|events|cancel``,
-``imports list|preview|resume|undo|cancel`` and ``problems list|retry``.
+``erpsync connections sync|resync|health``, ``engine show|on|off|interval``, ``runs list|show|events|cancel``
+and ``imports list|preview|resume|undo|cancel`` (``problems`` is in ``cli.problems``).
 
 Long work (a sync, an import, a resync) runs here and now with a progress bar on standard error; ``--json`` prints
 what the API answers for the same thing.
@@ -24,7 +24,6 @@ from erpsync.api.engine_schemas import (
     RunPublic,
     event_public,
     health_public,
-    link_public,
     run_progress_public,
     run_public,
 )
@@ -36,10 +35,9 @@ from erpsync.errors import ErpsyncError
 from erpsync.protocol.models import MAX_LIMIT
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
-from erpsync.sync import engine_settings, imports, jobs, links, operations, resync, runs
+from erpsync.sync import engine_settings, imports, jobs, operations, resync, runs
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.job_views import JobPublic, job_public
-from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
 engine_app = typer.Typer(help="Automatic sync: on or off, and how often.", no_args_is_help=True)
@@ -48,11 +46,9 @@ imports_app = typer.Typer(
     help="Imports from an ERP: list, preview, resume, undo, cancel (start one with erpsync import).",
     no_args_is_help=True,
 )
-problems_app = typer.Typer(help="A connection's failing and broken records.", no_args_is_help=True)
 app.add_typer(engine_app, name="engine")
 app.add_typer(runs_app, name="runs")
 app.add_typer(imports_app, name="imports")
-app.add_typer(problems_app, name="problems")
 
 CONNECTION = typer.Argument(help="the connection's name")
 
@@ -394,65 +390,3 @@ def imports_cancel(name: str = CONNECTION, job_id: int = typer.Argument(help="th
     with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.sessions() as session:
         job = operations.cancel_job(session, database, common.connection_named(session, name).id, job_id, user=None)
     typer.echo(f"import {job_id}: {job.status}")
-
-
-# --- problems ---------------------------------------------------------------------------------------------------------
-
-
-@problems_app.command("list")
-def problems_list(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> None:
-    """The connection's failing records (tried again with back-off) and broken ones (they need a person)."""
-    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.read_session() as session:
-        connection_id = common.connection_named(session, name).id
-        found = [link_public(link) for link in links.problem_links(session, connection_id)]
-    if as_json:
-        output.print_json(found)
-        return
-    rows = (
-        (k.id, k.state, f"{k.entity_type} {k.entity_id}", k.erp_key, k.attempts, k.error_reason, k.last_error)
-        for k in found
-    )
-    output.print_table(
-        f"problems of {name}", ("link", "state", "record", "ERP key", "attempts", "reason", "error"), rows
-    )
-
-
-@problems_app.command("retry")
-def problems_retry(
-    name: str = CONNECTION,
-    link_id: int | None = typer.Argument(None, help="the failing record's link id (see problems list)"),
-    retry_all: bool = typer.Option(False, "--all", help="retry every failing record"),
-    as_json: bool = output.JSON_OPTION,
-) -> None:
-    """Sync a failing record again at once (or every one with --all). Exit code 1 unless each is in sync after."""
-    if (link_id is None) == (not retry_all):
-        raise typer.BadParameter("give a link id or --all, one of the two")
-    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
-        connection_id = common.connection_named(session, name).id
-        sync = Engine(database, clients)
-        ids = [link_id] if link_id is not None else [k.id for k in links.failing_links(session, connection_id)]
-        results = _retry(session, sync, connection_id, ids)
-    _show_results(results, as_json)
-    if any(result.state != links.LinkState.OK.value for result in results):
-        raise typer.Exit(1)
-
-
-def _retry(session: Session, sync: Engine, connection_id: int, ids: list[int]) -> list[RecordResult]:
-    results = []
-    with output.progress_bar("retrying", total=len(ids)) as (progress, task):
-        for link_id in ids:
-            result = operations.retry_failing_record(session, sync, connection_id, link_id, user=None)
-            results.append(result)
-            progress.advance(task)
-    return results
-
-
-def _show_results(results: list[RecordResult], as_json: bool) -> None:
-    if as_json:
-        output.print_json(results)
-        return
-    for result in results:
-        errors = "; ".join(error.message for error in result.errors)
-        typer.echo(f"link {result.link_id}: {result.state}" + (f" ({errors})" if errors else ""))
-    if not results:
-        typer.echo("no failing records")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import get_entity
-from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, error_for
+from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, cause_key, error_for
 from erpsync.protocol.models import ActorType, Value
 from erpsync.storage.bulk import insert_rows, one_of
 from erpsync.storage.tables import ErpConnection, ErpLink, Person, utcnow
@@ -214,9 +214,10 @@ def due_for_retry(session: Session, connection_id: int, now: datetime) -> list[E
     return list(session.scalars(query.order_by(ErpLink.next_attempt_at, ErpLink.id)))
 
 
-def failing_links(session: Session, connection_id: int) -> list[ErpLink]:
+def failing_links(session: Session, connection_id: int, *, limit: int | None = None) -> list[ErpLink]:
+    """The connection's failing links, oldest first (the first ``limit`` of them, when given)."""
     query = select(ErpLink).where(ErpLink.connection_id == connection_id, ErpLink.state == LinkState.FAILING.value)
-    return list(session.scalars(query.order_by(ErpLink.id)))
+    return list(session.scalars(query.order_by(ErpLink.id).limit(limit)))
 
 
 def problem_links(session: Session, connection_id: int) -> list[ErpLink]:
@@ -235,23 +236,33 @@ def mark_synced(link: ErpLink, agreed: Mapping[str, Value], *, now: datetime) ->
     link.last_sync_at = now
     link.last_error = None
     link.error_reason = None
+    link.error_cause = None
+    link.failing_since = None
+    link.last_error_at = None
     link.attempts = 0
     link.next_attempt_at = None
 
 
-def mark_broken(link: ErpLink, message: str) -> None:
-    link.state = LinkState.BROKEN.value
+def _record_error(link: ErpLink, reason: ErrorCode, message: str, now: datetime) -> None:
+    """The error and its cause (``errors.cause_key``), and when the link started failing and last failed."""
     link.last_error = message
-    link.error_reason = ErrorCode.NOT_FOUND.value
+    link.error_reason = reason.value
+    link.error_cause = cause_key(reason.value, message)
+    link.failing_since = link.failing_since or now
+    link.last_error_at = now
+
+
+def mark_broken(link: ErpLink, message: str, *, now: datetime | None = None) -> None:
+    _record_error(link, ErrorCode.NOT_FOUND, message, now or utcnow())
+    link.state = LinkState.BROKEN.value
     link.next_attempt_at = None
 
 
 def mark_failed(link: ErpLink, reason: ErrorCode, message: str, *, now: datetime) -> None:
     """Count a failure: a retryable one is tried again after a growing delay, until it is parked."""
+    _record_error(link, reason, message, now)
     link.attempts += 1
     link.state = LinkState.FAILING.value
-    link.last_error = message
-    link.error_reason = reason.value
     retryable = error_for(reason.value, message).action is Action.RETRY
     link.next_attempt_at = now + backoff(link.attempts) if retryable and link.attempts < MAX_ATTEMPTS else None
 

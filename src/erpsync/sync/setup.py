@@ -10,18 +10,21 @@ command line (which sees every connection and is audited without a user, ``via: 
 
 Public names: ``add_connector``, ``update_connector``, ``delete_connector``, ``connector_config_fields``,
 ``connector_config_form``, ``check_config``, ``check_connection``, ``create_connection``, ``update_connection``,
-``refresh_metadata``, ``delete_connection``, ``restore_connection``.
+``refresh_metadata``, ``delete_connection``, ``restore_connection``, ``purge_connection``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erpsync import audit
+from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
 from erpsync.settings import Settings
-from erpsync.storage.tables import ErpConnection, SyncConnector, User
+from erpsync.storage.tables import ErpConnection, ErpLink, SyncConnector, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
 from erpsync.sync import connections, connectors
 from erpsync.sync.connectors import ConnectorClients
@@ -187,3 +190,25 @@ def restore_connection(
         connection = connections.get_connection(session, connection_id, user=user)
         connections.restore_connection(session, clients, connection, by=_by(user))
         return connection
+
+
+def purge_connection(session: Session, connection_id: int, *, user: User | None) -> int:
+    """Delete a deleted connection for good, with its links, watermarks, jobs, configuration and alerts (its runs
+    stay in the history, without it); audited with how many links went. ``ConflictError`` unless it is deleted."""
+    with unit_of_work(session):
+        connection = connections.get_connection(session, connection_id, user=user)
+        if connection.deleted_at is None:
+            raise ConflictError(f"connection {connection.name!r} is not deleted: delete it before purging it")
+        purged = session.scalar(select(func.count()).where(ErpLink.connection_id == connection_id)) or 0
+        name = connection.name
+        session.delete(connection)
+        session.flush()
+        audit.record(
+            session,
+            user_id=_by(user),
+            action="purge",
+            target_type="connection",
+            target_id=connection_id,
+            detail={"name": name, "links": purged} | ({} if user is not None else {"via": "cli"}),
+        )
+    return purged

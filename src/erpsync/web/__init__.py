@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from erpsync.settings import Settings
 from erpsync.web import error_pages, security
 from erpsync.web.routers import (
+    audit_log,
     auth,
     crm,
     erp_documents,
@@ -25,6 +26,7 @@ from erpsync.web.routers import (
     sync_health,
     sync_import,
     sync_jobs,
+    sync_operations,
     sync_tab,
     users,
 )
@@ -54,6 +56,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_health,
         sync_import,
         sync_jobs,
+        sync_operations,
+        audit_log,
         users,
     )
     for module in routers:

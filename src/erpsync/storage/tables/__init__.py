@@ -2,7 +2,8 @@
 
 One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (entities, list items, the change
 counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
-(connectors, ERP connections and their sync configuration) and ``sync_state`` (links, watermarks, leases, runs,
+(connectors, ERP connections and their sync configuration), ``operations`` (alert settings, recipients,
+causes and deliveries) and ``sync_state`` (links, watermarks, leases, runs,
 events, creates, engine settings, jobs). Importing the package registers every table on ``Base.metadata``.
 """
 
@@ -40,6 +41,12 @@ from erpsync.storage.tables.crm import (
     Person,
     Project,
 )
+from erpsync.storage.tables.operations import (
+    AlertCause,
+    AlertDelivery,
+    AlertRecipient,
+    AlertSettings,
+)
 from erpsync.storage.tables.sync_state import (
     EngineState,
     ErpLink,
@@ -53,6 +60,10 @@ from erpsync.storage.tables.sync_state import (
 )
 
 __all__ = [
+    "AlertCause",
+    "AlertDelivery",
+    "AlertRecipient",
+    "AlertSettings",
     "ApiToken",
     "AuditEntry",
     "Base",

@@ -31,6 +31,7 @@ class ErpLink(Base):
         UniqueConstraint("connection_id", "actor_type", "erp_key", name="uq_erp_links_actor"),
         Index("ix_erp_links_entity", "entity_type", "entity_id"),
         Index("ix_erp_links_retry", "connection_id", "state", "next_attempt_at"),  # the retry pass, at any size
+        Index("ix_erp_links_cause", "connection_id", "state", "error_cause"),  # problems grouped by cause
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,9 @@ class ErpLink(Base):
     last_sync_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(32))
+    error_cause: Mapped[str | None] = mapped_column(String(32))  # errors.cause_key(error_reason, last_error)
+    failing_since: Mapped[dt.datetime | None]  # the first failure since the link was last in sync
+    last_error_at: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]  # None while failing: parked
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

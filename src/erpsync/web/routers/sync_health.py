@@ -1,5 +1,7 @@
 """Sync now per connection, and sync health (SPEC §5.2, administrators): per connection the in-sync, failing and
-broken-link counts, its runs, each run's events with field diffs, and the failing records with *Retry*.
+broken-link counts, the failing records grouped by cause (``sync.problems``: where to fix each, *Retry* of a cause in
+``sync_operations``) and the broken links with their fix actions, its runs, each run's events with field diffs, and
+the failing records with *Retry*.
 
 Runs and retries take the engine's locks and call the connector: the request's transaction is ended first, so no
 SQLite write lock is held while the connector answers.
@@ -18,7 +20,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
-from erpsync.sync import links, operations, runs
+from erpsync.sync import links, operations, problems, runs
 from erpsync.sync.connections import get_connection
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -32,13 +34,14 @@ router = page_router(SYNC_TAB)
 
 RUNS_SHOWN = 20
 EVENTS_SHOWN = 500
+FAILING_SHOWN = 50
 
 
 def _connection(session: Session, admin: User, connection_id: int) -> ErpConnection:
     return or_404(lambda: get_connection(session, connection_id, user=admin))
 
 
-def _entity_title(session: Session, link: ErpLink) -> str:
+def _entity_title(session: Session, link: ErpLink | problems.ExampleRecord | problems.BrokenLink) -> str:
     try:
         return crm_forms.title_of(service.get_entity(session, EntityType(link.entity_type), link.entity_id))
     except NotFoundError:  # the CRM record is gone: the ERP's own number names it, not a database id
@@ -46,12 +49,19 @@ def _entity_title(session: Session, link: ErpLink) -> str:
 
 
 def _health_context(session: Session, connection: ErpConnection) -> dict[str, Any]:
-    failing = links.failing_links(session, connection.id)
+    failing = links.failing_links(session, connection.id, limit=FAILING_SHOWN)  # the groups above count them all
+    found = problems.connection_problems(session, connection.id, user=None)
+    records: list[problems.ExampleRecord | problems.BrokenLink] = [*found.broken]
+    records += [example for group in found.groups for example in group.examples]
+    titles = {record.link_id: _entity_title(session, record) for record in records}
     return {
         "connection": connection,
         "health": runs.connection_health(session, connection.id),
         "runs": runs.list_runs(session, connection_id=connection.id, limit=RUNS_SHOWN),
         "failing": [(link, _entity_title(session, link)) for link in failing],
+        "problems": found,
+        "failing_shown": FAILING_SHOWN,
+        "titles": titles,
         "segments": crm_forms.SEGMENT_BY_ENTITY,
         "section": "settings",
         "back_url": SYNC_TAB,
