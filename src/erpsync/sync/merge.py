@@ -79,6 +79,8 @@ class DecisionKind(StrEnum):
     """*Resync from CRM* pushed the CRM value, ignoring change detection."""
     CONNECT = "connect"
     """The first sync of a new link: the user's choice or the field's direction decided."""
+    UNDO = "undo"
+    """A run undone or a field reverted: the value a change replaced is written back (``erpsync.sync.undo``)."""
 
 
 @dataclass(frozen=True)
