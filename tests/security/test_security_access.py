@@ -115,6 +115,11 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/connections/{connection_id}/resync-from-crm/{job_id}"): ADMIN,
     ("GET", "/runs/{run_id}/progress"): ADMIN,
     ("POST", "/runs/{run_id}/cancel"): ADMIN,
+    ("POST", "/runs/{run_id}/undo"): ADMIN,
+    ("GET", "/history/{entity_type}/{entity_id}"): ADMIN,
+    ("POST", "/history/changes/{change_id}/revert"): ADMIN,
+    ("GET", "/engine/history"): ADMIN,
+    ("PUT", "/engine/history"): ADMIN,
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),
@@ -162,6 +167,8 @@ def _path(world: SecurityWorld, method: str, template: str) -> str:
         "run_id": 1,
         "link_id": 1,
         "job_id": 1,
+        "entity_type": "company",
+        "change_id": 1,
     }
     return template.format(**values)
 
@@ -182,6 +189,7 @@ BODIES: dict[str, dict[str, object]] = {
     f"{_TAB}/create": {"actor_type": "customer", "values": {}},
     "/connections/{connection_id}/imports/preview": {"actor_type": "customer"},
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
+    "/engine/history": {"days": 365},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

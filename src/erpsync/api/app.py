@@ -24,6 +24,7 @@ from erpsync.api.routers import (
     engine,
     erp_tab,
     groups,
+    history,
     imports,
     lists,
     persons,
@@ -128,6 +129,7 @@ def api_router() -> APIRouter:
         runs,
         erp_tab,
         imports,
+        history,
     ):
         router.include_router(module.router)
     return router

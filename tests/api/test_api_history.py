@@ -1,0 +1,58 @@
+"""``/history`` and ``/runs/{id}/undo``: a record's field history, revert of one field, undo of a run, retention."""
+
+from __future__ import annotations
+
+import httpx
+
+from erpsync.protocol.models import ActorType
+from erpsync.testing.sample import COMPANY
+
+from .conftest import Synced, ok
+
+
+def _erp_email(synced: Synced, email: str) -> None:
+    synced.sample.erp.update_actor(COMPANY, ActorType.CUSTOMER, synced.erp_key, {"email": email})
+
+
+def test_history_lists_each_change_with_its_writer_and_undo_puts_it_back(synced: Synced) -> None:
+    _erp_email(synced, "erp@acme.example")
+    run = ok(synced.sync())
+    [change] = ok(synced.admin.get(f"/history/company/{synced.company_id}"))
+    assert (change["side"], change["field"], change["source"], change["run_id"]) == ("crm", "email", "sync", run["id"])
+    assert (change["old_value"], change["new_value"]) == ("a@acme.example", "erp@acme.example")
+    assert change["connection_id"] == synced.connection_id
+    undone = ok(synced.admin.post(f"/runs/{run['id']}/undo"))
+    assert [(w["side"], w["field"], w["value"], w["replaced"]) for w in undone["written"]] == [
+        ("crm", "email", "a@acme.example", "erp@acme.example")
+    ]
+    assert undone["left_alone"] == []
+    assert synced.company()["email"] == "a@acme.example"
+    undo_run = ok(synced.admin.get(f"/runs/{undone['run_id']}"))
+    assert (undo_run["kind"], undo_run["status"]) == ("undo", "ok")
+    assert synced.admin.post(f"/runs/{run['id']}/undo").status_code == 409  # once only
+    newest = ok(synced.admin.get(f"/history/company/{synced.company_id}", params={"limit": 1}))
+    assert [(c["source"], c["user_id"]) for c in newest] == [("undo", ok(synced.admin.get("/me"))["id"])]
+
+
+def test_revert_of_a_field_edited_since_leaves_it_and_says_why(synced: Synced) -> None:
+    _erp_email(synced, "erp@acme.example")
+    ok(synced.sync())
+    [change] = ok(synced.admin.get(f"/history/company/{synced.company_id}"))
+    ok(synced.admin.patch(f"/companies/{synced.company_id}", json={"email": "mine@acme.example"}))
+    answer = ok(synced.admin.post(f"/history/changes/{change['id']}/revert"))
+    assert answer["written"] == []
+    [left] = answer["left_alone"]
+    assert (left["field"], left["reason"]) == ("email", "conflict")
+    assert synced.company()["email"] == "mine@acme.example"
+
+
+def test_unknown_ids_are_404_bad_input_422_and_users_are_refused(synced: Synced, user: httpx.Client) -> None:
+    assert synced.admin.post("/runs/999/undo").status_code == 404
+    assert synced.admin.post("/history/changes/999/revert").status_code == 404
+    assert synced.admin.get("/history/planet/1").status_code == 422
+    assert synced.admin.put("/engine/history", json={"days": 0}).status_code == 422
+    assert ok(synced.admin.get("/engine/history")) == {"days": 365}
+    assert ok(synced.admin.put("/engine/history", json={"days": 30})) == {"days": 30}
+    assert ok(synced.admin.get("/engine/history")) == {"days": 30}
+    assert user.get(f"/history/company/{synced.company_id}").status_code == 403
+    assert user.post("/runs/1/undo").status_code == 403
