@@ -4,6 +4,7 @@ run can be undone and one field reverted, field by field, leaving alone what som
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import func, select, text
@@ -179,3 +180,39 @@ def test_a_records_history_is_read_through_the_record_index(database: Database) 
         else:
             plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_field_changes_record" in plan
+
+
+def test_the_daily_purge_runs_at_start_then_once_a_day(database: Database) -> None:
+    _old_rows(database, 4, days_ago=400)
+    daily = field_history.DailyPurge()
+    now = utcnow()
+    first = daily.tick(database, now=now)
+    assert first is not None
+    assert first.rows == 4
+    _old_rows(database, 2, days_ago=400)
+    assert daily.tick(database, now=now + dt.timedelta(hours=23)) is None
+    later = daily.tick(database, now=now + dt.timedelta(hours=25))
+    assert later is not None
+    assert later.rows == 2
+
+
+def test_the_embedded_worker_purges_in_the_background(world: World) -> None:
+    from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
+    from erpsync.worker import EmbeddedWorker
+
+    with world.database.session() as session:
+        save_engine_settings(session, EngineSettings(running=False))
+    _old_rows(world.database, 3, days_ago=400)
+    worker = EmbeddedWorker(world.engine, poll_seconds=0.05).start()
+    try:
+        deadline = utcnow() + dt.timedelta(seconds=10)
+        while utcnow() < deadline and _count(world.database):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert _count(world.database) == 0
+
+
+def _count(database: Database) -> int:
+    with database.read_session() as session:
+        return int(session.scalar(select(func.count()).select_from(FieldChange)) or 0)

@@ -169,3 +169,18 @@ def purge(database: Database, *, now: dt.datetime | None = None, chunk: int = PU
         total += len(deleted)
         if len(deleted) < chunk:
             return Purged(total, before)
+
+
+@dataclass
+class DailyPurge:
+    """The background work's purge: at most once per ``every`` (a day), the first at start-up."""
+
+    every: dt.timedelta = dt.timedelta(days=1)
+    last: dt.datetime | None = None
+
+    def tick(self, database: Database, *, now: dt.datetime | None = None) -> Purged | None:
+        now = now or utcnow()
+        if self.last is not None and now - self.last < self.every:
+            return None
+        self.last = now
+        return purge(database, now=now)
