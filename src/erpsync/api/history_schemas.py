@@ -86,7 +86,7 @@ def _left(item: LeftAlone) -> LeftAlonePublic:
     return LeftAlonePublic(**_written(item.target).model_dump(), reason=item.reason, message=item.message)
 
 
-class UndoPublic(BaseModel):
+class RunUndoPublic(BaseModel):
     """What an undo or a revert did: its own ``run_id``, the fields written back, those left alone (edited since,
     gone, refused) and, for an import, how many CRM records it created were deleted."""
 
@@ -96,8 +96,8 @@ class UndoPublic(BaseModel):
     deleted: int
 
 
-def undo_public(result: UndoResult) -> UndoPublic:
-    return UndoPublic(
+def undo_public(result: UndoResult) -> RunUndoPublic:
+    return RunUndoPublic(
         run_id=result.run_id,
         written=[_written(t) for t in result.written],
         left_alone=[_left(item) for item in result.left],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from erpsync.api.history_schemas import UndoPublic, field_change_public, undo_public
+from erpsync.api.history_schemas import RunUndoPublic, field_change_public, undo_public
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.cli.operations import runs_app
@@ -17,7 +17,7 @@ history_app = typer.Typer(help="The field history: who wrote each value, revert,
 app.add_typer(history_app, name="history")
 
 
-def _show_undo(what: str, result: UndoPublic, as_json: bool) -> None:
+def _show_undo(what: str, result: RunUndoPublic, as_json: bool) -> None:
     if as_json:
         output.print_json(result)
         return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from erpsync.api.history_schemas import (
     FieldChangePublic,
     HistorySettingsBody,
-    UndoPublic,
+    RunUndoPublic,
     field_change_public,
     undo_public,
 )
@@ -40,7 +40,7 @@ def record_history(
 @router.post("/history/changes/{change_id}/revert")
 def revert_field(
     change_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
-) -> UndoPublic:
+) -> RunUndoPublic:
     """Write back the value the change replaced, on the side it was made; left alone (and listed) when the field was
     edited since. The revert is a run of its own, audited."""
     return undo_public(operations.revert_field(session, Engine(database, clients), change_id, user=admin))
@@ -49,7 +49,7 @@ def revert_field(
 @router.post("/runs/{run_id}/undo")
 def undo_run(
     run_id: int, session: SessionDep, database: DatabaseDep, clients: ClientsDep, admin: AdminUser
-) -> UndoPublic:
+) -> RunUndoPublic:
     """Undo a sync cycle, resync, import (or an undo) field by field from the stored old and new values, on both
     sides; fields edited since are left alone and listed. 409 while the run runs or once it was undone."""
     return undo_public(operations.undo_run(session, Engine(database, clients), run_id, user=admin))

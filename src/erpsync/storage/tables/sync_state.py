@@ -149,10 +149,11 @@ class SyncJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # import, resync
     connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), index=True)
-    actor_type: Mapped[str | None] = mapped_column(String(32))  # import: the ERP actor type imported
-    keys_json: Mapped[list[Any] | None] = mapped_column(JSON)  # import: the ERP keys to import; None: every actor
+    actor_type: Mapped[str | None] = mapped_column(String(32))  # import: the type imported; resync: None for all
+    keys_json: Mapped[list[Any] | None] = mapped_column(JSON)  # import: ERP keys; resync: CRM ids; None: every one
     criteria_json: Mapped[list[Any]] = mapped_column(default=list)  # import: the search that found the keys
     no_blank_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)  # resync
+    resync_from: Mapped[str] = mapped_column(String(8), default="crm")  # resync: the side whose values are pushed
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     cursor: Mapped[str | None] = mapped_column(String(1000))

@@ -1,5 +1,6 @@
 """the field history (every synced field's change with its writer, old and new value), indexed by record and time;
-runs say who started them and which run undid them; the engine settings keep the history's retention
+runs say who started them and which run undid them; the engine settings keep the history's retention; a resync says
+the side whose values it pushes
 
 Revision ID: 0010_field_history
 Revises: 0008_config_stamp
@@ -41,12 +42,15 @@ def upgrade() -> None:
     op.create_index("ix_field_changes_run", "field_changes", ["run_id"])
     op.add_column("sync_runs", sa.Column("undone_by", sa.Integer(), nullable=True))
     op.add_column("sync_runs", sa.Column("started_by", sa.Integer(), nullable=True))
+    op.add_column("sync_jobs", sa.Column("resync_from", sa.String(length=8), nullable=False, server_default="crm"))
     op.add_column("engine_state", sa.Column("history_days", sa.Integer(), nullable=False, server_default="365"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("engine_state") as batch:
         batch.drop_column("history_days")
+    with op.batch_alter_table("sync_jobs") as batch:
+        batch.drop_column("resync_from")
     with op.batch_alter_table("sync_runs") as batch:
         batch.drop_column("started_by")
         batch.drop_column("undone_by")
