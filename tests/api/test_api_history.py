@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 
 from erpsync.protocol.models import ActorType
@@ -56,3 +59,37 @@ def test_unknown_ids_are_404_bad_input_422_and_users_are_refused(synced: Synced,
     assert ok(synced.admin.get("/engine/history")) == {"days": 30}
     assert user.get(f"/history/company/{synced.company_id}").status_code == 403
     assert user.post("/runs/1/undo").status_code == 403
+
+
+def test_resync_dry_run_then_run_then_undo_from_its_run(synced: Synced) -> None:
+    _erp_email(synced, "erp@acme.example")
+    body = {"source": "erp", "actor_type": "customer", "entity_ids": [synced.company_id]}
+    preview = ok(synced.admin.post(f"{synced.base}/resync/dry-run", json=body))
+    assert (preview["records"], preview["changed"], preview["complete"]) == (1, 1, True)
+    [row] = preview["rows"]
+    assert row["fields"] == [{"field": "email", "side": "crm", "old": "a@acme.example", "new": "erp@acme.example"}]
+    assert synced.company()["email"] == "a@acme.example"  # a dry run writes nothing
+    job = ok(synced.admin.post(f"{synced.base}/resync", json=body), 202)
+    done = _wait_done(synced, job["id"])
+    assert synced.company()["email"] == "erp@acme.example"
+    undone = ok(synced.admin.post(f"/runs/{done['run_id']}/undo"))
+    assert [(w["field"], w["value"]) for w in undone["written"]] == [("email", "a@acme.example")]
+    assert synced.company()["email"] == "a@acme.example"
+
+
+def test_a_resync_of_chosen_records_needs_their_actor_type(synced: Synced) -> None:
+    for path in ("resync", "resync/dry-run"):
+        answer = synced.admin.post(f"{synced.base}/{path}", json={"entity_ids": [synced.company_id]})
+        assert answer.status_code == 422, answer.text
+    assert synced.admin.post(f"{synced.base}/resync", json={"source": "side"}).status_code == 422
+
+
+def _wait_done(synced: Synced, job_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = ok(synced.admin.get(f"{synced.base}/resync-from-crm/{job_id}"))
+        if job["status"] not in ("queued", "running"):
+            assert job["status"] == "done", job
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"resync {job_id} did not end")

@@ -37,3 +37,30 @@ def test_history_show_revert_undo_and_retention(main_connection: str, sample: Ru
     code, output = run_cli("history", "purge")
     assert code == 0, output
     assert output.startswith("0 changes older than")
+
+
+def test_resync_from_the_erp_for_chosen_records_dry_run_first(main_connection: str, sample: RunningSample) -> None:
+    key = _customer(sample, "Fjord", "f@fjord.example")
+    _activate(main_connection)
+    assert run_cli("import", "Main", "customer")[0] == 0
+    sample.erp.update_actor(COMPANY, ActorType.CUSTOMER, key, {"email": "erp@fjord.example"})
+    scope = ("--from", "erp", "--type", "customer", "--record", "1")
+    preview = run_json("connections", "resync", "Main", *scope, "--dry-run")
+    assert (preview["records"], preview["changed"]) == (1, 1)
+    assert preview["rows"][0]["fields"][0] == {
+        "field": "email",
+        "side": "crm",
+        "old": "f@fjord.example",
+        "new": "erp@fjord.example",
+    }
+    code, output = run_cli("connections", "resync", "Main", *scope, "--dry-run")
+    assert code == 0, output
+    assert "1 of 1 records would change" in output
+    assert run_json("history", "show", "company", "1") == []  # a dry run writes nothing
+    job = run_json("connections", "resync", "Main", *scope)
+    assert (job["kind"], job["status"], job["processed"]) == ("resync", "done", 1)
+    [change] = run_json("history", "show", "company", "1")
+    assert (change["source"], change["new_value"]) == ("resync", "erp@fjord.example")
+    code, output = run_cli("connections", "resync", "Main", "--record", "1")
+    assert code == 1
+    assert "actor type" in output

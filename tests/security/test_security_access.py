@@ -120,6 +120,8 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("POST", "/history/changes/{change_id}/revert"): ADMIN,
     ("GET", "/engine/history"): ADMIN,
     ("PUT", "/engine/history"): ADMIN,
+    ("POST", "/connections/{connection_id}/resync"): ADMIN,
+    ("POST", "/connections/{connection_id}/resync/dry-run"): ADMIN,
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),

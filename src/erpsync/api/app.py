@@ -29,6 +29,7 @@ from erpsync.api.routers import (
     lists,
     persons,
     projects,
+    resync,
     runs,
     users,
 )
@@ -129,6 +130,7 @@ def api_router() -> APIRouter:
         runs,
         erp_tab,
         imports,
+        resync,
         history,
     ):
         router.include_router(module.router)

@@ -1,13 +1,13 @@
 """The ``erpsync`` command line (Typer), one module per command group: ``hub`` (serve, db, users, groups, CRM lists),
 ``connections`` (connectors, connections), ``configure`` (activation, mappings, list mappings, defaults, ranks, policy,
-priority), ``operations`` (sync now, resync, health, engine, runs, imports, problems), ``history`` (field history,
-revert, retention, undo of a run), ``connector`` (a built-in
+priority), ``operations`` (sync now, resync, health, engine, runs, imports, problems), ``resync`` (a resync in any
+scope, its dry run), ``history`` (field history, revert, retention, undo of a run), ``connector`` (a built-in
 connector), ``work`` (conformance, demo, sync, worker, import), ``config`` (export, apply); ``common`` holds the app
 and what the commands share, ``output`` the JSON, tables, request bodies and progress bars. The entry point is
 ``erpsync.cli:app``."""
 
 # The groups register their commands as they are imported, in the order ``erpsync --help`` lists them.
-from erpsync.cli import connector, hub, connections, configure, operations, history, work, config  # isort: skip
+from erpsync.cli import connector, hub, connections, configure, operations, resync, history, work, config  # isort: skip
 from erpsync.cli.common import app
 
-__all__ = ["app", "config", "configure", "connections", "connector", "history", "hub", "operations", "work"]
+__all__ = ["app", "config", "configure", "connections", "connector", "history", "hub", "operations", "resync", "work"]

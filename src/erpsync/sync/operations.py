@@ -9,8 +9,8 @@ a lock (on SQLite the write lock) or a pooled connection meanwhile. Objects the 
 ``user`` is the administrator acting, None on the command line (which sees every connection).
 
 Public names: ``sync_connection_now``, ``retry_failing_record``, ``preview_import``, ``start_import``,
-``resume_import``, ``undo_import``, ``start_resync``, ``cancel_run``, ``cancel_job``, ``save_engine_settings``,
-``undo_run``, ``revert_field``, ``save_history_days``.
+``resume_import``, ``undo_import``, ``start_resync``, ``dry_run_resync``, ``cancel_run``, ``cancel_job``,
+``save_engine_settings``, ``undo_run``, ``revert_field``, ``save_history_days``.
 """
 
 from __future__ import annotations
@@ -123,13 +123,35 @@ def undo_import(session: Session, database: Database, connection_id: int, job_id
 
 
 def start_resync(
-    session: Session, sync: Engine, connection_id: int, *, no_blank_overwrite: bool | None, user: User | None
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    *,
+    no_blank_overwrite: bool | None,
+    user: User | None,
+    scope: resync.ResyncScope | None = None,
 ) -> SyncJob:
-    """Queue a resync from the CRM (``resync.start_resync``); the caller hands the job to the workers."""
+    """Queue a resync (``resync.start_resync``: from the CRM for the whole connection unless ``scope`` says
+    otherwise); the caller hands the job to the workers."""
     live_connection(session, connection_id, user=user)
     user_id = None if user is None else user.id
     end_transaction(session)
-    return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id)
+    return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id, scope=scope)
+
+
+def dry_run_resync(
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    *,
+    no_blank_overwrite: bool | None,
+    user: User | None,
+    scope: resync.ResyncScope | None = None,
+) -> resync.DryRun:
+    """What the same resync would change, record by record and field by field, writing nothing."""
+    live_connection(session, connection_id, user=user)
+    end_transaction(session)
+    return resync.dry_run(sync, connection_id, scope=scope, no_blank_overwrite=no_blank_overwrite)
 
 
 # --- cancelling -------------------------------------------------------------------------------------------------------
