@@ -12,7 +12,7 @@ retention are purged in the background, a chunk at a time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from erpsync.errors import ValidationError
 from erpsync.storage.db import Database
-from erpsync.storage.tables import EngineState, ErpLink, FieldChange, SyncRun, utcnow
+from erpsync.storage.tables import EngineState, ErpLink, FieldChange, SyncRun, User, utcnow
+from erpsync.sync.connections import visible_connections
 from erpsync.sync.engine_settings import ENGINE_STATE_ID
 from erpsync.sync.merge import Decision
 
@@ -117,6 +118,30 @@ def last_writes(session: Session, entity_type: str, entity_id: int, connection_i
     for change in record_history(session, entity_type, entity_id, connection_id=connection_id, limit=MAX_HISTORY_PAGE):
         latest.setdefault(change.field, change)
     return latest
+
+
+def last_writes_by_connection(
+    database: Database, entity_type: str, entity_id: int, connection_ids: Collection[int]
+) -> dict[int, list[FieldChange]]:
+    """The ERP tab's view: per connection, the latest change of each field of the record, by field key."""
+    with database.read_session() as session:
+        found = {cid: last_writes(session, entity_type, entity_id, cid) for cid in connection_ids}
+    return {cid: [changes[key] for key in sorted(changes)] for cid, changes in found.items()}
+
+
+def visible_history(
+    session: Session, user: User, entity_type: str, entity_id: int, *, limit: int = 100
+) -> list[FieldChange]:
+    """A record's changes through the connections ``user`` may see, newest first."""
+    visible = [c.id for c in visible_connections(session, user, deleted=False)]
+    query = (
+        select(FieldChange)
+        .where(FieldChange.entity_type == entity_type, FieldChange.entity_id == entity_id)
+        .where(FieldChange.connection_id.in_(visible))
+        .order_by(FieldChange.at.desc(), FieldChange.id.desc())
+        .limit(min(limit, MAX_HISTORY_PAGE))
+    )
+    return list(session.scalars(query))
 
 
 def run_changes(session: Session, run_id: int) -> list[FieldChange]:

@@ -23,7 +23,7 @@ from erpsync import audit
 from erpsync.crm.service import CrmRecord, read_records, user_origin, write_records
 from erpsync.errors import ConflictError, ErpsyncError, ErrorCode, NotFoundError
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ErpLink, FieldChange, SyncRun
+from erpsync.storage.tables import ErpLink, FieldChange, SyncEvent, SyncRun
 from erpsync.sync import field_history, imports, jobs, locks, runs
 from erpsync.sync.merge import Decision, DecisionKind, Side, same
 from erpsync.sync.work import Engine, Pass, passes
@@ -154,8 +154,30 @@ def _close(engine: Engine, result: UndoResult, *, user_id: int | None, action: s
     )
     with engine.database.session() as session:
         runs.close_run(session, result.run_id, counts)
+        _list_left_alone(session, result)
         detail = {"run": result.run_id, "written": len(result.written), "left_alone": len(result.left)}
         audit.record(session, user_id=user_id, action=action, target_type=target[0], target_id=target[1], detail=detail)
+
+
+def _list_left_alone(session: Session, result: UndoResult) -> None:
+    """The fields left alone, as the run's events (one per record, an error per field), so its page lists them."""
+    by_link: dict[int, list[LeftAlone]] = defaultdict(list)
+    for item in result.left:
+        by_link[item.target.link_id].append(item)
+    for link_id, items in sorted(by_link.items()):
+        target = items[0].target
+        errors = [{"reason": i.reason, "message": i.message, "field": i.target.field} for i in items]
+        session.add(
+            SyncEvent(
+                run_id=result.run_id,
+                link_id=link_id,
+                entity_type=target.entity_type,
+                entity_id=target.entity_id,
+                actor_type=target.actor_type,
+                erp_key=target.erp_key,
+                errors_json=errors,
+            )
+        )
 
 
 # --- writing back ----------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from erpsync.web.routers import (
     auth,
     crm,
     erp_tab,
+    record_history,
     sync_configure,
     sync_connections,
     sync_connectors,
@@ -25,6 +26,7 @@ from erpsync.web.routers import (
     sync_import,
     sync_jobs,
     sync_tab,
+    sync_undo,
     users,
 )
 
@@ -52,6 +54,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_health,
         sync_import,
         sync_jobs,
+        sync_undo,
+        record_history,
         users,
     )
     for module in routers:
