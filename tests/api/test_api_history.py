@@ -24,6 +24,7 @@ def test_history_lists_each_change_with_its_writer_and_undo_puts_it_back(synced:
     assert (change["side"], change["field"], change["source"], change["run_id"]) == ("crm", "email", "sync", run["id"])
     assert (change["old_value"], change["new_value"]) == ("a@acme.example", "erp@acme.example")
     assert change["connection_id"] == synced.connection_id
+    assert change["written_by"] == f"sync:{synced.connection_id}"
     undone = ok(synced.admin.post(f"/runs/{run['id']}/undo"))
     assert [(w["side"], w["field"], w["value"], w["replaced"]) for w in undone["written"]] == [
         ("crm", "email", "a@acme.example", "erp@acme.example")
@@ -34,7 +35,8 @@ def test_history_lists_each_change_with_its_writer_and_undo_puts_it_back(synced:
     assert (undo_run["kind"], undo_run["status"]) == ("undo", "ok")
     assert synced.admin.post(f"/runs/{run['id']}/undo").status_code == 409  # once only
     newest = ok(synced.admin.get(f"/history/company/{synced.company_id}", params={"limit": 1}))
-    assert [(c["source"], c["user_id"]) for c in newest] == [("undo", ok(synced.admin.get("/me"))["id"])]
+    me = ok(synced.admin.get("/me"))["id"]
+    assert [(c["source"], c["user_id"], c["written_by"]) for c in newest] == [("undo", me, f"user:{me}")]
 
 
 def test_revert_of_a_field_edited_since_leaves_it_and_says_why(synced: Synced) -> None:

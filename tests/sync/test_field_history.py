@@ -39,6 +39,7 @@ def test_a_cycle_keeps_each_written_field_with_its_writer_and_values(world: Worl
     email, phone = changes["crm", "email"], changes["erp", "phone"]
     assert (email.old_value, email.new_value, email.source) == ("old@acme.example", "new@acme.example", "sync")
     assert (phone.old_value, phone.new_value) == ("111", "222")
+    assert (email.written_by, phone.written_by) == (f"sync:{world.connection_id}", "user:1")  # phone: a CRM edit
     assert {(c.run_id, c.connection_id, c.link_id, c.erp_key) for c in changes.values()} == {
         (summary.run_id, world.connection_id, link_id, erp_key)
     }

@@ -32,7 +32,7 @@ def test_the_erp_tab_shows_each_fields_last_writer_and_reverts_one(tab: Tab) -> 
     row = re.search(r'<tr data-last-write="email">(.*?)</tr>', page, re.S)
     assert row, page
     assert "<td>CRM</td>" in row.group(1)
-    assert "<td>Sync</td>" in row.group(1)
+    assert "Sync · <span data-writer>Main</span>" in row.group(1)
     assert "<del>old@acme.example</del>" in row.group(1)
     revert = re.search(r'action="(/companies/\d+/erp/\d+/revert/\d+)"', row.group(1))
     assert revert
@@ -41,6 +41,9 @@ def test_the_erp_tab_shows_each_fields_last_writer_and_reverts_one(tab: Tab) -> 
     assert "1 field written back" in done.text
     assert 'data-change="' in done.text
     assert "old@acme.example" in tab.carla.get(f"/companies/{company_id}/edit").text
+    row = re.search(r'<tr data-last-write="email">(.*?)</tr>', tab.carla.get(tab.url(company_id)).text, re.S)
+    assert row
+    assert "Revert · <span data-writer>Carla</span>" in row.group(1)
     danish = tab.carla.get(f"/companies/{company_id}/history", headers={"Accept-Language": "da"}).text
     assert "Felthistorik" in danish
     assert "Tilbageførsel" in danish

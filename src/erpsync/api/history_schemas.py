@@ -30,6 +30,8 @@ class FieldChangePublic(BaseModel):
     new_value: Any
     source: str
     user_id: int | None
+    written_by: str | None
+    """The value's author: ``user:<id>`` (a CRM edit carried to the ERP, a revert, an undo), ``sync:<connection>``."""
     at: dt.datetime
 
 
@@ -48,6 +50,7 @@ def field_change_public(change: FieldChange) -> FieldChangePublic:
         new_value=change.new_value,
         source=change.source,
         user_id=change.user_id,
+        written_by=change.written_by,
         at=change.at,
     )
 

@@ -12,7 +12,7 @@ retention are purged in the background, a chunk at a time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.errors import ValidationError
 from erpsync.storage.db import Database
-from erpsync.storage.tables import EngineState, ErpLink, FieldChange, SyncRun, User, utcnow
+from erpsync.storage.tables import EngineState, ErpConnection, ErpLink, FieldChange, SyncRun, User, utcnow
 from erpsync.sync.connections import visible_connections
 from erpsync.sync.engine_settings import ENGINE_STATE_ID
 from erpsync.sync.merge import Decision
@@ -50,8 +50,19 @@ def source_of(run: SyncRun) -> Source:
     return _SOURCE_OF_RUN.get(run.kind, Source.SYNC)
 
 
-def add_decisions(session: Session, run_id: int, link: ErpLink, decisions: Sequence[Decision]) -> None:
-    """One row per side each decision wrote, in the caller's transaction (the one that stores the event)."""
+def add_decisions(
+    session: Session,
+    run_id: int,
+    link: ErpLink,
+    decisions: Sequence[Decision],
+    *,
+    crm_changed_by: str | None = None,
+) -> None:
+    """One row per side each decision wrote, in the caller's transaction (the one that stores the event).
+
+    ``written_by`` names the value's author: a value taken from the CRM into the ERP was written by the CRM record's
+    last writer (``crm_changed_by``: ``user:<id>`` for a person, the record level being what the CRM keeps); one taken
+    from the ERP into the CRM by the connection (``sync:<id>``); a revert's or undo's by the user who asked."""
     written = [d for d in decisions if d.written_to is not None]
     if not written:
         return
@@ -71,9 +82,18 @@ def add_decisions(session: Session, run_id: int, link: ErpLink, decisions: Seque
                 new_value=decision.new,
                 source=source.value,
                 user_id=user_id,
+                written_by=_author(source, user_id, side, link.connection_id, crm_changed_by),
                 at=now,
             )
         )
+
+
+def _author(source: Source, user_id: int | None, side: str, connection_id: int, crm_changed_by: str | None) -> str:
+    if source in (Source.REVERT, Source.UNDO) and user_id is not None:
+        return f"user:{user_id}"
+    if side == "erp" and crm_changed_by:
+        return crm_changed_by
+    return f"sync:{connection_id}"
 
 
 def _where(link: ErpLink) -> dict[str, Any]:
@@ -120,13 +140,26 @@ def last_writes(session: Session, entity_type: str, entity_id: int, connection_i
     return latest
 
 
+@dataclass(frozen=True)
+class LastWrites:
+    """The ERP tab's view: per connection, the latest change of each field of a record (by field key), and the display
+    names of their authors."""
+
+    by_connection: dict[int, list[FieldChange]]
+    writers: dict[str, str]
+
+    def get(self, connection_id: int, default: list[FieldChange]) -> list[FieldChange]:
+        return self.by_connection.get(connection_id, default)
+
+
 def last_writes_by_connection(
     database: Database, entity_type: str, entity_id: int, connection_ids: Collection[int]
-) -> dict[int, list[FieldChange]]:
-    """The ERP tab's view: per connection, the latest change of each field of the record, by field key."""
+) -> LastWrites:
     with database.read_session() as session:
         found = {cid: last_writes(session, entity_type, entity_id, cid) for cid in connection_ids}
-    return {cid: [changes[key] for key in sorted(changes)] for cid, changes in found.items()}
+        by_connection = {cid: [changes[key] for key in sorted(changes)] for cid, changes in found.items()}
+        writers = writer_names(session, [c for changes in by_connection.values() for c in changes])
+    return LastWrites(by_connection, writers)
 
 
 def visible_history(
@@ -142,6 +175,23 @@ def visible_history(
         .limit(min(limit, MAX_HISTORY_PAGE))
     )
     return list(session.scalars(query))
+
+
+def writer_names(session: Session, changes: Iterable[FieldChange]) -> dict[str, str]:
+    """The display name of each change's author: a user's name, a connection's name; other tags as they are."""
+    tags = {change.written_by for change in changes if change.written_by}
+    ids = {kind: [int(tag.split(":", 1)[1]) for tag in tags if _is_tag(tag, kind)] for kind in ("user", "sync")}
+    users = session.execute(select(User.id, User.name).where(User.id.in_(ids["user"]))).all() if ids["user"] else []
+    names = {f"user:{row.id}": row.name for row in users}
+    if ids["sync"]:
+        found = session.execute(select(ErpConnection.id, ErpConnection.name).where(ErpConnection.id.in_(ids["sync"])))
+        names |= {f"sync:{row.id}": row.name for row in found}
+    return {tag: names.get(tag, tag) for tag in tags}
+
+
+def _is_tag(tag: str, kind: str) -> bool:
+    prefix, _, number = tag.partition(":")
+    return prefix == kind and number.isdigit()
 
 
 def run_changes(session: Session, run_id: int) -> list[FieldChange]:

@@ -104,6 +104,7 @@ class Pushed:
     error: runs.RecordError | None = None
     last_modified: str | None = None  # as read: the connector refuses a write over a later ERP edit
     crm_values: dict[str, m.Value] = field(default_factory=dict)  # the CRM writes, by CRM field key
+    crm_changed_by: str | None = None  # the CRM record's last writer: the author of the values pushed to the ERP
 
 
 @dataclass
@@ -164,7 +165,8 @@ class ResyncPager:
                 agreed=link.agreed_json, crm=p.from_crm(record.values).values, erp=p.from_erp(actor.fields).values
             )
             result = push(self.scope.source, snapshot, rules=p.rules, no_blank_overwrite=self.no_blank_overwrite)
-            pushed.append(_translated(p, Pushed(link, result, last_modified=actor.last_modified)))
+            item = Pushed(link, result, last_modified=actor.last_modified, crm_changed_by=record.changed_by)
+            pushed.append(_translated(p, item))
         return pushed
 
     def _save(self, p: Pass, pushed: list[Pushed]) -> list[Pushed]:
@@ -220,7 +222,7 @@ def _translated(p: Pass, item: Pushed) -> Pushed:
     if translation.problems:
         problem = translation.problems[0]
         return Pushed(item.link, None, runs.RecordError(ErrorCode.MAPPING.value, problem.message, problem.field))
-    return Pushed(item.link, item.result, None, item.last_modified, translation.values)
+    return replace(item, crm_values=translation.values)
 
 
 def _store_one(
@@ -236,7 +238,8 @@ def _store_one(
     elif item.result is not None:
         links.mark_synced(link, item.result.agreed, now=now)
         if item.result.decisions:
-            runs.add_event(session, run_id, runs.EventRecord(link, item.result.decisions))
+            event = runs.EventRecord(link, item.result.decisions, crm_changed_by=item.crm_changed_by)
+            runs.add_event(session, run_id, event)
 
 
 def resync_pager(engine: Engine, job: SyncJob) -> ResyncPager:

@@ -74,6 +74,7 @@ class EventRecord:
     link: ErpLink
     decisions: Sequence[Decision] = ()
     errors: Sequence[RecordError] = field(default_factory=tuple)
+    crm_changed_by: str | None = None  # the CRM record's last writer: the author of the CRM values sent to the ERP
 
 
 LEASED_KINDS = (RunKind.CYCLE, RunKind.CONNECTION, RunKind.IMPORT, RunKind.RESYNC)
@@ -274,7 +275,7 @@ def add_event(session: Session, run_id: int, event: EventRecord) -> None:
             errors_json=[asdict(e) for e in event.errors],
         )
     )
-    field_history.add_decisions(session, run_id, link, event.decisions)
+    field_history.add_decisions(session, run_id, link, event.decisions, crm_changed_by=event.crm_changed_by)
 
 
 # --- progress -------------------------------------------------------------------------------------------------------

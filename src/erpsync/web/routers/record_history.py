@@ -36,6 +36,7 @@ def _context(session: Session, request: Request, user: User, entity_id: int) -> 
     entity_type = crm_forms.ENTITY_BY_SEGMENT[segment]
     entity = or_404(lambda: service.get_entity(session, entity_type, entity_id))
     names = {c.id: c.name for c in visible_connections(session, user)}
+    changes = field_history.visible_history(session, user, entity_type.value, entity_id, limit=CHANGES_SHOWN)
     return {
         "segment": segment,
         "section": segment,
@@ -43,7 +44,8 @@ def _context(session: Session, request: Request, user: User, entity_id: int) -> 
         "entity": entity,
         "title_of": crm_forms.title_of,
         "erp_tab": True,
-        "changes": field_history.visible_history(session, user, entity_type.value, entity_id, limit=CHANGES_SHOWN),
+        "changes": changes,
+        "writers": field_history.writer_names(session, changes),
         "connection_names": names,
         "result": None,
         "error": None,

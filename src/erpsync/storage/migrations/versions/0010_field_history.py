@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("new_value", sa.JSON(), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("written_by", sa.String(length=64), nullable=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_field_changes")),
     )
