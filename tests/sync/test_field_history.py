@@ -217,3 +217,26 @@ def test_the_embedded_worker_purges_in_the_background(world: World) -> None:
 def _count(database: Database) -> int:
     with database.read_session() as session:
         return int(session.scalar(select(func.count()).select_from(FieldChange)) or 0)
+
+
+def test_an_imports_updates_of_existing_records_are_kept_and_undone(world: World) -> None:
+    from erpsync.protocol.models import ActorType
+
+    company_id = world.crm_company(NAME="Beta Trading", EMAIL="old@beta.example")
+    world.erp_customer(name="Beta Trading", email="new@beta.example")
+    world.erp_customer(name="Gamma New")
+    job = imports.start_import(world.engine, world.connection_id, ActorType.CUSTOMER)
+    done = imports.run_import(world.engine, job.id)
+    assert done is not None
+    assert (done.created, done.linked) == (1, 1)
+    assert world.crm_values(company_id)["EMAIL"] == "new@beta.example"
+    [change] = history(world, company_id)
+    assert (change.side, change.field, change.source, change.old_value) == (
+        "crm",
+        "email",
+        "import",
+        "old@beta.example",
+    )
+    result = undo.undo_run(world.engine, done.run_id or 0)
+    assert (result.deleted, [t.field for t in result.written]) == (1, ["email"])
+    assert world.crm_values(company_id)["EMAIL"] == "old@beta.example"
