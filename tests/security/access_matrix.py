@@ -78,6 +78,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     **_crm_rows("projects"),
     ("GET", _SYNC): ADMIN,
     ("POST", f"{_SYNC}/engine"): ADMIN,
+    ("POST", f"{_SYNC}/history"): ADMIN,
     ("GET", f"{_SYNC}/connectors/new"): ADMIN,
     ("POST", f"{_SYNC}/connectors/new"): ADMIN,
     ("GET", f"{_SYNC}/connectors/{{connector_id}}/edit"): ADMIN,

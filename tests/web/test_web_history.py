@@ -111,3 +111,19 @@ def test_the_resync_dialog_dry_runs_then_runs_in_the_chosen_scope(tab: Tab) -> N
         assert time.monotonic() < deadline, "the resync did not write the ERP value"
         time.sleep(0.1)
     assert "new@acme.example" in tab.carla.get(f"/companies/{company_id}/edit").text
+
+
+def test_the_sync_tab_sets_how_long_the_history_is_kept(tab: Tab) -> None:
+    assert (
+        'name="days" type="number" min="1" max="3650" step="1" inputmode="numeric" value="365"'
+        in tab.admin.get(TAB).text
+    )
+    saved = tab.admin.post(f"{TAB}/history", {"days": "30"})
+    assert saved.status_code == 303
+    assert 'value="30"' in tab.admin.get(saved.headers["location"]).text
+    for wrong in ("0", "soon", "99999"):
+        refused = tab.admin.post(f"{TAB}/history", {"days": wrong})
+        assert refused.headers["location"].endswith("history_error=1")
+    assert "Not saved: enter 1 to 3650 days." in tab.admin.get(f"{TAB}?history_error=1").text
+    assert 'value="30"' in tab.admin.get(TAB).text
+    assert tab.carla.post(f"{TAB}/history", {"days": "1"}).status_code == 403

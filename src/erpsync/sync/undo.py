@@ -106,7 +106,9 @@ def undo_run(engine: Engine, run_id: int, *, user_id: int | None = None) -> Undo
     if job is not None and job.kind == jobs.JobKind.IMPORT.value and job.status != jobs.JobStatus.UNDONE.value:
         deleted = imports.undo_import(database, job.id)  # the records it created; it refuses while the job runs
     with database.session() as session:
-        run = runs.get_run(session, run_id)
+        run = session.get(SyncRun, run_id, with_for_update=True)  # a second undo at the same time waits, then sees it
+        if run is None:
+            raise NotFoundError(f"no run with id {run_id}")
         _check_undoable(run)
         targets = targets_of(field_history.run_changes(session, run_id))
         undo = runs.open_run(session, kind=runs.RunKind.UNDO, connection_id=run.connection_id, started_by=user_id)

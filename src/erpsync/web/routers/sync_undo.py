@@ -1,5 +1,6 @@
 """*Undo* of a run from its page (administrators): a confirmation, then the undo (itself a run) whose page lists what
-was written back, field by field, and what was left alone because someone edited it since.
+was written back, field by field, and what was left alone because someone edited it since; and how many days the
+field history is kept (a form on the Sync tab).
 
 The undo calls connectors: the request's transaction is ended first (``operations.undo_run``).
 """
@@ -9,13 +10,13 @@ from __future__ import annotations
 from fastapi import Request, status
 from fastapi.responses import Response
 
-from erpsync.errors import ErpsyncError, NotFoundError
+from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.sync import operations, runs
 from erpsync.sync.work import Engine
 from erpsync.web import pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
-from erpsync.web.routers import page_router
+from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
 
@@ -56,3 +57,16 @@ def undo_run(
     except ErpsyncError as refused:  # still running, undone already, or the connection busy
         return _dialog(request, admin, run_id, error=pages.error_text(request, refused))
     return pages.redirect(request, f"{SYNC_TAB}/runs/{result.run_id}")
+
+
+@router.post("/history")
+def save_history_days(request: Request, session: SessionDep, admin: WebAdmin, form: PostedForm) -> Response:
+    """The field history's retention in days; older changes are purged in the background."""
+    text = str(form.get("days") or "").strip()
+    try:
+        if not text.isdigit() or len(text) > 5:
+            raise ValidationError("enter the days as a whole number")
+        operations.save_history_days(session, int(text))
+    except ValidationError:
+        return pages.redirect(request, f"{SYNC_TAB}?history_error=1")
+    return pages.redirect(request, f"{SYNC_TAB}?history_saved=1")
