@@ -240,3 +240,22 @@ def test_an_imports_updates_of_existing_records_are_kept_and_undone(world: World
     result = undo.undo_run(world.engine, done.run_id or 0)
     assert (result.deleted, [t.field for t in result.written]) == (1, ["email"])
     assert world.crm_values(company_id)["EMAIL"] == "old@beta.example"
+
+
+def test_undo_through_a_deleted_connection_leaves_every_field_and_says_why(world: World) -> None:
+    from erpsync.storage.tables import ErpConnection
+    from erpsync.sync.connections import delete_connection
+
+    company_id, erp_key, _ = world.linked_pair(email="old@acme.example")
+    world.erp_update(erp_key, email="new@acme.example")
+    [summary] = world.cycle()
+    with world.database.session() as session:
+        connection = session.get(ErpConnection, world.connection_id)
+        assert connection is not None
+        delete_connection(session, world.clients, connection)
+    result = undo.undo_run(world.engine, summary.run_id)
+    assert result.written == []
+    [left] = result.left
+    assert (left.target.field, left.reason) == ("email", "not_found")
+    assert world.crm_values(company_id)["EMAIL"] == "new@acme.example"
+    assert get_run(world, result.run_id).status == "partial"

@@ -114,7 +114,7 @@ def undo_run(engine: Engine, run_id: int, *, user_id: int | None = None) -> Undo
         undo = runs.open_run(session, kind=runs.RunKind.UNDO, connection_id=run.connection_id, started_by=user_id)
         run.undone_by = undo.id
         result = UndoResult(undo.id, deleted=deleted)
-    _write_back(engine, targets, result, origin=_origin(user_id, result.run_id))
+    _write_back_or_fail(engine, targets, result, user_id=user_id)
     _close(engine, result, user_id=user_id, action="run.undo", target=("run", run_id))
     return result
 
@@ -130,9 +130,20 @@ def revert_field(engine: Engine, change_id: int, *, user_id: int | None = None) 
             session, kind=runs.RunKind.REVERT, connection_id=change.connection_id, started_by=user_id
         )
         result = UndoResult(revert.id)
-    _write_back(engine, targets, result, origin=_origin(user_id, result.run_id))
+    _write_back_or_fail(engine, targets, result, user_id=user_id)
     _close(engine, result, user_id=user_id, action="field.revert", target=("field_change", change_id))
     return result
+
+
+def _write_back_or_fail(engine: Engine, targets: Sequence[Target], result: UndoResult, *, user_id: int | None) -> None:
+    """``_write_back``; an unexpected failure (the database lost) closes the run as failed before it propagates, so
+    the run never stays *running*."""
+    try:
+        _write_back(engine, targets, result, origin=_origin(user_id, result.run_id))
+    except Exception as error:
+        counts = runs.RunCounts(records=len(result.written), errors=len(result.left))
+        runs.finish_run(engine.database, result.run_id, counts, error=str(error), stopped=True)
+        raise
 
 
 def _check_undoable(run: SyncRun) -> None:
