@@ -8,6 +8,7 @@ jobs are checkpointed per page.
 - Embedded (no ``ERPSYNC_REDIS_URL``): ``EmbeddedWorker`` has a scheduler thread that runs a cycle over every active
   connection each interval while automatic sync is on (``/engine``), then sends the alerts of every connection
   (``sync.alerts.notify_all``), and a job thread that runs queued jobs.
+- Either way the scheduler purges the field history past its retention once a day (``field_history.DailyPurge``).
 - Scale-out: ``erpsync worker`` runs ``serve_workers``: Dramatiq worker threads consuming the actors, and a
   ``Scheduler`` thread that enqueues each due connection (interval from the engine settings) and each job nothing is
   running (never delivered, message lost with a Redis restart, or worker killed: its lease expired). Only the holder
@@ -36,7 +37,7 @@ from erpsync.logs import bound
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
-from erpsync.sync import alerts, imports, jobs, locks, resync, runs
+from erpsync.sync import alerts, field_history, imports, jobs, locks, resync, runs
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.engine import RunSummary, active_connection_ids, run_cycle, sync_connection
 from erpsync.sync.engine_settings import engine_settings
@@ -95,6 +96,17 @@ def run_job_task(engine: Engine, job_id: int, *, lease_ttl: timedelta = jobs.DEF
         return JOB_RUNNERS[jobs.JobKind(job.kind)](engine, job_id, lease_ttl=lease_ttl)
 
 
+def purge_history(purge: field_history.DailyPurge, database: Database) -> None:
+    """The field history's daily purge; a failure is logged and tried again the next day."""
+    try:
+        purged = purge.tick(database)
+    except Exception:  # the scheduler outlives the purge
+        logger.exception("purging the field history failed")
+        return
+    if purged is not None and purged.rows:
+        logger.info("purged %s field changes older than %s", purged.rows, purged.before.isoformat())
+
+
 # --- embedded -------------------------------------------------------------------------------------------------------
 
 
@@ -111,6 +123,7 @@ class EmbeddedWorker:
             threading.Thread(target=self._jobs, name="erpsync-jobs", daemon=True),
         ]
         self.cycles = 0
+        self._purge = field_history.DailyPurge()
 
     def start(self) -> EmbeddedWorker:
         for thread in self._threads:
@@ -125,6 +138,7 @@ class EmbeddedWorker:
     def _cycles(self) -> None:
         last_start = time.monotonic()
         while not self._stop.wait(self._poll_seconds):
+            purge_history(self._purge, self._engine.database)
             with self._engine.database.read_session() as session:
                 settings = engine_settings(session)
             if not settings.running or time.monotonic() - last_start < settings.interval_seconds:
@@ -277,6 +291,7 @@ class Scheduler:
         self._redeliver_after = redeliver_after
         self._lease = locks.Lease(SCHEDULER_LOCK, locks.new_holder(), timedelta(seconds=max(3 * poll_seconds, 5)))
         self._sent: dict[int, datetime] = {}
+        self._purge = field_history.DailyPurge()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="erpsync-enqueuer", daemon=True)
 
@@ -301,6 +316,7 @@ class Scheduler:
     def tick(self) -> None:
         if not locks.try_acquire(self._database, self._lease):
             return  # another process schedules
+        purge_history(self._purge, self._database)
         for connection_id in self._due_connections():
             self._dispatcher.sync_connection(connection_id)
             self._sent[connection_id] = utcnow()

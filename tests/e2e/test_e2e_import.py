@@ -58,7 +58,7 @@ def test_admin_imports_from_the_erp_watches_the_progress_and_undoes(page: Page, 
     page.get_by_role("rowheader", name="Main").click()
     page.get_by_role("toolbar").get_by_role("button", name="Resync from CRM").click()
     dialog = page.locator("dialog[open]")
-    expect(dialog.get_by_label("Do not overwrite non-blank ERP values with blank CRM values")).not_to_be_checked()
+    expect(dialog.get_by_label("Do not overwrite non-blank values with blank ones")).not_to_be_checked()
     screenshot(page, "en-resync-confirm")
     page.keyboard.press("Escape")
     expect(page.locator("dialog[open]")).to_have_count(0)

@@ -62,6 +62,10 @@ def _crm_rows(collection: str) -> dict[tuple[str, str], Access]:
         ("GET", f"{tab}/documents/lines"): ERP_TAB,
         ("GET", f"{tab}/disconnect"): ERP_TAB,
         ("POST", f"{tab}/disconnect"): on_link,
+        ("GET", f"{one}/history"): ERP,  # the changes through the connections the caller may see
+        # The fixture has no field change 1: every licensed caller gets 404, the outsider for the connection too;
+        # tests/web/test_web_history.py reverts real changes.
+        ("POST", f"{tab}/revert/{{change_id}}"): UNLINKED,
     }
 
 
@@ -76,6 +80,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     **_crm_rows("projects"),
     ("GET", _SYNC): ADMIN,
     ("POST", f"{_SYNC}/engine"): ADMIN,
+    ("POST", f"{_SYNC}/history"): ADMIN,
     ("GET", f"{_SYNC}/connectors/new"): ADMIN,
     ("POST", f"{_SYNC}/connectors/new"): ADMIN,
     ("GET", f"{_SYNC}/connectors/{{connector_id}}/edit"): ADMIN,
@@ -104,6 +109,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", f"{_CONNECTION}/health"): ADMIN,
     ("POST", f"{_CONNECTION}/failing/{{link_id}}/retry"): ADMIN,
     ("GET", f"{_SYNC}/runs/{{run_id}}"): ADMIN,
+    ("GET", f"{_SYNC}/runs/{{run_id}}/undo"): ADMIN,
+    ("POST", f"{_SYNC}/runs/{{run_id}}/undo"): ADMIN,
     ("POST", f"{_CONNECTION}/sync"): ADMIN,
     ("GET", f"{_CONNECTION}/import"): ADMIN,
     ("GET", f"{_CONNECTION}/import/criteria"): ADMIN,
@@ -223,6 +230,7 @@ def path_for(world: SecurityWorld, records: Records, role: str, method: str, tem
         "link_id": 1,
         "run_id": 1,
         "job_id": 1,
+        "change_id": 1,
         "user_id": world.ids["victim_user"],  # never the caller: nobody demotes themselves
         "group_id": records.group_id,
         "cause": "0" * 32,

@@ -128,6 +128,13 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/connections/{connection_id}/alert-deliveries"): ADMIN,
     ("GET", "/audit"): ADMIN,
     ("POST", "/connections/{connection_id}/purge"): ADMIN,  # after restore: the victim is live, so 409
+    ("POST", "/runs/{run_id}/undo"): ADMIN,
+    ("GET", "/history/{entity_type}/{entity_id}"): ADMIN,
+    ("POST", "/history/changes/{change_id}/revert"): ADMIN,
+    ("GET", "/engine/history"): ADMIN,
+    ("PUT", "/engine/history"): ADMIN,
+    ("POST", "/connections/{connection_id}/resync"): ADMIN,
+    ("POST", "/connections/{connection_id}/resync/dry-run"): ADMIN,
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),
@@ -177,6 +184,8 @@ def _path(world: SecurityWorld, method: str, template: str) -> str:
         "job_id": 1,
         "cause": "0" * 32,
         "recipient_id": 1,
+        "entity_type": "company",
+        "change_id": 1,
     }
     return template.format(**values)
 
@@ -198,6 +207,7 @@ BODIES: dict[str, dict[str, object]] = {
     "/connections/{connection_id}/imports/preview": {"actor_type": "customer"},
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
     "/connections/{connection_id}/alert-recipients": {"channel": "email", "target": "ops@example.com"},
+    "/engine/history": {"days": 365},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

@@ -200,7 +200,7 @@ def test_resync_asks_first_then_runs_as_a_job(site: Site, admin: Browser, wizard
     _wait_ended(site, _start(admin, wizard, keys))
     base = f"/settings/sync/connections/{connection_id}/resync"
     dialog = admin.get(base).text
-    assert "Resync from CRM: Main" in dialog
+    assert "Resync: Main" in dialog
     assert re.search(r'<input type="checkbox" id="resync-no-blank" name="no_blank_overwrite" value="on">', dialog)
     started = admin.post(base, {"no_blank_overwrite": "on"})
     assert started.status_code == 303

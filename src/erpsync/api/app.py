@@ -24,11 +24,13 @@ from erpsync.api.routers import (
     engine,
     erp_tab,
     groups,
+    history,
     imports,
     lists,
     operations,
     persons,
     projects,
+    resync,
     runs,
     users,
 )
@@ -130,6 +132,8 @@ def api_router() -> APIRouter:
         erp_tab,
         imports,
         operations,
+        resync,
+        history,
     ):
         router.include_router(module.router)
     return router

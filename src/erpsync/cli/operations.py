@@ -1,6 +1,7 @@
 """What an administrator starts by hand and watches, from the command line (``sync.operations``' use cases):
-``erpsync connections sync|resync|health``, ``engine show|on|off|interval``, ``runs list|show|events|cancel``
-and ``imports list|preview|resume|undo|cancel`` (``problems`` is in ``cli.problems``).
+``erpsync connections sync|health``, ``engine show|on|off|interval``, ``runs list|show|events|cancel``
+and ``imports list|preview|resume|undo|cancel`` (``problems`` is in ``cli.problems``, ``connections resync`` in
+``cli.resync``).
 
 Long work (a sync, an import, a resync) runs here and now with a progress bar on standard error; ``--json`` prints
 what the API answers for the same thing.
@@ -35,7 +36,7 @@ from erpsync.errors import ErpsyncError
 from erpsync.protocol.models import MAX_LIMIT
 from erpsync.storage.db import Database
 from erpsync.storage.tables import SyncJob, SyncRun, utcnow
-from erpsync.sync import engine_settings, imports, jobs, operations, resync, runs
+from erpsync.sync import engine_settings, imports, jobs, operations, runs
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.job_views import JobPublic, job_public
 from erpsync.sync.work import Engine
@@ -53,7 +54,7 @@ app.add_typer(imports_app, name="imports")
 CONNECTION = typer.Argument(help="the connection's name")
 
 
-# --- sync now, resync, health -----------------------------------------------------------------------------------------
+# --- sync now, health -----------------------------------------------------------------------------------------------
 
 
 def _show_run(run: RunPublic, as_json: bool) -> None:
@@ -75,25 +76,6 @@ def connections_sync(name: str = CONNECTION, as_json: bool = output.JSON_OPTION)
     _show_run(run, as_json)
     if run.status != runs.RunStatus.OK.value:
         raise typer.Exit(1)
-
-
-@connections_app.command("resync")
-def connections_resync(
-    name: str = CONNECTION,
-    no_blank_overwrite: bool | None = typer.Option(
-        None,
-        "--no-blank-overwrite/--blank-overwrite",
-        help="keep filled ERP values from blank CRM values (default: the connection's option)",
-    ),
-    as_json: bool = output.JSON_OPTION,
-) -> None:
-    """Send every linked CRM record to the ERP again, here and now, with a progress bar."""
-    with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
-        sync = Engine(database, clients)
-        connection_id = common.connection_named(session, name).id
-        job = operations.start_resync(session, sync, connection_id, no_blank_overwrite=no_blank_overwrite, user=None)
-        done = run_job_here("resyncing", lambda show: resync.run_resync(sync, job.id, progress=show))
-    show_job(done, database, as_json)
 
 
 @connections_app.command("health")

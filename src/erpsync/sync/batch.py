@@ -273,5 +273,6 @@ def _store_plan(
     if errors:
         links.mark_failed(link, ErrorCode.MAPPING, "; ".join(f"{e.field}: {e.message}" for e in errors), now=now)
     if plan.result.decisions or errors:
-        runs.add_event(session, batch.run_id, runs.EventRecord(link, plan.result.decisions, errors))
+        event = runs.EventRecord(link, plan.result.decisions, errors, crm_changed_by=plan.crm_changed_by)
+        runs.add_event(session, batch.run_id, event)
     return plan.result_for(link, errors)

@@ -263,6 +263,7 @@ def _claim(database: Database, job_id: int) -> int:
             kind=RUN_KIND[JobKind(job.kind)],
             connection_id=job.connection_id,
             total=None if job.total is None else max(job.total - job.processed, 0),
+            started_by=job.created_by,
         )
         job.run_id, job.status = run.id, JobStatus.RUNNING.value
         return run.id

@@ -76,9 +76,11 @@ class DecisionKind(StrEnum):
     """Both sides changed, to different values: the policy, the newest change or a connection of higher sync priority
     decided."""
     RESYNC = "resync"
-    """*Resync from CRM* pushed the CRM value, ignoring change detection."""
+    """A resync pushed one side's value (the CRM's or the ERP's), ignoring change detection."""
     CONNECT = "connect"
     """The first sync of a new link: the user's choice or the field's direction decided."""
+    UNDO = "undo"
+    """A run undone or a field reverted: the value a change replaced is written back (``erpsync.sync.undo``)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ ONLY_ERP = "only erp changed"
 DIRECTION_FORBIDS = "direction forbids"
 BLANK_HELD_BACK = "blank not allowed to overwrite"
 RESYNC_FROM_CRM = "resync from crm"
+RESYNC_FROM_ERP = "resync from erp"
 CHOSEN_BY_USER = "chosen by user"
 OUTRANKED = "conflict: {connection} has a higher sync priority"
 """The reason when a connection of higher sync priority wrote the CRM value; ``connection`` is its name."""
@@ -354,6 +357,23 @@ def push_from_crm(
     to_erp = {field: rule for field, rule in rules.items() if rule.direction.writes(Side.ERP)}
     pushed = Choice(Side.CRM, DecisionKind.RESYNC, RESYNC_FROM_CRM)
     return _settle_all(snapshot, to_erp, lambda _: pushed, no_blank_overwrite=no_blank_overwrite)
+
+
+def push_from_erp(
+    snapshot: Snapshot, *, rules: Mapping[str, FieldRule], no_blank_overwrite: bool = False
+) -> MergeResult:
+    """*Resync from an ERP*: every field that may flow to the CRM takes the ERP value, ignoring change detection."""
+    to_crm = {field: rule for field, rule in rules.items() if rule.direction.writes(Side.CRM)}
+    pulled = Choice(Side.ERP, DecisionKind.RESYNC, RESYNC_FROM_ERP)
+    return _settle_all(snapshot, to_crm, lambda _: pulled, no_blank_overwrite=no_blank_overwrite)
+
+
+def push(
+    source: Side, snapshot: Snapshot, *, rules: Mapping[str, FieldRule], no_blank_overwrite: bool = False
+) -> MergeResult:
+    """A resync from ``source``: ``push_from_crm`` or ``push_from_erp``."""
+    pusher = push_from_crm if source is Side.CRM else push_from_erp
+    return pusher(snapshot, rules=rules, no_blank_overwrite=no_blank_overwrite)
 
 
 def connect(

@@ -9,7 +9,8 @@ a lock (on SQLite the write lock) or a pooled connection meanwhile. Objects the 
 ``user`` is the administrator acting, None on the command line (which sees every connection).
 
 Public names: ``sync_connection_now``, ``retry_failing_record``, ``preview_import``, ``start_import``,
-``resume_import``, ``undo_import``, ``start_resync``, ``cancel_run``, ``cancel_job``, ``save_engine_settings``.
+``resume_import``, ``undo_import``, ``start_resync``, ``dry_run_resync``, ``cancel_run``, ``cancel_job``,
+``save_engine_settings``, ``undo_run``, ``revert_field``, ``save_history_days``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncRun, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import engine, engine_settings, imports, jobs, resync
+from erpsync.sync import engine, engine_settings, field_history, imports, jobs, resync, runs, undo
 from erpsync.sync.connections import get_connection
 from erpsync.sync.engine import RunSummary
 from erpsync.sync.erp_tab import RestrictionInput
@@ -122,13 +123,35 @@ def undo_import(session: Session, database: Database, connection_id: int, job_id
 
 
 def start_resync(
-    session: Session, sync: Engine, connection_id: int, *, no_blank_overwrite: bool | None, user: User | None
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    *,
+    no_blank_overwrite: bool | None,
+    user: User | None,
+    scope: resync.ResyncScope | None = None,
 ) -> SyncJob:
-    """Queue a resync from the CRM (``resync.start_resync``); the caller hands the job to the workers."""
+    """Queue a resync (``resync.start_resync``: from the CRM for the whole connection unless ``scope`` says
+    otherwise); the caller hands the job to the workers."""
     live_connection(session, connection_id, user=user)
     user_id = None if user is None else user.id
     end_transaction(session)
-    return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id)
+    return resync.start_resync(sync, connection_id, no_blank_overwrite=no_blank_overwrite, user_id=user_id, scope=scope)
+
+
+def dry_run_resync(
+    session: Session,
+    sync: Engine,
+    connection_id: int,
+    *,
+    no_blank_overwrite: bool | None,
+    user: User | None,
+    scope: resync.ResyncScope | None = None,
+) -> resync.DryRun:
+    """What the same resync would change, record by record and field by field, writing nothing."""
+    live_connection(session, connection_id, user=user)
+    end_transaction(session)
+    return resync.dry_run(sync, connection_id, scope=scope, no_blank_overwrite=no_blank_overwrite)
 
 
 # --- cancelling -------------------------------------------------------------------------------------------------------
@@ -154,3 +177,39 @@ def save_engine_settings(session: Session, settings: engine_settings.EngineSetti
     """Automatic sync on/off and its interval (``ValidationError`` for an interval out of bounds)."""
     with unit_of_work(session):
         return engine_settings.save_engine_settings(session, settings)
+
+
+# --- history: undo a run, revert a field -----------------------------------------------------------------------------
+
+
+def undo_run(session: Session, sync: Engine, run_id: int, *, user: User | None) -> undo.UndoResult:
+    """Undo a run field by field (``undo.undo_run``); 404 for an unknown run, 409 while it runs or once undone."""
+    runs.get_run(session, run_id)
+    user_id = None if user is None else user.id
+    end_transaction(session)
+    return undo.undo_run(sync, run_id, user_id=user_id)
+
+
+def revert_field(
+    session: Session,
+    sync: Engine,
+    change_id: int,
+    *,
+    user: User | None,
+    entity: tuple[str, int] | None = None,
+) -> undo.UndoResult:
+    """Write back the value a field change replaced (``undo.revert_field``): the change's connection visible to
+    ``user``, and the change of ``entity`` (type, id) when given (the ERP tab's record), else ``NotFoundError``."""
+    change = field_history.get_change(session, change_id)
+    if change is None or change.connection_id is None or (entity and entity != (change.entity_type, change.entity_id)):
+        raise NotFoundError(f"no field change with id {change_id}")
+    get_connection(session, change.connection_id, user=user)
+    user_id = None if user is None else user.id
+    end_transaction(session)
+    return undo.revert_field(sync, change_id, user_id=user_id)
+
+
+def save_history_days(session: Session, days: int) -> int:
+    """How many days the field history is kept (``ValidationError`` out of bounds)."""
+    with unit_of_work(session):
+        return field_history.set_history_days(session, days)

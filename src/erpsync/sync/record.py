@@ -60,6 +60,8 @@ class Plan:
     crm_values: Mapping[str, m.Value]
     erp_actor: m.Actor | None
     problems: tuple[Problem, ...]
+    crm_changed_by: str | None = None
+    """Who last wrote the CRM record (``user:<id>``, ``sync:<id>``, ...): the author of the values it sends."""
 
     @property
     def idle(self) -> bool:
@@ -119,7 +121,7 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord, parents:
     problems = crm_side.problems + erp_side.problems + crm_writes.problems
     if move.problem is not None:
         problems += (move.problem,)
-    return Plan(link, result, written, erp_actor, problems)
+    return Plan(link, result, written, erp_actor, problems, crm.changed_by)
 
 
 def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:

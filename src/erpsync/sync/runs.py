@@ -23,6 +23,7 @@ from erpsync import metrics
 from erpsync.errors import ConflictError, ErrorCode, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
+from erpsync.sync import field_history
 from erpsync.sync.links import LinkCounts, link_counts
 from erpsync.sync.merge import Decision
 
@@ -33,6 +34,8 @@ class RunKind(StrEnum):
     RECORD = "record"  # Sync now (or retry) for one record
     IMPORT = "import"  # one attempt of an import from the ERP (erpsync.sync.imports)
     RESYNC = "resync"  # one attempt of a resync from the CRM (erpsync.sync.resync)
+    UNDO = "undo"  # a run undone, field by field (erpsync.sync.undo)
+    REVERT = "revert"  # one field set back to its previous value (erpsync.sync.undo)
 
 
 class RunStatus(StrEnum):
@@ -71,6 +74,7 @@ class EventRecord:
     link: ErpLink
     decisions: Sequence[Decision] = ()
     errors: Sequence[RecordError] = field(default_factory=tuple)
+    crm_changed_by: str | None = None  # the CRM record's last writer: the author of the CRM values sent to the ERP
 
 
 LEASED_KINDS = (RunKind.CYCLE, RunKind.CONNECTION, RunKind.IMPORT, RunKind.RESYNC)
@@ -78,14 +82,23 @@ LEASED_KINDS = (RunKind.CYCLE, RunKind.CONNECTION, RunKind.IMPORT, RunKind.RESYN
 INTERRUPTED = "interrupted: the process running it stopped (crash or lost database connection) before it ended"
 
 
-def open_run(session: Session, *, kind: RunKind, connection_id: int | None, total: int | None = None) -> SyncRun:
-    """Open a run in the caller's transaction; ``total``: the records it will handle, when known in advance."""
+def open_run(
+    session: Session,
+    *,
+    kind: RunKind,
+    connection_id: int | None,
+    total: int | None = None,
+    started_by: int | None = None,
+) -> SyncRun:
+    """Open a run in the caller's transaction; ``total``: the records it will handle, when known in advance;
+    ``started_by``: the user who asked for it, when one did."""
     run = SyncRun(
         connection_id=connection_id,
         kind=kind.value,
         status=RunStatus.RUNNING.value,
         counts_json={},
         progress_total=total,
+        started_by=started_by,
     )
     session.add(run)
     session.flush()
@@ -262,6 +275,7 @@ def add_event(session: Session, run_id: int, event: EventRecord) -> None:
             errors_json=[asdict(e) for e in event.errors],
         )
     )
+    field_history.add_decisions(session, run_id, link, event.decisions, crm_changed_by=event.crm_changed_by)
 
 
 # --- progress -------------------------------------------------------------------------------------------------------

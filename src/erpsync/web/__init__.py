@@ -20,6 +20,7 @@ from erpsync.web.routers import (
     crm,
     erp_documents,
     erp_tab,
+    record_history,
     sync_configure,
     sync_connections,
     sync_connectors,
@@ -28,6 +29,7 @@ from erpsync.web.routers import (
     sync_jobs,
     sync_operations,
     sync_tab,
+    sync_undo,
     users,
 )
 
@@ -58,6 +60,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_jobs,
         sync_operations,
         audit_log,
+        sync_undo,
+        record_history,
         users,
     )
     for module in routers:

@@ -2,9 +2,9 @@
 
 One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (entities, list items, the change
 counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
-(connectors, ERP connections and their sync configuration), ``operations`` (alert settings, recipients,
-causes and deliveries) and ``sync_state`` (links, watermarks, leases, runs,
-events, creates, engine settings, jobs). Importing the package registers every table on ``Base.metadata``.
+(connectors, ERP connections and their sync configuration), ``operations`` (alert settings, recipients, causes and
+deliveries), ``sync_state`` (links, watermarks, leases, runs, events, creates, engine settings, jobs) and ``history``
+(the field history). Importing the package registers every table on ``Base.metadata``.
 """
 
 from erpsync.storage.tables.access import (
@@ -41,6 +41,7 @@ from erpsync.storage.tables.crm import (
     Person,
     Project,
 )
+from erpsync.storage.tables.history import FieldChange
 from erpsync.storage.tables.operations import (
     AlertCause,
     AlertDelivery,
@@ -77,6 +78,7 @@ __all__ = [
     "EngineState",
     "ErpConnection",
     "ErpLink",
+    "FieldChange",
     "Group",
     "GroupMember",
     "ImportItem",

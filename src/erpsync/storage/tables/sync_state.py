@@ -80,7 +80,7 @@ class SyncRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("erp_connections.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, import, resync
+    kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, import, resync, undo, revert
     status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, partial, failed, cancelled
     counts_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -88,6 +88,8 @@ class SyncRun(Base):
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int | None]
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)  # honoured at the next page boundary
+    undone_by: Mapped[int | None] = mapped_column(Integer)  # the run that undid this one
+    started_by: Mapped[int | None] = mapped_column(Integer)  # the user who asked for it (an undo, a revert)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[dt.datetime | None]
 
@@ -128,13 +130,14 @@ class SyncCreate(Base):
 
 
 class EngineState(Base):
-    """The one row of engine settings: automatic sync on or off, and its interval."""
+    """The one row of engine settings: automatic sync on or off, its interval, the field history's retention."""
 
     __tablename__ = "engine_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     running: Mapped[bool] = mapped_column(Boolean, default=True)
     interval_seconds: Mapped[int] = mapped_column(Integer, default=300)
+    history_days: Mapped[int] = mapped_column(Integer, default=365)  # the field history's retention
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -150,10 +153,11 @@ class SyncJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # import, resync
     connection_id: Mapped[int] = mapped_column(ForeignKey("erp_connections.id", ondelete="CASCADE"), index=True)
-    actor_type: Mapped[str | None] = mapped_column(String(32))  # import: the ERP actor type imported
-    keys_json: Mapped[list[Any] | None] = mapped_column(JSON)  # import: the ERP keys to import; None: every actor
+    actor_type: Mapped[str | None] = mapped_column(String(32))  # import: the type imported; resync: None for all
+    keys_json: Mapped[list[Any] | None] = mapped_column(JSON)  # import: ERP keys; resync: CRM ids; None: every one
     criteria_json: Mapped[list[Any]] = mapped_column(default=list)  # import: the search that found the keys
     no_blank_overwrite: Mapped[bool] = mapped_column(Boolean, default=False)  # resync
+    resync_from: Mapped[str] = mapped_column(String(8), default="crm")  # resync: the side whose values are pushed
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     cursor: Mapped[str | None] = mapped_column(String(1000))

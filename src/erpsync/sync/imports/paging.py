@@ -136,7 +136,7 @@ class ImportPager:
         with self.engine.database.session() as session:
             if page.total is not None:
                 jobs.expect(session, self.job_id, run_id, page.total)
-            written = PageWriter(session, self.p, self.job_id).write(verdicts)
+            written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
             stored = written.verdicts
             counts = jobs.PageCounts(
                 processed=len(stored),

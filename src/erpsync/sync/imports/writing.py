@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS
-from erpsync.crm.service import create_entities_bulk, write_records
+from erpsync.crm.service import create_entities_bulk, read_records, write_records
 from erpsync.crm.validation import clean_attrs
 from erpsync.errors import ValidationError
+from erpsync.protocol import models as m
 from erpsync.storage.bulk import insert_rows, one_of
 from erpsync.storage.tables import Base, ErpLink, ImportItem, utcnow
-from erpsync.sync import links
+from erpsync.sync import links, runs
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
+from erpsync.sync.merge import Decision, DecisionKind, Side, same
 from erpsync.sync.work import Pass
 
 
@@ -40,10 +42,14 @@ class PageWriter:
     session: Session
     p: Pass
     job_id: int
+    run_id: int | None = None
+    """The import's run: the CRM values it changes go to the run's events and the field history."""
 
     def write(self, verdicts: Sequence[Verdict]) -> WrittenPage:
         done = self._seen([v.erp_key for v in verdicts])
         fresh = [v for v in verdicts if v.erp_key not in done]
+        updating = [v for v in fresh if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None]
+        before = self._canonical(updating)
         settled = self._update(fresh)
         created, seqs = self._create([v for v in settled if v.verb is Verb.CREATE])
         settled = created + [v for v in settled if v.verb is not Verb.CREATE]
@@ -57,6 +63,7 @@ class PageWriter:
             now=utcnow(),
         )
         self._items(settled)
+        self._history([v for v in settled if v.verb is Verb.LINK and v.erp_key in before], before)
         created_rows = sum(v.verb is Verb.CREATE for v in created)
         grown = {
             ENTITY_TABLES[self.p.entity_type].__tablename__: created_rows,
@@ -91,6 +98,38 @@ class PageWriter:
             _skipped(v, f"the CRM refused a value: {refused[v.erp_key]}") if v.erp_key in refused else v
             for v in verdicts
         ]
+
+    def _canonical(self, verdicts: Sequence[Verdict]) -> dict[str, dict[str, m.Value]]:
+        """The CRM values of the verdicts' entities, in the canonical space, by ERP key."""
+        if self.run_id is None or not verdicts:
+            return {}
+        records = read_records(self.session, self.p.entity_type, [v.entity_id or 0 for v in verdicts])
+        return {
+            v.erp_key: self.p.from_crm(records[v.entity_id].values).values for v in verdicts if v.entity_id in records
+        }
+
+    def _history(self, verdicts: Sequence[Verdict], before: dict[str, dict[str, m.Value]]) -> None:
+        """Each CRM value the page changed, as the run's event of its record (and so in the field history)."""
+        if self.run_id is None or not verdicts:
+            return
+        after = self._canonical(verdicts)
+        ids = [v.entity_id for v in verdicts]
+        stored = self.session.scalars(
+            select(ErpLink).where(
+                ErpLink.connection_id == self.p.connection_id,
+                ErpLink.entity_type == self.p.entity_type.value,
+                one_of(self.session, ErpLink.entity_id, ids),
+            )
+        )
+        by_entity = {link.entity_id: link for link in stored}
+        for verdict in verdicts:
+            old, new = before[verdict.erp_key], after.get(verdict.erp_key, {})
+            decisions = [
+                _imported(key, old.get(key), value) for key, value in new.items() if not same(old.get(key), value)
+            ]
+            link = by_entity.get(verdict.entity_id or 0)
+            if decisions and link is not None:
+                runs.add_event(self.session, self.run_id, runs.EventRecord(link, decisions))
 
     def _create(self, verdicts: Sequence[Verdict]) -> tuple[list[Verdict], range]:
         fields = CRM_FIELDS[self.p.entity_type]
@@ -129,6 +168,20 @@ class PageWriter:
 def _core_table(orm_class: type[Base]) -> Table:
     """The table of an ORM class: a page's bulk inserts go through it, without the ORM's per-row bookkeeping."""
     return orm_class.metadata.tables[orm_class.__tablename__]
+
+
+def _imported(key: str, old: m.Value, new: m.Value) -> Decision:
+    return Decision(
+        field=key,
+        old=old,
+        crm=old,
+        erp=new,
+        new=new,
+        winner=Side.ERP,
+        reason="import",
+        written_to=Side.CRM,
+        kind=DecisionKind.CONNECT,
+    )
 
 
 def _skipped(verdict: Verdict, reason: str) -> Verdict:

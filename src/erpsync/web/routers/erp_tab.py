@@ -25,7 +25,7 @@ from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, Valida
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
-from erpsync.sync import connections, erp_tab
+from erpsync.sync import connections, erp_tab, field_history
 from erpsync.sync.merge import Side
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -70,6 +70,8 @@ class _Tab:
     ) -> Response:
         ref, user_id = erp_tab.EntityRef(self.entity_type, entity_id), user.id
         entity = _call(lambda: erp_tab.read_entity(engine, ref))
+        sections = [_translated(request, section) for section in _call(lambda: erp_tab.sections(engine, user_id, ref))]
+        linked = [section.connection_id for section in sections if section.link]
         context = {
             "segment": self.segment,
             "section": self.segment,
@@ -77,9 +79,10 @@ class _Tab:
             "entity": entity,
             "entity_type": self.entity_type.value,
             "title_of": crm_forms.title_of,
-            "sections": [
-                _translated(request, section) for section in _call(lambda: erp_tab.sections(engine, user_id, ref))
-            ],
+            "sections": sections,
+            "last_writes": field_history.last_writes_by_connection(
+                engine.database, ref.entity_type.value, entity_id, linked
+            ),
             "tab_url": self.url(entity_id),
             "erp_tab": True,
             "result": result,

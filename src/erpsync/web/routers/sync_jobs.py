@@ -1,7 +1,7 @@
-"""The background jobs of a connection (administrators): *Resync from CRM* (a confirmation with the blank-value option),
-and the page of an import or resync job: its live progress (a fragment htmx polls while the job is queued or
-running: percentage, counts, ETA, *Cancel*), then its result (an import's created, updated and skipped records, each
-list selectable, with *Undo*).
+"""The background jobs of a connection (administrators): *Resync* (from the CRM or the ERP, for every linked record,
+one actor type or chosen records, with the blank-value option and a *Dry run* first), and the page of an import or
+resync job: its live progress (a fragment htmx polls while the job is queued or running: percentage, counts, ETA,
+*Cancel*), then its result (an import's created, updated and skipped records, each list selectable, with *Undo*).
 
 The jobs run in the hub's worker (the embedded job thread, or Dramatiq workers with Redis), exactly as when the REST
 API starts them; the pages only read the job's row.
@@ -11,20 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
-from erpsync.errors import ConflictError, ErpsyncError
+from erpsync.errors import ConflictError, ErpsyncError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
+from erpsync.protocol import models as m
 from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, User
-from erpsync.sync import configuration, imports, jobs, operations
+from erpsync.sync import configuration, imports, jobs, operations, resync
 from erpsync.sync.job_views import job_public
+from erpsync.sync.merge import Side
 from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
@@ -41,6 +45,8 @@ POLL_SECONDS = 1
 ITEMS_SHOWN = 500
 """Records listed per result list; the counts tell how many there are in all."""
 RESULT_LISTS = ("created", "updated", "skipped")
+MAX_FIELD = 2000
+"""The longest text kept of a resync dialog field (a list of record ids)."""
 
 
 def _job(session: Session, admin: User, connection_id: int, job_id: int) -> SyncJob:
@@ -144,19 +150,55 @@ def cancel_job(
     return pages.redirect(request, job_url(request, connection_id, job_id))
 
 
-# --- resync from CRM ------------------------------------------------------------------------------------------------
+# --- resync ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ResyncForm:
+    """The resync dialog's choices: the side whose values win, the actor type, chosen records, the blank option."""
+
+    source: str = "crm"
+    actor_type: str = ""
+    records: str = ""
+    no_blank_overwrite: bool = False
+
+    @classmethod
+    def of(cls, form: FormData) -> _ResyncForm:
+        text = {key: str(form.get(key) or "").strip()[:MAX_FIELD] for key in ("source", "actor_type", "records")}
+        return cls(text["source"] or "crm", text["actor_type"], text["records"], "no_blank_overwrite" in form)
+
+    def scope(self) -> resync.ResyncScope:
+        """``ValidationError`` for a side, actor type or record id that is none."""
+        try:
+            ids = [int(part) for part in self.records.replace(",", " ").split()]
+            actor_type = m.ActorType(self.actor_type) if self.actor_type else None
+            return resync.ResyncScope(Side(self.source), actor_type, tuple(ids) if ids else None)
+        except ValueError as wrong:
+            raise ValidationError(str(wrong)) from wrong
 
 
 def _resync_dialog(
-    request: Request, session: Session, admin: User, connection_id: int, *, error: str | None = None
+    request: Request,
+    session: Session,
+    admin: User,
+    connection_id: int,
+    *,
+    choices: _ResyncForm | None = None,
+    error: str | None = None,
+    preview: resync.DryRun | None = None,
 ) -> Response:
     connection = connection_of(session, admin, connection_id)
+    config = configuration.load_config(session, connection)
+    blank = config.no_blank_overwrite if choices is None else choices.no_blank_overwrite
     context = {
         "connection": connection,
-        "no_blank_overwrite": configuration.load_config(session, connection).no_blank_overwrite,
+        "choices": choices or _ResyncForm(),
+        "actor_types": sorted(config.mappings),
+        "no_blank_overwrite": blank,
         "action": str(request.app.url_path_for("resync_start", connection_id=connection_id)),
         "back_url": "/settings/sync",
         "error": error,
+        "preview": preview,
     }
     code = status.HTTP_409_CONFLICT if error else status.HTTP_200_OK
     return pages.render_dialog(request, "sync/resync_dialog.html", context, user=admin, status_code=code)
@@ -177,17 +219,21 @@ def start_resync(
     form: PostedForm,
     connection_id: int,
 ) -> Response:
-    """Pushes every linked record's CRM->ERP fields as a background job; its page shows the progress."""
+    """*Dry run* shows what the resync would change, in the dialog; *Resync* runs it as a background job whose page
+    shows the progress (and, at its end, its run with *Undo*)."""
     connection_of(session, admin, connection_id)
+    choices = _ResyncForm.of(form)
+    sync, blank = Engine(database, clients), choices.no_blank_overwrite
     try:
-        job = operations.start_resync(
-            session,
-            Engine(database, clients),
-            connection_id,
-            no_blank_overwrite="no_blank_overwrite" in form,
-            user=admin,
-        )
-    except ErpsyncError as refused:  # an import or resync of the connection is under way
-        return _resync_dialog(request, session, admin, connection_id, error=refused.user_message)
+        scope = choices.scope()
+        if "dry_run" in form:
+            found = operations.dry_run_resync(
+                session, sync, connection_id, no_blank_overwrite=blank, user=admin, scope=scope
+            )
+            return _resync_dialog(request, session, admin, connection_id, choices=choices, preview=found)
+        job = operations.start_resync(session, sync, connection_id, no_blank_overwrite=blank, user=admin, scope=scope)
+    except ErpsyncError as refused:  # a wrong choice, or an import or resync of the connection under way
+        error = pages.error_text(request, refused)
+        return _resync_dialog(request, session, admin, connection_id, choices=choices, error=error)
     send_job(request.app.state, job.id)
     return pages.redirect(request, job_url(request, connection_id, job.id))
