@@ -24,7 +24,7 @@ from erpsync.crm.service import CrmRecord, read_records, user_origin, write_reco
 from erpsync.errors import ConflictError, ErpsyncError, ErrorCode, NotFoundError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink, FieldChange, SyncEvent, SyncRun
-from erpsync.sync import field_history, imports, jobs, locks, runs
+from erpsync.sync import field_history, imports, jobs, locks, moves, runs
 from erpsync.sync.merge import Decision, DecisionKind, Side, same
 from erpsync.sync.work import Engine, Pass, passes
 
@@ -71,6 +71,8 @@ def targets_of(changes: Iterable[FieldChange]) -> list[Target]:
     last: dict[tuple[int, str, str], FieldChange] = {}
     for change in changes:
         if change.link_id is None or change.connection_id is None:
+            continue
+        if change.field == moves.PARENT:  # a person's move is history, not a field value: move them back instead
             continue
         key = (change.link_id, change.side, change.field)
         first.setdefault(key, change)
