@@ -4,6 +4,7 @@ answers and the web pages show)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -60,6 +61,9 @@ class Plan:
     crm_values: Mapping[str, m.Value]
     erp_actor: m.Actor | None
     problems: tuple[Problem, ...]
+    crm_changed_by: str = ""  # who changed the CRM record last, and when each side changed (the conflict inbox)
+    crm_updated_at: dt.datetime | None = None
+    erp_last_modified: str | None = None
 
     @property
     def idle(self) -> bool:
@@ -119,7 +123,7 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord, parents:
     problems = crm_side.problems + erp_side.problems + crm_writes.problems
     if move.problem is not None:
         problems += (move.problem,)
-    return Plan(link, result, written, erp_actor, problems)
+    return Plan(link, result, written, erp_actor, problems, crm.changed_by, crm.updated_at, actor.last_modified)
 
 
 def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:

@@ -2,8 +2,9 @@
 
 One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (entities, list items, the change
 counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
-(connectors, ERP connections and their sync configuration) and ``sync_state`` (links, watermarks, leases, runs,
-events, creates, engine settings, jobs). Importing the package registers every table on ``Base.metadata``.
+(connectors, ERP connections and their sync configuration), ``conflicts`` (the conflict inbox) and ``sync_state``
+(links, watermarks, leases, runs, events, creates, engine settings, jobs). Importing the package registers every table
+on ``Base.metadata``.
 """
 
 from erpsync.storage.tables.access import (
@@ -21,6 +22,7 @@ from erpsync.storage.tables.base import (
     new_stamp,
     utcnow,
 )
+from erpsync.storage.tables.conflicts import SyncConflict
 from erpsync.storage.tables.connections import (
     ConnectionActorFields,
     ConnectionGroup,
@@ -74,6 +76,7 @@ __all__ = [
     "Person",
     "Project",
     "SyncActorMapping",
+    "SyncConflict",
     "SyncConnectionPolicy",
     "SyncConnector",
     "SyncCreate",
