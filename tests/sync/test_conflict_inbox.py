@@ -120,7 +120,8 @@ def test_a_user_sees_only_the_conflicts_of_their_own_changes_and_cannot_resolve_
             operations.resolve_conflicts(session, world.engine, [mine.id], Side.CRM, user=other)
     with world.database.read_session() as session:
         row = session.get(SyncConflict, mine.id)
-        assert row is not None and row.resolved_at is None
+        assert row is not None
+        assert row.resolved_at is None
 
 
 def test_a_conflict_the_sides_settle_themselves_closes(world: World) -> None:
