@@ -115,6 +115,8 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/connections/{connection_id}/resync-from-crm/{job_id}"): ADMIN,
     ("GET", "/runs/{run_id}/progress"): ADMIN,
     ("POST", "/runs/{run_id}/cancel"): ADMIN,
+    ("GET", "/conflicts"): ERP,  # each user's own inbox: see tests/sync/test_conflict_inbox.py
+    ("POST", "/conflicts/resolve"): ERP,
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),
@@ -182,6 +184,7 @@ BODIES: dict[str, dict[str, object]] = {
     f"{_TAB}/create": {"actor_type": "customer", "values": {}},
     "/connections/{connection_id}/imports/preview": {"actor_type": "customer"},
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
+    "/conflicts/resolve": {"ids": [1], "side": "crm"},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

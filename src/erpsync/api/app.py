@@ -19,6 +19,7 @@ from erpsync.api.routers import (
     auth,
     companies,
     configuration,
+    conflicts,
     connections,
     connectors,
     engine,
@@ -128,6 +129,7 @@ def api_router() -> APIRouter:
         runs,
         erp_tab,
         imports,
+        conflicts,
     ):
         router.include_router(module.router)
     return router
