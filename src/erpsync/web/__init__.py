@@ -16,6 +16,7 @@ from erpsync.settings import Settings
 from erpsync.web import error_pages, security
 from erpsync.web.routers import (
     auth,
+    conflicts,
     crm,
     erp_tab,
     sync_configure,
@@ -53,6 +54,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_import,
         sync_jobs,
         users,
+        conflicts,
     )
     for module in routers:
         app.include_router(module.router)
