@@ -1,12 +1,12 @@
 """The ``erpsync`` command line (Typer), one module per command group: ``hub`` (serve, db, users, groups, CRM lists),
 ``connections`` (connectors, connections), ``configure`` (activation, mappings, list mappings, defaults, ranks, policy,
-priority), ``operations`` (sync now, resync, health, engine, runs, imports, problems), ``connector`` (a built-in
-connector), ``work`` (conformance, demo, sync, worker, import), ``config`` (export, apply); ``common`` holds the app
-and what the commands share, ``output`` the JSON, tables, request bodies and progress bars. The entry point is
-``erpsync.cli:app``."""
+priority), ``operations`` (sync now, resync, health, engine, runs, imports, problems), ``conflicts`` (the conflict
+inbox), ``connector`` (a built-in connector), ``work`` (conformance, demo, sync, worker, import), ``config`` (export,
+apply); ``common`` holds the app and what the commands share, ``output`` the JSON, tables, request bodies and progress
+bars. The entry point is ``erpsync.cli:app``."""
 
 # The groups register their commands as they are imported, in the order ``erpsync --help`` lists them.
-from erpsync.cli import connector, hub, connections, configure, operations, work, config  # isort: skip
+from erpsync.cli import connector, hub, connections, configure, operations, conflicts, work, config  # isort: skip
 from erpsync.cli.common import app
 
-__all__ = ["app", "config", "configure", "connections", "connector", "hub", "operations", "work"]
+__all__ = ["app", "config", "configure", "conflicts", "connections", "connector", "hub", "operations", "work"]

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from erpsync import audit
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol.models import Value
-from erpsync.storage.tables import ErpLink, SyncConflict, User, utcnow
+from erpsync.storage.tables import ErpConnection, ErpLink, SyncConflict, User, utcnow
 from erpsync.sync import links
 from erpsync.sync.connections import visible_connections
 from erpsync.sync.merge import Decision, DecisionKind, Side
@@ -103,10 +103,12 @@ def note(
 # --- the inbox ------------------------------------------------------------------------------------------------------
 
 
-def inbox(session: Session, user: User, *, connection_id: int | None = None) -> list[ConflictView]:
-    """The open conflicts ``user`` decides: of the CRM values they changed (every one for administrators), in the
-    connections they may see; oldest first."""
-    names = {connection.id: connection.name for connection in visible_connections(session, user)}
+def inbox(session: Session, user: User | None, *, connection_id: int | None = None) -> list[ConflictView]:
+    """The open conflicts ``user`` decides: of the CRM values they changed (every one for administrators and for the
+    command line, ``user`` None), in the connections they may see; oldest first."""
+    live = select(ErpConnection).where(ErpConnection.deleted_at.is_(None))
+    seen = session.scalars(live) if user is None else visible_connections(session, user)
+    names = {connection.id: connection.name for connection in seen}
     query = (
         select(SyncConflict, ErpLink.erp_key)
         .join(ErpLink, ErpLink.id == SyncConflict.link_id)
@@ -116,7 +118,7 @@ def inbox(session: Session, user: User, *, connection_id: int | None = None) -> 
     )
     if connection_id is not None:
         query = query.where(SyncConflict.connection_id == connection_id)
-    if not user.is_admin:
+    if user is not None and not user.is_admin:
         query = query.where(SyncConflict.crm_changed_by == f"user:{user.id}")
     return [_view(row, erp_key, names[row.connection_id]) for row, erp_key in session.execute(query)]
 
@@ -130,7 +132,7 @@ def _view(row: SyncConflict, erp_key: str, connection_name: str) -> ConflictView
     return ConflictView(connection_name=connection_name, erp_key=erp_key, **values)
 
 
-def settle(session: Session, conflict_ids: Sequence[int], side: Side, *, user: User) -> list[int]:
+def settle(session: Session, conflict_ids: Sequence[int], side: Side, *, user: User | None) -> list[int]:
     """Settle the open conflicts ``conflict_ids`` (each in ``user``'s inbox, else ``NotFoundError`` and nothing
     changed) in favour of ``side``; the links to sync now, in the caller's transaction."""
     wanted = set(conflict_ids)
@@ -143,8 +145,8 @@ def settle(session: Session, conflict_ids: Sequence[int], side: Side, *, user: U
     return _settled(session, [mine[i] for i in sorted(wanted)], side, user)
 
 
-def _settled(session: Session, views: Sequence[ConflictView], side: Side, user: User) -> list[int]:
-    now, by = utcnow(), f"user:{user.id}"
+def _settled(session: Session, views: Sequence[ConflictView], side: Side, user: User | None) -> list[int]:
+    now, by = utcnow(), "cli" if user is None else f"user:{user.id}"
     ids = [view.id for view in views]
     rows = {row.id: row for row in session.scalars(select(SyncConflict).where(SyncConflict.id.in_(ids)))}
     touched: dict[int, ErpLink] = {}
@@ -164,7 +166,7 @@ def _settled(session: Session, views: Sequence[ConflictView], side: Side, user: 
         }
         audit.record(
             session,
-            user_id=user.id,
+            user_id=None if user is None else user.id,
             action="conflicts.resolve",
             target_type="connection",
             target_id=connection_id,

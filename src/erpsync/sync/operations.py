@@ -70,7 +70,7 @@ def retry_failing_record(
 
 
 def resolve_conflicts(
-    session: Session, sync: Engine, conflict_ids: Sequence[int], side: Side, *, user: User
+    session: Session, sync: Engine, conflict_ids: Sequence[int], side: Side, *, user: User | None
 ) -> list[RecordResult]:
     """Settle conflicts of ``user``'s inbox in favour of ``side`` (``conflicts.settle``), then sync their links at
     once, so the chosen values reach both sides; each link's result."""
