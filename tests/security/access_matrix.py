@@ -153,6 +153,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/settings/groups/{group_id}/edit"): ADMIN,
     ("GET", "/settings/groups/{group_id}/delete"): ADMIN,
     ("POST", "/settings/groups/{group_id}/delete"): ADMIN,
+    ("GET", "/conflicts"): ERP,  # each user's own inbox
+    ("POST", "/conflicts/resolve"): ERP,
 }
 
 # What each caller must get, per access rule: "ok" (the page or form answered: 2xx, 3xx other than to the login page,

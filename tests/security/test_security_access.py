@@ -135,6 +135,8 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("PUT", "/engine/history"): ADMIN,
     ("POST", "/connections/{connection_id}/resync"): ADMIN,
     ("POST", "/connections/{connection_id}/resync/dry-run"): ADMIN,
+    ("GET", "/conflicts"): ERP,  # each user's own inbox: see tests/sync/test_conflict_inbox.py
+    ("POST", "/conflicts/resolve"): ERP,
 }
 
 # What each caller must get, per access rule: "ok" (let through: any status but 401/403 and a hidden 404),
@@ -208,6 +210,7 @@ BODIES: dict[str, dict[str, object]] = {
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
     "/connections/{connection_id}/alert-recipients": {"channel": "email", "target": "ops@example.com"},
     "/engine/history": {"days": 365},
+    "/conflicts/resolve": {"ids": [1], "side": "crm"},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

@@ -127,6 +127,21 @@ def test_both_changed_to_the_same_value_just_agree() -> None:
     assert only_reason(result) == "both sides hold the same value"
 
 
+def test_a_conflict_under_the_ask_policy_writes_nothing_and_keeps_the_agreed_value() -> None:
+    snapshot = Snapshot(agreed={"f": "a"}, crm={"f": "b"}, erp={"f": "c"})
+    result = merge(snapshot, rules={"f": FieldRule(Direction.BOTH, Policy.ASK)})
+    [decision] = result.decisions
+    assert (decision.kind, decision.winner, decision.written_to) == (DecisionKind.ASKED, None, None)
+    assert decision.conflict
+    assert not result.writes_anything
+    assert result.agreed == {"f": "a"}
+    # Only one side changed: no person needs to choose, the change flows as under any policy.
+    one_side = merge(
+        Snapshot(agreed={"f": "a"}, crm={"f": "b"}, erp={"f": "a"}), rules={"f": FieldRule(Direction.BOTH, Policy.ASK)}
+    )
+    assert dict(one_side.erp_writes) == {"f": "b"}
+
+
 @pytest.mark.parametrize(("policy", "winner", "value"), [(Policy.CRM, Side.CRM, "b"), (Policy.ERP, Side.ERP, "c")])
 def test_conflict_under_a_side_policy(policy: Policy, winner: Side, value: str) -> None:
     result = merge_one(old="a", crm="b", erp="c", rule=FieldRule(Direction.BOTH, policy))
@@ -297,7 +312,8 @@ def test_connect_refuses_missing_contradicting_and_unknown_winners() -> None:
 FIELDS = ("f1", "f2", "f3")
 VALUES = st.sampled_from([None, "", " ", "x", " x", "y", "z", 1, 1.0, 2, True])
 SIDES = st.sampled_from(list(Side))
-RULES = st.builds(FieldRule, st.sampled_from(list(Direction)), st.sampled_from(list(Policy)))
+SETTLING_POLICIES = [policy for policy in Policy if policy is not Policy.ASK]  # ask leaves conflicts to a person
+RULES = st.builds(FieldRule, st.sampled_from(list(Direction)), st.sampled_from(SETTLING_POLICIES))
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 

@@ -19,6 +19,7 @@ from erpsync.api.routers import (
     auth,
     companies,
     configuration,
+    conflicts,
     connections,
     connectors,
     engine,
@@ -134,6 +135,7 @@ def api_router() -> APIRouter:
         operations,
         resync,
         history,
+        conflicts,
     ):
         router.include_router(module.router)
     return router

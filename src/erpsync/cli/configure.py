@@ -340,7 +340,8 @@ def _show_policy(policy: PolicyBody, as_json: bool) -> None:
 
 @policy_app.command("show")
 def policy_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> None:
-    """Who wins a conflict (newest, crm or erp) and whether a blank value may overwrite a filled one."""
+    """Who wins a conflict (newest, crm, erp, or ask: a person decides) and whether a blank value may overwrite a
+    filled one."""
     with _configuring(name) as (session, _clients, connection):
         config = configuration.load_config(session, connection)
     _show_policy(PolicyBody(policy=config.policy, no_blank_overwrite=config.no_blank_overwrite), as_json)
@@ -348,7 +349,7 @@ def policy_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> N
 
 @policy_app.command("set")
 def policy_set(name: str = CONNECTION, body: str = output.BODY_ARGUMENT, as_json: bool = output.JSON_OPTION) -> None:
-    """Set the conflict policy: {"policy": "newest" | "crm" | "erp", "no_blank_overwrite": bool}."""
+    """Set the conflict policy: {"policy": "newest" | "crm" | "erp" | "ask", "no_blank_overwrite": bool}."""
     with _configuring(name, write=True) as (session, _clients, connection):
         data = output.read_body(body)
         policy = output.parse_body(PolicyBody, data)

@@ -21,7 +21,7 @@ from erpsync.errors import Action, ErpsyncError, ErrorCode
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, utcnow
-from erpsync.sync import links, locks, moves, runs
+from erpsync.sync import conflicts, links, locks, moves, runs
 from erpsync.sync.record import Plan, RecordResult, counts_of, plan_record
 from erpsync.sync.work import Engine, Pass
 
@@ -269,6 +269,7 @@ def _store_plan(
     if refused is not None:
         return _failed(session, batch, link, record_error(refused), now)
     links.mark_synced(link, plan.result.agreed, now=now)
+    _note_conflicts(session, batch.p, link, plan)
     errors = [runs.RecordError(ErrorCode.MAPPING.value, problem.message, problem.field) for problem in plan.problems]
     if errors:
         links.mark_failed(link, ErrorCode.MAPPING, "; ".join(f"{e.field}: {e.message}" for e in errors), now=now)
@@ -276,3 +277,19 @@ def _store_plan(
         event = runs.EventRecord(link, plan.result.decisions, errors, crm_changed_by=plan.crm_changed_by)
         runs.add_event(session, batch.run_id, event)
     return plan.result_for(link, errors)
+
+
+def _note_conflicts(session: Session, p: Pass, link: ErpLink, plan: Plan) -> None:
+    """Conflicts on fields a person decides wait in the inbox (``sync.conflicts``)."""
+    if not p.asked_fields:
+        return
+    decisions = [decision for decision in plan.result.decisions if decision.field in p.asked_fields]
+    if decisions:
+        conflicts.note(
+            session,
+            link,
+            decisions,
+            crm_changed_by=plan.crm_changed_by or "",
+            crm_changed_at=plan.crm_updated_at,
+            erp_changed_at=plan.erp_last_modified,
+        )

@@ -63,6 +63,8 @@ class Policy(StrEnum):
     NEWEST = "newest"
     CRM = "crm"
     ERP = "erp"
+    ASK = "ask"
+    """No rule settles it: both values wait in the conflict inbox for a person to choose (``sync.conflicts``)."""
 
 
 class DecisionKind(StrEnum):
@@ -81,13 +83,16 @@ class DecisionKind(StrEnum):
     """The first sync of a new link: the user's choice or the field's direction decided."""
     UNDO = "undo"
     """A run undone or a field reverted: the value a change replaced is written back (``erpsync.sync.undo``)."""
+    ASKED = "asked"
+    """Both sides changed, to different values, on a field whose policy is *ask*: nothing is written, the agreed
+    value stays, and the conflict waits in the inbox."""
 
 
 @dataclass(frozen=True)
 class Choice:
     """The winner of a field whose sides differ, what settled it and the reason in words."""
 
-    winner: Side
+    winner: Side | None  # None: no rule decides (policy ask)
     kind: DecisionKind
     reason: str
 
@@ -100,6 +105,7 @@ BLANK_HELD_BACK = "blank not allowed to overwrite"
 RESYNC_FROM_CRM = "resync from crm"
 RESYNC_FROM_ERP = "resync from erp"
 CHOSEN_BY_USER = "chosen by user"
+ASKED = "conflict: waits for a person to choose (policy ask)"
 OUTRANKED = "conflict: {connection} has a higher sync priority"
 """The reason when a connection of higher sync priority wrote the CRM value; ``connection`` is its name."""
 
@@ -139,7 +145,7 @@ class Decision:
 
     @property
     def conflict(self) -> bool:
-        return self.kind is DecisionKind.CONFLICT
+        return self.kind in (DecisionKind.CONFLICT, DecisionKind.ASKED)
 
 
 @dataclass(frozen=True)
@@ -233,9 +239,14 @@ class FieldValues:
         """Both sides hold the same value."""
         return Decision(self.field, self.old, self.crm, self.erp, self.crm, None, SAME_VALUE, None, DecisionKind.SAME)
 
+    def asked(self, choice: Choice) -> Decision:
+        """A conflict nobody settles: nothing written, the agreed value kept."""
+        return Decision(self.field, self.old, self.crm, self.erp, self.old, None, choice.reason, None, choice.kind)
+
     def settled(self, choice: Choice, *, held_back: str | None) -> Decision:
         """The winner's value written to the other side, or, ``held_back`` (why), nothing written."""
         winner = choice.winner
+        assert winner is not None  # asked() takes the choices without one
         if held_back is not None:
             new, reason, written_to = self.on(winner.other), f"{choice.reason}; {held_back}", None
         else:
@@ -248,7 +259,9 @@ Chooser = Callable[[FieldValues], Choice]
 
 
 def resolve_conflict(policy: Policy, *, crm_updated_at: datetime | None, erp_last_modified: str | None) -> Choice:
-    """The winner of a conflict under ``policy``, with the reason the history shows."""
+    """The winner of a conflict under ``policy``, with the reason the history shows; none under *ask*."""
+    if policy is Policy.ASK:
+        return Choice(None, DecisionKind.ASKED, ASKED)
     if policy is not Policy.NEWEST:
         return _conflict(Side(policy.value), f"policy {policy.value}")
     return _newest(crm_updated_at, parse_erp_time(erp_last_modified))
@@ -286,6 +299,8 @@ def _settle(values: FieldValues, rule: FieldRule, choose: Chooser, no_blank_over
             return None
         return values.agreed()
     choice = choose(values)
+    if choice.winner is None:
+        return values.asked(choice)
     return values.settled(choice, held_back=_held_back(values, choice.winner, rule.direction, no_blank_overwrite))
 
 

@@ -10,7 +10,7 @@ a lock (on SQLite the write lock) or a pooled connection meanwhile. Objects the 
 
 Public names: ``sync_connection_now``, ``retry_failing_record``, ``preview_import``, ``start_import``,
 ``resume_import``, ``undo_import``, ``start_resync``, ``dry_run_resync``, ``cancel_run``, ``cancel_job``,
-``save_engine_settings``, ``undo_run``, ``revert_field``, ``save_history_days``.
+``save_engine_settings``, ``undo_run``, ``revert_field``, ``save_history_days``, ``resolve_conflicts``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncRun, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import engine, engine_settings, field_history, imports, jobs, resync, runs, undo
+from erpsync.sync import conflicts, engine, engine_settings, field_history, imports, jobs, resync, runs, undo
 from erpsync.sync.connections import get_connection
 from erpsync.sync.engine import RunSummary
 from erpsync.sync.erp_tab import RestrictionInput
+from erpsync.sync.merge import Side
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
@@ -66,6 +67,17 @@ def retry_failing_record(
     get_connection(session, connection_id, user=user)
     end_transaction(session)
     return engine.retry_link(sync, connection_id, link_id)
+
+
+def resolve_conflicts(
+    session: Session, sync: Engine, conflict_ids: Sequence[int], side: Side, *, user: User | None
+) -> list[RecordResult]:
+    """Settle conflicts of ``user``'s inbox in favour of ``side`` (``conflicts.settle``), then sync their links at
+    once, so the chosen values reach both sides; each link's result."""
+    with unit_of_work(session):
+        link_ids = conflicts.settle(session, conflict_ids, side, user=user)
+    end_transaction(session)
+    return [engine.sync_link(sync, link_id) for link_id in link_ids]
 
 
 # --- import and resync ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ answers and the web pages show)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -62,6 +63,8 @@ class Plan:
     problems: tuple[Problem, ...]
     crm_changed_by: str | None = None
     """Who last wrote the CRM record (``user:<id>``, ``sync:<id>``, ...): the author of the values it sends."""
+    crm_updated_at: dt.datetime | None = None  # when each side changed (the conflict inbox)
+    erp_last_modified: str | None = None
 
     @property
     def idle(self) -> bool:
@@ -121,7 +124,7 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord, parents:
     problems = crm_side.problems + erp_side.problems + crm_writes.problems
     if move.problem is not None:
         problems += (move.problem,)
-    return Plan(link, result, written, erp_actor, problems, crm.changed_by)
+    return Plan(link, result, written, erp_actor, problems, crm.changed_by, crm.updated_at, actor.last_modified)
 
 
 def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:

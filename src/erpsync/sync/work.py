@@ -33,7 +33,7 @@ from erpsync.sync.mapping import (
     Translator,
     merge_rules,
 )
-from erpsync.sync.merge import FieldRule
+from erpsync.sync.merge import FieldRule, Policy
 
 ConfigLoader = Callable[[Session, ErpConnection], ConnectionConfig]
 
@@ -72,6 +72,11 @@ class Pass:
     @cached_property
     def rules(self) -> dict[str, FieldRule]:
         return merge_rules(self.mapping, self.config.policy)
+
+    @cached_property
+    def asked_fields(self) -> frozenset[str]:
+        """The fields whose conflicts wait for a person (policy *ask*, ``sync.conflicts``)."""
+        return frozenset(key for key, rule in self.rules.items() if rule.policy is Policy.ASK)
 
     @property
     def origin(self) -> str:

@@ -17,6 +17,7 @@ from erpsync.web import error_pages, security
 from erpsync.web.routers import (
     audit_log,
     auth,
+    conflicts,
     crm,
     erp_documents,
     erp_tab,
@@ -63,6 +64,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         sync_undo,
         record_history,
         users,
+        conflicts,
     )
     for module in routers:
         app.include_router(module.router)

@@ -16,6 +16,7 @@ from fastapi import Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from erpsync import accounts
 from erpsync.errors import ErpsyncError, UnavailableError
 from erpsync.storage.tables import User
 from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
@@ -62,6 +63,7 @@ def render(
     language = language_of(request)
     shared = {
         "user": user,
+        "erp_user": user is not None and (user.is_admin or accounts.has_licence(user, accounts.Licence.ERP)),
         "t": Translator(language),
         "formats": Formats(language),
         "said": ServiceText(Translator(language)),

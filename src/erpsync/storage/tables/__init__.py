@@ -3,8 +3,9 @@
 One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (entities, list items, the change
 counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
 (connectors, ERP connections and their sync configuration), ``operations`` (alert settings, recipients, causes and
-deliveries), ``sync_state`` (links, watermarks, leases, runs, events, creates, engine settings, jobs) and ``history``
-(the field history). Importing the package registers every table on ``Base.metadata``.
+deliveries), ``conflicts`` (the conflict inbox), ``sync_state`` (links, watermarks, leases, runs, events, creates,
+engine settings, jobs) and ``history`` (the field history). Importing the package registers every table on
+``Base.metadata``.
 """
 
 from erpsync.storage.tables.access import (
@@ -22,6 +23,7 @@ from erpsync.storage.tables.base import (
     new_stamp,
     utcnow,
 )
+from erpsync.storage.tables.conflicts import SyncConflict
 from erpsync.storage.tables.connections import (
     ConnectionActorFields,
     ConnectionGroup,
@@ -87,6 +89,7 @@ __all__ = [
     "Person",
     "Project",
     "SyncActorMapping",
+    "SyncConflict",
     "SyncConnectionPolicy",
     "SyncConnector",
     "SyncCreate",
