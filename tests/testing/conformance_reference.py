@@ -14,6 +14,7 @@ from typing import Any
 from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.sdk.connector import Connector
+from erpsync.sdk.language import Translations
 
 DATABASE, PASSWORD = "erp", "right-password"
 CONFIG: m.Config = {"database": DATABASE, "password": PASSWORD}
@@ -46,6 +47,25 @@ CUSTOMER_FIELDS = [
 ]
 PERSON_FIELDS = [_meta("name", m.FieldType.TEXT, access=m.Access.MANDATORY), _meta("email", m.FieldType.TEXT)]
 FIELDS = {m.ActorType.CUSTOMER: CUSTOMER_FIELDS, m.ActorType.PERSON: PERSON_FIELDS}
+TEXTS = Translations(
+    "en",
+    {
+        "da": {
+            "Name": "Navn",
+            "Code": "Kode",
+            "Employees": "Ansatte",
+            "Turnover": "Omsætning",
+            "Country": "Land",
+            "Founded": "Grundlagt",
+            "Password": "Adgangskode",
+            "Language": "Sprog",
+            "Denmark": "Danmark",
+            "Sweden": "Sverige",
+            "Norway": "Norge",
+        }
+    },
+)
+"""Labels and list items in English and Danish."""
 
 
 @dataclass
@@ -79,7 +99,9 @@ class Store:
 class ReferenceConnector(Connector):
     name = "reference"
     version = "1.0.0"
-    capabilities = m.Capabilities(create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True}, max_page_size=100)
+    capabilities = m.Capabilities(
+        create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True}, max_page_size=100, languages=TEXTS.languages
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,11 +109,13 @@ class ReferenceConnector(Connector):
 
     def config_fields(self) -> m.FieldsResponse:
         return m.FieldsResponse(
-            fields=[
-                _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
-                _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
-                _meta("language", m.FieldType.LIST, list_name="languages"),
-            ]
+            fields=TEXTS.fields(
+                [
+                    _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
+                    _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
+                    _meta("language", m.FieldType.LIST, list_name="languages"),
+                ]
+            )
         )
 
     def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
@@ -106,7 +130,7 @@ class ReferenceConnector(Connector):
         return m.ActorTypesResponse(actor_types=list(FIELDS))
 
     def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
-        return m.FieldsResponse(fields=self._fields(request))
+        return m.FieldsResponse(fields=TEXTS.fields(self._fields(request)))
 
     def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
         return m.SearchableFieldsResponse(field_keys=[meta.key for meta in self._fields(request)])
@@ -257,7 +281,7 @@ class ReferenceConnector(Connector):
             raise ValidationError(f"no list {request.list_name!r}")
         labels = lists[request.list_name]
         keys = request.keys if request.keys is not None else list(labels)
-        return m.ListItemsResponse(items=[m.ListItem(key=k, label=labels[k]) for k in keys if k in labels])
+        return m.ListItemsResponse(items=TEXTS.items(m.ListItem(key=k, label=labels[k]) for k in keys if k in labels))
 
     def delete(self, actor_type: m.ActorType, erp_key: str) -> None:
         """What deleting in the ERP itself looks like: a tombstone the next ``changes`` reports."""

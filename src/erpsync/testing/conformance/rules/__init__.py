@@ -8,6 +8,7 @@ from erpsync.testing.conformance.rules import (
     connections,
     fields,
     finding,
+    language,
     metadata,
     reading,
     robustness,
@@ -19,6 +20,7 @@ from erpsync.testing.conformance.rules import (
 
 RULES: tuple[Rule, ...] = (
     *metadata.RULES,
+    *language.RULES,
     *connections.RULES,
     *reading.RULES,
     *search.RULES,
