@@ -9,6 +9,7 @@ Public names: ``ServiceText``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from erpsync.web.i18n import Translator
 
@@ -56,6 +57,15 @@ class ServiceText:
         where, separator, message = text.partition(": ")
         worded = self._message(message) if separator else None
         return f"{where}: {worded}" if worded is not None else text
+
+    def reason(self, code: str, values: Mapping[str, str | int], english: str) -> str:
+        """An import's reason (``sync.imports.reasons``) in the page's language; without a code, as written."""
+        if not code:
+            return english
+        worded = dict(values)
+        if "criterion" in worded:
+            worded["criterion"] = self.t(f"import.criterion.{worded['criterion']}")
+        return self.t(f"import.reason.{code}", **worded)
 
     def _message(self, message: str) -> str | None:
         for pattern, key in _MESSAGES:
