@@ -3,6 +3,7 @@ winners, create in ERP with the asked defaults, Sync now, disconnect; health cou
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -110,6 +111,12 @@ def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
     )
     assert wrong.status_code == 422
     assert "does not apply to text field" in wrong.text
+    danish = tab.carla.get(
+        tab.url(company_id, "/search"),
+        params={"actor_type": "customer", "advanced": "true", "field.0": "name", "operator.0": ">", "value.0": "a"},
+        headers={"Accept-Language": "da"},
+    )
+    assert "passer ikke til tekst-feltet" in html.unescape(danish.text), "the criteria's problem in Danish"
     picked = tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
     assert "Choose the values to keep" in picked.text
     assert re.search(r'name="winner.NAME" value="crm" required', picked.text)

@@ -128,9 +128,16 @@ def test_bad_criteria_are_shown_with_every_reason_and_nothing_is_searched(admin:
     text = html.unescape(refused.text)
     assert "2 criterion problems" in text
     assert "'after' does not apply to text field 'name'" in text
-    assert "'oneof' does not apply to text field 'email'" in text
+    assert "'one of' does not apply to text field 'email'" in text  # the operators as the criteria rows name them
     assert len(re.findall(r'data-criterion-field aria-invalid="true"', refused.text)) == 2
     assert 'value="x"' in refused.text  # what was typed stays
+
+    admin.post("/language", {"language": "da", "next": "/settings/sync"})
+    danish = html.unescape(admin.get(f"{wizard}/results?{query}").text)
+    assert "'efter' passer ikke til tekst-feltet 'name'" in danish
+    assert "'en af' passer ikke til tekst-feltet 'email'" in danish
+    assert "does not apply" not in danish
+    admin.post("/language", {"language": "en", "next": "/settings/sync"})
 
     nothing = admin.get(f"{wizard}/results?actor_type=customer&scope=criteria")
     assert nothing.status_code == 422
