@@ -70,6 +70,15 @@ ENGLISH_UI_WORDS = (
     "Members",
     "Visibility",
     "Everyone",
+    # the sample connector's texts, asked for in Danish, and the service's reasons, worded by the pages
+    "Payment terms",
+    "Customer group",
+    "Credit limit",
+    "In progress",
+    "Mobile phone",
+    "matched by",
+    "match by",
+    "does not apply",
 )
 
 
