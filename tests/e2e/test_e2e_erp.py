@@ -42,6 +42,8 @@ TEXTS = {
         "sync_now": "Sync now",
         "changed_erp": "Changed in the ERP: name.",
         "in_sync": "in sync",
+        "denmark": "Denmark",  # the ERP's list items, as the sample connector names them in the page's language
+        "sweden": "Sweden",
     },
     "da": {
         "settings": "Indstillinger og vedligeholdelse",
@@ -63,6 +65,8 @@ TEXTS = {
         "sync_now": "Synkroniser nu",
         "changed_erp": "Ændret i ERP: name.",
         "in_sync": "synkroniseret",
+        "denmark": "Danmark",
+        "sweden": "Sverige",
     },
 }
 
@@ -127,13 +131,13 @@ def _admin_configures(page: Page, hub: Hub, language: str) -> None:
 
     page.get_by_role("rowheader", name="Main").click()
     page.get_by_role("toolbar").get_by_role("button", name=texts["list_mapping"]).click()
-    page.get_by_label("Denmark", exact=True).select_option(label="Denmark")
-    page.get_by_label("Sweden", exact=True).select_option(label="Denmark")
+    page.get_by_label(texts["denmark"], exact=True).select_option(label="Denmark")
+    page.get_by_label(texts["sweden"], exact=True).select_option(label="Denmark")
     expect(page.locator("select.duplicate")).to_have_count(2)
     screenshot(page, f"{language}-list-mapping-duplicate")
     page.get_by_role("button", name=texts["save"], exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text(texts["not_saved"])
-    page.get_by_label("Sweden", exact=True).select_option("")
+    page.get_by_label(texts["sweden"], exact=True).select_option("")
     expect(page.locator("select.duplicate")).to_have_count(0)
     page.get_by_role("button", name=texts["save"], exact=True).click()
     expect(page.get_by_role("status")).to_have_text(texts["saved"])

@@ -6,9 +6,9 @@ opens the sync priority; activates; imports the ERP's customers. The licensed us
 a project, edits the company, syncs now and the ERP holds the change; the user without the licence sees no ERP tab and
 is told why on a direct address.
 
-Every step leaves a screenshot at desktop and phone widths in test-artifacts/journey/; in Danish, a page showing
-one of the hub's own English words fails the test (the connector's texts, ERP field names and values, are the
-connector's to translate).
+Every step leaves a screenshot at desktop and phone widths in test-artifacts/journey/, and no page scrolls sideways at
+the phone's 390 px; in Danish, a page showing one of the hub's own English words fails the test, and the sample
+connector's texts (ERP field names, list items) come in Danish through the protocol's language.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from erpsync.connectors.sample.erp import NewRecord
-from erpsync.connectors.sample.fields import ORGANISATION
+from erpsync.connectors.sample.fields import KIND_OF, ORGANISATION
+from erpsync.connectors.sample.language import DANISH
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
@@ -69,7 +70,23 @@ ENGLISH_UI_WORDS = (
     "Members",
     "Visibility",
     "Everyone",
+    # the sample connector's texts, asked for in Danish, and the service's reasons, worded by the pages
+    "Payment terms",
+    "Customer group",
+    "Credit limit",
+    "In progress",
+    "Mobile phone",
+    "matched by",
+    "match by",
+    "does not apply",
 )
+
+
+SIDEWAYS = """() => document.documentElement.scrollWidth <= window.innerWidth ? [] :
+  [...document.querySelectorAll("body *")]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .slice(-5).map(e => `${e.tagName.toLowerCase()}.${e.className}`)"""
+"""Nothing when the page fits the window's width; else the elements that stick out (the innermost last)."""
 
 
 class Journey:
@@ -80,6 +97,10 @@ class Journey:
         self.t = Translator(language)
         self.step = 0
 
+    def erp(self, english: str) -> str:
+        """A text of the sample connector as it answers in the journey's language."""
+        return DANISH.get(english, english) if self.language == "da" else english
+
     def shot(self, name: str) -> None:
         self.step += 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -87,6 +108,8 @@ class Journey:
         for label, (width, height) in WIDTHS.items():
             self.page.set_viewport_size({"width": width, "height": height})
             self.page.screenshot(path=ARTIFACTS / f"{self.language}-{self.step:02}-{name}-{label}.png", full_page=True)
+            sideways = self.page.evaluate(SIDEWAYS)
+            assert not sideways, f"{name!r} ({self.page.url}) scrolls sideways at {width} px wide: {sideways}"
         self.page.set_viewport_size({"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]})
         if self.language == "da":
             text = self.page.locator("body").inner_text()
@@ -210,6 +233,9 @@ def _map(j: Journey, base: str, actor_type: str, rows: dict[str, str]) -> None:
     """Switch the actor type on and pair each ERP field of ``rows`` with its CRM field, both ways, shown."""
     page = j.page
     page.goto(f"{base}/mappings?actor_type={actor_type}")
+    labels = [j.erp(KIND_OF[m.ActorType(actor_type)].field(key).label) for key in rows]
+    for label in labels:  # the ERP's field names in the page's language
+        expect(page.locator("main table")).to_contain_text(label)
     page.locator("#mapping-active").check()
     for erp_field, crm_field in rows.items():
         page.locator(f'select[name="crm_field.{erp_field}"]').select_option(crm_field)
@@ -232,12 +258,12 @@ def _configure(j: Journey) -> None:
 
     page.get_by_role("navigation", name=t("screen.nav")).get_by_role("link", name=t("screen.list_mapping")).click()
     country = page.locator('fieldset[data-list="country"]')
-    country.get_by_label("Denmark", exact=True).select_option(label="Denmark")
-    country.get_by_label("Sweden", exact=True).select_option(label="Sweden")
+    country.get_by_label(j.erp("Denmark"), exact=True).select_option(label="Denmark")
+    country.get_by_label(j.erp("Sweden"), exact=True).select_option(label="Sweden")
     status = page.locator('fieldset[data-list="project_status"]')
     expect(status.locator("select[data-crm-list]")).to_have_value("project_status")  # offered before it is saved
-    status.get_by_label("Planned", exact=True).select_option(label="Planned")
-    status.get_by_label("In progress", exact=True).select_option(label="Running")
+    status.get_by_label(j.erp("Planned"), exact=True).select_option(label="Planned")
+    status.get_by_label(j.erp("In progress"), exact=True).select_option(label="Running")
     j.shot("list-mapping")
     page.get_by_role("button", name=t("action.save"), exact=True).click()
     j.toast("form.saved")

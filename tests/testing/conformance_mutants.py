@@ -12,11 +12,13 @@ from conformance_faults import (
     lenient_below_top,
     rewrite_status,
 )
-from conformance_reference import CUSTOMER_FIELDS, FIELDS, ReferenceConnector
+from conformance_reference import CUSTOMER_FIELDS, FIELDS, TEXTS, ReferenceConnector
 
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.protocol.language import speaking
+from erpsync.sdk.language import asked
 
 SECRET = "conformance-kit-test-secret-0123456789"
 Wrap = Callable[[Asgi], Asgi] | None
@@ -252,7 +254,48 @@ class NeverOverdue(ReferenceConnector):
         return d.BalanceResponse(balance=answer.balance.model_copy(update={"overdue": "0"}))
 
 
+# --- language ------------------------------------------------------------------------------------------------------
+
+
+class IgnoresLanguage(ReferenceConnector):
+    """Declares Danish but answers every label in English."""
+
+    def config_fields(self) -> m.FieldsResponse:
+        with speaking(None):
+            return super().config_fields()
+
+    def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
+        with speaking(None):
+            return super().actor_fields(request)
+
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        with speaking(None):
+            return super().list_items(request)
+
+
+class RefusesUnspokenLanguage(ReferenceConnector):
+    """An error instead of its default language for a language it does not speak."""
+
+    def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
+        if asked() not in (None, *TEXTS.languages):
+            raise ValidationError(f"this connector does not speak {asked()!r}")
+        return super().actor_fields(request)
+
+
+class TranslatesListKeys(ReferenceConnector):
+    """Translates the list items' keys with their labels: a value saved in one language is unknown in the other."""
+
+    def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
+        answer = super().list_items(request)
+        if TEXTS.language() == TEXTS.default:
+            return answer
+        return m.ListItemsResponse(items=[item.model_copy(update={"key": item.label}) for item in answer.items])
+
+
 MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
+    "language/ignores-language": (IgnoresLanguage, None),
+    "language/refuses-unspoken": (RefusesUnspokenLanguage, None),
+    "language/translates-list-keys": (TranslatesListKeys, None),
     "search_operators/begins-as-contains": (BeginsAsContains, None),
     "search_operators/ends-as-contains": (EndsAsContains, None),
     "search_blank/negated-skips-blanks": (NegatedSkipsBlanks, None),

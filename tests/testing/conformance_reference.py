@@ -17,6 +17,7 @@ from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 from erpsync.sdk import documents as sdk_documents
 from erpsync.sdk.connector import Connector
+from erpsync.sdk.language import Translations
 
 DATABASE, PASSWORD = "erp", "right-password"
 CONFIG: m.Config = {"database": DATABASE, "password": PASSWORD}
@@ -49,6 +50,25 @@ CUSTOMER_FIELDS = [
 ]
 PERSON_FIELDS = [_meta("name", m.FieldType.TEXT, access=m.Access.MANDATORY), _meta("email", m.FieldType.TEXT)]
 FIELDS = {m.ActorType.CUSTOMER: CUSTOMER_FIELDS, m.ActorType.PERSON: PERSON_FIELDS}
+TEXTS = Translations(
+    "en",
+    {
+        "da": {
+            "Name": "Navn",
+            "Code": "Kode",
+            "Employees": "Ansatte",
+            "Turnover": "Omsætning",
+            "Country": "Land",
+            "Founded": "Grundlagt",
+            "Password": "Adgangskode",
+            "Language": "Sprog",
+            "Denmark": "Danmark",
+            "Sweden": "Sverige",
+            "Norway": "Norge",
+        }
+    },
+)
+"""Labels and list items in English and Danish."""
 
 
 @dataclass
@@ -85,6 +105,7 @@ class ReferenceConnector(Connector):
     capabilities = m.Capabilities(
         create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True},
         max_page_size=100,
+        languages=TEXTS.languages,
         documents=d.DocumentsCapability(kinds=list(d.DocumentKind), lines=True, balance=True, max_page_size=5),
     )
 
@@ -94,11 +115,13 @@ class ReferenceConnector(Connector):
 
     def config_fields(self) -> m.FieldsResponse:
         return m.FieldsResponse(
-            fields=[
-                _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
-                _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
-                _meta("language", m.FieldType.LIST, list_name="languages"),
-            ]
+            fields=TEXTS.fields(
+                [
+                    _meta("database", m.FieldType.TEXT, access=m.Access.MANDATORY),
+                    _meta("password", m.FieldType.PASSWORD, access=m.Access.MANDATORY),
+                    _meta("language", m.FieldType.LIST, list_name="languages"),
+                ]
+            )
         )
 
     def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
@@ -113,7 +136,7 @@ class ReferenceConnector(Connector):
         return m.ActorTypesResponse(actor_types=list(FIELDS))
 
     def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
-        return m.FieldsResponse(fields=self._fields(request))
+        return m.FieldsResponse(fields=TEXTS.fields(self._fields(request)))
 
     def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
         return m.SearchableFieldsResponse(field_keys=[meta.key for meta in self._fields(request)])
@@ -264,7 +287,7 @@ class ReferenceConnector(Connector):
             raise ValidationError(f"no list {request.list_name!r}")
         labels = lists[request.list_name]
         keys = request.keys if request.keys is not None else list(labels)
-        return m.ListItemsResponse(items=[m.ListItem(key=k, label=labels[k]) for k in keys if k in labels])
+        return m.ListItemsResponse(items=TEXTS.items(m.ListItem(key=k, label=labels[k]) for k in keys if k in labels))
 
     # --- documents: every customer has the same few, dated back from today ----------------------------------------
 

@@ -3,6 +3,7 @@ winners, create in ERP with the asked defaults, Sync now, disconnect; health cou
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -110,6 +111,12 @@ def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
     )
     assert wrong.status_code == 422
     assert "does not apply to text field" in wrong.text
+    danish = tab.carla.get(
+        tab.url(company_id, "/search"),
+        params={"actor_type": "customer", "advanced": "true", "field.0": "name", "operator.0": ">", "value.0": "a"},
+        headers={"Accept-Language": "da"},
+    )
+    assert "passer ikke til tekst-feltet" in html.unescape(danish.text), "the criteria's problem in Danish"
     picked = tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
     assert "Choose the values to keep" in picked.text
     assert re.search(r'name="winner.NAME" value="crm" required', picked.text)
@@ -127,7 +134,7 @@ def test_connect_searches_at_once_asks_for_winners_and_links(tab: Tab) -> None:
     assert re.search(r'<span class="badge state-ok">in sync</span>', linked)
 
 
-def test_a_checkbox_on_the_tab_reads_yes_or_no_in_the_users_language(tab: Tab) -> None:
+def test_an_erp_field_on_the_tab_reads_in_the_users_language_label_and_value(tab: Tab) -> None:
     rows = CUSTOMER_ROWS | {"blocked": {"show_in_tab": "on"}}
     base = f"{TAB}/connections/{tab.connection_id}"
     assert tab.admin.post(f"{base}/mappings?actor_type=customer", mapping_form(True, rows)).status_code == 303
@@ -135,10 +142,10 @@ def test_a_checkbox_on_the_tab_reads_yes_or_no_in_the_users_language(tab: Tab) -
     erp_key = tab.customer("Acme", blocked=True)
     connect = {"actor_type": "customer", "erp_key": erp_key}
     assert tab.carla.post(tab.url(company_id, "/connect"), connect).status_code == 303
-    shown = r'data-erp-field="blocked"><dt>Blocked</dt><dd>{}</dd>'
-    assert re.search(shown.format("Yes"), tab.carla.get(tab.url(company_id)).text)
+    shown = r'data-erp-field="blocked"><dt>{}</dt><dd>{}</dd>'
+    assert re.search(shown.format("Blocked", "Yes"), tab.carla.get(tab.url(company_id)).text)
     danish = tab.carla.get(tab.url(company_id), headers={"Accept-Language": "da"}).text
-    assert re.search(shown.format("Ja"), danish)
+    assert re.search(shown.format("Spærret", "Ja"), danish), "the connector's label and the hub's value in Danish"
 
 
 def test_sync_now_shows_its_result_and_disconnect_removes_the_link(tab: Tab) -> None:

@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from erpsync.connectors.sample.erp import NewRecord
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.tables import Company, SyncJob
 from erpsync.sync import jobs, locks
@@ -126,9 +128,16 @@ def test_bad_criteria_are_shown_with_every_reason_and_nothing_is_searched(admin:
     text = html.unescape(refused.text)
     assert "2 criterion problems" in text
     assert "'after' does not apply to text field 'name'" in text
-    assert "'oneof' does not apply to text field 'email'" in text
+    assert "'one of' does not apply to text field 'email'" in text  # the operators as the criteria rows name them
     assert len(re.findall(r'data-criterion-field aria-invalid="true"', refused.text)) == 2
     assert 'value="x"' in refused.text  # what was typed stays
+
+    admin.post("/language", {"language": "da", "next": "/settings/sync"})
+    danish = html.unescape(admin.get(f"{wizard}/results?{query}").text)
+    assert "'efter' passer ikke til tekst-feltet 'name'" in danish
+    assert "'en af' passer ikke til tekst-feltet 'email'" in danish
+    assert "does not apply" not in danish
+    admin.post("/language", {"language": "en", "next": "/settings/sync"})
 
     nothing = admin.get(f"{wizard}/results?actor_type=customer&scope=criteria")
     assert nothing.status_code == 422
@@ -220,3 +229,17 @@ def test_the_wizard_and_the_jobs_are_for_administrators_only(site: Site, admin: 
     assert carla.post(f"{wizard}/run?actor_type=customer&scope=all", {"erp_key": ["x"]}).status_code == 403
     assert carla.get(wizard.replace("/import", "/resync")).status_code == 403
     assert admin.get("/settings/sync/connections/999/import").status_code == 404
+
+
+def test_the_preview_words_its_reasons_in_the_pages_language(site: Site, admin: Browser, wizard: str) -> None:
+    with site.database.session() as session:  # two CRM companies a customer matches by name: skipped, with why
+        for _ in range(2):
+            service.create_entity(session, EntityType.COMPANY, {"name": "Alfa ApS"}, changed_by="test")
+    keys = _keys(admin.get(f"{wizard}/results?actor_type=customer&scope=all").text)
+    preview = f"{wizard}/preview?actor_type=customer&scope=all"
+    english = admin.post(preview, {"erp_key": keys}).text
+    assert "2 CRM records match by name." in english
+    admin.post("/language", {"language": "da", "next": "/settings/sync"})
+    danish = admin.post(preview, {"erp_key": keys}).text
+    assert "2 CRM-poster passer på navn." in danish
+    assert "match by" not in danish

@@ -26,8 +26,8 @@ from erpsync.errors import (
     TransientError,
     UnknownConnectionError,
 )
+from erpsync.protocol import language, wire
 from erpsync.protocol import models as m
-from erpsync.protocol import wire
 from erpsync.protocol.signing import (
     V1,
     V2,
@@ -387,8 +387,8 @@ class ConnectorClient:
 
     def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
         """Build, validate and send a request, resending the connection once if the connector forgot it."""
-        self.info()
-        request = wire.request(operation, **members)
+        info = self.info()
+        request = wire.request(operation, **members, **language.request_member(info.capabilities.languages))
         try:
             return self._exchange(operation, request, response_type)
         except UnknownConnectionError:
@@ -399,7 +399,7 @@ class ConnectorClient:
             self._on_unknown_connection(connection_id)
             return self._exchange(operation, request, response_type)
 
-    def _exchange(self, operation: str, request: m.WireModel, response_type: type[ResponseT]) -> ResponseT:
+    def _exchange(self, operation: str, request: m.Request, response_type: type[ResponseT]) -> ResponseT:
         document = self._send_with_retries(operation, request.model_dump_json().encode())
         try:
             return response_type.model_validate(document)

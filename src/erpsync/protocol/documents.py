@@ -14,7 +14,16 @@ from typing import Annotated
 
 from pydantic import Field
 
-from erpsync.protocol.models import MAX_LIMIT, ActorType, AnswerModel, ConnectionRequest, Envelope, Key, WireModel
+from erpsync.protocol.models import (
+    MAX_LIMIT,
+    ActorType,
+    AnswerModel,
+    ConnectionRequest,
+    Envelope,
+    Key,
+    Request,
+    WireModel,
+)
 
 AMOUNT_PATTERN = r"^-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?$"
 """A decimal amount: optional minus, no leading zeros, no exponent, at most 6 decimals (``"1250.00"``, ``"-3.5"``)."""
@@ -156,7 +165,7 @@ class BalanceResponse(Envelope):
     balance: Balance | None = None
 
 
-OPERATIONS: dict[str, tuple[type[WireModel], type[Envelope]]] = {
+OPERATIONS: dict[str, tuple[type[Request], type[Envelope]]] = {
     "documents": (DocumentsRequest, DocumentsResponse),
     "document_lines": (DocumentLinesRequest, DocumentLinesResponse),
     "balance": (ActorDocumentsRequest, BalanceResponse),

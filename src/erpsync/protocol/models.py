@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from erpsync.errors import ErrorCode
+from erpsync.protocol.language import MAX_LANGUAGES, LanguageTag
 
 PROTOCOL_VERSION = "1"
 MAX_TEXT = 100_000  # longest string value accepted anywhere in the protocol
@@ -205,6 +206,11 @@ class Capabilities(AnswerModel):
     advanced_search: bool = True
     create: dict[ActorType, bool] = Field(default_factory=dict)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
+    languages: list[LanguageTag] = Field(
+        default_factory=list,
+        max_length=MAX_LANGUAGES,
+        description="languages the connector answers in, its default first; empty: it takes no `language` member",
+    )
     signing: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
         default_factory=lambda: ["1"],
         min_length=1,
@@ -231,20 +237,36 @@ class ActorError(AnswerModel):
 # --- requests -----------------------------------------------------------------------------------------------------
 
 
-class EmptyRequest(WireModel):
+class Request(WireModel):
+    """Base of every operation's request: ``language`` only to a connector that declares ``languages``."""
+
+    language: LanguageTag | None = Field(
+        default=None, description="the language to answer in (BCP 47); absent: the connector's default"
+    )
+
+    @model_serializer(mode="wrap")
+    def _language_only_when_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``language`` member on the wire without a language: a connector that declares none refuses it."""
+        document: dict[str, Any] = handler(self)
+        if self.language is None:
+            document.pop("language", None)
+        return document
+
+
+class EmptyRequest(Request):
     pass
 
 
-class TestConfigRequest(WireModel):
+class TestConfigRequest(Request):
     config: Config
 
 
-class SaveConnectionRequest(WireModel):
+class SaveConnectionRequest(Request):
     connection_id: ConnectionId
     config: Config
 
 
-class ConnectionRequest(WireModel):
+class ConnectionRequest(Request):
     connection_id: ConnectionId
 
 
@@ -361,7 +383,7 @@ class ListItemsResponse(Envelope):
     items: list[ListItem] = Field(default_factory=list)
 
 
-OPERATIONS: dict[str, tuple[type[WireModel], type[Envelope]]] = {
+OPERATIONS: dict[str, tuple[type[Request], type[Envelope]]] = {
     "info": (EmptyRequest, InfoResponse),
     "config_fields": (EmptyRequest, FieldsResponse),
     "test_config": (TestConfigRequest, Envelope),

@@ -98,7 +98,7 @@ def retry_after_header(response: httpx.Response) -> float | None:
 # --- building requests and merging batches ------------------------------------------------------------------------
 
 
-def request(operation: str, **members: Any) -> m.WireModel:
+def request(operation: str, **members: Any) -> m.Request:
     request_type, _ = m.OPERATIONS[operation]
     try:
         return request_type.model_validate(members)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from erpsync.errors import ErpsyncError, ErrorCode, RateLimitError
 from erpsync.protocol import models as m
+from erpsync.protocol.language import speaking
 from erpsync.protocol.signing import (
     NONCE_HEADER,
     REFUSAL_HEADER,
@@ -104,7 +105,8 @@ class _OperationEndpoint:
             response = _envelope_response(refused.status, m.error_envelope(refused.code, refused.user_message))
             response.headers.update(refused.headers)
             return response
-        return await self._dispatch(operation, parsed, response_type)
+        with speaking(parsed.language):  # erpsync.sdk.language reads it while the connector answers
+            return await self._dispatch(operation, None if request_type is m.EmptyRequest else parsed, response_type)
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
@@ -140,7 +142,7 @@ class _OperationEndpoint:
             message = f"request refused: {full}"
             raise RequestRefusedError(429, ErrorCode.RATE_LIMIT, message, headers=retry_after) from None
 
-    async def _dispatch(self, operation: str, request: m.WireModel | None, response_type: type[m.Envelope]) -> Response:
+    async def _dispatch(self, operation: str, request: m.Request | None, response_type: type[m.Envelope]) -> Response:
         method: Callable[..., Any] = getattr(self._connector, operation)
         args = () if request is None else (request,)
         try:
@@ -161,14 +163,14 @@ class _OperationEndpoint:
         return _envelope_response(200, result.model_dump(mode="json"))
 
 
-def _operation_models(operation: str) -> tuple[type[m.WireModel], type[m.Envelope]]:
+def _operation_models(operation: str) -> tuple[type[m.Request], type[m.Envelope]]:
     try:
         return m.OPERATIONS[operation]
     except KeyError:
         raise RequestRefusedError(404, ErrorCode.VALIDATION, f"unknown operation {operation!r}") from None
 
 
-def _parse(request_type: type[m.WireModel], body: bytes) -> m.WireModel | None:
+def _parse(request_type: type[m.Request], body: bytes) -> m.Request:
     """The validated request; strict, so ``"5"`` is not an integer, and unknown members are refused at every depth."""
     try:
         document = json.loads(body)
@@ -180,7 +182,7 @@ def _parse(request_type: type[m.WireModel], body: bytes) -> m.WireModel | None:
         parsed = request_type.model_validate_json(body, strict=True, extra="forbid")
     except pydantic.ValidationError as error:
         raise RequestRefusedError(422, ErrorCode.VALIDATION, f"invalid request: {m.describe_invalid(error)}") from None
-    return None if request_type is m.EmptyRequest else parsed
+    return parsed
 
 
 def _too_big(limit: int) -> RequestRefusedError:

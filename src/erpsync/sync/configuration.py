@@ -25,12 +25,14 @@ from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
+from erpsync.protocol.language import current as current_language
 from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnectionPolicy, SyncListMapping, new_stamp
 from erpsync.sync import mapping as rules
 from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping, ListMapping, Problem
 from erpsync.sync.merge import Direction, Policy, Side
+from erpsync.sync.metadata_languages import localized
 
 ErpLists = Mapping[str, Sequence[m.ListItem]]
 """The items of ERP lists, by list name, as the connector reports them."""
@@ -105,13 +107,14 @@ def _parse_config(session: Session, connection: ErpConnection) -> ConnectionConf
 def offered_fields(connection: ErpConnection) -> dict[m.ActorType, list[m.FieldMeta]]:
     """The actor types the connector last reported, with their fields (the connection's metadata cache); parsed once
     per configuration stamp and process (the ``FieldMeta`` are shared: never change them)."""
-    parsed = cache.get(connection, "offered", lambda: _parse_offered(connection))
+    language = current_language()  # labels in the user's language where the connector speaks it
+    parsed = cache.get(connection, f"offered:{language or ''}", lambda: _parse_offered(connection, language))
     return {actor_type: list(fields) for actor_type, fields in parsed.items()}
 
 
-def _parse_offered(connection: ErpConnection) -> dict[m.ActorType, tuple[m.FieldMeta, ...]]:
+def _parse_offered(connection: ErpConnection, language: str | None) -> dict[m.ActorType, tuple[m.FieldMeta, ...]]:
     return {
-        m.ActorType(row.actor_type): tuple(m.FieldMeta.model_validate(item) for item in row.fields_json)
+        m.ActorType(row.actor_type): tuple(localized(item, language) for item in row.fields_json)
         for row in connection.actor_fields
     }
 

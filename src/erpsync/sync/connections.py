@@ -21,6 +21,7 @@ from erpsync.crypto import Cipher
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
+from erpsync.protocol.language import speaking
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ConnectionActorFields,
@@ -32,7 +33,7 @@ from erpsync.storage.tables import (
     User,
     utcnow,
 )
-from erpsync.sync import configuration, connection_config
+from erpsync.sync import configuration, connection_config, metadata_languages
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connectors import ConnectorClients, get_connector
 
@@ -281,17 +282,21 @@ class Metadata:
 
     fields: dict[m.ActorType, list[m.FieldMeta]]
     searchable: dict[m.ActorType, list[str]]
+    labels: dict[m.ActorType, metadata_languages.Labels] = field(default_factory=dict)
 
 
 def fetch_metadata(client: ConnectorClient, connection_uuid: str) -> Metadata:
-    """Ask the connector (no transaction open) for the actor types and fields of a connection it knows."""
-    actor_types = client.actor_types(connection_id=connection_uuid).actor_types
-    fields, searchable = {}, {}
-    for actor_type in actor_types:
-        fields[actor_type] = client.actor_fields(connection_id=connection_uuid, actor_type=actor_type).fields
-        found = client.searchable_fields(connection_id=connection_uuid, actor_type=actor_type)
-        searchable[actor_type] = list(found.field_keys)
-    return Metadata(fields=fields, searchable=searchable)
+    """Ask the connector (no transaction open) for the actor types and fields of a connection it knows, in its
+    default language and the labels in each other language it speaks."""
+    with speaking(None):
+        actor_types = client.actor_types(connection_id=connection_uuid).actor_types
+        fields, searchable = {}, {}
+        for actor_type in actor_types:
+            fields[actor_type] = client.actor_fields(connection_id=connection_uuid, actor_type=actor_type).fields
+            found = client.searchable_fields(connection_id=connection_uuid, actor_type=actor_type)
+            searchable[actor_type] = list(found.field_keys)
+    labels = metadata_languages.fetch_labels(client, connection_uuid, actor_types)
+    return Metadata(fields=fields, searchable=searchable, labels=labels)
 
 
 def store_metadata(session: Session, connection: ErpConnection, metadata: Metadata) -> dict[str, list[str]]:
@@ -310,7 +315,7 @@ def _cache_metadata(connection: ErpConnection, metadata: Metadata) -> dict[str, 
     for actor_type, fields in metadata.fields.items():
         row = cached.pop(actor_type.value, None) or ConnectionActorFields(actor_type=actor_type.value, fields_json=[])
         vanished[actor_type.value] = sorted(_keys(row.fields_json) - {f.key for f in fields})
-        row.fields_json = [f.model_dump(mode="json") for f in fields]
+        row.fields_json = metadata_languages.stored(fields, metadata.labels.get(actor_type, {}))
         row.searchable_json = list(metadata.searchable.get(actor_type, []))
         row.read_at = utcnow()
         if row not in connection.actor_fields:

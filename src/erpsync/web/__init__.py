@@ -33,11 +33,13 @@ from erpsync.web.routers import (
     sync_undo,
     users,
 )
+from erpsync.web.speaking import SpeakingMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(SpeakingMiddleware)  # added first: it runs inside the session middleware and reads it
     app.add_middleware(
         SessionMiddleware,
         secret_key=security.session_signing_key(settings),

@@ -20,6 +20,7 @@ from erpsync import accounts
 from erpsync.errors import ErpsyncError, UnavailableError
 from erpsync.storage.tables import User
 from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
+from erpsync.sync.erp_tab import RefusedRequestError
 from erpsync.web import csrf
 from erpsync.web.formats import Formats
 from erpsync.web.i18n import LANGUAGES, Translator, pick_language
@@ -40,6 +41,9 @@ _CONNECTOR_MESSAGE_KEYS = {NOT_ANSWERING: "erp.not_answering", BUSY: "erp.busy"}
 def error_text(request: Request, error: ErpsyncError) -> str:
     """An error's message for a page, in the page's language where the hub worded it itself."""
     key = _CONNECTOR_MESSAGE_KEYS.get(error.user_message) if isinstance(error, UnavailableError) else None
+    if isinstance(error, RefusedRequestError) and error.codes and len(error.codes) == len(error.problems):
+        said = ServiceText(Translator(language_of(request)))  # search criteria's problems, worded here
+        return "; ".join(said.criterion(code, values) for code, values in error.codes)
     return Translator(language_of(request))(key) if key else error.user_message
 
 

@@ -9,7 +9,9 @@ Public names: ``ServiceText``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from erpsync.protocol import models as m
 from erpsync.web.i18n import Translator
 
 _QUOTED = r"'(?P<{}>[^']*)'"
@@ -56,6 +58,33 @@ class ServiceText:
         where, separator, message = text.partition(": ")
         worded = self._message(message) if separator else None
         return f"{where}: {worded}" if worded is not None else text
+
+    def reason(self, code: str, values: Mapping[str, str | int], english: str) -> str:
+        """An import's reason (``sync.imports.reasons``) in the page's language; without a code, as written."""
+        if not code:
+            return english
+        worded = dict(values)
+        if "criterion" in worded:
+            worded["criterion"] = self.t(f"import.criterion.{worded['criterion']}")
+        return self.t(f"import.reason.{code}", **worded)
+
+    def criterion(self, code: str, values: Mapping[str, str | int]) -> str:
+        """A search restriction's problem (``sync.erp_tab.search.CRITERIA_PROBLEMS``) in the page's language, its
+        operators and field type named as the criteria rows name them."""
+        worded = dict(values)
+        if "operator" in worded:
+            worded["operator"] = self._operator(str(worded["operator"]))
+        if "allowed" in worded:
+            worded["allowed"] = ", ".join(self._operator(name) for name in str(worded["allowed"]).split(", "))
+        if "type" in worded:
+            worded["type"] = self.t(f"type.{worded['type']}")
+        return self.t(f"criteria.{code}", **worded)
+
+    def _operator(self, value: str) -> str:
+        try:
+            return self.t(f"operator.{m.Operator(value).name.lower()}")
+        except ValueError:
+            return value  # not an operator at all: as the user sent it
 
     def _message(self, message: str) -> str | None:
         for pattern, key in _MESSAGES:

@@ -8,6 +8,7 @@ from datetime import datetime
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import MAX_LIMIT, Access, Config, FieldMeta, FieldType, Value
 
+from .language import TEXTS
 from .values import parse_datetime
 
 COMPANY_LIST = "erp_company"
@@ -95,7 +96,7 @@ def parse_config(config: Config) -> ConnectionConfig:
 def _mandatory_text(config: Config, key: str) -> str:
     value = config.get(key)
     if value is None or value == "":
-        raise ValidationError(f"{key} is mandatory")
+        raise ValidationError(TEXTS.text("{key} is mandatory", key=key))
     if not isinstance(value, str):
         raise ValidationError(f"{key} must be text")
     return value

@@ -15,6 +15,7 @@ from . import cursor
 from .config import COMPANY_LIST, CONFIG_FIELDS, ConnectionConfig, parse_config
 from .erp import KEEP_PARENT, STAMP_FORMAT, NewRecord, SampleErp, Where
 from .fields import KIND_OF, LISTS, ORGANISATION, RecordKind
+from .language import TEXTS
 from .search import restrictions_where, text_search
 from .values import parse_datetime
 
@@ -34,6 +35,7 @@ class SampleConnector(Connector):
             balance=True,
             max_page_size=100,
         ),
+        languages=TEXTS.languages,
     )
 
     def __init__(
@@ -50,17 +52,17 @@ class SampleConnector(Connector):
     # --- config -----------------------------------------------------------------------------------------------------
 
     def config_fields(self) -> m.FieldsResponse:
-        return m.FieldsResponse(fields=list(CONFIG_FIELDS))
+        return m.FieldsResponse(fields=TEXTS.fields(CONFIG_FIELDS))
 
     def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
         self._checked(parse_config(request.config))
-        return m.Envelope(user_message="Connected to the sample ERP.")
+        return m.Envelope(user_message=TEXTS.text("Connected to the sample ERP."))
 
     def _checked(self, config: ConnectionConfig) -> ConnectionConfig:
         if config.company not in dict(self.erp.companies()):
-            raise ValidationError(f"the ERP has no company {config.company!r}")
+            raise ValidationError(TEXTS.text("the ERP has no company {company!r}", company=config.company))
         if not self.erp.authenticate(config.user, config.password):
-            raise AuthError("The ERP refused the user name or password.")
+            raise AuthError(TEXTS.text("The ERP refused the user name or password."))
         return config
 
     def _connection(self, connection_id: str) -> ConnectionConfig:
@@ -76,7 +78,7 @@ class SampleConnector(Connector):
     def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
         self._connection(request.connection_id)
         fields = _kind(request.actor_type).fields
-        return m.FieldsResponse(fields=[f.meta(rank) for rank, f in enumerate(fields, start=1)])
+        return m.FieldsResponse(fields=TEXTS.fields(f.meta(rank) for rank, f in enumerate(fields, start=1)))
 
     def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
         self._connection(request.connection_id)
@@ -93,7 +95,7 @@ class SampleConnector(Connector):
                 raise ValidationError(f"unknown list {request.list_name!r}; lists: {', '.join([COMPANY_LIST, *LISTS])}")
             items = list(LISTS[request.list_name])
         wanted = set(request.keys) if request.keys is not None else None
-        return m.ListItemsResponse(items=[item for item in items if wanted is None or item.key in wanted])
+        return m.ListItemsResponse(items=TEXTS.items(item for item in items if wanted is None or item.key in wanted))
 
     # --- reads ------------------------------------------------------------------------------------------------------
 

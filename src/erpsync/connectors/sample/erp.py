@@ -23,6 +23,7 @@ from erpsync.protocol.models import Actor, ActorType, Value
 
 from . import sales, store
 from .fields import KIND_OF, ORGANISATION, ActorField
+from .language import TEXTS
 from .store import PASSWORD_ITERATIONS, STAMP_FORMAT, ChangeEntry, NewRecord, Where, format_stamp
 
 KEEP_PARENT: Final[Literal["keep"]] = "keep"
@@ -162,7 +163,11 @@ class SampleErp:
             if not changed:
                 return False
             if last_modified is not None and current["last_modified"] != last_modified:
-                raise ConflictError(f"{actor_type} {key} was changed in the ERP since it was read")
+                raise ConflictError(
+                    TEXTS.text(
+                        "{actor_type} {key} was changed in the ERP since it was read", actor_type=actor_type, key=key
+                    )
+                )
             changed["last_modified"] = store.allocate_stamps(db, 1)[0]
             assignments = ", ".join(f"{column} = ?" for column in changed)
             db.execute(f"UPDATE {kind.table} SET {assignments} WHERE id = ?", (*changed.values(), int(key)))  # noqa: S608

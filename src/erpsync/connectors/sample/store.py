@@ -18,6 +18,7 @@ from erpsync.protocol.models import Access, Actor, ActorType, FieldType, Value
 
 from . import sales
 from .fields import KIND_OF, KINDS, ActorField, RecordKind
+from .language import TEXTS
 from .values import Stored, from_stored, to_stored
 
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -141,7 +142,7 @@ def validated_columns(kind: RecordKind, values: Mapping[str, Value], *, creating
         columns = {**_DEFAULTS[kind.table], **columns}
     blank = [f.key for f in kind.fields if f.access is Access.MANDATORY and f.key in columns and _blank(columns[f.key])]
     if blank:
-        raise ValidationError(f"mandatory field(s) missing or blank: {', '.join(blank)}")
+        raise ValidationError(TEXTS.text("mandatory field(s) missing or blank: {keys}", keys=", ".join(blank)))
     return columns
 
 
@@ -191,7 +192,7 @@ def current_row(
         (company, actor_type.value, int(key) if key.isdigit() else -1),
     ).fetchone()
     if row is None:
-        raise NotFoundError(f"{actor_type} {key} does not exist")
+        raise NotFoundError(TEXTS.text("{actor_type} {key} does not exist", actor_type=actor_type, key=key))
     return dict(zip(columns, row, strict=True))
 
 

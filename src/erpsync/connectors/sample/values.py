@@ -8,6 +8,7 @@ from erpsync.errors import ValidationError
 from erpsync.protocol.models import FieldType, Value
 
 from .fields import LISTS, ActorField
+from .language import TEXTS
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 Stored = str | int | float | None
@@ -31,7 +32,7 @@ def to_stored(field: ActorField, value: Value, *, check_length: bool = True) -> 
         return None
     converted = _CONVERTERS[field.type](field, value)
     if check_length and field.max_length and isinstance(converted, str) and len(converted) > field.max_length:
-        raise ValidationError(f"{field.key}: longer than {field.max_length} characters")
+        raise ValidationError(TEXTS.text("{key}: longer than {most} characters", key=field.key, most=field.max_length))
     return converted
 
 

@@ -49,9 +49,16 @@ class RefusedRequestError(ValidationError):
     """A request with bad parts; ``problems`` holds each one as (location, message), e.g. (("restrictions", 0,
     "operator"), "...")."""
 
-    def __init__(self, summary: str, problems: Sequence[tuple[tuple[str | int, ...], str]]) -> None:
+    def __init__(
+        self,
+        summary: str,
+        problems: Sequence[tuple[tuple[str | int, ...], str]],
+        codes: Sequence[tuple[str, Mapping[str, str | int]]] = (),
+    ) -> None:
         super().__init__(f"{summary}: " + "; ".join(message for _, message in problems))
         self.problems = tuple(problems)
+        self.codes = tuple(codes)
+        """Where given, each problem as a code and its values (in ``problems``' order), for the pages to word."""
 
 
 # --- one connection seen from one entity ----------------------------------------------------------------------------

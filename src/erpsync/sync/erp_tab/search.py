@@ -161,27 +161,44 @@ def check_restrictions(
     """The restrictions as protocol models, or ``RefusedRequestError`` naming every bad one (SPEC §6.4)."""
     metas = {meta.key: meta for meta in erp_fields if meta.key in searchable}
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    codes: list[tuple[str, dict[str, str | int]]] = []
     for index, restriction in enumerate(restrictions):
-        member, message = _restriction_problem(restriction, metas.get(restriction.field)) or ("", "")
-        if message:
-            problems.append((("restrictions", index, member), message))
+        found = _restriction_problem(restriction, metas.get(restriction.field))
+        if found is not None:
+            member, code, values = found
+            problems.append((("restrictions", index, member), CRITERIA_PROBLEMS[code].format(**values)))
+            codes.append((code, values))
     if problems:
-        raise RefusedRequestError("bad search restrictions", problems)
+        raise RefusedRequestError("bad search restrictions", problems, codes)
     return [m.Restriction(field=r.field, operator=m.Operator(r.operator), values=r.values) for r in restrictions]
 
 
-def _restriction_problem(restriction: RestrictionInput, meta: m.FieldMeta | None) -> tuple[str, str] | None:
+CRITERIA_PROBLEMS = {
+    "not_searchable": "{field!r} is not a searchable field",
+    "operator_unfit": "{operator!r} does not apply to {type} field {field!r} (use: {allowed})",
+    "two_values": "'between' on {field!r} takes two values, not {count}",
+    "values_needed": "{operator!r} on {field!r} takes one value or more",
+    "one_value": "{operator!r} on {field!r} takes one value, not {count}",
+}
+"""A search restriction's problems: code -> the English wording (the pages word the codes in their language)."""
+
+
+def _restriction_problem(
+    restriction: RestrictionInput, meta: m.FieldMeta | None
+) -> tuple[str, str, dict[str, str | int]] | None:
+    """The member at fault, the problem's code and its values; None for a good restriction."""
     if meta is None:
-        return "field", f"{restriction.field!r} is not a searchable field"
+        return "field", "not_searchable", {"field": restriction.field}
     allowed = m.OPERATORS_BY_TYPE[meta.type]
+    named: dict[str, str | int] = {"field": meta.key, "operator": restriction.operator}
     if restriction.operator not in {operator.value for operator in allowed}:
         names = ", ".join(sorted(operator.value for operator in allowed))
-        return "operator", f"{restriction.operator!r} does not apply to {meta.type} field {meta.key!r} (use: {names})"
+        return "operator", "operator_unfit", {**named, "type": meta.type.value, "allowed": names}
     count, operator = len(restriction.values), m.Operator(restriction.operator)
     if operator is m.Operator.BETWEEN and count != 2:
-        return "values", f"'between' on {meta.key!r} takes two values, not {count}"
+        return "values", "two_values", {**named, "count": count}
     if operator in (m.Operator.ONE_OF, m.Operator.NOT_ONE_OF) and count == 0:
-        return "values", f"{operator.value!r} on {meta.key!r} takes one value or more"
+        return "values", "values_needed", named
     if operator not in (m.Operator.BETWEEN, m.Operator.ONE_OF, m.Operator.NOT_ONE_OF) and count != 1:
-        return "values", f"{operator.value!r} on {meta.key!r} takes one value, not {count}"
+        return "values", "one_value", {**named, "count": count}
     return None

@@ -17,6 +17,7 @@ from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import links
 from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
+from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Pass
 
@@ -50,7 +51,7 @@ class Verdict:
     actor: m.Actor
     verb: Verb
     entity_id: int | None = None
-    reason: str = ""
+    why: Reason | None = None  # the reason of a link or a skip
     crm_values: Mapping[str, m.Value] = field(default_factory=dict)
     agreed: Mapping[str, m.Value] = field(default_factory=dict)
     company_id: int | None = None
@@ -67,7 +68,7 @@ class Verdict:
             self.actor,
             self.verb,
             entity_id,
-            self.reason,
+            self.why,
             self.crm_values,
             self.agreed,
             self.company_id,
@@ -146,15 +147,13 @@ class Classifier:
         self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]
     ) -> Verdict | Unmatched:
         if link is not None:
-            return Verdict(actor, Verb.LINK, link.entity_id, "its ERP key is linked already", already_linked=True)
+            return Verdict(actor, Verb.LINK, link.entity_id, Reason("linked_already"), already_linked=True)
         company_id = None
         if self.p.entity_type is EntityType.PERSON:
             parent = (actor.parent_type.value if actor.parent_type else "", actor.parent_key or "")
             company_id = parents.get(parent)
             if company_id is None:
-                return Verdict(
-                    actor, Verb.SKIP, reason="its parent company is not imported or linked in this connection"
-                )
+                return Verdict(actor, Verb.SKIP, why=Reason("parent_missing"))
         canonical = self.p.from_erp(actor.fields).values
         # Only the rows that write the CRM translate to it, so these are also the values to write.
         crm_values = self.p.translator.canonical_to_crm(canonical)
@@ -165,15 +164,20 @@ class Classifier:
         found = self._match(draft.keys, company_id, hits)
         if found is not None:
             label, ids = found
+            label = label.lower().replace(" ", "_")  # the criterion's key (sync.imports.reasons)
             if len(ids) > 1:
-                return Verdict(actor, Verb.SKIP, reason=f"{len(ids)} CRM {PLURAL[self.p.entity_type]} match by {label}")
-            return Verdict(
-                actor, Verb.LINK, next(iter(ids)), f"matched by {label}", crm_values, draft.canonical, company_id
-            )
+                several: dict[str, str | int] = {
+                    "count": len(ids),
+                    "entities": PLURAL[self.p.entity_type],
+                    "criterion": label,
+                }
+                return Verdict(actor, Verb.SKIP, why=Reason("several_match", several))
+            matched = Reason("matched_by", {"criterion": label})
+            return Verdict(actor, Verb.LINK, next(iter(ids)), matched, crm_values, draft.canonical, company_id)
         if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
-            return Verdict(actor, Verb.SKIP, reason=f"no name to create a CRM {self.p.entity_type} with")
+            return Verdict(actor, Verb.SKIP, why=Reason("no_name", {"entity": self.p.entity_type.value}))
         agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
-        return Verdict(actor, Verb.CREATE, None, "", crm_values, agreed, company_id, keys=draft.keys)
+        return Verdict(actor, Verb.CREATE, None, None, crm_values, agreed, company_id, keys=draft.keys)
 
     def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
         """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
@@ -188,11 +192,8 @@ class Classifier:
             return draft
         other = taken.get(draft.entity_id)
         if other is not None or draft.entity_id in self.claimed:
-            whom = f"another ERP {self.p.actor_type}" if other else "another actor of this import"
-            return Verdict(
-                draft.actor,
-                Verb.SKIP,
-                reason=f"the CRM {self.p.entity_type} {draft.reason} is linked to {whom} already",
-            )
+            criterion = draft.why.values.get("criterion", "") if draft.why else ""
+            values = {"entity": self.p.entity_type.value, "criterion": criterion, "actor_type": self.p.actor_type.value}
+            return Verdict(draft.actor, Verb.SKIP, why=Reason("taken_by_erp" if other else "taken_in_import", values))
         self.claimed.add(draft.entity_id)
         return draft

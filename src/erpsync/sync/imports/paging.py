@@ -14,6 +14,7 @@ from erpsync.sync import busy, jobs
 from erpsync.sync.cycle_passes import begin_erp_feed
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict
 from erpsync.sync.imports.matching import CrmIndex
+from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.imports.scope import pass_for
 from erpsync.sync.imports.writing import PageWriter, WrittenPage
 from erpsync.sync.work import Engine, Pass
@@ -118,7 +119,7 @@ class ImportPager:
         database = self.engine.database
         with database.read_session() as session:
             verdicts = self.classifier.page(session, page.actors)
-        verdicts += [Verdict(actor, Verb.SKIP, reason="not found in the ERP") for actor in page.missing]
+        verdicts += [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
         written = busy.retrying(lambda: self._write(verdicts, run_id, page), what=f"import {self.job_id}")
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],

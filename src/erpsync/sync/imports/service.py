@@ -41,7 +41,9 @@ class PreviewRow(BaseModel):
     label: str
     verb: Verb = Field(serialization_alias="action")
     entity_id: int | None
-    reason: str
+    reason: str = Field(description="why it is linked or skipped, in English")
+    reason_code: str = Field(default="", description="the reason as a code (sync.imports.reasons); empty: none")
+    reason_values: dict[str, str | int] = Field(default_factory=dict, description="the values the reason names")
 
 
 def preview(
@@ -63,7 +65,15 @@ def preview(
     with closing(CrmIndex(p.entity_type)) as index, engine.database.read_session() as session:
         verdicts = Classifier(p, index).page(session, actors)
     return [
-        PreviewRow(erp_key=v.erp_key, label=_label(v.actor), verb=v.verb, entity_id=v.entity_id, reason=v.reason)
+        PreviewRow(
+            erp_key=v.erp_key,
+            label=_label(v.actor),
+            verb=v.verb,
+            entity_id=v.entity_id,
+            reason=v.why.text if v.why else "",
+            reason_code=v.why.code if v.why else "",
+            reason_values=dict(v.why.values) if v.why else {},
+        )
         for v in verdicts
     ]
 

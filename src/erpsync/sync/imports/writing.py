@@ -20,6 +20,7 @@ from erpsync.storage.bulk import insert_rows, one_of
 from erpsync.storage.tables import Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links, runs
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
+from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.merge import Decision, DecisionKind, Side, same
 from erpsync.sync.work import Pass
 
@@ -94,10 +95,7 @@ class PageWriter:
                 refused[verdict.erp_key] = error
             elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
                 raise error
-        return [
-            _skipped(v, f"the CRM refused a value: {refused[v.erp_key]}") if v.erp_key in refused else v
-            for v in verdicts
-        ]
+        return [_skipped(v, str(refused[v.erp_key])) if v.erp_key in refused else v for v in verdicts]
 
     def _canonical(self, verdicts: Sequence[Verdict]) -> dict[str, dict[str, m.Value]]:
         """The CRM values of the verdicts' entities, in the canonical space, by ERP key."""
@@ -144,7 +142,7 @@ class PageWriter:
                 rows.append(clean_attrs(self.session, self.p.entity_type, attrs))
                 kept.append(verdict)
             except InvalidFieldError as error:
-                skipped.append(_skipped(verdict, f"the CRM refused a value: {error}"))
+                skipped.append(_skipped(verdict, str(error)))
         done = create_entities_bulk(self.session, self.p.entity_type, rows, changed_by=self.p.origin)
         created = [v.created_as(entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
         return created + skipped, done.change_seqs
@@ -158,7 +156,7 @@ class PageWriter:
                 "action": ACTION_OF_VERB[v.verb],
                 "entity_type": entity_type if v.entity_id is not None else None,
                 "entity_id": v.entity_id,
-                "reason": v.reason or None,
+                "reason": v.why.text if v.why else None,
             }
             for v in verdicts
         ]
@@ -184,5 +182,6 @@ def _imported(key: str, old: m.Value, new: m.Value) -> Decision:
     )
 
 
-def _skipped(verdict: Verdict, reason: str) -> Verdict:
-    return Verdict(verdict.actor, Verb.SKIP, reason=reason)
+def _skipped(verdict: Verdict, message: str) -> Verdict:
+    """A skip because the CRM refused a value (``message``: the CRM's own words)."""
+    return Verdict(verdict.actor, Verb.SKIP, why=Reason("crm_refused", {"message": message}))

@@ -36,6 +36,7 @@ from erpsync.web.i18n import Translator
 from erpsync.web.routers import PostedForm, page_router
 from erpsync.web.routers.sync_tab import SYNC_TAB
 from erpsync.web.security import WebAdmin
+from erpsync.web.service_messages import ServiceText
 
 router = page_router(SYNC_TAB)
 
@@ -166,12 +167,15 @@ class Step:
         return on_found(rows)
 
     def _refused(self, choice: Choice, refused: RefusedRequestError) -> Response:
+        problems = [message for _, message in refused.problems]
+        if len(refused.codes) == len(problems):  # worded in the page's language
+            said = ServiceText(Translator(pages.language_of(self.request)))
+            problems = [said.criterion(code, values) for code, values in refused.codes]
         row_errors = {
             choice.rows[loc[1]]: message
-            for loc, message in refused.problems
+            for (loc, _), message in zip(refused.problems, problems, strict=True)
             if len(loc) > 1 and isinstance(loc[1], int) and loc[1] < len(choice.rows)
         }
-        problems = [message for _, message in refused.problems]
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return self.criteria(choice, problems=problems, row_errors=row_errors, code=code)
 

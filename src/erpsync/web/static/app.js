@@ -206,6 +206,15 @@
     }
   });
 
+  // Waiting: the part of the page a request will replace says it is busy (assistive technology announces it; the
+  // spinner and the top bar are app.css's, on htmx's own htmx-request class).
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (event.detail.target) event.detail.target.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (event.detail.target) event.detail.target.removeAttribute("aria-busy");
+  });
+
   function prepare(root) {
     root.querySelectorAll("[data-list-mapping-form] fieldset").forEach(markDuplicates);
     root.querySelectorAll("[data-criterion]").forEach(filterOperators);

@@ -9,6 +9,7 @@ from erpsync.testing.conformance.rules import (
     documents,
     fields,
     finding,
+    language,
     metadata,
     reading,
     robustness,
@@ -20,6 +21,7 @@ from erpsync.testing.conformance.rules import (
 
 RULES: tuple[Rule, ...] = (
     *metadata.RULES,
+    *language.RULES,
     *connections.RULES,
     *reading.RULES,
     *search.RULES,
