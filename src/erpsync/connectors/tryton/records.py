@@ -14,7 +14,7 @@ from typing import Any
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.dates import date_text, timesheet_dates
-from erpsync.connectors.tryton.roles import Roles
+from erpsync.connectors.tryton.roles import Roles, company_type
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol.models import Actor, ActorType, Value
@@ -46,6 +46,7 @@ class Records:
         self.context: Context = {"company": company, "companies": [company]}
         self.roles = roles
         self._found: dict[tuple[str, str, str], list[int]] = {}  # lookups by key, for one request
+        self._traded: dict[str, list[int]] = {}  # the parties with orders, by order model, for one request
 
     # --- what makes a party a customer, supplier or person --------------------------------------------------------
 
@@ -54,7 +55,15 @@ class Records:
             return [["type", "=", "project"], ["company", "=", self.context["company"]]]
         if actor_type == ActorType.PERSON:
             return [["relations.type", "=", self.roles.relation()]]
-        return self.roles.domain(actor_type)
+        return self.roles.domain(actor_type, self.traded)
+
+    def traded(self, order_model: str) -> list[int]:
+        """The parties with orders of ``order_model`` (sales, purchases) that are not cancelled: one read."""
+        if order_model not in self._traded:
+            domain = [["company", "=", self.context["company"]], ["state", "!=", "cancelled"]]
+            rows = self.rpc.search_read(order_model, domain, ["party"], context=self.context)
+            self._traded[order_model] = sorted({row["party"] for row in rows})
+        return self._traded[order_model]
 
     # --- reading --------------------------------------------------------------------------------------------------
 
@@ -91,11 +100,11 @@ class Records:
 
     def _actors(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
         if actor_type == ActorType.PROJECT:
-            return {row["id"]: (self._project(row), True) for row in rows}
+            parent_types = self._parent_type([row["party"] for row in rows if row["party"]])
+            return {row["id"]: (self._project(row, parent_types.get(row["party"])), True) for row in rows}
         return self._parties(actor_type, rows)
 
-    def _project(self, row: Row) -> Actor:
-        parent = self._parent_type([row["party"]]).get(row["party"]) if row["party"] else None
+    def _project(self, row: Row, parent: ActorType | None) -> Actor:
         values: dict[str, Value] = {
             "name": row["name"],
             "number": row["number"],
@@ -159,8 +168,15 @@ class Records:
         return {row["from_"]: row["to"] for row in rows}
 
     def _parent_type(self, party_ids: list[int]) -> dict[int, ActorType | None]:
-        rows = self.rpc.read(PARTY, party_ids, ["categories"], context=self.context) if party_ids else []
-        return {row["id"]: self.roles.company_type(row["categories"]) for row in rows}
+        """The company actor type of each party: one search per role."""
+        if not party_ids:
+            return {}
+        ids = sorted(set(party_ids))
+        held = {
+            actor_type: set(self.find(actor_type, [["id", "in", ids]], limit=None, active_only=False))
+            for actor_type in (ActorType.CUSTOMER, ActorType.SUPPLIER)
+        }
+        return {i: company_type(i in held[ActorType.CUSTOMER], i in held[ActorType.SUPPLIER]) for i in ids}
 
     # --- writing --------------------------------------------------------------------------------------------------
 
