@@ -14,6 +14,16 @@ from typing import Any
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.dates import date_text, timesheet_dates
+from erpsync.connectors.tryton.parts import (
+    ADDRESS,
+    IDENTIFIER,
+    MECHANISM,
+    address_commands,
+    mechanism_commands,
+    part_names,
+    part_values,
+    tax_commands,
+)
 from erpsync.connectors.tryton.roles import Roles, company_type
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
@@ -21,11 +31,6 @@ from erpsync.protocol.models import Actor, ActorType, Value
 
 PARTY = "party.party"
 PROJECT = "project.work"
-_CONTACT_TYPES = {"email": "email", "phone": "phone", "mobile": "mobile", "website": "website"}
-_ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
-# Country codes that begin EU VAT numbers (Greece is EL, Northern Ireland XI).
-_EU_VAT_PREFIXES = frozenset(("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"))
-_EU_VAT_PREFIXES |= frozenset(("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"))
 Row = dict[str, Any]
 
 
@@ -45,6 +50,7 @@ class Records:
         self.rpc = rpc
         self.context: Context = {"company": company, "companies": [company]}
         self.roles = roles
+        self._part_names = part_names(roles.address_roles)
         self._found: dict[tuple[str, str, str], list[int]] = {}  # lookups by key, for one request
         self._traded: dict[str, list[int]] = {}  # the parties with orders, by order model, for one request
 
@@ -118,12 +124,12 @@ class Records:
 
     def _parties(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
         ids = [row["id"] for row in rows]
-        parts = {model: self._parts(model, ids) for model in _PARTS}
+        parts = {model: self._parts(model, ids) for model in self._part_names}
         parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
         parent_types = self._parent_type(list(parents.values()))
         actors = {}
         for row in rows:
-            related = {model: parts[model].get(row["id"], []) for model in _PARTS}
+            related = {model: parts[model].get(row["id"], []) for model in self._part_names}
             changed = max(
                 [_changed_at(row)] + [_changed_at(part) for part_rows in related.values() for part in part_rows]
             )
@@ -134,10 +140,8 @@ class Records:
         return actors
 
     def _parts(self, model: str, party_ids: list[int]) -> dict[int, list[Row]]:
-        names = ["party", "create_date", "write_date", *_PARTS[model]]
-        rows = self.rpc.search_read(
-            model, [["party", "in", party_ids]], names, order=[["party", "ASC"], ["id", "ASC"]], context=self.context
-        )
+        names = ["party", "create_date", "write_date", *self._part_names[model]]
+        rows = self.rpc.search_read(model, [["party", "in", party_ids]], names, context=self.context)  # Tryton's order
         grouped: dict[int, list[Row]] = defaultdict(list)
         for row in rows:
             grouped[row["party"]].append(row)
@@ -145,22 +149,13 @@ class Records:
 
     def _party_values(self, row: Row, related: dict[str, list[Row]]) -> dict[str, Value]:
         roles = self.roles.categories()
-        address = related["party.address"][0] if related["party.address"] else {}
-        mechanisms = related["party.contact_mechanism"]
         values: dict[str, Value] = {
             "name": row["name"],
             "code": row["code"],
-            "tax_identifier": (_tax_row(related["party.identifier"], row["tax_identifier"]) or {}).get("code"),
-            "street": address.get("street"),
-            "postal_code": address.get("postal_code"),
-            "city": address.get("city"),
-            "country": (address.get("country.") or {}).get("code"),
             "category": next((str(c) for c in row["categories"] if c not in roles), None),
             "language": (row.get("lang.") or {}).get("code"),
         }
-        for key, kind in _CONTACT_TYPES.items():
-            values[key] = next((m["value"] for m in mechanisms if m["type"] == kind), None)
-        return values
+        return values | part_values(related, row["tax_identifier"])
 
     def _person_parents(self, ids: list[int]) -> dict[int, int]:
         domain = [["from_", "in", ids], ["type", "=", self.roles.relation()]]
@@ -263,13 +258,13 @@ class Records:
             rows = self.rpc.read(PROJECT, ids, ["_timestamp"], context=self.context)
             return {row["id"]: _State(row["_timestamp"]) for row in rows}
         rows = self.rpc.read(PARTY, ids, ["_timestamp", "categories", "tax_identifier"], context=self.context)
-        parts = {model: self._parts(model, ids) for model in _PARTS}
+        parts = {model: self._parts(model, ids) for model in self._part_names}
         return {
             row["id"]: _State(
                 row["_timestamp"],
                 row["categories"],
                 row["tax_identifier"],
-                {model: parts[model].get(row["id"], []) for model in _PARTS},
+                {model: parts[model].get(row["id"], []) for model in self._part_names},
             )
             for row in rows
         }
@@ -348,15 +343,16 @@ class Records:
             values["lang"] = self._language_id(fields["language"])
         if "category" in fields:
             values["categories"] = self._category_commands(fields["category"], current.categories)
-        address = self._address_values(fields)
-        if address:
-            values["addresses"] = _upsert(parts.get("party.address", [])[:1], address)
-        mechanisms = self._mechanism_commands(fields, parts.get("party.contact_mechanism", []))
+        country_id = self._country_id
+        addresses = address_commands(fields, parts.get(ADDRESS, []), self.roles.address_roles, country_id)
+        if addresses:
+            values["addresses"] = addresses
+        mechanisms = mechanism_commands(fields, parts.get(MECHANISM, []))
         if mechanisms:
             values["contact_mechanisms"] = mechanisms
         if "tax_identifier" in fields:
-            identifiers = parts.get("party.identifier", [])
-            values["identifiers"] = self._tax_commands(fields["tax_identifier"], current.tax_identifier, identifiers)
+            identifiers = parts.get(IDENTIFIER, [])
+            values["identifiers"] = tax_commands(fields["tax_identifier"], current.tax_identifier, identifiers)
         return values
 
     def _parent_commands(self, actor: Actor, person: int) -> list[Any]:
@@ -372,30 +368,8 @@ class Records:
         current = self.rpc.search("party.relation.all", domain, context=self.context)
         return [["delete", current], ["create", [{"to": parent, "type": works_for}]]]
 
-    def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
-        address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
-        if "country" in address:
-            address["country"] = self._lookup("country.country", "code", address["country"])
-        return address
-
-    def _mechanism_commands(self, fields: dict[str, Value], existing: list[Row]) -> list[Any]:
-        commands: list[Any] = []
-        for key, kind in _CONTACT_TYPES.items():
-            if key not in fields:
-                continue
-            first = next((row for row in existing if row["type"] == kind), None)
-            value = fields[key]
-            if first is not None and not value:
-                commands.append(["delete", [first["id"]]])
-            elif value:
-                commands.extend(_upsert([first] if first else [], {"type": kind, "value": value}))
-        return commands
-
-    def _tax_commands(self, code: Value, tax_identifier: int | None, existing: list[Row]) -> list[Any]:
-        current = _tax_row(existing, tax_identifier)
-        if not code:
-            return [["delete", [current["id"]]]] if current else []
-        return _upsert([current] if current else [], {"type": tax_identifier_type(str(code)), "code": code})
+    def _country_id(self, code: Value) -> int | None:
+        return self._lookup("country.country", "code", code)
 
     def _category_commands(self, key: Value, current: list[int]) -> list[Any]:
         roles = self.roles.categories()
@@ -430,11 +404,6 @@ _PROJECT_NAMES = ("name", "number", "status", "comment", "progress", "party", "c
 _NAMES: dict[ActorType, list[str]] = {actor_type: list(_PARTY_NAMES) for actor_type in ActorType} | {
     ActorType.PROJECT: [*_PROJECT_NAMES, "timesheet_start_date", "timesheet_end_date"]
 }
-_PARTS: dict[str, list[str]] = {
-    "party.address": ["street", "postal_code", "city", "country.code"],
-    "party.contact_mechanism": ["type", "value"],
-    "party.identifier": ["type", "code"],
-}
 
 
 @dataclass(frozen=True)
@@ -451,31 +420,8 @@ def _is_id(key: str | None) -> bool:
     return key is not None and key.isdigit()
 
 
-def tax_identifier_type(code: str) -> str | None:
-    """``eu_vat`` (which Tryton validates) for an EU VAT number, else None: kept as given, as a plain identifier.
-
-    An EU VAT number begins with an EU country code and holds digits; Norwegian, Swiss or British numbers do not,
-    and Tryton would refuse them as EU VAT numbers.
-    """
-    compact = code.strip().upper()
-    return "eu_vat" if compact[:2] in _EU_VAT_PREFIXES and any(c.isdigit() for c in compact) else None
-
-
-def _tax_row(identifiers: list[Row], tax_identifier: int | None) -> Row | None:
-    """The identifier shown as the actor's tax identifier: Tryton's, else the first plain one (not a create key)."""
-    plain = (row for row in identifiers if not row["type"] and not str(row["code"]).startswith(f.IDEMPOTENCY_PREFIX))
-    return next((row for row in identifiers if row["id"] == tax_identifier), None) or next(plain, None)
-
-
 def model_of(actor_type: ActorType) -> str:
     return PROJECT if actor_type == ActorType.PROJECT else PARTY
-
-
-def _upsert(existing: list[Row], values: dict[str, Any]) -> list[Any]:
-    """The x2many command that writes ``values`` on the first existing row, or creates one."""
-    if existing:
-        return [["write", [existing[0]["id"]], values]]
-    return [["create", [values]]]
 
 
 def _actor(

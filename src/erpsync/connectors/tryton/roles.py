@@ -74,6 +74,7 @@ class Roles:
     supplier: Rule
     works_for: int | None  # the contact relation type from a person to its company; None: no persons
     own_party: int = 0  # the connection's company's own party, never its own customer or supplier
+    address_roles: tuple[str, ...] = ()  # the flags Tryton's addresses have here: invoice, delivery
 
     def categories(self) -> set[int]:
         """The categories that carry a role (kept apart from the ``category`` field)."""
@@ -117,7 +118,14 @@ def load_roles(config: m.Config, rpc: TrytonRpc, company: int) -> Roles:
         _rule(config, rpc, "suppliers", NOBODY),
         _find(rpc, "party.relation.type", relation, "contact relation type") if relation else None,
         int(own["party"]),
+        _address_roles(rpc),
     )
+
+
+def _address_roles(rpc: TrytonRpc) -> tuple[str, ...]:
+    """The role flags of Tryton's addresses: ``invoice`` (account_invoice) and ``delivery`` (stock), where active."""
+    found = rpc.model("party.address", "fields_get", ["invoice", "delivery"])
+    return tuple(flag for flag in ("invoice", "delivery") if flag in found)
 
 
 def _rule(config: m.Config, rpc: TrytonRpc, key: str, default: str) -> Rule:
