@@ -1,11 +1,14 @@
 """The actor fields the Tryton connector offers, where each lives in Tryton, and the lists behind list fields.
 
-How actors map onto Tryton (see docs/writing-a-connector.md):
+How actors map onto Tryton (see docs/tryton.md):
 - ``customer``/``supplier``: a party the connection's config makes one (``roles.py``: every party, the parties in a
-  party category of Tryton's, or none); ``partner``: a party that is both. The sets overlap: a partner is also found
-  as a customer and as a supplier, so a link survives a customer becoming a supplier too.
+  party category of Tryton's, with sales / purchases, with a customer / supplier payment term, or none);
+  ``partner``: a party that is both. The sets overlap: a partner is also found as a customer and as a supplier, so a
+  link survives a customer becoming a supplier too.
 - ``person``: a party with a contact relation, of the type the config names, to its parent party.
 - ``project``: a ``project.work`` of type project in the connection's company; its parent is its party.
+
+The labels of every field live here, in one place (``parts.py`` says which Tryton record holds each party field).
 """
 
 from __future__ import annotations
