@@ -176,3 +176,16 @@ def test_a_new_customer_gets_its_addresses_and_contacts_with_their_roles(
     key = int(created.erp_key or 0)
     assert {k: created.fields[k] for k in values} == values
     assert addresses(tryton, key) == [("Gate 4", False, True), ("Post Box 3", True, False)]
+
+
+def test_a_structured_street_reads_as_tryton_shows_it(tryton: TrytonServer, connector: TrytonConnector) -> None:
+    with tryton.rpc() as rpc:
+        (customer,) = rpc.search("party.category", [["name", "=", "Customer"]])
+        structured = {"street_name": "Vestergade", "building_number": "12", "city": "Aarhus"}
+        (key,) = rpc.create(
+            "party.party",
+            [{"name": "Structured", "categories": [["add", [customer]]], "addresses": [["create", [structured]]]}],
+        )
+        (shown,) = rpc.search_read("party.address", [["party", "=", key]], ["street"])
+    assert shown["street"]
+    assert read(connector, key).fields["street"] == shown["street"]

@@ -19,10 +19,12 @@ from erpsync.connectors.tryton.parts import (
     IDENTIFIER,
     MECHANISM,
     address_commands,
+    fill_streets,
     mechanism_commands,
     part_names,
     part_values,
     tax_commands,
+    typed_identifiers,
 )
 from erpsync.connectors.tryton.roles import Roles, company_type
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
@@ -87,7 +89,8 @@ class Records:
         domain = [*self.type_domain(actor_type), ["id", "in", ids]]
         if actor_type != ActorType.PROJECT:
             domain.append(["active", "in", [True, False]])
-        rows = self.rpc.search_read(model_of(actor_type), domain, _NAMES[actor_type], context=self.context)
+        names = _NAMES[actor_type] + ([] if actor_type == ActorType.PROJECT else ["active"])
+        rows = self.rpc.search_read(model_of(actor_type), domain, names, context=self.context)
         return self._actors(actor_type, rows)
 
     def page_after(self, actor_type: ActorType, after_id: int, limit: int) -> list[Actor]:
@@ -125,6 +128,8 @@ class Records:
     def _parties(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
         ids = [row["id"] for row in rows]
         parts = {model: self._parts(model, ids) for model in self._part_names}
+        taxed = typed_identifiers(parts[IDENTIFIER])
+        tax = {row["id"]: row["tax_identifier"] for row in self._read(PARTY, taxed, ["tax_identifier"])}
         parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
         parent_types = self._parent_type(list(parents.values()))
         actors = {}
@@ -133,21 +138,27 @@ class Records:
             changed = max(
                 [_changed_at(row)] + [_changed_at(part) for part_rows in related.values() for part in part_rows]
             )
-            values = self._party_values(row, related)
+            values = self._party_values(row, related, tax.get(row["id"]))
             parent = parents.get(row["id"])
             actor = _actor(actor_type, row["id"], iso(changed), values, parent_types.get(parent or 0), parent)
-            actors[row["id"]] = (actor, bool(row["active"]))
+            actors[row["id"]] = (actor, bool(row.get("active", True)))  # a page read by id reads active ones only
         return actors
 
     def _parts(self, model: str, party_ids: list[int]) -> dict[int, list[Row]]:
         names = ["party", "create_date", "write_date", *self._part_names[model]]
         rows = self.rpc.search_read(model, [["party", "in", party_ids]], names, context=self.context)  # Tryton's order
+        if model == ADDRESS:
+            fill_streets(rows, lambda ids: {row["id"]: row["street"] for row in self._read(ADDRESS, ids, ["street"])})
         grouped: dict[int, list[Row]] = defaultdict(list)
         for row in rows:
             grouped[row["party"]].append(row)
         return grouped
 
-    def _party_values(self, row: Row, related: dict[str, list[Row]]) -> dict[str, Value]:
+    def _read(self, model: str, ids: list[int], names: list[str]) -> list[Row]:
+        rows: list[Row] = self.rpc.read(model, ids, names, context=self.context) if ids else []
+        return rows
+
+    def _party_values(self, row: Row, related: dict[str, list[Row]], tax_identifier: int | None) -> dict[str, Value]:
         roles = self.roles.categories()
         values: dict[str, Value] = {
             "name": row["name"],
@@ -155,7 +166,7 @@ class Records:
             "category": next((str(c) for c in row["categories"] if c not in roles), None),
             "language": (row.get("lang.") or {}).get("code"),
         }
-        return values | part_values(related, row["tax_identifier"])
+        return values | part_values(related, tax_identifier)
 
     def _person_parents(self, ids: list[int]) -> dict[int, int]:
         domain = [["from_", "in", ids], ["type", "=", self.roles.relation()]]
@@ -399,7 +410,7 @@ class Records:
         return found[0]
 
 
-_PARTY_NAMES = ("name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active")
+_PARTY_NAMES = ("name", "code", "lang.code", "categories", "create_date", "write_date")  # active: when read by id
 _PROJECT_NAMES = ("name", "number", "status", "comment", "progress", "party", "create_date", "write_date")
 _NAMES: dict[ActorType, list[str]] = {actor_type: list(_PARTY_NAMES) for actor_type in ActorType} | {
     ActorType.PROJECT: [*_PROJECT_NAMES, "timesheet_start_date", "timesheet_end_date"]
