@@ -390,10 +390,16 @@ class Records:
             commands.append(["remove", others])
         if key:
             category = _int_key(key, "category")
-            if not self.rpc.search("party.category", [["id", "=", category]]):
+            if not self._exists("party.category", category):  # once per category in a page, not per actor
                 raise ValidationError(f"party category {key} does not exist in Tryton")
             commands.append(["add", [category]])
         return commands
+
+    def _exists(self, model: str, record_id: int) -> bool:
+        memo = (model, "id", str(record_id))
+        if memo not in self._found:
+            self._found[memo] = self.rpc.search(model, [["id", "=", record_id]], limit=1)
+        return bool(self._found[memo])
 
     def _language_id(self, code: Value) -> int | None:
         return self._lookup("ir.lang", "code", code) if code else None
