@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, audit
-from erpsync.crm import lists
+from erpsync.crm import countries, lists
 from erpsync.errors import ConflictError
 from erpsync.storage.tables import Group, ListItem, User
 from erpsync.storage.unit_of_work import unit_of_work
@@ -137,6 +137,17 @@ def add_list_item(
             session, user_id=by, action="create", target_type=f"list:{list_name}", target_id=item.id, detail=detail
         )
     return item
+
+
+def fill_countries(session: Session, *, by: int | None, via: str | None = None) -> int:
+    """A fresh hub's country list filled with every ISO 3166-1 country (``crm.countries``); how many were added, 0
+    when the list was used already."""
+    with unit_of_work(session):
+        added = countries.fill_countries(session)
+        if added:
+            detail = {"items": added, "source": "ISO 3166-1"} | _via(via)
+            audit.record(session, user_id=by, action="fill", target_type="list:country", target_id=None, detail=detail)
+    return added
 
 
 def update_list_item(

@@ -18,7 +18,7 @@ from erpsync.connectors.sample import SampleErp
 from erpsync.connectors.sample.erp import Where
 from erpsync.connectors.sample.fields import KIND_OF
 from erpsync.connectors.sample.seed import DEMO_PASSWORD, DEMO_USER
-from erpsync.crm import lists, service
+from erpsync.crm import countries, lists, service
 from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import CrmRecord
 from erpsync.protocol.models import ActorType
@@ -84,6 +84,7 @@ def _ensure_users(session: Session) -> None:
 
 
 def _ensure_lists(session: Session) -> dict[CrmList, dict[str, int]]:
+    countries.fill_countries(session)  # a fresh hub's ISO 3166-1 countries, as `erpsync db upgrade` gives it
     ids: dict[CrmList, dict[str, int]] = {}
     for list_name, labels in CRM_LISTS.items():
         existing = {item.label: item.id for item in lists.list_items(session, list_name)}

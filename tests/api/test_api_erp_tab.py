@@ -322,7 +322,7 @@ def test_create_asks_for_the_defaults_and_refuses_a_missing_mandatory_one(tab: T
         ("currency", "list", None, True),
         ("customer_group", "list", "RETAIL", False),
     ]
-    assert {"key": "DKK", "label": "Danish krone"} in form[0]["items"]
+    assert {"key": "DKK", "label": "Danish krone", "code": None} in form[0]["items"]
     before = tab.sample.erp.count(CUSTOMER)
     refused = tab.member.post(tab.url(company_id, "/create"), json={"actor_type": "customer", "values": {}})
     assert refused.status_code == 422

@@ -99,7 +99,7 @@ def test_an_invalid_file_is_refused_with_every_reason(data_dir: Path, tmp_path: 
     code, output = run_cli("config", "apply", str(path), "--yes")
     assert code == 1
     assert "connectors[Sample].secret: a secret is written as a reference, {env: NAME} or {file: PATH}" in output
-    assert "connections[Main].policy: Input should be 'newest', 'crm' or 'erp'" in output
+    assert "connections[Main].policy: Input should be 'newest', 'crm', 'erp' or 'ask'" in output
     path.write_text("erpsync_config: 1\nconnections:\n- name: Main\n  connector: Nowhere\n")
     code, output = run_cli("config", "apply", str(path), "--yes")
     assert code == 1

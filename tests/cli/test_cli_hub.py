@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -21,6 +22,14 @@ def test_db_upgrade_creates_the_embedded_database(data_dir: Path) -> None:
     assert current_revision(database.engine) == head
     assert f"database at revision {head}" in output
     database.dispose()
+
+
+def test_db_upgrade_fills_a_fresh_hubs_country_list_once(data_dir: Path) -> None:
+    assert "country list filled with 249 ISO 3166-1 countries" in run_cli("db", "upgrade")[1]
+    assert "country list" not in run_cli("db", "upgrade")[1]
+    code, output = run_cli("lists", "show", "country", "--json")
+    assert code == 0, output
+    assert {"Denmark", "Sweden", "Germany"} <= {item["label"] for item in json.loads(output)}
 
 
 def test_users_and_groups(data_dir: Path) -> None:

@@ -355,3 +355,17 @@ def test_canonical_to_crm_gives_what_erp_to_crm_gives_for_canonical_values() -> 
         "COUNTRY": 1,
         "EMAIL": None,
     }
+
+
+def test_auto_map_pairs_the_delivery_address_with_the_street_address() -> None:
+    erp = [meta(key) for key in ("street", "city", "delivery_street", "delivery_postal_code", "delivery_city")]
+    rows = auto_map([*erp, meta("tax_identifier"), meta("fax")], EntityType.COMPANY)
+    assert {r.erp_field: r.crm_field for r in rows} == {
+        "street": "POSTALAD1",
+        "city": "POSTALCITY",
+        "delivery_street": "STREETAD1",
+        "delivery_postal_code": "STREETZIP",
+        "delivery_city": "STREETCITY",
+        "tax_identifier": "VATNO",
+        "fax": "FAX",
+    }

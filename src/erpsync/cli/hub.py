@@ -15,6 +15,7 @@ from erpsync.crm import lists
 from erpsync.crm.schemas import ListItemCreate, ListItemPublic, ListItemUpdate
 from erpsync.errors import NotFoundError
 from erpsync.settings import get_settings
+from erpsync.storage.db import Database
 from erpsync.storage.migrate import current_revision
 
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
@@ -40,6 +41,7 @@ def serve(
     from erpsync.app import create_app
 
     database = common.upgraded_database()
+    _fill_countries(database)
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
     # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
     hub = create_app(get_settings(), database=database)
@@ -48,10 +50,19 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
+    """Apply every pending migration; a fresh hub's country list is filled from ISO 3166-1."""
     database = common.upgraded_database()
+    _fill_countries(database)
     typer.echo(f"database at revision {current_revision(database.engine)}")
     database.dispose()
+
+
+def _fill_countries(database: Database) -> None:
+    """A fresh hub starts with every ISO 3166-1 country in its country list (a used list is left as it is)."""
+    with database.sessions() as session:
+        added = administration.fill_countries(session, by=None, via="cli")
+    if added:
+        typer.echo(f"country list filled with {added} ISO 3166-1 countries")
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -188,6 +188,14 @@ _PARENT_MEMBERS = frozenset({"parent_type", "parent_key"})
 class ListItem(AnswerModel):
     key: Key
     label: str = Field(max_length=1000)
+    code: str | None = Field(
+        default=None,
+        max_length=16,
+        description=(
+            "Optional: the standard code the item stands for, where there is one (for a country its ISO 3166-1 "
+            "alpha-2 code, e.g. DK). The hub pairs ERP items with CRM items of the same code by itself."
+        ),
+    )
 
 
 class Restriction(WireModel):

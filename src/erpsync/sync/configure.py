@@ -21,7 +21,7 @@ from erpsync import audit
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import configuration
+from erpsync.sync import configuration, list_pairing
 from erpsync.sync.configuration import ErpLists
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, ListMapping
@@ -52,13 +52,18 @@ def _audit(session: Session, by: int | None, connection: ErpConnection, action: 
 def save_mapping(
     session: Session, clients: ConnectorClients, connection: ErpConnection, mapping: ActorTypeMapping, *, by: int | None
 ) -> ActorTypeMapping:
-    """Replace the field mapping of one actor type; the mapping as saved (rows keep their rank)."""
+    """Replace the field mapping of one actor type; the mapping as saved (rows keep their rank). A country list it
+    starts to sync is paired with the CRM's countries by ISO code in the same unit of work (``list_pairing``)."""
     with unit_of_work(session):
-        saved = configuration.save_mapping(
-            session, connection, mapping, erp_lists=_lists_if_active(session, clients, connection)
-        )
+        wanted = list_pairing.lists_to_pair(session, connection, mapping)
+        names = set(wanted) | set(configuration.load_config(session, connection).list_mappings) if wanted else set()
+        if connection.active:
+            names |= configuration.erp_list_names(connection)
+        lists = erp_lists(session, clients, connection, names)
+        paired = list_pairing.pair_lists(session, connection, wanted, erp_lists=lists)
+        saved = configuration.save_mapping(session, connection, mapping, erp_lists=lists)
         detail = {"actor_type": mapping.actor_type.value, **mapping.model_dump(mode="json", exclude={"actor_type"})}
-        _audit(session, by, connection, "update_mapping", detail)
+        _audit(session, by, connection, "update_mapping", detail | ({"lists_paired_by_code": paired} if paired else {}))
     return saved
 
 

@@ -124,7 +124,13 @@ def test_the_role_rules_are_listed_before_the_connection_exists(open_connector: 
         "none",
     )
     request = m.ListItemsRequest(connection_id="new", list_name="role_rules")
-    assert [item.key for item in open_connector.list_items(request).items] == ["all", "category", "none"]
+    assert [item.key for item in open_connector.list_items(request).items] == [
+        "all",
+        "category",
+        "traded",
+        "payment_term",
+        "none",
+    ]
 
 
 def test_a_customer_created_under_every_party_gets_no_category(
@@ -139,3 +145,58 @@ def test_a_customer_created_under_every_party_gets_no_category(
         with tryton.rpc() as rpc:
             (row,) = rpc.read("party.party", [int(created.erp_key or 0)], ["categories"])
         assert row["categories"] == []
+
+
+@pytest.fixture
+def trade(tryton: TrytonServer) -> dict[str, int]:
+    """Parties known by what the company does with them: a sale, a purchase (one cancelled), payment terms."""
+    with tryton.rpc() as rpc:
+        buyer, seller, both, lapsed, termed = rpc.create(
+            "party.party", [{"name": name} for name in ("Buyer", "Seller", "Both", "Lapsed", "Termed")]
+        )
+        company, (currency,) = tryton.company_id, rpc.search("currency.currency", [], limit=1)
+        order = {"company": company, "currency": currency}
+        rpc.create("sale.sale", [{**order, "party": buyer}, {**order, "party": both}])
+        (cancelled,) = rpc.create("purchase.purchase", [{**order, "party": lapsed}])
+        rpc.model("purchase.purchase", "cancel", [cancelled])
+        rpc.create("purchase.purchase", [{**order, "party": seller}, {**order, "party": both}])
+        (net30,) = rpc.create(
+            "account.invoice.payment_term", [{"name": "Net 30", "lines": [["create", [{"type": "remainder"}]]]}]
+        )
+        rpc.write("party.party", [termed], {"customer_payment_term": net30, "supplier_payment_term": net30})
+        rpc.write("party.party", [buyer], {"supplier_payment_term": net30})
+    return {"buyer": buyer, "seller": seller, "both": both, "lapsed": lapsed, "termed": termed}
+
+
+def names(response: m.ChangesResponse) -> set[str]:
+    return {str(actor.fields["name"]) for actor in response.actors}
+
+
+def test_customers_and_suppliers_by_their_sales_and_purchases(
+    tryton: TrytonServer, trade: dict[str, int], open_connector: TrytonConnector
+) -> None:
+    before = counts(tryton)
+    save(open_connector, {**plain(tryton), "customers": "traded", "suppliers": "traded"})
+    assert names(full_read(open_connector, T.CUSTOMER)) == {"Buyer", "Both"}
+    assert names(full_read(open_connector, T.SUPPLIER)) == {"Seller", "Both"}  # not Lapsed: its purchase is cancelled
+    partners = full_read(open_connector, T.PARTNER)
+    assert (names(partners), partners.total) == ({"Both"}, 1)
+    actor = m.Actor(actor_type=T.CUSTOMER, fields={"name": "New"})
+    request = m.CreateActorRequest(connection_id=CONNECTION, actor=actor, idempotency_key="new")
+    with pytest.raises(ValidationError, match="with its first order"):
+        open_connector.create_actor(request)
+    assert counts(tryton) == before
+
+
+def test_customers_and_suppliers_by_their_payment_terms(
+    tryton: TrytonServer, trade: dict[str, int], open_connector: TrytonConnector
+) -> None:
+    save(open_connector, {**plain(tryton), "customers": "payment_term", "suppliers": "payment_term"})
+    assert names(full_read(open_connector, T.CUSTOMER)) == {"Termed"}
+    assert names(full_read(open_connector, T.SUPPLIER)) == {"Termed", "Buyer"}
+    assert names(full_read(open_connector, T.PARTNER)) == {"Termed"}
+    with tryton.rpc() as rpc:
+        work = {"name": "Fit-out", "type": "project", "company": tryton.company_id, "party": trade["buyer"]}
+        rpc.create("project.work", [work])
+    (project,) = full_read(open_connector, T.PROJECT).actors
+    assert (project.parent_type, project.parent_key) == (T.SUPPLIER, str(trade["buyer"]))

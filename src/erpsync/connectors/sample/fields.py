@@ -10,7 +10,7 @@ from erpsync.errors import ValidationError
 from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType, ListItem, Value
 
 LISTS: dict[str, tuple[ListItem, ...]] = {
-    name: tuple(ListItem(key=key, label=label) for key, label in items)
+    name: tuple(ListItem(key=key, label=label, code=key if name == "country" else None) for key, label in items)
     for name, items in {
         "country": (
             ("DK", "Denmark"),

@@ -284,7 +284,7 @@ def _list_items(records: Records, list_name: str) -> list[m.ListItem]:
     rpc, context = records.rpc, records.context
     if list_name == f.COUNTRIES:
         rows = rpc.search_read("country.country", [], ["code", "name"], order=[["name", "ASC"]], context=context)
-        return [m.ListItem(key=row["code"], label=row["name"]) for row in rows if row["code"]]
+        return [m.ListItem(key=row["code"], label=row["name"], code=row["code"]) for row in rows if row["code"]]
     if list_name == f.LANGUAGES:
         rows = rpc.search_read("ir.lang", [], ["code", "name"], order=[["name", "ASC"]], context=context)
         return [m.ListItem(key=row["code"], label=row["name"]) for row in rows]

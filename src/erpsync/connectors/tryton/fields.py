@@ -1,11 +1,14 @@
 """The actor fields the Tryton connector offers, where each lives in Tryton, and the lists behind list fields.
 
-How actors map onto Tryton (see docs/writing-a-connector.md):
+How actors map onto Tryton (see docs/tryton.md):
 - ``customer``/``supplier``: a party the connection's config makes one (``roles.py``: every party, the parties in a
-  party category of Tryton's, or none); ``partner``: a party that is both. The sets overlap: a partner is also found
-  as a customer and as a supplier, so a link survives a customer becoming a supplier too.
+  party category of Tryton's, with sales / purchases, with a customer / supplier payment term, or none);
+  ``partner``: a party that is both. The sets overlap: a partner is also found as a customer and as a supplier, so a
+  link survives a customer becoming a supplier too.
 - ``person``: a party with a contact relation, of the type the config names, to its parent party.
 - ``project``: a ``project.work`` of type project in the connection's company; its parent is its party.
+
+The labels of every field live here, in one place (``parts.py`` says which Tryton record holds each party field).
 """
 
 from __future__ import annotations
@@ -56,23 +59,40 @@ _NAME = ActorField("name", "Name", access=Access.MANDATORY, search_path="name")
 _CODE = ActorField("code", "Code", access=Access.READ_ONLY, search_path="code")
 _EMAIL = ActorField("email", "E-mail")
 _PHONE = ActorField("phone", "Phone")
+_MOBILE = ActorField("mobile", "Mobile")
+_FAX = ActorField("fax", "Fax")
+_WEBSITE = ActorField("website", "Website")
 _LANGUAGE = ActorField("language", "Language", FieldType.LIST, LANGUAGES)  # a party's language cannot be searched
 
 COMPANY_FIELDS = (
     _NAME,
     _CODE,
-    ActorField("tax_identifier", "Tax identifier (EU VAT)"),
-    ActorField("street", "Street", search_path="addresses.street", search_many=True),
-    ActorField("postal_code", "Postal code", search_path="addresses.postal_code", search_many=True),
-    ActorField("city", "City", search_path="addresses.city", search_many=True),
-    ActorField("country", "Country", FieldType.LIST, COUNTRIES, search_path="addresses.country.code", search_many=True),
+    ActorField("tax_identifier", "Tax identifier (VAT)"),
+    ActorField("registration_number", "Registration number", access=Access.READ_ONLY),
+    ActorField("street", "Street (invoice address)", search_path="addresses.street", search_many=True),
+    ActorField("postal_code", "Postal code (invoice address)", search_path="addresses.postal_code", search_many=True),
+    ActorField("city", "City (invoice address)", search_path="addresses.city", search_many=True),
+    ActorField(
+        "country",
+        "Country (invoice address)",
+        FieldType.LIST,
+        COUNTRIES,
+        search_path="addresses.country.code",
+        search_many=True,
+    ),
+    ActorField("delivery_street", "Street (delivery address)"),
+    ActorField("delivery_postal_code", "Postal code (delivery address)"),
+    ActorField("delivery_city", "City (delivery address)"),
+    ActorField("delivery_country", "Country (delivery address)", FieldType.LIST, COUNTRIES),
     _EMAIL,
     _PHONE,
-    ActorField("website", "Website"),
+    _MOBILE,
+    _FAX,
+    _WEBSITE,
     ActorField("category", "Category", FieldType.LIST, CATEGORIES, search_path="categories", search_many=True),
     _LANGUAGE,
 )
-PERSON_FIELDS = (_NAME, _CODE, _EMAIL, _PHONE, ActorField("mobile", "Mobile"), _LANGUAGE)
+PERSON_FIELDS = (_NAME, _CODE, _EMAIL, _PHONE, _MOBILE, _FAX, _WEBSITE, _LANGUAGE)
 PROJECT_FIELDS = (
     _NAME,
     ActorField("number", "Number", access=Access.READ_ONLY, search_path="number"),

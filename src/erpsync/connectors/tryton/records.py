@@ -14,18 +14,25 @@ from typing import Any
 
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.dates import date_text, timesheet_dates
-from erpsync.connectors.tryton.roles import Roles
+from erpsync.connectors.tryton.parts import (
+    ADDRESS,
+    IDENTIFIER,
+    MECHANISM,
+    address_commands,
+    fill_streets,
+    mechanism_commands,
+    part_names,
+    part_values,
+    tax_commands,
+    typed_identifiers,
+)
+from erpsync.connectors.tryton.roles import Roles, company_type
 from erpsync.connectors.tryton.rpc import Context, Domain, TrytonRpc
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol.models import Actor, ActorType, Value
 
 PARTY = "party.party"
 PROJECT = "project.work"
-_CONTACT_TYPES = {"email": "email", "phone": "phone", "mobile": "mobile", "website": "website"}
-_ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
-# Country codes that begin EU VAT numbers (Greece is EL, Northern Ireland XI).
-_EU_VAT_PREFIXES = frozenset(("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU"))
-_EU_VAT_PREFIXES |= frozenset(("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI"))
 Row = dict[str, Any]
 
 
@@ -45,7 +52,9 @@ class Records:
         self.rpc = rpc
         self.context: Context = {"company": company, "companies": [company]}
         self.roles = roles
+        self._part_names = part_names(roles.address_roles)
         self._found: dict[tuple[str, str, str], list[int]] = {}  # lookups by key, for one request
+        self._traded: dict[str, list[int]] = {}  # the parties with orders, by order model, for one request
 
     # --- what makes a party a customer, supplier or person --------------------------------------------------------
 
@@ -54,7 +63,15 @@ class Records:
             return [["type", "=", "project"], ["company", "=", self.context["company"]]]
         if actor_type == ActorType.PERSON:
             return [["relations.type", "=", self.roles.relation()]]
-        return self.roles.domain(actor_type)
+        return self.roles.domain(actor_type, self.traded)
+
+    def traded(self, order_model: str) -> list[int]:
+        """The parties with orders of ``order_model`` (sales, purchases) that are not cancelled: one read."""
+        if order_model not in self._traded:
+            domain = [["company", "=", self.context["company"]], ["state", "!=", "cancelled"]]
+            rows = self.rpc.search_read(order_model, domain, ["party"], context=self.context)
+            self._traded[order_model] = sorted({row["party"] for row in rows})
+        return self._traded[order_model]
 
     # --- reading --------------------------------------------------------------------------------------------------
 
@@ -72,7 +89,8 @@ class Records:
         domain = [*self.type_domain(actor_type), ["id", "in", ids]]
         if actor_type != ActorType.PROJECT:
             domain.append(["active", "in", [True, False]])
-        rows = self.rpc.search_read(model_of(actor_type), domain, _NAMES[actor_type], context=self.context)
+        names = _NAMES[actor_type] + ([] if actor_type == ActorType.PROJECT else ["active"])
+        rows = self.rpc.search_read(model_of(actor_type), domain, names, context=self.context)
         return self._actors(actor_type, rows)
 
     def page_after(self, actor_type: ActorType, after_id: int, limit: int) -> list[Actor]:
@@ -91,11 +109,11 @@ class Records:
 
     def _actors(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
         if actor_type == ActorType.PROJECT:
-            return {row["id"]: (self._project(row), True) for row in rows}
+            parent_types = self._parent_type([row["party"] for row in rows if row["party"]])
+            return {row["id"]: (self._project(row, parent_types.get(row["party"])), True) for row in rows}
         return self._parties(actor_type, rows)
 
-    def _project(self, row: Row) -> Actor:
-        parent = self._parent_type([row["party"]]).get(row["party"]) if row["party"] else None
+    def _project(self, row: Row, parent: ActorType | None) -> Actor:
         values: dict[str, Value] = {
             "name": row["name"],
             "number": row["number"],
@@ -109,49 +127,46 @@ class Records:
 
     def _parties(self, actor_type: ActorType, rows: list[Row]) -> dict[int, tuple[Actor, bool]]:
         ids = [row["id"] for row in rows]
-        parts = {model: self._parts(model, ids) for model in _PARTS}
+        parts = {model: self._parts(model, ids) for model in self._part_names}
+        taxed = typed_identifiers(parts[IDENTIFIER])
+        tax = {row["id"]: row["tax_identifier"] for row in self._read(PARTY, taxed, ["tax_identifier"])}
         parents = self._person_parents(ids) if actor_type == ActorType.PERSON else {}
         parent_types = self._parent_type(list(parents.values()))
         actors = {}
         for row in rows:
-            related = {model: parts[model].get(row["id"], []) for model in _PARTS}
+            related = {model: parts[model].get(row["id"], []) for model in self._part_names}
             changed = max(
                 [_changed_at(row)] + [_changed_at(part) for part_rows in related.values() for part in part_rows]
             )
-            values = self._party_values(row, related)
+            values = self._party_values(row, related, tax.get(row["id"]))
             parent = parents.get(row["id"])
             actor = _actor(actor_type, row["id"], iso(changed), values, parent_types.get(parent or 0), parent)
-            actors[row["id"]] = (actor, bool(row["active"]))
+            actors[row["id"]] = (actor, bool(row.get("active", True)))  # a page read by id reads active ones only
         return actors
 
     def _parts(self, model: str, party_ids: list[int]) -> dict[int, list[Row]]:
-        names = ["party", "create_date", "write_date", *_PARTS[model]]
-        rows = self.rpc.search_read(
-            model, [["party", "in", party_ids]], names, order=[["party", "ASC"], ["id", "ASC"]], context=self.context
-        )
+        names = ["party", "create_date", "write_date", *self._part_names[model]]
+        rows = self.rpc.search_read(model, [["party", "in", party_ids]], names, context=self.context)  # Tryton's order
+        if model == ADDRESS:
+            fill_streets(rows, lambda ids: {row["id"]: row["street"] for row in self._read(ADDRESS, ids, ["street"])})
         grouped: dict[int, list[Row]] = defaultdict(list)
         for row in rows:
             grouped[row["party"]].append(row)
         return grouped
 
-    def _party_values(self, row: Row, related: dict[str, list[Row]]) -> dict[str, Value]:
+    def _read(self, model: str, ids: list[int], names: list[str]) -> list[Row]:
+        rows: list[Row] = self.rpc.read(model, ids, names, context=self.context) if ids else []
+        return rows
+
+    def _party_values(self, row: Row, related: dict[str, list[Row]], tax_identifier: int | None) -> dict[str, Value]:
         roles = self.roles.categories()
-        address = related["party.address"][0] if related["party.address"] else {}
-        mechanisms = related["party.contact_mechanism"]
         values: dict[str, Value] = {
             "name": row["name"],
             "code": row["code"],
-            "tax_identifier": (_tax_row(related["party.identifier"], row["tax_identifier"]) or {}).get("code"),
-            "street": address.get("street"),
-            "postal_code": address.get("postal_code"),
-            "city": address.get("city"),
-            "country": (address.get("country.") or {}).get("code"),
             "category": next((str(c) for c in row["categories"] if c not in roles), None),
             "language": (row.get("lang.") or {}).get("code"),
         }
-        for key, kind in _CONTACT_TYPES.items():
-            values[key] = next((m["value"] for m in mechanisms if m["type"] == kind), None)
-        return values
+        return values | part_values(related, tax_identifier)
 
     def _person_parents(self, ids: list[int]) -> dict[int, int]:
         domain = [["from_", "in", ids], ["type", "=", self.roles.relation()]]
@@ -159,8 +174,15 @@ class Records:
         return {row["from_"]: row["to"] for row in rows}
 
     def _parent_type(self, party_ids: list[int]) -> dict[int, ActorType | None]:
-        rows = self.rpc.read(PARTY, party_ids, ["categories"], context=self.context) if party_ids else []
-        return {row["id"]: self.roles.company_type(row["categories"]) for row in rows}
+        """The company actor type of each party: one search per role."""
+        if not party_ids:
+            return {}
+        ids = sorted(set(party_ids))
+        held = {
+            actor_type: set(self.find(actor_type, [["id", "in", ids]], limit=None, active_only=False))
+            for actor_type in (ActorType.CUSTOMER, ActorType.SUPPLIER)
+        }
+        return {i: company_type(i in held[ActorType.CUSTOMER], i in held[ActorType.SUPPLIER]) for i in ids}
 
     # --- writing --------------------------------------------------------------------------------------------------
 
@@ -247,13 +269,13 @@ class Records:
             rows = self.rpc.read(PROJECT, ids, ["_timestamp"], context=self.context)
             return {row["id"]: _State(row["_timestamp"]) for row in rows}
         rows = self.rpc.read(PARTY, ids, ["_timestamp", "categories", "tax_identifier"], context=self.context)
-        parts = {model: self._parts(model, ids) for model in _PARTS}
+        parts = {model: self._parts(model, ids) for model in self._part_names}
         return {
             row["id"]: _State(
                 row["_timestamp"],
                 row["categories"],
                 row["tax_identifier"],
-                {model: parts[model].get(row["id"], []) for model in _PARTS},
+                {model: parts[model].get(row["id"], []) for model in self._part_names},
             )
             for row in rows
         }
@@ -332,15 +354,16 @@ class Records:
             values["lang"] = self._language_id(fields["language"])
         if "category" in fields:
             values["categories"] = self._category_commands(fields["category"], current.categories)
-        address = self._address_values(fields)
-        if address:
-            values["addresses"] = _upsert(parts.get("party.address", [])[:1], address)
-        mechanisms = self._mechanism_commands(fields, parts.get("party.contact_mechanism", []))
+        country_id = self._country_id
+        addresses = address_commands(fields, parts.get(ADDRESS, []), self.roles.address_roles, country_id)
+        if addresses:
+            values["addresses"] = addresses
+        mechanisms = mechanism_commands(fields, parts.get(MECHANISM, []))
         if mechanisms:
             values["contact_mechanisms"] = mechanisms
         if "tax_identifier" in fields:
-            identifiers = parts.get("party.identifier", [])
-            values["identifiers"] = self._tax_commands(fields["tax_identifier"], current.tax_identifier, identifiers)
+            identifiers = parts.get(IDENTIFIER, [])
+            values["identifiers"] = tax_commands(fields["tax_identifier"], current.tax_identifier, identifiers)
         return values
 
     def _parent_commands(self, actor: Actor, person: int) -> list[Any]:
@@ -356,30 +379,8 @@ class Records:
         current = self.rpc.search("party.relation.all", domain, context=self.context)
         return [["delete", current], ["create", [{"to": parent, "type": works_for}]]]
 
-    def _address_values(self, fields: dict[str, Value]) -> dict[str, Any]:
-        address = {key: fields[key] for key in _ADDRESS_FIELDS if key in fields}
-        if "country" in address:
-            address["country"] = self._lookup("country.country", "code", address["country"])
-        return address
-
-    def _mechanism_commands(self, fields: dict[str, Value], existing: list[Row]) -> list[Any]:
-        commands: list[Any] = []
-        for key, kind in _CONTACT_TYPES.items():
-            if key not in fields:
-                continue
-            first = next((row for row in existing if row["type"] == kind), None)
-            value = fields[key]
-            if first is not None and not value:
-                commands.append(["delete", [first["id"]]])
-            elif value:
-                commands.extend(_upsert([first] if first else [], {"type": kind, "value": value}))
-        return commands
-
-    def _tax_commands(self, code: Value, tax_identifier: int | None, existing: list[Row]) -> list[Any]:
-        current = _tax_row(existing, tax_identifier)
-        if not code:
-            return [["delete", [current["id"]]]] if current else []
-        return _upsert([current] if current else [], {"type": tax_identifier_type(str(code)), "code": code})
+    def _country_id(self, code: Value) -> int | None:
+        return self._lookup("country.country", "code", code)
 
     def _category_commands(self, key: Value, current: list[int]) -> list[Any]:
         roles = self.roles.categories()
@@ -389,10 +390,16 @@ class Records:
             commands.append(["remove", others])
         if key:
             category = _int_key(key, "category")
-            if not self.rpc.search("party.category", [["id", "=", category]]):
+            if not self._exists("party.category", category):  # once per category in a page, not per actor
                 raise ValidationError(f"party category {key} does not exist in Tryton")
             commands.append(["add", [category]])
         return commands
+
+    def _exists(self, model: str, record_id: int) -> bool:
+        memo = (model, "id", str(record_id))
+        if memo not in self._found:
+            self._found[memo] = self.rpc.search(model, [["id", "=", record_id]], limit=1)
+        return bool(self._found[memo])
 
     def _language_id(self, code: Value) -> int | None:
         return self._lookup("ir.lang", "code", code) if code else None
@@ -409,15 +416,10 @@ class Records:
         return found[0]
 
 
-_PARTY_NAMES = ("name", "code", "lang.code", "categories", "tax_identifier", "create_date", "write_date", "active")
+_PARTY_NAMES = ("name", "code", "lang.code", "categories", "create_date", "write_date")  # active: when read by id
 _PROJECT_NAMES = ("name", "number", "status", "comment", "progress", "party", "create_date", "write_date")
 _NAMES: dict[ActorType, list[str]] = {actor_type: list(_PARTY_NAMES) for actor_type in ActorType} | {
     ActorType.PROJECT: [*_PROJECT_NAMES, "timesheet_start_date", "timesheet_end_date"]
-}
-_PARTS: dict[str, list[str]] = {
-    "party.address": ["street", "postal_code", "city", "country.code"],
-    "party.contact_mechanism": ["type", "value"],
-    "party.identifier": ["type", "code"],
 }
 
 
@@ -435,31 +437,8 @@ def _is_id(key: str | None) -> bool:
     return key is not None and key.isdigit()
 
 
-def tax_identifier_type(code: str) -> str | None:
-    """``eu_vat`` (which Tryton validates) for an EU VAT number, else None: kept as given, as a plain identifier.
-
-    An EU VAT number begins with an EU country code and holds digits; Norwegian, Swiss or British numbers do not,
-    and Tryton would refuse them as EU VAT numbers.
-    """
-    compact = code.strip().upper()
-    return "eu_vat" if compact[:2] in _EU_VAT_PREFIXES and any(c.isdigit() for c in compact) else None
-
-
-def _tax_row(identifiers: list[Row], tax_identifier: int | None) -> Row | None:
-    """The identifier shown as the actor's tax identifier: Tryton's, else the first plain one (not a create key)."""
-    plain = (row for row in identifiers if not row["type"] and not str(row["code"]).startswith(f.IDEMPOTENCY_PREFIX))
-    return next((row for row in identifiers if row["id"] == tax_identifier), None) or next(plain, None)
-
-
 def model_of(actor_type: ActorType) -> str:
     return PROJECT if actor_type == ActorType.PROJECT else PARTY
-
-
-def _upsert(existing: list[Row], values: dict[str, Any]) -> list[Any]:
-    """The x2many command that writes ``values`` on the first existing row, or creates one."""
-    if existing:
-        return [["write", [existing[0]["id"]], values]]
-    return [["create", [values]]]
 
 
 def _actor(

@@ -18,7 +18,7 @@ One concern per module: ``models`` (the models, compatibility, merge rules), ``a
 and ``translation`` (values between the sides).
 """
 
-from erpsync.sync.mapping.auto import auto_map
+from erpsync.sync.mapping.auto import auto_map, pair_by_code
 from erpsync.sync.mapping.models import (
     ENTITY_FOR_ACTOR,
     ActorTypeMapping,
@@ -65,6 +65,7 @@ __all__ = [
     "is_read_only",
     "merge_rules",
     "missing_in_erp",
+    "pair_by_code",
     "validate_activation",
     "validate_defaults",
     "validate_list_mapping",

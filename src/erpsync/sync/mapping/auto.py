@@ -1,13 +1,14 @@
-"""Auto-mapping: each ERP field paired by key or an obvious synonym with a compatible, unused CRM field."""
+"""Auto-mapping: each ERP field paired by key or an obvious synonym with a compatible, unused CRM field; the items of an
+ERP list that carry standard codes paired with the CRM items of the same code."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.protocol.models import FieldMeta
-from erpsync.sync.mapping.models import FieldMapping, is_compatible
+from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
+from erpsync.protocol.models import FieldMeta, ListItem
+from erpsync.sync.mapping.models import FieldMapping, ListMapping, is_compatible
 
 
 def _squash(name: str) -> str:
@@ -18,13 +19,15 @@ def _postal(*, phone: str, country: str) -> dict[str, str]:
     synonyms = {"phone": phone, "telephone": phone, "tel": phone, "country": country, "countrycode": country}
     synonyms |= {f"{stem}{i}": f"POSTALAD{i}" for stem in ("address", "addressline", "street") for i in (1, 2, 3)}
     synonyms |= dict.fromkeys(("address", "zip", "zipcode", "postcode", "postalcode"), "POSTALZIP")
-    synonyms |= {"address": "POSTALAD1", "city": "POSTALCITY", "town": "POSTALCITY"}
+    synonyms |= {"address": "POSTALAD1", "street": "POSTALAD1", "city": "POSTALCITY", "town": "POSTALCITY"}
     return synonyms | {"mail": "EMAIL", "emailaddress": "EMAIL", "website": "URL", "web": "URL", "homepage": "URL"}
 
 
 _SYNONYMS: dict[EntityType, dict[str, str]] = {
     EntityType.COMPANY: _postal(phone="PHONE", country="COUNTRY")
-    | {"county": "POSTALCOUNTY", "state": "POSTALSTATE", "vat": "VATNO", "vatnumber": "VATNO"}
+    | {"county": "POSTALCOUNTY", "state": "POSTALSTATE", "vat": "VATNO", "vatnumber": "VATNO", "taxidentifier": "VATNO"}
+    | {"deliverystreet": "STREETAD1", "deliveryaddress": "STREETAD1", "deliverycity": "STREETCITY"}
+    | dict.fromkeys(("deliveryzip", "deliverypostalcode", "deliverypostcode"), "STREETZIP")
     | dict.fromkeys(("orgnumber", "orgno", "organisationnumber", "organizationnumber", "registrationnumber"), "NUMBER1")
     | dict.fromkeys(("customernumber", "customerno", "suppliernumber", "number"), "NUMBER2"),
     EntityType.PERSON: _postal(phone="PHONE_DIRECT", country="POSTALCOUNTRY")
@@ -52,3 +55,23 @@ def auto_map(erp_fields: Sequence[FieldMeta], entity: EntityType) -> tuple[Field
             taken.add(crm_key)
         rows.append(FieldMapping(erp_field=meta.key, crm_field=crm_key, rank=meta.rank))
     return tuple(rows)
+
+
+def pair_by_code(
+    list_name: str, crm_list: CrmList, erp_items: Sequence[ListItem], crm_codes: Mapping[int, str]
+) -> ListMapping | None:
+    """The list mapping the hub makes itself: each ERP item paired with the CRM item of its ``code`` (ISO 3166-1 for
+    countries; ``crm_codes``: CRM item id -> code), each CRM item once; items without a match get *no selection*.
+    None when no ERP item's code agrees with a CRM item's (the list is then paired by hand)."""
+    if not any(item.code for item in erp_items):
+        return None
+    by_code: dict[str, int] = {}
+    for item_id, code in sorted(crm_codes.items()):
+        by_code.setdefault(code.upper(), item_id)
+    items: dict[str, int | None] = {}
+    for item in erp_items:
+        crm = by_code.pop((item.code or "").upper(), None)  # popped: a second ERP item of the code gets none
+        items[item.key] = crm
+    if not any(crm is not None for crm in items.values()):
+        return None
+    return ListMapping(list_name=list_name, crm_list=crm_list, items=items)
