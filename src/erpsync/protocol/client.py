@@ -379,6 +379,10 @@ class ConnectorClient:
             **wire.merged_envelope(pages), actors=[actor for page in pages for actor in page.actors], errors=errors
         )
 
+    def call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
+        """Any operation by name, e.g. the documents operations (``protocol/document_calls.py`` types them)."""
+        return self._call(operation, response_type, **members)
+
     # --- the exchange ---------------------------------------------------------------------------------------------
 
     def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:

@@ -214,6 +214,9 @@ class Capabilities(AnswerModel):
             'signs with v1 a connector that declares "2". Missing: ["1"].'
         ),
     )
+    documents: DocumentsCapability | None = Field(
+        default=None, description="the read-only documents operations (protocol/documents.py); null: none"
+    )
 
 
 class ActorError(AnswerModel):
@@ -377,6 +380,14 @@ OPERATIONS: dict[str, tuple[type[WireModel], type[Envelope]]] = {
     "save_actors": (SaveActorsRequest, SaveActorsResponse),
     "list_items": (ListItemsRequest, ListItemsResponse),
 }
+
+# The documents capability builds on the models above; it is a module of its own (protocol/documents.py).
+from erpsync.protocol.documents import OPERATIONS as DOCUMENT_OPERATIONS  # noqa: E402
+from erpsync.protocol.documents import DocumentsCapability  # noqa: E402
+
+OPERATIONS.update(DOCUMENT_OPERATIONS)
+Capabilities.model_rebuild()
+InfoResponse.model_rebuild()
 
 
 def error_envelope(code: ErrorCode | str, user_message: str, tech_message: str = "") -> dict[str, Any]:

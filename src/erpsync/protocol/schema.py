@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from erpsync.protocol import documents
 from erpsync.protocol import models as m
 
 SHARED_MODELS: dict[str, type[BaseModel]] = {
@@ -22,6 +23,7 @@ SHARED_MODELS: dict[str, type[BaseModel]] = {
     "restriction": m.Restriction,
     "capabilities": m.Capabilities,
     "actor_error": m.ActorError,
+    **documents.SHARED_MODELS,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, Protocol
 
 from erpsync.errors import ConnectorError, UnknownConnectionError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 
 
@@ -116,6 +117,17 @@ class Connector:
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
         raise _unsupported("list_items")
+
+    # --- documents (declare ``capabilities.documents``; sdk/documents.py pages and filters) -------------------------
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        raise _unsupported("documents")
+
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        raise _unsupported("document_lines")
+
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        raise _unsupported("balance")
 
 
 def _unsupported(operation: str) -> ConnectorError:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from erpsync.sdk.store import SqliteConnectionStore
 from erpsync.settings import Settings
 
 from .connector import SampleConnector
 from .erp import SampleErp
+from .sales_seed import seed_documents
 from .seed import seed_demo
 
 ERP_FILE = "sample-erp.sqlite"
@@ -20,6 +23,8 @@ def open_erp(settings: Settings) -> SampleErp:
     erp = SampleErp(settings.data_dir / ERP_FILE)
     if erp.is_empty():
         seed_demo(erp)
+    elif not erp.has_documents():  # an ERP seeded before it kept sales documents
+        seed_documents(erp, today=dt.date.today())
     return erp
 
 

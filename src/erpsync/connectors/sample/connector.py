@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from erpsync.errors import AuthError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.sdk import documents as sdk_documents
 from erpsync.sdk.connector import ConnectionStore, Connector
 
 from . import cursor
@@ -22,11 +27,25 @@ class SampleConnector(Connector):
         save_batch_size=100,
         max_page_size=m.MAX_LIMIT,
         create=dict.fromkeys(KIND_OF, True),
+        documents=d.DocumentsCapability(
+            kinds=list(d.DocumentKind),
+            actor_types=[m.ActorType.CUSTOMER, m.ActorType.PARTNER, m.ActorType.PROJECT],
+            lines=True,
+            balance=True,
+            max_page_size=100,
+        ),
     )
 
-    def __init__(self, erp: SampleErp, *, connections: ConnectionStore | None = None) -> None:
+    def __init__(
+        self,
+        erp: SampleErp,
+        *,
+        connections: ConnectionStore | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
         super().__init__(connections=connections)
         self.erp = erp
+        self.today = today  # the ERP's day: what is overdue
 
     # --- config -----------------------------------------------------------------------------------------------------
 
@@ -181,6 +200,31 @@ class SampleConnector(Connector):
             last_modified=actor.last_modified,  # optimistic locking: refused as a conflict if changed since
         )
         return self.erp.fetch(config.company, actor.actor_type, [actor.erp_key], kind.fields)[actor.erp_key]
+
+    # --- documents (read only) -------------------------------------------------------------------------------------
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        capability = sdk_documents.check_request(self.capabilities.documents, request)
+        config = self._connection(request.connection_id)
+        found = self.erp.documents(config.company, request.actor_type, request.erp_key, request)
+        return sdk_documents.page_documents(found, request, capability=capability)
+
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        sdk_documents.check_request(self.capabilities.documents, request)
+        config = self._connection(request.connection_id)
+        found = self.erp.document_lines(config.company, request.actor_type, request.erp_key, request.document_key)
+        if found is None:
+            raise NotFoundError(f"{request.actor_type} {request.erp_key} has no document {request.document_key}")
+        document, lines = found
+        return d.DocumentLinesResponse(document=document, lines=lines)
+
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        sdk_documents.check_request(self.capabilities.documents, request)
+        config = self._connection(request.connection_id)
+        today = self.today()
+        return d.BalanceResponse(
+            balance=self.erp.balance(config.company, request.actor_type, request.erp_key, today=today)
+        )
 
 
 def _kind(actor_type: m.ActorType) -> RecordKind:

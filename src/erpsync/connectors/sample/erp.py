@@ -8,6 +8,7 @@ a tombstone stamped the same way. One connection guarded by a lock serves all th
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,9 +18,10 @@ from pathlib import Path
 from typing import Final, Literal
 
 from erpsync.errors import ConflictError
+from erpsync.protocol import documents as d
 from erpsync.protocol.models import Actor, ActorType, Value
 
-from . import store
+from . import sales, store
 from .fields import KIND_OF, ORGANISATION, ActorField
 from .store import PASSWORD_ITERATIONS, STAMP_FORMAT, ChangeEntry, NewRecord, Where, format_stamp
 
@@ -262,3 +264,45 @@ class SampleErp:
         with self._read() as db:
             count: int = db.execute(sql, scope.params).fetchone()[0]
         return count
+
+    # --- sales documents --------------------------------------------------------------------------------------------
+
+    def has_documents(self) -> bool:
+        with self._read() as db:
+            return db.execute("SELECT 1 FROM documents LIMIT 1").fetchone() is not None
+
+    def add_documents(self, company: str, documents: Sequence[sales.NewDocument]) -> None:
+        """Insert documents with their lines in one transaction (seed data, tests, benchmarks)."""
+        with self._write() as db:
+            sales.insert(db, company, documents)
+
+    def documents(self, company: str, actor_type: ActorType, key: str, filters: d.DocumentFilters) -> list[d.Document]:
+        """The documents of an actor that pass ``filters``; ``NotFoundError`` when the actor does not exist."""
+        with self._read() as db:
+            store.current_row(db, KIND_OF[actor_type], company, actor_type, key)
+            return sales.documents_of(db, company, actor_type, int(key), filters)
+
+    def document_lines(
+        self, company: str, actor_type: ActorType, key: str, document_key: str
+    ) -> tuple[d.Document, list[d.DocumentLine]] | None:
+        """A document of the actor with its lines; None when the actor has no such document."""
+        with self._read() as db:
+            store.current_row(db, KIND_OF[actor_type], company, actor_type, key)
+            document = sales.document(db, company, actor_type, int(key), document_key)
+            return None if document is None else (document, sales.lines_of(db, document_key))
+
+    def balance(self, company: str, actor_type: ActorType, key: str, *, today: dt.date) -> d.Balance:
+        """What the actor owes, in its currency (a project: its customer's); the credit limit of an organisation."""
+        project = actor_type is ActorType.PROJECT
+        with self._read() as db:
+            row = store.current_row(db, KIND_OF[actor_type], company, actor_type, key)
+            organisation = row["parent_id"] if project else int(key)
+            found = db.execute("SELECT currency, credit_limit FROM organisations WHERE id = ?", (organisation,))
+            currency, limit = found.fetchone() or (None, None)
+            open_total, overdue = sales.balance_of(db, company, actor_type, int(key), today=today)
+        return d.Balance(
+            currency=currency or sales.DEFAULT_CURRENCY,
+            open=str(open_total),
+            overdue=str(overdue),
+            credit_limit=None if project or limit is None else sales.money(limit),
+        )

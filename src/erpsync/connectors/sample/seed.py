@@ -3,6 +3,7 @@ records for benchmarks."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -12,6 +13,7 @@ from typing import TypeVar
 from erpsync.protocol.models import ActorType, Value
 
 from .erp import NewRecord, SampleErp
+from .sales_seed import seed_documents
 
 DEMO_USER = "erpsync"
 DEMO_PASSWORD = "demo"
@@ -187,10 +189,12 @@ class SeedSummary:
     organisations: int
     persons: int
     projects: int
+    documents: int
 
 
-def seed_demo(erp: SampleErp) -> SeedSummary:
-    """Fill an empty ERP with the demo companies, the demo user, and the same Nordic records every time."""
+def seed_demo(erp: SampleErp, *, today: dt.date | None = None) -> SeedSummary:
+    """Fill an empty ERP with the demo companies, the demo user, and the same Nordic records every time; their sales
+    documents are dated back from ``today`` (default: the day it runs)."""
     rng = random.Random(SEED)
     erp.add_user(DEMO_USER, DEMO_PASSWORD)
     totals = [0, 0, 0]
@@ -198,7 +202,9 @@ def seed_demo(erp: SampleErp) -> SeedSummary:
         erp.add_company(key, name)
         for index, amount in enumerate(_seed_company(erp, rng, key, count, weights)):
             totals[index] += amount
-    return SeedSummary(len(ERP_COMPANIES), *totals)
+    documents = seed_documents(erp, today=today or dt.date.today())
+    organisations, persons, projects = totals
+    return SeedSummary(len(ERP_COMPANIES), organisations, persons, projects, documents)
 
 
 def _seed_company(

@@ -16,6 +16,7 @@ from time import time_ns
 from erpsync.errors import ConflictError, NotFoundError, ValidationError
 from erpsync.protocol.models import Access, Actor, ActorType, FieldType, Value
 
+from . import sales
 from .fields import KIND_OF, KINDS, ActorField, RecordKind
 from .values import Stored, from_stored, to_stored
 
@@ -106,7 +107,7 @@ def schema() -> str:
             f"CREATE INDEX IF NOT EXISTS {kind.table}_changes ON {kind.table} (company, kind, last_modified, id)",
             f"CREATE INDEX IF NOT EXISTS {kind.table}_parent ON {kind.table} (parent_id)",
         ]
-    return ";\n".join(tables) + ";"
+    return ";\n".join([*tables, *sales.SCHEMA]) + ";"
 
 
 def _column(actor_field: ActorField) -> str:
