@@ -15,6 +15,7 @@ from conformance_faults import (
 from conformance_reference import CUSTOMER_FIELDS, FIELDS, ReferenceConnector
 
 from erpsync.errors import ConflictError, ValidationError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 
 SECRET = "conformance-kit-test-secret-0123456789"
@@ -191,6 +192,66 @@ class ConfigListNeedsConnection(ReferenceConnector):
         return super().list_items(request)
 
 
+# --- documents -----------------------------------------------------------------------------------------------------
+
+
+class EmptyForUnknownActor(ReferenceConnector):
+    """Answers no documents for an actor that does not exist, instead of not_found."""
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        if self._live(request.actor_type, request.erp_key) is None:
+            return d.DocumentsResponse(documents=[])
+        return super().documents(request)
+
+
+class GrossWithoutTax(ReferenceConnector):
+    def documents_of(self, request: d.ActorDocumentsRequest) -> dict[str, d.Document]:
+        documents = super().documents_of(request)
+        return {key: doc.model_copy(update={"gross": doc.net}) for key, doc in documents.items()}
+
+
+class OldestFirstWithinPage(ReferenceConnector):
+    def documents_page(
+        self, documents: list[d.Document], request: d.DocumentsRequest, capability: d.DocumentsCapability
+    ) -> d.DocumentsResponse:
+        page = super().documents_page(documents, request, capability)
+        return page.model_copy(update={"documents": page.documents[::-1]})
+
+
+class RestartsOnBadCursor(ReferenceConnector):
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        try:
+            return super().documents(request)
+        except ValidationError:
+            return super().documents(request.model_copy(update={"cursor": None}))
+
+
+class DateToExclusive(ReferenceConnector):
+    def documents_page(
+        self, documents: list[d.Document], request: d.DocumentsRequest, capability: d.DocumentsCapability
+    ) -> d.DocumentsResponse:
+        kept = [doc for doc in documents if request.date_to is None or doc.date < request.date_to]
+        return super().documents_page(kept, request, capability)
+
+
+class IgnoresStates(ReferenceConnector):
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        return super().documents(request.model_copy(update={"states": None}))
+
+
+class DropsTheLastLine(ReferenceConnector):
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        answer = super().document_lines(request)
+        return answer.model_copy(update={"lines": answer.lines[:-1]})
+
+
+class NeverOverdue(ReferenceConnector):
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        answer = super().balance(request)
+        assert answer.balance is not None
+        return d.BalanceResponse(balance=answer.balance.model_copy(update={"overdue": "0"}))
+
+
 MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "search_operators/begins-as-contains": (BeginsAsContains, None),
     "search_operators/ends-as-contains": (EndsAsContains, None),
@@ -217,6 +278,14 @@ MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "second_cycle/no-next-since": (NoNextSince, None),
     "changes_bad_cursor/restarts": (GarbageCursorRestarts, None),
     "list_items_new/needs-connection": (ConfigListNeedsConnection, None),
+    "documents_shape/empty-for-unknown-actor": (EmptyForUnknownActor, None),
+    "documents_amounts/gross-without-tax": (GrossWithoutTax, None),
+    "documents_paging/oldest-first-within-page": (OldestFirstWithinPage, None),
+    "documents_paging/restarts-on-bad-cursor": (RestartsOnBadCursor, None),
+    "documents_filters/date-to-exclusive": (DateToExclusive, None),
+    "documents_filters/ignores-states": (IgnoresStates, None),
+    "document_lines/drops-the-last-line": (DropsTheLastLine, None),
+    "documents_balance/never-overdue": (NeverOverdue, None),
     "signatures/bad-signature-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {401: 200})),
     "bad_input/malformed-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {400: 200, 422: 200})),
     "bad_input/wrong-method-as-404": (ReferenceConnector, lambda app: rewrite_status(app, {405: 404})),

@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.sdk import documents as sdk_documents
 from erpsync.sdk.connector import Connector
 
 DATABASE, PASSWORD = "erp", "right-password"
@@ -79,7 +82,11 @@ class Store:
 class ReferenceConnector(Connector):
     name = "reference"
     version = "1.0.0"
-    capabilities = m.Capabilities(create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True}, max_page_size=100)
+    capabilities = m.Capabilities(
+        create={m.ActorType.CUSTOMER: True, m.ActorType.PERSON: True},
+        max_page_size=100,
+        documents=d.DocumentsCapability(kinds=list(d.DocumentKind), lines=True, balance=True, max_page_size=5),
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -259,6 +266,42 @@ class ReferenceConnector(Connector):
         keys = request.keys if request.keys is not None else list(labels)
         return m.ListItemsResponse(items=[m.ListItem(key=k, label=labels[k]) for k in keys if k in labels])
 
+    # --- documents: every customer has the same few, dated back from today ----------------------------------------
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        capability = sdk_documents.check_request(self.capabilities.documents, request)
+        return self.documents_page(list(self.documents_of(request).values()), request, capability)
+
+    def documents_page(
+        self, documents: list[d.Document], request: d.DocumentsRequest, capability: d.DocumentsCapability
+    ) -> d.DocumentsResponse:
+        return sdk_documents.page_documents(documents, request, capability=capability)
+
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        documents = self.documents_of(request)
+        if request.document_key not in documents:
+            raise NotFoundError(f"{request.erp_key} has no document {request.document_key}")
+        return d.DocumentLinesResponse(document=documents[request.document_key], lines=list(LINES))
+
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        documents = self.documents_of(request).values()
+        unpaid = [doc for doc in documents if doc.state == d.DocumentState.OPEN and doc.open_amount]
+        owed = [doc for doc in unpaid if doc.kind == d.DocumentKind.INVOICE]
+        late = [doc for doc in owed if doc.due_date and doc.due_date < date.today()]
+        credit = sum(Decimal(doc.open_amount or 0) for doc in unpaid if doc.kind == d.DocumentKind.CREDIT_NOTE)
+        open_total = sum(Decimal(doc.open_amount or 0) for doc in owed) - credit
+        overdue = sum(Decimal(doc.open_amount or 0) for doc in late)
+        return d.BalanceResponse(balance=d.Balance(currency="DKK", open=str(open_total), overdue=str(overdue)))
+
+    def documents_of(self, request: d.ActorDocumentsRequest) -> dict[str, d.Document]:
+        """The customer's documents by key; the same for every customer, with keys of its own."""
+        sdk_documents.check_request(self.capabilities.documents, request)
+        self.config(request.connection_id)
+        if self._live(request.actor_type, request.erp_key) is None:
+            raise NotFoundError(f"no {request.actor_type} {request.erp_key}")
+        documents = [_reference_document(request.erp_key, index, plan) for index, plan in enumerate(DOCUMENT_PLAN)]
+        return {document.key: document for document in documents}
+
     def delete(self, actor_type: m.ActorType, erp_key: str) -> None:
         """What deleting in the ERP itself looks like: a tombstone the next ``changes`` reports."""
         with self.store.lock:
@@ -360,3 +403,44 @@ def _since(since: str | None) -> tuple[str, bool]:
     if since is not None and since.startswith("after:"):
         return since.removeprefix("after:"), True
     return since or "", False
+
+
+# kind, days before today, state, days from the date to the due date (None: not payable)
+DOCUMENT_PLAN = (
+    (d.DocumentKind.QUOTE, 3, d.DocumentState.OPEN, None),
+    (d.DocumentKind.ORDER, 10, d.DocumentState.OPEN, None),
+    (d.DocumentKind.ORDER, 10, d.DocumentState.CLOSED, None),
+    (d.DocumentKind.INVOICE, 2, d.DocumentState.OPEN, 30),
+    (d.DocumentKind.INVOICE, 50, d.DocumentState.OPEN, 30),  # overdue
+    (d.DocumentKind.INVOICE, 200, d.DocumentState.CLOSED, 30),
+    (d.DocumentKind.CREDIT_NOTE, 40, d.DocumentState.CLOSED, 0),
+    (d.DocumentKind.INVOICE, 120, d.DocumentState.CANCELLED, 30),
+)
+LINES = (
+    d.DocumentLine(description="Widgets", quantity="2", unit_price="10.00", net="20.00"),
+    d.DocumentLine(description="Freight", quantity="1", unit_price="5.50", net="5.50"),
+)
+NET, TAX = Decimal("25.50"), Decimal("6.38")
+
+
+def _reference_document(
+    erp_key: str, index: int, plan: tuple[d.DocumentKind, int, d.DocumentState, int | None]
+) -> d.Document:
+    kind, age, state, due_in = plan
+    day = date.today() - timedelta(days=age)
+    gross = NET + TAX
+    payable = due_in is not None
+    return d.Document(
+        key=f"{erp_key}-D{index}",
+        kind=kind,
+        number=f"{kind.value[:3].upper()}-{index:04d}",
+        date=day,
+        state=state,
+        currency="DKK",
+        net=str(NET),
+        tax=str(TAX),
+        gross=str(gross),
+        due_date=day + timedelta(days=due_in) if payable else None,
+        open_amount=(str(gross) if state == d.DocumentState.OPEN else "0") if payable else None,
+        url=f"https://erp.example/documents/{erp_key}-{index}",
+    )

@@ -82,6 +82,20 @@ def test_the_report_renders_every_rule_with_its_verdict() -> None:
     assert report.exit_code == 3
 
 
+class WithoutDocuments(ReferenceConnector):
+    capabilities = ReferenceConnector.capabilities.model_copy(update={"documents": None})
+
+
+def test_a_connector_without_documents_passes_their_rules_as_not_applicable() -> None:
+    report = check(WithoutDocuments())
+    documents_rules = [rule.id for rule in RULES if rule.id.startswith("document")]
+    assert len(documents_rules) == 6
+    assert all(report.outcome(rule_id) == Outcome.PASS for rule_id in documents_rules)
+    evidence = [result.evidence for result in report.results if result.rule_id in documents_rules]
+    assert all("not applicable" in " ".join(lines) for lines in evidence)
+    assert report.conforms, as_text(report)
+
+
 # --- one broken connector per rule -------------------------------------------------------------------------------
 
 

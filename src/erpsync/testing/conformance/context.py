@@ -58,6 +58,7 @@ class Context:
     connection_id: str
     created: list[tuple[m.ActorType, str]] = field(default_factory=list)
     _fields: dict[m.ActorType, list[m.FieldMeta]] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)  # what a rule found once per run (e.g. an actor with documents)
 
     def request(self, operation: str, payload: dict[str, Any], response_type: type[ResponseT]) -> ResponseT:
         """Call ``operation`` and demand ``ok: true`` with a valid payload; anything else stops the rule."""

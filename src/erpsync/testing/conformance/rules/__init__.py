@@ -6,6 +6,7 @@ from erpsync.testing.conformance.rule import Rule
 from erpsync.testing.conformance.rules import (
     changes,
     connections,
+    documents,
     fields,
     finding,
     metadata,
@@ -27,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     *changes.RULES,
     *writing.RULES,
     *saving.RULES,
+    *documents.RULES,
     *robustness.RULES,
     *signing.RULES,
     metadata.ENVELOPE_RULE,
