@@ -4,8 +4,9 @@ credit notes from customer invoices (``account.invoice`` of type ``out``), their
 Tryton's states map onto the protocol's four: a sale in draft is a draft quote, in quotation an open quote, cancelled
 a cancelled quote (Tryton cancels only drafts and quotations); confirmed and processing sales are open orders, done
 ones closed. An invoice in draft or validated is a draft, posted open, paid closed, cancelled cancelled; one whose
-total is negative is a credit note, shown with positive amounts as the protocol wants. A document's date is the sale
-date (else the quotation date) or the invoice date, and for a draft that has none yet the day it was created.
+total is negative is a credit note, shown with positive amounts as the protocol wants. An invoice's open amount is
+Tryton's amount to pay (nothing for a draft, which is not owed yet). A document's date is the sale date (else the
+quotation date) or the invoice date, and for a draft that has none yet the day it was created.
 
 Kinds, states and dates are filtered in Tryton's domain. A page costs at most five calls: the party, each model's
 matching ids and dates, and each model's documents on the page; the cursor holds the last document's position and a
@@ -190,13 +191,8 @@ def _invoice(row: Row) -> d.Document:
     credit = row["total_amount"] < 0
     state = INVOICE_STATES[row["state"]]
     document = _document(row, INVOICE, Kind.CREDIT_NOTE if credit else Kind.INVOICE, state, sign=-1 if credit else 1)
-    open_amount = {State.DRAFT: None, State.OPEN: row["amount_to_pay"]}.get(state, Decimal(0))
-    return document.model_copy(
-        update={
-            "due_date": _due_date(row.get("lines_to_pay.") or []),
-            "open_amount": None if open_amount is None else amount_text(abs(open_amount)),
-        }
-    )
+    due = {"due_date": _due_date(row.get("lines_to_pay.") or [])}
+    return document.model_copy(update={**due, "open_amount": amount_text(abs(row["amount_to_pay"] or 0))})
 
 
 SALE = Source(
