@@ -3,7 +3,7 @@
 Built once into the cached template (see ``erpsync.testing.tryton``): Tryton's universal chart of accounts through its
 own wizard (the default receivable and payable accounts set), a fiscal year with monthly periods and invoice
 sequences for last year, this year and next year, a 30-day payment term (the company's default for customers), a 25 %
-sales tax, and one salable service product (no stock involved) in an accounting category.
+sales tax, one salable service product (no stock involved) in an accounting category, and a cash payment method.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ TAX_RATE = Decimal("0.25")
 PRODUCT_NAME = "Consulting hour"
 PRODUCT_PRICE = Decimal("100.00")
 CREDIT_LIMIT = Decimal("5000.00")  # every party's default credit limit (account_credit_limit)
+PAYMENT_METHOD = "Cash"
 
 
 def seed_books(rpc: TrytonRpc, company: int, *, today: dt.date) -> None:
@@ -46,6 +47,10 @@ def seed_books(rpc: TrytonRpc, company: int, *, today: dt.date) -> None:
     product = {"name": PRODUCT_NAME, "type": "service", "list_price": PRODUCT_PRICE, "account_category": category_id}
     product |= {"default_uom": uom, "salable": True, "sale_uom": uom, "products": [["create", [{}]]]}
     rpc.create("product.template", [product])
+    (journal,) = rpc.search("account.journal", [["type", "=", "cash"]], limit=1)
+    method = {"name": PAYMENT_METHOD, "company": company, "journal": journal}
+    method |= {"debit_account": chart["cash"], "credit_account": chart["cash"]}
+    rpc.create("account.invoice.payment.method", [method])
 
 
 def _create_chart(rpc: TrytonRpc, company: int) -> None:
@@ -101,6 +106,7 @@ def accounts(rpc: TrytonRpc, company: int) -> dict[str, int]:
         "revenue": [["type.revenue", "=", True]],
         "expense": [["type.expense", "=", True]],
         "tax": [["type.statement", "=", "balance"], ["name", "ilike", "%tax%"]],
+        "cash": [["type.statement", "=", "balance"], ["name", "=", "Cash and Cash Equivalents"]],
     }
     found = {}
     for kind, domain in kinds.items():

@@ -105,6 +105,18 @@ class Sales:
             self.rpc.model("account.invoice", "post", [invoice])
         return invoice
 
+    def pay(self, invoice: int, amount: Decimal) -> None:
+        """Record a payment of the posted ``invoice`` in cash, through Tryton's *Pay* wizard."""
+        wizard = "wizard.account.invoice.pay"
+        session, _start, _end = self.rpc.call(f"{wizard}.create", [{}])
+        context = {**self.rpc.context, "active_model": "account.invoice", "active_id": invoice, "active_ids": [invoice]}
+        (method,) = self.rpc.search("account.invoice.payment.method", [["name", "=", tb.PAYMENT_METHOD]])
+        form = self.rpc.call(f"{wizard}.execute", [session, {}, "start", context])["view"]["defaults"]
+        start = {key: value for key, value in form.items() if not key.endswith(".")}
+        start |= {"amount": amount, "payment_method": method, "description": "Payment"}
+        self.rpc.call(f"{wizard}.execute", [session, {"start": start}, "choice", context])
+        self.rpc.call(f"{wizard}.delete", [session, context])
+
     def _header(self, party: int, address: int) -> dict[str, Any]:
         return {
             "party": party,
