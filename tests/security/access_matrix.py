@@ -58,6 +58,8 @@ def _crm_rows(collection: str) -> dict[tuple[str, str], Access]:
         ("GET", f"{tab}/create"): ERP_TAB,
         ("POST", f"{tab}/create"): ERP_TAB,
         ("POST", f"{tab}/sync"): on_link,
+        ("GET", f"{tab}/documents"): ERP_TAB,  # what the connector answers, "not linked" included, is shown in the part
+        ("GET", f"{tab}/documents/lines"): ERP_TAB,
         ("GET", f"{tab}/disconnect"): ERP_TAB,
         ("POST", f"{tab}/disconnect"): on_link,
     }
@@ -229,6 +231,7 @@ QUERIES: dict[str, dict[str, str]] = {
     "/import/preview": {"actor_type": "customer"},
     "/import/run": {"actor_type": "customer"},
     "/config-fields": {"connector_id": "1"},
+    "/documents/lines": {"key": "D1"},
 }
 FORMS: dict[str, dict[str, str]] = {
     "/login": {"username": "victim", "password": "wrong password"},

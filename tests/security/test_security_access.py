@@ -105,6 +105,8 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("POST", "/{collection}/{entity_id}/erp/{connection_id}/create"): ERP_TAB,
     ("POST", "/{collection}/{entity_id}/erp/{connection_id}/sync"): ERP_TAB,
     ("DELETE", "/{collection}/{entity_id}/erp/{connection_id}/link"): ERP_TAB,
+    ("GET", "/{collection}/{entity_id}/erp/{connection_id}/documents"): ERP_TAB,
+    ("GET", "/{collection}/{entity_id}/erp/{connection_id}/documents/lines"): ERP_TAB,
     ("POST", "/connections/{connection_id}/imports/preview"): ADMIN,
     ("POST", "/connections/{connection_id}/imports"): ADMIN,
     ("GET", "/connections/{connection_id}/imports"): ADMIN,
@@ -186,6 +188,7 @@ BODIES: dict[str, dict[str, object]] = {
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},
     f"{_TAB}/create-form": {"actor_type": "customer"},
+    f"{_TAB}/documents/lines": {"document_key": "D1"},
 }
 
 

@@ -17,6 +17,7 @@ from erpsync.web import error_pages, security
 from erpsync.web.routers import (
     auth,
     crm,
+    erp_documents,
     erp_tab,
     sync_configure,
     sync_connections,
@@ -45,6 +46,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         auth,
         crm,
         erp_tab,
+        erp_documents,
         sync_tab,
         sync_connectors,
         sync_connections,

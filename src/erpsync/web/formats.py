@@ -7,10 +7,11 @@ Public names: ``Formats``.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 
 from erpsync.protocol import models as m
 
@@ -18,7 +19,8 @@ _LOCALES = {"en": "en_GB", "da": "da_DK"}
 
 
 class Formats:
-    """``formats.erp(display, type)``, ``formats.moment(when)`` in one language."""
+    """``formats.erp(display, type)``, ``formats.moment(when)``, ``formats.day(date)``, ``formats.money(amount,
+    currency)`` in one language."""
 
     def __init__(self, language: str) -> None:
         self.locale = Locale.parse(_LOCALES.get(language, "en_GB"))
@@ -27,6 +29,24 @@ class Formats:
         """A moment the hub stored (naive ones are UTC), with its time zone."""
         aware = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
         return format_datetime(aware, "long", tzinfo=dt.UTC, locale=self.locale)
+
+    def day(self, day: dt.date) -> str:
+        """A date (an ERP document's) without a time."""
+        return format_date(day, "medium", locale=self.locale)
+
+    def money(self, amount: str, currency: str) -> str:
+        """A decimal amount (the protocol's decimal string) with its currency, the language's way: ``kr. 1.250,00``."""
+        try:
+            return format_currency(Decimal(amount), currency, locale=self.locale)
+        except (InvalidOperation, ValueError):  # never from a valid answer; shown as sent rather than failing the page
+            return f"{amount} {currency}"
+
+    def number(self, text: str) -> str:
+        """A decimal string (a document line's quantity) the language's way: ``1,5`` in Danish."""
+        try:
+            return format_decimal(Decimal(text), locale=self.locale)
+        except (InvalidOperation, ValueError):
+            return text
 
     def erp(self, display: object, field_type: m.FieldType | None) -> object:
         """An ERP value's display: dates and numbers in the language's way; anything else as it is."""

@@ -7,6 +7,7 @@ connector's message and its typed reason; a connector that refuses the request's
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -14,8 +15,10 @@ from fastapi.responses import JSONResponse
 
 from erpsync.api.erp_tab_schemas import ConnectBody, CreateBody, EntityCollection, SearchBody, SectionsPublic
 from erpsync.http.deps import ClientsDep, DatabaseDep, LicensedUser
+from erpsync.protocol.documents import DocumentFilters, DocumentKind, DocumentState
 from erpsync.protocol.models import ActorType
 from erpsync.sync import erp_tab
+from erpsync.sync.erp_tab.documents import MAX_PAGE_SIZE, PAGE_SIZE
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 
@@ -124,3 +127,47 @@ def sync_now(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_i
 def disconnect(engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int) -> None:
     """Remove the link only; nothing is deleted in the ERP."""
     erp_tab.disconnect(engine, user_id, entity, connection_id)
+
+
+# --- documents ------------------------------------------------------------------------------------------------------
+
+
+async def _document_query(
+    kind: Annotated[list[DocumentKind] | None, Query(max_length=len(DocumentKind))] = None,
+    state: Annotated[list[DocumentState] | None, Query(max_length=len(DocumentState))] = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+) -> erp_tab.DocumentQuery:
+    filters = DocumentFilters(kinds=kind, states=state, date_from=date_from, date_to=date_to)
+    return erp_tab.DocumentQuery(filters=filters, cursor=cursor, limit=limit)
+
+
+@router.get("/{connection_id}/documents")
+def read_documents(
+    engine: EngineDep,
+    user_id: UserId,
+    entity: EntityDep,
+    connection_id: int,
+    query: Annotated[erp_tab.DocumentQuery, Depends(_document_query)],
+    refresh: bool = False,
+) -> erp_tab.DocumentsView:
+    """A page of the linked actor's documents, newest first, filtered by ``kind``, ``state`` (both repeatable) and the
+    period; the first page carries the balance. Read live and kept a short while; ``refresh=true`` reads again.
+    404 when the entity is not linked or the connector has no documents for its actor type."""
+    return erp_tab.documents(engine, user_id, entity, connection_id, query, refresh=refresh)
+
+
+@router.get("/{connection_id}/documents/lines")
+def read_document_lines(
+    engine: EngineDep,
+    user_id: UserId,
+    entity: EntityDep,
+    connection_id: int,
+    document_key: Annotated[str, Query(min_length=1, max_length=255)],
+    refresh: bool = False,
+) -> erp_tab.DocumentLinesView:
+    """One of the linked actor's documents (its ``key``, in the query: keys are the connector's and may hold any
+    character) with its lines; 404 for a document of another actor."""
+    return erp_tab.document_lines(engine, user_id, entity, connection_id, document_key, refresh=refresh)
