@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton clean
+.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton bench-documents clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,13 @@ pytest: $(STAMP) $(CHROMIUM) node-check
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.tryton
+	$(BIN)/python -m bench.documents
 
 bench-tryton: $(STAMP)
 	$(BIN)/python -m bench.tryton
+
+bench-documents: $(STAMP)
+	$(BIN)/python -m bench.documents
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -7,14 +7,19 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from erpsync import accounts
+from erpsync.crm.fields import EntityType
 from erpsync.crypto import Cipher, key_from_secret
-from erpsync.demo import CONNECTION_NAME, DEMO_USERS, connector_secret, prepare_demo
+from erpsync.demo import CONNECTION_NAME, DEMO_LINKED, DEMO_USERS, connector_secret, prepare_demo
+from erpsync.protocol.documents import DocumentKind
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
-from erpsync.storage.tables import Company, ErpConnection, Person, Project
+from erpsync.storage.tables import Company, ErpConnection, ErpLink, Person, Project
+from erpsync.sync import erp_tab
 from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import hub_clients
+from erpsync.sync.connectors import ConnectorClients
+from erpsync.sync.work import Engine
 from erpsync.testing.sample import running_sample
 
 
@@ -25,6 +30,7 @@ def test_prepare_demo_twice_gives_one_ready_environment(tmp_path: Path) -> None:
     with running_sample(tmp_path / "erp", demo_data=True) as sample:
         first = prepare_demo(database, clients, sample.erp, connector_url=sample.url, secret=sample.secret)
         second = prepare_demo(database, clients, sample.erp, connector_url=sample.url, secret=sample.secret)
+        _the_linked_companies_show_documents_at_once(database, clients)
         with database.session() as session:
             connection = session.scalars(select(ErpConnection)).one()
             assert connection.name == CONNECTION_NAME
@@ -49,6 +55,21 @@ def test_prepare_demo_twice_gives_one_ready_environment(tmp_path: Path) -> None:
     clients.close()
     assert first == second
     assert first.companies == 45
+
+
+def _the_linked_companies_show_documents_at_once(database: Database, clients: ConnectorClients) -> None:
+    with database.read_session() as session:
+        linked = session.scalars(select(ErpLink)).all()
+        admin = accounts.find_user(session, "admin")
+        assert admin is not None
+        admin_id = admin.id
+    assert len(linked) == DEMO_LINKED, "linked once, however often the demo starts"
+    engine = Engine(database, clients)
+    for link in linked:
+        entity = erp_tab.EntityRef(EntityType.COMPANY, link.entity_id)
+        view = erp_tab.documents(engine, admin_id, entity, link.connection_id)
+        assert {row.kind for row in view.documents} >= {DocumentKind.QUOTE, DocumentKind.ORDER, DocumentKind.INVOICE}
+        assert view.balance is not None
 
 
 def test_connector_secret_is_generated_once_and_private(tmp_path: Path) -> None:

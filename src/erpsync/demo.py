@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from erpsync import accounts
@@ -24,17 +24,19 @@ from erpsync.crm.service import CrmRecord
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.files import write_private
-from erpsync.storage.tables import Company, ErpConnection, SyncConnector
-from erpsync.sync import configuration, connections, connectors
+from erpsync.storage.tables import Company, ErpConnection, ErpLink, SyncConnector
+from erpsync.sync import configuration, connections, connectors, erp_tab
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
-from erpsync.sync.merge import Direction
+from erpsync.sync.merge import Direction, Side
+from erpsync.sync.work import Engine
 
 CONNECTOR_NAME = "Sample ERP"
 CONNECTION_NAME = "Nordic Trading"
 SECRET_FILE = "demo-connector.secret"
 DEMO_ORIGIN = "system"
 CRM_COMPANIES_FROM_ERP = 40
+DEMO_LINKED = 3  # of them linked at once: the ERP tab shows their live fields, documents and balance
 
 DEMO_USERS = (
     # login, password, name, admin, licences
@@ -176,8 +178,7 @@ def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, 
 def _ensure_connection(
     session: Session, clients: ConnectorClients, connector: SyncConnector, list_ids: dict[CrmList, dict[str, int]]
 ) -> None:
-    live = select(ErpConnection).where(ErpConnection.name == CONNECTION_NAME, ErpConnection.deleted_at.is_(None))
-    if session.scalar(live) is not None:
+    if session.scalar(_live_connection()) is not None:
         return
     draft = connections.ConnectionDraft(
         name=CONNECTION_NAME,
@@ -225,6 +226,38 @@ def _map_and_activate(
     configuration.activate(session, connection, erp_lists=erp_lists)
 
 
+def _link_demo_companies(database: Database, clients: ConnectorClients, erp: SampleErp) -> None:
+    """The first CRM companies named like ERP customers, linked as a user links them (Connect, the ERP's values
+    winning), so the ERP tab shows live fields, documents and the balance at once; once, on a new connection."""
+    name_field = [KIND_OF[ActorType.CUSTOMER].by_key["name"]]
+    customers = erp.query("NORDIC", ActorType.CUSTOMER, Where(), name_field, limit=DEMO_LINKED)
+    with database.read_session() as session:
+        connection = session.scalar(_live_connection())
+        admin = accounts.find_user(session, "admin")
+        if connection is None or admin is None or session.scalar(select(ErpLink.id).limit(1)) is not None:
+            return
+        pairs = [
+            (company_id, erp_key)
+            for erp_key, actor in customers.items()
+            if (company_id := session.scalar(select(Company.id).where(Company.name == actor.fields["name"])))
+        ]
+        connection_id, admin_id = connection.id, admin.id
+    engine = Engine(database, clients)
+    for company_id, erp_key in pairs:
+        entity = erp_tab.EntityRef(EntityType.COMPANY, company_id)
+        compared = erp_tab.compare(
+            engine, admin_id, entity, connection_id, actor_type=ActorType.CUSTOMER, erp_key=erp_key
+        )
+        winners = {row.crm_field: Side.ERP for row in compared if row.choice_needed}
+        erp_tab.connect_actor(
+            engine, admin_id, entity, connection_id, actor_type=ActorType.CUSTOMER, erp_key=erp_key, winners=winners
+        )
+
+
+def _live_connection() -> Select[ErpConnection]:
+    return select(ErpConnection).where(ErpConnection.name == CONNECTION_NAME, ErpConnection.deleted_at.is_(None))
+
+
 def prepare_demo(
     database: Database, clients: ConnectorClients, erp: SampleErp, *, connector_url: str, secret: str
 ) -> DemoSummary:
@@ -236,6 +269,7 @@ def prepare_demo(
         connector = _ensure_connector(session, clients, url=connector_url, secret=secret)
         _ensure_connection(session, clients, connector, list_ids)
         companies = session.scalar(select(func.count()).select_from(Company)) or 0
+    _link_demo_companies(database, clients, erp)
     roles = {True: "administrator", False: "CRM user"}
     users = tuple(
         (login, password, roles[is_admin] + (", ERP licence" if licences else ", no ERP licence"))

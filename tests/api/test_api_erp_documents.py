@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,10 @@ import pytest
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.connectors.sample.sales import Line, NewDocument
 from erpsync.connectors.sample.sales_seed import generate_invoices
+from erpsync.crm.fields import EntityType
 from erpsync.protocol import documents as d
 from erpsync.protocol.models import ActorType
+from erpsync.sync import links
 from erpsync.sync.erp_tab.documents import recent
 from erpsync.testing.sample import COMPANY
 
@@ -151,3 +154,31 @@ def test_who_gets_nothing(hub: Hub, synced: Synced, documents: str, admin: httpx
         answer = member.get(f"/companies/{unlinked}/erp/{synced.connection_id}/documents")
         assert answer.status_code == 404
         assert "not linked" in answer.text
+
+
+def test_a_linked_projects_own_documents(user: httpx.Client, synced: Synced, documents: str) -> None:
+    rows = [{"erp_field": "name", "crm_field": "NAME", "direction": "both"}]
+    base = f"/connections/{synced.connection_id}"
+    ok(synced.admin.put(f"{base}/mappings/project", json={"active": True, "fields": rows}))
+    erp_project = synced.sample.erp.create_actor(
+        COMPANY,
+        ActorType.PROJECT,
+        NewRecord({"name": "Roll-out"}, parent_key=synced.erp_key, parent_type=CUSTOMER),
+    )
+    ordered = _document(synced.erp_key, d.DocumentKind.ORDER, 1, d.DocumentState.OPEN)
+    synced.sample.erp.add_documents(COMPANY, [replace(ordered, project_id=int(erp_project))])
+    project_id = ok(synced.admin.post("/projects", json={"name": "Roll-out"}), 201)["id"]
+    with synced.hub.database.session() as session:
+        links.create_link(
+            session,
+            connection_id=synced.connection_id,
+            entity_type=EntityType.PROJECT,
+            entity_id=project_id,
+            actor_type=ActorType.PROJECT,
+            erp_key=erp_project,
+            agreed={"name": "Roll-out"},
+        )
+    view = ok(user.get(f"/projects/{project_id}/erp/{synced.connection_id}/documents"))
+    assert [(row["kind"], row["state"]) for row in view["documents"]] == [("order", "open")]
+    assert view["balance"]["open"] == "0.00"
+    assert len(ok(user.get(documents))["documents"]) == 6  # the customer's include its project's

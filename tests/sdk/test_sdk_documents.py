@@ -198,6 +198,24 @@ def test_amounts_that_are_numbers_break_the_answer(stored: list[d.Document]) -> 
     assert "documents[0].net" in raised.value.tech_message
 
 
+def test_more_documents_than_asked_break_the_answer(stored: list[d.Document]) -> None:
+    capabilities = {"signing": ["2"], "documents": {"kinds": ["invoice", "order"]}}
+
+    async def info(request: Request) -> JSONResponse:
+        return JSONResponse({"name": "raw", "version": "1", "capabilities": capabilities})
+
+    async def documents(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True, "documents": [doc.model_dump(mode="json") for doc in stored[:3]]})
+
+    routes = [Route("/v1/info", info, methods=["POST"]), Route("/v1/documents", documents, methods=["POST"])]
+    with (
+        serve_in_thread(Starlette(routes=routes)) as url,
+        ConnectorClient(url, SECRET) as client,
+        pytest.raises(ConnectorError, match="answered 3 documents where 2 were asked"),
+    ):
+        DocumentCalls(client).documents(connection_id=CONNECTION_ID, actor_type=CUSTOMER, erp_key="C1", limit=2)
+
+
 @pytest.mark.parametrize("text", ["1.5", "0", "-12.345678", "1250.00", "999999999999999999.99"])
 def test_amounts_are_decimal_strings(text: str) -> None:
     assert d.Balance(currency="EUR", open=text, overdue="0").open == text

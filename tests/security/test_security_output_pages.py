@@ -7,6 +7,7 @@ shows as text.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from html.parser import HTMLParser
 import pytest
 
 from erpsync.errors import ValidationError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 from erpsync.sdk.app import create_app as connector_app
 from erpsync.sdk.connector import Connector
@@ -58,7 +60,10 @@ class HostileErp(Connector):
 
     name = "hostile-erp"
     version = "6.6.6"
-    capabilities = m.Capabilities(create={m.ActorType.CUSTOMER: True})
+    capabilities = m.Capabilities(
+        create={m.ActorType.CUSTOMER: True},
+        documents=d.DocumentsCapability(kinds=[d.DocumentKind.INVOICE], lines=True, balance=True),
+    )
 
     def actor(self) -> m.Actor:
         values: dict[str, m.Value] = {"name": hostile("name value"), KEY: hostile("key value"), "country": ITEM}
@@ -120,6 +125,25 @@ class HostileErp(Connector):
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
         return m.ListItemsResponse(items=[m.ListItem(key=ITEM, label=hostile("item label"))])
+
+    def document(self) -> d.Document:
+        return d.Document(
+            key=ERP_KEY, kind=d.DocumentKind.INVOICE, number=ERP_KEY, date=dt.date(2024, 1, 2),
+            state=d.DocumentState.OPEN, currency="DKK", net="100.00", tax="25.00", gross="125.00",
+            due_date=dt.date(2024, 2, 1), open_amount="125.00", reference=hostile("document reference"),
+            url='https://erp.example/"><script>alert(11)</script>',
+        )  # fmt: skip
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        return d.DocumentsResponse(documents=[self.document()], total=1)
+
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        line = d.DocumentLine(description=hostile("line description"), product_code=KEY, quantity="1",
+                              unit=ITEM[:32], unit_price="100.00", net="100.00")  # fmt: skip
+        return d.DocumentLinesResponse(document=self.document(), lines=[line])
+
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        return d.BalanceResponse(balance=d.Balance(currency="DKK", open="125.00", overdue="125.00"))
 
 
 def _focused_by_template(tag: str, attrs: dict[str, str | None]) -> bool:
@@ -258,6 +282,9 @@ def test_hostile_connector_metadata_values_and_messages_never_become_markup(site
         body = {"actor_type": "customer", "erp_key": ERP_KEY, "stage": "winners", **winners}
         post(carla, "erp connected", f"{tab}/connect", body, 303)
     get(carla, "erp tab linked", f"/companies/{company_id}/erp")
+    get(carla, "erp documents", f"{tab}/documents")
+    get(carla, "erp documents part", f"{tab}/documents", kind="invoice", open="1")
+    get(carla, "erp document lines", f"{tab}/documents/lines", key=ERP_KEY)
 
     # Sync, health, runs; the import wizard to its preview.
     ran = admin.post(f"{base}/sync")
@@ -273,7 +300,8 @@ def test_hostile_connector_metadata_values_and_messages_never_become_markup(site
 
     # The hostile texts are on the screens, as text.
     shown = ("config label", "config help", "test message", "name label", "key label", "list label", "item label",
-             "connector name", "connection name", "company name", "crm country", "name value")  # fmt: skip
+             "connector name", "connection name", "company name", "crm country", "name value",
+             "document reference", "line description")  # fmt: skip
     for what in shown:
         assert screens.shown(what), f"{what!r} is shown as text on some screen"
     assert ERP_KEY in "\n".join(screens.seen.values())

@@ -29,7 +29,8 @@ class DocumentCalls:
     ) -> d.DocumentsResponse:
         """One page of the actor's documents that pass ``filters``, newest first; ``next_cursor`` asks for the next."""
         capability = self._declared()
-        return self._client.call(
+        asked = min(limit, capability.max_page_size)
+        page = self._client.call(
             "documents",
             d.DocumentsResponse,
             connection_id=connection_id,
@@ -37,8 +38,11 @@ class DocumentCalls:
             erp_key=erp_key,
             **(filters or d.DocumentFilters()).model_dump(),
             cursor=cursor,
-            limit=min(limit, capability.max_page_size),
+            limit=asked,
         )
+        if len(page.documents) > asked:
+            raise ConnectorError(f"the connector answered {len(page.documents)} documents where {asked} were asked")
+        return page
 
     def document_lines(
         self, *, connection_id: str, actor_type: ActorTypeArg, erp_key: str, document_key: str

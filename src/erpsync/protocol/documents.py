@@ -26,6 +26,7 @@ ErpLink = Annotated[
     str, Field(pattern=r"^https?://[^\s]+$", max_length=2000, description="http(s) only: the document in the ERP")
 ]
 DEFAULT_PAGE = 50
+MAX_LINES = 10_000  # most lines of one document in an answer
 
 
 def amount(value: str) -> Decimal:
@@ -141,14 +142,14 @@ class DocumentLinesRequest(ActorDocumentsRequest):
 
 
 class DocumentsResponse(Envelope):
-    documents: list[Document] = Field(default_factory=list)
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_LIMIT)
     next_cursor: str | None = Field(default=None, max_length=1000, description="None: this was the last page")
     total: int | None = Field(default=None, ge=0, description="optional, on the first page: documents in all pages")
 
 
 class DocumentLinesResponse(Envelope):
     document: Document | None = None
-    lines: list[DocumentLine] = Field(default_factory=list)
+    lines: list[DocumentLine] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class BalanceResponse(Envelope):
