@@ -92,8 +92,9 @@ def documents(records: Records, request: d.DocumentsRequest) -> d.DocumentsRespo
     limit = min(request.limit, CAPABILITY.max_page_size)
     page = remaining[:limit]
     read = _read(records, [(source, position[2]) for position, source in page])
+    keys = [(source.prefix, position[2]) for position, source in page]
     return d.DocumentsResponse(
-        documents=[read[(source.prefix, position[2])] for position, source in page],
+        documents=[read[key] for key in keys if key in read],  # one deleted in Tryton meanwhile is left out
         next_cursor=_cursor(page[-1][0], fingerprint) if len(remaining) > limit else None,
         total=len(found) if request.cursor is None else None,
     )
@@ -134,7 +135,7 @@ def balance(records: Records, request: d.ActorDocumentsRequest) -> d.BalanceResp
         ["OR", [["maturity_date", "<", today]], [["maturity_date", "=", None], ["move.date", "<", today]]],
     ]
     lines = records.rpc.search_read("account.move.line", due, ["debit", "credit"], context=records.context)
-    overdue = sum((line["debit"] - line["credit"] for line in lines), Decimal(0))
+    overdue = max(sum((line["debit"] - line["credit"] for line in lines), Decimal(0)), Decimal(0))  # less credits
     limit = row.get("credit_limit_amount")
     return d.BalanceResponse(
         balance=d.Balance(
