@@ -162,3 +162,15 @@ def test_an_erp_that_hangs_or_fails_gives_a_message_and_the_tab_renders(
     assert answer.status_code == 200
     assert "The ERP did not answer, so its documents cannot be shown now." in answer.text
     assert time.monotonic() - started < HANG_SECONDS
+
+
+def test_recent_documents_by_period_and_open_ones(site: Site, linked: LinkedCompany) -> None:
+    anna = site.signed_in("anna")
+    _, part = _urls(linked)
+    htmx = {"HX-Request": "true"}
+    recent_ones = anna.get(part, params={"days": "30"}, headers=htmx).text
+    assert recent_ones.count("data-document=") == 1  # the order of today; the invoice is 50 days old
+    assert '<option value="30" selected>' in recent_ones
+    everything = anna.get(part, params={"days": "0", "open": "1", "kind": "invoice"}, headers=htmx).text
+    assert everything.count("data-document=") == 1
+    assert "data-overdue" in everything

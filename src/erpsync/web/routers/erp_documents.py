@@ -9,6 +9,7 @@ included, is shown inside the part. Without htmx the part is a page of its own.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from erpsync.web.security import WebLicensed
 router = page_router()
 
 _KINDS = {kind.value: kind for kind in d.DocumentKind}
+PERIODS = (30, 90, 365)  # "recent": the last so many days, or all
 
 
 def _problem(request: Request, error: ErpsyncError) -> str:
@@ -49,6 +51,7 @@ def read_documents(  # noqa: PLR0913 - the part's query, each parameter its own
     connection_id: int,
     kind: Annotated[str, Query(max_length=32)] = "",
     open_only: Annotated[bool, Query(alias="open")] = False,
+    days: Annotated[int, Query(ge=0, le=3650)] = 0,
     cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
     start: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     refresh: bool = False,
@@ -57,17 +60,21 @@ def read_documents(  # noqa: PLR0913 - the part's query, each parameter its own
     user_id, entity = user.id, target.entity
     or_404(lambda: erp_tab.check_access(engine, user_id, entity, connection_id))
     chosen = _KINDS.get(kind)
+    since = dt.date.today() - dt.timedelta(days=days) if days in PERIODS else None
     filters = d.DocumentFilters(
-        kinds=[chosen] if chosen else None, states=[d.DocumentState.OPEN] if open_only else None
+        kinds=[chosen] if chosen else None, states=[d.DocumentState.OPEN] if open_only else None, date_from=since
     )
     base = target.url(f"/{connection_id}/documents")
-    filter_params = {"kind": chosen.value if chosen else "", **({"open": "1"} if open_only else {})}
+    filter_params = {"kind": chosen.value if chosen else "", "days": str(days if since else 0)}
+    filter_params |= {"open": "1"} if open_only else {}
     context: dict[str, Any] = {
         "connection_id": connection_id,
         "documents_url": base,
         "filters_query": urlencode(filter_params),
         "chosen_kind": chosen.value if chosen else "",
         "open_only": open_only,
+        "days": days if since else 0,
+        "periods": PERIODS,
         "start": start,
         "back_url": target.url(),
         "view": None,
