@@ -22,6 +22,7 @@ from .tryton_world import PARTY_CATEGORIES, SECRET, Hub, TrytonDesk, build_hub
 __all__ = ["sqlite_template"]
 
 HubFactory = Callable[[str], Hub]
+HUB_KEY = "e2e tryton hub secret " * 2  # the hub's key for secrets at rest, for tests that also serve its app
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def open_hub(sqlite_template: Path, tmp_path: Path, tryton: TrytonDesk) -> Itera
     path = tmp_path / "hub.sqlite"
     shutil.copyfile(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
-    clients = hub_clients(database, Cipher(key_from_secret("e2e tryton hub secret " * 2)), timeout=30)
+    clients = hub_clients(database, Cipher(key_from_secret(HUB_KEY)), timeout=30)
     try:
         yield lambda url: build_hub(database, clients, url, tryton)
     finally:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
 from erpsync.connectors.tryton import TrytonConnector
+from erpsync.connectors.tryton.rpc import TrytonRpc
 from erpsync.protocol import models as m
 from erpsync.sdk.app import create_app
 from erpsync.testing.conformance import ConformanceHooks, ConformanceTarget, conformance_tests
 from erpsync.testing.server import serve_in_thread
 from erpsync.testing.tryton import TrytonServer, cache_dir, ensure_template, ensure_venv, tryton_server
+from erpsync.testing.tryton_sales import Line, Sales
 
 pytestmark = pytest.mark.tryton
 SECRET = "tryton-conformance-secret-0123456789"
@@ -33,6 +36,19 @@ def fit_tryton_rules(actor_type: m.ActorType, values: dict[str, m.Value]) -> dic
     return values
 
 
+def give_a_customer_documents(rpc: TrytonRpc) -> None:
+    """The documents rules read a customer's documents, which the protocol cannot create: a quote, an order, an
+    overdue and a current invoice and a credit note, made in Tryton."""
+    sales = Sales(rpc)
+    (category,) = rpc.search("party.category", [["name", "=", "Customer"]])
+    customer = sales.customer("Customer with documents", categories=[["add", [category]]])
+    sales.sale(customer, [Line(1)], state="quotation")
+    sales.sale(customer, [Line(2), Line(1, Decimal("40.00"))])
+    sales.invoice(customer, [Line(3)], overdue_days=5)
+    sales.invoice(customer, [Line(1)])
+    sales.invoice(customer, [Line(-1)])
+
+
 @pytest.fixture(scope="module")
 def conformance_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConformanceTarget]:
     """One trytond and one served connector for the module: each rule's run works on records it creates itself."""
@@ -42,6 +58,7 @@ def conformance_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
     with tryton_server(bin_dir=bin_dir, template=ensure_template(cache, bin_dir), workdir=workdir) as server:
         with server.rpc() as rpc:  # a database in use has party categories; the kit wants items in every list
             rpc.create("party.category", [{"name": "Retail"}, {"name": "Wholesale"}])
+            give_a_customer_documents(rpc)
         connector = TrytonConnector()
         with serve_in_thread(create_app(connector, secret=SECRET)) as url:
             hooks = ConformanceHooks(

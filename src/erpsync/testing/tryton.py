@@ -1,14 +1,17 @@
 """A real Tryton ERP for tests: a pinned install in its own venv, a cached template database, servers on free ports.
 
 Everything slow happens once per machine and is cached under ``ERPSYNC_TRYTON_CACHE`` (default
-``~/.cache/erpsync``): the venv (~10 s) and the initialised template database (~25 s), both keyed by the Tryton
-series and by ``SETUP_REVISION``. A file lock makes it safe for several pytest-xdist workers to start at once.
+``~/.cache/erpsync``): the venv (~10 s), keyed by the packages it holds, and the initialised template database
+(~30 s), keyed by the packages, the modules, the code that seeds it and the year (its fiscal years surround the year
+it was built in). A file lock makes it safe for several pytest-xdist workers to start at once.
 Each test then copies the template (a single SQLite file) and starts its own ``trytond`` on a free loopback port.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
 from erpsync.errors import TransientError
+from erpsync.testing import tryton_books
 from erpsync.testing.server import free_port
 
 TRYTON_SERIES = "8.2"
@@ -38,10 +42,20 @@ PACKAGES = tuple(
         "trytond-project",
         "trytond-sale",
         "trytond-purchase",
+        "trytond-account-invoice",
+        "trytond-account-credit-limit",
     )
 )
-MODULES = ("party", "company", "party_relationship", "project", "sale", "purchase")
-SETUP_REVISION = 2  # bump when the template's content changes so cached templates are rebuilt
+MODULES = (
+    "party",
+    "company",
+    "party_relationship",
+    "project",
+    "sale",
+    "purchase",
+    "account_invoice",
+    "account_credit_limit",
+)
 ADMIN_LOGIN = "admin"
 ADMIN_PASSWORD = "admin-test-password"
 TEMPLATE_DATABASE = "template"
@@ -104,7 +118,7 @@ def file_lock(path: Path) -> Iterator[None]:
 
 def ensure_venv(cache: Path) -> Path:
     """The venv holding pinned Tryton, installed on first use; returns its ``bin`` folder."""
-    venv = cache / f"tryton-{TRYTON_SERIES}-venv"
+    venv = cache / f"tryton-{TRYTON_SERIES}-{_digest(*PACKAGES)}-venv"
     stamp = venv / ".erpsync-installed"
     with file_lock(cache / f"tryton-{TRYTON_SERIES}.lock"):
         if not stamp.exists():
@@ -117,7 +131,8 @@ def ensure_venv(cache: Path) -> Path:
 
 def ensure_template(cache: Path, bin_dir: Path) -> Path:
     """The initialised template database file, built on first use; returns its path."""
-    template = cache / f"tryton-{TRYTON_SERIES}-r{SETUP_REVISION}-{TEMPLATE_DATABASE}.sqlite"
+    year = dt.date.today().year
+    template = cache / f"tryton-{TRYTON_SERIES}-{_template_key()}-{year}-{TEMPLATE_DATABASE}.sqlite"
     with file_lock(cache / f"tryton-{TRYTON_SERIES}.lock"):
         if not template.exists():
             with tempfile.TemporaryDirectory(prefix="tryton-template-") as work:
@@ -153,9 +168,19 @@ def _build_template(workdir: Path, bin_dir: Path) -> Path:
     return database
 
 
+def _template_key() -> str:
+    """What the template's content depends on: the packages, the modules and the code that seeds it."""
+    sources = (Path(__file__).read_text(), Path(tryton_books.__file__).read_text())
+    return _digest(*PACKAGES, *MODULES, *sources)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
 def _seed(url: str) -> None:
     """Create what every test needs: a currency, a company (the admin's), a few countries, the categories of
-    customers and suppliers and the relation type of contact persons."""
+    customers and suppliers, the relation type of contact persons, and the books sales and invoices need."""
     with TrytonRpc(url, TEMPLATE_DATABASE) as rpc:
         rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)
         rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES])
@@ -168,6 +193,8 @@ def _seed(url: str) -> None:
         works_for, employs = rpc.create("party.relation.type", [{"name": WORKS_FOR}, {"name": EMPLOYS}])
         rpc.write("party.relation.type", [works_for], {"reverse": employs})
         rpc.write("party.relation.type", [employs], {"reverse": works_for})
+        rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)  # again: the context now carries the company
+        tryton_books.seed_books(rpc, company, today=dt.date.today())
 
 
 def _checkpoint(database: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from erpsync.connectors.tryton import documents as docs
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
@@ -12,8 +13,10 @@ from erpsync.connectors.tryton.roles import ROLE_RULES, RULE_LABELS
 from erpsync.connectors.tryton.rpc import Domain
 from erpsync.connectors.tryton.sessions import Session, Sessions, session_for_test
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
+from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 from erpsync.sdk.connector import ConnectionStore, Connector
+from erpsync.sdk.documents import check_request
 
 _PARTY_SOURCES = [
     Source("party.party"),
@@ -35,6 +38,7 @@ class TrytonConnector(Connector):
         save_batch_size=100,
         max_page_size=500,
         create=dict.fromkeys(m.ActorType, True),
+        documents=docs.CAPABILITY,
     )
 
     def __init__(self, *, connections: ConnectionStore | None = None) -> None:
@@ -178,6 +182,20 @@ class TrytonConnector(Connector):
         if request.keys is not None:
             items = [item for item in items if item.key in set(request.keys)]
         return m.ListItemsResponse(items=items)
+
+    # --- documents (documents.py) ---------------------------------------------------------------------------------
+
+    def documents(self, request: d.DocumentsRequest) -> d.DocumentsResponse:
+        check_request(self.capabilities.documents, request)
+        return docs.documents(self._records(request.connection_id), request)
+
+    def document_lines(self, request: d.DocumentLinesRequest) -> d.DocumentLinesResponse:
+        check_request(self.capabilities.documents, request)
+        return docs.document_lines(self._records(request.connection_id), request)
+
+    def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
+        check_request(self.capabilities.documents, request)
+        return docs.balance(self._records(request.connection_id), request)
 
     # --- helpers --------------------------------------------------------------------------------------------------
 
