@@ -1,1 +1,4 @@
 """The connector contract (docs/protocol.md): typed models, request signing and the hub's client."""
+
+# ``watch`` lives in its own module and adds itself to ``models.OPERATIONS``: import it with the package.
+from erpsync.protocol import watch as _watch  # noqa: F401

@@ -205,6 +205,7 @@ class Capabilities(AnswerModel):
     advanced_search: bool = True
     create: dict[ActorType, bool] = Field(default_factory=dict)
     rate_limit_per_second: float | None = Field(default=None, gt=0)
+    watch: bool = Field(default=False, description="answers the watch operation (erpsync.protocol.watch)")
     signing: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
         default_factory=lambda: ["1"],
         min_length=1,

@@ -11,6 +11,7 @@ from typing import ClassVar, Protocol
 
 from erpsync.errors import ConnectorError, UnknownConnectionError
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 
 
 class ConnectionStore(Protocol):
@@ -116,6 +117,10 @@ class Connector:
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
         raise _unsupported("list_items")
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        """Declare ``capabilities.watch`` and override this (``erpsync.sdk.watch`` helps)."""
+        raise _unsupported("watch")
 
 
 def _unsupported(operation: str) -> ConnectorError:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from erpsync.errors import AuthError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 from erpsync.sdk.connector import ConnectionStore, Connector
+from erpsync.sdk.watch import watch_answer
 
 from . import cursor
 from .config import COMPANY_LIST, CONFIG_FIELDS, ConnectionConfig, parse_config
@@ -12,6 +14,7 @@ from .erp import KEEP_PARENT, STAMP_FORMAT, NewRecord, SampleErp, Where
 from .fields import KIND_OF, LISTS, ORGANISATION, RecordKind
 from .search import restrictions_where, text_search
 from .values import parse_datetime
+from .watch import WatchPage
 
 
 class SampleConnector(Connector):
@@ -22,6 +25,7 @@ class SampleConnector(Connector):
         save_batch_size=100,
         max_page_size=m.MAX_LIMIT,
         create=dict.fromkeys(KIND_OF, True),
+        watch=True,
     )
 
     def __init__(self, erp: SampleErp, *, connections: ConnectionStore | None = None) -> None:
@@ -133,6 +137,28 @@ class SampleConnector(Connector):
             total=self.erp.count(request.actor_type, config.company)
             if request.since is None and after is None
             else None,
+        )
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        """Answers at the first change after ``since`` (woken by the ERP's own writes, or its next look for those
+        of other processes), or with nothing when the wait is over."""
+        config = self._connection(request.connection_id)
+        for actor_type in request.actor_types:
+            _kind(actor_type)
+        since = request.since
+        if since is None:  # from now on: fix the position before waiting, so nothing written meanwhile is missed
+            since = self.erp.watch_page(config.company, request.actor_types, since=None, limit=1).next_since
+        start = since
+
+        def look() -> WatchPage | None:
+            page = self.erp.watch_page(config.company, request.actor_types, since=start, limit=request.limit)
+            return page if page.changed else None
+
+        found = self.erp.signal.wait_for(look, request)
+        if found is None:
+            return WatchResponse(next_since=since)
+        return watch_answer(found.changed, limit=request.limit, next_since=found.next_since).model_copy(
+            update={"more": found.more}
         )
 
     # --- writes -----------------------------------------------------------------------------------------------------
