@@ -4,7 +4,8 @@ the hub a few threads, never all of them.
 Every operation the hub's client performs on a connector, its retries included, passes ``Bulkhead.__call__`` (the
 client's ``CallGuard``):
 
-- at most ``concurrency`` operations are in flight per connector; an interactive one (a person waits: the ERP tab,
+- at most ``concurrency`` operations are in flight per connector (``watch``, a long poll, takes no slot: the live
+  supervisor bounds how many are open); an interactive one (a person waits: the ERP tab,
   Test connection) that finds them all taken fails at once with ``UnavailableError``, a background one waits;
 - the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive operations
   that got no answer even after the client's retries (timeouts, refused connections, gateway errors); while it is
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 NOT_ANSWERING = "the ERP is not answering; try again in a little while"
 BUSY = "the ERP is busy with other requests; try again in a moment"
+LONG_POLLS = frozenset({"watch"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Bulkhead:
 
     def _guarded(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
         self._refuse_while_open()
+        if operation in LONG_POLLS:  # bounded by the live supervisor; it would hold a slot for its whole wait
+            return self._through_breaker(operation, send)
         # A person is not kept waiting for a slot; background work queues for one (bounded).
         if interactive:
             taken = self._slots.acquire(blocking=False)

@@ -33,6 +33,7 @@ class RunKind(StrEnum):
     RECORD = "record"  # Sync now (or retry) for one record
     IMPORT = "import"  # one attempt of an import from the ERP (erpsync.sync.imports)
     RESYNC = "resync"  # one attempt of a resync from the CRM (erpsync.sync.resync)
+    LIVE = "live"  # the records a watch or a CRM change named, synced at once (erpsync.sync.live)
 
 
 class RunStatus(StrEnum):
