@@ -4,7 +4,8 @@ worker, or an ``erpsync worker``); the service side is ``sync.live``.
 
 - The supervisor looks every ``poll_seconds`` for active connections nobody watches, and starts a watcher thread
   for each one whose ``watch_lock`` lease it takes (so one watcher per connection across the cluster), up to
-  ``max_watches``. A watcher asks ``watch`` again as soon as one answers, syncs the named records, and after a
+  ``max_watches``. A watcher's first answered watch fixes its position, and a run of the connection (``catch_up``)
+  syncs what changed before it. It asks ``watch`` again as soon as one answers, syncs the named records, and after a
   failure (dropped, garbage, hung past its bound, circuit open) waits with exponential backoff and jitter; the
   position (``since``) advances only once the named records are synced. Each watcher is its own thread, so a
   connector that hangs holds only its own.
@@ -206,6 +207,8 @@ class _Watcher:
             answer = live.watch(target, since=self._since, wait_seconds=options.wait_seconds)
             if answer.changed:
                 live.sync_hints(engine, self._connection_id, answer.changed)
+            if self._since is None:  # the first position: what changed before it comes through a run
+                live.catch_up(engine, self._connection_id)
         except ErpsyncError as error:
             self._failed(error)
             return

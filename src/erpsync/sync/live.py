@@ -32,7 +32,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncLock, utcnow
 from erpsync.sync import links, locks, runs
 from erpsync.sync.batch import Batch, RunStoppedError, sync_links
-from erpsync.sync.engine import active_connection_ids
+from erpsync.sync.engine import active_connection_ids, sync_connection
 from erpsync.sync.engine_settings import engine_settings
 from erpsync.sync.record import counts_of
 from erpsync.sync.work import Engine, Pass, active_connection, passes
@@ -128,6 +128,15 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
         stopped=error is not None,
     )
     return counts
+
+
+def catch_up(engine: Engine, connection_id: int) -> None:
+    """A run of the connection (the cycle's, from its watermarks): what changed before a watcher's first position
+    is synced now, not at the next scheduled cycle. Skipped while another run of it is under way: it covers that."""
+    try:
+        sync_connection(engine, connection_id, kind=runs.RunKind.CYCLE)
+    except locks.LockedError:
+        logger.info("connection %s: a run is under way; it catches up", connection_id)
 
 
 # --- the CRM side ---------------------------------------------------------------------------------------------------
