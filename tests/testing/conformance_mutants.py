@@ -4,6 +4,7 @@ of the kit that must fail it. ``test_conformance_kit`` runs the whole kit agains
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from conformance_faults import (
@@ -16,6 +17,7 @@ from conformance_reference import CUSTOMER_FIELDS, FIELDS, ReferenceConnector
 
 from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse, capped_wait
 
 SECRET = "conformance-kit-test-secret-0123456789"
 Wrap = Callable[[Asgi], Asgi] | None
@@ -191,6 +193,33 @@ class ConfigListNeedsConnection(ReferenceConnector):
         return super().list_items(request)
 
 
+# --- watch ----------------------------------------------------------------------------------------------------------
+
+
+class WatchesAtOrAfterPosition(ReferenceConnector):
+    """``>=`` where ``>`` belongs: the record at the position (the last change) is named on every watch."""
+
+    def changed_since(self, stamp: str, since: str) -> bool:
+        return stamp >= since
+
+
+class WatchLooksOnlyAtTheEnds(ReferenceConnector):
+    """Looks at the start and when the wait is over, never in between: a change waits out the whole wait."""
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        since = request.since or self.store.latest()
+        found = self.changed_after(since, request)
+        if found is None:
+            time.sleep(capped_wait(request))
+            found = self.changed_after(since, request)
+        return found or WatchResponse(next_since=since)
+
+
+class WatchIgnoresLimit(ReferenceConnector):
+    def changed_after(self, since: str, request: WatchRequest) -> WatchResponse | None:
+        return super().changed_after(since, request.model_copy(update={"limit": m.MAX_KEYS}))
+
+
 MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "search_operators/begins-as-contains": (BeginsAsContains, None),
     "search_operators/ends-as-contains": (EndsAsContains, None),
@@ -217,6 +246,9 @@ MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "second_cycle/no-next-since": (NoNextSince, None),
     "changes_bad_cursor/restarts": (GarbageCursorRestarts, None),
     "list_items_new/needs-connection": (ConfigListNeedsConnection, None),
+    "watch_idle/at-or-after-position": (WatchesAtOrAfterPosition, None),
+    "watch_prompt/looks-only-at-the-ends": (WatchLooksOnlyAtTheEnds, None),
+    "watch_hints/ignores-limit": (WatchIgnoresLimit, None),
     "signatures/bad-signature-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {401: 200})),
     "bad_input/malformed-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {400: 200, 422: 200})),
     "bad_input/wrong-method-as-404": (ReferenceConnector, lambda app: rewrite_status(app, {405: 404})),

@@ -14,6 +14,7 @@ from erpsync.testing.conformance.rules import (
     saving,
     search,
     signing,
+    watching,
     writing,
 )
 
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     *saving.RULES,
     *robustness.RULES,
     *signing.RULES,
+    *watching.RULES,
     metadata.ENVELOPE_RULE,
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
