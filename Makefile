@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton clean
+.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton bench-live clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,13 @@ pytest: $(STAMP) $(CHROMIUM) node-check
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.tryton
+	$(BIN)/python -m bench.live
 
 bench-tryton: $(STAMP)
 	$(BIN)/python -m bench.tryton
+
+bench-live: $(STAMP)
+	$(BIN)/python -m bench.live
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -53,7 +53,8 @@ class SampleErp:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
-        self.signal = ChangeSignal()  # raised after each write commits: wakes the connector's watches
+        # Raised after each write commits, it wakes the watches; their look every half second finds other processes'.
+        self.signal = ChangeSignal(poll_seconds=0.5)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 10000")
         self._db.execute("PRAGMA journal_mode = WAL")
