@@ -78,8 +78,9 @@ class LiveSync:
         self.stopping.set()
         self._unsubscribe()
         self._crm_changed.set()
+        deadline = time.monotonic() + timeout  # a watcher in a long poll ends when it returns; daemons do not wait
         for thread in [*self._threads, *self._watchers.values()]:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def watching(self) -> set[int]:
         """The connections this process watches now."""

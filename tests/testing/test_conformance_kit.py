@@ -293,7 +293,7 @@ def test_a_connector_that_declares_only_v1_has_the_signing_rules_not_checked() -
     assert report.ok, as_text(report)
 
 
-def test_a_connector_that_does_not_declare_watch_has_the_watch_rules_not_checked() -> None:
+def test_a_connector_that_does_not_declare_watch_conforms_with_the_watch_rules_not_applicable() -> None:
     def without_watch(app: Asgi) -> Asgi:
         def declare_no_watch(answer: dict[str, Any]) -> dict[str, Any]:
             if not answer["ok"]:
@@ -305,6 +305,8 @@ def test_a_connector_that_does_not_declare_watch_has_the_watch_rules_not_checked
     report = check(ReferenceConnector(), wrap=without_watch)
     watch_rules = {"watch_idle", "watch_prompt", "watch_hints"}
     assert {rule_id: report.outcome(rule_id) for rule_id in watch_rules} == dict.fromkeys(
-        watch_rules, Outcome.NOT_CHECKED
+        watch_rules, Outcome.NOT_APPLICABLE
     )
-    assert report.ok, as_text(report)
+    assert report.conforms, as_text(report)
+    assert report.exit_code == 0
+    assert "3 not applicable" in as_text(report)

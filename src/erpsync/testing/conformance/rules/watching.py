@@ -10,7 +10,7 @@ import time
 from erpsync.protocol import models as m
 from erpsync.protocol.watch import WatchResponse
 from erpsync.testing.conformance.context import Context
-from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Rule, RuleFailedError
+from erpsync.testing.conformance.rule import Evidence, NotApplicableError, Rule, RuleFailedError
 from erpsync.testing.conformance.rules.changes import rename
 from erpsync.testing.conformance.samples import create_samples, subject_type
 
@@ -22,7 +22,7 @@ IDLE_WAIT_SECONDS = 1.0
 
 def _declared(ctx: Context) -> None:
     if not ctx.info().capabilities.watch:
-        raise CannotCheckError("the connector does not declare capabilities.watch: watch does not apply")
+        raise NotApplicableError("the connector does not declare capabilities.watch: watch does not apply")
 
 
 def _wait(ctx: Context) -> float:
