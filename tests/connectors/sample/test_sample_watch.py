@@ -81,3 +81,24 @@ def test_a_position_that_is_no_moment_is_refused(connector: Any) -> None:
 
     with pytest.raises(ValidationError):
         connector.watch(WatchRequest(connection_id="conn-acme", actor_types=[CUSTOMER], since="yesterday"))
+
+
+def test_waiting_watches_do_not_take_the_threads_of_other_operations(client: Any) -> None:
+    """More watches wait at once than the app's default thread pool has threads (40): others still answer."""
+    position = client.watch(connection_id="conn-acme", actor_types=["customer"], since=None, wait_seconds=0).next_since
+    answered: list[Any] = []
+
+    def wait() -> None:
+        answered.append(
+            client.watch(connection_id="conn-acme", actor_types=["customer"], since=position, wait_seconds=8)
+        )
+
+    watches = [threading.Thread(target=wait, daemon=True) for _ in range(45)]
+    for thread in watches:
+        thread.start()
+    time.sleep(1.0)
+    assert client.actor_types(connection_id="conn-acme").actor_types  # answered while all 45 still wait
+    assert answered == []
+    for thread in watches:
+        thread.join(20)
+    assert len(answered) == 45
