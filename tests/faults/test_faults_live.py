@@ -1,6 +1,6 @@
 """Faults on the watch (real TCP through the fault proxy): a watch dropped, answered with garbage, or hung past its
 bound is tried again with backoff, never holds up another connection, and a change whose watch answer was lost is
-synced by the scheduled cycle."""
+synced by the scheduled cycle; the number of watches open is bounded."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from erpsync.crm.fields import EntityType
 from erpsync.live import LiveOptions, LiveSync
 from erpsync.protocol.client import Backoff
+from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration, links
 from erpsync.sync.connections import ConnectionDraft, create_connection
 from erpsync.sync.connectors import add_connector
@@ -35,9 +36,15 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
 
 @contextmanager
 def _live(world: FaultWorld) -> Iterator[LiveSync]:
+    with _live_with(world, FAST) as live_sync:
+        yield live_sync
+
+
+@contextmanager
+def _live_with(world: FaultWorld, options: LiveOptions) -> Iterator[LiveSync]:
     with world.database.session() as session:
         save_engine_settings(session, EngineSettings(running=True, interval_seconds=3600))
-    live_sync = LiveSync(world.engine, FAST).start()
+    live_sync = LiveSync(world.engine, options).start()
     try:
         yield live_sync
     finally:
@@ -123,3 +130,16 @@ def _direct_connection_pair(world: FaultWorld) -> tuple[int, Pair]:
             agreed=values,
         )
         return connection_id, Pair(company_id, erp_key, link.id)
+
+
+def test_watches_are_bounded_and_a_freed_place_goes_to_the_next_connection(world: FaultWorld) -> None:
+    world.linked_pairs(1)
+    direct, _ = _direct_connection_pair(world)
+    one = LiveOptions(max_watches=1, wait_seconds=WAIT, poll_seconds=0.1, backoff=FAST.backoff)
+    with _live_with(world, one) as live_sync:
+        assert _wait_for(lambda: live_sync.watching() == {world.connection_id})  # the first in priority order
+        time.sleep(1.0)
+        assert live_sync.watching() == {world.connection_id}  # never two at once
+        with world.database.session() as session:
+            session.get_one(ErpConnection, world.connection_id).active = False
+        assert _wait_for(lambda: live_sync.watching() == {direct})
