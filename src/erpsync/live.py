@@ -205,10 +205,11 @@ class _Watcher:
     def _once(self, target: live.WatchTarget) -> None:
         engine, options = self._live.engine, self._live.options
         try:
-            answer = live.watch(target, since=self._since, wait_seconds=options.wait_seconds)
+            first = self._since is None  # a position at once, so the connection is live from the start
+            answer = live.watch(target, since=self._since, wait_seconds=0 if first else options.wait_seconds)
             if answer.changed:
                 live.sync_hints(engine, self._connection_id, answer.changed)
-            if self._since is None:  # the first position: what changed before it comes through a run
+            if first:  # what changed before the first position comes through a run
                 live.catch_up(engine, self._connection_id)
         except ErpsyncError as error:
             self._failed(error)

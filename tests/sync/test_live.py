@@ -64,6 +64,7 @@ def test_an_erp_change_reaches_the_crm_through_the_watch(world: World, running: 
 
 def test_a_crm_change_reaches_the_erp_at_once_and_a_burst_is_one_save(world: World, running: LiveSync) -> None:
     company_id, erp_key, _ = world.linked_pair(email="old@acme.example")
+    assert _wait_for(lambda: _is_live(world))  # caught up: from here on only the live path syncs
     for n in range(5):
         world.crm_update(company_id, EMAIL=f"burst{n}@acme.example")
     assert _wait_for(lambda: world.erp_values(erp_key)["email"] == "burst4@acme.example")

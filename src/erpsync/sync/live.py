@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm.changes import CrmChange, changes_since, current_watermark
 from erpsync.crm.fields import EntityType
-from erpsync.errors import ErpsyncError
+from erpsync.errors import ConnectorError, ErpsyncError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.protocol.watch import WatchResponse
@@ -76,10 +76,13 @@ def watch_target(engine: Engine, connection_id: int) -> WatchTarget | None:
 
 
 def watch(target: WatchTarget, *, since: str | None, wait_seconds: float) -> WatchResponse:
-    """One watch; its hints are cut to the types asked (a connector's answer is not trusted)."""
+    """One watch; its hints are cut to the types asked (a connector's answer is not trusted); ``ConnectorError`` for
+    an answer with no position to go on from."""
     answer = target.client.watch(
         connection_id=target.connection_uuid, actor_types=target.actor_types, since=since, wait_seconds=wait_seconds
     )
+    if answer.next_since is None:  # without a position the next watch could only start again from now
+        raise ConnectorError("the connector answered watch without next_since (protocol v1 demands it)")
     asked = {t: keys[: m.MAX_KEYS] for t, keys in answer.changed.items() if t in target.actor_types}
     return answer.model_copy(update={"changed": asked})
 
