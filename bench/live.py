@@ -1,7 +1,9 @@
-"""The live-sync benchmark: ``python -m bench.live [--quick] [--edits 200] [--results bench/RESULTS.md]``.
+"""The live-sync benchmark: ``python -m bench.live [--quick] [--edits 200] [--modes embedded,workers]``.
 
-On the embedded default (SQLite, the embedded worker with live sync on, automatic sync on with a one-hour interval so
-no scheduled cycle runs), the sample connector in a process of its own over loopback HTTP, and N linked customers:
+On two hubs, each with automatic sync on with a one-hour interval (so no scheduled cycle runs), the sample connector in
+a process of its own over loopback HTTP, and 300 linked customers: ``embedded``, the default (SQLite, the embedded
+worker with live sync on, in this process), and ``workers`` (PostgreSQL, two ``erpsync worker`` processes on Redis
+with live sync on; this process only edits and reads):
 
 - ``erp_to_crm``: one customer's e-mail changed in the ERP (by this process, as another ERP user would: the
   connector's watch finds it on its next look, every half second) until the CRM shows it; one edit at a time, each
@@ -11,8 +13,8 @@ no scheduled cycle runs), the sample connector in a process of its own over loop
 - ``idle``: the connector requests the hub makes per connection per minute with nothing changing.
 
 p50/p95/p99 in milliseconds. Writes its section of ``--results`` between the ``live-bench`` markers. ``--quick``: 20
-edits each way and a 30-second idle window. Targets: p50 under 1 s and p99 under 3 s both ways; at most about 3
-requests per connection per minute when idle.
+edits each way and a 30-second idle window, embedded only. Targets: p50 under 1 s and p99 under 3 s both ways; at most
+about 3 requests per connection per minute when idle.
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ from erpsync.protocol import models as m
 from erpsync.sync import live
 from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.sync.work import Engine
+from erpsync.testing.db import ensure_postgres_running, postgres_database
+from erpsync.testing.services import ensure_redis_running
 from erpsync.worker import EmbeddedWorker
 
 COMPANY = "NORDIC"
 CUSTOMERS = 300
+WORKERS = 2
 EDITS, QUICK_EDITS = 200, 20
 IDLE_SECONDS, QUICK_IDLE_SECONDS = 120.0, 30.0
 EDIT_TIMEOUT_SECONDS = 30.0
@@ -55,26 +60,57 @@ Row = dict[str, Any]
 
 
 @contextmanager
-def live_hub(folder: Path) -> Iterator[tuple[Site, Engine]]:
-    """The ERP, its connector process, a hub with one linked connection and its embedded worker, live sync on."""
-    secret = secrets.token_urlsafe(32)
-    seed_erp(folder / "erp", {COMPANY: CUSTOMERS})
-    with connector_process(folder / "erp", secret) as url:
-        site = new_site(folder / "erp", f"sqlite:///{folder / 'hub.sqlite'}", url, secret, [COMPANY])
-        link_everything(site, site.connection_ids[0])
+def embedded_hub(folder: Path, url: str, secret: str) -> Iterator[tuple[Site, Engine]]:
+    """A hub on SQLite with one linked connection and its embedded worker, live sync on."""
+    site = _linked_site(folder, f"sqlite:///{folder / 'hub.sqlite'}", url, secret)
+    database = site.database()
+    clients = site.clients(database)
+    engine = Engine(database, clients)
+    worker = EmbeddedWorker(engine, live_sync=True).start()
+    try:
+        _wait(lambda: _is_live(engine, site.connection_ids[0]), 60.0, "the connection to go live")
+        yield site, engine
+    finally:
+        worker.stop()
+        clients.close()
+        database.dispose()
+
+
+@contextmanager
+def workers_hub(folder: Path, url: str, secret: str) -> Iterator[tuple[Site, Engine]]:
+    """A hub on PostgreSQL with one linked connection and ``WORKERS`` ``erpsync worker`` processes on Redis, live
+    sync on; this process runs none: its CRM saves reach the workers by ``NOTIFY``."""
+    from bench.scenarios.scale_out import worker_processes  # needs PostgreSQL and Redis: imported when it runs
+
+    ensure_postgres_running()
+    ensure_redis_running()
+    with postgres_database() as database_url:
+        site = _linked_site(folder, database_url, url, secret)
         database = site.database()
         clients = site.clients(database)
-        with database.session() as session:
-            save_engine_settings(session, EngineSettings(running=True, interval_seconds=3600))
         engine = Engine(database, clients)
-        worker = EmbeddedWorker(engine, live_sync=True).start()
         try:
-            _wait(lambda: _is_live(engine, site.connection_ids[0]), 60.0, "the connection to go live")
-            yield site, engine
+            with worker_processes(site, folder, WORKERS, f"erpsync-bench-live-{secrets.token_hex(4)}"):
+                _wait(lambda: _is_live(engine, site.connection_ids[0]), 60.0, "the connection to go live")
+                yield site, engine
         finally:
-            worker.stop()
             clients.close()
             database.dispose()
+
+
+def _linked_site(folder: Path, database_url: str, url: str, secret: str) -> Site:
+    site = new_site(folder / "erp", database_url, url, secret, [COMPANY])
+    link_everything(site, site.connection_ids[0])
+    database = site.database()
+    try:
+        with database.session() as session:
+            save_engine_settings(session, EngineSettings(running=True, interval_seconds=3600))
+    finally:
+        database.dispose()
+    return site
+
+
+HUBS = {"embedded": embedded_hub, "workers": workers_hub}
 
 
 def _is_live(engine: Engine, connection_id: int) -> bool:
@@ -161,33 +197,39 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
     }
 
 
-def measure(edits: int, idle_seconds: float) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="erpsync-bench-live-") as folder, live_hub(Path(folder)) as (site, engine):
-        pairs = linked_pairs(engine.database, site.connection_ids[0])
-        rows: list[Row] = [
-            {"scenario": "erp_to_crm", "edits": edits, **percentiles(erp_to_crm(site, engine, pairs, edits))},
-            {"scenario": "crm_to_erp", "edits": edits, **percentiles(crm_to_erp(site, engine, pairs, edits))},
-        ]
-        rate, made = idle_rate(site, idle_seconds)
-        rows.append({"scenario": "idle", "seconds": idle_seconds, "requests_per_minute": round(rate, 2), **made})
-        return rows
+def measure(modes: list[str], edits: int, idle_seconds: float) -> Iterator[Row]:
+    with tempfile.TemporaryDirectory(prefix="erpsync-bench-live-") as folder:
+        secret = secrets.token_urlsafe(32)
+        seed_erp(Path(folder) / "erp", {COMPANY: CUSTOMERS})
+        with connector_process(Path(folder) / "erp", secret) as url:
+            for mode in modes:
+                with HUBS[mode](Path(folder), url, secret) as (site, engine):
+                    yield from _measure_hub(mode, site, engine, edits, idle_seconds)
+
+
+def _measure_hub(mode: str, site: Site, engine: Engine, edits: int, idle_seconds: float) -> Iterator[Row]:
+    pairs = linked_pairs(engine.database, site.connection_ids[0])
+    for scenario, run in (("erp_to_crm", erp_to_crm), ("crm_to_erp", crm_to_erp)):
+        yield {"scenario": scenario, "mode": mode, "edits": edits, **percentiles(run(site, engine, pairs, edits))}
+    rate, made = idle_rate(site, idle_seconds)
+    yield {"scenario": "idle", "mode": mode, "seconds": idle_seconds, "requests_per_minute": round(rate, 2), **made}
 
 
 def section(rows: list[Row]) -> str:
-    lines = [BEGIN, "## Live sync (embedded default, `python -m bench.live`)", ""]
-    lines += ["| Scenario | Edits | p50 ms | p95 ms | p99 ms | max ms |", "|---|---|---|---|---|---|"]
+    lines = [BEGIN, "## Live sync (`python -m bench.live`)", ""]
+    lines += ["| Scenario | Hub | Edits | p50 ms | p95 ms | p99 ms | max ms |", "|---|---|---|---|---|---|---|"]
     for row in (r for r in rows if "p50_ms" in r):
         lines.append(
-            f"| {row['scenario']} | {row['edits']} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} "
-            f"| {row['max_ms']} |"
+            f"| {row['scenario']} | {row['mode']} | {row['edits']} | {row['p50_ms']} | {row['p95_ms']} "
+            f"| {row['p99_ms']} | {row['max_ms']} |"
         )
+    lines.append("")
     for row in (r for r in rows if r["scenario"] == "idle"):
-        details = {k: v for k, v in row.items() if k not in ("scenario", "seconds", "requests_per_minute")}
-        lines += [
-            "",
-            f"Idle hub, one connection, {row['seconds']:g} s: {row['requests_per_minute']} connector requests a minute "
-            f"(`{json.dumps(details)}`).",
-        ]
+        details = {k: v for k, v in row.items() if k not in ("scenario", "mode", "seconds", "requests_per_minute")}
+        lines.append(
+            f"- Idle hub ({row['mode']}), one connection, {row['seconds']:g} s: {row['requests_per_minute']} connector "
+            f"requests a minute (`{json.dumps(details)}`)."
+        )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines += ["", f"Load average when the section was written: {load} on {os.cpu_count()} cores."]
     lines += [
@@ -212,16 +254,18 @@ def write_section(path: Path, rows: list[Row]) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick", action="store_true", help=f"{QUICK_EDITS} edits each way, {QUICK_IDLE_SECONDS:g} s idle"
-    )
+    quick = f"{QUICK_EDITS} edits each way, {QUICK_IDLE_SECONDS:g} s idle, embedded only"
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--edits", type=int, default=None, help=f"edits each way (default {EDITS})")
+    parser.add_argument("--modes", default=None, help="embedded,workers (default both; quick: embedded)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the Markdown file whose section to write")
     parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
     args = parser.parse_args(argv)
     edits = args.edits or (QUICK_EDITS if args.quick else EDITS)
-    rows = measure(edits, QUICK_IDLE_SECONDS if args.quick else IDLE_SECONDS)
-    for row in rows:
+    modes = (args.modes or ("embedded" if args.quick else "embedded,workers")).split(",")
+    rows = []
+    for row in measure(modes, edits, QUICK_IDLE_SECONDS if args.quick else IDLE_SECONDS):
+        rows.append(row)
         print(json.dumps(row), flush=True)
     if not args.no_results:
         write_section(args.results, rows)

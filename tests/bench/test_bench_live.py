@@ -14,8 +14,8 @@ from pathlib import Path
 from bench import live
 p50 = int(sys.argv[2])
 rows = [
-    {"scenario": "erp_to_crm", "edits": 200, **live.percentiles([p50 / 1000] * 199 + [2.0])},
-    {"scenario": "idle", "seconds": 120.0, "requests_per_minute": 2.5, "watch": 5},
+    {"scenario": "erp_to_crm", "mode": "embedded", "edits": 200, **live.percentiles([p50 / 1000] * 199 + [2.0])},
+    {"scenario": "idle", "mode": "embedded", "seconds": 120.0, "requests_per_minute": 2.5, "watch": 5},
 ]
 live.write_section(Path(sys.argv[1]), rows)
 """
@@ -36,6 +36,6 @@ def test_the_section_is_added_once_and_replaced_in_place(tmp_path: Path) -> None
     assert text.count("<!-- live-bench: begin -->") == text.count("<!-- live-bench: end -->") == 1
     assert text.startswith("# Results\n\nOther figures.\n")
     assert text.rstrip().endswith("## Later section")
-    assert "| erp_to_crm | 200 | 400 | 400 | 400 | 2000 |" in text
-    assert "| erp_to_crm | 200 | 300 |" not in text
+    assert "| erp_to_crm | embedded | 200 | 400 | 400 | 400 | 2000 |" in text
+    assert "| erp_to_crm | embedded | 200 | 300 |" not in text
     assert "2.5 connector requests a minute" in text
