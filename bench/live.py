@@ -129,11 +129,11 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> float:
 
 
 def erp_to_crm(site: Site, engine: Engine, pairs: list[tuple[int, int, str]], edits: int) -> list[float]:
-    erp, latencies = site.erp(), []
+    erp, latencies, marker = site.erp(), [], secrets.token_hex(3)
     try:
         for n in range(edits):
             _, company_id, erp_key = pairs[n % len(pairs)]
-            email = f"erp{n}@live.example"
+            email = f"erp{n}-{marker}@live.example"  # a value no earlier run left on either side
             _think()
             started = time.perf_counter()
             erp.update_actor(COMPANY, m.ActorType.CUSTOMER, erp_key, {"email": email})
@@ -145,11 +145,11 @@ def erp_to_crm(site: Site, engine: Engine, pairs: list[tuple[int, int, str]], ed
 
 
 def crm_to_erp(site: Site, engine: Engine, pairs: list[tuple[int, int, str]], edits: int) -> list[float]:
-    erp, latencies = site.erp(), []
+    erp, latencies, marker = site.erp(), [], secrets.token_hex(3)
     try:
         for n in range(edits):
             _, company_id, erp_key = pairs[-1 - n % len(pairs)]
-            email = f"crm{n}@live.example"
+            email = f"crm{n}-{marker}@live.example"
             _think()
             started = time.perf_counter()
             with engine.database.session() as session:
