@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton bench-documents clean
+.PHONY: demo test lint typecheck pytest node-check bench bench-quick bench-tryton bench-documents bench-live clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,12 +45,15 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.tryton
 	$(BIN)/python -m bench.documents
+	$(BIN)/python -m bench.live
 
 bench-tryton: $(STAMP)
 	$(BIN)/python -m bench.tryton
 
 bench-documents: $(STAMP)
 	$(BIN)/python -m bench.documents
+bench-live: $(STAMP)
+	$(BIN)/python -m bench.live
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -5,7 +5,13 @@ loaded by the controlling process, which writes the summary; the folders' own co
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Tests run the scheduled-only hub unless they turn live sync on (tests/sync/test_live*.py, bench/live.py), so a live
+# push never races the assertions of a test about something else. Set before any Settings is built.
+os.environ.setdefault("ERPSYNC_LIVE_SYNC", "false")
 
 pytest_plugins = ["support.plugin"]
 

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         default="dev", description="dev or prod; prod refuses weak or generated secrets"
     )
     http_timeout_seconds: float = 30.0
+    live_sync: bool = Field(
+        default=True,
+        description="sync as changes happen: a watch per connection whose connector offers it, CRM changes pushed at "
+        "once (while automatic sync is on); off: the scheduled cycle only",
+    )
     interactive_budget_seconds: float = Field(
         default=8.0, description="how long a user's request (ERP tab, Test connection) may wait on a connector in all"
     )

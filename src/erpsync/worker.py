@@ -7,12 +7,14 @@ jobs are checkpointed per page.
 
 - Embedded (no ``ERPSYNC_REDIS_URL``): ``EmbeddedWorker`` has a scheduler thread that runs a cycle over every active
   connection each interval while automatic sync is on (``/engine``), then sends the alerts of every connection
-  (``sync.alerts.notify_all``), and a job thread that runs queued jobs.
+  (``sync.alerts.notify_all``), and a job thread that runs queued jobs; with ``ERPSYNC_LIVE_SYNC`` (the default) also
+  the live sync (``erpsync.live``: watches, CRM changes pushed at once).
 - Either way the scheduler purges the field history past its retention once a day (``field_history.DailyPurge``).
 - Scale-out: ``erpsync worker`` runs ``serve_workers``: Dramatiq worker threads consuming the actors, and a
   ``Scheduler`` thread that enqueues each due connection (interval from the engine settings) and each job nothing is
   running (never delivered, message lost with a Redis restart, or worker killed: its lease expired). Only the holder
-  of the ``scheduler`` lease enqueues, so N workers do not multiply the work. API processes only enqueue.
+  of the ``scheduler`` lease enqueues, so N workers do not multiply the work. API processes only enqueue. Each worker
+  runs the live sync too; its leases keep one watcher per connection and one CRM pusher across the workers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sqlalchemy import func, select
 
 from erpsync import metrics
 from erpsync.errors import ErpsyncError
+from erpsync.live import LiveSync
 from erpsync.logs import bound
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
@@ -114,8 +117,9 @@ class EmbeddedWorker:
     """Runs a cycle when one is due (``interval_seconds`` after the previous one started, or after start-up), and the
     queued import and resync jobs, in two daemon threads of this process."""
 
-    def __init__(self, engine: Engine, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, engine: Engine, *, poll_seconds: float = POLL_SECONDS, live_sync: bool = False) -> None:
         self._engine = engine
+        self._live = LiveSync(engine) if live_sync else None
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._threads = [
@@ -128,10 +132,14 @@ class EmbeddedWorker:
     def start(self) -> EmbeddedWorker:
         for thread in self._threads:
             thread.start()
+        if self._live is not None:
+            self._live.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        if self._live is not None:
+            self._live.stop()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -176,7 +184,7 @@ class IdleWorker:
 
 def background_worker(settings: Settings, engine: Engine) -> EmbeddedWorker | IdleWorker:
     """What the API process runs in the background: the embedded worker, or nothing when Redis workers exist."""
-    return IdleWorker() if settings.redis_url else EmbeddedWorker(engine)
+    return IdleWorker() if settings.redis_url else EmbeddedWorker(engine, live_sync=settings.live_sync)
 
 
 # --- Dramatiq -------------------------------------------------------------------------------------------------------
@@ -369,10 +377,13 @@ def serve_workers(settings: Settings, engine: Engine, options: WorkerOptions) ->
     scheduler = Scheduler(
         engine.database, dispatcher, poll_seconds=options.poll_seconds, redeliver_after=options.redeliver_after
     ).start()
+    live_sync = LiveSync(engine).start() if settings.live_sync else None
     logger.info("erpsync worker: %s threads on %s", options.threads, options.namespace)
     try:
         stop.wait()
     finally:
+        if live_sync is not None:
+            live_sync.stop()
         scheduler.stop()
         worker.stop()
         broker.close()

@@ -1,6 +1,7 @@
 """`erpsync worker` processes on Redis: an import survives `kill -9` of its worker and a Redis restart with every actor
-imported exactly once, two workers on PostgreSQL never run one connection twice at once while serving them all, and a
-scrape of the hub's metrics adds up what both workers did."""
+imported exactly once, two workers on PostgreSQL never run one connection twice at once while serving them all, a
+scrape of the hub's metrics adds up what both workers did, and two workers sync live: an ERP edit and a CRM save made
+by another process each reach the other side without a scheduled cycle."""
 
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from sqlalchemy import func, select
 
 from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
+from erpsync.connectors.sample.fields import ORGANISATION
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import create_record, read_record, write_record
 from erpsync.crypto import cipher_for
 from erpsync.protocol.models import ActorType
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, SyncConnector, SyncRun
-from erpsync.sync import configuration, imports, jobs
+from erpsync.sync import configuration, imports, jobs, links, live
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
@@ -81,12 +85,13 @@ class Hub:
             return connection.id
 
     @contextmanager
-    def worker(self, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    def worker(self, *extra: str, live: bool = False) -> Iterator[subprocess.Popen[bytes]]:
         env = {
             **os.environ,
             "ERPSYNC_DATA_DIR": str(self.settings.data_dir),
             "ERPSYNC_DATABASE_URL": self.database.url,
             "ERPSYNC_REDIS_URL": REDIS_URL,
+            "ERPSYNC_LIVE_SYNC": "true" if live else "false",
         }
         options = ["--namespace", self.namespace, "--lease-seconds", "2", "--poll-seconds", "0.2"]
         command = [str(ERPSYNC), "worker", *options, "--redeliver-seconds", "1", *extra]
@@ -270,3 +275,45 @@ def test_a_scrape_of_the_hub_adds_up_the_work_of_two_workers(tmp_path: Path, mon
         assert age[0] >= 0
     writers = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
     assert len(writers) >= 2, f"counted by one process only: {sorted(writers)}"
+
+
+def test_two_workers_on_postgres_sync_live_both_ways(tmp_path: Path) -> None:
+    with postgres_database() as url, hub_on(url, tmp_path) as hub:
+        connection_id = hub.add_connection("Main")
+        erp_key = hub.sample.erp.create_actor(COMPANY, CUSTOMER, NewRecord(values={"name": "Live", "email": "a@x.dk"}))
+        with hub.database.session() as session:
+            save_engine_settings(session, EngineSettings(running=True, interval_seconds=3600))
+            company_id = create_record(session, EntityType.COMPANY, {"NAME": "Live", "EMAIL": "a@x.dk"}, changed_by="t")
+            links.create_link(
+                session,
+                connection_id=connection_id,
+                entity_type=EntityType.COMPANY,
+                entity_id=company_id.id,
+                actor_type=CUSTOMER,
+                erp_key=erp_key,
+                agreed={"name": "Live", "email": "a@x.dk"},
+            )
+        with hub.worker(live=True), hub.worker(live=True):
+            wait_for(lambda: _live(hub, connection_id), "the connection to go live")
+            with hub.database.session() as session:  # this process runs no live sync: NOTIFY tells the workers
+                write_record(session, EntityType.COMPANY, company_id.id, {"EMAIL": "crm@x.dk"}, changed_by="user:1")
+            wait_for(lambda: _erp_email(hub, erp_key) == "crm@x.dk", "the CRM save to reach the ERP", timeout=15)
+            hub.sample.erp.update_actor(COMPANY, CUSTOMER, erp_key, {"email": "erp@x.dk"})
+            wait_for(lambda: _crm_email(hub, company_id.id) == "erp@x.dk", "the ERP edit to reach the CRM", timeout=15)
+        with hub.database.read_session() as session:
+            kinds = set(session.scalars(select(SyncRun.kind).where(SyncRun.connection_id == connection_id)))
+        assert "live" in kinds
+
+
+def _live(hub: Hub, connection_id: int) -> bool:
+    with hub.database.read_session() as session:
+        return connection_id in live.live_connection_ids(session)
+
+
+def _erp_email(hub: Hub, erp_key: str) -> object:
+    return hub.sample.erp.fetch(COMPANY, CUSTOMER, [erp_key], list(ORGANISATION.fields))[erp_key].fields.get("email")
+
+
+def _crm_email(hub: Hub, company_id: int) -> object:
+    with hub.database.read_session() as session:
+        return read_record(session, EntityType.COMPANY, company_id).values.get("EMAIL")

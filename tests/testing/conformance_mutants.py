@@ -4,6 +4,7 @@ of the kit that must fail it. ``test_conformance_kit`` runs the whole kit agains
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from conformance_faults import (
@@ -18,6 +19,7 @@ from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 from erpsync.protocol.language import speaking
+from erpsync.protocol.watch import WatchRequest, WatchResponse, capped_wait
 from erpsync.sdk.language import asked
 
 SECRET = "conformance-kit-test-secret-0123456789"
@@ -292,6 +294,33 @@ class TranslatesListKeys(ReferenceConnector):
         return m.ListItemsResponse(items=[item.model_copy(update={"key": item.label}) for item in answer.items])
 
 
+# --- watch ----------------------------------------------------------------------------------------------------------
+
+
+class WatchesAtOrAfterPosition(ReferenceConnector):
+    """``>=`` where ``>`` belongs: the record at the position (the last change) is named on every watch."""
+
+    def changed_since(self, stamp: str, since: str) -> bool:
+        return stamp >= since
+
+
+class WatchLooksOnlyAtTheEnds(ReferenceConnector):
+    """Looks at the start and when the wait is over, never in between: a change waits out the whole wait."""
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        since = request.since or self.store.latest()
+        found = self.changed_after(since, request)
+        if found is None:
+            time.sleep(capped_wait(request))
+            found = self.changed_after(since, request)
+        return found or WatchResponse(next_since=since)
+
+
+class WatchIgnoresLimit(ReferenceConnector):
+    def changed_after(self, since: str, request: WatchRequest) -> WatchResponse | None:
+        return super().changed_after(since, request.model_copy(update={"limit": m.MAX_KEYS}))
+
+
 MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "language/ignores-language": (IgnoresLanguage, None),
     "language/refuses-unspoken": (RefusesUnspokenLanguage, None),
@@ -329,6 +358,9 @@ MUTANTS: dict[str, tuple[type[ReferenceConnector], Wrap]] = {
     "documents_filters/ignores-states": (IgnoresStates, None),
     "document_lines/drops-the-last-line": (DropsTheLastLine, None),
     "documents_balance/never-overdue": (NeverOverdue, None),
+    "watch_idle/at-or-after-position": (WatchesAtOrAfterPosition, None),
+    "watch_prompt/looks-only-at-the-ends": (WatchLooksOnlyAtTheEnds, None),
+    "watch_hints/ignores-limit": (WatchIgnoresLimit, None),
     "signatures/bad-signature-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {401: 200})),
     "bad_input/malformed-as-200": (ReferenceConnector, lambda app: rewrite_status(app, {400: 200, 422: 200})),
     "bad_input/wrong-method-as-404": (ReferenceConnector, lambda app: rewrite_status(app, {405: 404})),

@@ -15,9 +15,11 @@ from typing import Any
 from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 from erpsync.sdk import documents as sdk_documents
 from erpsync.sdk.connector import Connector
 from erpsync.sdk.language import Translations
+from erpsync.sdk.watch import ChangeSignal, watch_answer
 
 DATABASE, PASSWORD = "erp", "right-password"
 CONFIG: m.Config = {"database": DATABASE, "password": PASSWORD}
@@ -89,9 +91,12 @@ class Store:
     created_by_key: dict[str, str] = field(default_factory=dict)
     clock: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
+    signal: ChangeSignal = field(default_factory=ChangeSignal)
 
     def stamp(self) -> str:
+        """Called under ``lock``: a woken watch looks once the write is done."""
         self.clock += 1
+        self.signal.changed()
         return self.latest()
 
     def latest(self) -> str:
@@ -107,6 +112,7 @@ class ReferenceConnector(Connector):
         max_page_size=100,
         languages=TEXTS.languages,
         documents=d.DocumentsCapability(kinds=list(d.DocumentKind), lines=True, balance=True, max_page_size=5),
+        watch=True,
     )
 
     def __init__(self) -> None:
@@ -224,6 +230,31 @@ class ReferenceConnector(Connector):
             deleted=[record.erp_key for record in page if record.deleted],
             next_cursor=next_cursor,
         )
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        """Positions are the store's stamps; a watch wakes on each write (``Store.stamp``)."""
+        self.config(request.connection_id)
+        since = request.since or self.store.latest()
+        found = self.store.signal.wait_for(lambda: self.changed_after(since, request), request)
+        return found or WatchResponse(next_since=since)
+
+    def changed_after(self, since: str, request: WatchRequest) -> WatchResponse | None:
+        with self.store.lock:
+            changed = sorted(
+                (record.last_modified, record.actor_type, record.erp_key)
+                for record in self.store.records.values()
+                if record.actor_type in request.actor_types and self.changed_since(record.last_modified, since)
+            )
+            latest = self.store.latest()
+        if not changed:
+            return None
+        kept = changed[: request.limit]
+        more = len(changed) > request.limit
+        answer = watch_answer([(kind, key) for _, kind, key in kept], limit=request.limit, next_since=latest)
+        return answer.model_copy(update={"more": more, "next_since": kept[-1][0] if more else latest})
+
+    def changed_since(self, stamp: str, since: str) -> bool:
+        return stamp > since
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         actor = request.actor

@@ -262,12 +262,14 @@ ALSO_BROKEN = {
     "signatures/bad-signature-as-200": {*SIGNING_V2, "bad_input"},  # every 401 becomes a 200
     "search_actors/finds-nothing": {"search_limit"},  # no answer is fewer than the limit
     # the stamp never moves: a stale save looks current, and the next cycle does not see the save
-    # and resuming after the last stamp read misses a save that kept the stamp
-    "last_modified_advances/frozen": {"optimistic_locking", "second_cycle", "changes_resume"},
+    # and resuming after the last stamp read misses a save that kept the stamp, and so does a watch
+    "last_modified_advances/frozen": {"optimistic_locking", "second_cycle", "changes_resume", "watch_prompt"},
     # no position, or one in the future: there is nothing to resume from, or it is past the next change
     "second_cycle/no-next-since": {"changes_resume"},
     "second_cycle/future-next-since": {"changes_resume"},
     "bad_input/malformed-as-200": {"unknown_members"},  # 422 becomes 200 for nested unknown members too
+    # the record at the position is named again: also an actor that did not change after it
+    "watch_idle/at-or-after-position": {"watch_hints"},
 }
 
 
@@ -303,3 +305,22 @@ def test_a_connector_that_declares_only_v1_has_the_signing_rules_not_checked() -
         signing_rules, Outcome.NOT_CHECKED
     )
     assert report.ok, as_text(report)
+
+
+def test_a_connector_that_does_not_declare_watch_conforms_with_the_watch_rules_not_applicable() -> None:
+    def without_watch(app: Asgi) -> Asgi:
+        def declare_no_watch(answer: dict[str, Any]) -> dict[str, Any]:
+            if not answer["ok"]:
+                return answer
+            return {**answer, "capabilities": {**answer["capabilities"], "watch": False}}
+
+        return rewrite_answers(app, operation="info", edit=declare_no_watch)
+
+    report = check(ReferenceConnector(), wrap=without_watch)
+    watch_rules = {"watch_idle", "watch_prompt", "watch_hints"}
+    assert {rule_id: report.outcome(rule_id) for rule_id in watch_rules} == dict.fromkeys(
+        watch_rules, Outcome.NOT_APPLICABLE
+    )
+    assert report.conforms, as_text(report)
+    assert report.exit_code == 0
+    assert "3 not applicable" in as_text(report)

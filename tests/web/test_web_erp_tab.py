@@ -12,6 +12,7 @@ import pytest
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.connectors.sample.fields import ORGANISATION
 from erpsync.protocol import models as m
+from erpsync.sync import live
 from erpsync.testing.sample import COMPANY, RunningSample
 
 from .conftest import CUSTOMER_ROWS, Browser, Site, add_connection, configure_customers, crm_countries, mapping_form
@@ -200,6 +201,19 @@ def test_health_shows_counts_runs_and_field_diffs(tab: Tab) -> None:
         r"<th scope=\"row\">email</th>\s*<td><del>\u2013</del></td>\s*<td><ins>new@acme.example</ins></td>", events
     )
     assert tab.carla.get(f"{TAB}/runs/{run_id}").status_code == 403
+
+
+def test_the_tab_and_health_say_whether_a_connection_syncs_live_or_on_the_schedule(tab: Tab) -> None:
+    company_id = tab.company("Acme")
+    health_url = f"{TAB}/connections/{tab.connection_id}/health"
+    assert 'data-live="scheduled"' in tab.carla.get(tab.url(company_id)).text
+    assert 'data-live="scheduled"' in tab.admin.get(health_url).text
+    live.mark_live(tab.site.database, tab.connection_id, "a watcher", seconds=60)  # as a watch that answered does
+    tab_page = tab.carla.get(tab.url(company_id)).text
+    assert re.search(r'data-live="live"[^>]*>Live<', tab_page)
+    assert 'data-live="live"' in tab.admin.get(health_url).text
+    live.unmark_live(tab.site.database, tab.connection_id, "a watcher")  # as a watch that failed does
+    assert 'data-live="scheduled"' in tab.admin.get(health_url).text
 
 
 def test_project_hits_show_names_without_fields_marked_and_page_past_fifty(tab: Tab) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from erpsync.crm import notify
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import EntityType
 from erpsync.storage.tables import ChangeCounter, CrmDeletion
@@ -32,6 +33,7 @@ def next_change_seq(session: Session) -> int:
 
 def take_change_seqs(session: Session, count: int) -> int:
     """Take ``count`` numbers at once (a bulk write) and return the last; locked like ``next_change_seq``."""
+    notify.mark_changed(session)
     bump = (
         update(ChangeCounter)
         .where(ChangeCounter.id == COUNTER_ID)

@@ -14,10 +14,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import httpx
-import pydantic
 
 from erpsync.errors import (
     ConnectorError,
@@ -35,6 +34,7 @@ from erpsync.protocol.signing import (
     signed_headers,
     signed_headers_v2,
 )
+from erpsync.protocol.watch import DEFAULT_LIMIT, MAX_WAIT_SECONDS, WatchRequest, WatchResponse, client_timeout
 
 logger = logging.getLogger(__name__)
 
@@ -383,6 +383,23 @@ class ConnectorClient:
         """Any operation by name, e.g. the documents operations (``protocol/document_calls.py`` types them)."""
         return self._call(operation, response_type, **members)
 
+    def watch(
+        self,
+        *,
+        connection_id: str,
+        actor_types: Sequence[ActorTypeArg],
+        since: str | None,
+        wait_seconds: float = MAX_WAIT_SECONDS,
+        limit: int = DEFAULT_LIMIT,
+    ) -> WatchResponse:
+        """One long poll, through the guard and sent once: the caller backs off and asks again."""
+        self.info()
+        members = {"actor_types": list(actor_types), "since": since, "wait_seconds": wait_seconds, "limit": limit}
+        request = wire.request("watch", connection_id=connection_id, **members)
+        body, timeout = request.model_dump_json().encode(), client_timeout(cast(WatchRequest, request))
+        document = self.guard("watch", lambda: self._send("watch", body, timeout=timeout), interactive=False)
+        return wire.validated("watch", document, WatchResponse)
+
     # --- the exchange ---------------------------------------------------------------------------------------------
 
     def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
@@ -401,13 +418,7 @@ class ConnectorClient:
 
     def _exchange(self, operation: str, request: m.Request, response_type: type[ResponseT]) -> ResponseT:
         document = self._send_with_retries(operation, request.model_dump_json().encode())
-        try:
-            return response_type.model_validate(document)
-        except pydantic.ValidationError as error:
-            raise ConnectorError(
-                f"the connector's answer to {operation} does not match protocol v1",
-                tech_message=m.describe_invalid(error),
-            ) from None
+        return wire.validated(operation, document, response_type)
 
     def _send_with_retries(self, operation: str, body: bytes) -> dict[str, Any]:
         """The operation through the guard, as a whole: its retries are one call to the guard, so a circuit breaker
@@ -435,11 +446,13 @@ class ConnectorClient:
             return error.retry_after
         return self._backoff.delay(attempt)
 
-    def _send(self, operation: str, body: bytes, deadline: float | None = None) -> dict[str, Any]:
-        """One signed POST, within ``deadline`` (a ``time.monotonic()`` value) when given; the answer's JSON when
-        ``ok``, else the typed error."""
+    def _send(
+        self, operation: str, body: bytes, deadline: float | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """One signed POST, within ``deadline`` (a ``time.monotonic()`` value) when given, or ``timeout`` seconds;
+        the answer's JSON when ``ok``, else the typed error."""
         self._limiter.wait()
-        timeout = self._timeout if deadline is None else min(self._timeout, deadline - time.monotonic())
+        timeout = timeout or (self._timeout if deadline is None else min(self._timeout, deadline - time.monotonic()))
         if timeout <= 0:
             raise TransientError(f"the connector did not answer {operation} in time")
         headers = {"Content-Type": "application/json", **self._signed(operation, body)}

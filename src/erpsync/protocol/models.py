@@ -219,6 +219,7 @@ class Capabilities(AnswerModel):
         max_length=MAX_LANGUAGES,
         description="languages the connector answers in, its default first; empty: it takes no `language` member",
     )
+    watch: bool = Field(default=False, description="answers the watch operation (erpsync.protocol.watch)")
     signing: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
         default_factory=lambda: ["1"],
         min_length=1,

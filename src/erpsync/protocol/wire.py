@@ -23,6 +23,7 @@ from erpsync.errors import (
 from erpsync.protocol import models as m
 from erpsync.protocol.signing import REFUSAL_HEADER, REPLAYED
 
+ResponseT = TypeVar("ResponseT", bound=m.Envelope)
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 _STATE_SEVERITY = (m.State.OK, m.State.OK_WITH_INFO, m.State.WARNING, m.State.ERROR)
 
@@ -52,6 +53,17 @@ def answer(operation: str, response: httpx.Response) -> dict[str, Any]:
     if status != 200:
         raise ConnectorError(f"the connector answered {operation} with ok: true but HTTP {status}")
     return document
+
+
+def validated(operation: str, document: dict[str, Any], response_type: type[ResponseT]) -> ResponseT:
+    """The answer as its operation's response model, or ``ConnectorError`` naming what does not match."""
+    try:
+        return response_type.model_validate(document)
+    except pydantic.ValidationError as error:
+        raise ConnectorError(
+            f"the connector's answer to {operation} does not match protocol v1",
+            tech_message=m.describe_invalid(error),
+        ) from None
 
 
 def json_object(response: httpx.Response) -> dict[str, Any] | None:

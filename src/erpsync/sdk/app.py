@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pydantic
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -47,6 +49,8 @@ from erpsync.sdk.connector import Connector
 
 logger = logging.getLogger(__name__)
 
+WATCH_THREADS = 200
+"""Watches waiting at once (each holds a thread for up to 25 s); beyond it a watch waits for a thread."""
 ACCEPTED_SIGNING = [V2]
 """The signing versions this app verifies, declared in ``info``."""
 
@@ -92,6 +96,7 @@ class _OperationEndpoint:
         self._secret = secret
         self._max_body_bytes = max_body_bytes
         self._nonces = nonces
+        self._watch_threads: anyio.CapacityLimiter | None = None  # made in the event loop, on the first watch
 
     async def handle(self, request: Request) -> Response:
         operation = request.path_params["operation"]
@@ -146,9 +151,7 @@ class _OperationEndpoint:
         method: Callable[..., Any] = getattr(self._connector, operation)
         args = () if request is None else (request,)
         try:
-            result = (
-                await method(*args) if inspect.iscoroutinefunction(method) else await run_in_threadpool(method, *args)
-            )
+            result = await self._run(operation, method, args)
         except ErpsyncError as error:
             return _error_response(error)
         except Exception:
@@ -161,6 +164,17 @@ class _OperationEndpoint:
             signing = result.capabilities.model_copy(update={"signing": list(ACCEPTED_SIGNING)})
             result = result.model_copy(update={"capabilities": signing})
         return _envelope_response(200, result.model_dump(mode="json"))
+
+    async def _run(self, operation: str, method: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """The connector's method; a blocking ``watch`` waits in threads of its own, so long polls (one per
+        connection of every hub) never take the threads the other operations run in."""
+        if inspect.iscoroutinefunction(method):
+            return await method(*args)
+        if operation != "watch":
+            return await run_in_threadpool(method, *args)
+        if self._watch_threads is None:
+            self._watch_threads = anyio.CapacityLimiter(WATCH_THREADS)
+        return await anyio.to_thread.run_sync(method, *args, limiter=self._watch_threads)
 
 
 def _operation_models(operation: str) -> tuple[type[m.Request], type[m.Envelope]]:

@@ -12,6 +12,7 @@ from typing import ClassVar, Protocol
 from erpsync.errors import ConnectorError, UnknownConnectionError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 
 
 class ConnectionStore(Protocol):
@@ -128,6 +129,10 @@ class Connector:
 
     def balance(self, request: d.ActorDocumentsRequest) -> d.BalanceResponse:
         raise _unsupported("balance")
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        """Declare ``capabilities.watch`` and override this (``erpsync.sdk.watch`` helps)."""
+        raise _unsupported("watch")
 
 
 def _unsupported(operation: str) -> ConnectorError:

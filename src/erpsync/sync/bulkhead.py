@@ -4,10 +4,11 @@ the hub a few threads, never all of them.
 Every operation the hub's client performs on a connector, its retries included, passes ``Bulkhead.__call__`` (the
 client's ``CallGuard``):
 
-- at most ``concurrency`` operations are in flight per connector; an interactive one (a person waits: the ERP tab,
-  Test connection) that finds them all taken waits ``interactive_wait_seconds`` for one (a healthy connector frees
-  a slot within milliseconds, so a burst of users queues instead of being refused), then fails with
-  ``UnavailableError``; a background one waits longer (``background_wait_seconds``);
+- at most ``concurrency`` operations are in flight per connector (``watch``, a long poll, takes no slot: the live
+  supervisor bounds how many are open); an interactive one (a person waits: the ERP tab, Test connection) that finds
+  them all taken waits ``interactive_wait_seconds`` for one (a healthy connector frees a slot within milliseconds, so
+  a burst of users queues instead of being refused), then fails with ``UnavailableError``; a background one waits
+  longer (``background_wait_seconds``);
 - the circuit breaker (the maintained ``circuitbreaker`` package) opens after ``failures`` consecutive operations
   that got no answer even after the client's retries (timeouts, refused connections, gateway errors); while it is
   open every operation fails at once with ``UnavailableError``; after ``reset_seconds`` one trial is let through, and
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 NOT_ANSWERING = "the ERP is not answering; try again in a little while"
 BUSY = "the ERP is busy with other requests; try again in a moment"
+LONG_POLLS = frozenset({"watch"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class Bulkhead:
 
     def _guarded(self, operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
         self._refuse_while_open()
+        if operation in LONG_POLLS:  # bounded by the live supervisor; it would hold a slot for its whole wait
+            return self._through_breaker(operation, send)
         # A person waits briefly for a slot; background work queues longer (both bounded).
         wait = self.policy.interactive_wait_seconds if interactive else self.policy.background_wait_seconds
         taken = self._slots.acquire(timeout=wait) if wait > 0 else self._slots.acquire(blocking=False)

@@ -36,6 +36,7 @@ class RunKind(StrEnum):
     RESYNC = "resync"  # one attempt of a resync from the CRM (erpsync.sync.resync)
     UNDO = "undo"  # a run undone, field by field (erpsync.sync.undo)
     REVERT = "revert"  # one field set back to its previous value (erpsync.sync.undo)
+    LIVE = "live"  # the records a watch or a CRM change named, synced at once (erpsync.sync.live)
 
 
 class RunStatus(StrEnum):

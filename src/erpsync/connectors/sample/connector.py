@@ -8,8 +8,10 @@ from collections.abc import Callable
 from erpsync.errors import AuthError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 from erpsync.sdk import documents as sdk_documents
 from erpsync.sdk.connector import ConnectionStore, Connector
+from erpsync.sdk.watch import watch_answer
 
 from . import cursor
 from .config import COMPANY_LIST, CONFIG_FIELDS, ConnectionConfig, parse_config
@@ -18,6 +20,7 @@ from .fields import KIND_OF, LISTS, ORGANISATION, RecordKind
 from .language import TEXTS
 from .search import restrictions_where, text_search
 from .values import parse_datetime
+from .watch import WatchPage
 
 
 class SampleConnector(Connector):
@@ -36,6 +39,7 @@ class SampleConnector(Connector):
             max_page_size=100,
         ),
         languages=TEXTS.languages,
+        watch=True,
     )
 
     def __init__(
@@ -154,6 +158,28 @@ class SampleConnector(Connector):
             total=self.erp.count(request.actor_type, config.company)
             if request.since is None and after is None
             else None,
+        )
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        """Answers at the first change after ``since`` (woken by the ERP's own writes, or its next look for those
+        of other processes), or with nothing when the wait is over."""
+        config = self._connection(request.connection_id)
+        for actor_type in request.actor_types:
+            _kind(actor_type)
+        since = request.since
+        if since is None:  # from now on: fix the position before waiting, so nothing written meanwhile is missed
+            since = self.erp.watch_page(config.company, request.actor_types, since=None, limit=1).next_since
+        start = since
+
+        def look() -> WatchPage | None:
+            page = self.erp.watch_page(config.company, request.actor_types, since=start, limit=request.limit)
+            return page if page.changed else None
+
+        found = self.erp.signal.wait_for(look, request)
+        if found is None:
+            return WatchResponse(next_since=since)
+        return watch_answer(found.changed, limit=request.limit, next_since=found.next_since).model_copy(
+            update={"more": found.more}
         )
 
     # --- writes -----------------------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ from typing import Final, Literal
 from erpsync.errors import ConflictError
 from erpsync.protocol import documents as d
 from erpsync.protocol.models import Actor, ActorType, Value
+from erpsync.sdk.watch import ChangeSignal
 
-from . import sales, store
+from . import sales, store, watch
 from .fields import KIND_OF, ORGANISATION, ActorField
 from .language import TEXTS
 from .store import PASSWORD_ITERATIONS, STAMP_FORMAT, ChangeEntry, NewRecord, Where, format_stamp
@@ -55,6 +56,8 @@ class SampleErp:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        # Raised after each write commits, it wakes the watches; their look every half second finds other processes'.
+        self.signal = ChangeSignal(poll_seconds=0.5)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA busy_timeout = 10000")
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -78,6 +81,7 @@ class SampleErp:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        self.signal.changed()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -261,6 +265,14 @@ class SampleErp:
             next_since = store.format_stamp(db.execute("SELECT last_us FROM clock").fetchone()[0] + 1)
         actors = {actor.erp_key or "": actor for actor in (store.actor(actor_type, fields, row) for row in rows)}
         return ChangesPage(entries=entries, actors=actors, next_since=next_since)
+
+    def watch_page(
+        self, company: str, actor_types: Sequence[ActorType], *, since: str | None, limit: int
+    ) -> watch.WatchPage:
+        """Up to ``limit`` records changed or deleted at or after ``since`` (None: now), in stamp order."""
+        with self._read() as db:
+            start = watch.current_position(db) if since is None else watch.position(since)
+            return watch.changed_since(db, company, actor_types, since=start, limit=limit)
 
     def count(self, actor_type: ActorType, company: str | None = None) -> int:
         kind = KIND_OF[actor_type]

@@ -12,9 +12,11 @@ from erpsync.connectors.tryton.records import Records, iso
 from erpsync.connectors.tryton.roles import ROLE_RULES, RULE_LABELS
 from erpsync.connectors.tryton.rpc import Domain
 from erpsync.connectors.tryton.sessions import Session, Sessions, session_for_test
+from erpsync.connectors.tryton.watch import watch as watch_changes
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
+from erpsync.protocol.watch import WatchRequest, WatchResponse
 from erpsync.sdk.connector import ConnectionStore, Connector
 from erpsync.sdk.documents import check_request
 
@@ -39,6 +41,7 @@ class TrytonConnector(Connector):
         max_page_size=500,
         create=dict.fromkeys(m.ActorType, True),
         documents=docs.CAPABILITY,
+        watch=True,
     )
 
     def __init__(self, *, connections: ConnectionStore | None = None) -> None:
@@ -144,6 +147,9 @@ class TrytonConnector(Connector):
         else:
             continuation = {"next_since": at.end.encode() if at.end else None}
         return m.ChangesResponse(actors=[_only(a, request.field_keys) for a in actors], total=total, **continuation)
+
+    def watch(self, request: WatchRequest) -> WatchResponse:
+        return watch_changes(self._records(request.connection_id), request, _SOURCES)
 
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         _check_writable(request.actor, creating=True)

@@ -11,7 +11,12 @@ from rich.text import Text
 from erpsync.testing.conformance.rule import Outcome
 from erpsync.testing.conformance.runner import ConformanceReport
 
-_STYLES = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.NOT_CHECKED: "yellow"}
+_STYLES = {
+    Outcome.PASS: "green",
+    Outcome.FAIL: "bold red",
+    Outcome.NOT_CHECKED: "yellow",
+    Outcome.NOT_APPLICABLE: "dim",
+}
 
 
 def render(report: ConformanceReport, console: Console) -> None:
@@ -39,6 +44,7 @@ def summary(report: ConformanceReport) -> str:
     return (
         f"{report.url} {verdict}: {counts[Outcome.PASS]} passed, {counts[Outcome.FAIL]} failed, "
         f"{counts[Outcome.NOT_CHECKED]} not checked"
+        + (f", {counts[Outcome.NOT_APPLICABLE]} not applicable" if counts[Outcome.NOT_APPLICABLE] else "")
     )
 
 

@@ -15,6 +15,7 @@ class Outcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     NOT_CHECKED = "not checked"  # the rule could not be exercised (e.g. no hook); never counted as a pass
+    NOT_APPLICABLE = "not applicable"  # the rule is about an optional operation the connector does not declare
 
 
 class RuleFailedError(Exception):
@@ -23,6 +24,10 @@ class RuleFailedError(Exception):
 
 class CannotCheckError(Exception):
     """Stops a rule without a verdict; the message says why, so the report stays honest."""
+
+
+class NotApplicableError(Exception):
+    """Stops a rule about an optional operation (``watch``) the connector does not declare: nothing to conform to."""
 
 
 @dataclass

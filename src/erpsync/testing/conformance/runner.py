@@ -11,7 +11,15 @@ import pydantic
 
 from erpsync.protocol import models as m
 from erpsync.testing.conformance.context import ConformanceHooks, Context
-from erpsync.testing.conformance.rule import CannotCheckError, Evidence, Outcome, Rule, RuleFailedError, RuleResult
+from erpsync.testing.conformance.rule import (
+    CannotCheckError,
+    Evidence,
+    NotApplicableError,
+    Outcome,
+    Rule,
+    RuleFailedError,
+    RuleResult,
+)
 from erpsync.testing.conformance.rules import RULES, RULES_BY_ID
 from erpsync.testing.conformance.wire import DEFAULT_TIMEOUT_SECONDS, Wire
 
@@ -115,6 +123,8 @@ def run_rule(ctx: Context, rule: Rule) -> RuleResult:
         rule.check(ctx, evidence)
     except CannotCheckError as reason:
         return RuleResult(rule.id, rule.title, Outcome.NOT_CHECKED, (str(reason), *evidence.notes))
+    except NotApplicableError as reason:
+        return RuleResult(rule.id, rule.title, Outcome.NOT_APPLICABLE, (str(reason),))
     except (RuleFailedError, httpx.HTTPError, pydantic.ValidationError, ValueError, KeyError, TypeError) as error:
         evidence.problems.append(_describe(error))
     outcome = Outcome.FAIL if evidence.problems else Outcome.PASS

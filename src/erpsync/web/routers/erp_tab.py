@@ -25,7 +25,7 @@ from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, Valida
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
-from erpsync.sync import connections, erp_tab, field_history
+from erpsync.sync import connections, erp_tab, field_history, live
 from erpsync.sync.merge import Side
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -83,11 +83,17 @@ class _Tab:
             "last_writes": field_history.last_writes_by_connection(
                 engine.database, ref.entity_type.value, entity_id, linked
             ),
+            "live_connections": _live_connections(engine),
             "tab_url": self.url(entity_id),
             "erp_tab": True,
             "result": result,
         }
         return pages.render(request, "crm/erp.html", context, user=user)
+
+
+def _live_connections(engine: Engine) -> set[int]:
+    with engine.database.read_session() as session:
+        return live.live_connection_ids(session)
 
 
 def _translated(request: Request, section: erp_tab.Section) -> erp_tab.Section:

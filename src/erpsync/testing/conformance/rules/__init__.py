@@ -16,6 +16,7 @@ from erpsync.testing.conformance.rules import (
     saving,
     search,
     signing,
+    watching,
     writing,
 )
 
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     *documents.RULES,
     *robustness.RULES,
     *signing.RULES,
+    *watching.RULES,
     metadata.ENVELOPE_RULE,
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}

@@ -92,7 +92,7 @@ def check_paging(ctx: Context, evidence: Evidence) -> None:
         ahead = [key for key in keys if key not in seen]
         behind = [key for key in keys if key in seen]
         touched.update(ahead[-1:] + behind[:1])
-        _rename(ctx, actor_type, sorted(touched))
+        rename(ctx, actor_type, sorted(touched))
 
     traversal = traverse(ctx, actor_type, since=since, between_pages=modify_between_pages)
     counts = Counter(key for key in traversal.erp_keys() if key in keys)
@@ -103,7 +103,7 @@ def check_paging(ctx: Context, evidence: Evidence) -> None:
     evidence.note(f"{len(keys)} records in pages of {PAGE_SIZE}; modified between pages: {sorted(touched)}")
 
 
-def _rename(ctx: Context, actor_type: m.ActorType, keys: list[str]) -> None:
+def rename(ctx: Context, actor_type: m.ActorType, keys: list[str]) -> None:
     tag_field = name_field(ctx, actor_type)
     actors = [
         {"actor_type": actor_type, "erp_key": key, "fields": {tag_field: tagged_name(ctx, purpose="moved", index=i)}}
@@ -137,7 +137,7 @@ def check_second_cycle(ctx: Context, evidence: Evidence) -> None:
     evidence.expect(not unseen, f"the first cycle since {since!r} missed the records just created: {unseen}")
     if first.next_since is None:
         raise RuleFailedError(f"the last page of changes since {since!r} carries no next_since")
-    _rename(ctx, actor_type, keys[:1])
+    rename(ctx, actor_type, keys[:1])
     created = create_samples(ctx, actor_type, purpose="cycle2", count=1)[0]
     second = traverse(ctx, actor_type, since=first.next_since).erp_keys()
     expected = {"saved": keys[0], "created": str(created.erp_key)}
@@ -169,7 +169,7 @@ def check_resume(ctx: Context, evidence: Evidence) -> None:
         raise RuleFailedError(f"the last page of changes since {since!r} carried no next_since")
     again = [key for key in traverse(ctx, actor_type, since=resumed).erp_keys() if key in keys]
     evidence.expect(not again, f"changes since next_since={resumed!r} answered unchanged records again: {again}")
-    _rename(ctx, actor_type, keys[1:2])
+    rename(ctx, actor_type, keys[1:2])
     found = traverse(ctx, actor_type, since=resumed).erp_keys()
     evidence.expect(keys[1] in found, f"{keys[1]} changed after next_since={resumed!r} is missing from {found}")
     evidence.note(f"{len(keys)} records; resumed at {resumed!r}")
