@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.connectors.sample.sales_seed import generate_invoices
+from erpsync.protocol.models import ActorType
 from erpsync.testing.sample import RunningSample
 
 from .conftest import run_cli
@@ -61,6 +65,10 @@ def test_bad_input_is_one_clear_line(data_dir: Path, tmp_path: Path, sample: Run
 
 
 def test_conformance_passes_the_sample_connector(tmp_path: Path, sample: RunningSample) -> None:
+    # A customer with invoices: the documents rules read them.
+    company = str(sample.config["company"])
+    customer = sample.erp.create_actor(company, ActorType.CUSTOMER, NewRecord({"name": "Documents A/S"}))
+    generate_invoices(sample.erp, 12, company=company, customer_key=customer, today=dt.date.today())
     config = _config_file(tmp_path, {**sample.config, "include_inactive": True})
     delete = f"{sys.executable} -m erpsync.connectors.sample.delete {sample.erp.path} {sample.config['company']}"
     code, output = run_cli(
