@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from bench import report
 from bench.world import connector_process
 from erpsync import accounts
 from erpsync.app import create_app
@@ -170,13 +171,7 @@ def section(rows: list[Row]) -> str:
 
 
 def write_section(path: Path, rows: list[Row]) -> None:
-    text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section(rows) + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section(rows)
-    path.write_text(text)
+    report.replace_section(path, BEGIN, END, section(rows))
 
 
 def main(argv: list[str]) -> None:

@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.world import Site, connector_process, link_everything, linked_pairs, new_site, seed_erp
 from erpsync.connectors.sample import SampleErp
 from erpsync.connectors.sample.fields import ORGANISATION
@@ -243,13 +244,7 @@ def section(rows: list[Row]) -> str:
 
 
 def write_section(path: Path, rows: list[Row]) -> None:
-    text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + section(rows) + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section(rows)
-    path.write_text(text)
+    report.replace_section(path, BEGIN, END, section(rows))
 
 
 def main(argv: list[str]) -> None:

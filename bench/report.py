@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
@@ -188,3 +189,15 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
     lines += ["| " + " | ".join(_cell(row.get(key)) for key in COLUMNS) + f" | {_extra(row)} |" for row in rows]
     lines += ["", "How to read them: bench/README.md.", ""]
     return "\n".join(lines)
+
+
+def replace_section(path: Path, begin: str, end: str, section: str) -> None:
+    """Write ``section`` (which starts with ``begin`` and ends with ``end``) over the one between those markers in
+    ``path``, or append it; the rest of the file is left as it is."""
+    text = path.read_text() if path.exists() else ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + section + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
