@@ -44,9 +44,4 @@ def conflicts_resolve(
     """Settle conflicts in favour of one side and sync their records at once."""
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
         results = operations.resolve_conflicts(session, Engine(database, clients), ids, keep, user=None)
-    if as_json:
-        output.print_json(results)
-        return
-    for result in results:
-        errors = "; ".join(error.message for error in result.errors)
-        typer.echo(f"link {result.link_id}: {result.state}" + (f" ({errors})" if errors else ""))
+    output.print_record_results(results, as_json, none="no conflict settled")

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from erpsync.errors import ValidationError
+from erpsync.sync.record import RecordResult
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -41,6 +42,18 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obje
     for row in rows:
         table.add_row(*("-" if cell is None else str(cell) for cell in row))
     Console().print(table, markup=False, highlight=False)
+
+
+def print_record_results(results: Sequence[RecordResult], as_json: bool, *, none: str) -> None:
+    """What syncing records did (*Retry*, a conflict settled): one line each, ``none`` when there were none."""
+    if as_json:
+        print_json(results)
+        return
+    for result in results:
+        errors = "; ".join(error.message for error in result.errors)
+        typer.echo(f"link {result.link_id}: {result.state}" + (f" ({errors})" if errors else ""))
+    if not results:
+        typer.echo(none)
 
 
 def print_fields(title: str, fields: dict[str, object]) -> None:

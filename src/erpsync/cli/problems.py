@@ -82,7 +82,7 @@ def problems_retry(
         sync = Engine(database, clients)
         ids = [link_id] if link_id is not None else [k.id for k in links.failing_links(session, connection_id)]
         results = _retry(session, sync, connection_id, ids)
-    _show_results(results, as_json)
+    output.print_record_results(results, as_json, none="no failing records")
     if any(result.state != links.LinkState.OK.value for result in results):
         raise typer.Exit(1)
 
@@ -113,14 +113,3 @@ def _retry(session: Session, sync: Engine, connection_id: int, ids: list[int]) -
             results.append(result)
             progress.advance(task)
     return results
-
-
-def _show_results(results: list[RecordResult], as_json: bool) -> None:
-    if as_json:
-        output.print_json(results)
-        return
-    for result in results:
-        errors = "; ".join(error.message for error in result.errors)
-        typer.echo(f"link {result.link_id}: {result.state}" + (f" ({errors})" if errors else ""))
-    if not results:
-        typer.echo("no failing records")
