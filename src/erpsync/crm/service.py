@@ -2,8 +2,8 @@
 (mapping keys). Every write is validated, bumps the change sequence and records who made it.
 
 Public names: ``Entity``, ``CrmRecord``, ``get_entity``, ``list_entities``, ``create_entity``, ``update_entity``,
-``delete_entity``; for the engine ``read_record``, ``read_records``, ``create_record``, ``write_record``,
-``write_records`` (a batch), and from
+``delete_entity``, ``touch_entity``; for the engine ``read_record``, ``read_records``, ``create_record``,
+``write_record``, ``write_records`` (a batch), and from
 ``erpsync.crm.changes``: ``changes_since``, ``current_watermark``. Origin tags: ``USER_ORIGIN`` ("user:<id>"),
 ``sync_origin(connection_id)`` ("sync:<id>").
 """
@@ -42,6 +42,7 @@ __all__ = [
     "read_record",
     "read_records",
     "sync_origin",
+    "touch_entity",
     "update_entity",
     "user_origin",
     "write_record",
@@ -91,6 +92,12 @@ def _stamp(session: Session, entity: Entity, changed_by: str) -> None:
     entity.change_seq = next_change_seq(session)
     entity.changed_by = changed_by
     entity.updated_at = utcnow()
+
+
+def touch_entity(session: Session, entity: Entity, *, changed_by: str) -> None:
+    """Stamp ``entity`` as changed without changing a value, so the change feed carries it (a merge's survivor)."""
+    _stamp(session, entity, changed_by)
+    session.flush()
 
 
 def create_entity(session: Session, entity_type: EntityType, attrs: Mapping[str, Any], *, changed_by: str) -> Entity:

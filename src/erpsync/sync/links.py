@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, func, select
+from sqlalchemy import CursorResult, Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
@@ -29,6 +29,9 @@ MAX_ATTEMPTS = 5
 """Failures in a row after which a record is parked as failing until someone retries it."""
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+MERGED_CAUSE = "merged"
+"""The cause of a link left behind by a CRM merge (the survivor kept its own link in the connection): broken, listed
+with the connection's problems, and kept when the merged-away record's tombstone is read, so it is never lost."""
 
 
 class LinkState(StrEnum):
@@ -145,12 +148,14 @@ def remove_link(session: Session, link_id: int) -> None:
 
 
 def remove_entity_links(session: Session, entity_type: EntityType, entity_id: int, *, connection_id: int) -> int:
-    """Drop the links of a deleted CRM entity in one connection; returns how many went."""
+    """Drop the links of a deleted CRM entity in one connection; returns how many went. A link a merge left behind
+    (``MERGED_CAUSE``) stays for an administrator to settle."""
     removed = session.execute(
         delete(ErpLink).where(
             ErpLink.connection_id == connection_id,
             ErpLink.entity_type == entity_type.value,
             ErpLink.entity_id == entity_id,
+            or_(ErpLink.error_cause.is_(None), ErpLink.error_cause != MERGED_CAUSE),
         )
     )
     return cast(CursorResult[Any], removed).rowcount
@@ -254,6 +259,18 @@ def _record_error(link: ErpLink, reason: ErrorCode, message: str, now: datetime)
 
 def mark_broken(link: ErpLink, message: str, *, now: datetime | None = None) -> None:
     _record_error(link, ErrorCode.NOT_FOUND, message, now or utcnow())
+    link.state = LinkState.BROKEN.value
+    link.next_attempt_at = None
+
+
+def mark_merged_away(link: ErpLink, message: str, *, now: datetime) -> None:
+    """A link a CRM merge could not move (the survivor has its own link in the connection): broken, cause
+    ``MERGED_CAUSE``, never synced again until an administrator unlinks it (its ERP actor is untouched)."""
+    link.last_error = message
+    link.error_reason = ErrorCode.CONFLICT.value
+    link.error_cause = MERGED_CAUSE
+    link.failing_since = now
+    link.last_error_at = now
     link.state = LinkState.BROKEN.value
     link.next_attempt_at = None
 
