@@ -46,11 +46,13 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/companies/{company_id}"): USER,
     ("PATCH", "/companies/{company_id}"): USER,
     ("DELETE", "/companies/{company_id}"): USER,
+    ("POST", "/companies/{company_id}/merge"): USER,
     ("GET", "/persons"): USER,
     ("POST", "/persons"): USER,
     ("GET", "/persons/{person_id}"): USER,
     ("PATCH", "/persons/{person_id}"): USER,
     ("DELETE", "/persons/{person_id}"): USER,
+    ("POST", "/persons/{person_id}/merge"): USER,
     ("GET", "/projects"): USER,
     ("POST", "/projects"): USER,
     ("GET", "/projects/{project_id}"): USER,
@@ -211,6 +213,8 @@ BODIES: dict[str, dict[str, object]] = {
     "/connections/{connection_id}/alert-recipients": {"channel": "email", "target": "ops@example.com"},
     "/engine/history": {"days": 365},
     "/conflicts/resolve": {"ids": [1], "side": "crm"},
+    "/companies/{company_id}/merge": {"other_id": 999_999},  # no such record: access is checked, nothing is merged
+    "/persons/{person_id}/merge": {"other_id": 999_999},
 }
 QUERIES: dict[str, dict[str, str]] = {
     f"{_TAB}/compare": {"actor_type": "customer", "erp_key": "1"},

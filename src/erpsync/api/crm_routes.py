@@ -1,7 +1,7 @@
 """What the company, person and project routers share: paging, and writes tagged with the calling user.
 
 Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``MAX_PAGE_SIZE``, ``page_of``, ``public``, ``create``,
-``update``, ``delete``.
+``update``, ``delete``, ``merge``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from erpsync.crm import edits, service
 from erpsync.crm.fields import EntityType
-from erpsync.crm.schemas import Page
+from erpsync.crm.schemas import MergeRequest, Page
 from erpsync.storage.tables import User
+from erpsync.sync import crm_merges
 from erpsync.sync.connections import OriginView
 
 MAX_PAGE_SIZE = 500
@@ -64,3 +65,9 @@ def update(session: Session, user: User, entity_type: EntityType, entity_id: int
 
 def delete(session: Session, user: User, entity_type: EntityType, entity_id: int) -> None:
     edits.delete(session, entity_type, entity_id, user_id=user.id)
+
+
+def merge(
+    session: Session, user: User, entity_type: EntityType, entity_id: int, body: MergeRequest
+) -> crm_merges.MergeReport:
+    return crm_merges.merge_records(session, entity_type, entity_id, body.other_id, body.values, user=user)

@@ -11,7 +11,7 @@ Public names: ``CompanyCreate``, ``CompanyUpdate``, ``CompanyPublic``, ``PersonC
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -168,3 +168,11 @@ class ListItemPublic(BaseModel):
     label: str
     rank: int
     deleted: bool
+
+
+class MergeRequest(_Input):
+    """Merge ``other_id`` into the record addressed: per attribute, whose value survives (``survivor`` or ``other``);
+    an attribute not named keeps the survivor's value, or the other's when the survivor's is blank."""
+
+    other_id: int
+    values: dict[str, Literal["survivor", "other"]] = Field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""``/companies``: any signed-in user lists (paged, searchable by name), reads, creates, changes, deletes companies."""
+"""``/companies``: any signed-in user lists (paged, searchable by name), reads, creates, changes, deletes and merges
+companies."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from erpsync.api import crm_routes
 from erpsync.api.crm_routes import NameQuery, PageLimit, PageOffset
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
-from erpsync.crm.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, Page
+from erpsync.crm.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, MergeRequest, Page
 from erpsync.http.deps import CurrentUser, SessionDep
+from erpsync.sync.crm_merges import MergeReport
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 _TYPE = EntityType.COMPANY
@@ -40,3 +42,10 @@ def update_company(session: SessionDep, user: CurrentUser, company_id: int, body
 @router.delete("/{company_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_company(session: SessionDep, user: CurrentUser, company_id: int) -> None:
     crm_routes.delete(session, user, _TYPE, company_id)
+
+
+@router.post("/{company_id}/merge")
+def merge_company(session: SessionDep, user: CurrentUser, company_id: int, body: MergeRequest) -> MergeReport:
+    """Merge ``other_id`` into this company with the values chosen; its links move here (a second link in one
+    connection is kept, broken with cause ``merged``, and reported in ``link_conflicts``)."""
+    return crm_routes.merge(session, user, _TYPE, company_id, body)

@@ -1,4 +1,5 @@
-"""``/persons``: any signed-in user lists (paged, searchable by name), reads, creates, changes and deletes persons."""
+"""``/persons``: any signed-in user lists (paged, searchable by name), reads, creates, changes, deletes and merges
+persons."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from erpsync.api import crm_routes
 from erpsync.api.crm_routes import NameQuery, PageLimit, PageOffset
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
-from erpsync.crm.schemas import Page, PersonCreate, PersonPublic, PersonUpdate
+from erpsync.crm.schemas import MergeRequest, Page, PersonCreate, PersonPublic, PersonUpdate
 from erpsync.http.deps import CurrentUser, SessionDep
+from erpsync.sync.crm_merges import MergeReport
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 _TYPE = EntityType.PERSON
@@ -40,3 +42,10 @@ def update_person(session: SessionDep, user: CurrentUser, person_id: int, body: 
 @router.delete("/{person_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_person(session: SessionDep, user: CurrentUser, person_id: int) -> None:
     crm_routes.delete(session, user, _TYPE, person_id)
+
+
+@router.post("/{person_id}/merge")
+def merge_person(session: SessionDep, user: CurrentUser, person_id: int, body: MergeRequest) -> MergeReport:
+    """Merge ``other_id`` into this person with the values chosen; its links move here (a second link in one
+    connection is kept, broken with cause ``merged``, and reported in ``link_conflicts``)."""
+    return crm_routes.merge(session, user, _TYPE, person_id, body)
