@@ -52,6 +52,7 @@ def _crm_rows(collection: str) -> dict[tuple[str, str], Access]:
         ("POST", f"{one}/edit"): USER,
         ("GET", f"{one}/delete"): USER,
         ("POST", f"{one}/delete"): USER,
+        **({("GET", f"{one}/merge"): USER, ("POST", f"{one}/merge"): USER} if collection != "projects" else {}),
         ("GET", f"{one}/erp"): ERP,  # sections of visible connections only
         ("GET", f"{tab}/search"): ERP_TAB,
         ("POST", f"{tab}/connect"): ERP_TAB,

@@ -19,6 +19,7 @@ from erpsync.web.routers import (
     auth,
     conflicts,
     crm,
+    crm_merge,
     erp_documents,
     erp_tab,
     record_history,
@@ -52,6 +53,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     routers = (
         auth,
         crm,
+        crm_merge,
         erp_tab,
         erp_documents,
         sync_tab,

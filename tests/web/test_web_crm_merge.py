@@ -1,0 +1,71 @@
+"""The Merge dialog of companies and persons over real HTTP, in English and Danish: find the other record, pick the
+record and values to keep, and read what the merge did."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from erpsync.crm import service
+from erpsync.crm.fields import EntityType
+
+from .conftest import Browser, Site
+
+
+@pytest.fixture
+def carla(site: Site) -> Browser:
+    site.add_user("carla")
+    return site.signed_in("carla")
+
+
+def _new(carla: Browser, segment: str, **form: object) -> int:
+    created = carla.post(f"/{segment}/new", form)
+    assert created.status_code == 303, created.text
+    match = re.fullmatch(r"/\w+/(\d+)", created.headers["location"])
+    assert match
+    return int(match.group(1))
+
+
+def test_merge_two_companies_in_english(carla: Browser, site: Site) -> None:
+    acme = _new(carla, "companies", name="Acme")
+    other = _new(carla, "companies", name="Acme Ltd", email="b@acme.test")
+    person = _new(carla, "persons", first_name="Bo", company_id=other)
+    assert f'href="/companies/{acme}/merge"' in carla.get(f"/companies/{acme}").text
+    found = carla.get(f"/companies/{acme}/merge", params={"q": "acme"}).text
+    assert f"?other_id={other}" in found
+    assert f"?other_id={acme}" not in found  # never the record itself
+    dialog = carla.get(f"/companies/{acme}/merge", params={"other_id": other}).text
+    assert "Record to keep" in dialog
+    assert re.search(r'name="value.email" value="other" checked> b@acme.test', dialog)  # a blank is filled
+    assert re.search(r'name="value.name" value="this" checked> Acme<', dialog)
+    done = carla.post(f"/companies/{acme}/merge", {"other_id": other, "survivor": "this", "value.name": "other"})
+    assert done.status_code == 200, done.text
+    assert "Merged into Acme Ltd" in done.text
+    assert "Persons moved: 1" in done.text
+    assert "ERP links moved: 0" in done.text
+    with site.database.read_session() as session:
+        company = service.get_entity(session, EntityType.COMPANY, acme)
+        assert (company.name, company.email) == ("Acme Ltd", "b@acme.test")  # type: ignore[attr-defined]
+        assert service.get_entity(session, EntityType.PERSON, person).company_id == acme  # type: ignore[attr-defined]
+    assert carla.get(f"/companies/{other}").status_code == 404
+
+
+def test_merge_persons_in_danish_keeping_the_other_record(carla: Browser, site: Site) -> None:
+    carla.post("/language", {"language": "da", "next": "/persons"})
+    ann = _new(carla, "persons", first_name="Ann", email="ann@x.test")
+    anne = _new(carla, "persons", first_name="Anne", last_name="Berg")
+    assert "Flet</a>" in carla.get(f"/persons/{ann}").text
+    dialog = carla.get(f"/persons/{ann}/merge", params={"other_id": anne}).text
+    assert "Post der beholdes" in dialog
+    refused = carla.post(f"/persons/{ann}/merge", {"other_id": ann})
+    assert refused.status_code == 422
+    assert "Ikke flettet" in refused.text
+    done = carla.post(f"/persons/{ann}/merge", {"other_id": anne, "survivor": "other", "value.first_name": "this"})
+    assert "Flettet ind i Ann Berg" in done.text
+    with site.database.read_session() as session:
+        kept = service.get_entity(session, EntityType.PERSON, anne)
+        values = (kept.first_name, kept.last_name, kept.email)  # type: ignore[attr-defined]
+    assert values == ("Ann", "Berg", "ann@x.test")
+    assert carla.get(f"/persons/{ann}").status_code == 404
+    assert carla.get("/projects/1/merge").status_code == 404
