@@ -11,6 +11,7 @@ from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 
 from .conftest import Browser, Site
+from .test_web_erp_tab import TAB, Tab, tab  # noqa: F401  (the fixture: an active connection, carla and an admin)
 
 
 @pytest.fixture
@@ -69,3 +70,17 @@ def test_merge_persons_in_danish_keeping_the_other_record(carla: Browser, site: 
     assert values == ("Ann", "Berg", "ann@x.test")
     assert carla.get(f"/persons/{ann}").status_code == 404
     assert carla.get("/projects/1/merge").status_code == 404
+
+
+def test_two_links_in_one_connection_are_reported_and_listed_among_the_problems(tab: Tab) -> None:  # noqa: F811
+    kept, other = tab.company("Acme"), tab.company("Acme Ltd")
+    kept_key, other_key = tab.customer("Acme"), tab.customer("Acme Ltd")
+    for company_id, erp_key in ((kept, kept_key), (other, other_key)):
+        linked = tab.carla.post(tab.url(company_id, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
+        assert linked.status_code in (200, 303), linked.text
+    done = tab.carla.post(f"/companies/{kept}/merge", {"other_id": other, "survivor": "this"}).text
+    assert "ERP links moved: 0" in done
+    assert re.search(rf"data-merge-conflict>.*link to ERP record {kept_key} stays.*{other_key} is now broken", done)
+    health = tab.admin.get(f"{TAB}/connections/{tab.connection_id}/health").text
+    assert "Left behind by a CRM merge" in health
+    assert re.search(r'data-count="broken">1<', health)
