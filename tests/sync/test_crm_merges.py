@@ -19,7 +19,9 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, User
 from erpsync.sync import links, problems
 from erpsync.sync.crm_merges import MergeReport, merge_records
-from support.sync_world import World
+from support.sync_world import CUSTOMER, World
+
+from .test_engine_moves import People, people  # noqa: F401  (the fixture: the world with persons mapped)
 
 COMPANY, PERSON = EntityType.COMPANY, EntityType.PERSON
 
@@ -138,3 +140,17 @@ def test_two_links_in_one_connection_become_a_reported_problem(world: World) -> 
     assert world.erp_values(kept_key)["phone"] == "+45 3"  # the survivor's blank phone, filled, reached its ERP actor
     assert world.erp_values(other_key)["name"] == "Acme Ltd"  # the other actor is left alone
     assert world.get_link(kept_id).state == links.LinkState.OK.value
+
+
+def test_a_merged_company_s_linked_person_follows_to_the_kept_erp_actor(people: People) -> None:  # noqa: F811
+    """Both companies linked in one connection: the persons of the merged-away company move to the kept one, and the
+    next sync moves their ERP persons under the kept company's actor (as any person who moves)."""
+    _user(people.world.database)
+    kept, kept_key = people.company_pair("Acme")
+    other, other_key = people.company_pair("Acme Ltd")
+    person_id, erp_key, link_id = people.person_pair(other, other_key, "Hansen")
+    report = _merge(people.world.database, COMPANY, kept, other)
+    assert (report.persons_moved, len(report.link_conflicts)) == ([person_id], 1)
+    people.world.cycle()
+    assert people.erp_parent_of(erp_key) == (CUSTOMER, kept_key)
+    assert people.world.get_link(link_id).state == links.LinkState.OK.value
