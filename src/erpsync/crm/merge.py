@@ -8,7 +8,7 @@ own changes, so the change feed carries it and the next sync writes the merged v
 it. The CRM knows nothing of links: the sync layer's merge use case (``erpsync.sync.crm_merges``) wraps this one in its
 unit of work and moves them.
 
-Public names: ``Keep``, ``FieldDifference``, ``MergedEntities``, ``differences``, ``merge_entities``.
+Public names: ``Keep``, ``FieldDifference``, ``MergedEntities``, ``merge_attrs``, ``differences``, ``merge_entities``.
 """
 
 from __future__ import annotations
