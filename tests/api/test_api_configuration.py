@@ -159,6 +159,34 @@ def test_a_saved_mapping_keeps_ranks_and_per_field_policy(setup: Setup) -> None:
     assert stored["vat_number"]["crm_field"] is None  # ERP fields left out are offered again, unmapped
 
 
+def test_delete_policies_are_saved_with_the_mapping_refused_with_reasons_and_previewed(setup: Setup) -> None:
+    assert (setup.get("/mappings/customer")["erp_delete"], setup.get("/mappings/customer")["crm_delete"]) == (
+        "keep",
+        "unlink",
+    )
+    assert setup.get("/mappings/customer/delete-preview?erp_delete=delete") == {
+        "erp_delete": "delete",
+        "broken": 0,
+        "deleted": 0,
+        "deactivated": 0,
+    }
+    rows = [_row("name", "NAME", "both")]
+    body = {"fields": rows, "erp_delete": "delete", "crm_delete": "deactivate_in_erp"}
+    saved = setup.put("/mappings/customer", body)
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["erp_delete"], saved.json()["crm_delete"]) == ("delete", "deactivate_in_erp")
+    before = setup.get("/mappings/project")
+    refused = setup.put("/mappings/project", {"erp_delete": "deactivate", "crm_delete": "deactivate_in_erp"})
+    assert refused.status_code == 422
+    assert sorted(_messages(refused)) == [
+        "project / crm_delete / the connector offers no writable 'active' checkbox for a project, so the ERP actor "
+        "cannot be deactivated: choose unlink",
+        "project / erp_delete / a CRM project has no active flag, so it cannot be deactivated: choose keep or delete",
+    ]
+    assert setup.get("/mappings/project") == before
+    assert setup.admin.get(setup.base + "/mappings/customer/delete-preview?erp_delete=drop").status_code == 422
+
+
 def test_fields_the_connector_stops_reporting_are_flagged_and_new_ones_auto_mapped_on_refresh(setup: Setup) -> None:
     with setup.hub.database.session() as session, changing(session.get_one(ErpConnection, setup.connection_id)):
         cache = session.get(ConnectionActorFields, (setup.connection_id, "customer"))

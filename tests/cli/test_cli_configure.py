@@ -149,3 +149,24 @@ def test_activate_is_refused_with_every_reason_then_succeeds(main_connection: st
             ("activate", None, "cli"),
         ]
     database.dispose()
+
+
+def test_delete_policies_are_set_shown_refused_and_previewed(main_connection: str) -> None:
+    shown = run_json("mappings", "show", "Main", "customer")
+    assert (shown["erp_delete"], shown["crm_delete"]) == ("keep", "unlink")
+    preview = run_json("mappings", "delete-preview", "Main", "customer")
+    assert preview == {"erp_delete": "delete", "broken": 0, "deleted": 0, "deactivated": 0}
+    code, output = run_cli("mappings", "delete-preview", "Main", "customer", "--erp-delete", "keep")
+    assert (code, output) == (
+        0,
+        "0 broken links (ERP record deleted or missing); under keep: 0 CRM records deleted, 0 deactivated\n",
+    )
+    body = {**shown, "erp_delete": "delete", "crm_delete": "deactivate_in_erp"}
+    saved = run_json("mappings", "set", "Main", "customer", stdin=json.dumps(body))
+    assert (saved["erp_delete"], saved["crm_delete"]) == ("delete", "deactivate_in_erp")
+    code, output = run_cli("mappings", "show", "Main", "customer")
+    assert "ERP deletion: delete; CRM deletion: deactivate_in_erp" in output
+    refused = {"erp_delete": "deactivate"}
+    code, output = run_cli("mappings", "set", "Main", "project", stdin=json.dumps(refused))
+    assert code == 1
+    assert "project.erp_delete: a CRM project has no active flag, so it cannot be deactivated" in output

@@ -78,6 +78,7 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("POST", "/connections/{connection_id}/restore"): ADMIN,
     ("GET", "/connections/{connection_id}/mappings/{actor_type}"): ADMIN,
     ("PUT", "/connections/{connection_id}/mappings/{actor_type}"): ADMIN,
+    ("GET", "/connections/{connection_id}/mappings/{actor_type}/delete-preview"): ADMIN,
     ("GET", "/connections/{connection_id}/list-mappings"): ADMIN,
     ("PUT", "/connections/{connection_id}/list-mappings"): ADMIN,
     ("GET", "/connections/{connection_id}/defaults/{actor_type}"): ADMIN,

@@ -23,13 +23,20 @@ from erpsync.sdk.connector import ConnectionStore
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
-from erpsync.sync import config_file, configure, connections, setup
+from erpsync.sync import config_file, configuration, configure, connections, setup
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import FileRefusedError
 from erpsync.sync.config_plan import make_plan
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    CrmDeletePolicy,
+    ErpDeletePolicy,
+    FieldDefault,
+    FieldMapping,
+    ListMapping,
+)
 from erpsync.sync.merge import Direction, Policy
 from erpsync.testing.db import database, postgres_database, postgres_url, sqlite_template
 from erpsync.testing.sample import RunningSample, running_sample
@@ -160,6 +167,8 @@ def _configure_main(hub: Hub, main_id: int, countries: dict[str, int], *, by: in
             FieldMapping(erp_field="name", crm_field="NAME", direction=Direction.BOTH, show_in_search=True),
             FieldMapping(erp_field="country", crm_field="COUNTRY", direction=Direction.TO_CRM, policy=Policy.ERP),
         ),
+        erp_delete=ErpDeletePolicy.DELETE,
+        crm_delete=CrmDeletePolicy.DEACTIVATE_IN_ERP,
     )
     items: dict[str, int | None] = {item.key: countries.get(item.key) for item in LISTS["country"]}
     lists = {"country": ListMapping(list_name="country", crm_list=CrmList.COUNTRY, items=items)}
@@ -225,6 +234,8 @@ def test_round_trip_to_an_empty_hub(hub_a: Hub, hub_b: Hub, sample: RunningSampl
         assert connections.full_config(hub_b.clients.cipher, main)["password"] == sample.config["password"]
         assert sample.connector.connections.get(main.uuid) is not None  # registered at the connector under B's own UUID
         assert session.scalar(select(func.count()).select_from(SyncActorMapping)) > 0
+        customer = configuration.mapping_of(session, main, ActorType.CUSTOMER)
+        assert (customer.erp_delete, customer.crm_delete) == ("delete", "deactivate_in_erp")
 
     audited = hub_b.count(AuditEntry)
     again = hub_b.apply(exported, environ)

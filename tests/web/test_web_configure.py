@@ -273,3 +273,26 @@ def test_the_defaults_page_saves_untouched_when_the_mapping_gives_the_mandatory_
     assert re.search(r'name="mandatory.name" value="on" checked disabled', page)
     saved = admin.post(url, _form_as_a_browser_submits(page))
     assert saved.status_code == 303, saved.text
+
+
+def test_delete_policies_are_chosen_on_the_mapping_screen_with_the_preview_and_refusals_in_danish(
+    admin: Browser, connection_id: int, site: Site
+) -> None:
+    url = f"{TAB}/connections/{connection_id}/mappings?actor_type=customer"
+    page = admin.get(url).text
+    assert re.search(r'<option value="keep" selected>Keep the CRM record and mark the link broken</option>', page)
+    assert "Today 0 links are broken because their ERP record was deleted or is missing." in page
+    form = mapping_form(False, CUSTOMER_ROWS) | {"erp_delete": "delete", "crm_delete": "deactivate_in_erp"}
+    assert admin.post(url, form).status_code == 303
+    with site.database.read_session() as session:
+        connection = session.get(ErpConnection, connection_id)
+        assert connection
+        stored = configuration.mapping_of(session, connection, m.ActorType.CUSTOMER)
+    assert (stored.erp_delete, stored.crm_delete) == ("delete", "deactivate_in_erp")
+    page = admin.get(url).text
+    assert re.search(r'<option value="deactivate_in_erp" selected>', page)
+    admin.post("/language", {"language": "da", "next": TAB})
+    refused = admin.post(url, mapping_form(False, CUSTOMER_ROWS) | {"erp_delete": "deactivate"})
+    assert refused.status_code == 422
+    assert "Sletninger" in refused.text
+    assert "customer.erp_delete: en CRM-post (company) har intet aktiv-flag" in refused.text

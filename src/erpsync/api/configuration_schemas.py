@@ -12,7 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping, Problem
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    CrmDeletePolicy,
+    ErpDeletePolicy,
+    FieldDefault,
+    FieldMapping,
+    ListMapping,
+    Problem,
+)
 from erpsync.sync.merge import Direction, Policy
 
 _Key = Field(min_length=1, max_length=255)
@@ -52,10 +60,29 @@ class FieldRowBody(Strict):
 class MappingBody(Strict):
     active: bool = False
     fields: list[FieldRowBody] = Field(default_factory=list, max_length=1000)
+    erp_delete: ErpDeletePolicy = Field(default=ErpDeletePolicy.KEEP, description="what an ERP deletion does")
+    crm_delete: CrmDeletePolicy = Field(default=CrmDeletePolicy.UNLINK, description="what a CRM deletion does")
 
     def to_mapping(self, actor_type: m.ActorType) -> ActorTypeMapping:
         rows = tuple(FieldMapping(**row.model_dump()) for row in self.fields)
-        return ActorTypeMapping(actor_type=actor_type, active=self.active, fields=rows)
+        return ActorTypeMapping(
+            actor_type=actor_type,
+            active=self.active,
+            fields=rows,
+            erp_delete=self.erp_delete,
+            crm_delete=self.crm_delete,
+        )
+
+
+class DeletePreviewPublic(BaseModel):
+    """What an ERP-deletion policy would do to today's data, computed without writing: the broken links whose ERP
+    actor is deleted or missing (their CRM record still there), and how many CRM records it would delete or
+    deactivate."""
+
+    erp_delete: ErpDeletePolicy
+    broken: int
+    deleted: int
+    deactivated: int
 
 
 # --- list mappings ----------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 import typer
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.api.configuration_schemas import (
     DefaultsBody,
+    DeletePreviewPublic,
     FieldRowBody,
     ListMappingBody,
     ListMappingsBody,
@@ -35,7 +37,7 @@ from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration, configure
+from erpsync.sync import configuration, configure, deletes
 from erpsync.sync.configuration_views import (
     DefaultsView,
     FieldRowView,
@@ -49,6 +51,7 @@ from erpsync.sync.configuration_views import (
     ranks_view,
 )
 from erpsync.sync.connectors import ConnectorClients
+from erpsync.sync.mapping import ErpDeletePolicy
 from erpsync.sync.merge import Direction
 
 mappings_app = typer.Typer(help="Field mappings of a connection, per actor type.", no_args_is_help=True)
@@ -117,6 +120,7 @@ def _show_mapping(view: MappingView, as_json: bool) -> None:
     )
     title = f"{view.actor_type.value} -> {view.entity} ({'on' if view.active else 'off'})"
     output.print_table(title, ("ERP field", "label", "CRM field", "direction", "policy", ""), rows)
+    typer.echo(f"ERP deletion: {view.erp_delete.value}; CRM deletion: {view.crm_delete.value}")
 
 
 def _mapping_body(data: Any) -> MappingBody:
@@ -151,6 +155,28 @@ def mappings_set(
         mapping = _mapping_body(output.read_body(body)).to_mapping(parsed)
         saved = configure.save_mapping(session, clients, connection, mapping, by=None)
     _show_mapping(mapping_view(saved, erp_fields), as_json)
+
+
+@mappings_app.command("delete-preview")
+def mappings_delete_preview(
+    name: str = CONNECTION,
+    actor_type: str = ACTOR_TYPE,
+    erp_delete: ErpDeletePolicy = typer.Option(ErpDeletePolicy.DELETE, help="the ERP-deletion policy to preview"),
+    as_json: bool = output.JSON_OPTION,
+) -> None:
+    """What an ERP-deletion policy would do to today's broken links of one actor type, before it is set; writes
+    nothing."""
+    with _configuring(name) as (session, _clients, connection):
+        parsed, _ = _actor_type(session, connection, actor_type)
+        found = deletes.preview(session, connection.id, parsed, erp_delete)
+    preview = DeletePreviewPublic(erp_delete=erp_delete, **asdict(found))
+    if as_json:
+        output.print_json(preview)
+        return
+    typer.echo(
+        f"{preview.broken} broken links (ERP record deleted or missing); under {erp_delete.value}: "
+        f"{preview.deleted} CRM records deleted, {preview.deactivated} deactivated"
+    )
 
 
 @mappings_app.command("auto")

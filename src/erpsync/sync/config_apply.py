@@ -305,7 +305,13 @@ class _ConnectionWriter:
             )
             for row in spec.fields
         )
-        mapping = ActorTypeMapping(actor_type=actor_type, active=spec.active, fields=rows)
+        mapping = ActorTypeMapping(
+            actor_type=actor_type,
+            active=spec.active,
+            fields=rows,
+            erp_delete=spec.erp_delete,
+            crm_delete=spec.crm_delete,
+        )
         configuration.save_mapping(self.session, connection, mapping, erp_lists=erp_lists)
         configuration.save_ranks(self.session, connection, actor_type, [row.erp for row in spec.fields])
         defaults = {key: FieldDefault(value=d.value, ask_user=d.ask_user) for key, d in spec.defaults.items()}

@@ -31,6 +31,7 @@ from erpsync.crm.fields import CrmList
 from erpsync.crm.lists import MAX_LABEL_LENGTH
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, Value
+from erpsync.sync.mapping.models import CrmDeletePolicy, ErpDeletePolicy
 from erpsync.sync.merge import Direction, Policy
 from erpsync.text import has_control
 
@@ -124,6 +125,8 @@ class ActorMappingSpec(_Strict):
     active: bool = False
     fields: tuple[FieldSpec, ...] = ()
     defaults: dict[str, DefaultSpec] = Field(default_factory=dict)
+    erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP  # docs/concepts.md *Deletes*
+    crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
     # The place of record filters (which ERP actors sync, e.g. by a field's value) once the product has them. Until
     # then a file that sets any is refused rather than silently applied without them.
     filters: tuple[dict[str, Value], ...] = ()

@@ -30,7 +30,16 @@ from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnecti
 from erpsync.sync import mapping as rules
 from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping, ListMapping, Problem
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    ConnectionConfig,
+    CrmDeletePolicy,
+    ErpDeletePolicy,
+    FieldDefault,
+    FieldMapping,
+    ListMapping,
+    Problem,
+)
 from erpsync.sync.merge import Direction, Policy, Side
 from erpsync.sync.metadata_languages import localized
 
@@ -200,7 +209,13 @@ def _list_rows(session: Session, connection: ErpConnection) -> list[SyncListMapp
 
 def _mapping_of(row: SyncActorMapping) -> ActorTypeMapping:
     fields = sorted((FieldMapping.model_validate(item) for item in row.fields_json), key=_by_rank)
-    return ActorTypeMapping(actor_type=m.ActorType(row.actor_type), active=row.active, fields=tuple(fields))
+    return ActorTypeMapping(
+        actor_type=m.ActorType(row.actor_type),
+        active=row.active,
+        fields=tuple(fields),
+        erp_delete=ErpDeletePolicy(row.erp_delete),
+        crm_delete=CrmDeletePolicy(row.crm_delete),
+    )
 
 
 def _defaults_of(row: SyncActorMapping) -> dict[str, FieldDefault]:
@@ -262,6 +277,7 @@ def save_mapping(
         row = _actor_row(session, connection, mapping.actor_type)
         row.active = ranked.active
         row.fields_json = [field.model_dump(mode="json") for field in ranked.fields]
+        row.erp_delete, row.crm_delete = ranked.erp_delete.value, ranked.crm_delete.value
         session.flush()
     return ranked
 
@@ -275,9 +291,8 @@ def _ranked(mapping: ActorTypeMapping, stored: ActorTypeMapping, erp_fields: Seq
 def _actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
     row = session.get(SyncActorMapping, (connection.id, actor_type.value))
     if row is None:
-        row = SyncActorMapping(
-            connection_id=connection.id, actor_type=actor_type.value, active=False, fields_json=[], defaults_json={}
-        )
+        row = SyncActorMapping(connection_id=connection.id, actor_type=actor_type.value, active=False, fields_json=[])
+        row.defaults_json, row.erp_delete, row.crm_delete = {}, ErpDeletePolicy.KEEP, CrmDeletePolicy.UNLINK
         session.add(row)
     return row
 

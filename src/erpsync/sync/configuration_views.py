@@ -15,7 +15,14 @@ from erpsync.protocol import models as m
 from erpsync.storage.tables import ListItem
 from erpsync.sync import mapping as rules
 from erpsync.sync.configuration import list_mapping_names, list_names_of
-from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    ConnectionConfig,
+    CrmDeletePolicy,
+    ErpDeletePolicy,
+    FieldDefault,
+    FieldMapping,
+)
 
 # --- field mappings ---------------------------------------------------------------------------------------------------
 
@@ -34,6 +41,8 @@ class MappingView(BaseModel):
     entity: str
     active: bool
     fields: list[FieldRowView]
+    erp_delete: ErpDeletePolicy
+    crm_delete: CrmDeletePolicy
 
 
 def mapping_view(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> MappingView:
@@ -47,6 +56,8 @@ def mapping_view(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -
         entity=entity.value,
         active=mapping.active,
         fields=[_row_view(row, metas.get(row.erp_field), entity) for row in rows],
+        erp_delete=mapping.erp_delete,
+        crm_delete=mapping.crm_delete,
     )
 
 

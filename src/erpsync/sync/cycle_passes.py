@@ -4,9 +4,11 @@ watermark that covers it:
 1. ERP pass: ``changes`` since the stored ``since`` (resuming at the stored ``cursor``), page by page; the cursor
    advances with each page, ``next_since`` replaces ``since`` after the last one. Our own ERP writes come back here
    and merge to nothing, since the ERP value equals the agreed value.
-2. CRM pass: the CRM change feed since the stored ``change_seq``; changes tagged with this connection's origin are
-   skipped (another connection still sees them); tombstones remove the entity's links.
-3. Retry pass: failing links whose backoff has passed are synced in full (``get_actors`` + the CRM record).
+2. ERP deletes: under the ``delete`` policy, the CRM records of broken links deleted (``sync.deletes``).
+3. CRM pass: the CRM change feed since the stored ``change_seq``; changes tagged with this connection's origin are
+   skipped (another connection still sees them); tombstones remove the entity's links, after deactivating their ERP
+   actors under the ``deactivate_in_erp`` policy (``sync.deletes``).
+4. Retry pass: failing links whose backoff has passed are synced in full (``get_actors`` + the CRM record).
 
 Only linked records sync. A page that fails to arrive is simply pulled again by the next run. A cancel request is read
 at every page boundary (``Batch.cancel_requested``).
@@ -14,7 +16,7 @@ at every page boundary (``Batch.cancel_requested``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ from erpsync.crm.changes import changes_since
 from erpsync.errors import ConnectorError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import SyncWatermark, utcnow
-from erpsync.sync import links
+from erpsync.sync import deletes, links
 from erpsync.sync.batch import Batch, Finish, Outcome, sync_links, sync_pairs
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Pass
@@ -131,17 +133,30 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
                 for link in links.links_by_entity(session, p.connection_id, p.actor_type, touched).values()
                 if link.state != links.LinkState.BROKEN.value
             ]
+            # a record the hub deleted after its ERP actor was has no actor left to deactivate
+            gone = [c.entity_id for c in changes if c.deleted and c.changed_by != p.origin]
+            to_deactivate = deletes.deletion_targets(session, p, gone)
         deleted = [c.entity_id for c in changes if c.deleted]
         seq = changes[-1].change_seq
-        results += sync_links(batch, targets, _after_crm_page(p, deleted, seq))
+        refused = deletes.deactivate_in_erp(p, to_deactivate)
+        results += sync_links(batch, targets, _after_crm_page(p, deleted, seq, refused))
         if len(changes) < CRM_PAGE_SIZE or batch.cancel_requested():
             return results
 
 
-def _after_crm_page(p: Pass, deleted: Sequence[int], seq: int) -> Finish:
+def _after_crm_page(p: Pass, deleted: Sequence[int], seq: int, refused: Mapping[int, str]) -> Finish:
+    """Removes the links of ``deleted`` entities, except those whose ERP actor was not deactivated (``refused``, by
+    entity): they stay, broken with the reason, for a person to see."""
+
     def finish(session: Session) -> None:
+        kept = links.links_by_entity(session, p.connection_id, p.actor_type, list(refused))
+        for entity_id, link in kept.items():
+            links.mark_broken(
+                link, f"the CRM record was deleted; deactivating the ERP actor failed: {refused[entity_id]}"
+            )
         for entity_id in deleted:
-            links.remove_entity_links(session, p.entity_type, entity_id, connection_id=p.connection_id)
+            if entity_id not in kept:
+                links.remove_entity_links(session, p.entity_type, entity_id, connection_id=p.connection_id)
         _watermark(session, p).crm_seq = seq
 
     return finish
@@ -165,5 +180,5 @@ def _retry_pass(batch: Batch) -> list[RecordResult]:
 
 Step = Callable[[Batch], list[RecordResult]]
 
-PASSES: tuple[Step, ...] = (_erp_pass, _crm_pass, _retry_pass)
+PASSES: tuple[Step, ...] = (_erp_pass, deletes.erp_deletes_pass, _crm_pass, _retry_pass)
 """The passes of each actor type, in order."""

@@ -14,7 +14,14 @@ from starlette.datastructures import FormData
 from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.sync.configuration_views import ListMappingsView, ListMappingView
-from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    CrmDeletePolicy,
+    ErpDeletePolicy,
+    FieldDefault,
+    FieldMapping,
+    ListMapping,
+)
 from erpsync.sync.merge import Direction, Policy
 from erpsync.web.erp_values import parse_value
 
@@ -66,7 +73,13 @@ def mapping_from_form(form: FormData, actor_type: m.ActorType, problems: list[st
             policy=enum_of(Policy, form.get(f"policy.{key}"), problems),
         )
         rows.append(row)
-    return ActorTypeMapping(actor_type=actor_type, active="active" in form, fields=tuple(rows))
+    return ActorTypeMapping(
+        actor_type=actor_type,
+        active="active" in form,
+        fields=tuple(rows),
+        erp_delete=enum_of(ErpDeletePolicy, form.get("erp_delete"), problems) or ErpDeletePolicy.KEEP,
+        crm_delete=enum_of(CrmDeletePolicy, form.get("crm_delete"), problems) or CrmDeletePolicy.UNLINK,
+    )
 
 
 def duplicates(screen: ListMappingsView) -> dict[str, set[int]]:

@@ -32,6 +32,15 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             + _QUOTED.format("second"),
             "problem.paired_twice",
         ),
+        (
+            r"a CRM (?P<entity>\w+) has no active flag, so it cannot be deactivated: choose keep or delete",
+            "problem.no_crm_active_flag",
+        ),
+        (
+            r"the connector offers no writable 'active' checkbox for a (?P<actor>\w+), so the ERP actor cannot be "
+            r"deactivated: choose unlink",
+            "problem.no_erp_active_field",
+        ),
         # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
         (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
         ("password is one of the most common passwords; choose another", "account.password_common"),

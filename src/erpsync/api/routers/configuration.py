@@ -1,13 +1,16 @@
 """A connection's sync configuration (SPEC §4 *Configure*, *Active*), for administrators; every change is audited.
 
-``/connections/{id}/mappings/{actor_type}``, ``/list-mappings``, ``/defaults/{actor_type}``, ``/ranks/{actor_type}``,
-``/policy``, ``/activate``, ``/deactivate`` and ``/sync-priority``. The per-field conflict policy is part of the
-mapping rows (``policy`` on a row overrides the connection's); ``/policy`` holds the connection's policy and the
+``/connections/{id}/mappings/{actor_type}`` (with its delete policies, and ``/delete-preview``), ``/list-mappings``,
+``/defaults/{actor_type}``, ``/ranks/{actor_type}``, ``/policy``, ``/activate``, ``/deactivate`` and
+``/sync-priority``. The per-field conflict policy is part of the mapping rows (``policy`` on a row overrides the
+connection's); ``/policy`` holds the connection's policy and the
 *do not overwrite non-blank with blank* option. A save that breaks a rule answers 422 and an activation that is
 refused 409, both with ``{"detail": [every reason]}`` (see ``refused``); nothing changes then.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
@@ -15,6 +18,7 @@ from fastapi.responses import JSONResponse
 from erpsync.api.configuration_schemas import (
     ActivationPublic,
     DefaultsBody,
+    DeletePreviewPublic,
     ListMappingsBody,
     MappingBody,
     PolicyBody,
@@ -30,7 +34,7 @@ from erpsync.errors import ConflictError, NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, configure, connections
+from erpsync.sync import configuration, configure, connections, deletes
 from erpsync.sync.configuration_views import (
     DefaultsView,
     ListMappingsView,
@@ -41,6 +45,7 @@ from erpsync.sync.configuration_views import (
     mapping_view,
     ranks_view,
 )
+from erpsync.sync.mapping import ErpDeletePolicy
 
 router = APIRouter(tags=["configuration"])
 
@@ -86,6 +91,17 @@ def put_mapping(
     parsed, erp_fields = _screen(session, connection, actor_type)
     saved = configure.save_mapping(session, clients, connection, body.to_mapping(parsed), by=admin.id)
     return mapping_view(saved, erp_fields)
+
+
+@router.get(_CONNECTION + "/mappings/{actor_type}/delete-preview")
+def get_delete_preview(
+    session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str, erp_delete: ErpDeletePolicy
+) -> DeletePreviewPublic:
+    """What ``erp_delete`` would do to today's broken links of the actor type, before it is saved; writes nothing."""
+    connection = _connection(session, admin, connection_id)
+    parsed, _ = _screen(session, connection, actor_type)
+    found = deletes.preview(session, connection.id, parsed, erp_delete)
+    return DeletePreviewPublic(erp_delete=erp_delete, **asdict(found))
 
 
 # --- list mappings ----------------------------------------------------------------------------------------------------

@@ -107,6 +107,8 @@ class SyncActorMapping(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     fields_json: Mapped[list[Any]] = mapped_column(default=list)
     defaults_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    erp_delete: Mapped[str] = mapped_column(String(16), default="keep", server_default="keep")
+    crm_delete: Mapped[str] = mapped_column(String(24), default="unlink", server_default="unlink")
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -21,9 +21,12 @@ and ``translation`` (values between the sides).
 from erpsync.sync.mapping.auto import auto_map, pair_by_code
 from erpsync.sync.mapping.models import (
     ENTITY_FOR_ACTOR,
+    ERP_ACTIVE_FIELD,
     ActorTypeMapping,
     ConnectionConfig,
+    CrmDeletePolicy,
     CrmItemId,
+    ErpDeletePolicy,
     FieldDefault,
     FieldMapping,
     ListMapping,
@@ -47,9 +50,12 @@ from erpsync.sync.mapping.validation import (
 
 __all__ = [
     "ENTITY_FOR_ACTOR",
+    "ERP_ACTIVE_FIELD",
     "ActorTypeMapping",
     "ConnectionConfig",
+    "CrmDeletePolicy",
     "CrmItemId",
+    "ErpDeletePolicy",
     "FieldDefault",
     "FieldMapping",
     "ListMapping",

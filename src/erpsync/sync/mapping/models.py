@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,10 +38,31 @@ class FieldMapping(_Frozen):
         return self.crm_field is not None and self.direction is not Direction.NONE
 
 
+class ErpDeletePolicy(StrEnum):
+    """What a deletion in the ERP does to the linked CRM record (docs/concepts.md *Deletes*)."""
+
+    KEEP = "keep"  # keep the CRM record, the link is broken and waits for a person
+    DEACTIVATE = "deactivate"  # keep the CRM record but deactivate it (refused: no CRM entity has an active flag)
+    DELETE = "delete"  # delete the CRM record with its links
+
+
+class CrmDeletePolicy(StrEnum):
+    """What a deletion in the CRM does to the linked ERP actor (docs/concepts.md *Deletes*)."""
+
+    UNLINK = "unlink"  # the link goes, the ERP actor stays as it is
+    DEACTIVATE_IN_ERP = "deactivate_in_erp"  # the ERP actor is saved with its active field off, then the link goes
+
+
+ERP_ACTIVE_FIELD = "active"
+"""The key of the checkbox an ERP actor is deactivated by, where the connector's actor fields offer it."""
+
+
 class ActorTypeMapping(_Frozen):
     actor_type: ActorType
     active: bool = False  # the master switch "sync ERP <actor> to CRM <entity>"
     fields: tuple[FieldMapping, ...] = ()
+    erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP
+    crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
 
 
 class ListMapping(_Frozen):

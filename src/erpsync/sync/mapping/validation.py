@@ -10,9 +10,12 @@ from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
 from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType
 from erpsync.sync.mapping.models import (
     ENTITY_FOR_ACTOR,
+    ERP_ACTIVE_FIELD,
     ActorTypeMapping,
     ConnectionConfig,
+    CrmDeletePolicy,
     CrmItemId,
+    ErpDeletePolicy,
     FieldDefault,
     FieldMapping,
     ListMapping,
@@ -30,7 +33,29 @@ def validate_mapping(mapping: ActorTypeMapping, *, erp_fields: Sequence[FieldMet
     entity = ENTITY_FOR_ACTOR[mapping.actor_type]
     problems = [p for row in mapping.fields for p in _row_problems(row, metas.get(row.erp_field), entity)]
     problems += _duplicate_problems(mapping.fields)
+    problems += delete_policy_problems(mapping, metas)
     return [Problem(p.field, p.message, mapping.actor_type.value) for p in problems]
+
+
+def delete_policy_problems(mapping: ActorTypeMapping, metas: Mapping[str, FieldMeta]) -> list[Problem]:
+    """The delete policies a side cannot carry out: the CRM has no active flag on any entity type (a project's status
+    is a list whose items mean what each hub makes them mean), and an ERP actor is deactivated only through an
+    ``active`` checkbox the connector offers and lets the hub write."""
+    problems = []
+    if mapping.erp_delete is ErpDeletePolicy.DEACTIVATE:
+        entity = ENTITY_FOR_ACTOR[mapping.actor_type].value
+        message = f"a CRM {entity} has no active flag, so it cannot be deactivated: choose keep or delete"
+        problems.append(Problem("erp_delete", message))
+    active = metas.get(ERP_ACTIVE_FIELD)
+    if mapping.crm_delete is CrmDeletePolicy.DEACTIVATE_IN_ERP and (
+        active is None or active.type is not FieldType.CHECKBOX or is_read_only(active)
+    ):
+        message = (
+            f"the connector offers no writable {ERP_ACTIVE_FIELD!r} checkbox for a {mapping.actor_type.value}, "
+            "so the ERP actor cannot be deactivated: choose unlink"
+        )
+        problems.append(Problem("crm_delete", message))
+    return problems
 
 
 def _row_problems(row: FieldMapping, meta: FieldMeta | None, entity: EntityType) -> list[Problem]:

@@ -22,7 +22,7 @@ from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, configure, connections
+from erpsync.sync import configuration, configure, connections, deletes
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.configuration_views import (
     ListMappingsView,
@@ -32,7 +32,7 @@ from erpsync.sync.configuration_views import (
     settable_fields,
 )
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, FieldDefault
+from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, CrmDeletePolicy, ErpDeletePolicy, FieldDefault
 from erpsync.sync.merge import Direction, Policy
 from erpsync.web import configure_forms, pages
 from erpsync.web.erp_values import YES, value_text
@@ -114,6 +114,9 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
         "crm_attrs": {key: field.attr for key, field in CRM_FIELDS[entity].items()},
         "directions": list(Direction),
         "policies": list(Policy),
+        "erp_deletes": list(ErpDeletePolicy),
+        "crm_deletes": list(CrmDeletePolicy),
+        "delete_preview": deletes.preview(session, connection.id, mapping.actor_type, ErpDeletePolicy.DELETE),
     }
 
 
