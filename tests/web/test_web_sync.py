@@ -125,6 +125,10 @@ def test_refused_config_values_are_worded_in_danish(admin: Browser, sample: Runn
     assert "skal udfyldes" in tested.text
     with site.database.session() as session:
         assert session.scalars(select(ErpConnection)).all() == []
+    assert admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample)).status_code == 303
+    taken = admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample))
+    assert taken.status_code == 422
+    assert "Der findes allerede en ERP-forbindelse med navnet &#39;Main&#39;." in taken.text
 
 
 def test_a_saved_connection_is_listed_inactive_with_its_actor_types(

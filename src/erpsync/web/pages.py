@@ -47,7 +47,8 @@ def error_text(request: Request, error: ErpsyncError) -> str:
         return "; ".join(said.criterion(code, values) for code, values in error.codes)
     if isinstance(error, InvalidConfigError):  # a connection's config values, worded here
         return ServiceText(Translator(language_of(request))).config_problems(error.problems)
-    return Translator(language_of(request))(key) if key else error.user_message
+    t = Translator(language_of(request))
+    return t(key) if key else ServiceText(t)(error.user_message)  # a message the service layer words, if known
 
 
 def text(request: Request, key: str) -> str:
