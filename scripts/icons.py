@@ -37,6 +37,19 @@ ICONS = (
     "log-out",
     "languages",
     "x",
+    "undo-2",
+    "arrow-left-right",
+    "list",
+    "sliders-horizontal",
+    "list-ordered",
+    "scale",
+    "arrow-up-down",
+    "bell",
+    "activity",
+    "repeat",
+    "key-round",
+    "circle-stop",
+    "history",
 )
 TARGET = Path(__file__).resolve().parents[1] / "src" / "erpsync" / "web" / "static" / "icons"
 

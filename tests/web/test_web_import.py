@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
-from erpsync.storage.tables import Company, SyncJob
+from erpsync.storage.tables import Company, ImportItem, SyncJob
 from erpsync.sync import jobs, locks
 from erpsync.testing.sample import COMPANY, RunningSample
 
@@ -243,3 +243,21 @@ def test_the_preview_words_its_reasons_in_the_pages_language(site: Site, admin: 
     danish = admin.post(preview, {"erp_key": keys}).text
     assert "2 CRM-poster passer på navn." in danish
     assert "match by" not in danish
+
+
+def test_the_job_page_words_its_stored_reasons_in_the_pages_language(site: Site, admin: Browser, wizard: str) -> None:
+    with site.database.session() as session:  # two CRM companies a customer matches by name: skipped, with why
+        for _ in range(2):
+            service.create_entity(session, EntityType.COMPANY, {"name": "Alfa ApS"}, changed_by="test")
+    keys = _keys(admin.get(f"{wizard}/results?actor_type=customer&scope=all").text)
+    job = _wait_ended(site, _start(admin, wizard, keys))
+    skipped = f"/settings/sync/connections/{job.connection_id}/jobs/{job.id}?list=skipped"
+    assert "· 2 CRM records match by name." in admin.get(skipped).text  # worded by the page, not as stored
+    admin.post("/language", {"language": "da", "next": "/settings/sync"})
+    danish = admin.get(skipped).text
+    assert "2 CRM-poster passer på navn." in danish
+    assert "match by" not in danish
+
+    with site.database.session() as session:  # a row stored before reasons had codes: its English text, as kept
+        session.execute(update(ImportItem).where(ImportItem.job_id == job.id).values(reason_detail=None))
+    assert "· 2 CRM companies match by name" in admin.get(skipped).text

@@ -113,6 +113,24 @@ def test_save_runs_the_test_again_and_refuses_a_failing_config(
         assert session.scalars(select(ErpConnection)).all() == []
 
 
+def test_refused_config_values_are_worded_in_danish(admin: Browser, sample: RunningSample, site: Site) -> None:
+    connector_id = _add_connector(admin, sample)
+    admin.post("/language", {"language": "da", "next": TAB})
+    form = _connection_form(connector_id, sample, **{"config.user": ""})
+    missing = admin.post(f"{TAB}/connections/new", form)
+    assert missing.status_code == 422
+    assert re.search(r"Ugyldig opsætning: [^<:]+: skal udfyldes", missing.text), missing.text
+    assert ": required" not in missing.text
+    tested = admin.post(f"{TAB}/connections/test", form)
+    assert "skal udfyldes" in tested.text
+    with site.database.session() as session:
+        assert session.scalars(select(ErpConnection)).all() == []
+    assert admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample)).status_code == 303
+    taken = admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample))
+    assert taken.status_code == 422
+    assert "Der findes allerede en ERP-forbindelse med navnet &#39;Main&#39;." in taken.text
+
+
 def test_a_saved_connection_is_listed_inactive_with_its_actor_types(
     admin: Browser, sample: RunningSample, site: Site
 ) -> None:

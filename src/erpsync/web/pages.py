@@ -20,6 +20,7 @@ from erpsync import accounts
 from erpsync.errors import ErpsyncError, UnavailableError
 from erpsync.storage.tables import User
 from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
+from erpsync.sync.connection_config import InvalidConfigError
 from erpsync.sync.erp_tab import RefusedRequestError
 from erpsync.web import csrf
 from erpsync.web.formats import Formats
@@ -44,7 +45,10 @@ def error_text(request: Request, error: ErpsyncError) -> str:
     if isinstance(error, RefusedRequestError) and error.codes and len(error.codes) == len(error.problems):
         said = ServiceText(Translator(language_of(request)))  # search criteria's problems, worded here
         return "; ".join(said.criterion(code, values) for code, values in error.codes)
-    return Translator(language_of(request))(key) if key else error.user_message
+    if isinstance(error, InvalidConfigError):  # a connection's config values, worded here
+        return ServiceText(Translator(language_of(request))).config_problems(error.problems)
+    t = Translator(language_of(request))
+    return t(key) if key else ServiceText(t)(error.user_message)  # a message the service layer words, if known
 
 
 def text(request: Request, key: str) -> str:

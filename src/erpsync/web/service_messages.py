@@ -9,9 +9,11 @@ Public names: ``ServiceText``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from erpsync.protocol import models as m
+from erpsync.sync.connection_config import ConfigProblem
+from erpsync.sync.imports.reasons import CODES
 from erpsync.web.i18n import Translator
 
 _QUOTED = r"'(?P<{}>[^']*)'"
@@ -41,6 +43,10 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"deactivated: choose unlink",
             "problem.no_erp_active_field",
         ),
+        # ERP connections (erpsync.sync.connections)
+        ("the connection needs a name", "connection.needs_name"),
+        (f"an ERP connection named {_QUOTED.format('name')} exists already", "connection.name_taken"),
+        ("a config value must not contain the NUL character \\(U\\+0000\\)", "config.problem.nul"),
         # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
         (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
         ("password is one of the most common passwords; choose another", "account.password_common"),
@@ -76,6 +82,25 @@ class ServiceText:
         if "criterion" in worded:
             worded["criterion"] = self.t(f"import.criterion.{worded['criterion']}")
         return self.t(f"import.reason.{code}", **worded)
+
+    def stored_reason(self, detail: Mapping[str, object] | None, english: str) -> str:
+        """An import job's stored reason (``import_items.reason_detail``) in the page's language; an older row, which
+        kept only the English text, as written."""
+        code, values = (detail or {}).get("code"), (detail or {}).get("values")
+        if not isinstance(code, str) or code not in CODES or not isinstance(values, Mapping):
+            return english
+        return self.reason(code, {str(k): v for k, v in values.items() if isinstance(v, str | int)}, english)
+
+    def config_problems(self, problems: Sequence[ConfigProblem]) -> str:
+        """A connection's refused config values (``sync.connection_config``) in the page's language; the field names
+        are the connector's labels."""
+        worded = []
+        for problem in problems:
+            values = dict(problem.values)
+            if "type" in values:
+                values["type"] = self.t(f"type.{values['type']}")
+            worded.append(self.t(f"config.problem.{problem.code}", field=problem.field, **values))
+        return self.t("config.invalid", problems="; ".join(worded))
 
     def criterion(self, code: str, values: Mapping[str, str | int]) -> str:
         """A search restriction's problem (``sync.erp_tab.search.CRITERIA_PROBLEMS``) in the page's language, its

@@ -189,4 +189,6 @@ class ImportItem(Base):
     action: Mapped[str] = mapped_column(String(16))  # created, linked, skipped
     entity_type: Mapped[str | None] = mapped_column(String(16))
     entity_id: Mapped[int | None]
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)  # in English, for the API and the command line
+    # the reason as {"code": ..., "values": {...}} (sync.imports.reasons), worded by the pages; None: an older row
+    reason_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

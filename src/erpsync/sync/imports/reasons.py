@@ -37,3 +37,8 @@ class Reason:
         if "criterion" in values:
             values["criterion"] = str(values["criterion"]).replace("_", " ").replace("vat", "VAT")
         return _ENGLISH[self.code].format(**values)
+
+    @property
+    def detail(self) -> dict[str, object]:
+        """The code and values as the job's stored items keep them (``import_items.reason_detail``)."""
+        return {"code": self.code, "values": dict(self.values)}

@@ -157,6 +157,7 @@ class PageWriter:
                 "entity_type": entity_type if v.entity_id is not None else None,
                 "entity_id": v.entity_id,
                 "reason": v.why.text if v.why else None,
+                "reason_detail": v.why.detail if v.why else None,
             }
             for v in verdicts
         ]

@@ -71,7 +71,7 @@ def _config_context(clients: ConnectorClients, session: Session, dialog: _Dialog
     try:
         form = setup.connector_config_form(session, clients, dialog.connector_id)
     except ErpsyncError as exc:
-        context["config_error"] = exc.user_message
+        context["config_error"] = exc.user_message  # the connector's own words, or that it is not answering
         return context
     context["config_fields"] = ordered_fields(form.fields)
     context["config_lists"] = form.lists
@@ -117,7 +117,7 @@ def _checked_config(
     try:
         fields = setup.connector_config_fields(session, clients, dialog.connector_id)
     except ErpsyncError as exc:
-        dialog.error = exc.user_message
+        dialog.error = pages.error_text(request, exc)
         return None
     config, dialog.field_errors = config_from_form(fields, form)
     return None if dialog.field_errors else config
@@ -165,7 +165,7 @@ def check_before_save(
                 session, clients, connector_id=dialog.connector_id, config=config, connection_id=existing_id, user=admin
             )
         except ErpsyncError as exc:
-            message = exc.user_message
+            message = pages.error_text(request, exc)
         else:
             passed, message = True, answer.user_message or t("connection.test_passed")
     context = {"passed": passed, "message": message}
@@ -190,7 +190,7 @@ def create_connection(
     try:
         setup.create_connection(session, clients, draft, by=admin.id)
     except ErpsyncError as exc:
-        dialog.error = exc.user_message
+        dialog.error = pages.error_text(request, exc)
         return _render(request, session, clients, admin, dialog)
     return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
@@ -236,7 +236,7 @@ def update_connection(
             user=admin,
         )
     except ErpsyncError as exc:
-        dialog.error = exc.user_message
+        dialog.error = pages.error_text(request, exc)
         return _render(request, session, clients, admin, dialog)
     return pages.redirect(request, f"{SYNC_TAB}?saved=connection")
 
