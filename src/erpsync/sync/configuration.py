@@ -30,7 +30,15 @@ from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnecti
 from erpsync.sync import mapping as rules
 from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
-from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldDefault, FieldMapping, ListMapping, Problem
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    ConnectionConfig,
+    FieldDefault,
+    FieldMapping,
+    ListMapping,
+    Problem,
+    SyncFilter,
+)
 from erpsync.sync.merge import Direction, Policy, Side
 from erpsync.sync.metadata_languages import localized
 
@@ -200,7 +208,12 @@ def _list_rows(session: Session, connection: ErpConnection) -> list[SyncListMapp
 
 def _mapping_of(row: SyncActorMapping) -> ActorTypeMapping:
     fields = sorted((FieldMapping.model_validate(item) for item in row.fields_json), key=_by_rank)
-    return ActorTypeMapping(actor_type=m.ActorType(row.actor_type), active=row.active, fields=tuple(fields))
+    return ActorTypeMapping(
+        actor_type=m.ActorType(row.actor_type),
+        active=row.active,
+        fields=tuple(fields),
+        sync_filter=SyncFilter.model_validate(row.filter_json or {}),
+    )
 
 
 def _defaults_of(row: SyncActorMapping) -> dict[str, FieldDefault]:
@@ -248,9 +261,11 @@ def activation_problems(
 def save_mapping(
     session: Session, connection: ErpConnection, mapping: ActorTypeMapping, *, erp_lists: ErpLists
 ) -> ActorTypeMapping:
-    """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's."""
+    """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's; the sync
+    filter stays as stored (``sync.filter_config`` saves it)."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
-    ranked = _ranked(mapping, mapping_of(session, connection, mapping.actor_type), erp_fields)
+    stored = mapping_of(session, connection, mapping.actor_type)
+    ranked = _ranked(mapping, stored, erp_fields).model_copy(update={"sync_filter": stored.sync_filter})
     _check(
         session,
         connection,
@@ -259,7 +274,7 @@ def save_mapping(
         erp_lists=erp_lists,
     )
     with changing(connection):
-        row = _actor_row(session, connection, mapping.actor_type)
+        row = actor_row(session, connection, mapping.actor_type)
         row.active = ranked.active
         row.fields_json = [field.model_dump(mode="json") for field in ranked.fields]
         session.flush()
@@ -272,11 +287,16 @@ def _ranked(mapping: ActorTypeMapping, stored: ActorTypeMapping, erp_fields: Seq
     return mapping.model_copy(update={"fields": tuple(sorted(fields, key=_by_rank))})
 
 
-def _actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
+def actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
     row = session.get(SyncActorMapping, (connection.id, actor_type.value))
     if row is None:
         row = SyncActorMapping(
-            connection_id=connection.id, actor_type=actor_type.value, active=False, fields_json=[], defaults_json={}
+            connection_id=connection.id,
+            actor_type=actor_type.value,
+            active=False,
+            fields_json=[],
+            defaults_json={},
+            filter_json={},
         )
         session.add(row)
     return row
@@ -338,7 +358,7 @@ def save_defaults(
         erp_lists=erp_lists,
     )
     with changing(connection):
-        row = _actor_row(session, connection, actor_type)
+        row = actor_row(session, connection, actor_type)
         row.defaults_json = {key: default.model_dump(mode="json") for key, default in defaults.items()}
         session.flush()
 
@@ -360,7 +380,7 @@ def save_ranks(session: Session, connection: ErpConnection, actor_type: m.ActorT
     rank = {key: index for index, key in enumerate(order)}
     fields = sorted((row.model_copy(update={"rank": rank[row.erp_field]}) for row in mapping.fields), key=_by_rank)
     with changing(connection):
-        _actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
+        actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
         session.flush()
 
 
@@ -412,7 +432,7 @@ def auto_map_connection(session: Session, connection: ErpConnection) -> None:
     field of a mapped type. Fields the connector stopped reporting keep their rows, shown *missing in ERP*."""
     with changing(connection):
         for actor_type, erp_fields in offered_fields(connection).items():
-            row = _actor_row(session, connection, actor_type)
+            row = actor_row(session, connection, actor_type)
             known = _mapping_of(row)
             added = _new_rows(known, erp_fields)
             if added:

@@ -35,6 +35,7 @@ class LinkState(StrEnum):
     OK = "ok"
     FAILING = "failing"
     BROKEN = "broken"
+    FILTERED = "filtered"  # outside the actor type's sync filter: nothing syncs until it is back inside
 
 
 # --- create and remove ----------------------------------------------------------------------------------------------
@@ -255,6 +256,18 @@ def _record_error(link: ErpLink, reason: ErrorCode, message: str, now: datetime)
 def mark_broken(link: ErpLink, message: str, *, now: datetime | None = None) -> None:
     _record_error(link, ErrorCode.NOT_FOUND, message, now or utcnow())
     link.state = LinkState.BROKEN.value
+    link.next_attempt_at = None
+
+
+def mark_outside(link: ErpLink, reason: str) -> None:
+    """The record is outside the sync filter (``sync.filters``): it stops syncing, says why, keeps its agreed values;
+    back inside, the next sync of it merges as usual and marks it synced."""
+    link.state = LinkState.FILTERED.value
+    link.last_error = reason
+    link.error_reason = None
+    link.error_cause = None
+    link.failing_since = None
+    link.attempts = 0
     link.next_attempt_at = None
 
 

@@ -107,6 +107,7 @@ class SyncActorMapping(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     fields_json: Mapped[list[Any]] = mapped_column(default=list)
     defaults_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    filter_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a SyncFilter (sync.filters)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
