@@ -11,7 +11,7 @@ from erpsync.crm import lists
 from erpsync.crm.fields import CrmList, EntityType
 from erpsync.protocol.models import Operator
 from erpsync.storage.tables import ErpConnection, SyncActorMapping
-from erpsync.sync import configuration, filter_config, filters
+from erpsync.sync import configuration, filter_config, filters, imports
 from erpsync.sync.mapping import FilterRestriction, SyncFilter
 from support.sync_world import CUSTOMER, World
 
@@ -147,3 +147,18 @@ def test_the_crm_filter_reads_entity_fields_of_persons_too() -> None:
         EntityType.PERSON,
     )
     assert problems == []
+
+
+def test_an_import_honours_the_erp_filter(world: World) -> None:
+    inside = world.erp_customer(name="Wholesaler", customer_group="WHOLESALE")
+    outside = world.erp_customer(name="Shop", customer_group="RETAIL")
+    _with_filter(world, WHOLESALE_ONLY)
+    rows = {row.erp_key: row for row in imports.preview(world.engine, world.connection_id, CUSTOMER)}
+    assert rows[inside].verb is imports.Verb.CREATE
+    assert (rows[outside].verb, rows[outside].reason) == (
+        imports.Verb.SKIP,
+        "outside the sync filter of the actor type",
+    )
+    job = imports.run_import(world.engine, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+    assert job is not None
+    assert (job.created, job.skipped) == (1, 1)
