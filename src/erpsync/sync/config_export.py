@@ -143,6 +143,7 @@ def _mapping_spec(mapping: ActorTypeMapping, defaults: dict[str, FieldDefault]) 
             for row in sorted(mapping.fields, key=lambda row: row.rank)
         ),
         defaults={key: DefaultSpec(value=d.value, ask_user=d.ask_user) for key, d in sorted(defaults.items())},
+        filter=mapping.sync_filter,
     )
 
 

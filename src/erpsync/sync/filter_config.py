@@ -35,13 +35,7 @@ def save_filter(
 ) -> SyncFilter:
     """Replace the sync filter of one actor type; the filter as saved. The engine's next sync of a record applies it."""
     with unit_of_work(session):
-        erp_fields = configuration.erp_fields_of(session, connection, actor_type.value)
-        problems = filters.filter_problems(sync_filter, erp_fields, ENTITY_FOR_ACTOR[actor_type])
-        if problems:
-            raise configuration.ConfigurationRefusedError(problems)
-        with configuration.changing(connection):
-            configuration.actor_row(session, connection, actor_type).filter_json = sync_filter.model_dump(mode="json")
-            session.flush()
+        store_filter(session, connection, actor_type, sync_filter)
         detail = {"actor_type": actor_type.value, "filter": sync_filter.model_dump(mode="json")}
         detail |= {} if by is not None else {"via": "cli"}
         audit.record(
@@ -53,6 +47,17 @@ def save_filter(
             detail=detail,
         )
     return sync_filter
+
+
+def store_filter(session: Session, connection: ErpConnection, actor_type: m.ActorType, sync_filter: SyncFilter) -> None:
+    """Check and write the filter in the caller's transaction (``save_filter``, a configuration file's apply)."""
+    erp_fields = configuration.erp_fields_of(session, connection, actor_type.value)
+    problems = filters.filter_problems(sync_filter, erp_fields, ENTITY_FOR_ACTOR[actor_type])
+    if problems:
+        raise configuration.ConfigurationRefusedError(problems)
+    with configuration.changing(connection):
+        configuration.actor_row(session, connection, actor_type).filter_json = sync_filter.model_dump(mode="json")
+        session.flush()
 
 
 @dataclass(frozen=True)
