@@ -5,8 +5,8 @@ answers 422 with every reason (``configuration.refused``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
+from erpsync.api.filter_schemas import FilterPreviewPublic
 from erpsync.errors import NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
@@ -18,20 +18,6 @@ from erpsync.sync.work import Engine
 router = APIRouter(tags=["configuration"])
 
 _FILTER = "/connections/{connection_id}/filters/{actor_type}"
-
-
-class FilterPreviewPublic(BaseModel):
-    """What a candidate filter would do to today's links of the actor type."""
-
-    model_config = ConfigDict(frozen=True)
-
-    links: int
-    checked: int
-    would_stop: int
-    would_resume: int
-    missing: int
-    bounded: bool
-    limit: int = filter_config.PREVIEW_LIMIT
 
 
 def _connection(session: SessionDep, admin: User, connection_id: int, actor_type: str) -> ErpConnection:
@@ -68,11 +54,4 @@ def preview_filter(
 ) -> FilterPreviewPublic:
     _connection(session, admin, connection_id, actor_type)
     shown = filter_config.preview(Engine(database, clients), connection_id, m.ActorType(actor_type), body)
-    return FilterPreviewPublic(
-        links=shown.links,
-        checked=shown.checked,
-        would_stop=shown.would_stop,
-        would_resume=shown.would_resume,
-        missing=shown.missing,
-        bounded=shown.bounded,
-    )
+    return FilterPreviewPublic.of(shown)
