@@ -45,20 +45,22 @@ def holds(restriction: FilterRestriction, value: Any) -> bool:
 
 # --- checking a filter ----------------------------------------------------------------------------------------------
 
-_CRM_AS_ERP = {
+CRM_AS_ERP = {
     CrmFieldType.TEXT: FieldType.TEXT,
     CrmFieldType.DATE: FieldType.DATETIME,
     CrmFieldType.LIST: FieldType.LIST,
 }
 """The operators a CRM field takes are those of the ERP field type it pairs with."""
 _MULTI = (Operator.BETWEEN, Operator.ONE_OF, Operator.NOT_ONE_OF)
+_BLANK_ALLOWED = frozenset({Operator.EQ, Operator.NE, Operator.IS_NOT})
+"""Operators whose value may be null: a blank value (``isnot`` null: *has a value*)."""
 
 
 def filter_problems(sync_filter: SyncFilter, erp_fields: Sequence[FieldMeta], entity: EntityType) -> list[Problem]:
     """Every problem of ``sync_filter``: an unknown field, an operator that does not fit the field's type, the wrong
     number of values (the rules of the advanced search)."""
     erp_types = {meta.key: meta.type for meta in erp_fields}
-    crm_types = {key: _CRM_AS_ERP[field.type] for key, field in CRM_FIELDS[entity].items()}
+    crm_types = {key: CRM_AS_ERP[field.type] for key, field in CRM_FIELDS[entity].items()}
     return [
         Problem(restriction.field, message, scope=f"filter.{side}.{index}")
         for side, restrictions, types in (("erp", sync_filter.erp, erp_types), ("crm", sync_filter.crm, crm_types))
@@ -75,8 +77,8 @@ def _problem(restriction: FilterRestriction, field_type: FieldType | None) -> st
     if operator not in allowed:
         names = ", ".join(sorted(allowed)) or "none"
         return f"{operator.value!r} does not apply to a {field_type.value} field (use: {names})"
-    if any(value is None for value in restriction.values):
-        return "filter values cannot be null"
+    if operator not in _BLANK_ALLOWED and any(value is None for value in restriction.values):
+        return "filter values cannot be null (only =, != and isnot take null: a blank value)"
     return _count_problem(operator, count)
 
 
