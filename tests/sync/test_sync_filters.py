@@ -11,7 +11,7 @@ from erpsync.crm import lists
 from erpsync.crm.fields import CrmList, EntityType
 from erpsync.protocol.models import Operator
 from erpsync.storage.tables import ErpConnection, SyncActorMapping
-from erpsync.sync import configuration, filter_config, filters, imports
+from erpsync.sync import configuration, filter_config, filters, imports, resync
 from erpsync.sync.mapping import FilterRestriction, SyncFilter
 from support.sync_world import CUSTOMER, World
 
@@ -162,3 +162,22 @@ def test_an_import_honours_the_erp_filter(world: World) -> None:
     job = imports.run_import(world.engine, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
     assert job is not None
     assert (job.created, job.skipped) == (1, 1)
+
+
+def test_a_resync_leaves_a_record_outside_the_filter_alone(world: World) -> None:
+    company_id, erp_key, _ = _pair_in_group(world, "RETAIL", email="a@acme.example")
+    world.erp_update(erp_key, email="erp@acme.example")
+    _with_filter(world, WHOLESALE_ONLY)
+    done = resync.run_resync(world.engine, resync.start_resync(world.engine, world.connection_id).id)
+    assert done is not None
+    assert done.status == "done"
+    assert world.erp_values(erp_key)["email"] == "erp@acme.example"
+    assert world.crm_values(company_id)["EMAIL"] == "a@acme.example"
+
+
+def test_the_preview_says_when_it_looked_at_the_first_links_only(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for group in ("RETAIL", "RETAIL", "WHOLESALE"):
+        _pair_in_group(world, group)
+    monkeypatch.setattr(filter_config, "PREVIEW_LIMIT", 2)  # the bound, made small: 1,000 links is a slow test
+    shown = filter_config.preview(world.engine, world.connection_id, CUSTOMER, WHOLESALE_ONLY)
+    assert (shown.links, shown.checked, shown.would_stop, shown.bounded) == (3, 2, 2, True)
