@@ -40,6 +40,8 @@ def test_a_filter_is_previewed_saved_and_stops_a_record_outside_it_until_it_is_b
     assert link["state"] == "filtered"
     assert str(link["last_error"]).startswith("outside the sync filter (ERP: customer_group oneof WHOLESALE")
     assert synced.company()["email"] == "a@acme.example"
+    health = ok(synced.admin.get(f"{synced.base}/health"))
+    assert (health["in_sync"], health["filtered"]) == (0, 1)
     synced.sample.erp.update_actor(COMPANY, ActorType.CUSTOMER, synced.erp_key, {"customer_group": "WHOLESALE"})
     ok(synced.sync())
     assert _section(synced)["state"] == "ok"

@@ -301,6 +301,7 @@ class LinkCounts:
     in_sync: int
     failing: int
     broken: int
+    filtered: int = 0  # outside the sync filter: not syncing, by choice
 
 
 def link_counts(session: Session, connection_id: int) -> LinkCounts:
@@ -312,4 +313,5 @@ def link_counts(session: Session, connection_id: int) -> LinkCounts:
         in_sync=counts.get(LinkState.OK.value, 0),
         failing=counts.get(LinkState.FAILING.value, 0),
         broken=counts.get(LinkState.BROKEN.value, 0),
+        filtered=counts.get(LinkState.FILTERED.value, 0),
     )
