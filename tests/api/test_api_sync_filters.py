@@ -61,6 +61,7 @@ def test_a_bad_filter_is_refused_with_every_reason_and_nothing_changes(synced: S
         ["filter.crm.0", "NOPE"],
     ]
     assert ok(synced.admin.get(url)) == {"erp": [], "crm": []}
+    assert synced.admin.post(f"{url}/preview", json=bad).status_code == 422
     assert synced.admin.put(url, json={"erp": [{"field": "x", "operator": "like", "values": []}]}).status_code == 422
     assert synced.admin.get(f"{synced.base}/filters/nothing").status_code == 404
     assert user.get(url).status_code == 403

@@ -4,11 +4,13 @@
 problem (``configuration.ConfigurationRefusedError``) and nothing changes. ``preview`` counts, among the actor type's
 linked records, those a candidate filter would stop syncing and those it would let sync again: the CRM side is read
 from the hub's database; when the filter restricts ERP fields, the linked actors are read from the connector
-(``get_actors``), for the first ``PREVIEW_LIMIT`` links only, and the preview says when it was bounded.
+(``get_actors``), for the first ``PREVIEW_LIMIT`` links only, and the preview says when it was bounded. A bad
+candidate is refused like a save.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -51,13 +53,16 @@ def save_filter(
 
 def store_filter(session: Session, connection: ErpConnection, actor_type: m.ActorType, sync_filter: SyncFilter) -> None:
     """Check and write the filter in the caller's transaction (``save_filter``, a configuration file's apply)."""
-    erp_fields = configuration.erp_fields_of(session, connection, actor_type.value)
-    problems = filters.filter_problems(sync_filter, erp_fields, ENTITY_FOR_ACTOR[actor_type])
-    if problems:
-        raise configuration.ConfigurationRefusedError(problems)
+    _refuse_if_bad(sync_filter, configuration.erp_fields_of(session, connection, actor_type.value), actor_type)
     with configuration.changing(connection):
         configuration.actor_row(session, connection, actor_type).filter_json = sync_filter.model_dump(mode="json")
         session.flush()
+
+
+def _refuse_if_bad(sync_filter: SyncFilter, erp_fields: Sequence[m.FieldMeta], actor_type: m.ActorType) -> None:
+    problems = filters.filter_problems(sync_filter, erp_fields, ENTITY_FOR_ACTOR[actor_type])
+    if problems:
+        raise configuration.ConfigurationRefusedError(problems)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ def _sample(engine: Engine, connection_id: int, actor_type: m.ActorType, candida
         connection = session.get(ErpConnection, connection_id)
         if connection is None or connection.deleted_at is not None:
             raise NotFoundError(f"no ERP connection with id {connection_id}")
+        _refuse_if_bad(candidate, configuration.erp_fields_of(session, connection, actor_type.value), actor_type)
         mapping = engine.load_config(session, connection).mappings.get(actor_type)
         current = mapping.sync_filter if mapping is not None else SyncFilter()
         scope = (ErpLink.connection_id == connection_id, ErpLink.actor_type == actor_type.value)
