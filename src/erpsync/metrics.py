@@ -86,13 +86,13 @@ class _StateCollector(Collector):
         )
         links = GaugeMetricFamily(
             "erpsync_links",
-            "Links per active connection, by state (ok, failing, broken)",
+            "Links per active connection, by state (ok, failing, broken, filtered)",
             labels=["connection_id", "state"],
         )
         for connection in self._state.connections:
             if connection.last_success_age_seconds is not None:
                 age.add_metric([str(connection.connection_id), connection.name], connection.last_success_age_seconds)
-            for state in ("ok", "failing", "broken"):
+            for state in ("ok", "failing", "broken", "filtered"):
                 links.add_metric([str(connection.connection_id), state], connection.links.get(state, 0))
         yield age
         yield links

@@ -104,6 +104,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", f"{_CONNECTION}/ranks"): ADMIN,
     ("GET", f"{_CONNECTION}/policy"): ADMIN,
     ("POST", f"{_CONNECTION}/policy"): ADMIN,
+    ("GET", f"{_CONNECTION}/filters"): ADMIN,
+    ("POST", f"{_CONNECTION}/filters"): ADMIN,
     ("GET", f"{_SYNC}/priority"): ADMIN,
     ("POST", f"{_SYNC}/priority"): ADMIN,
     ("POST", f"{_CONNECTION}/active"): ADMIN,

@@ -18,12 +18,12 @@ from erpsync import administration, audit
 from erpsync.connectors.sample.fields import LISTS
 from erpsync.crm.fields import CrmList
 from erpsync.crypto import Cipher, key_from_secret
-from erpsync.protocol.models import ActorType, Config
+from erpsync.protocol.models import ActorType, Config, Operator
 from erpsync.sdk.connector import ConnectionStore
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
-from erpsync.sync import config_file, configuration, configure, connections, setup
+from erpsync.sync import config_file, configuration, configure, connections, filter_config, setup
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import FileRefusedError
@@ -35,7 +35,9 @@ from erpsync.sync.mapping import (
     ErpDeletePolicy,
     FieldDefault,
     FieldMapping,
+    FilterRestriction,
     ListMapping,
+    SyncFilter,
 )
 from erpsync.sync.merge import Direction, Policy
 from erpsync.testing.db import database, postgres_database, postgres_url, sqlite_template
@@ -43,6 +45,10 @@ from erpsync.testing.sample import RunningSample, running_sample
 
 __all__ = ["database", "postgres_url", "sqlite_template"]
 
+WHOLESALE = SyncFilter(
+    erp=(FilterRestriction(field="customer_group", operator=Operator.ONE_OF, values=("WHOLESALE",)),),
+    crm=(FilterRestriction(field="NUMBER1", operator=Operator.IS_NOT, values=("",)),),
+)
 ANNA_PASSWORD = "Lighthouse-Kettle-Orbit-42"
 
 
@@ -182,6 +188,7 @@ def _configure_main(hub: Hub, main_id: int, countries: dict[str, int], *, by: in
         configure.save_list_mappings(session, clients, main, lists, by=by)
         configure.save_defaults(session, clients, main, ActorType.CUSTOMER, defaults, by=by)
         configure.save_policy(session, main, policy=Policy.CRM, no_blank_overwrite=True, by=by)
+        filter_config.save_filter(session, main, ActorType.CUSTOMER, WHOLESALE, by=by)
         configure.activate(session, clients, main, by=by)
 
 
@@ -201,6 +208,7 @@ def test_export_names_everything_and_holds_no_secret(hub_a: Hub, sample: Running
     customer = main.mappings[ActorType.CUSTOMER]
     assert [row.erp for row in customer.fields[:3]] == ["country", "email", "name"]
     assert customer.defaults["currency"].value == "DKK"
+    assert customer.filter == WHOLESALE
     assert main.list_mappings["country"].items["DK"] == "Denmark"
     assert main.list_mappings["country"].items["FI"] is None
     second = config.connections[0]
@@ -388,7 +396,7 @@ def test_load_refuses_what_no_hub_could_apply() -> None:
         "connectors:\n- {name: Sample, url: 'http://127.0.0.1:1', secret: {env: A, file: b}}\n"
         "connections:\n"
         '- name: "Ma\\tin"\n  connector: Sample\n'
-        "  mappings: {customer: {filters: [{country: DK}]}, robot: {}}\n"
+        "  mappings: {customer: {filter: {erp: [{field: country, operator: like}]}}, robot: {}}\n"
         "- {name: main, connector: Sample}\n"
         "users:\n- {login: anna, licences: [gold]}\n"
     )
@@ -397,7 +405,7 @@ def test_load_refuses_what_no_hub_could_apply() -> None:
     problems = "\n".join(refused.value.problems)
     assert "connectors[Sample].secret: a secret reference names exactly one of env or file" in problems
     assert "connections[0].name: must not contain control characters" in problems
-    assert "connections[0].mappings.customer.filters: record filters are not supported by this hub yet" in problems
+    assert "connections[0].mappings.customer.filter.erp[0].operator" in problems
     assert "connections[0].mappings.robot" in problems
     assert "users[anna].licences[0]" in problems
     with pytest.raises(FileRefusedError, match=r"connections\[main\]: named 2 times"):

@@ -105,6 +105,7 @@ class HealthPublic(BaseModel):
     in_sync: int
     failing: int
     broken: int
+    filtered: int = 0
     last_run: RunPublic | None
 
 

@@ -93,6 +93,7 @@ def connections_health(name: str = CONNECTION, as_json: bool = output.JSON_OPTIO
 def _health_table(name: str, health: HealthPublic) -> None:
     last = health.last_run
     fields: dict[str, object] = {"in sync": health.in_sync, "failing": health.failing, "broken": health.broken}
+    fields["outside the sync filter"] = health.filtered
     fields["last run"] = f"{last.id} {last.kind} {last.status} at {last.started_at:%Y-%m-%d %H:%M:%S}" if last else None
     output.print_fields(f"connection {name}", fields)
 

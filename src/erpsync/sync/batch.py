@@ -21,7 +21,7 @@ from erpsync.errors import Action, ErpsyncError, ErrorCode
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, utcnow
-from erpsync.sync import conflicts, links, locks, moves, runs
+from erpsync.sync import conflicts, filters, links, locks, moves, runs
 from erpsync.sync.record import Plan, RecordResult, counts_of, plan_record
 from erpsync.sync.work import Engine, Pass
 
@@ -76,6 +76,7 @@ class Outcome:
     plan: Plan | None = None
     error: runs.RecordError | None = None
     broken: bool = False
+    outside: str | None = None  # why the record is outside the sync filter (``sync.filters``)
 
 
 Finish = Callable[[Session], None]
@@ -122,7 +123,11 @@ def sync_pairs(
         if actor.actor_type is not p.actor_type:
             message = f"the connector returned a {actor.actor_type} for a {p.actor_type}"
             outcomes.append(Outcome(link, error=runs.RecordError(ErrorCode.CONNECTOR.value, message)))
-        elif link.id in records:  # a CRM entity deleted meanwhile: the CRM pass removes its link
+        elif link.id not in records:  # a CRM entity deleted meanwhile: the CRM pass removes its link
+            continue
+        elif outside := filters.outside_reason(p.mapping.sync_filter, actor.fields, records[link.id].values):
+            outcomes.append(Outcome(link, outside=outside))
+        else:
             plans.append(plan_record(p, link, actor, records[link.id], parents))
     busy = [plan for plan in plans if not plan.idle or plan.link.state != links.LinkState.OK.value]
     outcomes += [Outcome(plan.link, plan=plan) for plan in plans if plan not in busy]
@@ -244,6 +249,9 @@ def _apply_one(
 ) -> RecordResult | None:
     if link is None:  # disconnected meanwhile
         return None
+    if outcome.outside is not None:
+        links.mark_outside(link, outcome.outside)
+        return RecordResult(link_id=link.id, state=link.state)
     if outcome.broken:
         links.mark_broken(link, "the ERP actor was deleted or is missing")
         return _failed(session, batch, link, runs.RecordError(ErrorCode.NOT_FOUND.value, link.last_error or ""), now)

@@ -145,6 +145,7 @@ def _mapping_spec(mapping: ActorTypeMapping, defaults: dict[str, FieldDefault]) 
         defaults={key: DefaultSpec(value=d.value, ask_user=d.ask_user) for key, d in sorted(defaults.items())},
         erp_delete=mapping.erp_delete,
         crm_delete=mapping.crm_delete,
+        filter=mapping.sync_filter,
     )
 
 

@@ -31,7 +31,7 @@ from erpsync.crm.fields import CrmList
 from erpsync.crm.lists import MAX_LABEL_LENGTH
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, Value
-from erpsync.sync.mapping.models import CrmDeletePolicy, ErpDeletePolicy
+from erpsync.sync.mapping.models import CrmDeletePolicy, ErpDeletePolicy, SyncFilter
 from erpsync.sync.merge import Direction, Policy
 from erpsync.text import has_control
 
@@ -120,23 +120,15 @@ class DefaultSpec(_Strict):
 
 
 class ActorMappingSpec(_Strict):
-    """One actor type's mapping: ``fields`` in rank order (the first is shown first), the create defaults."""
+    """One actor type's mapping: ``fields`` in rank order (the first is shown first), the create defaults, the sync
+    filter."""
 
     active: bool = False
     fields: tuple[FieldSpec, ...] = ()
     defaults: dict[str, DefaultSpec] = Field(default_factory=dict)
     erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP  # docs/concepts.md *Deletes*
     crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
-    # The place of record filters (which ERP actors sync, e.g. by a field's value) once the product has them. Until
-    # then a file that sets any is refused rather than silently applied without them.
-    filters: tuple[dict[str, Value], ...] = ()
-
-    @field_validator("filters")
-    @classmethod
-    def _no_filters_yet(cls, filters: tuple[dict[str, Value], ...]) -> tuple[dict[str, Value], ...]:
-        if filters:
-            raise ValueError("record filters are not supported by this hub yet")
-        return filters
+    filter: SyncFilter = SyncFilter()  # which records sync at all (``sync.filters``); none: every record
 
 
 class ListMappingSpec(_Strict):

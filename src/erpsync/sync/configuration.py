@@ -39,6 +39,7 @@ from erpsync.sync.mapping import (
     FieldMapping,
     ListMapping,
     Problem,
+    SyncFilter,
 )
 from erpsync.sync.merge import Direction, Policy, Side
 from erpsync.sync.metadata_languages import localized
@@ -215,6 +216,7 @@ def _mapping_of(row: SyncActorMapping) -> ActorTypeMapping:
         fields=tuple(fields),
         erp_delete=ErpDeletePolicy(row.erp_delete),
         crm_delete=CrmDeletePolicy(row.crm_delete),
+        sync_filter=SyncFilter.model_validate(row.filter_json or {}),
     )
 
 
@@ -263,9 +265,11 @@ def activation_problems(
 def save_mapping(
     session: Session, connection: ErpConnection, mapping: ActorTypeMapping, *, erp_lists: ErpLists
 ) -> ActorTypeMapping:
-    """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's."""
+    """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's; the sync
+    filter stays as stored (``sync.filter_config`` saves it)."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
-    ranked = _ranked(mapping, mapping_of(session, connection, mapping.actor_type), erp_fields)
+    stored = mapping_of(session, connection, mapping.actor_type)
+    ranked = _ranked(mapping, stored, erp_fields).model_copy(update={"sync_filter": stored.sync_filter})
     _check(
         session,
         connection,
@@ -274,7 +278,7 @@ def save_mapping(
         erp_lists=erp_lists,
     )
     with changing(connection):
-        row = _actor_row(session, connection, mapping.actor_type)
+        row = actor_row(session, connection, mapping.actor_type)
         row.active = ranked.active
         row.fields_json = [field.model_dump(mode="json") for field in ranked.fields]
         row.erp_delete, row.crm_delete = ranked.erp_delete.value, ranked.crm_delete.value
@@ -288,11 +292,18 @@ def _ranked(mapping: ActorTypeMapping, stored: ActorTypeMapping, erp_fields: Seq
     return mapping.model_copy(update={"fields": tuple(sorted(fields, key=_by_rank))})
 
 
-def _actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
+def actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
     row = session.get(SyncActorMapping, (connection.id, actor_type.value))
     if row is None:
-        row = SyncActorMapping(connection_id=connection.id, actor_type=actor_type.value, active=False, fields_json=[])
-        row.defaults_json, row.erp_delete, row.crm_delete = {}, ErpDeletePolicy.KEEP, CrmDeletePolicy.UNLINK
+        row = SyncActorMapping(
+            connection_id=connection.id,
+            actor_type=actor_type.value,
+            active=False,
+            fields_json=[],
+            defaults_json={},
+            filter_json={},
+        )
+        row.erp_delete, row.crm_delete = ErpDeletePolicy.KEEP, CrmDeletePolicy.UNLINK
         session.add(row)
     return row
 
@@ -353,7 +364,7 @@ def save_defaults(
         erp_lists=erp_lists,
     )
     with changing(connection):
-        row = _actor_row(session, connection, actor_type)
+        row = actor_row(session, connection, actor_type)
         row.defaults_json = {key: default.model_dump(mode="json") for key, default in defaults.items()}
         session.flush()
 
@@ -375,7 +386,7 @@ def save_ranks(session: Session, connection: ErpConnection, actor_type: m.ActorT
     rank = {key: index for index, key in enumerate(order)}
     fields = sorted((row.model_copy(update={"rank": rank[row.erp_field]}) for row in mapping.fields), key=_by_rank)
     with changing(connection):
-        _actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
+        actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
         session.flush()
 
 
@@ -427,7 +438,7 @@ def auto_map_connection(session: Session, connection: ErpConnection) -> None:
     field of a mapped type. Fields the connector stopped reporting keep their rows, shown *missing in ERP*."""
     with changing(connection):
         for actor_type, erp_fields in offered_fields(connection).items():
-            row = _actor_row(session, connection, actor_type)
+            row = actor_row(session, connection, actor_type)
             known = _mapping_of(row)
             added = _new_rows(known, erp_fields)
             if added:

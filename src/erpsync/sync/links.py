@@ -38,6 +38,7 @@ class LinkState(StrEnum):
     OK = "ok"
     FAILING = "failing"
     BROKEN = "broken"
+    FILTERED = "filtered"  # outside the actor type's sync filter: nothing syncs until it is back inside
 
 
 # --- create and remove ----------------------------------------------------------------------------------------------
@@ -272,6 +273,17 @@ def mark_merged_away(link: ErpLink, message: str, *, now: datetime) -> None:
     link.failing_since = now
     link.last_error_at = now
     link.state = LinkState.BROKEN.value
+
+
+def mark_outside(link: ErpLink, reason: str) -> None:
+    """The record is outside the sync filter (``sync.filters``): it stops syncing, says why, keeps its agreed values;
+    back inside, the next sync of it merges as usual and marks it synced."""
+    link.state = LinkState.FILTERED.value
+    link.last_error = reason
+    link.error_reason = None
+    link.error_cause = None
+    link.failing_since = None
+    link.attempts = 0
     link.next_attempt_at = None
 
 
@@ -305,6 +317,7 @@ class LinkCounts:
     in_sync: int
     failing: int
     broken: int
+    filtered: int = 0  # outside the sync filter: not syncing, by choice
 
 
 def link_counts(session: Session, connection_id: int) -> LinkCounts:
@@ -316,4 +329,5 @@ def link_counts(session: Session, connection_id: int) -> LinkCounts:
         in_sync=counts.get(LinkState.OK.value, 0),
         failing=counts.get(LinkState.FAILING.value, 0),
         broken=counts.get(LinkState.BROKEN.value, 0),
+        filtered=counts.get(LinkState.FILTERED.value, 0),
     )

@@ -7,7 +7,8 @@ into the CRM), for the whole connection, one actor type, or chosen CRM records o
 resync itself is a background job (``erpsync.sync.jobs``) over the scope's links in id order, a page at a time: the
 actors are read, ERP values saved (outside any transaction), then the CRM writes, the links' new agreed values, the
 history events (and so the field history: the run can be undone from its page) and the cursor (the last link id
-done) are stored in one transaction. Broken links are left alone.
+done) are stored in one transaction. Broken links, and records outside the sync filter (``sync.filters``), are left
+alone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from erpsync.crm.service import CrmRecord, read_record, write_records
 from erpsync.errors import ErrorCode, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink, SyncJob, utcnow
-from erpsync.sync import jobs, links, runs
+from erpsync.sync import filters, jobs, links, runs
 from erpsync.sync.merge import Decision, MergeResult, Side, Snapshot, push
 from erpsync.sync.work import Engine, Pass, passes
 
@@ -161,6 +162,8 @@ class ResyncPager:
                 error = runs.RecordError(ErrorCode.NOT_FOUND.value, "the ERP actor was deleted or is missing")
                 pushed.append(Pushed(link, None, error))
                 continue
+            if filters.outside_reason(p.mapping.sync_filter, actor.fields, record.values):
+                continue  # outside the sync filter: a resync writes it on neither side either
             snapshot = Snapshot(
                 agreed=link.agreed_json, crm=p.from_crm(record.values).values, erp=p.from_erp(actor.fields).values
             )

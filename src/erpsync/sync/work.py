@@ -67,7 +67,10 @@ class Pass:
 
     @property
     def field_keys(self) -> list[str]:
-        return [row.erp_field for row in self.mapping.fields if row.synced]
+        """The ERP fields the engine reads: the synced ones and those the ERP sync filter restricts."""
+        synced = [row.erp_field for row in self.mapping.fields if row.synced]
+        filtered = [r.field for r in self.mapping.sync_filter.erp if r.field not in synced]
+        return synced + list(dict.fromkeys(filtered))
 
     @cached_property
     def rules(self) -> dict[str, FieldRule]:

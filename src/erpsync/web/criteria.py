@@ -8,10 +8,10 @@ take comma-separated values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy.orm import Session
-from starlette.datastructures import QueryParams
+from starlette.datastructures import FormData, QueryParams
 
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
@@ -19,6 +19,8 @@ from erpsync.sync import connections, erp_tab
 from erpsync.web.erp_values import parse_value
 from erpsync.web.error_pages import or_404
 
+Params = QueryParams | FormData
+"""The query string (the searches) or a posted form (the sync filter screen)."""
 ADVANCED_ROWS = 3
 MULTI_VALUE = frozenset({m.Operator.ONE_OF, m.Operator.NOT_ONE_OF})
 
@@ -29,22 +31,24 @@ def searchable(session: Session, user: User, connection_id: int, actor_type: m.A
     return erp_tab.searchable_fields(connection, actor_type)
 
 
-def restrictions(params: QueryParams, fields: Sequence[m.FieldMeta]) -> list[erp_tab.RestrictionInput]:
-    """The filled rows; a value of the wrong kind goes as typed, and the search names it."""
+def restrictions(
+    params: Params, fields: Sequence[m.FieldMeta], rows: Iterable[int] = range(ADVANCED_ROWS)
+) -> list[erp_tab.RestrictionInput]:
+    """The filled rows of ``rows``; a value of the wrong kind goes as typed, and the search names it."""
     metas = {meta.key: meta for meta in fields}
     chosen = []
-    for index in filled_rows(params):
+    for index in (index for index in rows if params.get(f"field.{index}")):
         key = str(params.get(f"field.{index}") or "")
         chosen.append(_restriction(metas.get(key), str(params.get(f"operator.{index}") or ""), params, index))
     return chosen
 
 
-def filled_rows(params: QueryParams) -> list[int]:
+def filled_rows(params: Params) -> list[int]:
     """The rows with a field chosen, in order."""
     return [index for index in range(ADVANCED_ROWS) if params.get(f"field.{index}")]
 
 
-def _restriction(meta: m.FieldMeta | None, operator: str, params: QueryParams, index: int) -> erp_tab.RestrictionInput:
+def _restriction(meta: m.FieldMeta | None, operator: str, params: Params, index: int) -> erp_tab.RestrictionInput:
     field_type = meta.type if meta else m.FieldType.TEXT
     texts = [str(params.get(f"value.{index}") or "")]
     if operator == m.Operator.BETWEEN:

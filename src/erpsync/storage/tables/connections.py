@@ -109,6 +109,7 @@ class SyncActorMapping(Base):
     defaults_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
     erp_delete: Mapped[str] = mapped_column(String(16), default="keep", server_default="keep")
     crm_delete: Mapped[str] = mapped_column(String(24), default="unlink", server_default="unlink")
+    filter_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a SyncFilter (sync.filters)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

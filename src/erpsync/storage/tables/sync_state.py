@@ -41,7 +41,7 @@ class ErpLink(Base):
     actor_type: Mapped[str] = mapped_column(String(32))
     erp_key: Mapped[str] = mapped_column(String(255))
     agreed_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, broken
+    state: Mapped[str] = mapped_column(String(16), default="ok")  # ok, failing, broken, filtered
     last_sync_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(32))

@@ -15,7 +15,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
-from erpsync.sync import links
+from erpsync.sync import filters, links
 from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
 from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.merge import Side
@@ -148,6 +148,8 @@ class Classifier:
     ) -> Verdict | Unmatched:
         if link is not None:
             return Verdict(actor, Verb.LINK, link.entity_id, Reason("linked_already"), already_linked=True)
+        if not filters.inside_erp(self.p.mapping.sync_filter.erp, actor.fields):  # imports honour the ERP filter
+            return Verdict(actor, Verb.SKIP, why=Reason("outside_filter"))
         company_id = None
         if self.p.entity_type is EntityType.PERSON:
             parent = (actor.parent_type.value if actor.parent_type else "", actor.parent_key or "")

@@ -17,6 +17,7 @@ _ENGLISH = {
     "taken_by_erp": "the CRM {entity} matched by {criterion} is linked to another ERP {actor_type} already",
     "taken_in_import": "the CRM {entity} matched by {criterion} is linked to another actor of this import already",
     "not_found": "not found in the ERP",
+    "outside_filter": "outside the sync filter of the actor type",
     "crm_refused": "the CRM refused a value: {message}",
 }
 CODES = frozenset(_ENGLISH)

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from erpsync.crm.fields import CRM_FIELDS, CrmField, CrmFieldType, CrmList, EntityType
-from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType, Value
+from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType, Operator, Value
 from erpsync.sync.merge import Direction, FieldRule, Policy, Side
 
 CrmItemId = int
@@ -57,12 +57,33 @@ ERP_ACTIVE_FIELD = "active"
 """The key of the checkbox an ERP actor is deactivated by, where the connector's actor fields offer it."""
 
 
+class FilterRestriction(_Frozen):
+    """One restriction of a sync filter: a field, a search operator and its values (like the advanced search's)."""
+
+    field: str = Field(min_length=1, max_length=255)
+    operator: Operator
+    values: tuple[Value, ...] = Field(default=(), max_length=100)
+
+
+class SyncFilter(_Frozen):
+    """Which records of an actor type sync at all: every ERP restriction holds on the actor's values and every CRM
+    restriction on the CRM record's (``sync.filters``). Empty on both sides (the default): every record syncs."""
+
+    erp: tuple[FilterRestriction, ...] = Field(default=(), max_length=50)
+    crm: tuple[FilterRestriction, ...] = Field(default=(), max_length=50)
+
+    @property
+    def empty(self) -> bool:
+        return not self.erp and not self.crm
+
+
 class ActorTypeMapping(_Frozen):
     actor_type: ActorType
     active: bool = False  # the master switch "sync ERP <actor> to CRM <entity>"
     fields: tuple[FieldMapping, ...] = ()
     erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP
     crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
+    sync_filter: SyncFilter = SyncFilter()
 
 
 class ListMapping(_Frozen):
