@@ -1,10 +1,9 @@
-"""``configuration.auto_completed``: what ``erpsync mappings auto`` saves (pure, no database)."""
+"""``mapping.auto_completed``: what ``erpsync mappings auto`` saves (pure, no database)."""
 
 from __future__ import annotations
 
 from erpsync.protocol.models import Access, ActorType, FieldMeta, FieldType
-from erpsync.sync.configuration import auto_completed
-from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
+from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, auto_completed
 from erpsync.sync.merge import Direction
 
 

@@ -38,6 +38,7 @@ from erpsync.crm.fields import CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration, configure, deletes
+from erpsync.sync import mapping as mapping_rules
 from erpsync.sync.configuration_views import (
     DefaultsView,
     FieldRowView,
@@ -192,7 +193,7 @@ def mappings_auto(
     """Pair each ERP field without a CRM field by key or an obvious synonym, and save; rows already paired stay."""
     with _configuring(name, write=True) as (session, clients, connection):
         parsed, erp_fields = _actor_type(session, connection, actor_type)
-        mapping = configuration.auto_completed(
+        mapping = mapping_rules.auto_completed(
             configuration.mapping_of(session, connection, parsed), erp_fields, direction=direction
         )
         if switch_on:

@@ -41,7 +41,7 @@ from erpsync.sync.mapping import (
     Problem,
     SyncFilter,
 )
-from erpsync.sync.merge import Direction, Policy, Side
+from erpsync.sync.merge import Policy
 from erpsync.sync.metadata_languages import localized
 
 ErpLists = Mapping[str, Sequence[m.ListItem]]
@@ -455,36 +455,6 @@ def _new_rows(mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> l
         for row in auto
         if row.erp_field not in present
     ]
-
-
-def auto_completed(
-    mapping: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta], *, direction: Direction = Direction.NONE
-) -> ActorTypeMapping:
-    """The mapping with each row that has no CRM field paired as ``rules.auto_map`` pairs it (with a CRM field no
-    other row uses), and each paired row without a direction given ``direction``. Rows already paired keep their CRM
-    field; the master switch stays as it is."""
-    suggested = {
-        row.erp_field: row.crm_field for row in rules.auto_map(erp_fields, rules.ENTITY_FOR_ACTOR[mapping.actor_type])
-    }
-    metas = {meta.key: meta for meta in erp_fields}
-    taken: set[str | None] = {None, *(row.crm_field for row in mapping.fields)}
-    rows = []
-    for row in mapping.fields:
-        paired = row
-        if row.crm_field is None and suggested.get(row.erp_field) not in taken:
-            paired = row.model_copy(update={"crm_field": suggested[row.erp_field]})
-            taken.add(paired.crm_field)
-        rows.append(_with_direction(paired, metas.get(row.erp_field), direction))
-    return mapping.model_copy(update={"fields": tuple(rows)})
-
-
-def _with_direction(row: FieldMapping, meta: m.FieldMeta | None, direction: Direction) -> FieldMapping:
-    """A paired row without a direction takes ``direction``; a read-only ERP field only flows to the CRM."""
-    if row.crm_field is None or row.direction is not Direction.NONE:
-        return row
-    if meta is not None and rules.is_read_only(meta) and direction.writes(Side.ERP):
-        direction = Direction.TO_CRM if direction is Direction.BOTH else Direction.NONE
-    return row.model_copy(update={"direction": direction})
 
 
 # --- activation -------------------------------------------------------------------------------------------------------

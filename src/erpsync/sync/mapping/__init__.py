@@ -18,7 +18,7 @@ One concern per module: ``models`` (the models, compatibility, merge rules), ``a
 and ``translation`` (values between the sides).
 """
 
-from erpsync.sync.mapping.auto import auto_map, pair_by_code
+from erpsync.sync.mapping.auto import auto_completed, auto_map, pair_by_code
 from erpsync.sync.mapping.models import (
     ENTITY_FOR_ACTOR,
     ERP_ACTIVE_FIELD,
@@ -66,6 +66,7 @@ __all__ = [
     "SyncFilter",
     "Translation",
     "Translator",
+    "auto_completed",
     "auto_map",
     "compatible_crm_fields",
     "effective_defaults",

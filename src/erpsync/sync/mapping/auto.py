@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 
 from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
 from erpsync.protocol.models import FieldMeta, ListItem
-from erpsync.sync.mapping.models import FieldMapping, ListMapping, is_compatible
+from erpsync.sync.mapping.models import (
+    ENTITY_FOR_ACTOR,
+    ActorTypeMapping,
+    FieldMapping,
+    ListMapping,
+    is_compatible,
+    is_read_only,
+)
+from erpsync.sync.merge import Direction, Side
 
 
 def _squash(name: str) -> str:
@@ -75,3 +83,31 @@ def pair_by_code(
     if not any(crm is not None for crm in items.values()):
         return None
     return ListMapping(list_name=list_name, crm_list=crm_list, items=items)
+
+
+def auto_completed(
+    mapping: ActorTypeMapping, erp_fields: Sequence[FieldMeta], *, direction: Direction = Direction.NONE
+) -> ActorTypeMapping:
+    """The mapping with each row that has no CRM field paired as ``auto_map`` pairs it (with a CRM field no
+    other row uses), and each paired row without a direction given ``direction``. Rows already paired keep their CRM
+    field; the master switch stays as it is."""
+    suggested = {row.erp_field: row.crm_field for row in auto_map(erp_fields, ENTITY_FOR_ACTOR[mapping.actor_type])}
+    metas = {meta.key: meta for meta in erp_fields}
+    taken: set[str | None] = {None, *(row.crm_field for row in mapping.fields)}
+    rows = []
+    for row in mapping.fields:
+        paired = row
+        if row.crm_field is None and suggested.get(row.erp_field) not in taken:
+            paired = row.model_copy(update={"crm_field": suggested[row.erp_field]})
+            taken.add(paired.crm_field)
+        rows.append(_with_direction(paired, metas.get(row.erp_field), direction))
+    return mapping.model_copy(update={"fields": tuple(rows)})
+
+
+def _with_direction(row: FieldMapping, meta: FieldMeta | None, direction: Direction) -> FieldMapping:
+    """A paired row without a direction takes ``direction``; a read-only ERP field only flows to the CRM."""
+    if row.crm_field is None or row.direction is not Direction.NONE:
+        return row
+    if meta is not None and is_read_only(meta) and direction.writes(Side.ERP):
+        direction = Direction.TO_CRM if direction is Direction.BOTH else Direction.NONE
+    return row.model_copy(update={"direction": direction})
