@@ -123,3 +123,19 @@ def test_text_format_keeps_a_line_per_record_and_an_exception_stays_readable(res
     assert "not at this level" not in output
     assert "sync cycle failed" in output
     assert "RuntimeError: boom" in output
+
+
+def test_logging_to_stderr_follows_whatever_stderr_is_now(
+    restored_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging("json", "INFO")
+    logger = logging.getLogger("erpsync.worker")
+    swapped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", swapped)  # a runner swaps stderr after logging was set up...
+    logger.info("while swapped")
+    assert json.loads(swapped.getvalue())["event"] == "while swapped"
+    swapped.close()  # ...and closes its own stream when it is done
+    later = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", later)
+    logger.warning("after the runner")  # written to the stderr of now, not to the closed one
+    assert json.loads(later.getvalue())["event"] == "after the runner"

@@ -34,6 +34,22 @@ def redact_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]) 
     return event
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not to the one there when logging was set up: a
+    command run inside another process (a test runner, an embedding tool) may swap stderr and close its own."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _stream: TextIO) -> None:
+        pass
+
+
 def configure_logging(log_format: LogFormat = "text", level: str = "INFO", *, stream: TextIO | None = None) -> None:
     """Send every record of the process to ``stream`` (stderr) in ``log_format``; replaces handlers set before."""
     before: list[Any] = [
@@ -51,7 +67,7 @@ def configure_logging(log_format: LogFormat = "text", level: str = "INFO", *, st
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=before, processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *last]
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _StderrHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
