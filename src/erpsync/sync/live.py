@@ -15,6 +15,7 @@ and released when one fails, so the pages show a connection *live* while its wat
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,12 +35,16 @@ from erpsync.sync import links, locks, runs
 from erpsync.sync.batch import Batch, RunStoppedError, sync_links
 from erpsync.sync.engine import active_connection_ids, sync_connection
 from erpsync.sync.engine_settings import engine_settings
-from erpsync.sync.record import counts_of
+from erpsync.sync.record import RecordResult, counts_of
 from erpsync.sync.work import Engine, Pass, active_connection, passes
 
 logger = logging.getLogger(__name__)
 
 LIVE_CRM_LOCK = "crm-push"
+BUSY_RETRIES = 10
+BUSY_PAUSE_SECONDS = 0.3
+"""A record another sync holds (its link's lease) is tried again this often, this far apart, before it is left to
+the scheduled cycle: a hint is not dropped because another worker was syncing the same record a moment ago."""
 CRM_PAGE_SIZE = 500
 
 
@@ -117,7 +122,7 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
     holder, error = locks.new_holder(), None
     try:
         for p, found in targets:
-            counts.add(counts_of(sync_links(Batch(engine, p, run_id, holder), found)))
+            counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
     except RunStoppedError as stop:
         error = stop.error
     except ErpsyncError as failure:
@@ -131,6 +136,24 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
         stopped=error is not None,
     )
     return counts
+
+
+def _sync_when_free(engine: Engine, p: Pass, run_id: int, holder: str, found: Sequence[ErpLink]) -> list[RecordResult]:
+    """``sync_links`` of ``found``; the links another sync held (no result for them) are read again and tried again
+    when it is done, a few times."""
+    results = sync_links(Batch(engine, p, run_id, holder), found)
+    for _ in range(BUSY_RETRIES):
+        done = {result.link_id for result in results}
+        pending = [link.erp_key for link in found if link.id not in done]
+        if not pending:
+            break
+        time.sleep(BUSY_PAUSE_SECONDS)
+        with engine.database.read_session() as session:
+            again = _linked(session, p, keys=pending)
+        if not again:
+            break
+        results += sync_links(Batch(engine, p, run_id, holder), again)
+    return results
 
 
 def catch_up(engine: Engine, connection_id: int) -> None:
