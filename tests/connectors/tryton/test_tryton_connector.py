@@ -132,6 +132,31 @@ def test_person_and_project_have_their_company_as_parent(connector: TrytonConnec
     assert [a.erp_key for a in connector.search_by_parent(request).actors] == [person.erp_key]
 
 
+def test_a_person_s_new_parent_replaces_its_relation_and_its_parent_cannot_be_cleared(
+    connector: TrytonConnector, tryton: TrytonServer
+) -> None:
+    old, new = create(connector, T.CUSTOMER, {"name": "Old Co"}), create(connector, T.CUSTOMER, {"name": "New Co"})
+    person = create(connector, T.PERSON, {"name": "Mia Mover"}, parent=old)
+    moved = person.model_copy(update={"fields": {}, "parent_type": T.CUSTOMER, "parent_key": new.erp_key})
+    cleared = person.model_copy(update={"fields": {}, "parent_type": None, "parent_key": None})
+
+    saved = connector.save_actors(m.SaveActorsRequest(connection_id=CONNECTION, actors=[moved]))
+
+    assert [(a.parent_type, a.parent_key) for a in saved.actors] == [(T.CUSTOMER, new.erp_key)]
+    with tryton.rpc() as rpc:  # one relation left, to the new parent, and its reverse with it
+        relations = rpc.search_read("party.relation.all", [["from_", "=", int(person.erp_key or 0)]], ["to"])
+        reverse = rpc.search_read("party.relation.all", [["to", "=", int(person.erp_key or 0)]], ["from_"])
+    assert [row["to"] for row in relations] == [int(new.erp_key or 0)]
+    assert [row["from_"] for row in reverse] == [int(new.erp_key or 0)]
+    cleared = cleared.model_copy(update={"last_modified": saved.actors[0].last_modified})
+    refused = connector.save_actors(m.SaveActorsRequest(connection_id=CONNECTION, actors=[cleared]))
+    assert [(e.error_code, e.message) for e in refused.errors] == [
+        (ErrorCode.VALIDATION, "a person in Tryton works for a company or partner: its parent cannot be cleared")
+    ]
+    found = get(connector, T.PERSON, [person.erp_key or ""], ["name"]).actors[0]
+    assert (found.parent_type, found.parent_key) == (T.CUSTOMER, new.erp_key)
+
+
 def test_get_actors_returns_only_asked_fields_and_reports_missing(connector: TrytonConnector) -> None:
     created = create(connector, T.SUPPLIER, {"name": "Parts Ltd", "city": "Oslo"})
     answer = get(connector, T.SUPPLIER, [created.erp_key or "", "999999", "not-a-key"], ["city"])
