@@ -4,8 +4,11 @@ bad input refused with nothing changed."""
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import func, select
 
-from .conftest import Synced, ok
+from erpsync.storage.tables import AuditEntry, ErpLink
+
+from .conftest import Hub, Synced, ok
 
 
 def test_merge_companies_moves_persons_and_keeps_the_chosen_values(user: httpx.Client) -> None:
@@ -45,3 +48,51 @@ def test_a_linked_company_merged_away_moves_its_link(synced: Synced) -> None:
     report = ok(synced.admin.post(f"/companies/{survivor['id']}/merge", json=body))
     assert [(m["link_id"], m["erp_key"]) for m in report["links_moved"]] == [(synced.link_id, synced.erp_key)]
     assert report["link_conflicts"] == []
+
+
+def _state(hub: Hub, synced: Synced) -> tuple[object, ...]:
+    """What a refused merge must leave as it was: the link, the companies, the audit log."""
+    with hub.database.read_session() as session:
+        link = session.get(ErpLink, synced.link_id)
+        assert link is not None
+        audits = session.scalar(select(func.count()).select_from(AuditEntry))
+        return (link.entity_id, link.state, audits)
+
+
+def test_merging_linked_records_needs_the_erp_licence_and_sight_of_every_connection(
+    hub: Hub, synced: Synced, admin: httpx.Client
+) -> None:
+    insider = hub.add_user("insider", licences=("erp",))
+    hub.add_user("outsider", licences=("erp",))
+    hub.add_user("unlicensed")
+    ok(
+        admin.patch(
+            f"/connections/{synced.connection_id}", json={"visibility": {"everyone": False, "users": [insider]}}
+        )
+    )
+    survivor = ok(admin.post("/companies", json={"name": "Acme Group"}), 201)
+    person = ok(admin.post("/persons", json={"first_name": "Bo", "company_id": synced.company_id}), 201)
+    merge = f"/companies/{survivor['id']}/merge"
+    before = _state(hub, synced)
+
+    with hub.sign_in("unlicensed") as unlicensed:
+        refused = unlicensed.post(merge, json={"other_id": synced.company_id})
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403,
+            "these records are linked to an ERP: merging them needs the ERP licence",
+        )
+        plain = ok(unlicensed.post("/companies", json={"name": "Plain"}), 201)  # unlinked records merge as before
+        ok(unlicensed.post(f"/companies/{survivor['id']}/merge", json={"other_id": plain["id"]}))
+    with hub.sign_in("outsider") as outsider:
+        refused = outsider.post(merge, json={"other_id": synced.company_id})
+        assert refused.status_code == 403
+        assert "connections you cannot see" in refused.json()["detail"]
+        assert "Main" not in refused.text  # the hidden connection is not named
+    assert _state(hub, synced) == (synced.company_id, "ok", before[2] + 1)  # only the unlinked merge's audit entry
+    assert ok(admin.get(f"/companies/{synced.company_id}"))["id"] == synced.company_id
+    assert ok(admin.get(f"/persons/{person['id']}"))["company_id"] == synced.company_id
+
+    with hub.sign_in("insider") as member:
+        report = ok(member.post(merge, json={"other_id": synced.company_id}))
+    assert [m["link_id"] for m in report["links_moved"]] == [synced.link_id]
+    assert report["persons_moved"] == [person["id"]]

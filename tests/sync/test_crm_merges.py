@@ -28,7 +28,7 @@ COMPANY, PERSON = EntityType.COMPANY, EntityType.PERSON
 
 def _user(database: Database) -> int:
     with database.session() as session:
-        return accounts.create_user(session, login="ann", password="a good password").id
+        return accounts.create_user(session, login="ann", password="a good password", licences=("erp",)).id
 
 
 def _create(database: Database, entity_type: EntityType, **attrs: Any) -> int:

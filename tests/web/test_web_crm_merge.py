@@ -9,6 +9,7 @@ import pytest
 
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
+from erpsync.sync import links
 
 from .conftest import Browser, Site
 from .test_web_erp_tab import TAB, Tab, tab  # noqa: F401  (the fixture: an active connection, carla and an admin)
@@ -84,3 +85,31 @@ def test_two_links_in_one_connection_are_reported_and_listed_among_the_problems(
     health = tab.admin.get(f"{TAB}/connections/{tab.connection_id}/health").text
     assert "Left behind by a CRM merge" in health
     assert re.search(r'data-count="broken">1<', health)
+
+
+def test_linked_records_merge_only_for_users_who_see_every_connection_they_are_linked_in(
+    tab: Tab,  # noqa: F811
+) -> None:
+    tab.site.add_user("dora", licences=("erp",))  # licensed, but the connection is shown to carla only
+    tab.site.add_user("erik")  # no ERP licence
+    kept, other = tab.company("Nordlys"), tab.company("Nordlys ApS")
+    erp_key = tab.customer("Nordlys ApS")
+    linked = tab.carla.post(tab.url(other, "/connect"), {"actor_type": "customer", "erp_key": erp_key})
+    assert linked.status_code in (200, 303), linked.text
+    form = {"other_id": other, "survivor": "this"}
+
+    hidden = tab.site.signed_in("dora").post(f"/companies/{kept}/merge", form)
+    assert hidden.status_code == 403
+    assert "linked in ERP connections you cannot see" in hidden.text
+    assert ">Main<" not in hidden.text  # the connection is not named
+    erik = tab.site.signed_in("erik")
+    erik.post("/language", {"language": "da", "next": "/companies"})
+    unlicensed = erik.post(f"/companies/{kept}/merge", form)
+    assert unlicensed.status_code == 403
+    assert "kræver ERP-licensen" in unlicensed.text
+    with tab.site.database.read_session() as session:  # nothing changed
+        assert [link.erp_key for link in links.links_of_entity(session, EntityType.COMPANY, other)] == [erp_key]
+        assert service.get_entity(session, EntityType.COMPANY, other).name == "Nordlys ApS"  # type: ignore[attr-defined]
+
+    done = tab.carla.post(f"/companies/{kept}/merge", form)
+    assert "ERP links moved: 1" in done.text

@@ -39,12 +39,14 @@ from erpsync.api.routers import (
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.sync.configuration import RefusedError
+from erpsync.sync.crm_merges import MergeForbiddenError
 from erpsync.sync.erp_tab import RefusedRequestError
 
 API_PREFIX = "/api/v1"
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 
 _STATUS_BY_ERROR: dict[type[ErpsyncError], int] = {
+    MergeForbiddenError: status.HTTP_403_FORBIDDEN,
     NotFoundError: status.HTTP_404_NOT_FOUND,
     ConflictError: status.HTTP_409_CONFLICT,
     ValidationError: status.HTTP_422_UNPROCESSABLE_CONTENT,

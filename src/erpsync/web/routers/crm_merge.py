@@ -100,6 +100,10 @@ def merge(request: Request, session: SessionDep, user: WebUser, entity_id: int, 
         report = crm_merges.merge_records(
             session, entity_type, survivor_id, merged_id, _choices(form, found, keep_this), user=user
         )
+    except crm_merges.MergeForbiddenError as error:
+        context = _context(session, segment, entity, error=t(f"merge.forbidden.{error.reason}"))
+        code = status.HTTP_403_FORBIDDEN
+        return pages.render_dialog(request, "crm/merge.html", context, user=user, status_code=code)
     except (InvalidFieldError, ValidationError, NotFoundError) as error:
         context = _context(session, segment, entity, error=t("merge.refused", reason=str(error)))
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
