@@ -40,6 +40,7 @@ from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.work import Engine
 from erpsync.web import error_pages
+from erpsync.web.service_messages import reason_in_request_language
 from erpsync.worker import background_worker, broker_problem, job_sender
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         db, app.state.cipher, timeout=settings.http_timeout_seconds, bulkhead=BulkheadPolicy.from_settings(settings)
     )
     app.state.send_job = job_sender(settings, db)
+    app.state.word_reason = reason_in_request_language  # the API words import reasons with the pages' catalogs
     app.add_middleware(NulRefusal, api_prefix=API_PREFIX, page_answer=error_pages.nul_refused)
     app.add_middleware(BodySizeLimit)  # outside NulRefusal: the body it reads is bounded first
     add_api_errors(app)

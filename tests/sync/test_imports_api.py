@@ -130,3 +130,35 @@ def test_a_deleted_connection_answers_404_at_once_and_keeps_its_history(world: W
         )
         assert time.monotonic() - started < 5, f"{path} took {time.monotonic() - started:.1f} s"
     assert admin.get(f"{base}/imports/{job_id}").json()["job"]["status"] == "done"
+
+
+def test_import_reasons_come_as_a_code_in_english_and_in_the_asking_users_language(
+    world: World, admin: httpx.Client
+) -> None:
+    linked = world.crm_company(NAME="Gamma Trading")
+    world.crm_company(NAME="Twin")
+    world.crm_company(NAME="twin")
+    gamma, twin = world.erp_customer(name="gamma trading"), world.erp_customer(name="Twin")
+    base = f"/connections/{world.connection_id}"
+    danish = {"Accept-Language": "da-DK,da;q=0.9"}
+    preview = admin.post(f"{base}/imports/preview", json={"actor_type": "customer"}, headers=danish).json()
+    row = next(row for row in preview if row["erp_key"] == twin)
+    assert (row["reason_code"], row["reason"]) == ("several_match", "2 CRM companies match by name")
+    assert row["reason_text"] == "2 CRM-poster passer på navn."
+    job_id = admin.post(f"{base}/imports", json={"actor_type": "customer"}).json()["id"]
+    wait_done(admin, f"{base}/imports/{job_id}")
+    for headers, matched, several in (
+        ({}, "Matched by name.", "2 CRM records match by name."),
+        ({"Accept-Language": "en"}, "Matched by name.", "2 CRM records match by name."),
+        (danish, "Fundet på navn.", "2 CRM-poster passer på navn."),
+    ):
+        result = admin.get(f"{base}/imports/{job_id}", headers=headers).json()
+        (updated,) = result["updated"]
+        assert (updated["erp_key"], updated["entity_id"]) == (gamma, linked)
+        assert (updated["reason_code"], updated["reason"], updated["reason_text"]) == (
+            "matched_by",
+            "matched by name",
+            matched,
+        )
+        (skipped,) = result["skipped"]
+        assert (skipped["erp_key"], skipped["reason_code"], skipped["reason_text"]) == (twin, "several_match", several)

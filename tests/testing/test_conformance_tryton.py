@@ -12,6 +12,8 @@ from erpsync.connectors.tryton.rpc import TrytonRpc
 from erpsync.protocol import models as m
 from erpsync.sdk.app import create_app
 from erpsync.testing.conformance import ConformanceHooks, ConformanceTarget, conformance_tests
+from erpsync.testing.conformance.report import as_text
+from erpsync.testing.conformance.runner import run_conformance
 from erpsync.testing.server import serve_in_thread
 from erpsync.testing.tryton import TrytonServer, cache_dir, ensure_template, ensure_venv, tryton_server
 from erpsync.testing.tryton_sales import Line, Sales
@@ -70,3 +72,13 @@ def conformance_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
 
 
 test_tryton_connector_conforms = conformance_tests()
+
+
+def test_the_language_rule_checks_the_german_tryton_loads(conformance_target: ConformanceTarget) -> None:
+    """The language rule is not passed vacuously: the connector declares German, and answers it in German."""
+    target = conformance_target
+    report = run_conformance(target.url, secret=target.secret, config=target.config, rule_ids=["language"])
+    text = " ".join(as_text(report).split())
+    assert report.ok, text
+    assert "declares ['en', 'de']" in text
+    assert "de: " in text  # how many labels differ from English

@@ -167,6 +167,13 @@ class ConnectorClient:
         finally:
             self._info_lock.release()
 
+    def refresh_info(self) -> m.InfoResponse:
+        """``info`` read again: a connector's languages may follow the ERPs of its connections (docs/protocol.md,
+        *Language*), so the hub reads it afresh before it reads a connection's labels in each language."""
+        with self._info_lock:
+            self._info = None
+        return self.info()
+
     def _negotiated_signing(self, info: m.InfoResponse) -> str:
         declared = info.capabilities.signing
         if V2 in declared:

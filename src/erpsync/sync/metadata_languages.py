@@ -24,10 +24,11 @@ Labels = dict[str, dict[str, dict[str, str]]]
 def fetch_labels(
     client: ConnectorClient, connection_uuid: str, actor_types: Sequence[m.ActorType]
 ) -> dict[m.ActorType, Labels]:
-    """The labels of every actor type's fields in each language the connector declares (its default excluded: the
-    cache's own members hold those); no call at all for a connector that declares none."""
+    """The labels of every actor type's fields in each language the connector declares now (``info`` read again,
+    after the connection's fields were read: the languages may be those of the connection's ERP), its default
+    excluded: the cache's own members hold those; no call for labels to a connector that declares none."""
     labels: dict[m.ActorType, Labels] = {actor_type: {} for actor_type in actor_types}
-    for language in client.capabilities.languages[1:]:
+    for language in client.refresh_info().capabilities.languages[1:]:
         with speaking(language):
             for actor_type in actor_types:
                 fields = client.actor_fields(connection_id=connection_uuid, actor_type=actor_type).fields

@@ -61,6 +61,8 @@ ADMIN_PASSWORD = "admin-test-password"
 TEMPLATE_DATABASE = "template"
 COMPANY_NAME = "Test Company"
 COUNTRIES = (("DK", "Denmark"), ("NO", "Norway"), ("SE", "Sweden"), ("DE", "Germany"))
+LANGUAGES = ("de",)  # loaded as translatable: Tryton's own German strings of every module, besides English
+GERMAN_COUNTRIES = {"DK": "Dänemark", "NO": "Norwegen", "SE": "Schweden", "DE": "Deutschland"}
 ROLE_CATEGORIES = ("Customer", "Supplier")  # how the test company files its customers and suppliers
 WORKS_FOR, EMPLOYS = "Works for", "Employs"  # its relation type from a contact person to the person's company
 STARTUP_TIMEOUT = 60.0
@@ -158,7 +160,7 @@ def _build_template(workdir: Path, bin_dir: Path) -> Path:
     passfile = workdir / "admin-password"
     passfile.write_text(ADMIN_PASSWORD)
     env = {**os.environ, "TRYTONPASSFILE": str(passfile)}
-    modules = ["-u", *MODULES]
+    modules = ["-u", *MODULES, "-l", *LANGUAGES]  # -l: the languages' translations load and become translatable
     admin = [str(bin_dir / "trytond-admin"), "-c", str(conf), "-d", TEMPLATE_DATABASE]
     _run([*admin, "--email", "admin@example.com", "--activate-dependencies", *modules], env=env)
     with _running_trytond(bin_dir, workdir, TEMPLATE_DATABASE) as url:
@@ -179,11 +181,14 @@ def _digest(*parts: str) -> str:
 
 
 def _seed(url: str) -> None:
-    """Create what every test needs: a currency, a company (the admin's), a few countries, the categories of
-    customers and suppliers, the relation type of contact persons, and the books sales and invoices need."""
+    """Create what every test needs: a currency, a company (the admin's), a few countries (named in German too), the
+    categories of customers and suppliers, the relation type of contact persons, and the books sales and invoices
+    need."""
     with TrytonRpc(url, TEMPLATE_DATABASE) as rpc:
         rpc.login(ADMIN_LOGIN, ADMIN_PASSWORD)
-        rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES])
+        countries = rpc.create("country.country", [{"code": code, "name": name} for code, name in COUNTRIES])
+        for country, (code, _name) in zip(countries, COUNTRIES, strict=True):  # as trytond_import_countries does
+            rpc.write("country.country", [country], {"name": GERMAN_COUNTRIES[code]}, context={"language": "de"})
         (currency,) = rpc.create("currency.currency", [{"code": "EUR", "name": "Euro", "symbol": "€"}])
         (party,) = rpc.create("party.party", [{"name": COMPANY_NAME}])
         (company,) = rpc.create("company.company", [{"party": party, "currency": currency}])

@@ -3,7 +3,7 @@ give (``erpsync.sync.configuration.describe``: "scope.field: message") or the ac
 language, keeping the scope and field, which are ERP keys; a message it does not know is shown as the service wrote
 it.
 
-Public names: ``ServiceText``.
+Public names: ``ServiceText``, ``reason_in_request_language``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from erpsync.protocol import models as m
+from erpsync.protocol.language import current
 from erpsync.sync.connection_config import ConfigProblem
 from erpsync.sync.imports.reasons import CODES
-from erpsync.web.i18n import Translator
+from erpsync.web.i18n import DEFAULT_LANGUAGE, Translator
 
 _QUOTED = r"'(?P<{}>[^']*)'"
 _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -126,3 +127,9 @@ class ServiceText:
             if match:
                 return self.t(key, **match.groupdict())
         return None
+
+
+def reason_in_request_language(detail: Mapping[str, object] | None, english: str) -> str:
+    """An import's reason (``{"code", "values"}``, else its English text) in the language the request is served in
+    (``web.speaking``: the session's, else ``Accept-Language``): the API's import results word it so."""
+    return ServiceText(Translator(current() or DEFAULT_LANGUAGE)).stored_reason(detail, english)

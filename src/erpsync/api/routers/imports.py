@@ -15,8 +15,11 @@ from erpsync.api.import_schemas import (
     ImportBody,
     ImportResultPublic,
     PreviewBody,
+    PreviewRowPublic,
     ResyncBody,
     UndoPublic,
+    preview_public,
+    reason_wording,
     result_public,
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, send_job
@@ -37,14 +40,16 @@ def _public(session: Session, job: SyncJob) -> JobPublic:
 def preview_import(
     connection_id: int,
     body: PreviewBody,
+    request: Request,
     session: SessionDep,
     database: DatabaseDep,
     clients: ClientsDep,
     admin: AdminUser,
-) -> list[imports.PreviewRow]:
-    """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip."""
+) -> list[PreviewRowPublic]:
+    """Per actor the search finds (or the first ``limit`` of the type): create, link (to which entity) or skip; the
+    reason in English, as a code and in the asking user's language (``Accept-Language``)."""
     restrictions = None if body.restrictions is None else [r.input() for r in body.restrictions]
-    return operations.preview_import(
+    rows = operations.preview_import(
         session,
         Engine(database, clients),
         connection_id,
@@ -53,6 +58,8 @@ def preview_import(
         limit=body.limit,
         user=admin,
     )
+    word = reason_wording(request.app.state)
+    return [preview_public(row, word) for row in rows]
 
 
 @router.post("/connections/{connection_id}/imports", status_code=status.HTTP_202_ACCEPTED)
@@ -86,11 +93,15 @@ def list_imports(connection_id: int, session: SessionDep, admin: AdminUser) -> l
 
 
 @router.get("/connections/{connection_id}/imports/{job_id}")
-def read_import(connection_id: int, job_id: int, session: SessionDep, admin: AdminUser) -> ImportResultPublic:
-    """The import's progress and result: created, updated (linked) and skipped records."""
+def read_import(
+    connection_id: int, job_id: int, request: Request, session: SessionDep, admin: AdminUser
+) -> ImportResultPublic:
+    """The import's progress and result: created, updated (linked) and skipped records, each reason in English, as
+    a code and in the asking user's language (``Accept-Language``)."""
     job = operations.job_of(session, connection_id, job_id, user=admin, kind=jobs.JobKind.IMPORT)
     result = imports.import_result(session, job.id)
-    return result_public(result, session.get(SyncRun, job.run_id) if job.run_id else None)
+    run = session.get(SyncRun, job.run_id) if job.run_id else None
+    return result_public(result, run, reason_wording(request.app.state))
 
 
 @router.post("/connections/{connection_id}/imports/{job_id}/resume", status_code=status.HTTP_202_ACCEPTED)

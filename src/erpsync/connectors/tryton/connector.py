@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from erpsync.connectors.tryton import documents as docs
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
+from erpsync.connectors.tryton.languages import DEFAULT, localized, tryton_code
+from erpsync.connectors.tryton.lists import list_items
 from erpsync.connectors.tryton.records import Records, iso
 from erpsync.connectors.tryton.roles import ROLE_RULES, RULE_LABELS
 from erpsync.connectors.tryton.rpc import Domain
-from erpsync.connectors.tryton.sessions import Session, Sessions, session_for_test
+from erpsync.connectors.tryton.sessions import Session, Sessions, open_session, session_for_test
 from erpsync.connectors.tryton.watch import watch as watch_changes
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import documents as d
@@ -19,6 +22,7 @@ from erpsync.protocol import models as m
 from erpsync.protocol.watch import WatchRequest, WatchResponse
 from erpsync.sdk.connector import ConnectionStore, Connector
 from erpsync.sdk.documents import check_request
+from erpsync.sdk.language import asked
 
 _PARTY_SOURCES = [
     Source("party.party"),
@@ -42,6 +46,7 @@ class TrytonConnector(Connector):
         create=dict.fromkeys(m.ActorType, True),
         documents=docs.CAPABILITY,
         watch=True,
+        languages=[DEFAULT],
     )
 
     def __init__(self, *, connections: ConnectionStore | None = None) -> None:
@@ -52,6 +57,12 @@ class TrytonConnector(Connector):
         """Close every connection's Tryton session."""
         self._sessions.close()
 
+    def info(self) -> m.InfoResponse:
+        """English, and the languages the Tryton databases of the open sessions translate (docs/tryton.md)."""
+        languages = [DEFAULT, *self._sessions.languages()]
+        capabilities = self.capabilities.model_copy(update={"languages": languages})
+        return m.InfoResponse(name=self.name, version=self.version, capabilities=capabilities)
+
     def config_fields(self) -> m.FieldsResponse:
         return m.FieldsResponse(fields=f.config_fields())
 
@@ -60,9 +71,16 @@ class TrytonConnector(Connector):
             return m.Envelope(user_message="Connected to Tryton")
 
     def save_connection(self, request: m.SaveConnectionRequest) -> m.Envelope:
-        envelope = super().save_connection(request)
-        self._sessions.drop(request.connection_id)
-        return envelope
+        """Saved after the checks of ``test_config``; the session they open serves the connection from now on (and
+        ``info`` declares the languages of its database)."""
+        session = open_session(request.config)
+        try:
+            self.connections.put(request.connection_id, request.config)
+        except BaseException:
+            session.close()
+            raise
+        self._sessions.put(request.connection_id, session)
+        return m.Envelope()
 
     def delete_connection(self, request: m.ConnectionRequest) -> m.Envelope:
         envelope = super().delete_connection(request)
@@ -73,8 +91,19 @@ class TrytonConnector(Connector):
         return m.ActorTypesResponse(actor_types=self._session(request.connection_id).roles.actor_types())
 
     def actor_fields(self, request: m.ActorTypeRequest) -> m.FieldsResponse:
-        self.config(request.connection_id)
-        return m.FieldsResponse(fields=[field.meta(rank) for rank, field in enumerate(f.FIELDS[request.actor_type])])
+        fields = f.FIELDS[request.actor_type]
+        metas = [field.meta(rank) for rank, field in enumerate(fields)]
+        if not asked():  # English: the connector's own labels, without a session
+            self.config(request.connection_id)
+            return m.FieldsResponse(fields=metas)
+        session = self._session(request.connection_id)
+        language = session.language(asked())
+        if language is None:
+            return m.FieldsResponse(fields=metas)
+        texts = partial(session.texts.of, language=language)
+        return m.FieldsResponse(
+            fields=[localized(meta, field, texts) for meta, field in zip(metas, fields, strict=True)]
+        )
 
     def searchable_fields(self, request: m.ActorTypeRequest) -> m.SearchableFieldsResponse:
         self.config(request.connection_id)
@@ -154,7 +183,7 @@ class TrytonConnector(Connector):
     def create_actor(self, request: m.CreateActorRequest) -> m.ActorResponse:
         _check_writable(request.actor, creating=True)
         session = self._session(request.connection_id)
-        records = session.records()
+        records = _speaking(session, [request.actor])
         with session.create_lock:  # one create at a time, so a retry racing its original finds what it made
             created = records.create(request.actor, request.idempotency_key)
         found = records.read(request.actor.actor_type, [created]).get(created)
@@ -172,7 +201,8 @@ class TrytonConnector(Connector):
                 writable.append(index)
             except ErpsyncError as error:
                 errors.append(_actor_error(index, actor, error))
-        outcome = self._records(request.connection_id).save_page([request.actors[i] for i in writable])
+        records = _speaking(self._session(request.connection_id), request.actors)
+        outcome = records.save_page([request.actors[i] for i in writable])
         for index, result in zip(writable, outcome, strict=True):
             if isinstance(result, m.Actor):
                 saved.append(result)
@@ -184,7 +214,8 @@ class TrytonConnector(Connector):
         if request.list_name == ROLE_RULES:  # a config field's list: answered before the connection exists
             items = [m.ListItem(key=key, label=label) for key, label in RULE_LABELS.items()]
         else:
-            items = _list_items(self._records(request.connection_id), request.list_name)
+            session = self._session(request.connection_id)
+            items = list_items(session.records(), request.list_name, session.language(asked()))
         if request.keys is not None:
             items = [item for item in items if item.key in set(request.keys)]
         return m.ListItemsResponse(items=items)
@@ -229,6 +260,17 @@ class TrytonConnector(Connector):
 
     def _records(self, connection_id: str) -> Records:
         return self._session(connection_id).records()
+
+
+def _speaking(session: Session, actors: list[m.Actor]) -> Records:
+    """Records that write parties in the asked language, so Tryton words its refusals in it; a project's name is a
+    translated field in Tryton, which a write in another language would change in that language only, so projects
+    are written in the session's own language."""
+    records = session.records()
+    language = session.language(asked())
+    if language is not None and all(actor.actor_type != m.ActorType.PROJECT for actor in actors):
+        records.context["language"] = tryton_code(language)
+    return records
 
 
 def _text_between(actor_type: m.ActorType, restriction: m.Restriction) -> bool:
@@ -302,22 +344,3 @@ def _continuation(page: Page, request: m.ChangesRequest) -> dict[str, str | None
         return {"next_cursor": None, "next_since": page.last.encode()}
     previous = Position.decode(request.cursor).encode() if request.cursor else None
     return {"next_cursor": None, "next_since": previous or request.since}
-
-
-def _list_items(records: Records, list_name: str) -> list[m.ListItem]:
-    rpc, context = records.rpc, records.context
-    if list_name == f.COUNTRIES:
-        rows = rpc.search_read("country.country", [], ["code", "name"], order=[["name", "ASC"]], context=context)
-        return [m.ListItem(key=row["code"], label=row["name"], code=row["code"]) for row in rows if row["code"]]
-    if list_name == f.LANGUAGES:
-        rows = rpc.search_read("ir.lang", [], ["code", "name"], order=[["name", "ASC"]], context=context)
-        return [m.ListItem(key=row["code"], label=row["name"]) for row in rows]
-    if list_name == f.CATEGORIES:
-        domain = [["id", "not in", sorted(records.roles.categories())]]
-        rows = rpc.search_read("party.category", domain, ["rec_name"], order=[["name", "ASC"]], context=context)
-        return [m.ListItem(key=str(row["id"]), label=row["rec_name"]) for row in rows]
-    if list_name == f.PROJECT_STATUSES:
-        domain = [["types", "in", ["project"]]]
-        rows = rpc.search_read("project.work.status", domain, ["name"], context=context)
-        return [m.ListItem(key=str(row["id"]), label=row["name"]) for row in rows]
-    raise ValidationError(f"the Tryton connector has no list named {list_name!r}")

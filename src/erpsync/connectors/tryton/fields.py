@@ -31,7 +31,8 @@ class ActorField:
     """One actor field; ``search_path`` is the Tryton domain path, None when it cannot be searched.
 
     ``search_many``: the path's first step is an x2many (addresses, categories), which negations must search with
-    ``not where``.
+    ``not where``. ``source``: Tryton's model and field whose string and help label the field in other languages
+    than English (``languages.py``); ``role``: the address role flag that qualifies that label.
     """
 
     key: str
@@ -42,6 +43,8 @@ class ActorField:
     max_length: int | None = None
     search_path: str | None = None
     search_many: bool = False
+    source: tuple[str, str] | None = None
+    role: str | None = None
 
     def meta(self, rank: int) -> FieldMeta:
         return FieldMeta(
@@ -55,52 +58,84 @@ class ActorField:
         )
 
 
-_NAME = ActorField("name", "Name", access=Access.MANDATORY, search_path="name")
-_CODE = ActorField("code", "Code", access=Access.READ_ONLY, search_path="code")
-_EMAIL = ActorField("email", "E-mail")
-_PHONE = ActorField("phone", "Phone")
-_MOBILE = ActorField("mobile", "Mobile")
-_FAX = ActorField("fax", "Fax")
-_WEBSITE = ActorField("website", "Website")
-_LANGUAGE = ActorField("language", "Language", FieldType.LIST, LANGUAGES)  # a party's language cannot be searched
+PARTY = "party.party"
+ADDRESS = "party.address"
+WORK = "project.work"
+
+
+def _address(key: str, label: str, role: str, *, searchable: bool = False) -> ActorField:
+    """A field of the invoice or delivery address (``role``): Tryton's address field of the same name; a country is
+    a list field searched by its code."""
+    name = key.removeprefix("delivery_")
+    country = name == "country"
+    path = (f"addresses.{name}" + (".code" if country else "")) if searchable else None
+    kind, list_name = (FieldType.LIST, COUNTRIES) if country else (FieldType.TEXT, None)
+    return ActorField(
+        key, label, kind, list_name, search_path=path, search_many=searchable, source=(ADDRESS, name), role=role
+    )
+
+
+def _contact(key: str, label: str) -> ActorField:
+    return ActorField(key, label, source=(PARTY, key))
+
+
+_NAME = ActorField("name", "Name", access=Access.MANDATORY, search_path="name", source=(PARTY, "name"))
+_CODE = ActorField("code", "Code", access=Access.READ_ONLY, search_path="code", source=(PARTY, "code"))
+_EMAIL = _contact("email", "E-mail")
+_PHONE = _contact("phone", "Phone")
+_MOBILE = _contact("mobile", "Mobile")
+_FAX = _contact("fax", "Fax")
+_WEBSITE = _contact("website", "Website")
+_LANGUAGE = ActorField(  # a party's language cannot be searched
+    "language", "Language", FieldType.LIST, LANGUAGES, source=(PARTY, "lang")
+)
 
 COMPANY_FIELDS = (
     _NAME,
     _CODE,
-    ActorField("tax_identifier", "Tax identifier (VAT)"),
+    ActorField("tax_identifier", "Tax identifier (VAT)", source=(PARTY, "tax_identifier")),
     ActorField("registration_number", "Registration number", access=Access.READ_ONLY),
-    ActorField("street", "Street (invoice address)", search_path="addresses.street", search_many=True),
-    ActorField("postal_code", "Postal code (invoice address)", search_path="addresses.postal_code", search_many=True),
-    ActorField("city", "City (invoice address)", search_path="addresses.city", search_many=True),
-    ActorField(
-        "country",
-        "Country (invoice address)",
-        FieldType.LIST,
-        COUNTRIES,
-        search_path="addresses.country.code",
-        search_many=True,
-    ),
-    ActorField("delivery_street", "Street (delivery address)"),
-    ActorField("delivery_postal_code", "Postal code (delivery address)"),
-    ActorField("delivery_city", "City (delivery address)"),
-    ActorField("delivery_country", "Country (delivery address)", FieldType.LIST, COUNTRIES),
+    _address("street", "Street (invoice address)", "invoice", searchable=True),
+    _address("postal_code", "Postal code (invoice address)", "invoice", searchable=True),
+    _address("city", "City (invoice address)", "invoice", searchable=True),
+    _address("country", "Country (invoice address)", "invoice", searchable=True),
+    _address("delivery_street", "Street (delivery address)", "delivery"),
+    _address("delivery_postal_code", "Postal code (delivery address)", "delivery"),
+    _address("delivery_city", "City (delivery address)", "delivery"),
+    _address("delivery_country", "Country (delivery address)", "delivery"),
     _EMAIL,
     _PHONE,
     _MOBILE,
     _FAX,
     _WEBSITE,
-    ActorField("category", "Category", FieldType.LIST, CATEGORIES, search_path="categories", search_many=True),
+    ActorField(
+        "category",
+        "Category",
+        FieldType.LIST,
+        CATEGORIES,
+        search_path="categories",
+        search_many=True,
+        source=(PARTY, "categories"),
+    ),
     _LANGUAGE,
 )
 PERSON_FIELDS = (_NAME, _CODE, _EMAIL, _PHONE, _MOBILE, _FAX, _WEBSITE, _LANGUAGE)
 PROJECT_FIELDS = (
-    _NAME,
-    ActorField("number", "Number", access=Access.READ_ONLY, search_path="number"),
-    ActorField("status", "Status", FieldType.LIST, PROJECT_STATUSES, access=Access.MANDATORY, search_path="status"),
-    ActorField("comment", "Comment", search_path="comment"),
-    ActorField("progress", "Progress (0 to 1)", FieldType.DOUBLE, search_path="progress"),
-    ActorField("start_date", "Start date", FieldType.DATETIME),
-    ActorField("end_date", "End date", FieldType.DATETIME),
+    ActorField("name", "Name", access=Access.MANDATORY, search_path="name", source=(WORK, "name")),
+    ActorField("number", "Number", access=Access.READ_ONLY, search_path="number", source=(WORK, "number")),
+    ActorField(
+        "status",
+        "Status",
+        FieldType.LIST,
+        PROJECT_STATUSES,
+        access=Access.MANDATORY,
+        search_path="status",
+        source=(WORK, "status"),
+    ),
+    ActorField("comment", "Comment", search_path="comment", source=(WORK, "comment")),
+    ActorField("progress", "Progress (0 to 1)", FieldType.DOUBLE, search_path="progress", source=(WORK, "progress")),
+    ActorField("start_date", "Start date", FieldType.DATETIME, source=(WORK, "timesheet_start_date")),
+    ActorField("end_date", "End date", FieldType.DATETIME, source=(WORK, "timesheet_end_date")),
 )
 
 FIELDS: dict[ActorType, tuple[ActorField, ...]] = {

@@ -1,7 +1,8 @@
 """Logged-in Tryton sessions kept per connection, so a call costs its own RPCs and not a login.
 
 A session is opened on a connection's first call: the server's version is checked, the user logs in, the company is
-checked and the roles' categories and relation type are looked up, each bad value with its own message. It then
+checked and the roles' categories and relation type are looked up, each bad value with its own message, and the
+languages the database translates are read. It then
 serves every call of that connection from any thread; ``TrytonRpc`` renews it when Tryton forgets it. Saving a new
 config or deleting the connection drops it.
 """
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from erpsync.connectors.tryton.languages import FieldTexts, spoken, translatable
 from erpsync.connectors.tryton.records import Records
 from erpsync.connectors.tryton.roles import Roles, load_roles
 from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
@@ -22,16 +24,26 @@ from erpsync.protocol import models as m
 
 @dataclass
 class Session:
-    """One connection's logged-in client, company, roles, and the lock that serialises its creates."""
+    """One connection's logged-in client, company, roles, the languages its database translates (``languages.py``),
+    and the lock that serialises its creates."""
 
     config: m.Config
     rpc: TrytonRpc
     company: int
     roles: Roles
+    languages: tuple[str, ...] = ()
     create_lock: threading.Lock = field(default_factory=threading.Lock)
+    texts: FieldTexts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.texts = FieldTexts(self.rpc)
 
     def records(self) -> Records:
         return Records(self.rpc, self.company, self.roles)
+
+    def language(self, asked: str | None) -> str | None:
+        """The database's language that answers ``asked``; None: English."""
+        return spoken(asked, self.languages)
 
     def close(self) -> None:
         self.rpc.close()
@@ -50,7 +62,8 @@ def open_session(config: m.Config) -> Session:
     try:
         rpc.login(user, password)
         company = _company(config, rpc)
-        return Session(dict(config), rpc, company, load_roles(config, rpc, company))
+        roles = load_roles(config, rpc, company)
+        return Session(dict(config), rpc, company, roles, translatable(rpc))
     except BaseException:
         rpc.close()
         raise
@@ -83,6 +96,20 @@ class Sessions:
                 session.close()
             self._open[connection_id] = session = open_session(config)
             return session
+
+    def put(self, connection_id: str, session: Session) -> None:
+        """``session`` serves the connection from now on; the one it replaces is closed."""
+        with self._lock:
+            replaced = self._open.get(connection_id)
+            self._open[connection_id] = session
+        if replaced is not None and replaced is not session:
+            replaced.close()
+
+    def languages(self) -> list[str]:
+        """The languages the databases of the open sessions translate, each once."""
+        with self._lock:
+            sessions = list(self._open.values())
+        return sorted({language for session in sessions for language in session.languages})
 
     def drop(self, connection_id: str) -> None:
         with self._lock:
