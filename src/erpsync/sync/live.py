@@ -15,7 +15,6 @@ and released when one fails, so the pages show a connection *live* while its wat
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +31,7 @@ from erpsync.protocol.watch import WatchResponse
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncLock, utcnow
 from erpsync.sync import links, locks, runs
-from erpsync.sync.batch import Batch, RunStoppedError, sync_links
+from erpsync.sync.batch import Batch, RunStoppedError, again_when_free, sync_links
 from erpsync.sync.engine import active_connection_ids, sync_connection
 from erpsync.sync.engine_settings import engine_settings
 from erpsync.sync.record import RecordResult, counts_of
@@ -41,10 +40,6 @@ from erpsync.sync.work import Engine, Pass, active_connection, passes
 logger = logging.getLogger(__name__)
 
 LIVE_CRM_LOCK = "crm-push"
-BUSY_RETRIES = 10
-BUSY_PAUSE_SECONDS = 0.3
-"""A record another sync holds (its link's lease) is tried again this often, this far apart, before it is left to
-the scheduled cycle: a hint is not dropped because another worker was syncing the same record a moment ago."""
 CRM_PAGE_SIZE = 500
 
 
@@ -139,21 +134,10 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
 
 
 def _sync_when_free(engine: Engine, p: Pass, run_id: int, holder: str, found: Sequence[ErpLink]) -> list[RecordResult]:
-    """``sync_links`` of ``found``; the links another sync held (no result for them) are read again and tried again
-    when it is done, a few times."""
-    results = sync_links(Batch(engine, p, run_id, holder), found)
-    for _ in range(BUSY_RETRIES):
-        done = {result.link_id for result in results}
-        pending = [link.erp_key for link in found if link.id not in done]
-        if not pending:
-            break
-        time.sleep(BUSY_PAUSE_SECONDS)
-        with engine.database.read_session() as session:
-            again = _linked(session, p, keys=pending)
-        if not again:
-            break
-        results += sync_links(Batch(engine, p, run_id, holder), again)
-    return results
+    """``sync_links`` of ``found``; those it reports busy are tried again when the other sync is done
+    (``batch.again_when_free``)."""
+    batch = Batch(engine, p, run_id, holder)
+    return again_when_free(batch, sync_links(batch, found))
 
 
 def catch_up(engine: Engine, connection_id: int) -> None:

@@ -47,6 +47,8 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ("the connection needs a name", "connection.needs_name"),
         (f"an ERP connection named {_QUOTED.format('name')} exists already", "connection.name_taken"),
         ("a config value must not contain the NUL character \\(U\\+0000\\)", "config.problem.nul"),
+        # Sync now of a record (erpsync.sync.engine.RECORD_BUSY)
+        ("another sync of this record is under way: try again when it is done", "sync.record_busy"),
         # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
         (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
         ("password is one of the most common passwords; choose another", "account.password_common"),
