@@ -176,7 +176,8 @@ def _sync_held_link(engine: Engine, link_id: int, holder: str) -> RecordResult:
     run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
     try:
         batch = Batch(engine, p, run_id, holder, held=frozenset({locks.link_lock(link_id)}), one_page=True)
-        results = sync_links(batch, [link])
+        with runs.alive(engine.database, run_id):
+            results = sync_links(batch, [link])
     except RunStoppedError as stop:
         runs.finish_run(
             engine.database,

@@ -116,8 +116,9 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
     run_id = runs.start_run(engine.database, kind=runs.RunKind.LIVE, connection_id=connection_id, total=total)
     holder, error = locks.new_holder(), None
     try:
-        for p, found in targets:
-            counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
+        with runs.alive(engine.database, run_id):
+            for p, found in targets:
+                counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
     except RunStoppedError as stop:
         error = stop.error
     except ErpsyncError as failure:
