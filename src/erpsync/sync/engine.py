@@ -174,20 +174,20 @@ def _sync_held_link(engine: Engine, link_id: int, holder: str) -> RecordResult:
         if p is None:
             raise ValidationError(f"sync of ERP {actor_type} is switched off for connection {connection.name!r}")
     run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
-    try:
-        batch = Batch(engine, p, run_id, holder, held=frozenset({locks.link_lock(link_id)}), one_page=True)
-        with runs.alive(engine.database, run_id):
+    with runs.alive(engine.database, run_id):  # its lease until it is closed (with its one page, or here)
+        try:
+            batch = Batch(engine, p, run_id, holder, held=frozenset({locks.link_lock(link_id)}), one_page=True)
             results = sync_links(batch, [link])
-    except RunStoppedError as stop:
-        runs.finish_run(
-            engine.database,
-            run_id,
-            runs.RunCounts(),
-            error=stop.error.user_message,
-            reason=stop.error.code.value,
-            stopped=True,
-        )
-        raise stop.error from None
+        except RunStoppedError as stop:
+            runs.finish_run(
+                engine.database,
+                run_id,
+                runs.RunCounts(),
+                error=stop.error.user_message,
+                reason=stop.error.code.value,
+                stopped=True,
+            )
+            raise stop.error from None
     return results[0] if results else RecordResult(link_id=link_id, state=links.LinkState.OK.value)
 
 

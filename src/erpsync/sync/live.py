@@ -114,24 +114,32 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
         return counts
     total = sum(len(found) for _, found in targets)
     run_id = runs.start_run(engine.database, kind=runs.RunKind.LIVE, connection_id=connection_id, total=total)
-    holder, error = locks.new_holder(), None
-    try:
-        with runs.alive(engine.database, run_id):
-            for p, found in targets:
-                counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
-    except RunStoppedError as stop:
-        error = stop.error
-    except ErpsyncError as failure:
-        error = failure
-    runs.finish_run(
-        engine.database,
-        run_id,
-        counts,
-        error=error.user_message if error else None,
-        reason=error.code.value if error else None,
-        stopped=error is not None,
-    )
+    with runs.alive(engine.database, run_id):  # its lease until it is closed
+        error = _sync_targets(engine, run_id, targets, counts)
+        runs.finish_run(
+            engine.database,
+            run_id,
+            counts,
+            error=error.user_message if error else None,
+            reason=error.code.value if error else None,
+            stopped=error is not None,
+        )
     return counts
+
+
+def _sync_targets(
+    engine: Engine, run_id: int, targets: Sequence[tuple[Pass, list[ErpLink]]], counts: runs.RunCounts
+) -> ErpsyncError | None:
+    """Sync each pass's links, adding to ``counts``; the error that stopped the run, if one did."""
+    holder = locks.new_holder()
+    try:
+        for p, found in targets:
+            counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
+    except RunStoppedError as stop:
+        return stop.error
+    except ErpsyncError as failure:
+        return failure
+    return None
 
 
 def _sync_when_free(engine: Engine, p: Pass, run_id: int, holder: str, found: Sequence[ErpLink]) -> list[RecordResult]:

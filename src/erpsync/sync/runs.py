@@ -164,15 +164,21 @@ def close_abandoned(database: Database) -> list[int]:
     died (kill -9, a crash, a lost database). A run of ``LEASED_KINDS`` is judged by its connection's lease, any
     other by its own (``run_lease``); the lease is taken before the run opens and released after it closes, so a live
     run always has one. The background scheduler calls it on every tick."""
-    with database.session() as session:
-        running = session.scalars(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING.value)).all()
-        names = {run.id: _lease_name(run) for run in running}
-        held = set(
-            session.scalars(
-                select(SyncLock.name).where(SyncLock.name.in_(set(names.values())), SyncLock.expires_at >= utcnow())
-            )
-        )
-        return _interrupted([run for run in running if names[run.id] not in held])
+    with database.read_session() as session:  # most ticks find nothing: no write transaction for them
+        found = _abandoned(session)
+    if not found:
+        return []
+    with database.session() as session:  # read again in the writing transaction: one may have ended meanwhile
+        return _interrupted(_abandoned(session, [run.id for run in found]))
+
+
+def _abandoned(session: Session, among: Sequence[int] | None = None) -> list[SyncRun]:
+    query = select(SyncRun).where(SyncRun.status == RunStatus.RUNNING.value)
+    running = session.scalars(query if among is None else query.where(SyncRun.id.in_(among))).all()
+    names = {run.id: _lease_name(run) for run in running}
+    live = select(SyncLock.name).where(SyncLock.name.in_(set(names.values())), SyncLock.expires_at >= utcnow())
+    held = set(session.scalars(live)) if names else set()
+    return [run for run in running if names[run.id] not in held]
 
 
 def _lease_name(run: SyncRun) -> str:
