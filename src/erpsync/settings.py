@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="the least level logged"
     )
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="comma-separated host names an alert webhook may use in prod although they resolve to a loopback, "
+        "private, link-local or unspecified address (an in-house receiver)",
+    )
     login_limit: str = Field(
         default="20/minute", description="sign-in attempts allowed per client address (limits notation)"
     )
@@ -81,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'erpsync.sqlite'}"
+
+    @property
+    def webhook_allowed_host_names(self) -> tuple[str, ...]:
+        return tuple(name.strip().lower() for name in self.webhook_allowed_hosts.split(",") if name.strip())
 
     @property
     def trusted_proxy_networks(self) -> tuple[IpNetwork, ...]:

@@ -9,7 +9,8 @@ jobs are checkpointed per page.
   connection each interval while automatic sync is on (``/engine``), then sends the alerts of every connection
   (``sync.alerts.notify_all``), and a job thread that runs queued jobs; with ``ERPSYNC_LIVE_SYNC`` (the default) also
   the live sync (``erpsync.live``: watches, CRM changes pushed at once).
-- Either way the scheduler purges the field history past its retention once a day (``field_history.DailyPurge``).
+- Either way the scheduler closes, on every tick, the runs a dead process left *running* (``runs.close_abandoned``:
+  their lease expired) and purges the field history past its retention once a day (``field_history.DailyPurge``).
 - Scale-out: ``erpsync worker`` runs ``serve_workers``: Dramatiq worker threads consuming the actors, and a
   ``Scheduler`` thread that enqueues each due connection (interval from the engine settings) and each job nothing is
   running (never delivered, message lost with a Redis restart, or worker killed: its lease expired). Only the holder
@@ -99,8 +100,16 @@ def run_job_task(engine: Engine, job_id: int, *, lease_ttl: timedelta = jobs.DEF
         return JOB_RUNNERS[jobs.JobKind(job.kind)](engine, job_id, lease_ttl=lease_ttl)
 
 
-def purge_history(purge: field_history.DailyPurge, database: Database) -> None:
-    """The field history's daily purge; a failure is logged and tried again the next day."""
+def housekeeping(purge: field_history.DailyPurge, database: Database) -> None:
+    """Each scheduler tick: the runs a dead process left *running* closed as interrupted (``runs.close_abandoned``),
+    and the field history's daily purge; a failure is logged and tried again the next tick (the purge: day)."""
+    try:
+        closed = runs.close_abandoned(database)
+    except Exception:  # the scheduler outlives it
+        logger.exception("closing abandoned runs failed")
+    else:
+        if closed:
+            logger.warning("runs %s: their process stopped before they ended; closed as interrupted", closed)
     try:
         purged = purge.tick(database)
     except Exception:  # the scheduler outlives the purge
@@ -146,7 +155,7 @@ class EmbeddedWorker:
     def _cycles(self) -> None:
         last_start = time.monotonic()
         while not self._stop.wait(self._poll_seconds):
-            purge_history(self._purge, self._engine.database)
+            housekeeping(self._purge, self._engine.database)
             with self._engine.database.read_session() as session:
                 settings = engine_settings(session)
             if not settings.running or time.monotonic() - last_start < settings.interval_seconds:
@@ -324,7 +333,7 @@ class Scheduler:
     def tick(self) -> None:
         if not locks.try_acquire(self._database, self._lease):
             return  # another process schedules
-        purge_history(self._purge, self._database)
+        housekeeping(self._purge, self._database)
         for connection_id in self._due_connections():
             self._dispatcher.sync_connection(connection_id)
             self._sent[connection_id] = utcnow()

@@ -18,7 +18,7 @@ from erpsync.connectors.sample.seed import DEMO_USER
 from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpLink, SyncCreate
-from erpsync.sync import creates
+from erpsync.sync import creates, engine, locks
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 
 from .conftest import Hub
@@ -382,6 +382,22 @@ def test_sync_now_answers_what_changed_and_disconnect_removes_only_the_link(tab:
     assert tab.erp(erp_key)["name"] == "Acme Group"  # nothing deleted in the ERP
     assert tab.member.delete(tab.url(company_id, "/link")).status_code == 404
     assert tab.member.post(tab.url(company_id, "/sync")).status_code == 404
+
+
+def test_sync_now_while_another_sync_holds_the_record_is_a_409_that_says_so(
+    tab: Tab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    erp_key = tab.customer(email="a@acme.example")
+    company_id = tab.company(email="a@acme.example")
+    _ok(tab.connect(company_id, erp_key), 201)
+    with tab.hub.database.read_session() as session:
+        link_id = session.scalars(select(ErpLink.id).where(ErpLink.erp_key == erp_key)).one()
+    monkeypatch.setattr(engine, "LINK_LOCK_WAIT_SECONDS", 0.2)
+    with locks.held(tab.hub.database, locks.link_lock(link_id)):  # another sync of the record
+        answer = tab.member.post(tab.url(company_id, "/sync"))
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "another sync of this record is under way: try again when it is done"
+    assert _ok(tab.member.post(tab.url(company_id, "/sync")))["errors"] == []  # free again
 
 
 def test_an_actor_deleted_in_the_erp_shows_as_a_broken_link(tab: Tab) -> None:

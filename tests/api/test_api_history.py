@@ -95,3 +95,13 @@ def _wait_done(synced: Synced, job_id: int) -> dict[str, Any]:
             return job
         time.sleep(0.1)
     raise AssertionError(f"resync {job_id} did not end")
+
+
+def test_a_crm_edit_through_the_api_is_in_the_history_at_once(synced: Synced) -> None:
+    ok(synced.admin.patch(f"/companies/{synced.company_id}", json={"email": "mine@acme.example"}))
+    me = ok(synced.admin.get("/me"))["id"]
+    [change] = ok(synced.admin.get(f"/history/company/{synced.company_id}"))
+    assert (change["side"], change["field"], change["source"], change["run_id"]) == ("crm", "email", "user_edit", None)
+    assert (change["old_value"], change["new_value"]) == ("a@acme.example", "mine@acme.example")
+    assert (change["user_id"], change["written_by"]) == (me, f"user:{me}")
+    assert change["connection_id"] == synced.connection_id

@@ -1,6 +1,7 @@
 """Run in a separate process by the kill tests: one sync cycle, or one create in the ERP, then exit.
 
-Usage: ``python fault_child.py DATABASE_URL CIPHER_KEY cycle`` or ``... create COMPANY_ID CONNECTION_ID``.
+Usage: ``python fault_child.py DATABASE_URL CIPHER_KEY cycle``, ``... create COMPANY_ID CONNECTION_ID`` or
+``... record LINK_ID`` (*Sync now* of one record).
 Prints ``ready`` once imported and connected, so the parent can time its ``kill -9`` from the work's start.
 """
 
@@ -14,7 +15,7 @@ from erpsync.protocol.models import Actor, ActorType
 from erpsync.storage.db import Database
 from erpsync.sync import creates
 from erpsync.sync.connections import hub_clients
-from erpsync.sync.engine import run_cycle
+from erpsync.sync.engine import run_cycle, sync_link
 from erpsync.sync.work import Engine
 
 
@@ -24,6 +25,8 @@ def main(url: str, key: str, mode: str, *ids: str) -> None:
     print("ready", flush=True)
     if mode == "cycle":
         run_cycle(Engine(database, clients))
+    elif mode == "record":
+        sync_link(Engine(database, clients), int(ids[0]))
     else:
         company_id, connection_id = int(ids[0]), int(ids[1])
         creates.create_actor(

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ErpLink
-from erpsync.sync import creates
+from erpsync.storage.tables import ErpLink, SyncRun
+from erpsync.sync import creates, runs
+from erpsync.sync.engine import sync_link
 from erpsync.testing.fault_proxy import Fault
 from support.fault_world import FaultWorld, Pair, Tally, assert_converged, change_both_sides, create_newco, fault_world
 
@@ -144,3 +145,35 @@ def test_a_database_connection_dropped_mid_run_converges_on_the_next_run(pg_worl
     assert world.counts() == before
     assert terminated[0] > 0, "no database connection was dropped"
     tally(terminated[0])
+
+
+def _running_run(world: FaultWorld, kind: runs.RunKind, timeout: float = 10.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with world.database.read_session() as session:
+            query = select(SyncRun.id).where(SyncRun.kind == kind.value, SyncRun.status == "running")
+            found = session.scalar(query)
+        if found is not None:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no {kind} run started")
+
+
+def test_a_sync_now_killed_mid_way_is_closed_as_interrupted_once_its_lease_expired(
+    world: FaultWorld, tally: Tally
+) -> None:
+    (pair,) = world.linked_pairs(1)
+    world.proxy.inject(Fault.DELAY, operation="get_actors", times=5, delay=0.8)  # the kill lands inside the run
+    child = _spawn(world, "record", str(pair.link_id))
+    run_id = _running_run(world, runs.RunKind.RECORD)
+    assert _kill_at_random(child, random.Random(1), within=0.0)
+    assert runs.close_abandoned(world.database) == []  # its lease has not expired: it could still be working
+    world.expire_leases()  # a killed process never renews it
+    assert runs.close_abandoned(world.database) == [run_id]
+    with world.database.read_session() as session:
+        run = session.get(SyncRun, run_id)
+        assert run is not None
+        assert (run.status, run.error, run.error_reason) == ("failed", runs.INTERRUPTED, "transient")
+    world.proxy.clear()
+    assert sync_link(world.engine, pair.link_id).errors == []  # the record syncs again
+    tally(1)

@@ -9,10 +9,13 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from erpsync.accounts import create_user
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import EntityType
 from erpsync.errors import ConflictError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, EngineState, FieldChange, SyncRun, utcnow
-from erpsync.sync import field_history, imports, resync, undo
+from erpsync.sync import crm_edits, field_history, imports, resync, undo
 from erpsync.sync.field_history import Source
 from support.sync_world import World
 
@@ -259,3 +262,53 @@ def test_undo_through_a_deleted_connection_leaves_every_field_and_says_why(world
     assert (left.target.field, left.reason) == ("email", "not_found")
     assert world.crm_values(company_id)["EMAIL"] == "new@acme.example"
     assert get_run(world, result.run_id).status == "partial"
+
+
+def user_edit(world: World, company_id: int, user_id: int, **attrs: object) -> None:
+    with world.database.sessions() as session:
+        crm_edits.update(
+            session, EntityType.COMPANY, company_id, attrs, user_id=user_id, load=lambda _s, _c: world.config
+        )
+
+
+def a_user(world: World) -> int:
+    with world.database.session() as session:
+        return create_user(session, login="editor", password="a long passphrase", name="Eva Editor").id
+
+
+def test_a_crm_edit_of_a_linked_record_is_a_history_row_in_the_edits_transaction(world: World) -> None:
+    company_id, erp_key, link_id = world.linked_pair(email="old@acme.example", phone="111")
+    user_id = a_user(world)
+    user_edit(world, company_id, user_id, email="mine@acme.example", phone="111", department="Sales")
+    [change] = history(world, company_id)  # the phone did not change; the department is not synced
+    assert (change.side, change.field, change.old_value, change.new_value) == (
+        "crm",
+        "email",
+        "old@acme.example",
+        "mine@acme.example",
+    )
+    assert (change.source, change.user_id, change.written_by, change.run_id) == (
+        Source.USER_EDIT.value,
+        user_id,
+        f"user:{user_id}",
+        None,
+    )
+    assert (change.connection_id, change.link_id, change.erp_key) == (world.connection_id, link_id, erp_key)
+    last = field_history.last_writes_by_connection(world.database, "company", company_id, [world.connection_id])
+    [shown] = last.get(world.connection_id, [])
+    assert last.writers[shown.written_by or ""] == "Eva Editor"  # the ERP tab names the author before any sync
+    world.cycle()  # the sync carries it: its ERP row names the same author
+    newest = history(world, company_id)[0]
+    assert (newest.side, newest.field, newest.written_by) == ("erp", "email", f"user:{user_id}")
+
+
+def test_an_edit_of_an_unlinked_record_or_a_refused_one_records_nothing(world: World) -> None:
+    company_id, _, _ = world.linked_pair(email="old@acme.example")
+    unlinked = world.crm_company(EMAIL="solo@acme.example")
+    user_edit(world, unlinked, 1, email="other@acme.example")
+    assert history(world, unlinked) == []
+    before = len(history(world, company_id))
+    with pytest.raises(InvalidFieldError):
+        user_edit(world, company_id, 1, email="new@acme.example", country_id=999_999)  # no such list item
+    assert len(history(world, company_id)) == before
+    assert world.crm_values(company_id)["EMAIL"] == "old@acme.example"  # nothing of the edit was saved

@@ -1,14 +1,19 @@
 """Runs a crash left "running": closed as failed ("interrupted") by the next run that takes the connection's lease,
-for sync runs and import/resync jobs alike; a live run keeps its lease however long a step takes."""
+for sync runs and import/resync jobs alike, and by the scheduler's tick for every kind once its lease expired (a
+record, live, undo or revert run holds a lease of its own); a live run keeps its lease however long a step takes."""
 
 from __future__ import annotations
 
 import time
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import select, update
+
 from erpsync.storage.tables import SyncLock, SyncRun, utcnow
-from erpsync.sync import imports, locks, runs
-from erpsync.sync.engine import sync_connection
+from erpsync.sync import field_history, imports, locks, runs
+from erpsync.sync.engine import sync_connection, sync_link
+from erpsync.worker import housekeeping
 from support.sync_world import CUSTOMER, World
 
 
@@ -57,3 +62,43 @@ def test_a_live_holder_keeps_its_lease_past_the_ttl(world: World) -> None:
         time.sleep(1.5)  # a step longer than the TTL: the lease is renewed meanwhile
         assert not locks.try_acquire(world.database, locks.Lease(name, locks.new_holder(), timedelta(seconds=1)))
     assert locks.try_acquire(world.database, locks.Lease(name, locks.new_holder(), timedelta(seconds=1)))
+
+
+def expire(world: World, name: str) -> None:
+    with world.database.session() as session:
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(update(SyncLock).where(SyncLock.name == name).values(expires_at=past))
+
+
+@pytest.mark.parametrize("kind", [runs.RunKind.RECORD, runs.RunKind.LIVE, runs.RunKind.UNDO, runs.RunKind.REVERT])
+def test_a_run_whose_own_lease_expired_is_closed_by_the_scheduler_tick(world: World, kind: runs.RunKind) -> None:
+    stale = runs.start_run(world.database, kind=kind, connection_id=world.connection_id)
+    working = runs.start_run(world.database, kind=kind, connection_id=world.connection_id)
+    expire(world, runs.run_lease(stale).name)  # its process died: nobody renewed it
+    housekeeping(field_history.DailyPurge(), world.database)
+    closed = run_row(world, stale)
+    assert (closed.status, closed.error, closed.error_reason) == ("failed", runs.INTERRUPTED, "transient")
+    assert run_row(world, working).status == "running"  # its lease is fresh: it may be working
+
+
+def test_a_leased_run_whose_connection_lease_expired_is_closed_without_waiting_for_the_next_run(world: World) -> None:
+    stale = crashed_run(world, runs.RunKind.IMPORT)
+    assert runs.close_abandoned(world.database) == [stale]
+    assert run_row(world, stale).error == runs.INTERRUPTED
+
+
+def test_an_ended_run_leaves_no_lease_and_a_kept_one_outlives_its_ttl(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, link_id = world.linked_pair(email="a@acme.example")
+    world.erp_update(world.get_link(link_id).erp_key, email="b@acme.example")
+    result = sync_link(world.engine, link_id)
+    assert result.changed["crm"] == ["EMAIL"]
+    with world.database.read_session() as session:
+        assert session.scalars(select(SyncLock.name).where(SyncLock.name.like("run:%"))).all() == []
+    monkeypatch.setattr(runs, "RUN_LEASE_TTL", timedelta(seconds=0.6))
+    run_id = runs.start_run(world.database, kind=runs.RunKind.LIVE, connection_id=world.connection_id)
+    with runs.alive(world.database, run_id):
+        time.sleep(1.2)  # longer than the TTL: renewed meanwhile
+        assert runs.close_abandoned(world.database) == []
+    assert runs.close_abandoned(world.database) == [run_id]  # left open by its block: closed at once

@@ -16,7 +16,7 @@ from erpsync.crm import edits, service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import MergeRequest, Page
 from erpsync.storage.tables import User
-from erpsync.sync import crm_merges
+from erpsync.sync import crm_edits, crm_merges
 from erpsync.sync.connections import OriginView
 
 MAX_PAGE_SIZE = 500
@@ -60,7 +60,7 @@ def create(session: Session, user: User, entity_type: EntityType, body: BaseMode
 
 def update(session: Session, user: User, entity_type: EntityType, entity_id: int, body: BaseModel) -> service.Entity:
     attrs: dict[str, Any] = body.model_dump(exclude_unset=True)
-    return edits.update(session, entity_type, entity_id, attrs, user_id=user.id)
+    return crm_edits.update(session, entity_type, entity_id, attrs, user_id=user.id)
 
 
 def delete(session: Session, user: User, entity_type: EntityType, entity_id: int) -> None:

@@ -14,8 +14,9 @@ from erpsync.sync.undo import LeftAlone, Target, UndoResult
 
 class FieldChangePublic(BaseModel):
     """One field changed on one ``side`` (crm or erp) of a linked record: ``old_value`` -> ``new_value`` (keyed by
-    the ERP field key), written by ``source`` (sync, import, resync, revert, undo) in run ``run_id`` through
-    connection ``connection_id``; ``user_id``: who asked, for a resync, revert or undo."""
+    the ERP field key), written by ``source`` (sync, import, resync, revert, undo, user_edit) in run ``run_id`` (none
+    for a user's CRM edit) through connection ``connection_id``; ``user_id``: who asked, for a resync, revert, undo or
+    user edit."""
 
     id: int
     entity_type: str

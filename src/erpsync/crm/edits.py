@@ -1,8 +1,9 @@
-"""The CRM record edits a person makes, for the API and the web UI alike: create, update and delete a company, person
-or project, each one unit of work in the caller's session, stamped with the user (``changed_by`` and the change
-feed, through ``erpsync.crm.service``).
+"""The CRM record edits a person makes, for the API and the web UI alike: create and delete a company, person or
+project, each one unit of work in the caller's session, stamped with the user (``changed_by`` and the change feed,
+through ``erpsync.crm.service``). An update is ``erpsync.sync.crm_edits.update``: it records the change in the linked
+records' field history too.
 
-Public names: ``create``, ``update``, ``delete``.
+Public names: ``create``, ``delete``.
 """
 
 from __future__ import annotations
@@ -21,14 +22,6 @@ def create(session: Session, entity_type: EntityType, attrs: Mapping[str, Any], 
     """A new record (``InvalidFieldError`` for a value that breaks a rule: nothing is saved)."""
     with unit_of_work(session):
         return service.create_entity(session, entity_type, attrs, changed_by=service.user_origin(user_id))
-
-
-def update(
-    session: Session, entity_type: EntityType, entity_id: int, attrs: Mapping[str, Any], *, user_id: int
-) -> service.Entity:
-    """Change the given attributes (``NotFoundError``, ``InvalidFieldError``: nothing is saved)."""
-    with unit_of_work(session):
-        return service.update_entity(session, entity_type, entity_id, attrs, changed_by=service.user_origin(user_id))
 
 
 def delete(session: Session, entity_type: EntityType, entity_id: int, *, user_id: int) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 
+from erpsync.errors import ValidationError
 from erpsync.protocol import signing
+from erpsync.sync.webhook_urls import WebhookPolicy
 
 USER_AGENT = "erpsync-alerts/1"
 
@@ -64,7 +66,15 @@ def send_mail(smtp: Smtp, to: Sequence[str], subject: str, body: str) -> None:
         raise DeliveryError(f"the mail was not sent: {type(error).__name__}: {error}") from None
 
 
-def post_webhook(url: str, secret: str | None, payload: Mapping[str, Any], *, timeout: float) -> None:
+def post_webhook(
+    url: str, secret: str | None, payload: Mapping[str, Any], *, timeout: float, policy: WebhookPolicy | None = None
+) -> None:
+    """Post ``payload`` signed; the URL is checked against ``policy`` (the process's settings when None) first, as
+    its host may resolve elsewhere than when it was saved."""
+    try:
+        (policy or WebhookPolicy.current()).check(url)
+    except ValidationError as refused:
+        raise DeliveryError(f"the webhook was not sent: {refused.user_message}") from None
     if not secret:
         raise DeliveryError("no webhook secret is set in the alert settings: webhooks are sent signed only")
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()

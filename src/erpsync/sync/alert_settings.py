@@ -26,6 +26,7 @@ from erpsync.errors import NotFoundError, ValidationError
 from erpsync.storage.tables import AlertRecipient, AlertSettings, User
 from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync.connections import get_connection
+from erpsync.sync.webhook_urls import WebhookPolicy
 
 SETTINGS_ID = 1
 _ADDRESS = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
@@ -184,13 +185,20 @@ def list_recipients(session: Session, connection_id: int, *, user: User | None) 
 
 
 def add_recipient(
-    session: Session, connection_id: int, recipient: RecipientInput, *, user: User | None
+    session: Session,
+    connection_id: int,
+    recipient: RecipientInput,
+    *,
+    user: User | None,
+    webhooks: WebhookPolicy | None = None,
 ) -> RecipientView:
-    """Tell ``recipient`` about the connection's new causes, recoveries or both (``ValidationError`` for neither)."""
+    """Tell ``recipient`` about the connection's new causes, recoveries or both (``ValidationError`` for neither, or
+    for a webhook URL ``webhooks`` refuses: the process's settings when None, ``sync.webhook_urls``)."""
     if recipient.channel is Channel.EMAIL:
         target = check_address(recipient.target)
     else:
         target = check_webhook_url(recipient.target)
+        (webhooks or WebhookPolicy.current()).check(target)
     if not (recipient.on_alert or recipient.on_recovery):
         raise ValidationError("a recipient gets alerts, recovery notices or both")
     with unit_of_work(session):

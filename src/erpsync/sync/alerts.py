@@ -36,6 +36,7 @@ from erpsync.sync.alert_channels import DeliveryError, Smtp, post_webhook, send_
 from erpsync.sync.alert_settings import Channel, settings_row
 from erpsync.sync.connections import get_connection
 from erpsync.sync.links import LinkState
+from erpsync.sync.webhook_urls import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class _Told:
     recipients: list[_Recipient] = field(default_factory=list)
     smtp: Smtp | None = None
     webhook_secret: str | None = None
+    webhooks: WebhookPolicy | None = None  # where webhooks may point: the process's settings when None
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,8 @@ def _deliver(told: _Told, recipient: _Recipient, kind: str, causes: Sequence[_Ca
             send_mail(told.smtp, [recipient.target], *_mail(told, kind, causes))
         else:
             payload = _payload(told, kind, causes)
-            post_webhook(recipient.target, told.webhook_secret, payload, timeout=told.smtp.timeout)
+            timeout = told.smtp.timeout
+            post_webhook(recipient.target, told.webhook_secret, payload, timeout=timeout, policy=told.webhooks)
     except DeliveryError as error:
         logger.warning("alert to %s %s failed: %s", recipient.channel, recipient.target, error)
         return str(error)
@@ -266,11 +269,15 @@ def _send(told: _Told) -> list[AlertDelivery]:
     return deliveries
 
 
-def notify(database: Database, cipher: Cipher, connection_id: int) -> Notified:
-    """Tell the connection's recipients about its new causes and the resolved ones, once each."""
+def notify(
+    database: Database, cipher: Cipher, connection_id: int, *, webhooks: WebhookPolicy | None = None
+) -> Notified:
+    """Tell the connection's recipients about its new causes and the resolved ones, once each; ``webhooks``: where a
+    webhook may point (``sync.webhook_urls``; the process's settings when None)."""
     try:
         with locks.held(database, f"alerts:{connection_id}"):
             told = _take(database, cipher, connection_id)
+            told.webhooks = webhooks
             deliveries = _send(told)
             if deliveries:
                 with database.session() as session:

@@ -8,6 +8,7 @@ stops the run (``RunStoppedError``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,11 @@ from erpsync.storage.tables import ErpLink, utcnow
 from erpsync.sync import conflicts, filters, links, locks, moves, runs
 from erpsync.sync.record import Plan, RecordResult, counts_of, plan_record
 from erpsync.sync.work import Engine, Pass
+
+BUSY_RETRIES = 10
+BUSY_PAUSE_SECONDS = 0.3
+"""A record another sync holds (its link's lease) is tried again this often, this far apart: a change is not left
+waiting for the next run because another worker was syncing the same record a moment ago."""
 
 
 class RunStoppedError(Exception):
@@ -70,12 +76,15 @@ class Batch:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How one record of a batch ends: a plan to store, an error, or a broken link."""
+    """How one record of a batch ends: a plan to store, an error, a broken link, or *busy*: another sync held the
+    link (its lease) or synced it since the plan was made, so nothing of the plan was written (the caller tries it
+    again, or leaves it to the next run)."""
 
     link: ErpLink
     plan: Plan | None = None
     error: runs.RecordError | None = None
     broken: bool = False
+    busy: bool = False
     outside: str | None = None  # why the record is outside the sync filter (``sync.filters``)
 
 
@@ -129,18 +138,39 @@ def sync_pairs(
             outcomes.append(Outcome(link, outside=outside))
         else:
             plans.append(plan_record(p, link, actor, records[link.id], parents))
-    busy = [plan for plan in plans if not plan.idle or plan.link.state != links.LinkState.OK.value]
-    outcomes += [Outcome(plan.link, plan=plan) for plan in plans if plan not in busy]
-    leases = _take_leases(batch, [locks.link_lock(plan.link.id) for plan in busy])
+    writing = [plan for plan in plans if not plan.idle or plan.link.state != links.LinkState.OK.value]
+    outcomes += [Outcome(plan.link, plan=plan) for plan in plans if plan not in writing]
+    leases = _take_leases(batch, [locks.link_lock(plan.link.id) for plan in writing])
     try:
         taken = batch.held | {lease.name for lease in leases}
-        mine = _still_current(batch, [plan for plan in busy if locks.link_lock(plan.link.id) in taken])
+        mine = _still_current(batch, [plan for plan in writing if locks.link_lock(plan.link.id) in taken])
+        outcomes += [Outcome(plan.link, busy=True) for plan in writing if plan not in mine]
         erp_errors = _save_erp(p, mine)
         outcomes += [Outcome(plan.link, plan=plan, error=erp_errors.get(plan.link.id)) for plan in mine]
         return _apply(batch, outcomes, finish)
     finally:
         if leases:
             locks.release_each(batch.database, leases)
+
+
+def again_when_free(batch: Batch, results: list[RecordResult]) -> list[RecordResult]:
+    """``results`` with the busy ones (another sync held them) read again and synced again once it is done, tried
+    ``BUSY_RETRIES`` times ``BUSY_PAUSE_SECONDS`` apart; still busy, they stay in the results as busy (the next run
+    syncs them: a failing link stays due)."""
+    for _ in range(BUSY_RETRIES):
+        busy = [result.link_id for result in results if result.busy]
+        if not busy:
+            break
+        time.sleep(BUSY_PAUSE_SECONDS)
+        with batch.database.read_session() as session:
+            again = [
+                link
+                for link in session.scalars(select(ErpLink).where(ErpLink.id.in_(busy)))
+                if link.state != links.LinkState.BROKEN.value
+            ]
+        results = [result for result in results if not result.busy]
+        results += sync_links(batch, again) if again else []
+    return results
 
 
 def _take_leases(batch: Batch, names: Sequence[str]) -> list[locks.Lease]:
@@ -249,6 +279,8 @@ def _apply_one(
 ) -> RecordResult | None:
     if link is None:  # disconnected meanwhile
         return None
+    if outcome.busy:  # nothing written: the link stays as it is (a failing one stays due)
+        return RecordResult(link_id=link.id, state=link.state, busy=True)
     if outcome.outside is not None:
         links.mark_outside(link, outcome.outside)
         return RecordResult(link_id=link.id, state=link.state)

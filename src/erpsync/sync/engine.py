@@ -28,7 +28,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, utcnow
 from erpsync.sync import busy, links, locks, runs
-from erpsync.sync.batch import Batch, CancelWatch, RunStoppedError, stop_if_fatal, sync_links
+from erpsync.sync.batch import Batch, CancelWatch, RunStoppedError, again_when_free, stop_if_fatal, sync_links
 from erpsync.sync.cycle_passes import PASSES, Step
 from erpsync.sync.record import RecordResult, counts_of
 from erpsync.sync.work import Engine, active_connection, pass_of, passes
@@ -36,6 +36,7 @@ from erpsync.sync.work import Engine, active_connection, pass_of, passes
 logger = logging.getLogger(__name__)
 
 LINK_LOCK_WAIT_SECONDS = 5.0
+RECORD_BUSY = "another sync of this record is under way: try again when it is done"
 
 Progress = Callable[[int], None]
 """Told the number of records a run has handled so far."""
@@ -112,9 +113,11 @@ def _run(engine: Engine, connection_id: int, run_id: int, lease: locks.Lease, pr
 
 
 def _step(batch: Batch, step: Step, counts: runs.RunCounts) -> ErpsyncError | None:
-    """Run one pass; a failure that is not a record's (a page that did not arrive) ends the pass, not the run."""
+    """Run one pass; a failure that is not a record's (a page that did not arrive) ends the pass, not the run. The
+    records another sync held meanwhile are synced again once it is done (``again_when_free``): the watermark has
+    moved past their change."""
     try:
-        counts.add(counts_of(step(batch)))
+        counts.add(counts_of(again_when_free(batch, step(batch))))
     except ErpsyncError as error:
         stop_if_fatal(error)
         logger.warning("connection %s, %s: %s", batch.p.connection_id, batch.p.actor_type, error.user_message)
@@ -149,17 +152,29 @@ def run_cycle(engine: Engine, *, progress: Callable[[int, RunSummary | None], No
 
 
 def sync_link(engine: Engine, link_id: int) -> RecordResult:
-    """*Sync now* for one record: holds the link's lease, reads both sides fresh, merges and writes."""
+    """*Sync now* for one record: holds the link's lease, reads both sides fresh, merges and writes;
+    ``locks.LockedError`` (``RECORD_BUSY``) while another sync of the record is under way."""
     holder = locks.new_holder()
-    with locks.held(engine.database, locks.link_lock(link_id), wait=LINK_LOCK_WAIT_SECONDS, holder=holder):
-        with engine.database.read_session() as session:
-            link = links.get_link(session, link_id)
-            connection = active_connection(session, link.connection_id)
-            actor_type = m.ActorType(link.actor_type)
-            p = pass_of(engine, session, connection, actor_type)
-            if p is None:
-                raise ValidationError(f"sync of ERP {actor_type} is switched off for connection {connection.name!r}")
-        run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
+    try:
+        with locks.held(engine.database, locks.link_lock(link_id), wait=LINK_LOCK_WAIT_SECONDS, holder=holder):
+            result = _sync_held_link(engine, link_id, holder)
+    except locks.LockedError:
+        raise locks.LockedError(RECORD_BUSY) from None
+    if result.busy:
+        raise locks.LockedError(RECORD_BUSY)
+    return result
+
+
+def _sync_held_link(engine: Engine, link_id: int, holder: str) -> RecordResult:
+    with engine.database.read_session() as session:
+        link = links.get_link(session, link_id)
+        connection = active_connection(session, link.connection_id)
+        actor_type = m.ActorType(link.actor_type)
+        p = pass_of(engine, session, connection, actor_type)
+        if p is None:
+            raise ValidationError(f"sync of ERP {actor_type} is switched off for connection {connection.name!r}")
+    run_id = runs.start_run(engine.database, kind=runs.RunKind.RECORD, connection_id=link.connection_id, total=1)
+    with runs.alive(engine.database, run_id):  # its lease until it is closed (with its one page, or here)
         try:
             batch = Batch(engine, p, run_id, holder, held=frozenset({locks.link_lock(link_id)}), one_page=True)
             results = sync_links(batch, [link])

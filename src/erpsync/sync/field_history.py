@@ -12,7 +12,7 @@ retention are purged in the background, a chunk at a time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -41,6 +41,7 @@ class Source(StrEnum):
     RESYNC = "resync"
     REVERT = "revert"  # one field set back to its previous value by a user
     UNDO = "undo"  # a run undone
+    USER_EDIT = "user_edit"  # a person's edit in the built-in CRM (``sync.crm_edits``): no run
 
 
 _SOURCE_OF_RUN = {"import": Source.IMPORT, "resync": Source.RESYNC, "revert": Source.REVERT, "undo": Source.UNDO}
@@ -83,6 +84,27 @@ def add_decisions(
                 source=source.value,
                 user_id=user_id,
                 written_by=_author(source, user_id, side, link.connection_id, crm_changed_by),
+                at=now,
+            )
+        )
+
+
+def add_user_edit(session: Session, link: ErpLink, changes: Mapping[str, tuple[Any, Any]], *, user_id: int) -> None:
+    """One CRM-side row per field a person's CRM edit changed (``changes``: ERP field key -> (old, new), canonical), in
+    the edit's transaction: the ERP tab names the author of a CRM value before any sync carries it."""
+    now = utcnow()
+    for key, (old, new) in sorted(changes.items()):
+        session.add(
+            FieldChange(
+                **_where(link),
+                run_id=None,
+                side="crm",
+                field=key,
+                old_value=old,
+                new_value=new,
+                source=Source.USER_EDIT.value,
+                user_id=user_id,
+                written_by=f"user:{user_id}",
                 at=now,
             )
         )

@@ -15,7 +15,6 @@ and released when one fails, so the pages show a connection *live* while its wat
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +31,7 @@ from erpsync.protocol.watch import WatchResponse
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpLink, SyncLock, utcnow
 from erpsync.sync import links, locks, runs
-from erpsync.sync.batch import Batch, RunStoppedError, sync_links
+from erpsync.sync.batch import Batch, RunStoppedError, again_when_free, sync_links
 from erpsync.sync.engine import active_connection_ids, sync_connection
 from erpsync.sync.engine_settings import engine_settings
 from erpsync.sync.record import RecordResult, counts_of
@@ -41,10 +40,6 @@ from erpsync.sync.work import Engine, Pass, active_connection, passes
 logger = logging.getLogger(__name__)
 
 LIVE_CRM_LOCK = "crm-push"
-BUSY_RETRIES = 10
-BUSY_PAUSE_SECONDS = 0.3
-"""A record another sync holds (its link's lease) is tried again this often, this far apart, before it is left to
-the scheduled cycle: a hint is not dropped because another worker was syncing the same record a moment ago."""
 CRM_PAGE_SIZE = 500
 
 
@@ -119,41 +114,39 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
         return counts
     total = sum(len(found) for _, found in targets)
     run_id = runs.start_run(engine.database, kind=runs.RunKind.LIVE, connection_id=connection_id, total=total)
-    holder, error = locks.new_holder(), None
+    with runs.alive(engine.database, run_id):  # its lease until it is closed
+        error = _sync_targets(engine, run_id, targets, counts)
+        runs.finish_run(
+            engine.database,
+            run_id,
+            counts,
+            error=error.user_message if error else None,
+            reason=error.code.value if error else None,
+            stopped=error is not None,
+        )
+    return counts
+
+
+def _sync_targets(
+    engine: Engine, run_id: int, targets: Sequence[tuple[Pass, list[ErpLink]]], counts: runs.RunCounts
+) -> ErpsyncError | None:
+    """Sync each pass's links, adding to ``counts``; the error that stopped the run, if one did."""
+    holder = locks.new_holder()
     try:
         for p, found in targets:
             counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
     except RunStoppedError as stop:
-        error = stop.error
+        return stop.error
     except ErpsyncError as failure:
-        error = failure
-    runs.finish_run(
-        engine.database,
-        run_id,
-        counts,
-        error=error.user_message if error else None,
-        reason=error.code.value if error else None,
-        stopped=error is not None,
-    )
-    return counts
+        return failure
+    return None
 
 
 def _sync_when_free(engine: Engine, p: Pass, run_id: int, holder: str, found: Sequence[ErpLink]) -> list[RecordResult]:
-    """``sync_links`` of ``found``; the links another sync held (no result for them) are read again and tried again
-    when it is done, a few times."""
-    results = sync_links(Batch(engine, p, run_id, holder), found)
-    for _ in range(BUSY_RETRIES):
-        done = {result.link_id for result in results}
-        pending = [link.erp_key for link in found if link.id not in done]
-        if not pending:
-            break
-        time.sleep(BUSY_PAUSE_SECONDS)
-        with engine.database.read_session() as session:
-            again = _linked(session, p, keys=pending)
-        if not again:
-            break
-        results += sync_links(Batch(engine, p, run_id, holder), again)
-    return results
+    """``sync_links`` of ``found``; those it reports busy are tried again when the other sync is done
+    (``batch.again_when_free``)."""
+    batch = Batch(engine, p, run_id, holder)
+    return again_when_free(batch, sync_links(batch, found))
 
 
 def catch_up(engine: Engine, connection_id: int) -> None:

@@ -48,6 +48,8 @@ class RecordResult(BaseModel):
     changed_erp: list[str] = Field(default_factory=list, exclude=True)
     conflicts: list[Conflict] = Field(default_factory=list)
     errors: list[runs.RecordError] = Field(default_factory=list)
+    busy: bool = Field(default=False, exclude=True)
+    """Another sync held the record or synced it meanwhile: nothing was done; try again once it is done."""
 
     @computed_field(description="the fields changed on each side: CRM field keys under crm, ERP field keys under erp")
     def changed(self) -> dict[str, list[str]]:
@@ -130,6 +132,8 @@ def plan_record(p: Pass, link: ErpLink, actor: m.Actor, crm: CrmRecord, parents:
 def counts_of(results: Iterable[RecordResult]) -> runs.RunCounts:
     counts = runs.RunCounts()
     for result in results:
+        if result.busy:  # left to the sync that held it (or to a later try)
+            continue
         counts.records += 1
         counts.crm_writes += bool(result.changed_crm)
         counts.erp_writes += bool(result.changed_erp)

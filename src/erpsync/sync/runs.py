@@ -10,20 +10,21 @@ Progress is counted per page, in the page's own transaction, so a run's counts g
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy import event as orm_events
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync import metrics
 from erpsync.errors import ConflictError, ErrorCode, NotFoundError
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ErpLink, SyncEvent, SyncRun, utcnow
-from erpsync.sync import field_history
+from erpsync.storage.tables import ErpLink, SyncEvent, SyncLock, SyncRun, utcnow
+from erpsync.sync import field_history, locks
 from erpsync.sync.links import LinkCounts, link_counts
 from erpsync.sync.merge import Decision
 
@@ -79,7 +80,9 @@ class EventRecord:
 
 
 LEASED_KINDS = (RunKind.CYCLE, RunKind.CONNECTION, RunKind.IMPORT, RunKind.RESYNC)
-"""Runs that hold their connection's lease from their start to their end."""
+"""Runs that hold their connection's lease from their start to their end. The others (a record, live, undo, revert
+run) hold a lease of their own, ``run_lease``, taken with the run and renewed while it runs (``alive``)."""
+RUN_LEASE_TTL = locks.DEFAULT_TTL
 INTERRUPTED = "interrupted: the process running it stopped (crash or lost database connection) before it ended"
 
 
@@ -103,7 +106,28 @@ def open_run(
     )
     session.add(run)
     session.flush()
+    if kind not in LEASED_KINDS:  # taken in the run's own transaction: no moment when it runs without it
+        lease = run_lease(run.id)
+        session.add(SyncLock(name=lease.name, holder=lease.holder, expires_at=utcnow() + lease.ttl))
     return run
+
+
+def run_lease(run_id: int) -> locks.Lease:
+    """The lease a run not of ``LEASED_KINDS`` holds while it runs: expired, the process running it is gone."""
+    name = f"run:{run_id}"
+    return locks.Lease(name, name, RUN_LEASE_TTL)
+
+
+@contextmanager
+def alive(database: Database, run_id: int) -> Iterator[None]:
+    """Renew the run's lease while the block runs; released after it (closing the run releases it too). A run the
+    block left open (an unexpected error) is closed as interrupted by the next ``close_abandoned``."""
+    lease = run_lease(run_id)
+    try:
+        with locks.kept(database, lease):
+            yield
+    finally:
+        locks.release(database, lease)
 
 
 def start_run(database: Database, *, kind: RunKind, connection_id: int | None, total: int | None = None) -> int:
@@ -124,7 +148,7 @@ def close_interrupted(session: Session, connection_id: int) -> list[int]:
 
     A run of ``LEASED_KINDS`` holds that lease from its start to its end, so while the caller holds it no such run
     can be alive: one still marked running was left by a process that died (or lost its database) mid-way, and its
-    lease has expired or was released. A record run holds only its link's lease and is left alone."""
+    lease has expired or was released. The other runs hold a lease of their own: ``close_abandoned`` closes them."""
     stale = session.scalars(
         select(SyncRun).where(
             SyncRun.connection_id == connection_id,
@@ -132,6 +156,38 @@ def close_interrupted(session: Session, connection_id: int) -> list[int]:
             SyncRun.kind.in_([kind.value for kind in LEASED_KINDS]),
         )
     ).all()
+    return _interrupted(stale)
+
+
+def close_abandoned(database: Database) -> list[int]:
+    """Close as failed ("interrupted") every running run whose lease has expired or is gone: the process running it
+    died (kill -9, a crash, a lost database). A run of ``LEASED_KINDS`` is judged by its connection's lease, any
+    other by its own (``run_lease``); the lease is taken before the run opens and released after it closes, so a live
+    run always has one. The background scheduler calls it on every tick."""
+    with database.read_session() as session:  # most ticks find nothing: no write transaction for them
+        found = _abandoned(session)
+    if not found:
+        return []
+    with database.session() as session:  # read again in the writing transaction: one may have ended meanwhile
+        return _interrupted(_abandoned(session, [run.id for run in found]))
+
+
+def _abandoned(session: Session, among: Sequence[int] | None = None) -> list[SyncRun]:
+    query = select(SyncRun).where(SyncRun.status == RunStatus.RUNNING.value)
+    running = session.scalars(query if among is None else query.where(SyncRun.id.in_(among))).all()
+    names = {run.id: _lease_name(run) for run in running}
+    live = select(SyncLock.name).where(SyncLock.name.in_(set(names.values())), SyncLock.expires_at >= utcnow())
+    held = set(session.scalars(live)) if names else set()
+    return [run for run in running if names[run.id] not in held]
+
+
+def _lease_name(run: SyncRun) -> str:
+    if run.kind in {kind.value for kind in LEASED_KINDS} and run.connection_id is not None:
+        return locks.connection_lock(run.connection_id)
+    return run_lease(run.id).name
+
+
+def _interrupted(stale: Sequence[SyncRun]) -> list[int]:
     for run in stale:
         run.status, run.finished_at = RunStatus.FAILED.value, utcnow()
         run.error, run.error_reason = INTERRUPTED, ErrorCode.TRANSIENT.value
@@ -203,6 +259,7 @@ def close_run(
     run.error, run.error_reason = error, reason
     run.status = RunStatus.CANCELLED.value if cancelled else _status(counts, error, stopped).value
     run.finished_at = utcnow()
+    session.execute(delete(SyncLock).where(SyncLock.name == run_lease(run_id).name))
     kind, status, reason, final = run.kind, run.status, run.error_reason, replace(counts)
     _when_committed(session, lambda: _count_finished(kind, status, reason, final))
     return run

@@ -116,8 +116,9 @@ def undo_run(engine: Engine, run_id: int, *, user_id: int | None = None) -> Undo
         undo = runs.open_run(session, kind=runs.RunKind.UNDO, connection_id=run.connection_id, started_by=user_id)
         run.undone_by = undo.id
         result = UndoResult(undo.id, deleted=deleted)
-    _write_back_or_fail(engine, targets, result, user_id=user_id)
-    _close(engine, result, user_id=user_id, action="run.undo", target=("run", run_id))
+    with runs.alive(database, result.run_id):
+        _write_back_or_fail(engine, targets, result, user_id=user_id)
+        _close(engine, result, user_id=user_id, action="run.undo", target=("run", run_id))
     return result
 
 
@@ -132,8 +133,9 @@ def revert_field(engine: Engine, change_id: int, *, user_id: int | None = None) 
             session, kind=runs.RunKind.REVERT, connection_id=change.connection_id, started_by=user_id
         )
         result = UndoResult(revert.id)
-    _write_back_or_fail(engine, targets, result, user_id=user_id)
-    _close(engine, result, user_id=user_id, action="field.revert", target=("field_change", change_id))
+    with runs.alive(engine.database, result.run_id):
+        _write_back_or_fail(engine, targets, result, user_id=user_id)
+        _close(engine, result, user_id=user_id, action="field.revert", target=("field_change", change_id))
     return result
 
 

@@ -48,6 +48,21 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ("the connection needs a name", "connection.needs_name"),
         (f"an ERP connection named {_QUOTED.format('name')} exists already", "connection.name_taken"),
         ("a config value must not contain the NUL character \\(U\\+0000\\)", "config.problem.nul"),
+        # Sync now of a record (erpsync.sync.engine.RECORD_BUSY)
+        ("another sync of this record is under way: try again when it is done", "sync.record_busy"),
+        # alert webhooks (erpsync.sync.alert_settings, erpsync.sync.webhook_urls)
+        ("the webhook URL is not a valid URL", "alerts.webhook_invalid"),
+        (
+            r"the webhook URL must be an http\(s\) URL with a host and no user name or password",
+            "alerts.webhook_http_only",
+        ),
+        ("the webhook URL must use https", "alerts.webhook_https"),
+        (
+            f"the webhook host {_QUOTED.format('host')} is an internal address \\(loopback, private, link-local or "
+            r"unspecified\): list it in ERPSYNC_WEBHOOK_ALLOWED_HOSTS to allow it",
+            "alerts.webhook_internal",
+        ),
+        (f"the webhook host {_QUOTED.format('host')} could not be resolved", "alerts.webhook_unresolved"),
         # users and groups (erpsync.accounts, erpsync.administration, the pages' own checks)
         (r"password must have at least (?P<count>\d+) characters", "account.password_short"),
         ("password is one of the most common passwords; choose another", "account.password_common"),

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from erpsync import audit
-from erpsync.http.deps import AdminUser, CipherDep, SessionDep
+from erpsync.http.deps import AdminUser, CipherDep, SessionDep, SettingsDep
 from erpsync.sync import alert_settings, alerts, problems, setup
+from erpsync.sync.webhook_urls import WebhookPolicy
 
 router = APIRouter(tags=["operations"])
 
@@ -75,10 +76,16 @@ def list_alert_recipients(
 
 @router.post("/connections/{connection_id}/alert-recipients", status_code=status.HTTP_201_CREATED)
 def add_alert_recipient(
-    connection_id: int, body: alert_settings.RecipientInput, session: SessionDep, admin: AdminUser
+    connection_id: int,
+    body: alert_settings.RecipientInput,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminUser,
 ) -> alert_settings.RecipientView:
-    """A mail address or webhook URL told about the connection's new causes, recoveries or both."""
-    return alert_settings.add_recipient(session, connection_id, body, user=admin)
+    """A mail address or webhook URL told about the connection's new causes, recoveries or both; in production a
+    webhook must be https to a host outside the hub's own network (``ERPSYNC_WEBHOOK_ALLOWED_HOSTS`` excepted)."""
+    webhooks = WebhookPolicy.from_settings(settings)
+    return alert_settings.add_recipient(session, connection_id, body, user=admin, webhooks=webhooks)
 
 
 @router.delete("/connections/{connection_id}/alert-recipients/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT)

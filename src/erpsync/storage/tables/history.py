@@ -37,7 +37,7 @@ class FieldChange(Base):
     field: Mapped[str] = mapped_column(String(255))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
-    source: Mapped[str] = mapped_column(String(16))  # sync, import, resync, revert, undo
+    source: Mapped[str] = mapped_column(String(16))  # sync, import, resync, revert, undo, user_edit
     user_id: Mapped[int | None] = mapped_column(Integer)  # who asked (a resync, revert or undo), when someone did
     written_by: Mapped[str | None] = mapped_column(String(64))  # the value's author: user:<id>, sync:<connection id>
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

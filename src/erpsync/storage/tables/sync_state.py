@@ -81,7 +81,8 @@ class SyncRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("erp_connections.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # cycle, connection, record, import, resync, undo, revert
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, ok, partial, failed, cancelled
+    # running, ok, partial, failed, cancelled; indexed: the scheduler looks up the running ones every tick
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
     counts_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(32))

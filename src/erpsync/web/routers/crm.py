@@ -16,6 +16,7 @@ from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import EntityType
 from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
+from erpsync.sync import crm_edits
 from erpsync.web import crm_forms, pages, segments
 from erpsync.web.error_pages import or_404
 from erpsync.web.i18n import Translator
@@ -101,7 +102,7 @@ class _Screens:
     def _write(self, session: SessionDep, user: User, entity_id: int | None, attrs: dict[str, Any]) -> service.Entity:
         if entity_id is None:
             return edits.create(session, self.entity_type, attrs, user_id=user.id)
-        return edits.update(session, self.entity_type, entity_id, attrs, user_id=user.id)
+        return crm_edits.update(session, self.entity_type, entity_id, attrs, user_id=user.id)
 
     def confirm_delete(self, request: Request, session: SessionDep, user: User, entity_id: int) -> Response:
         entity = or_404(lambda: service.get_entity(session, self.entity_type, entity_id))

@@ -13,11 +13,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError as PydanticValidationError
 
 from erpsync.errors import ErpsyncError, NotFoundError
-from erpsync.http.deps import CipherDep, SessionDep
+from erpsync.http.deps import CipherDep, SessionDep, SettingsDep
 from erpsync.storage.tables import User
 from erpsync.sync import alert_settings, alerts, problems, setup
 from erpsync.sync.alert_settings import AlertSettingsInput, Channel, RecipientInput, SmtpSecurity
 from erpsync.sync.connections import get_connection
+from erpsync.sync.webhook_urls import WebhookPolicy
 from erpsync.web import pages
 from erpsync.web.error_pages import or_404
 from erpsync.web.routers import PostedForm, page_router
@@ -184,7 +185,12 @@ def alert_recipients(request: Request, session: SessionDep, admin: WebAdmin, con
 
 @router.post(_CONNECTION + "/alerts")
 def add_alert_recipient(
-    request: Request, session: SessionDep, admin: WebAdmin, connection_id: int, form: PostedForm
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: WebAdmin,
+    connection_id: int,
+    form: PostedForm,
 ) -> Response:
     or_404(lambda: get_connection(session, connection_id, user=admin))
     try:
@@ -194,12 +200,13 @@ def add_alert_recipient(
             on_alert="on_alert" in form,
             on_recovery="on_recovery" in form,
         )
-        alert_settings.add_recipient(session, connection_id, recipient, user=admin)
+        webhooks = WebhookPolicy.from_settings(settings)
+        alert_settings.add_recipient(session, connection_id, recipient, user=admin, webhooks=webhooks)
     except PydanticValidationError as error:
         reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         return _recipients_page(request, session, admin, connection_id, reasons)
     except ErpsyncError as error:
-        return _recipients_page(request, session, admin, connection_id, error.user_message)
+        return _recipients_page(request, session, admin, connection_id, pages.error_text(request, error))
     return pages.redirect(request, f"{SYNC_TAB}/connections/{connection_id}/alerts")
 
 
