@@ -14,7 +14,6 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.crypto import cipher_for
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.logs import configure_logging
 from erpsync.protocol.models import ActorType, FieldMeta
@@ -23,8 +22,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration
-from erpsync.sync.bulkhead import BulkheadPolicy
-from erpsync.sync.connections import hub_clients
+from erpsync.sync.connections import hub_clients_from
 from erpsync.sync.connectors import ConnectorClients
 
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
@@ -73,14 +71,8 @@ def cli_errors() -> Iterator[None]:
 @contextmanager
 def hub_and_clients() -> Iterator[tuple[Database, ConnectorClients]]:
     """The migrated database and the connector clients, closed when the command ends."""
-    settings = get_settings()
     database = upgraded_database()
-    clients = hub_clients(
-        database,
-        cipher_for(settings),
-        timeout=settings.http_timeout_seconds,
-        bulkhead=BulkheadPolicy.from_settings(settings),
-    )
+    clients = hub_clients_from(database, get_settings())
     try:
         yield database, clients
     finally:

@@ -17,11 +17,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from erpsync import accounts, audit, text
-from erpsync.crypto import Cipher
+from erpsync.crypto import Cipher, cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.protocol.language import speaking
+from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ConnectionActorFields,
@@ -478,14 +479,32 @@ class Resender:
 
 
 def hub_clients(
-    database: Database, cipher: Cipher, *, timeout: float = 30.0, bulkhead: BulkheadPolicy | None = None
+    database: Database,
+    cipher: Cipher,
+    *,
+    timeout: float = 30.0,
+    bulkhead: BulkheadPolicy | None = None,
+    https_required: bool = False,
 ) -> ConnectorClients:
     """The clients a hub process uses: each resends a connection the connector forgot; each connector has its
-    bulkhead (``erpsync.sync.bulkhead``)."""
+    bulkhead (``erpsync.sync.bulkhead``); ``https_required``: connector URLs must use https (``check_url``)."""
     resender = Resender(database)
-    clients = ConnectorClients(cipher, resend=resender, timeout=timeout, bulkhead=bulkhead)
+    clients = ConnectorClients(
+        cipher, resend=resender, timeout=timeout, bulkhead=bulkhead, https_required=https_required
+    )
     resender.clients = clients
     return clients
+
+
+def hub_clients_from(database: Database, settings: Settings) -> ConnectorClients:
+    """The clients as the settings say: their key, timeout and bulkheads, and https connector URLs in production."""
+    return hub_clients(
+        database,
+        cipher_for(settings),
+        timeout=settings.http_timeout_seconds,
+        bulkhead=BulkheadPolicy.from_settings(settings),
+        https_required=settings.env == "prod",
+    )
 
 
 def client_for(clients: ConnectorClients, connection: ErpConnection) -> ConnectorClient:
