@@ -25,7 +25,7 @@ from erpsync.crypto import Cipher
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.storage.tables import AlertRecipient, AlertSettings, User
 from erpsync.storage.unit_of_work import unit_of_work
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 
 SETTINGS_ID = 1
 _ADDRESS = re.compile(r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
