@@ -26,7 +26,6 @@ from sqlalchemy import exc as sqlalchemy_exc
 from erpsync import web
 from erpsync.api.app import API_PREFIX, OPENAPI_URL, add_api_errors, api_router, unavailable_answer
 from erpsync.api.docs import install_docs
-from erpsync.crypto import cipher_for
 from erpsync.errors import UnavailableError
 from erpsync.http.health import health_router
 from erpsync.http.limits import BodySizeLimit
@@ -36,8 +35,7 @@ from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
 from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
 from erpsync.storage.health import database_problem
-from erpsync.sync.bulkhead import BulkheadPolicy
-from erpsync.sync.connections import hub_clients
+from erpsync.sync.connections import hub_clients_from
 from erpsync.sync.work import Engine
 from erpsync.web import error_pages
 from erpsync.web.service_messages import reason_in_request_language
@@ -73,10 +71,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.database = db
-    app.state.cipher = cipher_for(settings)
-    app.state.clients = hub_clients(
-        db, app.state.cipher, timeout=settings.http_timeout_seconds, bulkhead=BulkheadPolicy.from_settings(settings)
-    )
+    app.state.clients = hub_clients_from(db, settings)
+    app.state.cipher = app.state.clients.cipher
     app.state.send_job = job_sender(settings, db)
     app.state.word_reason = reason_in_request_language  # the API words import reasons with the pages' catalogs
     app.add_middleware(NulRefusal, api_prefix=API_PREFIX, page_answer=error_pages.nul_refused)

@@ -14,13 +14,12 @@ import pytest
 from erpsync import accounts
 from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
-from erpsync.crm.fields import EntityType
 from erpsync.protocol.models import ActorType
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
-from erpsync.sync import links
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 from erpsync.testing.server import serve_in_thread
+from support.linking import link_company
 
 PASSWORD = "a good password"
 
@@ -121,14 +120,5 @@ def synced(hub: Hub, admin: httpx.Client, tmp_path: Path) -> Iterator[Synced]:
         company_id = ok(admin.post("/companies", json={"name": "Acme", "email": "a@acme.example"}), 201)["id"]
         values = {"name": "Acme", "email": "a@acme.example"}
         erp_key = sample.erp.create_actor(COMPANY, ActorType.CUSTOMER, NewRecord(values=values))
-        with hub.database.session() as session:
-            link = links.create_link(
-                session,
-                connection_id=connection_id,
-                entity_type=EntityType.COMPANY,
-                entity_id=company_id,
-                actor_type=ActorType.CUSTOMER,
-                erp_key=erp_key,
-                agreed=values,
-            )
-        yield Synced(hub, admin, sample, connection_id, company_id, erp_key, link.id)
+        link_id = link_company(hub.database, connection_id, company_id, erp_key, values)
+        yield Synced(hub, admin, sample, connection_id, company_id, erp_key, link_id)

@@ -13,12 +13,11 @@ import httpx
 import pytest
 
 from erpsync.connectors.sample.erp import NewRecord
-from erpsync.crm.fields import EntityType
 from erpsync.protocol.models import ActorType
 from erpsync.sdk.app import create_app
-from erpsync.sync import links
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
 from erpsync.testing.server import serve_in_thread
+from support.linking import link_company
 
 from .conftest import Hub
 
@@ -71,16 +70,7 @@ def _link_companies(hub: Hub, admin: httpx.Client, sample: RunningSample, connec
         values = {"name": f"Acme {n}", "email": f"old{n}@acme.example"}
         company_id = _ok(admin.post("/companies", json=values), 201)["id"]
         erp_key = sample.erp.create_actor(COMPANY, ActorType.CUSTOMER, NewRecord(values=values))
-        with hub.database.session() as session:
-            links.create_link(
-                session,
-                connection_id=connection_id,
-                entity_type=EntityType.COMPANY,
-                entity_id=company_id,
-                actor_type=ActorType.CUSTOMER,
-                erp_key=erp_key,
-                agreed=values,
-            )
+        link_company(hub.database, connection_id, company_id, erp_key, values)
         companies[erp_key] = company_id
     return companies
 

@@ -103,3 +103,20 @@ def test_admin_adds_a_connector_and_a_connection(page: Page, hub: Hub, language:
     expect(dialog.locator("#config-password")).to_have_value("")
     expect(dialog.locator("[data-ok-button]")).to_be_disabled()
     screenshot(page, f"{language}-connection-configure")
+
+
+def test_the_delete_preview_follows_the_chosen_policy_without_a_reload(page: Page, hub: Hub) -> None:
+    connection_id = hub.add_connection(visible_to=())
+    hub.sign_in(page, "admin")
+    page.goto(f"{hub.url}/settings/sync/connections/{connection_id}/mappings?actor_type=customer")
+    preview = page.locator("#delete-preview")
+    expect(preview).to_have_attribute("data-delete-preview", "keep")
+    expect(preview).to_contain_text("the next sync leaves their CRM records as they are")
+    page.evaluate("window.notReloaded = true")
+    page.locator("#erp-delete").select_option("delete")
+    expect(preview).to_have_attribute("data-delete-preview", "delete")
+    expect(preview).to_contain_text('Under "Delete the CRM record", the next sync would delete 0 CRM records.')
+    page.locator("#erp-delete").select_option("deactivate")
+    expect(preview).to_contain_text("the next sync would deactivate 0 CRM records")
+    assert page.evaluate("window.notReloaded") is True  # swapped in place: the page was not loaded again
+    expect(page.locator("#erp-delete")).to_have_value("deactivate")

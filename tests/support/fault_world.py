@@ -31,6 +31,7 @@ from erpsync.sync.merge import Direction
 from erpsync.sync.work import Engine
 from erpsync.testing.fault_proxy import FaultProxy, running_fault_proxy
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
+from support.linking import link_company
 
 CUSTOMER = ActorType.CUSTOMER
 CLIENT_TIMEOUT = 1.0  # short, so a delayed answer times out quickly
@@ -107,17 +108,8 @@ class FaultWorld:
             values: dict[str, Value] = {"name": f"Acme {n}", "email": f"{n}@acme.example", "phone": f"+45 {n:04}"}
             erp_key = self.erp_customer(**values)
             company_id = self.crm_company(**{SYNCED[key]: value for key, value in values.items()})
-            with self.database.session() as session:
-                link = links.create_link(
-                    session,
-                    connection_id=self.connection_id,
-                    entity_type=EntityType.COMPANY,
-                    entity_id=company_id,
-                    actor_type=CUSTOMER,
-                    erp_key=erp_key,
-                    agreed=values,
-                )
-                pairs.append(Pair(company_id, erp_key, link.id))
+            link_id = link_company(self.database, self.connection_id, company_id, erp_key, values)
+            pairs.append(Pair(company_id, erp_key, link_id))
         self.cycle()
         return pairs
 

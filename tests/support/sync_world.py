@@ -27,6 +27,7 @@ from erpsync.sync.mapping import ActorTypeMapping, ConnectionConfig, FieldMappin
 from erpsync.sync.merge import Direction
 from erpsync.sync.work import Engine
 from erpsync.testing.sample import COMPANY, RunningSample, running_sample
+from support.linking import link_company
 
 CUSTOMER = ActorType.CUSTOMER
 
@@ -81,16 +82,7 @@ class World:
             return read_record(session, EntityType.COMPANY, company_id).values
 
     def link(self, company_id: int, erp_key: str, agreed: dict[str, Value] | None = None) -> int:
-        with self.database.session() as session:
-            return links.create_link(
-                session,
-                connection_id=self.connection_id,
-                entity_type=EntityType.COMPANY,
-                entity_id=company_id,
-                actor_type=CUSTOMER,
-                erp_key=erp_key,
-                agreed=agreed,
-            ).id
+        return link_company(self.database, self.connection_id, company_id, erp_key, agreed)
 
     def linked_pair(self, **values: Value) -> tuple[int, str, int]:
         """A CRM company and an ERP customer with the same values, linked and agreed on them, and a first cycle."""

@@ -20,7 +20,6 @@ from erpsync.crm.fields import CrmList
 from erpsync.crypto import Cipher, key_from_secret
 from erpsync.protocol.models import ActorType, Config, Operator
 from erpsync.sdk.connector import ConnectionStore
-from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
 from erpsync.sync import config_file, configuration, configure, connections, filter_config, setup
@@ -141,9 +140,7 @@ def _configure(hub: Hub, sample: RunningSample) -> None:
         administration.update_list_item(session, "country", gone.id, {"deleted": True}, by=admin.id)
         denmark = administration.add_list_item(session, "country", label="Denmark", by=admin.id)
         sweden = administration.add_list_item(session, "country", label="Sweden", by=admin.id)
-        connector = setup.add_connector(
-            session, clients, Settings(), name="Sample", url=sample.url, secret=sample.secret, by=None
-        )
+        connector = setup.add_connector(session, clients, name="Sample", url=sample.url, secret=sample.secret, by=None)
         draft = connections.ConnectionDraft(name="Temp", connector_id=connector.id, config=sample.config)
         temp_connection = setup.create_connection(session, clients, draft, by=None)
         draft = connections.ConnectionDraft(name="Main", connector_id=connector.id, config=sample.config)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from erpsync.crm import lists as crm_lists
-from erpsync.crm.fields import CrmList
+from erpsync.crm.fields import CrmList, EntityType
+from erpsync.crm.service import create_record
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration
+from erpsync.storage.tables import ErpConnection, ErpLink
+from erpsync.sync import configuration, links
 from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.testing.sample import RunningSample
+from support.linking import link_company
 
 from .conftest import (
     COUNTRY_KEYS,
@@ -296,3 +298,50 @@ def test_delete_policies_are_chosen_on_the_mapping_screen_with_the_preview_and_r
     assert refused.status_code == 422
     assert "Sletninger" in refused.text
     assert "customer.erp_delete: en CRM-post (company) har intet aktiv-flag" in refused.text
+
+
+def _broken_customer_links(site: Site, connection_id: int, count: int) -> None:
+    """``count`` CRM companies linked to ERP customers that are gone: broken links whose CRM record exists."""
+    for n in range(count):
+        with site.database.session() as session:
+            company_id = create_record(session, EntityType.COMPANY, {"NAME": f"Gone {n}"}, changed_by="user:1").id
+        link_id = link_company(site.database, connection_id, company_id, f"gone-{n}")
+        with site.database.session() as session:
+            session.execute(update(ErpLink).where(ErpLink.id == link_id).values(state=links.LinkState.BROKEN.value))
+
+
+def test_the_delete_preview_follows_the_policy_chosen_before_it_is_saved(
+    admin: Browser, connection_id: int, site: Site
+) -> None:
+    _broken_customer_links(site, connection_id, 2)
+    url = f"{TAB}/connections/{connection_id}/mappings?actor_type=customer"
+    page = admin.get(url).text
+    select = re.search(r'<select id="erp-delete"[^>]*>', page)
+    assert select, page
+    preview_url = f"{TAB}/connections/{connection_id}/mappings/delete-preview?actor_type=customer"
+    assert f'hx-get="{preview_url}"' in select.group(0)
+    assert 'hx-trigger="change"' in select.group(0)
+    assert 'hx-target="#delete-preview"' in select.group(0)
+    assert '<p class="hint" id="delete-preview" data-delete-preview="keep"' in page  # the saved policy's effect first
+    assert "the next sync leaves their CRM records as they are" in page
+    said = {
+        "keep": 'Today 2 links are broken because their ERP record was deleted or is missing. Under "Keep the CRM '
+        'record and mark the link broken", the next sync leaves their CRM records as they are',
+        "delete": 'Under "Delete the CRM record", the next sync would delete 2 CRM records.',
+        "deactivate": 'Under "Deactivate the CRM record", the next sync would deactivate 2 CRM records.',
+    }
+    for policy, text in said.items():
+        answer = admin.get(f"{preview_url}&erp_delete={policy}", headers={"HX-Request": "true"})
+        assert answer.status_code == 200, answer.text
+        assert f'data-delete-preview="{policy}"' in answer.text
+        assert text in answer.text.replace("&#34;", '"')
+        assert "<html" not in answer.text  # the fragment alone, swapped in place of the old preview
+    assert admin.get(f"{preview_url}&erp_delete=explode").status_code == 422
+    assert admin.get(f"{TAB}/connections/{connection_id}/mappings/delete-preview?erp_delete=keep").status_code == 200
+    with site.database.read_session() as session:
+        connection = session.get(ErpConnection, connection_id)
+        assert connection
+        assert configuration.mapping_of(session, connection, m.ActorType.CUSTOMER).erp_delete == "keep"
+    admin.post("/language", {"language": "da", "next": TAB})
+    danish = admin.get(f"{preview_url}&erp_delete=delete").text.replace("&#34;", '"')
+    assert 'Med "Slet CRM-posten" ville næste synkronisering slette 2 CRM-poster.' in danish

@@ -10,8 +10,8 @@ from erpsync.connectors.sample.fields import ORGANISATION
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record, write_record
 from erpsync.protocol.models import ActorType
-from erpsync.sync import links
 from erpsync.testing.sample import COMPANY, RunningSample
+from support.linking import link_company
 
 from .conftest import CUSTOMER_ROWS, Browser, Site, add_connection, crm_countries, mapping_form
 
@@ -37,15 +37,7 @@ def _conflict(site: Site, sample: RunningSample, admin: Browser, editor_id: int)
         company_id = create_record(
             session, EntityType.COMPANY, {"NAME": "Acme", "EMAIL": "a@acme.example"}, changed_by="user:1"
         ).id
-        links.create_link(
-            session,
-            connection_id=connection_id,
-            entity_type=EntityType.COMPANY,
-            entity_id=company_id,
-            actor_type=ActorType.CUSTOMER,
-            erp_key=erp_key,
-            agreed=values,
-        )
+    link_company(site.database, connection_id, company_id, erp_key, values)
     sample.erp.update_actor(COMPANY, ActorType.CUSTOMER, erp_key, {"email": "erp@acme.example"})
     with site.database.session() as session:
         write_record(

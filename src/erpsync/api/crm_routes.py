@@ -17,7 +17,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import MergeRequest, Page
 from erpsync.storage.tables import User
 from erpsync.sync import crm_edits, crm_merges
-from erpsync.sync.connections import OriginView
+from erpsync.sync.connection_visibility import OriginView
 
 MAX_PAGE_SIZE = 500
 

@@ -14,15 +14,15 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erpsync.crypto import cipher_for
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.logs import configure_logging
+from erpsync.protocol.models import ActorType, FieldMeta
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync.bulkhead import BulkheadPolicy
-from erpsync.sync.connections import hub_clients
+from erpsync.sync import configuration
+from erpsync.sync.connections import hub_clients_from
 from erpsync.sync.connectors import ConnectorClients
 
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
@@ -71,14 +71,8 @@ def cli_errors() -> Iterator[None]:
 @contextmanager
 def hub_and_clients() -> Iterator[tuple[Database, ConnectorClients]]:
     """The migrated database and the connector clients, closed when the command ends."""
-    settings = get_settings()
     database = upgraded_database()
-    clients = hub_clients(
-        database,
-        cipher_for(settings),
-        timeout=settings.http_timeout_seconds,
-        bulkhead=BulkheadPolicy.from_settings(settings),
-    )
+    clients = hub_clients_from(database, get_settings())
     try:
         yield database, clients
     finally:
@@ -96,6 +90,23 @@ def connection_named(session: Session, name: str, *, deleted: bool = False) -> E
     return connection
 
 
+@contextmanager
+def configuring(name: str, *, write: bool = False) -> Iterator[tuple[Session, ConnectorClients, ErpConnection]]:
+    """The session (a writing one for ``write``), the clients and the live connection ``name``; errors as one line."""
+    with (
+        cli_errors(),
+        hub_and_clients() as (database, clients),
+        database.sessions() if write else database.read_session() as session,
+    ):
+        yield session, clients, connection_named(session, name)
+
+
+def actor_type_in(session: Session, connection: ErpConnection, actor_type: str) -> tuple[ActorType, list[FieldMeta]]:
+    """The actor type (refused when the connection has no part of it) and its ERP fields."""
+    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    return ActorType(actor_type), erp_fields
+
+
 def config_file(path: Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text())
@@ -107,8 +118,6 @@ def config_file(path: Path) -> dict[str, Any]:
 
 
 def actor_type_of(name: str) -> Any:
-    from erpsync.protocol.models import ActorType
-
     try:
         return ActorType(name)
     except ValueError:

@@ -59,9 +59,8 @@ def config_apply(
     with every reason. Objects the file does not name are left as they are."""
     with common.cli_errors():
         config = config_file.load(_read(file))
-    settings = get_settings()
     with common.cli_errors(), common.hub_and_clients() as (database, clients):
-        plan = make_plan(database, clients, config, base=file.parent, https_required=settings.env == "prod")
+        plan = make_plan(database, clients, config, base=file.parent)
         try:
             _show(plan.changes)
             if not plan.changes_anything:

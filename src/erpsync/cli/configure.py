@@ -9,8 +9,6 @@ mappings set Main customer`` round-trips. A save that breaks a rule is refused w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -35,7 +33,6 @@ from erpsync.cli.common import app
 from erpsync.cli.connections import connections_app
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
-from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration, configure, deletes
 from erpsync.sync import mapping as mapping_rules
@@ -72,30 +69,13 @@ CONNECTION = typer.Argument(help="the connection's name")
 ACTOR_TYPE = typer.Argument(help="customer, supplier, partner, person or project")
 
 
-@contextmanager
-def _configuring(name: str, *, write: bool = False) -> Iterator[tuple[Session, ConnectorClients, ErpConnection]]:
-    """The session (a writing one for ``write``), the clients and the live connection ``name``; errors as one line."""
-    with (
-        common.cli_errors(),
-        common.hub_and_clients() as (database, clients),
-        database.sessions() if write else database.read_session() as session,
-    ):
-        yield session, clients, common.connection_named(session, name)
-
-
-def _actor_type(session: Session, connection: ErpConnection, actor_type: str) -> tuple[m.ActorType, list[m.FieldMeta]]:
-    """The actor type (refused when the connection has no part of it) and its ERP fields."""
-    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
-    return m.ActorType(actor_type), erp_fields
-
-
 # --- activation -------------------------------------------------------------------------------------------------------
 
 
 @connections_app.command("activate")
 def connections_activate(name: str = CONNECTION) -> None:
     """Switch a connection on; refused with every reason when its configuration cannot run."""
-    with _configuring(name, write=True) as (session, clients, connection):
+    with common.configuring(name, write=True) as (session, clients, connection):
         configure.activate(session, clients, connection, by=None)
     typer.echo(f"connection {name} active")
 
@@ -103,7 +83,7 @@ def connections_activate(name: str = CONNECTION) -> None:
 @connections_app.command("deactivate")
 def connections_deactivate(name: str = CONNECTION) -> None:
     """Switch a connection off: the engine no longer syncs it; its configuration and links stay."""
-    with _configuring(name, write=True) as (session, _clients, connection):
+    with common.configuring(name, write=True) as (session, _clients, connection):
         configure.deactivate(session, connection, by=None)
     typer.echo(f"connection {name} inactive")
 
@@ -136,8 +116,8 @@ def _mapping_body(data: Any) -> MappingBody:
 @mappings_app.command("show")
 def mappings_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: bool = output.JSON_OPTION) -> None:
     """The field mapping of one actor type: each ERP field, the CRM field it pairs with and which way it flows."""
-    with _configuring(name) as (session, _clients, connection):
-        parsed, erp_fields = _actor_type(session, connection, actor_type)
+    with common.configuring(name) as (session, _clients, connection):
+        parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
         view = mapping_view(configuration.mapping_of(session, connection, parsed), erp_fields)
     _show_mapping(view, as_json)
 
@@ -151,8 +131,8 @@ def mappings_set(
 ) -> None:
     """Replace the field mapping of one actor type: {"active": bool, "fields": [{erp_field, crm_field, direction,
     show_in_search, show_in_tab, policy}]}."""
-    with _configuring(name, write=True) as (session, clients, connection):
-        parsed, erp_fields = _actor_type(session, connection, actor_type)
+    with common.configuring(name, write=True) as (session, clients, connection):
+        parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
         mapping = _mapping_body(output.read_body(body)).to_mapping(parsed)
         saved = configure.save_mapping(session, clients, connection, mapping, by=None)
     _show_mapping(mapping_view(saved, erp_fields), as_json)
@@ -167,8 +147,8 @@ def mappings_delete_preview(
 ) -> None:
     """What an ERP-deletion policy would do to today's broken links of one actor type, before it is set; writes
     nothing."""
-    with _configuring(name) as (session, _clients, connection):
-        parsed, _ = _actor_type(session, connection, actor_type)
+    with common.configuring(name) as (session, _clients, connection):
+        parsed, _ = common.actor_type_in(session, connection, actor_type)
         found = deletes.preview(session, connection.id, parsed, erp_delete)
     preview = DeletePreviewPublic(erp_delete=erp_delete, **asdict(found))
     if as_json:
@@ -191,8 +171,8 @@ def mappings_auto(
     as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Pair each ERP field without a CRM field by key or an obvious synonym, and save; rows already paired stay."""
-    with _configuring(name, write=True) as (session, clients, connection):
-        parsed, erp_fields = _actor_type(session, connection, actor_type)
+    with common.configuring(name, write=True) as (session, clients, connection):
+        parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
         mapping = mapping_rules.auto_completed(
             configuration.mapping_of(session, connection, parsed), erp_fields, direction=direction
         )
@@ -244,7 +224,7 @@ def _list_mappings_body(data: Any) -> ListMappingsBody:
 @list_mappings_app.command("show")
 def list_mappings_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> None:
     """Each ERP list a synced field uses: its items and the CRM list items they pair with (the ERP is asked)."""
-    with _configuring(name) as (session, clients, connection):
+    with common.configuring(name) as (session, clients, connection):
         view = _list_mappings(session, clients, connection)
     _show_list_mappings(view, as_json)
 
@@ -254,7 +234,7 @@ def list_mappings_set(
     name: str = CONNECTION, body: str = output.BODY_ARGUMENT, as_json: bool = output.JSON_OPTION
 ) -> None:
     """Replace every list mapping: {"lists": {ERP list: {"crm_list": ..., "items": {ERP key: CRM item id or null}}}}."""
-    with _configuring(name, write=True) as (session, clients, connection):
+    with common.configuring(name, write=True) as (session, clients, connection):
         data = output.read_body(body)
         configure.save_list_mappings(
             session, clients, connection, _list_mappings_body(data).to_list_mappings(), by=None
@@ -267,7 +247,7 @@ def list_mappings_set(
 
 
 def _defaults(session: Session, connection: ErpConnection, actor_type: str) -> DefaultsView:
-    parsed, erp_fields = _actor_type(session, connection, actor_type)
+    parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
     defaults = configuration.load_config(session, connection).defaults.get(parsed, {})
     return defaults_view(parsed, defaults, erp_fields)
 
@@ -291,7 +271,7 @@ def _default_cells(default: Any) -> tuple[object, object, object]:
 @defaults_app.command("show")
 def defaults_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: bool = output.JSON_OPTION) -> None:
     """The values sent when an actor of this type is created in the ERP, and the fields that can take one."""
-    with _configuring(name) as (session, _clients, connection):
+    with common.configuring(name) as (session, _clients, connection):
         view = _defaults(session, connection, actor_type)
     _show_defaults(view, as_json)
 
@@ -304,9 +284,9 @@ def defaults_set(
     as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Replace the create defaults: {"defaults": {ERP field: {"value": ..., "ask_user": bool, "mandatory": bool}}}."""
-    with _configuring(name, write=True) as (session, clients, connection):
+    with common.configuring(name, write=True) as (session, clients, connection):
         data = output.read_body(body)
-        parsed, _erp_fields = _actor_type(session, connection, actor_type)
+        parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
         defaults = output.parse_body(DefaultsBody, data, view=DefaultsView).defaults
         configure.save_defaults(session, clients, connection, parsed, defaults, by=None)
         view = _defaults(session, connection, actor_type)
@@ -317,7 +297,7 @@ def defaults_set(
 
 
 def _ranks(session: Session, connection: ErpConnection, actor_type: str) -> RanksView:
-    parsed, erp_fields = _actor_type(session, connection, actor_type)
+    parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
     return ranks_view(configuration.mapping_of(session, connection, parsed), erp_fields)
 
 
@@ -333,7 +313,7 @@ def _show_ranks(view: RanksView, as_json: bool) -> None:
 @ranks_app.command("show")
 def ranks_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: bool = output.JSON_OPTION) -> None:
     """The ERP fields of the mapping in the order they are shown, first first."""
-    with _configuring(name) as (session, _clients, connection):
+    with common.configuring(name) as (session, _clients, connection):
         view = _ranks(session, connection, actor_type)
     _show_ranks(view, as_json)
 
@@ -346,9 +326,9 @@ def ranks_set(
     as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Put the ERP fields in a new order: {"order": [every ERP field of the mapping]}."""
-    with _configuring(name, write=True) as (session, _clients, connection):
+    with common.configuring(name, write=True) as (session, _clients, connection):
         data = output.read_body(body)
-        parsed, _erp_fields = _actor_type(session, connection, actor_type)
+        parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
         order = output.parse_body(RanksBody, data, view=RanksView).order
         configure.save_ranks(session, connection, parsed, order, by=None)
         view = _ranks(session, connection, actor_type)
@@ -369,7 +349,7 @@ def _show_policy(policy: PolicyBody, as_json: bool) -> None:
 def policy_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> None:
     """Who wins a conflict (newest, crm, erp, or ask: a person decides) and whether a blank value may overwrite a
     filled one."""
-    with _configuring(name) as (session, _clients, connection):
+    with common.configuring(name) as (session, _clients, connection):
         config = configuration.load_config(session, connection)
     _show_policy(PolicyBody(policy=config.policy, no_blank_overwrite=config.no_blank_overwrite), as_json)
 
@@ -377,7 +357,7 @@ def policy_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> N
 @policy_app.command("set")
 def policy_set(name: str = CONNECTION, body: str = output.BODY_ARGUMENT, as_json: bool = output.JSON_OPTION) -> None:
     """Set the conflict policy: {"policy": "newest" | "crm" | "erp" | "ask", "no_blank_overwrite": bool}."""
-    with _configuring(name, write=True) as (session, _clients, connection):
+    with common.configuring(name, write=True) as (session, _clients, connection):
         data = output.read_body(body)
         policy = output.parse_body(PolicyBody, data)
         configure.save_policy(

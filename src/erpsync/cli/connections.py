@@ -23,7 +23,6 @@ from erpsync.api.connection_schemas import (
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.errors import NotFoundError
-from erpsync.settings import get_settings
 from erpsync.storage.tables import ErpConnection, SyncConnector
 from erpsync.sync import connections, connectors, setup
 from erpsync.sync.connectors import ConnectorClients
@@ -62,7 +61,7 @@ def connectors_add(
     """Register a connector; the hub asks its info first and refuses a URL that is not a connector."""
     secret = _secret_from(secret_stdin)
     with common.cli_errors(), common.hub_and_clients() as (database, clients), database.sessions() as session:
-        connector = setup.add_connector(session, clients, get_settings(), name=name, url=url, secret=secret, by=None)
+        connector = setup.add_connector(session, clients, name=name, url=url, secret=secret, by=None)
     typer.echo(f"connector {name} added: {connector.info_json['name']} {connector.info_json['version']}")
 
 
@@ -151,7 +150,7 @@ def connectors_update(
         body = ConnectorUpdate(name=new_name, url=url, secret=secret)
         connector_id = _connector_named(session, name).id
         setup.update_connector(
-            session, clients, get_settings(), connector_id, name=body.name, url=body.url, secret=body.secret, by=None
+            session, clients, connector_id, name=body.name, url=body.url, secret=body.secret, by=None
         )
     typer.echo(f"connector {new_name or name} updated")
 

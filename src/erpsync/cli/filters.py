@@ -12,7 +12,6 @@ import typer
 from erpsync.api.filter_schemas import FilterPreviewPublic
 from erpsync.cli import common, output
 from erpsync.cli.common import app
-from erpsync.protocol import models as m
 from erpsync.sync import configuration, filter_config
 from erpsync.sync.mapping import SyncFilter
 from erpsync.sync.work import Engine
@@ -39,10 +38,9 @@ def _show(sync_filter: SyncFilter, as_json: bool) -> None:
 @filters_app.command("show")
 def filters_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: bool = output.JSON_OPTION) -> None:
     """The restrictions a record must pass on each side to sync."""
-    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.read_session() as session:
-        connection = common.connection_named(session, name)
-        configuration.erp_fields_of(session, connection, actor_type)
-        shown = configuration.mapping_of(session, connection, m.ActorType(actor_type)).sync_filter
+    with common.configuring(name) as (session, _clients, connection):
+        parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
+        shown = configuration.mapping_of(session, connection, parsed).sync_filter
     _show(shown, as_json)
 
 
@@ -54,11 +52,10 @@ def filters_set(
     as_json: bool = output.JSON_OPTION,
 ) -> None:
     """Replace the filter: {"erp": [{"field", "operator", "values"}], "crm": [...]}."""
-    with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.sessions() as session:
+    with common.configuring(name, write=True) as (session, _clients, connection):
         sync_filter = output.parse_body(SyncFilter, output.read_body(body))
-        connection = common.connection_named(session, name)
-        configuration.erp_fields_of(session, connection, actor_type)
-        saved = filter_config.save_filter(session, connection, m.ActorType(actor_type), sync_filter, by=None)
+        parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
+        saved = filter_config.save_filter(session, connection, parsed, sync_filter, by=None)
     _show(saved, as_json)
 
 
@@ -74,10 +71,10 @@ def filters_preview(
         sync_filter = output.parse_body(SyncFilter, output.read_body(body))
         with database.read_session() as session:
             connection = common.connection_named(session, name)
-            configuration.erp_fields_of(session, connection, actor_type)
+            parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
             connection_id = connection.id
         shown = FilterPreviewPublic.of(
-            filter_config.preview(Engine(database, clients), connection_id, m.ActorType(actor_type), sync_filter)
+            filter_config.preview(Engine(database, clients), connection_id, parsed, sync_filter)
         )
     if as_json:
         output.print_json(shown)

@@ -25,7 +25,7 @@ from erpsync.crypto import Cipher
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.storage.tables import AlertRecipient, AlertSettings, User
 from erpsync.storage.unit_of_work import unit_of_work
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.webhook_urls import WebhookPolicy
 
 SETTINGS_ID = 1

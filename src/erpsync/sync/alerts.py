@@ -34,7 +34,7 @@ from erpsync.storage.tables import AlertCause, AlertDelivery, AlertRecipient, Er
 from erpsync.sync import locks
 from erpsync.sync.alert_channels import DeliveryError, Smtp, post_webhook, send_mail
 from erpsync.sync.alert_settings import Channel, settings_row
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.links import LinkState
 from erpsync.sync.webhook_urls import WebhookPolicy
 

@@ -35,8 +35,10 @@ from erpsync.sync.config_file import (
     UserSpec,
     VisibilitySpec,
 )
-from erpsync.sync.configuration import load_config, priority_order
-from erpsync.sync.connections import stored_secrets, visibility_of
+from erpsync.sync.configuration import priority_order
+from erpsync.sync.configuration_loading import load_config
+from erpsync.sync.connection_visibility import visibility_of
+from erpsync.sync.connections import stored_secrets
 from erpsync.sync.connectors import list_connectors
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, ListMapping
 

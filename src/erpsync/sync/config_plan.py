@@ -229,7 +229,6 @@ def make_plan(
     *,
     environ: Mapping[str, str] | None = None,
     base: Path | None = None,
-    https_required: bool = False,
 ) -> Plan:
     """The file against the hub, or ``FileRefusedError`` with every problem; writes nothing.
 
@@ -239,7 +238,7 @@ def make_plan(
         hub = _read_hub(session, clients.cipher)
     plan = Plan(config, [], [], [], [], {}, None, seen=hub.exported)
     try:
-        _plan_everything(plan, hub, clients, secrets, https_required)
+        _plan_everything(plan, hub, clients, secrets)
     except BaseException:
         plan.close()
         raise
@@ -249,7 +248,7 @@ def make_plan(
     return plan
 
 
-def _plan_everything(plan: Plan, hub: _Hub, clients: ConnectorClients, secrets: _Secrets, https_required: bool) -> None:
+def _plan_everything(plan: Plan, hub: _Hub, clients: ConnectorClients, secrets: _Secrets) -> None:
     """The file's own problems first (references, secrets); only then are connectors asked anything."""
     problems, config = secrets.problems, plan.config
     plan.users = [_user_plan(spec, hub, secrets) for spec in config.users]
@@ -270,7 +269,7 @@ def _plan_everything(plan: Plan, hub: _Hub, clients: ConnectorClients, secrets: 
     if problems:
         return
     for connector_plan in plan.connectors:
-        _probe(connector_plan, clients, problems, https_required)
+        _probe(connector_plan, clients, problems)
     if problems:
         return
     _connector_clients(plan, hub, clients)
@@ -346,12 +345,12 @@ def _connector_plan(spec: ConnectorSpec, hub: _Hub, secrets: _Secrets) -> Connec
     return ConnectorPlan(spec, url, secret, existing, paths, details)
 
 
-def _probe(plan: ConnectorPlan, clients: ConnectorClients, problems: list[str], https_required: bool) -> None:
+def _probe(plan: ConnectorPlan, clients: ConnectorClients, problems: list[str]) -> None:
     """Ask ``info`` of a new connector, or of a new URL or secret (``connectors.probe_info``)."""
     if plan.existing is not None and not plan.changed:
         return
     try:
-        url = connectors.check_url(plan.url, https_required=https_required)
+        url = connectors.check_url(plan.url, https_required=clients.https_required)
         plan.info = connectors.probe_info(clients, url, connectors.check_secret(plan.secret))
     except ErpsyncError as exc:
         problems.append(f"connectors[{plan.spec.name}]: {exc.user_message}")

@@ -1,8 +1,9 @@
 """A connection's sync configuration (SPEC §4 *Configure* and *Active*): stored per part, checked as a whole.
 
-``load_config(session, connection)`` gives the engine the ``mapping.ConnectionConfig`` it syncs by. Each save replaces
-one part (an actor type's field mapping, the list mappings, an actor type's create defaults, the ranks, the conflict
-policy, the sync priority) after checking it with the validators of ``sync.mapping``: a save that breaks a rule raises
+``load_config(session, connection)`` gives the engine the ``mapping.ConnectionConfig`` it syncs by (the reading and
+parsing live in ``sync.configuration_loading``; this module offers its names too). Each save replaces one part (an
+actor type's field mapping, the list mappings, an actor type's create defaults, the ranks, the conflict policy, the
+sync priority) after checking it with the validators of ``sync.mapping``: a save that breaks a rule raises
 a ``RefusedError`` listing every problem and writes nothing. On an active connection a save must also keep the
 activation rules, so configuration can be edited while the connection runs; the engine's next cycle uses it.
 
@@ -21,15 +22,25 @@ from contextlib import contextmanager
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
-from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
+from erpsync.errors import ConflictError, ErpsyncError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.protocol.language import current as current_language
 from erpsync.storage.tables import ErpConnection, SyncActorMapping, SyncConnectionPolicy, SyncListMapping, new_stamp
 from erpsync.sync import mapping as rules
-from erpsync.sync.configuration_cache import cache
-from erpsync.sync.connectors import ConnectorClients
+from erpsync.sync.configuration_loading import (
+    by_rank,
+    crm_list_items,
+    erp_fields_of,
+    erp_list_names,
+    list_mapping_names,
+    list_names_of,
+    load_config,
+    mapped_list_names,
+    mapping_from_row,
+    mapping_of,
+    offered_fields,
+    read_erp_lists,
+)
 from erpsync.sync.mapping import (
     ActorTypeMapping,
     ConnectionConfig,
@@ -39,10 +50,42 @@ from erpsync.sync.mapping import (
     FieldMapping,
     ListMapping,
     Problem,
-    SyncFilter,
 )
 from erpsync.sync.merge import Policy
-from erpsync.sync.metadata_languages import localized
+
+__all__ = [
+    "ActivationRefusedError",
+    "Change",
+    "ConfigurationRefusedError",
+    "ErpLists",
+    "RefusedError",
+    "activate",
+    "activation_problems",
+    "actor_row",
+    "auto_map_connection",
+    "changing",
+    "crm_list_items",
+    "deactivate",
+    "describe",
+    "erp_fields_of",
+    "erp_list_names",
+    "list_mapping_names",
+    "list_names_of",
+    "load_config",
+    "mapped_list_names",
+    "mapping_of",
+    "offered_fields",
+    "priority_order",
+    "read_erp_lists",
+    "save_defaults",
+    "save_list_mappings",
+    "save_mapping",
+    "save_policy",
+    "save_ranks",
+    "set_priority",
+]
+"""The use cases and rules of this module, and the reading it offers from ``configuration_loading`` (callers keep
+asking ``configuration`` for both)."""
 
 ErpLists = Mapping[str, Sequence[m.ListItem]]
 """The items of ERP lists, by list name, as the connector reports them."""
@@ -75,7 +118,7 @@ def _refuse_if_any(problems: Iterable[Problem], error: type[RefusedError] = Conf
         raise error(unique)
 
 
-# --- reading ----------------------------------------------------------------------------------------------------------
+# --- changing ---------------------------------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -88,144 +131,6 @@ def changing(connection: ErpConnection) -> Iterator[None]:
         yield
     finally:
         connection.config_stamp = new_stamp()
-
-
-def load_config(session: Session, connection: ErpConnection) -> ConnectionConfig:
-    """The configuration the engine syncs ``connection`` by; defaults are *mandatory* where the connector says so.
-    Parsed once per configuration stamp and process; shared, like every model of it, so never changed in place."""
-    return cache.get(connection, "config", lambda: _parse_config(session, connection))
-
-
-def _parse_config(session: Session, connection: ErpConnection) -> ConnectionConfig:
-    actor_rows = _actor_rows(session, connection)
-    policy = session.get(SyncConnectionPolicy, connection.id)
-    offered = offered_fields(connection)
-    return ConnectionConfig(
-        mappings={m.ActorType(row.actor_type): _mapping_of(row) for row in actor_rows},
-        list_mappings={row.list_name: _list_mapping_of(row) for row in _list_rows(session, connection)},
-        defaults={
-            m.ActorType(row.actor_type): rules.effective_defaults(
-                _defaults_of(row), offered.get(m.ActorType(row.actor_type), [])
-            )
-            for row in actor_rows
-        },
-        policy=Policy(policy.policy) if policy else Policy.NEWEST,
-        no_blank_overwrite=policy.no_blank_overwrite if policy else False,
-    )
-
-
-def offered_fields(connection: ErpConnection) -> dict[m.ActorType, list[m.FieldMeta]]:
-    """The actor types the connector last reported, with their fields (the connection's metadata cache); parsed once
-    per configuration stamp and process (the ``FieldMeta`` are shared: never change them)."""
-    language = current_language()  # labels in the user's language where the connector speaks it
-    parsed = cache.get(connection, f"offered:{language or ''}", lambda: _parse_offered(connection, language))
-    return {actor_type: list(fields) for actor_type, fields in parsed.items()}
-
-
-def _parse_offered(connection: ErpConnection, language: str | None) -> dict[m.ActorType, tuple[m.FieldMeta, ...]]:
-    return {
-        m.ActorType(row.actor_type): tuple(localized(item, language) for item in row.fields_json)
-        for row in connection.actor_fields
-    }
-
-
-def erp_fields_of(session: Session, connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:
-    """The ERP fields of one actor type; none for a mapped type the connector stopped offering (all *missing*)."""
-    parsed = _parse_actor_type(actor_type)
-    offered = offered_fields(connection)
-    if parsed in offered:
-        return offered[parsed]
-    if parsed is not None and session.get(SyncActorMapping, (connection.id, parsed.value)) is not None:
-        return []
-    raise NotFoundError(f"connection {connection.name!r} has no actor type {actor_type!r}")
-
-
-def _parse_actor_type(name: str) -> m.ActorType | None:
-    try:
-        return m.ActorType(name)
-    except ValueError:
-        return None
-
-
-def mapping_of(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> ActorTypeMapping:
-    row = session.get(SyncActorMapping, (connection.id, actor_type.value))
-    return _mapping_of(row) if row else ActorTypeMapping(actor_type=actor_type)
-
-
-def erp_list_names(connection: ErpConnection) -> set[str]:
-    """The lists the connection's ERP fields take their values from."""
-    return list_names_of(offered_fields(connection))
-
-
-def list_names_of(offered: Mapping[m.ActorType, Sequence[m.FieldMeta]]) -> set[str]:
-    """The lists the ``offered`` ERP fields take their values from."""
-    return {
-        meta.list_name
-        for fields in offered.values()
-        for meta in fields
-        if meta.type is m.FieldType.LIST and meta.list_name
-    }
-
-
-def mapped_list_names(config: ConnectionConfig, offered: Mapping[m.ActorType, Sequence[m.FieldMeta]]) -> set[str]:
-    """The ERP lists of the list fields that sync in some actor type (switched on or not)."""
-    names = set()
-    for mapping in config.mappings.values():
-        synced = {row.erp_field for row in mapping.fields if row.synced}
-        fields = offered.get(mapping.actor_type, [])
-        names |= {f.list_name for f in fields if f.type is m.FieldType.LIST and f.list_name and f.key in synced}
-    return names
-
-
-def list_mapping_names(config: ConnectionConfig, offered: Mapping[m.ActorType, Sequence[m.FieldMeta]]) -> set[str]:
-    """The lists the *List mapping* screen shows: those of synced list fields, and those with a saved mapping."""
-    return mapped_list_names(config, offered) | config.list_mappings.keys()
-
-
-def read_erp_lists(
-    clients: ConnectorClients, connection: ErpConnection, names: Collection[str]
-) -> dict[str, list[m.ListItem]]:
-    """The items of the named ERP lists, from the connector (call it with no write transaction open)."""
-    client = clients.for_connector(connection.connector)
-    try:
-        return {name: client.list_items(connection_id=connection.uuid, list_name=name).items for name in sorted(names)}
-    except ErpsyncError as exc:
-        raise ValidationError(f"the connector did not answer with its list items: {exc.user_message}") from exc
-
-
-def crm_list_items(session: Session) -> dict[CrmList, dict[int, str]]:
-    """The items of every CRM list: id -> label."""
-    return {name: {item.id: item.label for item in crm_lists.list_items(session, name)} for name in CrmList}
-
-
-def _actor_rows(session: Session, connection: ErpConnection) -> list[SyncActorMapping]:
-    query = select(SyncActorMapping).where(SyncActorMapping.connection_id == connection.id)
-    return list(session.scalars(query.order_by(SyncActorMapping.actor_type)))
-
-
-def _list_rows(session: Session, connection: ErpConnection) -> list[SyncListMapping]:
-    query = select(SyncListMapping).where(SyncListMapping.connection_id == connection.id)
-    return list(session.scalars(query.order_by(SyncListMapping.list_name)))
-
-
-def _mapping_of(row: SyncActorMapping) -> ActorTypeMapping:
-    fields = sorted((FieldMapping.model_validate(item) for item in row.fields_json), key=_by_rank)
-    return ActorTypeMapping(
-        actor_type=m.ActorType(row.actor_type),
-        active=row.active,
-        fields=tuple(fields),
-        erp_delete=ErpDeletePolicy(row.erp_delete),
-        crm_delete=CrmDeletePolicy(row.crm_delete),
-        sync_filter=SyncFilter.model_validate(row.filter_json or {}),
-    )
-
-
-def _defaults_of(row: SyncActorMapping) -> dict[str, FieldDefault]:
-    return {key: FieldDefault.model_validate(value) for key, value in row.defaults_json.items()}
-
-
-def _list_mapping_of(row: SyncListMapping) -> ListMapping:
-    return ListMapping(list_name=row.list_name, crm_list=CrmList(row.crm_list), items=row.items_json)
 
 
 # --- checking ---------------------------------------------------------------------------------------------------------
@@ -289,7 +194,7 @@ def save_mapping(
 def _ranked(mapping: ActorTypeMapping, stored: ActorTypeMapping, erp_fields: Sequence[m.FieldMeta]) -> ActorTypeMapping:
     ranks = {meta.key: meta.rank for meta in erp_fields} | {row.erp_field: row.rank for row in stored.fields}
     fields = [row.model_copy(update={"rank": ranks.get(row.erp_field, 0)}) for row in mapping.fields]
-    return mapping.model_copy(update={"fields": tuple(sorted(fields, key=_by_rank))})
+    return mapping.model_copy(update={"fields": tuple(sorted(fields, key=by_rank))})
 
 
 def actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> SyncActorMapping:
@@ -384,14 +289,10 @@ def save_ranks(session: Session, connection: ErpConnection, actor_type: m.ActorT
         for p in _permutation_problems(order, [row.erp_field for row in mapping.fields], "ERP field")
     )
     rank = {key: index for index, key in enumerate(order)}
-    fields = sorted((row.model_copy(update={"rank": rank[row.erp_field]}) for row in mapping.fields), key=_by_rank)
+    fields = sorted((row.model_copy(update={"rank": rank[row.erp_field]}) for row in mapping.fields), key=by_rank)
     with changing(connection):
         actor_row(session, connection, actor_type).fields_json = [field.model_dump(mode="json") for field in fields]
         session.flush()
-
-
-def _by_rank(row: FieldMapping) -> int:
-    return row.rank
 
 
 def _permutation_problems(given: Sequence[str], expected: Sequence[str], what: str) -> list[Problem]:
@@ -439,7 +340,7 @@ def auto_map_connection(session: Session, connection: ErpConnection) -> None:
     with changing(connection):
         for actor_type, erp_fields in offered_fields(connection).items():
             row = actor_row(session, connection, actor_type)
-            known = _mapping_of(row)
+            known = mapping_from_row(row)
             added = _new_rows(known, erp_fields)
             if added:
                 row.fields_json = [field.model_dump(mode="json") for field in (*known.fields, *added)]

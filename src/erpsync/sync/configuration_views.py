@@ -14,7 +14,7 @@ from erpsync.crm.fields import CRM_FIELDS, CrmList, EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ListItem
 from erpsync.sync import mapping as rules
-from erpsync.sync.configuration import list_mapping_names, list_names_of
+from erpsync.sync.configuration_loading import list_mapping_names, list_names_of
 from erpsync.sync.mapping import (
     ActorTypeMapping,
     ConnectionConfig,

@@ -30,7 +30,7 @@ from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol.models import Value
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncConflict, User, utcnow
 from erpsync.sync import links
-from erpsync.sync.connections import visible_connections
+from erpsync.sync.connection_visibility import visible_connections
 from erpsync.sync.merge import Decision, DecisionKind, Side
 
 INBOX_LIMIT = 500

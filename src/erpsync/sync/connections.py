@@ -1,4 +1,5 @@
-"""ERP connections (SPEC §4 steps 1-7): test before save, save inactive, visibility, metadata cache, soft delete.
+"""ERP connections (SPEC §4 steps 1-7): test before save, save inactive, metadata cache, soft delete; who sees which
+connection is ``sync.connection_visibility``'s (its names are offered here too).
 
 A connection is identified towards its connector by a UUID the hub generates. Its password config fields are stored
 encrypted apart from the other values and are never returned. Nothing is half-saved: the connector is told about a
@@ -13,41 +14,77 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erpsync import accounts, audit, text
-from erpsync.crypto import Cipher
+from erpsync import audit, text
+from erpsync.crypto import Cipher, cipher_for
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.protocol.language import speaking
+from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.storage.tables import (
     ConnectionActorFields,
-    ConnectionGroup,
-    ConnectionUser,
     ErpConnection,
-    Group,
     SyncConnector,
-    User,
     utcnow,
 )
 from erpsync.sync import configuration, connection_config, metadata_languages
 from erpsync.sync.bulkhead import BulkheadPolicy
+from erpsync.sync.connection_visibility import (
+    OriginView,
+    Visibility,
+    can_see,
+    get_connection,
+    hidden_connection_names,
+    set_visibility,
+    visibility_of,
+    visible_connections,
+)
 from erpsync.sync.connectors import ConnectorClients, get_connector
+
+__all__ = [
+    "CONFIG_DIALOG_CONNECTION_ID",
+    "ConfigForm",
+    "ConnectionDraft",
+    "Metadata",
+    "OriginView",
+    "Resender",
+    "Visibility",
+    "actor_fields",
+    "can_see",
+    "client_for",
+    "config_fields",
+    "config_form",
+    "create_connection",
+    "delete_connection",
+    "fetch_metadata",
+    "full_config",
+    "get_connection",
+    "hidden_connection_names",
+    "hub_clients",
+    "hub_clients_from",
+    "read_metadata",
+    "refresh_metadata",
+    "restore_connection",
+    "run_test",
+    "set_visibility",
+    "store_config",
+    "store_metadata",
+    "stored_secrets",
+    "update_connection",
+    "visibility_of",
+    "visible_connections",
+]
+"""This module's use cases, and the visibility names it offers from ``connection_visibility`` (callers keep asking
+``connections`` for both)."""
 
 logger = logging.getLogger(__name__)
 
 CONFIG_DIALOG_CONNECTION_ID = "new"
 """The connection id sent with ``list_items`` for a config field's list, before the connection exists."""
-
-
-@dataclass(frozen=True)
-class Visibility:
-    everyone: bool = True
-    users: tuple[int, ...] = ()
-    groups: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -352,109 +389,6 @@ def _keys(fields_json: Sequence[Mapping[str, object]]) -> set[str]:
     return {str(item["key"]) for item in fields_json}
 
 
-# --- visibility -------------------------------------------------------------------------------------------------------
-
-
-def set_visibility(session: Session, connection: ErpConnection, visibility: Visibility) -> None:
-    users = set(visibility.users)
-    groups = set(visibility.groups)
-    _check_ids(session, User, users, "user")
-    _check_ids(session, Group, groups, "group")
-    connection.everyone = visibility.everyone
-    session.execute(delete(ConnectionUser).where(ConnectionUser.connection_id == connection.id))
-    session.execute(delete(ConnectionGroup).where(ConnectionGroup.connection_id == connection.id))
-    if not visibility.everyone:
-        session.add_all(ConnectionUser(connection_id=connection.id, user_id=user_id) for user_id in sorted(users))
-        session.add_all(ConnectionGroup(connection_id=connection.id, group_id=group_id) for group_id in sorted(groups))
-
-
-def _check_ids(session: Session, table: type[User] | type[Group], ids: set[int], what: str) -> None:
-    if not ids:
-        return
-    found = set(session.scalars(select(table.id).where(table.id.in_(ids))))
-    if missing := sorted(ids - found):
-        raise ValidationError(f"visibility names unknown {what} id(s): {', '.join(map(str, missing))}")
-
-
-def visibility_of(session: Session, connection: ErpConnection) -> Visibility:
-    users = session.scalars(select(ConnectionUser.user_id).where(ConnectionUser.connection_id == connection.id))
-    groups = session.scalars(select(ConnectionGroup.group_id).where(ConnectionGroup.connection_id == connection.id))
-    return Visibility(everyone=connection.everyone, users=tuple(sorted(users)), groups=tuple(sorted(groups)))
-
-
-def _visible_clause(session: Session, user: User) -> object:
-    group_ids = accounts.group_ids_of(session, user)
-    return or_(
-        ErpConnection.everyone.is_(True),
-        ErpConnection.id.in_(select(ConnectionUser.connection_id).where(ConnectionUser.user_id == user.id)),
-        ErpConnection.id.in_(select(ConnectionGroup.connection_id).where(ConnectionGroup.group_id.in_(group_ids))),
-    )
-
-
-def visible_connections(
-    session: Session, user: User, *, deleted: bool = False, active_only: bool = False
-) -> list[ErpConnection]:
-    """Connections ``user`` may see, in sync-priority order; administrators see every one."""
-    query = select(ErpConnection).order_by(ErpConnection.priority, ErpConnection.id)
-    query = query.where(ErpConnection.deleted_at.is_not(None) if deleted else ErpConnection.deleted_at.is_(None))
-    if active_only:
-        query = query.where(ErpConnection.active.is_(True))
-    if not user.is_admin:
-        query = query.where(_visible_clause(session, user))  # type: ignore[arg-type]
-    return list(session.scalars(query))
-
-
-class OriginView:
-    """A CRM record's ``changed_by`` as ``user`` may see it: a connection hidden from them is not named.
-
-    ``sync:<id>`` of a connection the user cannot see (no ERP licence, or outside its users and groups) reads
-    ``sync``; ``import-undo:<job id>`` reads ``import-undo`` for everyone but administrators (imports are theirs).
-    Administrators see every tag as stored.
-    """
-
-    def __init__(self, session: Session, user: User) -> None:
-        self._everything = user.is_admin
-        licensed = accounts.has_licence(user, accounts.Licence.ERP)
-        seen = visible_connections(session, user) if licensed and not user.is_admin else []
-        self._visible = frozenset(connection.id for connection in seen)
-
-    def __call__(self, changed_by: str) -> str:
-        if self._everything:
-            return changed_by
-        kind, _, ident = changed_by.partition(":")
-        if kind == "sync" and ident.isdigit() and int(ident) in self._visible:
-            return changed_by
-        return kind if kind in ("sync", "import-undo") else changed_by
-
-
-def hidden_connection_names(session: Session, user: User) -> frozenset[str]:
-    """The names of live connections ``user`` cannot see (none for administrators)."""
-    if user.is_admin:
-        return frozenset()
-    licensed = accounts.has_licence(user, accounts.Licence.ERP)
-    visible = {connection.id for connection in visible_connections(session, user)} if licensed else set()
-    live = session.execute(select(ErpConnection.id, ErpConnection.name).where(ErpConnection.deleted_at.is_(None)))
-    return frozenset(name for connection_id, name in live if connection_id not in visible)
-
-
-def get_connection(session: Session, connection_id: int, *, user: User | None) -> ErpConnection:
-    """The connection if ``user`` may see it (None: the command line, which sees every connection); otherwise 'not
-    found', so its existence is not disclosed."""
-    connection = session.get(ErpConnection, connection_id)
-    if connection is None or (user is not None and not can_see(session, user, connection)):
-        raise NotFoundError(f"no ERP connection with id {connection_id}")
-    return connection
-
-
-def can_see(session: Session, user: User, connection: ErpConnection) -> bool:
-    if user.is_admin:
-        return True
-    if connection.deleted_at is not None:
-        return False
-    query = select(ErpConnection.id).where(ErpConnection.id == connection.id, _visible_clause(session, user))  # type: ignore[arg-type]
-    return session.scalar(query) is not None
-
-
 # --- clients ----------------------------------------------------------------------------------------------------------
 
 
@@ -478,14 +412,32 @@ class Resender:
 
 
 def hub_clients(
-    database: Database, cipher: Cipher, *, timeout: float = 30.0, bulkhead: BulkheadPolicy | None = None
+    database: Database,
+    cipher: Cipher,
+    *,
+    timeout: float = 30.0,
+    bulkhead: BulkheadPolicy | None = None,
+    https_required: bool = False,
 ) -> ConnectorClients:
     """The clients a hub process uses: each resends a connection the connector forgot; each connector has its
-    bulkhead (``erpsync.sync.bulkhead``)."""
+    bulkhead (``erpsync.sync.bulkhead``); ``https_required``: connector URLs must use https (``check_url``)."""
     resender = Resender(database)
-    clients = ConnectorClients(cipher, resend=resender, timeout=timeout, bulkhead=bulkhead)
+    clients = ConnectorClients(
+        cipher, resend=resender, timeout=timeout, bulkhead=bulkhead, https_required=https_required
+    )
     resender.clients = clients
     return clients
+
+
+def hub_clients_from(database: Database, settings: Settings) -> ConnectorClients:
+    """The clients as the settings say: their key, timeout and bulkheads, and https connector URLs in production."""
+    return hub_clients(
+        database,
+        cipher_for(settings),
+        timeout=settings.http_timeout_seconds,
+        bulkhead=BulkheadPolicy.from_settings(settings),
+        https_required=settings.env == "prod",
+    )
 
 
 def client_for(clients: ConnectorClients, connection: ErpConnection) -> ConnectorClient:

@@ -41,7 +41,8 @@ class ConnectorClients:
     """One ``ConnectorClient`` per registered connector, rebuilt when its URL or secret changes.
 
     ``resend`` is called with a connection UUID the connector answered ``unknown_connection`` for; it should send
-    ``save_connection`` again (see ``erpsync.sync.connections.Resender``).
+    ``save_connection`` again (see ``erpsync.sync.connections.Resender``). ``https_required``: the hub runs in
+    production, so a connector URL it registers must use https (``check_url``).
     """
 
     def __init__(
@@ -52,8 +53,10 @@ class ConnectorClients:
         factory: ClientFactory = ConnectorClient,
         timeout: float = 30.0,
         bulkhead: BulkheadPolicy | None = None,
+        https_required: bool = False,
     ) -> None:
         self.cipher = cipher
+        self.https_required = https_required
         self._resend = resend
         self._factory = factory
         self._timeout = timeout
@@ -204,13 +207,11 @@ def add_connector(
     url: str,
     secret: str,
     by: int | None = None,
-    https_required: bool = False,
 ) -> SyncConnector:
     """Register a connector after its ``info`` answered; ``by`` is the user (None: the command line), for the audit.
-
-    ``https_required``: the hub runs in production (``check_url``)."""
+    The URL is checked as the clients' ``https_required`` says (``check_url``)."""
     _clean_name(name)
-    url = check_url(url, https_required=https_required)
+    url = check_url(url, https_required=clients.https_required)
     info = probe_info(clients, url, check_secret(secret))  # before any query: no transaction while it answers
     name = _check_name(session, name)
     connector = SyncConnector(
@@ -232,10 +233,9 @@ def update_connector(
     url: str | None = None,
     secret: str | None = None,
     by: int | None = None,
-    https_required: bool = False,
 ) -> SyncConnector:
     """Change name, URL or secret; a new URL or secret is probed before anything is saved."""
-    new_url = check_url(url, https_required=https_required) if url is not None else connector.url
+    new_url = check_url(url, https_required=clients.https_required) if url is not None else connector.url
     if name is not None:
         _clean_name(name)
     if url is not None or secret:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ValidationError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import EngineState, ErpConnection, ErpLink, FieldChange, SyncRun, User, utcnow
-from erpsync.sync.connections import visible_connections
+from erpsync.sync.connection_visibility import visible_connections
 from erpsync.sync.engine_settings import ENGINE_STATE_ID
 from erpsync.sync.merge import Decision
 

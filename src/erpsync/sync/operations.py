@@ -25,7 +25,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncRun, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
 from erpsync.sync import conflicts, engine, engine_settings, field_history, imports, jobs, resync, runs, undo
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.engine import RunSummary
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.merge import Side

@@ -24,7 +24,7 @@ from erpsync import audit
 from erpsync.errors import ConflictError, ErrorCode, NotFoundError, normalise_message
 from erpsync.storage.tables import ErpLink, User, utcnow
 from erpsync.storage.unit_of_work import unit_of_work
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.links import MERGED_CAUSE, LinkState
 
 GROUPS_SHOWN = 100

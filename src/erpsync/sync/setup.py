@@ -5,8 +5,9 @@ Each use case works in the caller's session and ends its transaction itself: a c
 audit entry (``sync.connectors`` and ``sync.connections`` write the entries), kept whole or not at all. A use case
 that only asks a connector (its config form, a test) ends the transaction of its reads before it waits on the
 connector, so no lock (on SQLite the write lock) and no pooled connection is held meanwhile. The hub in production
-accepts only HTTPS connector URLs (``settings.env == "prod"``). ``user`` is the administrator acting, None on the
-command line (which sees every connection and is audited without a user, ``via: cli``).
+accepts only HTTPS connector URLs (the clients' ``https_required``, which ``connections.hub_clients_from`` sets from
+``settings.env``). ``user`` is the administrator acting, None on the command line (which sees every connection and is
+audited without a user, ``via: cli``).
 
 Public names: ``add_connector``, ``update_connector``, ``delete_connector``, ``connector_config_fields``,
 ``connector_config_form``, ``check_config``, ``check_connection``, ``create_connection``, ``update_connection``,
@@ -23,7 +24,6 @@ from sqlalchemy.orm import Session
 from erpsync import audit
 from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
-from erpsync.settings import Settings
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncConnector, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
 from erpsync.sync import connections, connectors
@@ -35,27 +35,20 @@ def _by(user: User | None) -> int | None:
     return None if user is None else user.id
 
 
-def _https_required(settings: Settings) -> bool:
-    return settings.env == "prod"
-
-
 # --- connectors -------------------------------------------------------------------------------------------------------
 
 
 def add_connector(
-    session: Session, clients: ConnectorClients, settings: Settings, *, name: str, url: str, secret: str, by: int | None
+    session: Session, clients: ConnectorClients, *, name: str, url: str, secret: str, by: int | None
 ) -> SyncConnector:
     """Register a connector once its ``info`` answered (``connectors.add_connector``)."""
     with unit_of_work(session):
-        return connectors.add_connector(
-            session, clients, name=name, url=url, secret=secret, by=by, https_required=_https_required(settings)
-        )
+        return connectors.add_connector(session, clients, name=name, url=url, secret=secret, by=by)
 
 
 def update_connector(
     session: Session,
     clients: ConnectorClients,
-    settings: Settings,
     connector_id: int,
     *,
     name: str | None = None,
@@ -66,16 +59,7 @@ def update_connector(
     """Change name, URL or secret; a new URL or secret is probed first, with no transaction open meanwhile."""
     with unit_of_work(session):
         connector = connectors.get_connector(session, connector_id)
-        return connectors.update_connector(
-            session,
-            clients,
-            connector,
-            name=name,
-            url=url,
-            secret=secret,
-            by=by,
-            https_required=_https_required(settings),
-        )
+        return connectors.update_connector(session, clients, connector, name=name, url=url, secret=secret, by=by)
 
 
 def delete_connector(session: Session, connector_id: int, *, by: int | None) -> None:

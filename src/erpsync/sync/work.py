@@ -21,7 +21,7 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync.configuration import load_config
+from erpsync.sync.configuration_loading import load_config
 from erpsync.sync.connections import actor_fields, client_for
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import (

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from starlette.datastructures import FormData
 
 from erpsync.protocol import models as m
-from erpsync.sync.connections import Visibility
+from erpsync.sync.connection_visibility import Visibility
 
 CONFIG_PREFIX = "config."
 

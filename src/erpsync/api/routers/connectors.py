@@ -11,7 +11,7 @@ from erpsync.api.connection_schemas import (
     ConnectorUpdate,
     connector_public,
 )
-from erpsync.http.deps import AdminUser, ClientsDep, SessionDep, SettingsDep
+from erpsync.http.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.sync import connectors, setup
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
@@ -23,12 +23,8 @@ def list_connectors(session: SessionDep, _admin: AdminUser) -> list[ConnectorPub
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def add_connector(
-    session: SessionDep, settings: SettingsDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate
-) -> ConnectorPublic:
-    connector = setup.add_connector(
-        session, clients, settings, name=body.name, url=body.url, secret=body.secret, by=admin.id
-    )
+def add_connector(session: SessionDep, clients: ClientsDep, admin: AdminUser, body: ConnectorCreate) -> ConnectorPublic:
+    connector = setup.add_connector(session, clients, name=body.name, url=body.url, secret=body.secret, by=admin.id)
     return connector_public(connector)
 
 
@@ -40,14 +36,13 @@ def get_connector(session: SessionDep, _admin: AdminUser, connector_id: int) -> 
 @router.patch("/{connector_id}")
 def update_connector(
     session: SessionDep,
-    settings: SettingsDep,
     clients: ClientsDep,
     admin: AdminUser,
     connector_id: int,
     body: ConnectorUpdate,
 ) -> ConnectorPublic:
     connector = setup.update_connector(
-        session, clients, settings, connector_id, name=body.name, url=body.url, secret=body.secret, by=admin.id
+        session, clients, connector_id, name=body.name, url=body.url, secret=body.secret, by=admin.id
     )
     return connector_public(connector)
 

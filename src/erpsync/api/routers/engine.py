@@ -15,7 +15,7 @@ from erpsync.api.engine_schemas import (
 )
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.sync import engine_settings, links, operations, runs
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 

@@ -60,7 +60,8 @@ def read_sections(engine: EngineDep, user_id: UserId, entity: EntityDep) -> Sect
 def search(
     engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: SearchBody
 ) -> list[erp_tab.Hit]:
-    return erp_tab.search(
+    """The first page of hits (the web's connect dialog pages on with ``search_page``)."""
+    return erp_tab.search_page(
         engine,
         user_id,
         entity,
@@ -68,7 +69,7 @@ def search(
         actor_type=body.actor_type,
         text=body.text,
         restrictions=body.restriction_inputs(),
-    )
+    ).hits
 
 
 @router.get("/{connection_id}/compare")

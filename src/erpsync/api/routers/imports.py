@@ -25,7 +25,7 @@ from erpsync.api.import_schemas import (
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.storage.tables import SyncJob, SyncRun
 from erpsync.sync import imports, jobs, operations
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.job_views import JobPublic, job_public
 from erpsync.sync.work import Engine
 

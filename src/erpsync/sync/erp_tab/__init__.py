@@ -38,7 +38,6 @@ from erpsync.sync.erp_tab.search import (
     HitsPage,
     RestrictionInput,
     check_restrictions,
-    search,
     search_page,
 )
 from erpsync.sync.erp_tab.views import (
@@ -85,7 +84,6 @@ __all__ = [
     "documents",
     "interactive",
     "read_entity",
-    "search",
     "search_fields",
     "search_page",
     "searchable_fields",

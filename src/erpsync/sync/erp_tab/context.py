@@ -16,9 +16,10 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import time_budget
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import links
-from erpsync.sync.configuration import offered_fields
 from erpsync.sync.configuration_cache import cache
-from erpsync.sync.connections import client_for, get_connection
+from erpsync.sync.configuration_loading import offered_fields
+from erpsync.sync.connection_visibility import get_connection
+from erpsync.sync.connections import client_for
 from erpsync.sync.erp_tab.views import LinkView
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping
 from erpsync.sync.work import Engine, Pass

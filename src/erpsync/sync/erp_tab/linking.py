@@ -10,7 +10,7 @@ from erpsync.errors import ConflictError, ErpsyncError, UnavailableError, Valida
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.sync import links, merge
-from erpsync.sync.connections import hidden_connection_names, visible_connections
+from erpsync.sync.connection_visibility import hidden_connection_names, visible_connections
 from erpsync.sync.engine import sync_link
 from erpsync.sync.erp_tab.context import (
     Context,

@@ -44,23 +44,6 @@ class RestrictionInput:
 
 
 @interactive
-def search(
-    engine: Engine,
-    user_id: int,
-    entity: EntityRef,
-    connection_id: int,
-    *,
-    actor_type: m.ActorType,
-    text: str | None = None,
-    restrictions: Sequence[RestrictionInput] | None = None,
-) -> list[Hit]:
-    """The first page of hits of a simple search (``text``; None: the entity's name) or an advanced one
-    (``restrictions``); a person searches under its company's actor."""
-    query = _Query(actor_type, text, restrictions)
-    return _search(engine, user_id, entity, connection_id, query, page=1).hits
-
-
-@interactive
 def search_page(
     engine: Engine,
     user_id: int,
@@ -72,7 +55,9 @@ def search_page(
     restrictions: Sequence[RestrictionInput] | None = None,
     page: int = 1,
 ) -> HitsPage:
-    """One page of ``SEARCH_LIMIT`` hits (at most ``MAX_PAGE`` pages), and whether another follows."""
+    """One page of ``SEARCH_LIMIT`` hits (at most ``MAX_PAGE`` pages) of a simple search (``text``; None: the
+    entity's name) or an advanced one (``restrictions``), and whether another page follows; a person searches under
+    its company's actor."""
     query = _Query(actor_type, text, restrictions)
     return _search(engine, user_id, entity, connection_id, query, page=min(max(page, 1), MAX_PAGE))
 

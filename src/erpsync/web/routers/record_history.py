@@ -18,7 +18,7 @@ from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import User
 from erpsync.sync import field_history, operations
-from erpsync.sync.connections import visible_connections
+from erpsync.sync.connection_visibility import visible_connections
 from erpsync.sync.undo import UndoResult
 from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages, segments

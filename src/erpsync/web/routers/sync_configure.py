@@ -116,7 +116,8 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
         "policies": list(Policy),
         "erp_deletes": list(ErpDeletePolicy),
         "crm_deletes": list(CrmDeletePolicy),
-        "delete_preview": deletes.preview(session, connection.id, mapping.actor_type, ErpDeletePolicy.DELETE),
+        "erp_delete": mapping.erp_delete,
+        "delete_preview": deletes.preview(session, connection.id, mapping.actor_type, mapping.erp_delete),
     }
 
 
@@ -150,6 +151,24 @@ def put_mapping(
         context = _mapping_context(session, connection, mapping)
         return _render(request, admin, "sync/mappings.html", connection, context, problems=problems)
     return pages.redirect(request, f"{SYNC_TAB}/connections/{connection.id}/mappings?actor_type={chosen.value}&saved=1")
+
+
+@router.get(_CONNECTION + "/mappings/delete-preview")
+def get_delete_preview(
+    request: Request,
+    session: SessionDep,
+    admin: WebAdmin,
+    connection_id: int,
+    erp_delete: Annotated[ErpDeletePolicy, Query()],
+    actor_type: ActorTypeQuery = None,
+) -> Response:
+    """What the ERP delete policy chosen on the mapping screen would do today, swapped in as the choice changes
+    (before it is saved); reads only."""
+    connection = _connection(session, admin, connection_id)
+    chosen = _chosen(_actor_types(session, connection), actor_type)
+    preview = deletes.preview(session, connection.id, chosen, erp_delete)
+    context = {"erp_delete": erp_delete, "delete_preview": preview}
+    return pages.render(request, "sync/delete_preview.html", context, user=admin)
 
 
 # --- list mapping -----------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from fastapi import Request, status
 from fastapi.responses import Response
 
 from erpsync.errors import ErpsyncError
-from erpsync.http.deps import ClientsDep, SessionDep, SettingsDep
+from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.storage.tables import SyncConnector, User
 from erpsync.sync import connectors, setup
 from erpsync.web import pages
@@ -41,7 +41,6 @@ def new_dialog(request: Request, admin: WebAdmin) -> Response:
 def add_connector(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     clients: ClientsDep,
     admin: WebAdmin,
     form: PostedForm,
@@ -49,7 +48,7 @@ def add_connector(
     name, url = _text(form, "name"), str(form.get("url") or "")
     secret = str(form.get("secret") or "")
     try:
-        setup.add_connector(session, clients, settings, name=name, url=url, secret=secret, by=admin.id)
+        setup.add_connector(session, clients, name=name, url=url, secret=secret, by=admin.id)
     except ErpsyncError as exc:
         return _dialog(request, admin, None, {"name": name, "url": url}, exc.user_message)
     return pages.redirect(request, f"{SYNC_TAB}?saved=connector")
@@ -65,7 +64,6 @@ def edit_dialog(request: Request, session: SessionDep, admin: WebAdmin, connecto
 def update_connector(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     clients: ClientsDep,
     admin: WebAdmin,
     form: PostedForm,
@@ -74,9 +72,7 @@ def update_connector(
     connector = or_404(lambda: connectors.get_connector(session, connector_id))
     name, url, secret = _text(form, "name"), str(form.get("url") or ""), str(form.get("secret") or "")
     try:
-        setup.update_connector(
-            session, clients, settings, connector.id, name=name, url=url, secret=secret or None, by=admin.id
-        )
+        setup.update_connector(session, clients, connector.id, name=name, url=url, secret=secret or None, by=admin.id)
     except ErpsyncError as exc:
         return _dialog(request, admin, connector, {"name": name, "url": url}, exc.user_message)
     return pages.redirect(request, f"{SYNC_TAB}?saved=connector")

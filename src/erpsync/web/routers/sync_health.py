@@ -21,7 +21,7 @@ from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
 from erpsync.sync import links, live, operations, problems, runs
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
 from erpsync.web import crm_forms, pages

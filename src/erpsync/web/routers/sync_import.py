@@ -24,7 +24,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import imports, jobs, operations
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.erp_tab import RefusedRequestError, RestrictionInput
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR

@@ -17,7 +17,7 @@ from erpsync.http.deps import CipherDep, SessionDep, SettingsDep
 from erpsync.storage.tables import User
 from erpsync.sync import alert_settings, alerts, problems, setup
 from erpsync.sync.alert_settings import AlertSettingsInput, Channel, RecipientInput, SmtpSecurity
-from erpsync.sync.connections import get_connection
+from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.webhook_urls import WebhookPolicy
 from erpsync.web import pages
 from erpsync.web.error_pages import or_404
