@@ -32,6 +32,7 @@ from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import (
     ActorTypeMapping,
+    AutoCreate,
     ConnectionConfig,
     CrmDeletePolicy,
     ErpDeletePolicy,
@@ -217,6 +218,7 @@ def _mapping_of(row: SyncActorMapping) -> ActorTypeMapping:
         erp_delete=ErpDeletePolicy(row.erp_delete),
         crm_delete=CrmDeletePolicy(row.crm_delete),
         sync_filter=SyncFilter.model_validate(row.filter_json or {}),
+        auto_create=AutoCreate.model_validate(row.auto_json or {}),
     )
 
 
@@ -266,10 +268,11 @@ def save_mapping(
     session: Session, connection: ErpConnection, mapping: ActorTypeMapping, *, erp_lists: ErpLists
 ) -> ActorTypeMapping:
     """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's; the sync
-    filter stays as stored (``sync.filter_config`` saves it)."""
+    filter and automatic creation stay as stored (``sync.filter_config`` and ``sync.auto_config`` save them)."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
     stored = mapping_of(session, connection, mapping.actor_type)
-    ranked = _ranked(mapping, stored, erp_fields).model_copy(update={"sync_filter": stored.sync_filter})
+    kept = {"sync_filter": stored.sync_filter, "auto_create": stored.auto_create}
+    ranked = _ranked(mapping, stored, erp_fields).model_copy(update=kept)
     _check(
         session,
         connection,
@@ -302,6 +305,7 @@ def actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorTy
             fields_json=[],
             defaults_json={},
             filter_json={},
+            auto_json={},
         )
         row.erp_delete, row.crm_delete = ErpDeletePolicy.KEEP, CrmDeletePolicy.UNLINK
         session.add(row)

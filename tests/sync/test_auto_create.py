@@ -1,0 +1,103 @@
+"""Automatic creation ERP -> CRM against the sample connector over real HTTP, on both backends: off by default it
+does nothing; on, an exact match by a chosen key links, no match creates the CRM record, several candidates or only a
+similar name go to the review list instead of creating; the sync filter is respected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from erpsync.protocol.models import Operator
+from erpsync.storage.tables import AutoReview, Company, ErpLink
+from erpsync.sync.mapping import AutoCreate, AutoDirection, FilterRestriction, SyncFilter
+from support.sync_world import CUSTOMER, World
+
+
+def switch_on(world: World, *match: str, direction: AutoDirection = AutoDirection.ERP_TO_CRM, **more: Any) -> None:
+    auto = AutoCreate(direction=direction, match=match)
+    mapping = world.config.mappings[CUSTOMER].model_copy(update={"auto_create": auto, **more})
+    world.config = world.config.model_copy(update={"mappings": {CUSTOMER: mapping}})
+
+
+def linked_entity(world: World, erp_key: str) -> int | None:
+    with world.database.read_session() as session:
+        return session.scalar(select(ErpLink.entity_id).where(ErpLink.erp_key == erp_key))
+
+
+def companies(world: World) -> int:
+    with world.database.read_session() as session:
+        return int(session.scalar(select(func.count()).select_from(Company)) or 0)
+
+
+def reviews(world: World) -> list[AutoReview]:
+    with world.database.read_session() as session:
+        return list(session.scalars(select(AutoReview).order_by(AutoReview.id)))
+
+
+def test_off_by_default_does_nothing(world: World) -> None:
+    assert world.config.mappings[CUSTOMER].auto_create.direction is AutoDirection.OFF
+    erp_key = world.erp_customer(name="Newco", email="hi@newco.example")
+    world.cycle()
+    assert linked_entity(world, erp_key) is None
+    assert companies(world) == 0
+
+
+def test_no_match_creates_the_crm_company_and_links_it(world: World) -> None:
+    switch_on(world, "email")
+    erp_key = world.erp_customer(name="Newco", email="hi@newco.example")
+    world.cycle()
+    entity_id = linked_entity(world, erp_key)
+    assert entity_id is not None
+    values = world.crm_values(entity_id)
+    assert (values["NAME"], values["EMAIL"]) == ("Newco", "hi@newco.example")
+    world.cycle()
+    assert companies(world) == 1  # a second run creates nothing more
+
+
+def test_an_exact_match_links_instead_of_creating(world: World) -> None:
+    company_id = world.crm_company(NAME="Old name", EMAIL="Hi@Newco.example")
+    switch_on(world, "email")
+    erp_key = world.erp_customer(name="Newco", email="hi@newco.example")
+    world.cycle()
+    assert linked_entity(world, erp_key) == company_id
+    assert companies(world) == 1
+    assert world.crm_values(company_id)["NAME"] == "Newco"  # then synced: the ERP's values on the first link
+
+
+def test_several_candidates_go_to_review_instead_of_creating(world: World) -> None:
+    first = world.crm_company(NAME="Twin", EMAIL="twin@example.com")
+    second = world.crm_company(NAME="Other", EMAIL="twin@example.com")
+    switch_on(world, "email")
+    erp_key = world.erp_customer(name="Twin", email="twin@example.com")
+    world.cycle()
+    assert linked_entity(world, erp_key) is None
+    assert companies(world) == 2
+    [item] = reviews(world)
+    assert (item.record_key, item.reason, item.status) == (erp_key, "several", "open")
+    assert {c["key"] for c in item.candidates_json} == {str(first), str(second)}
+    world.cycle()
+    assert len(reviews(world)) == 1  # not noted twice
+
+
+def test_only_a_similar_name_goes_to_review(world: World) -> None:
+    company_id = world.crm_company(NAME="ACME A/S")
+    switch_on(world, "org_number")
+    erp_key = world.erp_customer(name="Acme", email="a@acme.example")
+    world.cycle()
+    assert linked_entity(world, erp_key) is None
+    [item] = reviews(world)
+    assert item.reason == "similar"
+    assert [c["key"] for c in item.candidates_json] == [str(company_id)]
+    assert companies(world) == 1
+
+
+def test_the_sync_filter_is_respected(world: World) -> None:
+    wholesale = FilterRestriction(field="customer_group", operator=Operator.ONE_OF, values=("WHOLESALE",))
+    switch_on(world, "email", sync_filter=SyncFilter(erp=(wholesale,)))
+    outside = world.erp_customer(name="Retail", customer_group="RETAIL")
+    inside = world.erp_customer(name="Wholesale", customer_group="WHOLESALE")
+    world.cycle()
+    assert linked_entity(world, outside) is None
+    assert linked_entity(world, inside) is not None
+    assert companies(world) == 1
