@@ -101,3 +101,36 @@ def test_the_sync_filter_is_respected(world: World) -> None:
     assert linked_entity(world, outside) is None
     assert linked_entity(world, inside) is not None
     assert companies(world) == 1
+
+
+# --- CRM -> ERP ------------------------------------------------------------------------------------------------------
+
+
+def test_a_new_crm_company_becomes_an_erp_customer_with_the_defaults(world: World) -> None:
+    from erpsync.sync.mapping import FieldDefault
+
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    world.config = world.config.model_copy(
+        update={"defaults": {CUSTOMER: {"customer_group": FieldDefault(value="WHOLESALE")}}}
+    )
+    world.cycle()  # the feeds start
+    company_id = world.crm_company(NAME="Crmco", EMAIL="hi@crmco.example")
+    world.cycle()
+    with world.database.read_session() as session:
+        erp_key = session.scalar(select(ErpLink.erp_key).where(ErpLink.entity_id == company_id))
+    assert erp_key is not None
+    values = world.erp_values(erp_key)
+    assert (values["name"], values["email"], values["customer_group"]) == ("Crmco", "hi@crmco.example", "WHOLESALE")
+    world.cycle()
+    world.crm_update(company_id, PHONE="+45 1111")
+    world.cycle()
+    assert world.erp_values(erp_key)["phone"] == "+45 1111"
+
+
+def test_a_new_crm_company_links_to_the_erp_customer_it_matches(world: World) -> None:
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    erp_key = world.erp_customer(name="Erpco", email="hi@erpco.example")
+    world.cycle()
+    company_id = world.crm_company(NAME="Erpco ApS", EMAIL="HI@erpco.example")
+    world.cycle()
+    assert linked_entity(world, erp_key) == company_id

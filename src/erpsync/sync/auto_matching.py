@@ -123,7 +123,7 @@ class ErpMatcher:
             self._index = CrmIndex(self.p.entity_type, self.criteria)
         self._index.refresh(session)
         decided = decided_reviews(session, self.p, ERP_SIDE, [a.erp_key or "" for a in actors])
-        parents = _parents(session, self.p, actors)
+        parents = erp_parents(session, self.p, actors)
         verdicts: list[AutoVerdict] = []
         drafts: list[_Draft] = []
         for actor in actors:
@@ -177,7 +177,7 @@ class ErpMatcher:
                 one = (Candidate(str(entity_id), labels.get(entity_id, ""), criterion),)
                 return AutoVerdict(key, label, AutoVerb.REVIEW, ReviewReason.TAKEN, one)
             self.claimed.add(entity_id)
-            return self._writing(draft, label, AutoVerb.LINK, criterion, entity_id)
+            return writing(self.p, draft.actor, AutoVerb.LINK, criterion, entity_id, draft.company_id)
         found_in = exact or similar
         if found_in:
             reason = ReviewReason.SEVERAL if exact else ReviewReason.SIMILAR
@@ -186,16 +186,7 @@ class ErpMatcher:
         refused = self._refused(session, draft)
         if refused is not None:
             return AutoVerdict(key, label, AutoVerb.STOP, reason=refused)
-        return self._writing(draft, label, AutoVerb.CREATE, "", None)
-
-    def _writing(self, draft: _Draft, label: str, verb: AutoVerb, reason: str, entity_id: int | None) -> AutoVerdict:
-        """A link or a create: the CRM values to write and the values the link agrees on."""
-        to_crm = {row.erp_field for row in self.p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
-        agreed = {k: v for k, v in draft.canonical.items() if k in to_crm}
-        key = draft.actor.erp_key or ""
-        return AutoVerdict(
-            key, label, verb, reason, (), entity_id, draft.crm_values, agreed, company_id=draft.company_id
-        )
+        return writing(self.p, draft.actor, AutoVerb.CREATE, "", None, draft.company_id)
 
     def _found(self, draft: _Draft, hits: Hits) -> tuple[dict[int, str], dict[int, str]]:
         """The candidates by the chosen keys and those by a similar name, each with the criterion that found it."""
@@ -222,7 +213,21 @@ class ErpMatcher:
         return None
 
 
-def _parents(session: Session, p: Pass, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:
+def writing(
+    p: Pass, actor: m.Actor, verb: AutoVerb, reason: str, entity_id: int | None, company_id: int | None
+) -> AutoVerdict:
+    """A link or a create of ``actor``: the CRM values to write (the ERP's, as on an import's link) and the values the
+    link agrees on."""
+    canonical = p.from_erp(actor.fields).values
+    crm_values = p.translator.canonical_to_crm(canonical)
+    to_crm = {row.erp_field for row in p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
+    agreed = {k: v for k, v in canonical.items() if k in to_crm}
+    key = actor.erp_key or ""
+    label = crm_label(p.entity_type, crm_values) or key
+    return AutoVerdict(key, label, verb, reason, (), entity_id, crm_values, agreed, company_id)
+
+
+def erp_parents(session: Session, p: Pass, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:
     """The CRM company of each parent actor linked in this connection."""
     if p.entity_type is not EntityType.PERSON:
         return {}

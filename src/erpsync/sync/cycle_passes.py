@@ -10,8 +10,9 @@ watermark that covers it:
    actors under the ``deactivate_in_erp`` policy (``sync.deletes``).
 4. Retry pass: failing links whose backoff has passed are synced in full (``get_actors`` + the CRM record).
 
-Only linked records sync. A page that fails to arrive is simply pulled again by the next run. A cancel request is read
-at every page boundary (``Batch.cancel_requested``).
+Only linked records sync; under automatic creation (``sync.auto_create``, ``sync.auto_erp``) the ERP and CRM passes
+first match, link or create the unlinked records they read. A page that fails to arrive is simply pulled again by the
+next run. A cancel request is read at every page boundary (``Batch.cancel_requested``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from erpsync.crm.changes import changes_since
 from erpsync.errors import ConnectorError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import SyncWatermark, utcnow
-from erpsync.sync import auto_create, deletes, links
+from erpsync.sync import auto_create, auto_erp, deletes, links
 from erpsync.sync.auto_matching import ErpMatcher
 from erpsync.sync.batch import Batch, Finish, Outcome, sync_links, sync_pairs
 from erpsync.sync.record import RecordResult
@@ -146,6 +147,8 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
             to_deactivate = deletes.deletion_targets(session, p, gone)
         deleted = [c.entity_id for c in changes if c.deleted]
         seq = changes[-1].change_seq
+        if auto_erp.creates_in_erp(p):
+            targets += auto_erp.crm_unlinked(batch, touched)
         refused = deletes.deactivate_in_erp(p, to_deactivate)
         results += sync_links(batch, targets, _after_crm_page(p, deleted, seq, refused))
         if len(changes) < CRM_PAGE_SIZE or batch.cancel_requested():
