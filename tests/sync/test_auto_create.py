@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from erpsync.errors import ConflictError, ValidationError
 from erpsync.protocol.models import Operator
 from erpsync.storage.tables import AutoReview, Company, ErpLink
+from erpsync.sync import auto_config, auto_reviews
 from erpsync.sync.mapping import AutoCreate, AutoDirection, FilterRestriction, SyncFilter
 from support.sync_world import CUSTOMER, World
 
@@ -134,3 +137,124 @@ def test_a_new_crm_company_links_to_the_erp_customer_it_matches(world: World) ->
     company_id = world.crm_company(NAME="Erpco ApS", EMAIL="HI@erpco.example")
     world.cycle()
     assert linked_entity(world, erp_key) == company_id
+
+
+# --- the review list --------------------------------------------------------------------------------------------------
+
+
+def _twins(world: World) -> tuple[int, int, str, AutoReview]:
+    first = world.crm_company(NAME="Twin", EMAIL="twin@example.com")
+    second = world.crm_company(NAME="Other", EMAIL="twin@example.com")
+    switch_on(world, "email")
+    erp_key = world.erp_customer(name="Twin", email="twin@example.com")
+    world.cycle()
+    [item] = reviews(world)
+    return first, second, erp_key, item
+
+
+def test_review_link_to_a_candidate(world: World) -> None:
+    _, second, erp_key, item = _twins(world)
+    view = auto_reviews.decide(
+        world.engine, world.connection_id, item.id, auto_reviews.ReviewAction.LINK, candidate=str(second), by=None
+    )
+    assert view.status == "linked"
+    assert linked_entity(world, erp_key) == second
+    assert world.crm_values(second)["NAME"] == "Twin"
+    with pytest.raises(ConflictError):  # decided already
+        auto_reviews.ignore_item(world.database, world.connection_id, item.id, by=None)
+
+
+def test_review_link_refuses_a_record_that_is_not_a_candidate(world: World) -> None:
+    _, _, erp_key, item = _twins(world)
+    stranger = world.crm_company(NAME="Stranger")
+    with pytest.raises(ValidationError):
+        auto_reviews.decide(
+            world.engine, world.connection_id, item.id, auto_reviews.ReviewAction.LINK, candidate=str(stranger), by=None
+        )
+    assert linked_entity(world, erp_key) is None
+
+
+def test_review_create_new(world: World) -> None:
+    first, second, erp_key, item = _twins(world)
+    auto_reviews.decide(world.engine, world.connection_id, item.id, auto_reviews.ReviewAction.CREATE, by=None)
+    entity_id = linked_entity(world, erp_key)
+    assert entity_id not in (None, first, second)
+    assert companies(world) == 3
+
+
+def test_review_ignore_is_remembered(world: World) -> None:
+    _, _, erp_key, item = _twins(world)
+    auto_reviews.ignore_item(world.database, world.connection_id, item.id, by=None)
+    world.erp_update(erp_key, phone="+45 2222")  # in the change feed again
+    world.cycle()
+    assert linked_entity(world, erp_key) is None
+    [again] = reviews(world)
+    assert again.status == "ignored"
+    with world.database.read_session() as session:
+        assert auto_reviews.list_reviews(session, world.connection_id) == []
+
+
+# --- the preview ------------------------------------------------------------------------------------------------------
+
+
+def _outcome(world: World) -> tuple[int, int, int]:
+    """(links, CRM companies, open review items)."""
+    with world.database.read_session() as session:
+        link_count = int(session.scalar(select(func.count()).select_from(ErpLink)) or 0)
+    return link_count, companies(world), sum(item.status == "open" for item in reviews(world))
+
+
+def test_the_preview_counts_what_a_run_then_does_erp_to_crm(world: World) -> None:
+    world.crm_company(NAME="Linked by email", EMAIL="one@example.com")
+    world.crm_company(NAME="Twin", EMAIL="twin@example.com")
+    world.crm_company(NAME="Twin too", EMAIL="twin@example.com")
+    world.crm_company(NAME="Similar A/S")
+    world.erp_customer(name="One", email="one@example.com")
+    world.erp_customer(name="Twin", email="twin@example.com")
+    world.erp_customer(name="similar", email="similar@example.com")
+    world.erp_customer(name="Brand new", email="new@example.com")
+    world.erp_customer(name="Retail", email="retail@example.com", customer_group="RETAIL")
+    wholesale = FilterRestriction(field="customer_group", operator=Operator.NOT_ONE_OF, values=("RETAIL",))
+    switch_on(world, direction=AutoDirection.OFF, sync_filter=SyncFilter(erp=(wholesale,)))
+    before = _outcome(world)
+    found = auto_config.preview(
+        world.engine, world.connection_id, CUSTOMER, AutoCreate(direction="erp_to_crm", match=("email",))
+    )
+    assert _outcome(world) == before  # nothing written
+    preview = found.erp_to_crm
+    assert (preview.created, preview.linked, preview.review, preview.stopped) == (1, 1, 2, 1)
+    assert found.crm_to_erp.checked == 0
+    switch_on(world, "email", sync_filter=SyncFilter(erp=(wholesale,)))
+    world.cycle()
+    links_after, companies_after, open_after = _outcome(world)
+    assert links_after - before[0] == preview.created + preview.linked
+    assert companies_after - before[1] == preview.created
+    assert open_after == preview.review
+
+
+def test_the_preview_counts_what_a_run_then_does_crm_to_erp(world: World) -> None:
+    world.erp_customer(name="Erpco", email="hi@erpco.example")
+    world.erp_customer(name="Lookalike", email="look@example.com")
+    world.crm_company(NAME="Erpco", EMAIL="hi@erpco.example")
+    world.crm_company(NAME="LOOKALIKE A/S", EMAIL="other@example.com")
+    world.crm_company(NAME="Brand new", EMAIL="new@example.com")
+    found = auto_config.preview(
+        world.engine, world.connection_id, CUSTOMER, AutoCreate(direction="crm_to_erp", match=("email",))
+    )
+    preview = found.crm_to_erp
+    assert (preview.created, preview.linked, preview.review, preview.stopped) == (1, 1, 1, 0)
+    assert found.erp_to_crm.checked == 0
+    before = _outcome(world)
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    world.cycle()
+    links_after, companies_after, open_after = _outcome(world)
+    assert links_after - before[0] == preview.created + preview.linked
+    assert companies_after == before[1]
+    assert open_after == preview.review
+
+
+def test_a_bad_match_key_is_refused(world: World) -> None:
+    with pytest.raises(ValidationError, match="not a match key"):
+        auto_config.preview(
+            world.engine, world.connection_id, CUSTOMER, AutoCreate(direction="both", match=("shoe_size",))
+        )

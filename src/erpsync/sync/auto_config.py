@@ -16,22 +16,26 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpsync import audit
+from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.storage.tables import ErpConnection, SyncWatermark
+from erpsync.storage.tables import ErpConnection, ErpLink, SyncWatermark
 from erpsync.storage.unit_of_work import unit_of_work
-from erpsync.sync import configuration, links
-from erpsync.sync.auto_matching import AutoVerb, AutoVerdict, ErpMatcher
+from erpsync.sync import auto_erp, configuration, links
+from erpsync.sync.auto_matching import CRM_SIDE, OPEN, AutoVerb, AutoVerdict, ErpMatcher, decided_reviews
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, AutoCreate, Problem
 from erpsync.sync.matching import AUTO_CRITERIA
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Engine, Pass, pass_of
 
 PREVIEW_LIMIT = 5000
-"""Records a preview decides, per side."""
+"""ERP actors a preview decides."""
+CRM_PREVIEW_LIMIT = 500
+"""CRM records a preview decides (each costs a search or two in the ERP)."""
 
 
 def save_auto_create(
@@ -162,7 +166,7 @@ class Previews:
 def preview(engine: Engine, connection_id: int, actor_type: m.ActorType, auto: AutoCreate) -> Previews:
     """What ``auto`` would do to today's data of the actor type, computed without writing anything."""
     p = candidate_pass(engine, connection_id, actor_type, auto)
-    return Previews(preview_erp(engine, p), AutoPreview())
+    return Previews(preview_erp(engine, p), preview_crm(engine, p))
 
 
 def preview_erp(engine: Engine, p: Pass) -> AutoPreview:
@@ -193,3 +197,25 @@ def preview_erp(engine: Engine, p: Pass) -> AutoPreview:
     finally:
         matcher.close()
     return tally(verdicts, bounded=True)
+
+
+def preview_crm(engine: Engine, p: Pass) -> AutoPreview:
+    """What the CRM side's unlinked records would become under ``p``'s setting; searches the ERP, writes nothing."""
+    if not p.mapping.auto_create.direction.creates(Side.ERP):
+        return AutoPreview()
+    table = ENTITY_TABLES[p.entity_type]
+    linked = select(ErpLink.entity_id).where(
+        ErpLink.connection_id == p.connection_id, ErpLink.entity_type == p.entity_type.value
+    )
+    with engine.database.read_session() as session:
+        query = select(table.id).where(table.id.not_in(linked)).order_by(table.id).limit(CRM_PREVIEW_LIMIT + 1)
+        ids = list(session.scalars(query))
+        bounded, ids = len(ids) > CRM_PREVIEW_LIMIT, ids[:CRM_PREVIEW_LIMIT]
+        reviewed = decided_reviews(session, p, CRM_SIDE, [str(i) for i in ids])
+        drafts = auto_erp.read_drafts(session, p, ids)
+    verdicts = [auto_erp.decide_crm_record(p, draft) for draft in drafts]
+    verdicts += [
+        AutoVerdict(key, "", AutoVerb.REVIEW if status == OPEN else AutoVerb.DECIDED)
+        for key, status in reviewed.items()
+    ]
+    return tally(verdicts, bounded=bounded)

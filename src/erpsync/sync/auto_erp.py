@@ -151,8 +151,7 @@ def _candidates(p: Pass, draft: CrmDraft) -> tuple[dict[str, Candidate], dict[st
     similar: dict[str, Candidate] = {}
     loose = SIMILAR[p.entity_type]
     if not exact and (wanted := loose.key(values)) is not None:
-        text = " ".join(str(values.get(k) or "") for k in loose.crm_keys).strip()
-        for actor in _text_search(p, text, draft.parent):
+        for actor in _text_search(p, wanted, draft.parent):  # the loose name: no legal form to miss a match by
             _keep(p, similar, actor, loose, wanted)
     return exact, similar
 

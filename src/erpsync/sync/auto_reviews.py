@@ -20,6 +20,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import user_origin
 from erpsync.errors import ConflictError, NotFoundError, ValidationError
 from erpsync.protocol import models as m
+from erpsync.storage.db import Database
 from erpsync.storage.tables import AutoReview, ErpConnection, utcnow
 from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync import auto_erp
@@ -121,6 +122,12 @@ def ignore(session: Session, connection_id: int, review_id: int, *, by: int | No
         row = _open_item(session, connection_id, review_id)
         _decided(session, row, ReviewAction.IGNORE, by, {})
         return ReviewView.of(row)
+
+
+def ignore_item(database: Database, connection_id: int, review_id: int, *, by: int | None) -> ReviewView:
+    """``ignore`` in a session of its own (the CLI)."""
+    with database.session() as session:
+        return ignore(session, connection_id, review_id, by=by)
 
 
 def decide(
