@@ -9,23 +9,37 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import create_record, read_record
 from erpsync.errors import ConflictError, ValidationError
-from erpsync.protocol.models import Operator
+from erpsync.protocol.models import ActorType, Operator
 from erpsync.storage.tables import AutoReview, Company, ErpLink
 from erpsync.sync import auto_config, auto_reviews
-from erpsync.sync.mapping import AutoCreate, AutoDirection, FilterRestriction, SyncFilter
+from erpsync.sync.mapping import (
+    ActorTypeMapping,
+    AutoCreate,
+    AutoDirection,
+    FieldMapping,
+    FilterRestriction,
+    SyncFilter,
+)
+from erpsync.sync.merge import Direction
+from erpsync.testing.sample import COMPANY
 from support.sync_world import CUSTOMER, World
 
 
 def switch_on(world: World, *match: str, direction: AutoDirection = AutoDirection.ERP_TO_CRM, **more: Any) -> None:
     auto = AutoCreate(direction=direction, match=match)
     mapping = world.config.mappings[CUSTOMER].model_copy(update={"auto_create": auto, **more})
-    world.config = world.config.model_copy(update={"mappings": {CUSTOMER: mapping}})
+    world.config = world.config.model_copy(update={"mappings": {**world.config.mappings, CUSTOMER: mapping}})
 
 
 def linked_entity(world: World, erp_key: str) -> int | None:
     with world.database.read_session() as session:
-        return session.scalar(select(ErpLink.entity_id).where(ErpLink.erp_key == erp_key))
+        return session.scalar(
+            select(ErpLink.entity_id).where(ErpLink.erp_key == erp_key, ErpLink.actor_type == "customer")
+        )
 
 
 def companies(world: World) -> int:
@@ -258,3 +272,69 @@ def test_a_bad_match_key_is_refused(world: World) -> None:
         auto_config.preview(
             world.engine, world.connection_id, CUSTOMER, AutoCreate(direction="both", match=("shoe_size",))
         )
+
+
+# --- persons wait for their company -----------------------------------------------------------------------------------
+
+PERSON = ActorType.PERSON
+
+
+def _with_persons(world: World, direction: AutoDirection) -> None:
+    rows = tuple(
+        FieldMapping(erp_field=erp, crm_field=crm, direction=Direction.BOTH)
+        for erp, crm in (("first_name", "FIRSTNAME"), ("last_name", "LASTNAME"), ("email", "EMAIL"))
+    )
+    persons = ActorTypeMapping(
+        actor_type=PERSON, active=True, fields=rows, auto_create=AutoCreate(direction=direction, match=("email",))
+    )
+    world.config = world.config.model_copy(update={"mappings": {**world.config.mappings, PERSON: persons}})
+
+
+def test_an_erp_person_waits_for_its_company_then_follows_it(world: World) -> None:
+    _with_persons(world, AutoDirection.ERP_TO_CRM)
+    company_key = world.erp_customer(name="Parentco", email="p@parent.example")
+    person = NewRecord(
+        values={"first_name": "Ada", "last_name": "Lovelace"}, parent_key=company_key, parent_type=CUSTOMER
+    )
+    person_key = world.sample.erp.create_actor(COMPANY, PERSON, person)
+    world.cycle()
+    [waiting] = reviews(world)
+    assert (waiting.record_key, waiting.status) == (person_key, "waiting")
+    switch_on(world, "email")
+    world.erp_update(company_key, phone="+45 3333")  # the company is created now; the person follows in the same run
+    world.cycle()
+    company_id = linked_entity(world, company_key)
+    with world.database.read_session() as session:
+        person_link = session.scalar(
+            select(ErpLink).where(ErpLink.erp_key == person_key, ErpLink.actor_type == "person")
+        )
+        assert person_link is not None
+        assert read_record(session, EntityType.PERSON, person_link.entity_id).company_id == company_id
+    assert reviews(world) == []
+
+
+def test_a_crm_person_waits_for_its_company_then_follows_it(world: World) -> None:
+    _with_persons(world, AutoDirection.CRM_TO_ERP)
+    world.cycle()
+    company_id = world.crm_company(NAME="Crm parent", EMAIL="c@parent.example")
+    with world.database.session() as session:
+        values = {"FIRSTNAME": "Grace", "LASTNAME": "Hopper"}
+        person_id = create_record(session, EntityType.PERSON, values, changed_by="user:1", company_id=company_id).id
+    world.cycle()
+    [waiting] = reviews(world)
+    assert (waiting.record_key, waiting.status, waiting.side) == (str(person_id), "waiting", "crm")
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    world.crm_update(company_id, PHONE="+45 4444")  # the company is created now; the person follows in the same run
+    world.cycle()
+    with world.database.read_session() as session:
+        person_key = session.scalar(
+            select(ErpLink.erp_key).where(ErpLink.entity_id == person_id, ErpLink.actor_type == "person")
+        )
+        company_key = session.scalar(
+            select(ErpLink.erp_key).where(ErpLink.entity_id == company_id, ErpLink.actor_type == "customer")
+        )
+    assert person_key is not None
+    assert company_key is not None
+    found = world.sample.erp.fetch(COMPANY, PERSON, [person_key], [])[person_key]
+    assert found.parent_key == company_key
+    assert reviews(world) == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.service import create_record, write_record
@@ -21,10 +21,21 @@ from erpsync.errors import ErpsyncError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import AutoReview, ErpLink, utcnow
 from erpsync.sync import links
-from erpsync.sync.auto_matching import ERP_SIDE, OPEN, AutoVerb, AutoVerdict, ErpMatcher
-from erpsync.sync.batch import Batch
+from erpsync.sync.auto_matching import (
+    ERP_SIDE,
+    OPEN,
+    PARENT_MISSING,
+    WAITING,
+    AutoVerb,
+    AutoVerdict,
+    ErpMatcher,
+    ReviewReason,
+    waiting_keys,
+)
+from erpsync.sync.batch import Batch, sync_pairs
 from erpsync.sync.mapping import AutoDirection
 from erpsync.sync.merge import Side
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Pass
 
 
@@ -61,11 +72,32 @@ def write_verdicts(session: Session, p: Pass, verdicts: Sequence[AutoVerdict]) -
     for verdict in verdicts:
         if verdict.verb is AutoVerb.REVIEW:
             note_review(session, p, ERP_SIDE, verdict)
+        elif verdict.verb is AutoVerb.STOP and verdict.reason == PARENT_MISSING:
+            note_review(session, p, ERP_SIDE, verdict, status=WAITING)
         elif verdict.verb in (AutoVerb.LINK, AutoVerb.CREATE):
             link = _link_or_create(session, p, verdict)
             if link is not None:
                 made.append(link)
+                stop_waiting(session, p, ERP_SIDE, verdict.record_key)
     return made
+
+
+def erp_waiting(batch: Batch, matcher: ErpMatcher) -> list[RecordResult]:
+    """The persons that waited for their company, tried again (after the pages: their company may be linked now)."""
+    p = batch.p
+    with batch.database.read_session() as session:
+        keys = waiting_keys(session, p, ERP_SIDE)
+    if not keys:
+        return []
+    found = p.client.get_actors(
+        connection_id=p.connection_uuid, actor_type=p.actor_type, erp_keys=keys, field_keys=p.field_keys
+    )
+    with batch.database.session() as session:
+        linked = links.links_by_erp_key(session, p.connection_id, p.actor_type, keys)
+        gone = [key for key in keys if key in linked or key in found.not_found]
+        session.execute(delete(AutoReview).where(*_row_of(p, ERP_SIDE), AutoReview.record_key.in_(gone)))
+    actors = [actor for actor in found.actors if actor.erp_key not in linked]
+    return sync_pairs(batch, erp_unlinked(batch, matcher, actors).pairs, [], None)
 
 
 def _link_or_create(session: Session, p: Pass, verdict: AutoVerdict) -> ErpLink | None:
@@ -92,16 +124,25 @@ def _link_or_create(session: Session, p: Pass, verdict: AutoVerdict) -> ErpLink 
         return None
 
 
-def note_review(session: Session, p: Pass, side: str, verdict: AutoVerdict) -> None:
-    """Put the record on the review list, or refresh its candidates while it waits there."""
-    row = session.scalar(
-        select(AutoReview).where(
-            AutoReview.connection_id == p.connection_id,
-            AutoReview.actor_type == p.actor_type.value,
-            AutoReview.side == side,
-            AutoReview.record_key == verdict.record_key,
-        )
+def _row_of(p: Pass, side: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        AutoReview.connection_id == p.connection_id,
+        AutoReview.actor_type == p.actor_type.value,
+        AutoReview.side == side,
     )
+
+
+def stop_waiting(session: Session, p: Pass, side: str, record_key: str) -> None:
+    """The record is linked: it waits no more."""
+    session.execute(
+        delete(AutoReview).where(*_row_of(p, side), AutoReview.record_key == record_key, AutoReview.status == WAITING)
+    )
+
+
+def note_review(session: Session, p: Pass, side: str, verdict: AutoVerdict, *, status: str = OPEN) -> None:
+    """Put the record on the review list (or, ``WAITING``, on the waiting list), or refresh its candidates while it
+    waits there."""
+    row = session.scalar(select(AutoReview).where(*_row_of(p, side), AutoReview.record_key == verdict.record_key))
     if row is None:
         session.add(
             AutoReview(
@@ -110,9 +151,9 @@ def note_review(session: Session, p: Pass, side: str, verdict: AutoVerdict) -> N
                 side=side,
                 record_key=verdict.record_key,
                 label=verdict.label[:255],
-                reason=verdict.reason,
+                reason=verdict.reason if status == OPEN else ReviewReason.PARENT,
                 candidates_json=[c.__dict__ for c in verdict.candidates],
-                status=OPEN,
+                status=status,
                 first_seen_at=utcnow(),
             )
         )

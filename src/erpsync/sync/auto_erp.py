@@ -23,20 +23,25 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import creates, filters, links
-from erpsync.sync.auto_create import note_review
+from erpsync.sync.auto_create import note_review, stop_waiting
 from erpsync.sync.auto_matching import (
     CRM_SIDE,
+    OPEN,
+    PARENT_MISSING,
+    WAITING,
     AutoVerb,
     AutoVerdict,
     Candidate,
     ReviewReason,
     crm_label,
     decided_reviews,
+    waiting_keys,
 )
-from erpsync.sync.batch import Batch, stop_if_fatal
+from erpsync.sync.batch import Batch, stop_if_fatal, sync_links
 from erpsync.sync.matching import SIMILAR, Criterion, auto_criteria
 from erpsync.sync.merge import Side
 from erpsync.sync.new_actors import NewActorRefusedError, new_actor_fields
+from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine, Pass
 
 SEARCH_LIMIT = 20
@@ -73,6 +78,14 @@ def crm_unlinked(batch: Batch, entity_ids: Sequence[int]) -> list[ErpLink]:
         if link is not None:
             made.append(link)
     return made
+
+
+def crm_waiting(batch: Batch) -> list[RecordResult]:
+    """The persons that waited for their company, tried again (at the end of the CRM pass: it may be linked now)."""
+    with batch.database.read_session() as session:
+        waiting = [int(key) for key in waiting_keys(session, batch.p, CRM_SIDE)]
+    made = crm_unlinked(batch, waiting) if waiting else []
+    return sync_links(batch, made) if made else []
 
 
 def read_drafts(session: Session, p: Pass, entity_ids: Sequence[int]) -> list[CrmDraft]:
@@ -122,7 +135,7 @@ def decide_crm_record(p: Pass, draft: CrmDraft) -> AutoVerdict:
     record = draft.record
     key, label = str(record.id), crm_label(p.entity_type, record.values) or str(record.id)
     if p.entity_type is EntityType.PERSON and draft.parent is None:
-        return AutoVerdict(key, label, AutoVerb.STOP, reason="its company is not linked yet")
+        return AutoVerdict(key, label, AutoVerb.STOP, reason=PARENT_MISSING)
     try:
         fields = new_actor_fields(p, p.from_crm(record.values).values, {})
     except NewActorRefusedError as error:
@@ -221,15 +234,19 @@ def act(engine: Engine, p: Pass, draft: CrmDraft, verdict: AutoVerdict) -> ErpLi
                 erp_key=verdict.candidates[0].key,
                 agreed=agreed,
             )
+            stop_waiting(session, p, CRM_SIDE, verdict.record_key)
             session.expunge(link)
             return link
-    if verdict.verb is AutoVerb.REVIEW:
+    if verdict.verb is AutoVerb.REVIEW or verdict.reason == PARENT_MISSING:
         with engine.database.session() as session:
-            note_review(session, p, CRM_SIDE, verdict)
+            note_review(session, p, CRM_SIDE, verdict, status=OPEN if verdict.verb is AutoVerb.REVIEW else WAITING)
         return None
     if verdict.verb is not AutoVerb.CREATE:
         return None
-    return _create(engine, p, draft, verdict.crm_values, agreed)
+    link = _create(engine, p, draft, verdict.crm_values, agreed)
+    with engine.database.session() as session:
+        stop_waiting(session, p, CRM_SIDE, verdict.record_key)
+    return link
 
 
 def _as_review(verdict: AutoVerdict, reason: str) -> AutoVerdict:

@@ -31,6 +31,9 @@ from erpsync.sync.work import Pass
 ERP_SIDE = "erp"
 CRM_SIDE = "crm"
 OPEN = "open"
+WAITING = "waiting"
+"""A person whose company is not linked yet: kept on the list (not for a decision) and tried again each run."""
+PARENT_MISSING = "its company is not linked yet"
 
 
 class AutoVerb(StrEnum):
@@ -45,6 +48,7 @@ class ReviewReason(StrEnum):
     SEVERAL = "several"  # several candidates by the chosen keys
     SIMILAR = "similar"  # no candidate by the chosen keys, but a similar name
     TAKEN = "taken"  # the one candidate is linked to another record already
+    PARENT = "parent"  # a person waiting for its company to be linked (status ``WAITING``)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def crm_label(entity_type: EntityType, values: Mapping[str, object]) -> str:
 
 
 def decided_reviews(session: Session, p: Pass, side: str, keys: Sequence[str]) -> dict[str, str]:
-    """The status of the review items of ``keys`` (records of ``side``) that exist."""
+    """The status of the review items of ``keys`` (records of ``side``) that exist; a waiting person is not one."""
     if not keys:
         return {}
     rows = session.execute(
@@ -85,9 +89,21 @@ def decided_reviews(session: Session, p: Pass, side: str, keys: Sequence[str]) -
             AutoReview.actor_type == p.actor_type.value,
             AutoReview.side == side,
             one_of(session, AutoReview.record_key, keys),
+            AutoReview.status != WAITING,
         )
     )
     return {row[0]: row[1] for row in rows}
+
+
+def waiting_keys(session: Session, p: Pass, side: str) -> list[str]:
+    """The records of ``side`` that wait for their company to be linked."""
+    query = select(AutoReview.record_key).where(
+        AutoReview.connection_id == p.connection_id,
+        AutoReview.actor_type == p.actor_type.value,
+        AutoReview.side == side,
+        AutoReview.status == WAITING,
+    )
+    return list(session.scalars(query.order_by(AutoReview.id)))
 
 
 @dataclass
@@ -159,7 +175,7 @@ class ErpMatcher:
             parent = (actor.parent_type.value if actor.parent_type else "", actor.parent_key or "")
             company_id = parents.get(parent)
             if company_id is None:
-                return AutoVerdict(key, label, AutoVerb.STOP, reason="its company is not linked yet")
+                return AutoVerdict(key, label, AutoVerb.STOP, reason=PARENT_MISSING)
         elif not str(crm_values.get("NAME") or "").strip():
             return AutoVerdict(key, label, AutoVerb.STOP, reason="it has no name")
         keys = tuple(criterion.erp_key(actor.fields, crm_values) for criterion in self.criteria)

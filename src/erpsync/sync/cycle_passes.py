@@ -106,7 +106,7 @@ def _erp_pass(batch: Batch) -> list[RecordResult]:
             results += _erp_page(batch, page, after.store(p), matcher)
             mark = after
             if page.next_cursor is None or batch.cancel_requested():
-                return results
+                return results + (auto_create.erp_waiting(batch, matcher) if matcher is not None else [])
     finally:
         if matcher is not None:
             matcher.close()
@@ -135,7 +135,7 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
         with batch.database.read_session() as session:
             changes = changes_since(session, p.entity_type, seq, limit=CRM_PAGE_SIZE)
             if not changes:
-                return results
+                return results + (auto_erp.crm_waiting(batch) if auto_erp.creates_in_erp(p) else [])
             touched = [c.entity_id for c in changes if not c.deleted and c.changed_by != p.origin]
             targets = [
                 link
