@@ -338,3 +338,32 @@ def test_a_crm_person_waits_for_its_company_then_follows_it(world: World) -> Non
     found = world.sample.erp.fetch(COMPANY, PERSON, [person_key], [])[person_key]
     assert found.parent_key == company_key
     assert reviews(world) == []
+
+
+# --- more rules -----------------------------------------------------------------------------------------------------
+
+
+def test_a_match_linked_to_another_record_goes_to_review(world: World) -> None:
+    company_id, _, _ = world.linked_pair(email="same@example.com")
+    switch_on(world, "email")
+    twin = world.erp_customer(name="Acme again", email="same@example.com")
+    world.cycle()
+    assert linked_entity(world, twin) is None
+    [item] = reviews(world)
+    assert (item.reason, [c["key"] for c in item.candidates_json]) == ("taken", [str(company_id)])
+
+
+def test_a_missing_mandatory_value_stops_a_create_in_the_erp(world: World) -> None:
+    from erpsync.sync.mapping import FieldDefault
+
+    mandatory = {CUSTOMER: {"customer_group": FieldDefault(mandatory=True)}}
+    world.config = world.config.model_copy(update={"defaults": mandatory})
+    world.crm_company(NAME="No group", EMAIL="ng@example.com")
+    auto = AutoCreate(direction=AutoDirection.CRM_TO_ERP, match=("email",))
+    preview = auto_config.preview(world.engine, world.connection_id, CUSTOMER, auto).crm_to_erp
+    assert (preview.created, preview.stopped) == (0, 1)
+    assert any("customer_group is mandatory" in reason for reason in preview.stop_reasons)
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    world.cycle()
+    with world.database.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(ErpLink)) == 0
