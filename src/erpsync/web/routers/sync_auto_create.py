@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import Response
 
-from erpsync.errors import ErpsyncError, NotFoundError
+from erpsync.errors import ErpsyncError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
@@ -122,19 +122,17 @@ def decide_review(
     request's session is first used after it, to show a refusal."""
     actions = {a.value: a for a in ReviewAction}
     action = actions.get(str(form.get("action") or ""))
-    if action is None:
-        raise PageNotFoundError
     base = f"{SYNC_TAB}{_AUTO.format(connection_id=connection_id)}"
     try:
+        if action is None:
+            raise ValidationError("choose what to do: link, create or ignore")
         if action is ReviewAction.IGNORE:
             auto_reviews.ignore_item(database, connection_id, review_id, by=admin.id)
         else:
             candidate = str(form.get("candidate") or "") or None
             engine = Engine(database, clients)
             auto_reviews.decide(engine, connection_id, review_id, action, candidate=candidate, by=admin.id)
-    except NotFoundError as missing:
-        raise PageNotFoundError from missing
-    except ErpsyncError as error:
+    except ErpsyncError as error:  # an item gone or decided already, a candidate taken meanwhile, the ERP refusing
         connection, chosen = _screen(session, admin, connection_id, None)
         saved = configuration.mapping_of(session, connection, chosen).auto_create
         return _render(request, session, admin, connection, chosen, saved, problems=[error.user_message])
