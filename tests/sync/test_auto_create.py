@@ -367,3 +367,31 @@ def test_a_missing_mandatory_value_stops_a_create_in_the_erp(world: World) -> No
     world.cycle()
     with world.database.read_session() as session:
         assert session.scalar(select(func.count()).select_from(ErpLink)) == 0
+
+
+def _crm_review(world: World, name: str, crm_name: str) -> tuple[str, int, AutoReview]:
+    erp_key = world.erp_customer(name=name, email=f"{name.lower()}@erp.example")
+    switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
+    world.cycle()
+    company_id = world.crm_company(NAME=crm_name, EMAIL=f"{name.lower()}@crm.example")
+    world.cycle()
+    [item] = [item for item in reviews(world) if item.record_key == str(company_id)]
+    assert (item.side, item.reason, [c["key"] for c in item.candidates_json]) == ("crm", "similar", [erp_key])
+    return erp_key, company_id, item
+
+
+def test_review_of_a_crm_record_links_it_to_the_erp_candidate(world: World) -> None:
+    erp_key, company_id, item = _crm_review(world, "Lookalike", "LOOKALIKE A/S")
+    auto_reviews.decide(
+        world.engine, world.connection_id, item.id, auto_reviews.ReviewAction.LINK, candidate=erp_key, by=None
+    )
+    assert linked_entity(world, erp_key) == company_id
+
+
+def test_review_of_a_crm_record_creates_it_in_the_erp(world: World) -> None:
+    erp_key, company_id, item = _crm_review(world, "Lookalike", "LOOKALIKE A/S")
+    auto_reviews.decide(world.engine, world.connection_id, item.id, auto_reviews.ReviewAction.CREATE, by=None)
+    with world.database.read_session() as session:
+        created = session.scalar(select(ErpLink.erp_key).where(ErpLink.entity_id == company_id))
+    assert created not in (None, erp_key)
+    assert world.erp_values(str(created))["name"] == "LOOKALIKE A/S"
