@@ -14,6 +14,7 @@ from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import auto_config, auto_reviews, configuration, connections
+from erpsync.sync.auto_matching import WAITING
 from erpsync.sync.auto_reviews import ReviewAction
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, AutoCreate, AutoDirection
 from erpsync.sync.matching import AUTO_CRITERIA
@@ -58,6 +59,7 @@ def _render(
         "directions": list(AutoDirection),
         "keys": [criterion.code for criterion in AUTO_CRITERIA[ENTITY_FOR_ACTOR[actor_type]]],
         "reviews": auto_reviews.list_reviews(session, connection.id),
+        "waiting": auto_reviews.list_reviews(session, connection.id, status=WAITING),
         "preview": None,
         "problems": [],
         "decided": request.query_params.get("decided"),
