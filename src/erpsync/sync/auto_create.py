@@ -94,8 +94,7 @@ def erp_waiting(batch: Batch, matcher: ErpMatcher) -> list[RecordResult]:
     )
     with batch.database.session() as session:
         linked = links.links_by_erp_key(session, p.connection_id, p.actor_type, keys)
-        gone = [key for key in keys if key in linked or key in found.not_found]
-        session.execute(delete(AutoReview).where(*_row_of(p, ERP_SIDE), AutoReview.record_key.in_(gone)))
+        drop_waiting(session, p, ERP_SIDE, [key for key in keys if key in linked or key in found.not_found])
     actors = [actor for actor in found.actors if actor.erp_key not in linked]
     return sync_pairs(batch, erp_unlinked(batch, matcher, actors).pairs, [], None)
 
@@ -134,9 +133,14 @@ def _row_of(p: Pass, side: str) -> tuple[ColumnElement[bool], ...]:
 
 def stop_waiting(session: Session, p: Pass, side: str, record_key: str) -> None:
     """The record is linked: it waits no more."""
-    session.execute(
-        delete(AutoReview).where(*_row_of(p, side), AutoReview.record_key == record_key, AutoReview.status == WAITING)
-    )
+    drop_waiting(session, p, side, [record_key])
+
+
+def drop_waiting(session: Session, p: Pass, side: str, record_keys: Sequence[str]) -> None:
+    """Those of ``record_keys`` wait no more (linked meanwhile, or gone)."""
+    if record_keys:
+        rows = (*_row_of(p, side), AutoReview.record_key.in_(list(record_keys)), AutoReview.status == WAITING)
+        session.execute(delete(AutoReview).where(*rows))
 
 
 def note_review(session: Session, p: Pass, side: str, verdict: AutoVerdict, *, status: str = OPEN) -> None:

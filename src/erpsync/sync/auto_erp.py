@@ -23,7 +23,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import creates, filters, links
-from erpsync.sync.auto_create import note_review, stop_waiting
+from erpsync.sync.auto_create import drop_waiting, note_review, stop_waiting
 from erpsync.sync.auto_matching import (
     CRM_SIDE,
     OPEN,
@@ -53,7 +53,7 @@ def creates_in_erp(p: Pass) -> bool:
 
 @dataclass(frozen=True)
 class CrmDraft:
-    """An unlinked CRM record, read once: its values, the actor a create would send, the parent's link."""
+    """An unlinked CRM record, read once, with the link of its parent (a person's company) if it has one."""
 
     record: CrmRecord
     parent: ErpLink | None
@@ -82,8 +82,12 @@ def crm_unlinked(batch: Batch, entity_ids: Sequence[int]) -> list[ErpLink]:
 
 def crm_waiting(batch: Batch) -> list[RecordResult]:
     """The persons that waited for their company, tried again (at the end of the CRM pass: it may be linked now)."""
-    with batch.database.read_session() as session:
-        waiting = [int(key) for key in waiting_keys(session, batch.p, CRM_SIDE)]
+    p = batch.p
+    with batch.database.session() as session:
+        waiting = [int(key) for key in waiting_keys(session, p, CRM_SIDE)]
+        here = read_records(session, p.entity_type, waiting)
+        linked = _entity_links(session, p.connection_id, p.entity_type, waiting)
+        drop_waiting(session, p, CRM_SIDE, [str(i) for i in waiting if i not in here or i in linked])
     made = crm_unlinked(batch, waiting) if waiting else []
     return sync_links(batch, made) if made else []
 
