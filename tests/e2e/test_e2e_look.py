@@ -162,7 +162,7 @@ def test_the_remaining_screens_show_their_icons(page: Page, hub: Hub) -> None:
     screenshot(page, "en-look-run")
 
     page.goto(f"{hub.url}/settings/sync/connections/{connection_id}/mappings")
-    assert {"mappings", "list-mapping", "defaults", "ranks", "policy"} <= _icons(page, "nav.screens")
+    assert {"mappings", "list-mapping", "defaults", "ranks", "policy", "auto-create"} <= _icons(page, "nav.screens")
 
     page.goto(f"{hub.url}/settings/sync/connections/{connection_id}/jobs/{job_id}")
     expect(page.locator("main .i").first).to_be_visible()

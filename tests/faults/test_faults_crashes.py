@@ -17,11 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from erpsync.storage.db import Database
-from erpsync.storage.tables import ErpLink, SyncRun
-from erpsync.sync import creates, runs
+from erpsync.storage.tables import ErpConnection, ErpLink, SyncRun
+from erpsync.sync import auto_config, creates, runs
 from erpsync.sync.engine import sync_link
+from erpsync.sync.mapping import AutoCreate, AutoDirection
 from erpsync.testing.fault_proxy import Fault
-from support.fault_world import FaultWorld, Pair, Tally, assert_converged, change_both_sides, create_newco, fault_world
+from support.fault_world import (
+    CUSTOMER,
+    FaultWorld,
+    Pair,
+    Tally,
+    assert_converged,
+    change_both_sides,
+    create_newco,
+    fault_world,
+)
 
 CHILD = Path(__file__).with_name("fault_child.py")
 SLOW_ANSWER = 0.15  # below the client's timeout: stretches a run so a kill lands inside it
@@ -89,6 +99,33 @@ def test_a_create_killed_at_random_points_leaves_one_linked_actor(world: FaultWo
         assert world.erp_count() == actors_before + 1, f"kill {n}: an orphan or a second actor"
         assert len(linked) == 1
     assert kills > 0, "no kill landed while a create was under way"
+    tally(kills)
+
+
+def test_auto_creation_killed_at_random_points_makes_no_duplicates(world: FaultWorld, tally: Tally) -> None:
+    rng = random.Random(11)
+    with world.database.session() as session:
+        connection = session.get(ErpConnection, world.connection_id)
+        assert connection is not None
+        auto = AutoCreate(direction=AutoDirection.BOTH, match=("email",))
+        auto_config.store_auto_create(session, connection, CUSTOMER, auto)
+    kills = 0
+    for n in range(KILLS):
+        world.erp_customer(name=f"Erp new {n}", email=f"erp{n}@new.example")
+        world.crm_company(NAME=f"Crm new {n}", EMAIL=f"crm{n}@new.example")
+        _slow_connector(world)
+        kills += _kill_at_random(_spawn(world, "cycle"), rng, within=1.5)
+        world.proxy.clear()
+        world.expire_leases()
+    world.settle()
+    with world.database.read_session() as session:
+        linked = session.execute(select(ErpLink.entity_id, ErpLink.erp_key)).all()
+    assert world.counts() == (2 * KILLS, 2 * KILLS, 2 * KILLS), "a duplicate on a side, or a record left unlinked"
+    assert len({entity_id for entity_id, _ in linked}) == len({erp_key for _, erp_key in linked}) == 2 * KILLS
+    names = {world.erp_values(erp_key)["name"] for _, erp_key in linked}
+    assert names == {f"Erp new {n}" for n in range(KILLS)} | {f"Crm new {n}" for n in range(KILLS)}
+    assert {world.crm_values(entity_id)["NAME"] for entity_id, _ in linked} == names
+    assert kills > 0, "no kill landed while a cycle was under way"
     tally(kills)
 
 

@@ -106,6 +106,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", f"{_CONNECTION}/policy"): ADMIN,
     ("GET", f"{_CONNECTION}/filters"): ADMIN,
     ("POST", f"{_CONNECTION}/filters"): ADMIN,
+    ("GET", f"{_CONNECTION}/auto-create"): ADMIN,
+    ("POST", f"{_CONNECTION}/auto-create"): ADMIN,
+    ("POST", f"{_CONNECTION}/auto-create/reviews/{{review_id}}"): ADMIN,
     ("GET", f"{_SYNC}/priority"): ADMIN,
     ("POST", f"{_SYNC}/priority"): ADMIN,
     ("POST", f"{_CONNECTION}/active"): ADMIN,
@@ -240,6 +243,7 @@ def path_for(world: SecurityWorld, records: Records, role: str, method: str, tem
         "group_id": records.group_id,
         "cause": "0" * 32,
         "recipient_id": 1,
+        "review_id": 1,
     }
     return template.format(**values)
 

@@ -88,6 +88,13 @@ ENDPOINTS: dict[tuple[str, str], Access] = {
     ("GET", "/connections/{connection_id}/filters/{actor_type}"): ADMIN,
     ("PUT", "/connections/{connection_id}/filters/{actor_type}"): ADMIN,
     ("POST", "/connections/{connection_id}/filters/{actor_type}/preview"): ADMIN,
+    ("GET", "/connections/{connection_id}/auto-create/{actor_type}"): ADMIN,
+    ("PUT", "/connections/{connection_id}/auto-create/{actor_type}"): ADMIN,
+    ("POST", "/connections/{connection_id}/auto-create/{actor_type}/preview"): ADMIN,
+    ("GET", "/connections/{connection_id}/auto-reviews"): ADMIN,
+    ("POST", "/connections/{connection_id}/auto-reviews/{review_id}/link"): ADMIN,
+    ("POST", "/connections/{connection_id}/auto-reviews/{review_id}/create"): ADMIN,
+    ("POST", "/connections/{connection_id}/auto-reviews/{review_id}/ignore"): ADMIN,
     ("GET", "/connections/{connection_id}/policy"): ADMIN,
     ("PUT", "/connections/{connection_id}/policy"): ADMIN,
     ("POST", "/connections/{connection_id}/activate"): ADMIN,
@@ -194,6 +201,7 @@ def _path(world: SecurityWorld, method: str, template: str) -> str:
         "recipient_id": 1,
         "entity_type": "company",
         "change_id": 1,
+        "review_id": 1,
     }
     return template.format(**values)
 
@@ -216,6 +224,9 @@ BODIES: dict[str, dict[str, object]] = {
     "/connections/{connection_id}/imports": {"actor_type": "customer"},
     "/connections/{connection_id}/alert-recipients": {"channel": "email", "target": "ops@example.com"},
     "/engine/history": {"days": 365},
+    "/connections/{connection_id}/auto-create/{actor_type}": {"direction": "off", "match": []},
+    "/connections/{connection_id}/auto-create/{actor_type}/preview": {"direction": "off", "match": []},
+    "/connections/{connection_id}/auto-reviews/{review_id}/link": {"candidate": "1"},
     "/conflicts/resolve": {"ids": [1], "side": "crm"},
     "/companies/{company_id}/merge": {"other_id": 999_999},  # no such record: access is checked, nothing is merged
     "/persons/{person_id}/merge": {"other_id": 999_999},

@@ -22,7 +22,7 @@ from erpsync.protocol.models import ActorType, Config, Operator
 from erpsync.sdk.connector import ConnectionStore
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
-from erpsync.sync import config_file, configuration, configure, connections, filter_config, setup
+from erpsync.sync import auto_config, config_file, configuration, configure, connections, filter_config, setup
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import FileRefusedError
@@ -30,6 +30,8 @@ from erpsync.sync.config_plan import make_plan
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import (
     ActorTypeMapping,
+    AutoCreate,
+    AutoDirection,
     CrmDeletePolicy,
     ErpDeletePolicy,
     FieldDefault,
@@ -48,6 +50,7 @@ WHOLESALE = SyncFilter(
     erp=(FilterRestriction(field="customer_group", operator=Operator.ONE_OF, values=("WHOLESALE",)),),
     crm=(FilterRestriction(field="NUMBER1", operator=Operator.IS_NOT, values=("",)),),
 )
+AUTO = AutoCreate(direction=AutoDirection.BOTH, match=("org_number", "email"))
 ANNA_PASSWORD = "Lighthouse-Kettle-Orbit-42"
 
 
@@ -186,6 +189,7 @@ def _configure_main(hub: Hub, main_id: int, countries: dict[str, int], *, by: in
         configure.save_defaults(session, clients, main, ActorType.CUSTOMER, defaults, by=by)
         configure.save_policy(session, main, policy=Policy.CRM, no_blank_overwrite=True, by=by)
         filter_config.save_filter(session, main, ActorType.CUSTOMER, WHOLESALE, by=by)
+        auto_config.save_auto_create(session, main, ActorType.CUSTOMER, AUTO, by=by)
         configure.activate(session, clients, main, by=by)
 
 
@@ -206,6 +210,7 @@ def test_export_names_everything_and_holds_no_secret(hub_a: Hub, sample: Running
     assert [row.erp for row in customer.fields[:3]] == ["country", "email", "name"]
     assert customer.defaults["currency"].value == "DKK"
     assert customer.filter == WHOLESALE
+    assert customer.auto_create == AUTO
     assert main.list_mappings["country"].items["DK"] == "Denmark"
     assert main.list_mappings["country"].items["FI"] is None
     second = config.connections[0]
@@ -241,6 +246,7 @@ def test_round_trip_to_an_empty_hub(hub_a: Hub, hub_b: Hub, sample: RunningSampl
         assert session.scalar(select(func.count()).select_from(SyncActorMapping)) > 0
         customer = configuration.mapping_of(session, main, ActorType.CUSTOMER)
         assert (customer.erp_delete, customer.crm_delete) == ("delete", "deactivate_in_erp")
+        assert customer.auto_create == AUTO
 
     audited = hub_b.count(AuditEntry)
     again = hub_b.apply(exported, environ)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from erpsync.api.routers import (
     auth,
+    auto_create,
     companies,
     configuration,
     conflicts,
@@ -132,6 +133,7 @@ def api_router() -> APIRouter:
         connections,
         configuration,
         filters,
+        auto_create,
         engine,
         runs,
         erp_tab,

@@ -32,7 +32,7 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, Group, ListItem, SyncConnector, User
-from erpsync.sync import configuration, connections, connectors, filter_config
+from erpsync.sync import auto_config, configuration, connections, connectors, filter_config
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import ActorMappingSpec, ConnectionSpec, FileRefusedError
 from erpsync.sync.config_plan import Change, ConnectionPlan, ConnectorPlan, GroupPlan, Plan, UserPlan
@@ -317,6 +317,7 @@ class _ConnectionWriter:
         defaults = {key: FieldDefault(value=d.value, ask_user=d.ask_user) for key, d in spec.defaults.items()}
         configuration.save_defaults(self.session, connection, actor_type, defaults, erp_lists=erp_lists)
         filter_config.store_filter(self.session, connection, actor_type, spec.filter)
+        auto_config.store_auto_create(self.session, connection, actor_type, spec.auto_create)
 
     def _list_mappings(self, connection: ErpConnection) -> None:
         ids = _label_ids(self.session)

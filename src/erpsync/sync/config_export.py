@@ -148,6 +148,7 @@ def _mapping_spec(mapping: ActorTypeMapping, defaults: dict[str, FieldDefault]) 
         erp_delete=mapping.erp_delete,
         crm_delete=mapping.crm_delete,
         filter=mapping.sync_filter,
+        auto_create=mapping.auto_create,
     )
 
 

@@ -31,7 +31,7 @@ from erpsync.crm.fields import CrmList
 from erpsync.crm.lists import MAX_LABEL_LENGTH
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, Value
-from erpsync.sync.mapping.models import CrmDeletePolicy, ErpDeletePolicy, SyncFilter
+from erpsync.sync.mapping.models import AutoCreate, CrmDeletePolicy, ErpDeletePolicy, SyncFilter
 from erpsync.sync.merge import Direction, Policy
 from erpsync.text import has_control
 
@@ -121,7 +121,7 @@ class DefaultSpec(_Strict):
 
 class ActorMappingSpec(_Strict):
     """One actor type's mapping: ``fields`` in rank order (the first is shown first), the create defaults, the sync
-    filter."""
+    filter, automatic creation."""
 
     active: bool = False
     fields: tuple[FieldSpec, ...] = ()
@@ -129,6 +129,7 @@ class ActorMappingSpec(_Strict):
     erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP  # docs/concepts.md *Deletes*
     crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
     filter: SyncFilter = SyncFilter()  # which records sync at all (``sync.filters``); none: every record
+    auto_create: AutoCreate = AutoCreate()  # docs/concepts.md *Automatic creation*; off unless given
 
 
 class ListMappingSpec(_Strict):

@@ -171,10 +171,11 @@ def save_mapping(
     session: Session, connection: ErpConnection, mapping: ActorTypeMapping, *, erp_lists: ErpLists
 ) -> ActorTypeMapping:
     """Replace the field mapping of one actor type; rows keep their rank, new rows take the ERP field's; the sync
-    filter stays as stored (``sync.filter_config`` saves it)."""
+    filter and automatic creation stay as stored (``sync.filter_config`` and ``sync.auto_config`` save them)."""
     erp_fields = erp_fields_of(session, connection, mapping.actor_type)
     stored = mapping_of(session, connection, mapping.actor_type)
-    ranked = _ranked(mapping, stored, erp_fields).model_copy(update={"sync_filter": stored.sync_filter})
+    kept = {"sync_filter": stored.sync_filter, "auto_create": stored.auto_create}
+    ranked = _ranked(mapping, stored, erp_fields).model_copy(update=kept)
     _check(
         session,
         connection,
@@ -207,6 +208,7 @@ def actor_row(session: Session, connection: ErpConnection, actor_type: m.ActorTy
             fields_json=[],
             defaults_json={},
             filter_json={},
+            auto_json={},
         )
         row.erp_delete, row.crm_delete = ErpDeletePolicy.KEEP, CrmDeletePolicy.UNLINK
         session.add(row)

@@ -23,6 +23,7 @@ from erpsync.sync.configuration_cache import cache
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import (
     ActorTypeMapping,
+    AutoCreate,
     ConnectionConfig,
     CrmDeletePolicy,
     ErpDeletePolicy,
@@ -162,6 +163,7 @@ def mapping_from_row(row: SyncActorMapping) -> ActorTypeMapping:
         erp_delete=ErpDeletePolicy(row.erp_delete),
         crm_delete=CrmDeletePolicy(row.crm_delete),
         sync_filter=SyncFilter.model_validate(row.filter_json or {}),
+        auto_create=AutoCreate.model_validate(row.auto_json or {}),
     )
 
 

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from erpsync.crm.fields import EntityType
-from erpsync.errors import ConflictError, ConnectorError
+from erpsync.errors import ConflictError, ConnectorError, ErpsyncError, ValidationError
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncCreate, utcnow
@@ -108,6 +108,33 @@ def _complete(
         )
         stored.status, stored.erp_key, stored.link_id, stored.completed_at = DONE, created.erp_key, link.id, utcnow()
         return Created(link.id, created.erp_key, created)
+
+
+def resume_pending_of(
+    database: Database, clients: ConnectorClients, *, connection_id: int, entity_type: EntityType
+) -> list[Created]:
+    """Complete the pending intents of one entity type (the engine's automatic creation, before it creates more); one
+    that fails stays pending for the next run, one the ERP refuses outright is dropped (nothing was created)."""
+    with database.read_session() as session:
+        pending = list(
+            session.scalars(
+                select(SyncCreate).where(
+                    SyncCreate.connection_id == connection_id,
+                    SyncCreate.entity_type == entity_type.value,
+                    SyncCreate.status == PENDING,
+                )
+            )
+        )
+    done: list[Created] = []
+    for intent in pending:
+        try:
+            done.append(_complete(database, clients, intent, {}))
+        except ValidationError:
+            with database.session() as session:
+                session.execute(delete(SyncCreate).where(SyncCreate.id == intent.id))
+        except ErpsyncError:
+            continue
+    return done
 
 
 def resume_pending(database: Database, clients: ConnectorClients, *, connection_id: int) -> list[Created]:

@@ -10,8 +10,9 @@ watermark that covers it:
    actors under the ``deactivate_in_erp`` policy (``sync.deletes``).
 4. Retry pass: failing links whose backoff has passed are synced in full (``get_actors`` + the CRM record).
 
-Only linked records sync. A page that fails to arrive is simply pulled again by the next run. A cancel request is read
-at every page boundary (``Batch.cancel_requested``).
+Only linked records sync; under automatic creation (``sync.auto_create``, ``sync.auto_erp``) the ERP and CRM passes
+first match, link or create the unlinked records they read. A page that fails to arrive is simply pulled again by the
+next run. A cancel request is read at every page boundary (``Batch.cancel_requested``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from erpsync.crm.changes import changes_since
 from erpsync.errors import ConnectorError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import SyncWatermark, utcnow
-from erpsync.sync import deletes, links
+from erpsync.sync import auto_create, auto_erp, deletes, links
+from erpsync.sync.auto_matching import ErpMatcher
 from erpsync.sync.batch import Batch, Finish, Outcome, sync_links, sync_pairs
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Pass
@@ -83,37 +85,44 @@ def _erp_pass(batch: Batch) -> list[RecordResult]:
     mark, _ = _read_marks(batch)
     results: list[RecordResult] = []
     cursors = {mark.cursor}
-    while True:
-        page = p.client.changes(
-            connection_id=p.connection_uuid,
-            actor_type=p.actor_type,
-            since=mark.since,
-            field_keys=p.field_keys,
-            cursor=mark.cursor,
-        )
-        if page.next_cursor is not None and page.next_cursor in cursors:
-            raise ConnectorError(f"the connector returned cursor {page.next_cursor!r} twice: its paging loops")
-        cursors.add(page.next_cursor)
-        after = (
-            ErpMark(mark.since, page.next_cursor) if page.next_cursor else ErpMark(page.next_since or mark.since, None)
-        )
-        results += _erp_page(batch, page, after.store(p))
-        mark = after
-        if page.next_cursor is None or batch.cancel_requested():
-            return results
+    matcher = ErpMatcher(p) if auto_create.creates_in_crm(p) else None
+    try:
+        while True:
+            page = p.client.changes(
+                connection_id=p.connection_uuid,
+                actor_type=p.actor_type,
+                since=mark.since,
+                field_keys=p.field_keys,
+                cursor=mark.cursor,
+            )
+            if page.next_cursor is not None and page.next_cursor in cursors:
+                raise ConnectorError(f"the connector returned cursor {page.next_cursor!r} twice: its paging loops")
+            cursors.add(page.next_cursor)
+            after = (
+                ErpMark(mark.since, page.next_cursor)
+                if page.next_cursor
+                else ErpMark(page.next_since or mark.since, None)
+            )
+            results += _erp_page(batch, page, after.store(p), matcher)
+            mark = after
+            if page.next_cursor is None or batch.cancel_requested():
+                return results + (auto_create.erp_waiting(batch, matcher) if matcher is not None else [])
+    finally:
+        if matcher is not None:
+            matcher.close()
 
 
-def _erp_page(batch: Batch, page: m.ChangesResponse, finish: Finish) -> list[RecordResult]:
+def _erp_page(batch: Batch, page: m.ChangesResponse, finish: Finish, matcher: ErpMatcher | None) -> list[RecordResult]:
     p = batch.p
     keys = [actor.erp_key for actor in page.actors if actor.erp_key] + list(page.deleted)
     with batch.database.read_session() as session:
-        linked = {
-            key: link
-            for key, link in links.links_by_erp_key(session, p.connection_id, p.actor_type, keys).items()
-            if link.state != links.LinkState.BROKEN.value
-        }
+        known = links.links_by_erp_key(session, p.connection_id, p.actor_type, keys)
+    linked = {key: link for key, link in known.items() if link.state != links.LinkState.BROKEN.value}
     outcomes = [Outcome(linked[key], broken=True) for key in page.deleted if key in linked]
     pairs = [(linked[a.erp_key], a) for a in page.actors if a.erp_key in linked and a.erp_key not in page.deleted]
+    if matcher is not None:
+        unlinked = [a for a in page.actors if a.erp_key and a.erp_key not in known and a.erp_key not in page.deleted]
+        pairs += auto_create.erp_unlinked(batch, matcher, unlinked).pairs
     return sync_pairs(batch, pairs, outcomes, finish)
 
 
@@ -126,7 +135,7 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
         with batch.database.read_session() as session:
             changes = changes_since(session, p.entity_type, seq, limit=CRM_PAGE_SIZE)
             if not changes:
-                return results
+                return results + (auto_erp.crm_waiting(batch) if auto_erp.creates_in_erp(p) else [])
             touched = [c.entity_id for c in changes if not c.deleted and c.changed_by != p.origin]
             targets = [
                 link
@@ -138,6 +147,8 @@ def _crm_pass(batch: Batch) -> list[RecordResult]:
             to_deactivate = deletes.deletion_targets(session, p, gone)
         deleted = [c.entity_id for c in changes if c.deleted]
         seq = changes[-1].change_seq
+        if auto_erp.creates_in_erp(p):
+            targets += auto_erp.crm_unlinked(batch, touched)
         refused = deletes.deactivate_in_erp(p, to_deactivate)
         results += sync_links(batch, targets, _after_crm_page(p, deleted, seq, refused))
         if len(changes) < CRM_PAGE_SIZE or batch.cancel_requested():

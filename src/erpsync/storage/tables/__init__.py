@@ -4,8 +4,8 @@ One module per area: ``base`` (``Base``, ``UtcDateTime``, ``utcnow``), ``crm`` (
 counter, tombstones), ``access`` (users, groups, tokens, sessions, sign-in throttling, the audit log), ``connections``
 (connectors, ERP connections and their sync configuration), ``operations`` (alert settings, recipients, causes and
 deliveries), ``conflicts`` (the conflict inbox), ``sync_state`` (links, watermarks, leases, runs, events, creates,
-engine settings, jobs) and ``history`` (the field history). Importing the package registers every table on
-``Base.metadata``.
+engine settings, jobs), ``history`` (the field history) and ``auto`` (automatic creation's review list). Importing
+the package registers every table on ``Base.metadata``.
 """
 
 from erpsync.storage.tables.access import (
@@ -17,6 +17,7 @@ from erpsync.storage.tables.access import (
     User,
     WebSession,
 )
+from erpsync.storage.tables.auto import AutoReview
 from erpsync.storage.tables.base import (
     Base,
     UtcDateTime,
@@ -69,6 +70,7 @@ __all__ = [
     "AlertSettings",
     "ApiToken",
     "AuditEntry",
+    "AutoReview",
     "Base",
     "ChangeCounter",
     "Company",

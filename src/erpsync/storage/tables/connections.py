@@ -110,6 +110,7 @@ class SyncActorMapping(Base):
     erp_delete: Mapped[str] = mapped_column(String(16), default="keep", server_default="keep")
     crm_delete: Mapped[str] = mapped_column(String(24), default="unlink", server_default="unlink")
     filter_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # a SyncFilter (sync.filters)
+    auto_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # an AutoCreate (sync.auto_create)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -16,8 +16,8 @@ from erpsync.sync.engine import sync_link
 from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError, interactive, open_context
 from erpsync.sync.erp_tab.values import metas_of
 from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
-from erpsync.sync.mapping import FieldDefault, Problem, validate_defaults
-from erpsync.sync.merge import Side, is_blank
+from erpsync.sync.mapping import FieldDefault, Problem
+from erpsync.sync.new_actors import NewActorRefusedError, new_actor_fields
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine, Pass
 
@@ -84,7 +84,7 @@ def create_in_erp(
         actor_type=actor_type,
         parent_type=parent.actor_type if parent else None,
         parent_key=parent.erp_key if parent else None,
-        fields=_new_actor_fields(p, crm.values, values),
+        fields=_fields(p, crm.values, values),
     )
     created = _create(engine, context, actor, crm.values)
     problems = list(crm.problems)
@@ -97,30 +97,11 @@ def create_in_erp(
     return linked(view, result.changed_crm if result else [], sorted(actor.fields), problems), result
 
 
-def _new_actor_fields(p: Pass, crm: Mapping[str, m.Value], answers: Mapping[str, m.Value]) -> dict[str, m.Value]:
-    """Fixed defaults, overridden by the mapped CRM values that flow to the ERP, overridden by the user's answers;
-    ``RefusedRequestError`` naming each unknown answer, wrong value and mandatory field left blank."""
-    defaults, metas = _defaults(p), metas_of(p)
-    asked = {key for key, default in defaults.items() if default.ask_user}
-    given = {key: answers.get(key, defaults[key].value) for key in asked}
-    writes_erp = {key for key, rule in p.rules.items() if rule.direction.writes(Side.ERP)}
-    fields = {key: d.value for key, d in defaults.items() if not d.ask_user}
-    fields |= {key: value for key, value in crm.items() if key in writes_erp}
-    fields |= given
-    fields = {key: value for key, value in fields.items() if not is_blank(value)}
-    problems: list[tuple[tuple[str | int, ...], str]] = [
-        (("values", key), f"{key!r} is not a value this create asks for") for key in answers if key not in asked
-    ]
-    wrong = validate_defaults(
-        {key: FieldDefault(value=given[key]) for key in given if key in fields}, erp_fields=p.erp_fields
-    )
-    problems += [(("values", problem.field), f"{problem.field}: {problem.message}") for problem in wrong]
-    mandatory = {key for key, d in defaults.items() if d.mandatory}
-    mandatory |= {key for key, meta in metas.items() if meta.access is m.Access.MANDATORY}
-    problems += [(("values", key), f"{key} is mandatory") for key in sorted(mandatory) if key not in fields]
-    if problems:
-        raise RefusedRequestError("the actor cannot be created", problems)
-    return fields
+def _fields(p: Pass, crm: Mapping[str, m.Value], answers: Mapping[str, m.Value]) -> dict[str, m.Value]:
+    try:
+        return new_actor_fields(p, crm, answers)
+    except NewActorRefusedError as error:
+        raise RefusedRequestError("the actor cannot be created", error.problems) from error
 
 
 def _create(engine: Engine, context: Context, actor: m.Actor, agreed: Mapping[str, m.Value]) -> creates.Created:

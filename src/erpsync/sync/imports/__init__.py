@@ -23,13 +23,12 @@ the index as they are written, and everything else is read by change sequence ea
 hub database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
 statistics current as it grows them (``LoadStatistics``).
 
-The package keeps one concern per module: ``matching`` (the criteria and the CRM index), ``classification`` (the
-verdicts), ``scope`` (the connection's mapping and searches), ``paging`` (the run), ``writing`` (one page's
-transaction) and ``service`` (the use cases).
+The criteria and the CRM index are ``sync.matching``'s, shared with automatic creation. The package keeps one concern
+per module: ``classification`` (the verdicts), ``scope`` (the connection's mapping and searches), ``paging`` (the
+run), ``writing`` (one page's transaction) and ``service`` (the use cases).
 """
 
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Classifier, ItemAction, Verb, Verdict
-from erpsync.sync.imports.matching import CRITERIA, Criterion, CrmIndex
 from erpsync.sync.imports.paging import PAGE_SIZE, ImportPager, import_pager
 from erpsync.sync.imports.scope import import_pass
 from erpsync.sync.imports.service import (
@@ -42,6 +41,7 @@ from erpsync.sync.imports.service import (
     start_import,
     undo_import,
 )
+from erpsync.sync.matching import CRITERIA, Criterion, CrmIndex
 
 __all__ = [
     "ACTION_OF_VERB",

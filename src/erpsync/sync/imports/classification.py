@@ -16,8 +16,8 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import filters, links
-from erpsync.sync.imports.matching import PLURAL, CrmIndex, Hits
 from erpsync.sync.imports.reasons import Reason
+from erpsync.sync.matching import PLURAL, CrmIndex, Hits
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Pass
 

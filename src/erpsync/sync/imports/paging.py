@@ -13,10 +13,10 @@ from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
 from erpsync.sync.cycle_passes import begin_erp_feed
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict
-from erpsync.sync.imports.matching import CrmIndex
 from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.imports.scope import pass_for
 from erpsync.sync.imports.writing import PageWriter, WrittenPage
+from erpsync.sync.matching import CrmIndex
 from erpsync.sync.work import Engine, Pass
 
 PAGE_SIZE = 500

@@ -20,10 +20,10 @@ from erpsync.storage.tables import ImportItem, SyncJob, utcnow
 from erpsync.sync import jobs, links, locks
 from erpsync.sync.erp_tab import RestrictionInput
 from erpsync.sync.imports.classification import Classifier, ItemAction, Verb
-from erpsync.sync.imports.matching import CrmIndex
 from erpsync.sync.imports.paging import import_pager
 from erpsync.sync.imports.scope import pass_for, search_actors
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
+from erpsync.sync.matching import CrmIndex
 from erpsync.sync.work import Engine
 
 PREVIEW_LIMIT = 200

@@ -77,6 +77,29 @@ class SyncFilter(_Frozen):
         return not self.erp and not self.crm
 
 
+class AutoDirection(StrEnum):
+    """Which way automatic creation works for one actor type (docs/concepts.md *Automatic creation*)."""
+
+    OFF = "off"
+    ERP_TO_CRM = "erp_to_crm"  # a new ERP actor becomes a CRM record
+    CRM_TO_ERP = "crm_to_erp"  # a new CRM record becomes an ERP actor
+    BOTH = "both"
+
+    def creates(self, side: Side) -> bool:
+        """Whether records are created on ``side`` (the side written)."""
+        if side is Side.CRM:
+            return self in (AutoDirection.ERP_TO_CRM, AutoDirection.BOTH)
+        return self in (AutoDirection.CRM_TO_ERP, AutoDirection.BOTH)
+
+
+class AutoCreate(_Frozen):
+    """Automatic creation of one actor type: its direction and the match keys tried before anything is created
+    (labels of ``sync.matching.AUTO_CRITERIA``). Off by default."""
+
+    direction: AutoDirection = AutoDirection.OFF
+    match: tuple[str, ...] = Field(default=(), max_length=10)
+
+
 class ActorTypeMapping(_Frozen):
     actor_type: ActorType
     active: bool = False  # the master switch "sync ERP <actor> to CRM <entity>"
@@ -84,6 +107,7 @@ class ActorTypeMapping(_Frozen):
     erp_delete: ErpDeletePolicy = ErpDeletePolicy.KEEP
     crm_delete: CrmDeletePolicy = CrmDeletePolicy.UNLINK
     sync_filter: SyncFilter = SyncFilter()
+    auto_create: AutoCreate = AutoCreate()
 
 
 class ListMapping(_Frozen):

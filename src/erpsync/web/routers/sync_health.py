@@ -20,7 +20,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.errors import ErpsyncError, NotFoundError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.storage.tables import ErpConnection, ErpLink, User
-from erpsync.sync import links, live, operations, problems, runs
+from erpsync.sync import auto_reviews, links, live, operations, problems, runs
 from erpsync.sync.connection_visibility import get_connection
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -58,6 +58,7 @@ def _health_context(session: Session, connection: ErpConnection) -> dict[str, An
         "connection": connection,
         "live": connection.id in live.live_connection_ids(session),
         "health": runs.connection_health(session, connection.id),
+        "auto_reviews": auto_reviews.open_count(session, connection.id),
         "runs": runs.list_runs(session, connection_id=connection.id, limit=RUNS_SHOWN),
         "failing": [(link, _entity_title(session, link)) for link in failing],
         "problems": found,

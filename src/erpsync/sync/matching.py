@@ -1,5 +1,9 @@
-"""Matching an import's actors to CRM entities: the criteria's normalised keys, and an index of the CRM entities by
-them."""
+"""Matching ERP actors to CRM entities, for imports and automatic creation: the criteria's normalised keys, and an
+index of the CRM entities by them.
+
+Imports try ``CRITERIA`` in order. Automatic creation tries the criteria an administrator chose among
+``AUTO_CRITERIA`` (exact: equal normalised keys), then ``SIMILAR`` (a loose name: punctuation and legal forms such as
+*A/S* or *Ltd* dropped), which never links on its own but sends the record to the review list."""
 
 from __future__ import annotations
 
@@ -32,11 +36,38 @@ def _name(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+_LEGAL_FORMS = frozenset(
+    "a s as aps ab asa oy oyj gmbh ag kg ltd limited inc llc plc bv nv sa sas sarl srl spa co corp ivs is".split()  # noqa: SIM905
+)
+
+
+def _loose_name(text: str) -> str:
+    """A name with case, punctuation, legal forms and spacing ignored: *Acme A/S* and *ACME* agree."""
+    words = "".join(char if char.isalnum() else " " for char in text.casefold()).split()
+    kept = [word for word in words if word not in _LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
 @dataclass(frozen=True)
 class Criterion:
     label: str
     crm_keys: tuple[str, ...]
     normalise: Callable[[str], str]
+    erp_field: str | None = None
+    """Where the ERP side's value comes from when not from the mapped CRM values: the ERP actor's own field."""
+
+    @property
+    def code(self) -> str:
+        """The criterion's key in settings, reasons and the API: its label with underscores."""
+        return self.label.lower().replace(" ", "_")
+
+    def erp_key(self, erp_values: Mapping[str, Any], crm_values: Mapping[str, Any]) -> str | None:
+        """The normalised value of an ERP actor: from its own field, or from its values translated to the CRM."""
+        if self.erp_field is None:
+            return self.key(crm_values)
+        value = erp_values.get(self.erp_field)
+        text = str(value).strip() if value else ""
+        return self.normalise(text) if text else None
 
     def key(self, values: Mapping[str, Any]) -> str | None:
         if len(self.crm_keys) == 1:  # the usual case, once per criterion and record: no list, no join
@@ -64,6 +95,30 @@ CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
     ),
 }
 
+AUTO_CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
+    EntityType.COMPANY: (
+        *CRITERIA[EntityType.COMPANY],
+        Criterion("customer number", ("NUMBER2",), _compact, erp_field="number"),
+    ),
+    EntityType.PERSON: CRITERIA[EntityType.PERSON],
+    EntityType.PROJECT: CRITERIA[EntityType.PROJECT],
+}
+"""The match keys automatic creation offers; *customer number* is the ERP actor's number against the CRM's
+``NUMBER2``."""
+
+SIMILAR: dict[EntityType, Criterion] = {
+    EntityType.COMPANY: Criterion("similar name", ("NAME",), _loose_name),
+    EntityType.PERSON: Criterion("similar name", ("FIRSTNAME", "LASTNAME"), _loose_name),
+    EntityType.PROJECT: Criterion("similar name", ("NAME",), _loose_name),
+}
+
+
+def auto_criteria(entity_type: EntityType, codes: Iterable[str]) -> tuple[Criterion, ...]:
+    """The chosen criteria of ``entity_type`` by code, in the offered order; unknown codes left out."""
+    wanted = set(codes)
+    return tuple(criterion for criterion in AUTO_CRITERIA[entity_type] if criterion.code in wanted)
+
+
 PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityType.PROJECT: "projects"}
 
 IndexKey = tuple[int, int | None, str]
@@ -82,9 +137,9 @@ class CrmIndex:
     a page's lookups use its index. ``refresh`` reads what changed in the CRM since the last read; ``close`` (or the
     index's collection) deletes it."""
 
-    def __init__(self, entity_type: EntityType) -> None:
+    def __init__(self, entity_type: EntityType, criteria: Sequence[Criterion] | None = None) -> None:
         self.entity_type = entity_type
-        self.criteria = CRITERIA[entity_type]
+        self.criteria = tuple(criteria) if criteria is not None else CRITERIA[entity_type]
         self._seq = 0
         self._known: list[range] = []  # change numbers of entities put by ``put_created``: not read back
         # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
