@@ -182,10 +182,11 @@ class Classifier:
 
     def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
         """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
-        for number, (criterion, key) in enumerate(zip(self.index.criteria, keys, strict=True)):
-            ids = hits.get((number, scope, key), set()) if key is not None else set()
-            if ids:
-                return criterion.label, ids
+        if not hits:  # nothing matched on the page (a first import): no lookup per record and criterion
+            return None
+        for number, key in enumerate(keys):
+            if key is not None and (ids := hits.get((number, scope, key))):
+                return self.index.criteria[number].label, ids
         return None
 
     def _settle(self, draft: Verdict, taken: Mapping[int, str]) -> Verdict:

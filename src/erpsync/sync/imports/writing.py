@@ -64,7 +64,8 @@ class PageWriter:
             now=utcnow(),
         )
         self._items(settled)
-        self._history([v for v in settled if v.verb is Verb.LINK and v.erp_key in before], before)
+        if before:
+            self._history([v for v in settled if v.verb is Verb.LINK and v.erp_key in before], before)
         created_rows = sum(v.verb is Verb.CREATE for v in created)
         grown = {
             ENTITY_TABLES[self.p.entity_type].__tablename__: created_rows,
@@ -87,6 +88,8 @@ class PageWriter:
             for v in verdicts
             if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None and v.crm_values
         ]
+        if not writers:
+            return list(verdicts)
         writes = [(entity_id, v.crm_values) for v, entity_id in writers]
         errors = write_records(self.session, self.p.entity_type, writes, changed_by=self.p.origin)
         refused: dict[str, ValidationError] = {}
@@ -95,6 +98,8 @@ class PageWriter:
                 refused[verdict.erp_key] = error
             elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
                 raise error
+        if not refused:
+            return list(verdicts)
         return [_skipped(v, str(refused[v.erp_key])) if v.erp_key in refused else v for v in verdicts]
 
     def _canonical(self, verdicts: Sequence[Verdict]) -> dict[str, dict[str, m.Value]]:
