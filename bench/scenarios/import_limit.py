@@ -58,14 +58,14 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         clients.close()
         database.dispose()
     backend = make_url(site.database_url).get_backend_name()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     writer = PostgresWriter(site, p) if backend == "postgresql" else SqliteWriter(site, p)
     with writer:
         count = sum(writer.write(page) for page in fetched_pages(site, p))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if count != n:
         raise RuntimeError(f"the limit stored {count} actors, not {n}")
-    return result("import_limit", n, seconds, records=n, database=backend)
+    return result("import_limit", n, seconds, records=n, database=backend, cpu_seconds=round(cpu, 2))
 
 
 def fetched_pages(site: Site, p: Pass) -> Iterator[Page]:

@@ -10,8 +10,11 @@ from sqlalchemy import Table, select, text
 from sqlalchemy.exc import IntegrityError
 
 from erpsync.connectors.sample.erp import NewRecord
-from erpsync.crm.fields import EntityType
+from erpsync.crm import lists
+from erpsync.crm.errors import InvalidFieldError
+from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
+from erpsync.crm.validation import clean_attrs, clean_many
 from erpsync.protocol.models import ActorType
 from erpsync.storage.bulk import reserve_ids
 from erpsync.storage.db import Database
@@ -73,6 +76,55 @@ def test_a_bulk_bind_stores_the_agreed_values_and_refuses_a_taken_key(world: Wor
         links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, taken, now=utcnow())
     with world.database.read_session() as session:
         assert len(session.scalars(select(ErpLink)).all()) == 1  # nothing of the refused write
+
+
+def test_checking_a_page_of_rows_at_once_gives_what_checking_each_row_gives(database: Database) -> None:
+    """The column-at-a-time check of a bulk write keeps what ``clean_attrs`` keeps and refuses, row by row, what it
+    refuses, with the same words."""
+    with database.session() as session:
+        dk = lists.add_item(session, CrmList.COUNTRY, label="Denmark").id
+        gone = lists.add_item(session, CrmList.COUNTRY, label="Gone").id
+        lists.update_item(session, CrmList.COUNTRY, gone, deleted=True)
+    good: list[dict[str, object]] = [
+        {"name": "A ApS", "email": "a@example.com", "country_id": dk},
+        {"name": " B ", "email": None, "country_id": None},
+        {"name": "C"},
+    ]
+    bad: list[dict[str, object]] = [
+        {"name": "x" * 1000},
+        {"name": "nul\x00"},
+        {"name": "   "},
+        {"name": None},
+        {"name": "D", "country_id": gone},
+        {"name": "E", "country_id": 999_999},
+        {"name": "F", "country_id": True},
+        {"name": "G", "email": 7},
+        {"name": "H", "not_a_field": "x"},
+    ]
+    with database.session() as session:
+        assert clean_many(session, EntityType.COMPANY, good) == good
+        for row in bad:
+            page = [*good, row]
+            one_by_one: list[object] = []
+            for each in page:
+                try:
+                    one_by_one.append(clean_attrs(session, EntityType.COMPANY, each))
+                except InvalidFieldError as error:
+                    one_by_one.append(str(error))
+            checked = clean_many(session, EntityType.COMPANY, page)
+            assert [str(c) if isinstance(c, InvalidFieldError) else c for c in checked] == one_by_one
+            assert isinstance(checked[-1], InvalidFieldError), row
+
+
+def test_bulk_rows_keep_json_values_json_dumps_takes_and_orjson_does_not(world: World) -> None:
+    agreed = {"name": "A", "phone": None, "huge": 2**70, "text": "tab\tand \\ and \u00e6"}
+    with world.database.session() as session:
+        done = create_entities_bulk(session, EntityType.COMPANY, [{"name": "A"}, {"name": "B"}], changed_by="test")
+        new = [links.NewLink(done.ids[0], "K1", agreed), links.NewLink(done.ids[1], "K2", {"name": "B"})]
+        links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, new, now=utcnow())
+    with world.database.read_session() as session:
+        stored = {link.erp_key: link.agreed_json for link in session.scalars(select(ErpLink))}
+    assert stored == {"K1": agreed, "K2": {"name": "B"}}
 
 
 @pytest.mark.postgres

@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from erpsync.storage.tables import SyncLock, SyncRun, utcnow
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.storage.tables import SyncJob, SyncLock, SyncRun, utcnow
 from erpsync.sync import field_history, imports, locks, runs
 from erpsync.sync.engine import sync_connection, sync_link
+from erpsync.testing.sample import COMPANY
 from erpsync.worker import housekeeping
 from support.sync_world import CUSTOMER, World
 
@@ -102,3 +104,27 @@ def test_an_ended_run_leaves_no_lease_and_a_kept_one_outlives_its_ttl(
         time.sleep(1.2)  # longer than the TTL: renewed meanwhile
         assert runs.close_abandoned(world.database) == []
     assert runs.close_abandoned(world.database) == [run_id]  # left open by its block: closed at once
+
+
+def test_a_job_whose_lease_was_taken_over_stops_before_its_next_page(world: World) -> None:
+    """A job renews its lease after a page only once a sixth of the TTL has passed, but a lease can be taken over
+    only after a whole TTL without renewal: the take-over is noticed before the job stores another page."""
+    records = [NewRecord(values={"name": f"Customer {n:04d}"}) for n in range(600)]
+    world.sample.erp.insert_many(COMPANY, CUSTOMER, records)
+    pages: list[int] = []
+
+    def take_over_after_the_first_page(job: SyncJob) -> None:
+        pages.append(job.processed)
+        if len(pages) == 1:
+            time.sleep(0.3)  # past a sixth of the TTL, as a take-over is past a whole one
+            with world.database.session() as session:
+                session.execute(update(SyncLock).values(holder="other-host:1:0"))
+
+    job = imports.start_import(world.engine, world.connection_id, CUSTOMER)
+    done = imports.run_import(
+        world.engine, job.id, lease_ttl=timedelta(seconds=1.2), progress=take_over_after_the_first_page
+    )
+    assert done is not None
+    assert done.status == "failed"
+    assert len(pages) == 1
+    assert 0 < done.processed < 600  # the first page stored, none after the take-over

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from erpsync.crm import notify
@@ -34,11 +34,13 @@ def next_change_seq(session: Session) -> int:
 def take_change_seqs(session: Session, count: int) -> int:
     """Take ``count`` numbers at once (a bulk write) and return the last; locked like ``next_change_seq``."""
     notify.mark_changed(session)
+    counter = ChangeCounter.__table__  # the table, not the class: no ORM bookkeeping for one counter row
+    assert isinstance(counter, Table)
     bump = (
-        update(ChangeCounter)
-        .where(ChangeCounter.id == COUNTER_ID)
-        .values(value=ChangeCounter.value + count)
-        .returning(ChangeCounter.value)
+        update(counter)
+        .where(counter.c.id == COUNTER_ID)
+        .values(value=counter.c.value + count)
+        .returning(counter.c.value)
     )
     return int(session.execute(bump).scalar_one())
 

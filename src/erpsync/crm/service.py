@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, func, or_, select
@@ -24,7 +25,7 @@ from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.crm.validation import EXTRA_ATTRS, REQUIRED_ATTRS, clean_attrs
 from erpsync.errors import ErpsyncError, NotFoundError
-from erpsync.storage.bulk import insert_rows, reserve_ids
+from erpsync.storage.bulk import insert_values, reserve_ids, row_values
 from erpsync.storage.tables import Company, CrmDeletion, CrmEntity, Person, Project, utcnow
 
 Entity = CrmEntity
@@ -129,12 +130,13 @@ def create_entities_bulk(
     assert isinstance(table, Table)
     ids = reserve_ids(session, table, len(rows))
     first = take_change_seqs(session, len(rows)) - len(rows) + 1
-    now = utcnow()
-    stamped = [
-        {**row, "id": entity_id, "change_seq": first + n, "changed_by": changed_by, "updated_at": now}
-        for n, (entity_id, row) in enumerate(zip(ids, rows, strict=True))
+    names = list(dict.fromkeys(chain.from_iterable(rows)))  # every attribute any row names, in order
+    values = [
+        (entity_id, seq, *row)
+        for entity_id, seq, row in zip(ids, range(first, first + len(rows)), row_values(rows, names), strict=True)
     ]
-    insert_rows(session, table, stamped)
+    stamp = {"changed_by": changed_by, "updated_at": utcnow()}
+    insert_values(session, table, ["id", "change_seq", *names], values, stamp)
     return BulkCreated(ids, range(first, first + len(rows)))
 
 

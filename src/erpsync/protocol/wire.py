@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import pydantic
 
 from erpsync.errors import (
@@ -67,11 +68,24 @@ def validated(operation: str, document: dict[str, Any], response_type: type[Resp
 
 
 def json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        document = response.json()
-    except ValueError:
-        return None
+    """The answer's JSON object, None when it has none. UTF-8 (JSON's own encoding) is read by ``orjson``, several
+    times faster than ``json`` on a page of actors; what it refuses (another charset, an integer beyond 64 bits, a
+    ``NaN``) is read as ``json`` reads it."""
+    document: Any = None
+    if (response.charset_encoding or "utf-8").lower() in _UTF_8:
+        try:
+            document = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            document = None
+    if document is None:
+        try:
+            document = response.json()
+        except ValueError:
+            return None
     return document if isinstance(document, dict) else None
+
+
+_UTF_8 = frozenset({"utf-8", "utf8"})
 
 
 def read_envelope(operation: str, document: dict[str, Any]) -> m.Envelope:

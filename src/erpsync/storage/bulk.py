@@ -2,18 +2,21 @@
 ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite) for all the rows; and table statistics kept current during a
 bulk load (PostgreSQL), so the planner keeps using the indexes as the tables grow.
 
-Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)``, ``LoadStatistics``,
+Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)`` (mappings),
+``insert_values(session, table, names, rows, same)`` (tuples), ``row_values(rows, names)``, ``LoadStatistics``,
 ``one_of(session, column, values)`` (a bulk lookup's condition).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import ARRAY, JSON, ColumnElement, Table, any_, literal, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
@@ -60,64 +63,130 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     names = list(dict.fromkeys(chain.from_iterable(rows)))  # every column any row names, in order
-    if _dialect(session) != "postgresql":
-        _executemany(session, table, names, rows)
-        return
-    import psycopg  # the PostgreSQL driver: imported only on PostgreSQL
-    from psycopg.types.json import Jsonb
+    insert_values(session, table, names, row_values(rows, names))
 
-    json_columns = {name for name in names if isinstance(table.c[name].type, JSON)}
+
+def row_values(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The values of ``names`` in each of ``rows``, in order (None where a row has no such key)."""
+    if names and all(len(row) == len(names) for row in rows):  # every row names every column: pick them out in C
+        pick = itemgetter(*names)
+        return [pick(row) for row in rows] if len(names) > 1 else [(pick(row),) for row in rows]
+    return [tuple(row.get(name) for name in names) for row in rows]
+
+
+def insert_values(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    same: Mapping[str, Any] | None = None,
+) -> None:
+    """Insert ``rows`` (the values of the columns ``names``, in order) into ``table`` in the session's transaction,
+    each with the values of ``same`` (column name -> one value for every row, converted once): ``COPY`` on
+    PostgreSQL, one ``executemany`` elsewhere. No mapping per row: a bulk load's rows are tuples."""
+    if not rows:
+        return
+    same = same or {}
+    if _dialect(session) == "postgresql":
+        _copy(session, table, [*names, *same], rows, tuple(same.values()))
+    else:
+        _executemany(session, table, names, rows, same)
+
+
+def _copy(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]], tail: tuple[Any, ...]
+) -> None:
+    """``COPY`` in text format: the server parses each value as its column's type, so a JSON value goes as its text
+    (``json_text``) and None as NULL (as the SQLite path stores it)."""
+    import psycopg  # the PostgreSQL driver: imported only on PostgreSQL
+
+    json_columns = [index for index, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
     columns = ", ".join(f'"{name}"' for name in names)
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a live connection in the session's transaction
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
+            if not json_columns:
+                for row in rows:
+                    write(row + tail if tail else row)
+                return
             for row in rows:
-                copy.write_row([Jsonb(row.get(name)) if name in json_columns else row.get(name) for name in names])
+                values = list(row + tail if tail else row)
+                for index in json_columns:
+                    if values[index] is not None:
+                        values[index] = json_text(values[index])
+                write(values)
     except (
         psycopg.Error
     ) as error:  # raised as SQLAlchemy raises it for any statement (IntegrityError, OperationalError)
         raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
-def _executemany(session: Session, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+def _executemany(
+    session: Session,
+    table: Table,
+    names: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    same: Mapping[str, Any],
+) -> None:
     """One ``executemany`` of the driver, with the values of the columns whose type converts them (dates, JSON)
-    converted by it: no statement compiled per row."""
+    converted by it: no statement compiled per row, and a value ``same`` gives every row converted once."""
     connection = session.connection()
     dialect = connection.dialect
-    # The dialect's own conversion, as a compiled statement applies it (a type decorator's alone would hand the
-    # driver a datetime for its deprecated default adapter to format).
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    converted = [(index, to_db) for index, to_db in enumerate(processors) if to_db is not None]
-    if all(len(row) == len(names) for row in rows):  # every row names every column: pick them out in C
-        pick = itemgetter(*names)
-        values = [pick(row) for row in rows] if len(names) > 1 else [(pick(row),) for row in rows]
-    else:
-        values = [tuple(row.get(name) for name in names) for row in rows]
-    if converted:
-        lists = [list(row) for row in values]
+
+    def processor(name: str) -> Callable[[Any], Any] | None:
+        if isinstance(table.c[name].type, JSON):
+            return json_text
+        # The dialect's own conversion, as a compiled statement applies it (a type decorator's alone would hand the
+        # driver a datetime for its deprecated default adapter to format).
+        return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+    tail = []
+    for name, value in same.items():
+        to_db = processor(name)
+        tail.append(to_db(value) if to_db is not None and value is not None else value)
+    converted = [(index, to_db) for index, name in enumerate(names) if (to_db := processor(name)) is not None]
+    values: Sequence[tuple[Any, ...]] = rows
+    if converted:  # column by column: the loops over the rows stay in C but for the conversions themselves
+        by_column: list[Sequence[Any]] = list(zip(*rows, strict=True))
         for index, to_db in converted:
-            _convert_column(lists, index, to_db)
-        values = [tuple(row) for row in lists]
-    columns = ", ".join(f'"{name}"' for name in names)
-    marks = ", ".join("?" * len(names))
+            by_column[index] = _converted(by_column[index], to_db)
+        values = list(zip(*by_column, *(repeat(value, len(rows)) for value in tail), strict=True))
+    elif tail:
+        ending = tuple(tail)
+        values = [row + ending for row in rows]
+    every = [*names, *same]
+    columns = ", ".join(f'"{name}"' for name in every)
+    marks = ", ".join("?" * len(every))
     statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608 - our table and columns
     connection.exec_driver_sql(statement, values)
 
 
-def _convert_column(rows: Sequence[list[Any]], index: int, to_db: Callable[[Any], Any]) -> None:
-    """Convert one column of ``rows`` in place; a value the row before held too (the same object: a page's rows share
+def json_text(value: Any) -> str:
+    """``value`` as JSON text, as ``json.dumps`` writes it but for the spaces: ``orjson`` writes it ten times faster
+    (a bulk load writes a JSON value per row); what it does not take (an integer beyond 64 bits, a key that is not
+    text) goes through ``json.dumps``."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def _converted(values: Sequence[Any], to_db: Callable[[Any], Any]) -> list[Any]:
+    """``values`` converted (None stays None); a value the one before was too (the same object: a page's rows share
     their time stamp) is converted once."""
+    out = list(values)
     last_in: Any = None
     last_out: Any = None
-    for row in rows:
-        value = row[index]
+    for index, value in enumerate(out):
         if value is None:
             continue
         if value is not last_in:
             last_in, last_out = value, to_db(value)
-        row[index] = last_out
+        out[index] = last_out
+    return out
 
 
 @dataclass

@@ -16,6 +16,7 @@ down, it does not fail it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -277,6 +278,7 @@ def _drive(
     try:
         pager = busy.retrying(lambda: make_pager(engine, start), what=f"job {job_id}")
         _set_run_total(database, run_id, _read(database, job_id))
+        renewed = time.monotonic()
         while True:
             job = _read(database, job_id)
             if job.cancel_requested:
@@ -285,11 +287,27 @@ def _drive(
                 return _finish(database, job_id, run_id, start, JobStatus.DONE)
             if progress is not None:
                 progress(_read(database, job_id))
-            if not busy.retrying(lambda: locks.renew(database, lease), what=f"job {job_id}"):
-                raise locks.LockedError("the job's lease on its connection expired and was taken over")
+            renewed = _keep_lease(database, lease, renewed, job_id)
     except ErpsyncError as error:
         logger.warning("%s job %s failed: %s", start.kind, job_id, error.user_message)
         return _finish(database, job_id, run_id, start, JobStatus.FAILED, error)
+
+
+RENEW_AFTER = 1 / 6
+"""Of the lease's TTL: how long after its last renewal a job renews its lease again after a page."""
+
+
+def _keep_lease(database: Database, lease: locks.Lease, renewed: float, job_id: int) -> float:
+    """Renew the job's lease after a page once ``RENEW_AFTER`` of its TTL has passed since the job last did (the
+    beat of ``locks.kept`` renews it meanwhile), not after every page (a write transaction each). A lease can only be
+    taken over once its TTL has passed without a renewal, so a take-over is still noticed before the next page;
+    returns when the lease was last renewed (``time.monotonic``)."""
+    now = time.monotonic()
+    if now - renewed < lease.ttl.total_seconds() * RENEW_AFTER:
+        return renewed
+    if not busy.retrying(lambda: locks.renew(database, lease), what=f"job {job_id}"):
+        raise locks.LockedError("the job's lease on its connection expired and was taken over")
+    return now
 
 
 def _read(database: Database, job_id: int) -> SyncJob:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, Table, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import get_entity
 from erpsync.errors import Action, ConflictError, ErrorCode, NotFoundError, ValidationError, cause_key, error_for
 from erpsync.protocol.models import ActorType, Value
-from erpsync.storage.bulk import insert_rows, one_of
+from erpsync.storage.bulk import insert_values, one_of
 from erpsync.storage.tables import ErpConnection, ErpLink, Person, utcnow
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR
 
@@ -79,8 +79,7 @@ def create_link(
     return link
 
 
-@dataclass(frozen=True)
-class NewLink:
+class NewLink(NamedTuple):
     """One link of a bulk bind: the CRM entity, the ERP actor's key and the values both sides agree on."""
 
     entity_id: int
@@ -110,10 +109,8 @@ def bind_many(
         "last_sync_at": now,
         "created_at": now,
     }
-    rows = [
-        {**same, "entity_id": link.entity_id, "erp_key": link.erp_key, "agreed_json": dict(link.agreed)} for link in new
-    ]
-    insert_rows(session, table, rows)
+    rows = [(link.entity_id, link.erp_key, dict(link.agreed)) for link in new]
+    insert_values(session, table, ("entity_id", "erp_key", "agreed_json"), rows, same)
 
 
 def _check_free(

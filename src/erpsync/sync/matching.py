@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,12 +70,22 @@ class Criterion:
         return self.normalise(text) if text else None
 
     def key(self, values: Mapping[str, Any]) -> str | None:
-        if len(self.crm_keys) == 1:  # the usual case, once per criterion and record: no list, no join
-            value = values.get(self.crm_keys[0])
-            text = str(value).strip() if value else ""
-            return self.normalise(text) if text else None
         parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
         return self.normalise(" ".join(parts)) if any(parts) else None
+
+    def keyer(self) -> Callable[[Mapping[str, Any]], str | None]:
+        """``key`` as a function of the values alone: for the usual criterion of one field, without a list or a join
+        (it runs once per criterion and record)."""
+        if len(self.crm_keys) != 1:
+            return self.key
+        crm_key, normalise = self.crm_keys[0], self.normalise
+
+        def key(values: Mapping[str, Any]) -> str | None:
+            value = values.get(crm_key)
+            text = str(value).strip() if value else ""
+            return normalise(text) if text else None
+
+        return key
 
 
 CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
@@ -121,6 +131,11 @@ def auto_criteria(entity_type: EntityType, codes: Iterable[str]) -> tuple[Criter
 
 PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityType.PROJECT: "projects"}
 
+
+def _no_key(values: Mapping[str, Any]) -> None:
+    return None
+
+
 IndexKey = tuple[int, int | None, str]
 """(criterion number, scope: a person's company or None, normalised value)."""
 Hits = dict[IndexKey, set[int]]
@@ -140,6 +155,7 @@ class CrmIndex:
     def __init__(self, entity_type: EntityType, criteria: Sequence[Criterion] | None = None) -> None:
         self.entity_type = entity_type
         self.criteria = tuple(criteria) if criteria is not None else CRITERIA[entity_type]
+        self._keyers = tuple(criterion.keyer() for criterion in self.criteria)
         self._seq = 0
         self._known: list[range] = []  # change numbers of entities put by ``put_created``: not read back
         # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
@@ -198,7 +214,20 @@ class CrmIndex:
 
     def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
         """The normalised value of ``values`` by each criterion, in order (None where they have none)."""
-        return tuple(criterion.key(values) for criterion in self.criteria)
+        return tuple([key(values) for key in self._keyers])
+
+    def record_keys(self, written: Collection[str]) -> Callable[[Mapping[str, Any]], tuple[str | None, ...]]:
+        """``keys`` for values that hold no CRM field but those ``written``: a criterion none of whose fields is among
+        them has no key, without looking (an import's records hold the fields its mapping writes)."""
+        keyers = [
+            keyer if set(criterion.crm_keys) & set(written) else _no_key
+            for criterion, keyer in zip(self.criteria, self._keyers, strict=True)
+        ]
+
+        def keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
+            return tuple([key(values) for key in keyers])
+
+        return keys
 
     def _put(self, entities: Sequence[tuple[int, int | None, Mapping[str, Any]]]) -> None:
         self._drop([entity_id for entity_id, _, _ in entities])

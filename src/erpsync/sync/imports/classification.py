@@ -3,7 +3,7 @@ and the CRM index."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -17,8 +17,8 @@ from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import filters, links
 from erpsync.sync.imports.reasons import Reason
+from erpsync.sync.mapping.translation import Crossing
 from erpsync.sync.matching import PLURAL, CrmIndex, Hits
-from erpsync.sync.merge import Side
 from erpsync.sync.work import Pass
 
 
@@ -44,9 +44,11 @@ ACTION_OF_VERB = {
 # --- verdicts -------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Verdict:
-    """What to do with one actor; ``crm_values`` are written to the CRM and ``agreed`` becomes the link's values."""
+    """What to do with one actor; ``crm_values`` are written to the CRM and ``agreed`` becomes the link's values.
+    Never changed once made (not frozen: a frozen dataclass costs a few times more to make, and an import makes one
+    or two per record)."""
 
     actor: m.Actor
     verb: Verb
@@ -77,15 +79,14 @@ class Verdict:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Unmatched:
     """An actor without a link yet, translated once: its CRM values are what the index is asked about, and what a
-    link or a create writes."""
+    link or a create writes (never changed once made)."""
 
     actor: m.Actor
     company_id: int | None
-    canonical: Mapping[str, m.Value]
-    crm_values: Mapping[str, m.Value]
+    crossing: Crossing
     keys: tuple[str | None, ...]  # by each matching criterion
 
 
@@ -96,10 +97,6 @@ class Classifier:
     p: Pass
     index: CrmIndex
     claimed: set[int] = field(default_factory=set)  # entities linked by this run already
-
-    @cached_property
-    def to_crm_fields(self) -> set[str]:
-        return {row.erp_field for row in self.p.mapping.fields if row.synced and row.direction.writes(Side.CRM)}
 
     def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
         self.index.refresh(session)
@@ -156,13 +153,16 @@ class Classifier:
             company_id = parents.get(parent)
             if company_id is None:
                 return Verdict(actor, Verb.SKIP, why=Reason("parent_missing"))
-        canonical = self.p.from_erp(actor.fields).values
         # Only the rows that write the CRM translate to it, so these are also the values to write.
-        crm_values = self.p.translator.canonical_to_crm(canonical)
-        return Unmatched(actor, company_id, canonical, crm_values, self.index.keys(crm_values))
+        crossing = self.p.translator.erp_crossing(actor.fields)
+        return Unmatched(actor, company_id, crossing, self._keys(crossing.crm))
+
+    @cached_property
+    def _keys(self) -> Callable[[Mapping[str, m.Value]], tuple[str | None, ...]]:
+        return self.index.record_keys(self.p.translator.written_crm_keys)
 
     def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:
-        actor, company_id, crm_values = draft.actor, draft.company_id, draft.crm_values
+        actor, company_id, (canonical, agreed, crm_values) = draft.actor, draft.company_id, draft.crossing
         found = self._match(draft.keys, company_id, hits)
         if found is not None:
             label, ids = found
@@ -175,18 +175,18 @@ class Classifier:
                 }
                 return Verdict(actor, Verb.SKIP, why=Reason("several_match", several))
             matched = Reason("matched_by", {"criterion": label})
-            return Verdict(actor, Verb.LINK, next(iter(ids)), matched, crm_values, draft.canonical, company_id)
+            return Verdict(actor, Verb.LINK, next(iter(ids)), matched, crm_values, canonical, company_id)
         if self.p.entity_type is not EntityType.PERSON and not str(crm_values.get("NAME") or "").strip():
             return Verdict(actor, Verb.SKIP, why=Reason("no_name", {"entity": self.p.entity_type.value}))
-        agreed = {k: v for k, v in draft.canonical.items() if k in self.to_crm_fields}
         return Verdict(actor, Verb.CREATE, None, None, crm_values, agreed, company_id, keys=draft.keys)
 
     def _match(self, keys: Sequence[str | None], scope: int | None, hits: Hits) -> tuple[str, set[int]] | None:
         """The first criterion, in order, by which entities match ``keys``: its label and those entities."""
-        for number, (criterion, key) in enumerate(zip(self.index.criteria, keys, strict=True)):
-            ids = hits.get((number, scope, key), set()) if key is not None else set()
-            if ids:
-                return criterion.label, ids
+        if not hits:  # nothing matched on the page (a first import): no lookup per record and criterion
+            return None
+        for number, key in enumerate(keys):
+            if key is not None and (ids := hits.get((number, scope, key))):
+                return self.index.criteria[number].label, ids
         return None
 
     def _settle(self, draft: Verdict, taken: Mapping[int, str]) -> Verdict:

@@ -13,10 +13,10 @@ from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.errors import InvalidFieldError
 from erpsync.crm.fields import CRM_FIELDS
 from erpsync.crm.service import create_entities_bulk, read_records, write_records
-from erpsync.crm.validation import clean_attrs
+from erpsync.crm.validation import clean_many
 from erpsync.errors import ValidationError
 from erpsync.protocol import models as m
-from erpsync.storage.bulk import insert_rows, one_of
+from erpsync.storage.bulk import insert_values, one_of
 from erpsync.storage.tables import Base, ErpLink, ImportItem, utcnow
 from erpsync.sync import links, runs
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Verb, Verdict
@@ -64,7 +64,8 @@ class PageWriter:
             now=utcnow(),
         )
         self._items(settled)
-        self._history([v for v in settled if v.verb is Verb.LINK and v.erp_key in before], before)
+        if before:
+            self._history([v for v in settled if v.verb is Verb.LINK and v.erp_key in before], before)
         created_rows = sum(v.verb is Verb.CREATE for v in created)
         grown = {
             ENTITY_TABLES[self.p.entity_type].__tablename__: created_rows,
@@ -87,6 +88,8 @@ class PageWriter:
             for v in verdicts
             if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None and v.crm_values
         ]
+        if not writers:
+            return list(verdicts)
         writes = [(entity_id, v.crm_values) for v, entity_id in writers]
         errors = write_records(self.session, self.p.entity_type, writes, changed_by=self.p.origin)
         refused: dict[str, ValidationError] = {}
@@ -95,6 +98,8 @@ class PageWriter:
                 refused[verdict.erp_key] = error
             elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
                 raise error
+        if not refused:
+            return list(verdicts)
         return [_skipped(v, str(refused[v.erp_key])) if v.erp_key in refused else v for v in verdicts]
 
     def _canonical(self, verdicts: Sequence[Verdict]) -> dict[str, dict[str, m.Value]]:
@@ -130,38 +135,41 @@ class PageWriter:
                 runs.add_event(self.session, self.run_id, runs.EventRecord(link, decisions))
 
     def _create(self, verdicts: Sequence[Verdict]) -> tuple[list[Verdict], range]:
-        fields = CRM_FIELDS[self.p.entity_type]
+        attr_of = {key: field.attr for key, field in CRM_FIELDS[self.p.entity_type].items()}
+        attrs = [{attr_of[key]: value for key, value in v.crm_values.items()} for v in verdicts]
+        for verdict, row in zip(verdicts, attrs, strict=True):
+            if verdict.company_id is not None:
+                row["company_id"] = verdict.company_id
         rows: list[dict[str, Any]] = []
         kept: list[Verdict] = []
         skipped: list[Verdict] = []
-        for verdict in verdicts:
-            attrs = {fields[key].attr: value for key, value in verdict.crm_values.items()}
-            if verdict.company_id is not None:
-                attrs["company_id"] = verdict.company_id
-            try:
-                rows.append(clean_attrs(self.session, self.p.entity_type, attrs))
+        for verdict, cleaned in zip(verdicts, clean_many(self.session, self.p.entity_type, attrs), strict=True):
+            if isinstance(cleaned, InvalidFieldError):
+                skipped.append(_skipped(verdict, str(cleaned)))
+            else:
+                rows.append(cleaned)
                 kept.append(verdict)
-            except InvalidFieldError as error:
-                skipped.append(_skipped(verdict, str(error)))
         done = create_entities_bulk(self.session, self.p.entity_type, rows, changed_by=self.p.origin)
         created = [v.created_as(entity_id) for v, entity_id in zip(kept, done.ids, strict=True)]
         return created + skipped, done.change_seqs
 
     def _items(self, verdicts: Sequence[Verdict]) -> None:
-        entity_type, job_id = self.p.entity_type.value, self.job_id
+        entity_type = self.p.entity_type.value
         rows = [
-            {
-                "job_id": job_id,
-                "erp_key": v.erp_key,
-                "action": ACTION_OF_VERB[v.verb],
-                "entity_type": entity_type if v.entity_id is not None else None,
-                "entity_id": v.entity_id,
-                "reason": v.why.text if v.why else None,
-                "reason_detail": v.why.detail if v.why else None,
-            }
+            (
+                v.erp_key,
+                ACTION_OF_VERB[v.verb],
+                entity_type if v.entity_id is not None else None,
+                v.entity_id,
+                v.why.text if v.why else None,
+                v.why.detail if v.why else None,
+            )
             for v in verdicts
         ]
-        insert_rows(self.session, _core_table(ImportItem), rows)
+        insert_values(self.session, _core_table(ImportItem), _ITEM_COLUMNS, rows, {"job_id": self.job_id})
+
+
+_ITEM_COLUMNS = ("erp_key", "action", "entity_type", "entity_id", "reason", "reason_detail")
 
 
 def _core_table(orm_class: type[Base]) -> Table:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 from erpsync.crm.fields import CRM_FIELDS, CrmField
 from erpsync.protocol.models import FieldMeta, FieldType, Value
@@ -32,6 +33,17 @@ from erpsync.sync.merge import Side, is_blank, normalize
 class Translation:
     values: dict[str, Value]
     problems: tuple[Problem, ...]
+
+
+class Crossing(NamedTuple):
+    """An ERP actor's values on their way to the CRM (``Translator.erp_crossing``)."""
+
+    canonical: dict[str, Value]
+    """Keyed by ERP field: the values that can cross."""
+    agreed: dict[str, Value]
+    """Those of ``canonical`` whose rows write the CRM."""
+    crm: dict[str, Value]
+    """``agreed`` as CRM values, keyed by CRM field."""
 
 
 class _UntranslatableError(Exception):
@@ -236,6 +248,20 @@ class Translator:
     def _crm_steps(self) -> tuple[tuple[str, str, Step], ...]:
         return tuple((p.meta.key, p.crm_key, _crm_step(p)) for p in self.pairings if p.writes_crm)
 
+    @cached_property
+    def _import_steps(self) -> tuple[tuple[str, Step, str | None, Step | None], ...]:
+        return tuple(
+            (p.meta.key, _erp_step(p), p.crm_key, _crm_step(p))
+            if p.writes_crm
+            else (p.meta.key, _erp_step(p), None, None)
+            for p in self.pairings
+        )
+
+    @cached_property
+    def written_crm_keys(self) -> frozenset[str]:
+        """The CRM fields the mapping writes: the keys ``erp_crossing`` and ``canonical_to_crm`` may give."""
+        return frozenset(crm_key for _, crm_key, _ in self._crm_steps)
+
     @classmethod
     def of(
         cls, mapping: ActorTypeMapping, erp_fields: Sequence[FieldMeta], list_mappings: Mapping[str, ListMapping]
@@ -268,6 +294,25 @@ class Translator:
         pairings = [p for p in self.pairings if p.writes_crm]
         canonical = _translate(values, pairings, lambda p: p.meta.key, _from_erp)
         return Translation(self.canonical_to_crm(canonical.values), canonical.problems)
+
+    def erp_crossing(self, values: Mapping[str, Value]) -> Crossing:
+        """What ``erp_canonical`` (its values; a value that cannot cross left out) and then ``canonical_to_crm`` give,
+        in one pass over the fields (an import translates every record of a page): the canonical values, those of
+        them whose rows write the CRM, and those as CRM values."""
+        canonical: dict[str, Value] = {}
+        agreed: dict[str, Value] = {}
+        crm: dict[str, Value] = {}
+        for key, step, crm_key, to_crm in self._import_steps:
+            if key in values:
+                try:
+                    value = step(values[key])
+                except _UntranslatableError:
+                    continue
+                canonical[key] = value
+                if to_crm is not None:
+                    agreed[key] = value
+                    crm[crm_key or ""] = to_crm(value)
+        return Crossing(canonical, agreed, crm)
 
     def canonical_to_crm(self, canonical: Mapping[str, Value]) -> dict[str, Value]:
         """Values ``erp_canonical`` gave (checked already, so not again) as CRM values, keyed by CRM field, for rows
