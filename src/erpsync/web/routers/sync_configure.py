@@ -117,6 +117,7 @@ def _mapping_context(session: Session, connection: ErpConnection, mapping: Actor
         "erp_deletes": list(ErpDeletePolicy),
         "crm_deletes": list(CrmDeletePolicy),
         "delete_preview": deletes.preview(session, connection.id, mapping.actor_type, ErpDeletePolicy.DELETE),
+        "deactivate_preview": deletes.preview(session, connection.id, mapping.actor_type, ErpDeletePolicy.DEACTIVATE),
     }
 
 
