@@ -152,10 +152,14 @@ def test_a_record_reactivated_by_a_person_stays_active_while_its_link_stays_brok
     world.cycle()
     assert world.crm_values(company_id)["ACTIVE"] is False
     world.crm_update(company_id, ACTIVE=True)
+    with world.database.session() as session:  # the ERP reporting the deletion again, or a resync
+        link = session.get(ErpLink, link_id)
+        assert link is not None
+        links.mark_broken(link, "the ERP actor was deleted or is missing")
     world.cycle()
     world.cycle()
     assert world.crm_values(company_id)["ACTIVE"] is True  # the person has the last word
-    assert world.get_link(link_id).state == "broken"
+    assert (world.get_link(link_id).state, world.get_link(link_id).error_cause) == ("broken", "deleted_in_erp")
     with world.database.read_session() as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "crm_record_deactivated_after_erp_delete")

@@ -264,6 +264,8 @@ def _record_error(link: ErpLink, reason: ErrorCode, message: str, now: datetime)
 
 
 def mark_broken(link: ErpLink, message: str, *, now: datetime | None = None) -> None:
+    if link.state == LinkState.BROKEN.value and link.error_cause == DEACTIVATED_CAUSE:
+        return  # its record was deactivated once already; marking it again would deactivate it again
     _record_error(link, ErrorCode.NOT_FOUND, message, now or utcnow())
     link.state = LinkState.BROKEN.value
     link.next_attempt_at = None
@@ -282,8 +284,10 @@ def mark_merged_away(link: ErpLink, message: str, *, now: datetime) -> None:
 
 def mark_deactivated(link: ErpLink, *, now: datetime) -> None:
     """A broken link whose CRM record the ``deactivate`` policy deactivated: cause ``DEACTIVATED_CAUSE``."""
-    mark_broken(link, "deleted in ERP: the CRM record was deactivated", now=now)
+    _record_error(link, ErrorCode.NOT_FOUND, "deleted in ERP: the CRM record was deactivated", now)
     link.error_cause = DEACTIVATED_CAUSE
+    link.state = LinkState.BROKEN.value
+    link.next_attempt_at = None
 
 
 def mark_outside(link: ErpLink, reason: str) -> None:
