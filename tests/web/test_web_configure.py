@@ -67,7 +67,7 @@ def test_mappings_offer_compatible_crm_fields_and_directions_only_with_one(admin
     assert "Sync ERP Customer to CRM company" in page
     country = _row(page, "country")
     assert re.findall(r'<option value="([A-Z0-9_]+)"', country) == ["COUNTRY", "BUSINESS", "CATEGORY"]
-    assert re.findall(r'<option value="([A-Z0-9_]+)"', _row(page, "blocked")) == []  # a checkbox pairs with nothing
+    assert re.findall(r'<option value="([A-Z0-9_]+)"', _row(page, "blocked")) == ["ACTIVE"]  # checkbox: active flag
     employees = _row(page, "employees")  # auto-mapping found no CRM field: every direction disabled
     assert len(re.findall(r'name="direction.employees" value="\w+"[^>]*disabled', employees)) == 4
     number = _row(page, "number")  # read-only in the ERP: never towards it
