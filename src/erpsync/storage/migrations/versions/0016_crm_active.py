@@ -18,12 +18,12 @@ _TABLES = ("companies", "persons", "projects")
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN, never a batch table copy: SQLite's copy would drop the tables' AUTOINCREMENT, and ids
+    # would then be reused after a delete (a tombstone names one entity for good).
     for table in _TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
+        op.add_column(table, sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
     for table in _TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("active")
+        op.drop_column(table, "active")  # SQLite 3.35+ drops a column in place
