@@ -97,19 +97,21 @@ def test_a_new_connection_is_auto_mapped_by_key_with_no_direction_and_switched_o
     assert mapping["active"] is False
     assert mapping["entity"] == "company"
     rows = _rows(mapping)
-    assert {key: rows[key]["crm_field"] for key in ("name", "org_number", "vat_number", "country", "blocked")} == {
+    keys = ("name", "org_number", "vat_number", "country", "blocked", "active")
+    assert {key: rows[key]["crm_field"] for key in keys} == {
         "name": "NAME",
         "org_number": "NUMBER1",
         "vat_number": "VATNO",
         "country": "COUNTRY",
         "blocked": None,
+        "active": "ACTIVE",  # the CRM's active flag, paired by key
     }
     assert {row["direction"] for row in mapping["fields"]} == {"none"}
     assert rows["name"]["label"] == "Name"
     assert rows["name"]["type"] == "text"
     assert "DEPARTMENT" in rows["name"]["compatible_crm_fields"]
     assert rows["country"]["compatible_crm_fields"] == ["COUNTRY", "BUSINESS", "CATEGORY"]
-    assert rows["blocked"]["compatible_crm_fields"] == []
+    assert rows["blocked"]["compatible_crm_fields"] == ["ACTIVE"]  # a checkbox pairs with the active flag only
     assert rows["number"]["read_only"] is True
     assert not any(row["missing_in_erp"] for row in mapping["fields"])
     person = _rows(setup.get("/mappings/person"))
@@ -178,10 +180,9 @@ def test_delete_policies_are_saved_with_the_mapping_refused_with_reasons_and_pre
     before = setup.get("/mappings/project")
     refused = setup.put("/mappings/project", {"erp_delete": "deactivate", "crm_delete": "deactivate_in_erp"})
     assert refused.status_code == 422
-    assert sorted(_messages(refused)) == [
+    assert sorted(_messages(refused)) == [  # every CRM entity has its active flag: ``deactivate`` is no problem
         "project / crm_delete / the connector offers no writable 'active' checkbox for a project, so the ERP actor "
         "cannot be deactivated: choose unlink",
-        "project / erp_delete / a CRM project has no active flag, so it cannot be deactivated: choose keep or delete",
     ]
     assert setup.get("/mappings/project") == before
     assert setup.admin.get(setup.base + "/mappings/customer/delete-preview?erp_delete=drop").status_code == 422

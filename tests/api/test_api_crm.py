@@ -83,3 +83,27 @@ def test_lists_are_read_by_users_and_edited_by_admins(hub: Hub, admin: httpx.Cli
     assert user.get("/lists/colours").status_code == 404
     assert admin.post("/lists/country", json={"label": ""}).status_code == 422
     assert admin.patch(f"/lists/country/{item['id']}", json={"label": "x"}).status_code == 404
+
+
+def test_records_are_active_until_deactivated_and_searches_leave_inactive_ones_out_unless_asked(
+    user: httpx.Client,
+) -> None:
+    acme = user.post("/companies", json={"name": "Acme"}).json()
+    assert acme["active"] is True
+    old = user.post("/companies", json={"name": "Acme Old", "active": False}).json()
+    assert old["active"] is False
+    assert [c["name"] for c in user.get("/companies", params={"q": "acme"}).json()["items"]] == ["Acme"]
+    every = user.get("/companies", params={"q": "acme", "include_inactive": True}).json()
+    assert ([c["name"] for c in every["items"]], every["total"]) == (["Acme", "Acme Old"], 2)
+    assert user.get("/companies").json()["total"] == 1
+    refused = user.patch(f"/companies/{acme['id']}", json={"active": None})
+    assert (refused.status_code, refused.json()["detail"][0]["loc"]) == (422, ["body", "active"])
+    assert user.patch(f"/companies/{acme['id']}", json={"active": "maybe"}).status_code == 422
+    assert user.get(f"/companies/{acme['id']}").json() == acme  # nothing changed
+    changed = user.patch(f"/companies/{old['id']}", json={"active": True}).json()
+    assert (changed["active"], changed["change_seq"] > old["change_seq"]) == (True, True)
+    for segment, body in (("persons", {"first_name": "Ann"}), ("projects", {"name": "Roof"})):
+        record = user.post(f"/{segment}", json={**body, "active": False}).json()
+        assert record["active"] is False
+        assert user.get(f"/{segment}").json()["total"] == 0
+        assert [r["id"] for r in user.get(f"/{segment}?include_inactive=true").json()["items"]] == [record["id"]]

@@ -166,7 +166,9 @@ def test_delete_policies_are_set_shown_refused_and_previewed(main_connection: st
     assert (saved["erp_delete"], saved["crm_delete"]) == ("delete", "deactivate_in_erp")
     code, output = run_cli("mappings", "show", "Main", "customer")
     assert "ERP deletion: delete; CRM deletion: deactivate_in_erp" in output
-    refused = {"erp_delete": "deactivate"}
+    refused = {"crm_delete": "deactivate_in_erp"}
     code, output = run_cli("mappings", "set", "Main", "project", stdin=json.dumps(refused))
     assert code == 1
-    assert "project.erp_delete: a CRM project has no active flag, so it cannot be deactivated" in output
+    assert "project.crm_delete: the connector offers no writable 'active' checkbox for a project" in output
+    deactivate = run_json("mappings", "set", "Main", "project", stdin=json.dumps({"erp_delete": "deactivate"}))
+    assert deactivate["erp_delete"] == "deactivate"

@@ -190,3 +190,24 @@ def test_the_operations_migration_gives_failing_links_their_cause_and_goes_back(
         assert connection.execute(text("SELECT count(*) FROM erp_links")).scalar() == 2
     upgrade(database.engine)
     database.dispose()
+
+
+def test_the_active_flag_migration_makes_every_record_active_keeps_autoincrement_and_goes_back(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'erpsync.sqlite'}")
+    upgrade(database.engine, "0016_auto_create")
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO companies (name, change_seq, changed_by, updated_at)"
+                " VALUES ('Acme', 1, 'system', '2024-05-01 12:00:00.000000')"
+            )
+        )
+    upgrade(database.engine)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("SELECT active FROM companies")).scalars().all() == [1]
+        for table in ("companies", "persons", "projects"):
+            sql = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :t"), {"t": table}).scalar()
+            assert "AUTOINCREMENT" in str(sql), table  # ids are never reused
+    command.downgrade(alembic_config(database.engine), "0016_auto_create")
+    assert "active" not in {c["name"] for c in inspect(database.engine).get_columns("companies")}
+    database.dispose()

@@ -133,3 +133,25 @@ def test_a_conflict_the_sides_settle_themselves_closes(world: World) -> None:
         [row] = session.scalars(select(SyncConflict)).all()
     assert (row.resolution, row.resolved_by) == ("same", "sync")
     assert world.erp_values(erp_key)["email"] == "erp@acme.example"
+
+
+def test_many_conflicts_are_resolved_at_once_and_each_chosen_value_reaches_both_sides(world: World) -> None:
+    pairs = []
+    for name in ("Acme", "Globex"):
+        company_id, erp_key, _ = world.linked_pair(name=name, email=f"a@{name}.example")
+        world.erp_update(erp_key, email=f"erp@{name}.example")
+        world.crm_update(company_id, EMAIL=f"crm@{name}.example")
+        pairs.append((company_id, erp_key, name))
+    [summary] = world.cycle()
+    assert summary.counts.conflicts == 2
+    admin = _user(world, "admin", admin=True)
+    with world.database.sessions() as session:
+        waiting = conflicts.inbox(session, admin)
+        assert len(waiting) == 2
+        results = operations.resolve_conflicts(session, world.engine, [row.id for row in waiting], Side.CRM, user=admin)
+    assert [result.errors for result in results] == [[], []]
+    for company_id, erp_key, name in pairs:
+        assert world.crm_values(company_id)["EMAIL"] == f"crm@{name}.example"
+        assert world.erp_values(erp_key)["email"] == f"crm@{name}.example"
+    with world.database.read_session() as session:
+        assert conflicts.inbox(session, admin) == []

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from erpsync.crm.changes import changes_since
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import delete_entity, read_records
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType
 from erpsync.storage.tables import AuditEntry, ErpConnection, ErpLink
-from erpsync.sync import configuration, deletes
+from erpsync.sync import configuration, deletes, links, problems
 from erpsync.sync.mapping import ActorTypeMapping, CrmDeletePolicy, ErpDeletePolicy
 from erpsync.testing.sample import COMPANY
 from support.sync_world import CUSTOMER, World, customer_mapping
@@ -110,6 +111,62 @@ def test_switching_delete_on_deletes_the_crm_records_of_links_broken_before(worl
     assert not _exists(world, company_id)
 
 
+def test_under_deactivate_an_erp_delete_deactivates_the_crm_record_once_audited_in_the_feed_link_broken(
+    world: World,
+) -> None:
+    _policies(world, erp_delete=ErpDeletePolicy.DEACTIVATE)
+    company_id, erp_key, link_id = world.linked_pair(email="a@acme.example")
+    other_id, _, other_link = world.linked_pair(name="Stays")
+    world.sample.erp.delete_actor(COMPANY, CUSTOMER, erp_key)
+    seq = world.crm_seq()
+    [summary] = world.cycle()
+    assert summary.status == "ok"
+    assert world.crm_values(company_id)["ACTIVE"] is False
+    assert world.crm_values(company_id)["EMAIL"] == "a@acme.example"  # kept, only deactivated
+    assert world.crm_values(other_id)["ACTIVE"] is True
+    assert world.get_link(other_link).state == "ok"
+    link = world.get_link(link_id)
+    assert (link.state, link.error_cause) == ("broken", links.DEACTIVATED_CAUSE)
+    assert link.last_error == "deleted in ERP: the CRM record was deactivated"
+    with world.database.read_session() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "crm_record_deactivated_after_erp_delete")
+        )
+        assert (entry.target_type, entry.target_id, entry.detail_json["erp_key"]) == (
+            "company",
+            str(company_id),
+            erp_key,
+        )
+        feed = changes_since(session, EntityType.COMPANY, seq)  # what every other connection reads
+        [broken] = problems.broken_links(session, world.connection_id, user=None)
+    assert [(c.entity_id, c.changed_by, c.deleted) for c in feed] == [
+        (company_id, f"sync:{world.connection_id}", False)
+    ]
+    assert (broken.link_id, broken.cause) == (link_id, "deleted_in_erp")
+
+
+def test_a_record_reactivated_by_a_person_stays_active_while_its_link_stays_broken(world: World) -> None:
+    _policies(world, erp_delete=ErpDeletePolicy.DEACTIVATE)
+    company_id, erp_key, link_id = world.linked_pair()
+    world.sample.erp.delete_actor(COMPANY, CUSTOMER, erp_key)
+    world.cycle()
+    assert world.crm_values(company_id)["ACTIVE"] is False
+    world.crm_update(company_id, ACTIVE=True)
+    with world.database.session() as session:  # the ERP reporting the deletion again, or a resync
+        link = session.get(ErpLink, link_id)
+        assert link is not None
+        links.mark_broken(link, "the ERP actor was deleted or is missing")
+    world.cycle()
+    world.cycle()
+    assert world.crm_values(company_id)["ACTIVE"] is True  # the person has the last word
+    assert (world.get_link(link_id).state, world.get_link(link_id).error_cause) == ("broken", "deleted_in_erp")
+    with world.database.read_session() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "crm_record_deactivated_after_erp_delete")
+        ).all()
+    assert len(entries) == 1
+
+
 # --- CRM deletion -----------------------------------------------------------------------------------------------------
 
 
@@ -151,11 +208,11 @@ def test_the_policies_are_stored_with_the_mapping_and_kept_by_a_save_that_sets_t
     assert (_stored(world, CUSTOMER).erp_delete, _stored(world, CUSTOMER).crm_delete) == ("keep", "unlink")
 
 
-def test_deactivate_is_refused_for_the_crm_has_no_active_flag_and_nothing_is_saved(world: World) -> None:
-    before = _stored(world, CUSTOMER)
-    with pytest.raises(ValidationError, match="a CRM company has no active flag"):
-        _save(world, _customer(erp_delete=ErpDeletePolicy.DEACTIVATE))
-    assert _stored(world, CUSTOMER) == before
+def test_deactivate_is_saved_for_every_crm_entity_has_an_active_flag(world: World) -> None:
+    _save(world, _customer(erp_delete=ErpDeletePolicy.DEACTIVATE))
+    assert _stored(world, CUSTOMER).erp_delete is ErpDeletePolicy.DEACTIVATE
+    _save(world, ActorTypeMapping(actor_type=ActorType.PROJECT, erp_delete=ErpDeletePolicy.DEACTIVATE))
+    assert _stored(world, ActorType.PROJECT).erp_delete is ErpDeletePolicy.DEACTIVATE
 
 
 def test_deactivate_in_erp_is_refused_where_the_connector_offers_no_active_field(world: World) -> None:
@@ -177,10 +234,30 @@ def test_the_preview_counts_todays_broken_links_and_writes_nothing(world: World)
     with world.database.read_session() as session:
         keep = deletes.preview(session, world.connection_id, CUSTOMER, ErpDeletePolicy.KEEP)
         delete = deletes.preview(session, world.connection_id, CUSTOMER, ErpDeletePolicy.DELETE)
+        deactivate = deletes.preview(session, world.connection_id, CUSTOMER, ErpDeletePolicy.DEACTIVATE)
     assert keep == deletes.DeletePreview(broken=2, deleted=0, deactivated=0)
     assert delete == deletes.DeletePreview(broken=2, deleted=2, deactivated=0)
+    assert deactivate == deletes.DeletePreview(broken=2, deleted=0, deactivated=2)
     assert world.crm_seq() == seq
     assert all(_exists(world, company_id) for company_id, _, _ in pairs)
     _policies(world, erp_delete=ErpDeletePolicy.DELETE)
     world.cycle()
     assert [_exists(world, company_id) for company_id, _, _ in pairs] == [False, False, True]
+
+
+def test_the_deactivate_preview_counts_only_the_active_records_not_deactivated_before(world: World) -> None:
+    pairs = [world.linked_pair(name=f"Acme {n}") for n in range(3)]
+    for _, erp_key, _ in pairs:
+        world.sample.erp.delete_actor(COMPANY, CUSTOMER, erp_key)
+    world.crm_update(pairs[2][0], ACTIVE=False)  # inactive already: nothing to do
+    world.cycle()
+
+    def preview() -> deletes.DeletePreview:
+        with world.database.read_session() as session:
+            return deletes.preview(session, world.connection_id, CUSTOMER, ErpDeletePolicy.DEACTIVATE)
+
+    assert preview() == deletes.DeletePreview(broken=3, deleted=0, deactivated=2)
+    _policies(world, erp_delete=ErpDeletePolicy.DEACTIVATE)
+    world.cycle()
+    assert preview() == deletes.DeletePreview(broken=3, deleted=0, deactivated=0)
+    assert [world.crm_values(company_id)["ACTIVE"] for company_id, _, _ in pairs] == [False, False, False]

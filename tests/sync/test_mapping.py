@@ -79,7 +79,9 @@ def test_compatible_crm_fields_follow_the_type_table() -> None:
     assert [f.key for f in compatible_crm_fields(meta("d", FieldType.DATETIME), EntityType.PERSON)] == ["BIRTHDATE"]
     lists = compatible_crm_fields(meta("l", FieldType.LIST), EntityType.COMPANY)
     assert [f.key for f in lists] == ["COUNTRY", "BUSINESS", "CATEGORY"]
-    for nothing in (FieldType.CHECKBOX, FieldType.PASSWORD, FieldType.LABEL):
+    checkbox = compatible_crm_fields(meta("c", FieldType.CHECKBOX), EntityType.COMPANY)
+    assert [f.key for f in checkbox] == ["ACTIVE"]  # a checkbox pairs with the CRM's active flag
+    for nothing in (FieldType.PASSWORD, FieldType.LABEL):
         assert compatible_crm_fields(meta("n", nothing), EntityType.COMPANY) == []
 
 
@@ -355,6 +357,13 @@ def test_canonical_to_crm_gives_what_erp_to_crm_gives_for_canonical_values() -> 
         "COUNTRY": 1,
         "EMAIL": None,
     }
+
+
+def test_auto_map_pairs_an_active_checkbox_with_the_active_flag_of_every_entity() -> None:
+    for entity in EntityType:
+        rows = {r.erp_field: r.crm_field for r in auto_map([meta("Active", FieldType.CHECKBOX)], entity)}
+        assert rows == {"Active": "ACTIVE"}
+    assert auto_map([meta("active", FieldType.TEXT)], EntityType.COMPANY)[0].crm_field is None  # text is no flag
 
 
 def test_auto_map_pairs_the_delivery_address_with_the_street_address() -> None:

@@ -3,6 +3,7 @@ sync priority, activation refused with every reason then accepted, and the engin
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -68,7 +69,7 @@ def test_mappings_offer_compatible_crm_fields_and_directions_only_with_one(admin
     assert "Sync ERP Customer to CRM company" in page
     country = _row(page, "country")
     assert re.findall(r'<option value="([A-Z0-9_]+)"', country) == ["COUNTRY", "BUSINESS", "CATEGORY"]
-    assert re.findall(r'<option value="([A-Z0-9_]+)"', _row(page, "blocked")) == []  # a checkbox pairs with nothing
+    assert re.findall(r'<option value="([A-Z0-9_]+)"', _row(page, "blocked")) == ["ACTIVE"]  # checkbox: active flag
     employees = _row(page, "employees")  # auto-mapping found no CRM field: every direction disabled
     assert len(re.findall(r'name="direction.employees" value="\w+"[^>]*disabled', employees)) == 4
     number = _row(page, "number")  # read-only in the ERP: never towards it
@@ -294,10 +295,16 @@ def test_delete_policies_are_chosen_on_the_mapping_screen_with_the_preview_and_r
     page = admin.get(url).text
     assert re.search(r'<option value="deactivate_in_erp" selected>', page)
     admin.post("/language", {"language": "da", "next": TAB})
-    refused = admin.post(url, mapping_form(False, CUSTOMER_ROWS) | {"erp_delete": "deactivate"})
+    deactivate = admin.post(url, mapping_form(False, CUSTOMER_ROWS) | {"erp_delete": "deactivate"})
+    assert deactivate.status_code == 303  # every CRM entity has its active flag
+    page = admin.get(url).text
+    assert re.search(r'<option value="deactivate" selected>', page)
+    assert 'Med "Deaktiver CRM-posten" ville næste synkronisering deaktivere 0 CRM-poster.' in html.unescape(page)
+    project = f"{TAB}/connections/{connection_id}/mappings?actor_type=project"
+    refused = admin.post(project, mapping_form(False, {}) | {"crm_delete": "deactivate_in_erp"})
     assert refused.status_code == 422
     assert "Sletninger" in refused.text
-    assert "customer.erp_delete: en CRM-post (company) har intet aktiv-flag" in refused.text
+    assert "connectoren tilbyder intet skrivbart" in html.unescape(refused.text)
 
 
 def _broken_customer_links(site: Site, connection_id: int, count: int) -> None:

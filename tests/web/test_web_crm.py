@@ -98,3 +98,27 @@ def test_an_unknown_record_is_a_404_page(carla: Browser) -> None:
     missing = carla.get("/persons/4242")
     assert missing.status_code == 404
     assert "does not exist" in missing.text
+
+
+def test_the_active_flag_is_edited_marked_and_left_out_of_the_list_unless_shown(carla: Browser, site: Site) -> None:
+    form = carla.get("/companies/new").text
+    assert 'name="active" type="checkbox" checked' in form  # a new record starts active
+    company_id = _created_id(
+        carla.post("/companies/new", {"name": "Acme", "active": "on", "active.shown": "1"}).headers["location"]
+    )
+    assert 'data-active="true">Yes</dd>' in carla.get(f"/companies/{company_id}").text
+    unticked = carla.post(f"/companies/{company_id}/edit", {"name": "Acme", "active.shown": "1"})  # unticked: nothing
+    assert unticked.status_code == 303
+    view = carla.get(f"/companies/{company_id}").text
+    assert 'data-active="false">No</dd>' in view
+    assert "data-inactive>Inactive</span>" in view
+    assert 'name="active" type="checkbox">' in carla.get(f"/companies/{company_id}/edit").text
+    assert "Acme" not in carla.get("/companies?q=acme").text.split("</form>", 1)[1]
+    shown = carla.get("/companies?q=acme&inactive=1").text
+    assert "data-inactive>Inactive</span>" in shown
+    assert "checked data-show-inactive" in shown
+    carla.post(f"/companies/{company_id}/edit", {"name": "Acme"})  # a form without the box leaves the flag alone
+    assert 'data-active="false">No</dd>' in carla.get(f"/companies/{company_id}").text
+    danish = carla.get(f"/companies/{company_id}", headers={"Accept-Language": "da"}).text
+    assert 'data-active="false">Nej</dd>' in danish
+    assert "data-inactive>Inaktiv</span>" in danish

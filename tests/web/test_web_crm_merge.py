@@ -53,6 +53,17 @@ def test_merge_two_companies_in_english(carla: Browser, site: Site) -> None:
     assert carla.get(f"/companies/{other}").status_code == 404
 
 
+def test_an_inactive_duplicate_is_offered_for_merging_and_its_flag_shown_as_yes_or_no(carla: Browser) -> None:
+    acme = _new(carla, "companies", name="Acme")
+    old = _new(carla, "companies", name="Acme Old")
+    carla.post(f"/companies/{old}/edit", {"name": "Acme Old", "active.shown": "1"})  # unticked: inactive
+    found = carla.get(f"/companies/{acme}/merge", params={"q": "acme"}).text
+    assert f"?other_id={old}" in found
+    dialog = carla.get(f"/companies/{acme}/merge", params={"other_id": old}).text
+    assert re.search(r'name="value.active" value="this" checked> Yes</label>', dialog)
+    assert re.search(r'name="value.active" value="other"> No</label>', dialog)
+
+
 def test_merge_persons_in_danish_keeping_the_other_record(carla: Browser, site: Site) -> None:
     carla.post("/language", {"language": "da", "next": "/persons"})
     ann = _new(carla, "persons", first_name="Ann", email="ann@x.test")

@@ -160,3 +160,19 @@ def test_purge_asks_first_and_only_a_deleted_connection(site: Site, sample: Runn
         assert session.scalars(select(ErpLink)).all() == []
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "purge")).one()
     assert entry.detail_json == {"name": "Doomed", "links": 3}
+
+
+def test_a_link_whose_crm_record_was_deactivated_is_listed_as_deleted_in_erp_with_its_fixes(
+    site: Site, sample: RunningSample
+) -> None:
+    admin = _admin(site)
+    connection_id = add_connection(admin, sample)
+    [link_id] = _failing(site, connection_id, 0, "", broken=1)
+    with site.database.session() as session:
+        links.mark_deactivated(session.get_one(ErpLink, link_id), now=utcnow())
+    health = f"{TAB}/connections/{connection_id}/health"
+    page = admin.get(health).text
+    assert "data-deleted-in-erp>Deleted in the ERP: the CRM record was deactivated.<" in page
+    assert "Link to another actor" in page
+    admin.post("/language", {"language": "da"})
+    assert "data-deleted-in-erp>Slettet i ERP: CRM-posten blev deaktiveret.<" in admin.get(health).text

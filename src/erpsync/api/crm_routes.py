@@ -1,7 +1,7 @@
 """What the company, person and project routers share: paging, and writes tagged with the calling user.
 
-Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``MAX_PAGE_SIZE``, ``page_of``, ``public``, ``create``,
-``update``, ``delete``, ``merge``.
+Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``IncludeInactive``, ``MAX_PAGE_SIZE``, ``page_of``,
+``public``, ``create``, ``update``, ``delete``, ``merge``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ MAX_PAGE_SIZE = 500
 PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 PageOffset = Annotated[int, Query(ge=0, description="items to skip")]
 NameQuery = Annotated[str | None, Query(max_length=255, description="only names containing this (any case)")]
+IncludeInactive = Annotated[bool, Query(description="also inactive records (left out by default)")]
 
 PublicT = TypeVar("PublicT", bound=BaseModel)
 
@@ -37,8 +38,11 @@ def page_of(
     q: str | None,
     limit: int,
     offset: int,
+    include_inactive: bool = False,
 ) -> Page[PublicT]:
-    entities, total = service.list_entities(session, entity_type, q=q, limit=limit, offset=offset)
+    entities, total = service.list_entities(
+        session, entity_type, q=q, limit=limit, offset=offset, include_inactive=include_inactive
+    )
     origins = OriginView(session, user)
     items = [_shown(schema, entity, origins) for entity in entities]
     return Page[PublicT](items=items, total=total, limit=limit, offset=offset)

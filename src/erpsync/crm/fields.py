@@ -16,6 +16,7 @@ class CrmFieldType(StrEnum):
     TEXT = "text"
     DATE = "date"  # ISO 8601 date string
     LIST = "list"  # a list item id of ``list_name``
+    CHECKBOX = "checkbox"  # true or false, never blank
 
 
 class CrmList(StrEnum):
@@ -42,6 +43,11 @@ def _list(key: str, attr: str, list_name: CrmList) -> CrmField:
     return CrmField(key, attr, CrmFieldType.LIST, list_name)
 
 
+ACTIVE = CrmField("ACTIVE", "active", CrmFieldType.CHECKBOX)
+"""Every entity's active flag (docs/concepts.md *Active and inactive records*): an inactive record stays, with its
+links, but searches leave it out unless asked; an ERP deletion under the ``deactivate`` policy clears it."""
+
+
 def _address(prefix: str, attr_prefix: str, *, with_county_state: bool = True) -> list[CrmField]:
     fields = [_text(f"{prefix}AD{i}", f"{attr_prefix}_address{i}") for i in (1, 2, 3)]
     fields += [_text(f"{prefix}ZIP", f"{attr_prefix}_zip", 32), _text(f"{prefix}CITY", f"{attr_prefix}_city")]
@@ -65,6 +71,7 @@ _COMPANY = [
     _list("COUNTRY", "country_id", CrmList.COUNTRY),
     _list("BUSINESS", "business_id", CrmList.BUSINESS),
     _list("CATEGORY", "category_id", CrmList.CATEGORY),
+    ACTIVE,
 ]
 
 _PERSON = [
@@ -83,6 +90,7 @@ _PERSON = [
     CrmField("BIRTHDATE", "birth_date", CrmFieldType.DATE),
     *_address("POSTAL", "postal", with_county_state=False),
     _list("POSTALCOUNTRY", "country_id", CrmList.COUNTRY),
+    ACTIVE,
 ]
 
 _PROJECT = [
@@ -92,6 +100,7 @@ _PROJECT = [
     _text("URL", "url", 1000),
     CrmField("ENDDATE", "end_date", CrmFieldType.DATE),
     _list("STATUS", "status_id", CrmList.PROJECT_STATUS),
+    ACTIVE,
 ]
 
 CRM_FIELDS: dict[EntityType, dict[str, CrmField]] = {

@@ -74,14 +74,17 @@ class CompanyFields(BaseModel):
 
 class CompanyCreate(CompanyFields, _Input):
     name: str = _name(_C)
+    active: bool = True
 
 
 class CompanyUpdate(CompanyFields, _Input):
     name: str | None = Field(default=None, min_length=1, max_length=CRM_FIELDS[_C]["NAME"].max_length)
+    active: bool | None = None  # left out: unchanged; null is refused
 
 
 class CompanyPublic(CompanyFields, _Output):
     name: str
+    active: bool
 
 
 class PersonFields(BaseModel):
@@ -108,15 +111,15 @@ class PersonFields(BaseModel):
 
 
 class PersonCreate(PersonFields, _Input):
-    pass
+    active: bool = True
 
 
 class PersonUpdate(PersonFields, _Input):
-    pass
+    active: bool | None = None  # left out: unchanged; null is refused
 
 
 class PersonPublic(PersonFields, _Output):
-    pass
+    active: bool
 
 
 class ProjectFields(BaseModel):
@@ -129,14 +132,17 @@ class ProjectFields(BaseModel):
 
 class ProjectCreate(ProjectFields, _Input):
     name: str = _name(_J)
+    active: bool = True
 
 
 class ProjectUpdate(ProjectFields, _Input):
     name: str | None = Field(default=None, min_length=1, max_length=CRM_FIELDS[_J]["NAME"].max_length)
+    active: bool | None = None  # left out: unchanged; null is refused
 
 
 class ProjectPublic(ProjectFields, _Output):
     name: str
+    active: bool
 
 
 ItemT = TypeVar("ItemT", bound=BaseModel)

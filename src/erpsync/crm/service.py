@@ -77,11 +77,20 @@ def _name_filter(entity_type: EntityType, q: str) -> ColumnElement[bool]:
 
 
 def list_entities(
-    session: Session, entity_type: EntityType, *, q: str | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    entity_type: EntityType,
+    *,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    include_inactive: bool = False,
 ) -> tuple[list[Entity], int]:
-    """A page of entities in id order, optionally those whose name contains ``q`` (any case); and the total."""
+    """A page of entities in id order, optionally those whose name contains ``q`` (any case); and the total. Inactive
+    records are left out unless ``include_inactive``."""
     table = ENTITY_TABLES[entity_type]
     query = select(table)
+    if not include_inactive:
+        query = query.where(table.active.is_(True))
     if q:
         query = query.where(_name_filter(entity_type, q))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

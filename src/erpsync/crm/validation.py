@@ -86,7 +86,15 @@ def _list_item(session: Session, item_id: int) -> ListItem | None:
     return item
 
 
+def _clean_checkbox(field: CrmField, value: Any) -> bool:
+    if not isinstance(value, bool):  # never blank: the column says yes or no
+        raise InvalidFieldError(field.attr, "must be true or false", key=field.key)
+    return value
+
+
 def _clean_value(session: Session, field: CrmField, value: Any) -> Any:
+    if field.type is CrmFieldType.CHECKBOX:
+        return _clean_checkbox(field, value)
     if value is None:
         return None
     if field.type is CrmFieldType.TEXT:

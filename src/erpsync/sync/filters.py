@@ -49,6 +49,7 @@ CRM_AS_ERP = {
     CrmFieldType.TEXT: FieldType.TEXT,
     CrmFieldType.DATE: FieldType.DATETIME,
     CrmFieldType.LIST: FieldType.LIST,
+    CrmFieldType.CHECKBOX: FieldType.CHECKBOX,
 }
 """The operators a CRM field takes are those of the ERP field type it pairs with."""
 _MULTI = (Operator.BETWEEN, Operator.ONE_OF, Operator.NOT_ONE_OF)

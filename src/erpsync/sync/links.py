@@ -32,6 +32,11 @@ RETRY_CAP = timedelta(hours=1)
 MERGED_CAUSE = "merged"
 """The cause of a link left behind by a CRM merge (the survivor kept its own link in the connection): broken, listed
 with the connection's problems, and kept when the merged-away record's tombstone is read, so it is never lost."""
+DEACTIVATED_CAUSE = "deleted_in_erp"
+"""The cause of a broken link whose ERP actor was deleted and whose CRM record the ``deactivate`` policy deactivated:
+it stays broken for a person to see, and the record is deactivated once only (a person may reactivate it)."""
+NAMED_CAUSES = frozenset({MERGED_CAUSE, DEACTIVATED_CAUSE})
+"""The causes a broken link is listed with (the others are an ERP actor that is gone)."""
 
 
 class LinkState(StrEnum):
@@ -256,6 +261,8 @@ def _record_error(link: ErpLink, reason: ErrorCode, message: str, now: datetime)
 
 
 def mark_broken(link: ErpLink, message: str, *, now: datetime | None = None) -> None:
+    if link.state == LinkState.BROKEN.value and link.error_cause == DEACTIVATED_CAUSE:
+        return  # its record was deactivated once already; marking it again would deactivate it again
     _record_error(link, ErrorCode.NOT_FOUND, message, now or utcnow())
     link.state = LinkState.BROKEN.value
     link.next_attempt_at = None
@@ -270,6 +277,14 @@ def mark_merged_away(link: ErpLink, message: str, *, now: datetime) -> None:
     link.failing_since = now
     link.last_error_at = now
     link.state = LinkState.BROKEN.value
+
+
+def mark_deactivated(link: ErpLink, *, now: datetime) -> None:
+    """A broken link whose CRM record the ``deactivate`` policy deactivated: cause ``DEACTIVATED_CAUSE``."""
+    _record_error(link, ErrorCode.NOT_FOUND, "deleted in ERP: the CRM record was deactivated", now)
+    link.error_cause = DEACTIVATED_CAUSE
+    link.state = LinkState.BROKEN.value
+    link.next_attempt_at = None
 
 
 def mark_outside(link: ErpLink, reason: str) -> None:

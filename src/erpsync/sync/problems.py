@@ -25,7 +25,7 @@ from erpsync.errors import ConflictError, ErrorCode, NotFoundError, normalise_me
 from erpsync.storage.tables import ErpLink, User, utcnow
 from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync.connection_visibility import get_connection
-from erpsync.sync.links import MERGED_CAUSE, LinkState
+from erpsync.sync.links import NAMED_CAUSES, LinkState
 
 GROUPS_SHOWN = 100
 EXAMPLES = 3
@@ -99,7 +99,8 @@ class BrokenLink(_View):
     last_error: str | None
     failing_since: dt.datetime | None
     cause: str | None = None
-    """``links.MERGED_CAUSE`` for a link a CRM merge left behind; None for an ERP actor that is gone."""
+    """``links.MERGED_CAUSE`` for a link a CRM merge left behind, ``links.DEACTIVATED_CAUSE`` for an ERP actor deleted
+    whose CRM record was deactivated; None for an ERP actor that is gone."""
 
 
 def _example(link: ErpLink) -> ExampleRecord:
@@ -181,7 +182,7 @@ def broken_links(session: Session, connection_id: int, *, user: User | None) -> 
             erp_key=link.erp_key,
             last_error=link.last_error,
             failing_since=link.failing_since,
-            cause=link.error_cause if link.error_cause == MERGED_CAUSE else None,
+            cause=link.error_cause if link.error_cause in NAMED_CAUSES else None,
         )
         for link in session.scalars(query)
     ]

@@ -42,19 +42,24 @@ _SCHEMAS: dict[EntityType, tuple[type[BaseModel], type[BaseModel]]] = {
     EntityType.PROJECT: (schemas.ProjectCreate, schemas.ProjectUpdate),
 }
 _LONG_TEXT = 1000  # longer text fields get a text area
+_CHECKED = ("on", "true", "True")  # a ticked checkbox posts "on"; an unticked one posts nothing
+SHOWN = ".shown"
+"""The suffix of the hidden marker a form posts beside each checkbox it shows."""
 _COMPANY_CHOICES = 1000  # a person's company picker lists at most this many companies
 
 
 @dataclass(frozen=True)
 class FormField:
     attr: str
-    widget: str  # text, email, url, textarea, date, list (a CRM list), company (a person's company)
+    widget: str  # text, email, url, textarea, date, list (a CRM list), company (a person's company), checkbox
     required: bool = False
     max_length: int | None = None
     list_name: CrmList | None = None
 
 
 def _widget(attr: str, kind: CrmFieldType, max_length: int) -> str:
+    if kind is CrmFieldType.CHECKBOX:
+        return "checkbox"
     if kind is CrmFieldType.DATE:
         return "date"
     if kind is CrmFieldType.LIST:
@@ -106,14 +111,21 @@ def _message(t: Translator, error: ErrorDetails) -> str:
 def attrs_from_form(
     t: Translator, entity_type: EntityType, form: Mapping[str, Any], *, creating: bool
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The attributes to write (blank fields clear their value) and the problems per field, in the UI's language."""
-    values = {field.attr: str(form.get(field.attr) or "").strip() or None for field in form_fields(entity_type)}
+    """The attributes to write (blank fields clear their value) and the problems per field, in the UI's language. A
+    checkbox counts only where the form showed it (its ``<attr>.shown`` marker: an unticked box posts nothing), so a
+    form without it leaves the value alone (a new record is active)."""
+    fields = form_fields(entity_type)
+    values: dict[str, Any] = {
+        field.attr: str(form.get(field.attr) or "").strip() or None for field in fields if field.widget != "checkbox"
+    }
+    shown = [field.attr for field in fields if field.widget == "checkbox" and f"{field.attr}{SHOWN}" in form]
+    values |= {attr: form.get(attr) in _CHECKED for attr in shown}
     schema = _SCHEMAS[entity_type][0 if creating else 1]
     try:
         checked = schema.model_validate(values)
     except SchemaError as exc:
         return {}, {str(error["loc"][0]): _message(t, error) for error in exc.errors()}
-    attrs: dict[str, Any] = checked.model_dump()
+    attrs: dict[str, Any] = checked.model_dump(include=set(values))
     return attrs, {}
 
 

@@ -36,10 +36,6 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "problem.paired_twice",
         ),
         (
-            r"a CRM (?P<entity>\w+) has no active flag, so it cannot be deactivated: choose keep or delete",
-            "problem.no_crm_active_flag",
-        ),
-        (
             r"the connector offers no writable 'active' checkbox for a (?P<actor>\w+), so the ERP actor cannot be "
             r"deactivated: choose unlink",
             "problem.no_erp_active_field",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -64,6 +65,7 @@ class CrmEntity(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     changed_by: Mapped[str] = mapped_column(String(64))  # "user:<id>", "sync:<connection id>", "system"
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Company(CrmEntity):

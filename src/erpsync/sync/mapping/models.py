@@ -42,7 +42,7 @@ class ErpDeletePolicy(StrEnum):
     """What a deletion in the ERP does to the linked CRM record (docs/concepts.md *Deletes*)."""
 
     KEEP = "keep"  # keep the CRM record, the link is broken and waits for a person
-    DEACTIVATE = "deactivate"  # keep the CRM record but deactivate it (refused: no CRM entity has an active flag)
+    DEACTIVATE = "deactivate"  # keep the CRM record but clear its active flag; the link stays broken for a person
     DELETE = "delete"  # delete the CRM record with its links
 
 
@@ -162,8 +162,10 @@ _COMPATIBLE: dict[FieldType, CrmFieldType] = {
     FieldType.DOUBLE: CrmFieldType.TEXT,
     FieldType.DATETIME: CrmFieldType.DATE,
     FieldType.LIST: CrmFieldType.LIST,
+    FieldType.CHECKBOX: CrmFieldType.CHECKBOX,
 }
-"""The CRM field type each ERP field type pairs with; checkbox, password and label fields pair with nothing."""
+"""The CRM field type each ERP field type pairs with (a checkbox with the CRM's active flag); password and label fields
+pair with nothing."""
 
 _ID_KEYS = frozenset({"id"})  # ERP keys the hub treats as the record's identity, never written
 

@@ -150,6 +150,7 @@ _FROM_CRM: dict[FieldType, Converter] = {
     FieldType.DOUBLE: lambda value, p: _crm_number(value, whole=False),
     FieldType.DATETIME: lambda value, p: _iso_date(value),
     FieldType.LIST: _crm_list,
+    FieldType.CHECKBOX: lambda value, p: _checkbox(value),
 }
 
 
@@ -182,6 +183,8 @@ def _to_crm(value: Value, pairing: _Pairing) -> Value:
         return None
     if pairing.meta.type is FieldType.LIST:
         return pairing.list_mapping().items.get(str(value))
+    if pairing.meta.type is FieldType.CHECKBOX:
+        return value
     return str(normalize(value))
 
 
@@ -225,6 +228,8 @@ def _erp_step(pairing: _Pairing) -> Step:
 
 def _crm_step(pairing: _Pairing) -> Step:
     """``_to_crm(value, pairing)`` worked out once per field."""
+    if pairing.meta.type is FieldType.CHECKBOX:
+        return lambda value: value
     if pairing.meta.type is not FieldType.LIST:
         return lambda value: None if value is None else str(normalize(value))
     if pairing.items is None:

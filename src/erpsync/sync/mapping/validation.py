@@ -15,7 +15,6 @@ from erpsync.sync.mapping.models import (
     ConnectionConfig,
     CrmDeletePolicy,
     CrmItemId,
-    ErpDeletePolicy,
     FieldDefault,
     FieldMapping,
     ListMapping,
@@ -38,14 +37,10 @@ def validate_mapping(mapping: ActorTypeMapping, *, erp_fields: Sequence[FieldMet
 
 
 def delete_policy_problems(mapping: ActorTypeMapping, metas: Mapping[str, FieldMeta]) -> list[Problem]:
-    """The delete policies a side cannot carry out: the CRM has no active flag on any entity type (a project's status
-    is a list whose items mean what each hub makes them mean), and an ERP actor is deactivated only through an
-    ``active`` checkbox the connector offers and lets the hub write."""
+    """The delete policies a side cannot carry out: an ERP actor is deactivated only through an ``active`` checkbox the
+    connector offers and lets the hub write. (Every CRM entity has its active flag, so every ERP deletion policy
+    holds.)"""
     problems = []
-    if mapping.erp_delete is ErpDeletePolicy.DEACTIVATE:
-        entity = ENTITY_FOR_ACTOR[mapping.actor_type].value
-        message = f"a CRM {entity} has no active flag, so it cannot be deactivated: choose keep or delete"
-        problems.append(Problem("erp_delete", message))
     active = metas.get(ERP_ACTIVE_FIELD)
     if mapping.crm_delete is CrmDeletePolicy.DEACTIVATE_IN_ERP and (
         active is None or active.type is not FieldType.CHECKBOX or is_read_only(active)

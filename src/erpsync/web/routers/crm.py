@@ -49,15 +49,23 @@ class _Screens:
             **extra,
         }
 
-    def list_page(self, request: Request, session: SessionDep, user: User, q: str, page: int) -> Response:
+    def list_page(
+        self, request: Request, session: SessionDep, user: User, q: str, page: int, *, inactive: bool
+    ) -> Response:
         entities, total = service.list_entities(
-            session, self.entity_type, q=q or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            session,
+            self.entity_type,
+            q=q or None,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+            include_inactive=inactive,
         )
         context = self.context(
             session,
             entities=entities,
             total=total,
             q=q,
+            inactive=inactive,
             page=page,
             pages=max(1, -(-total // PAGE_SIZE)),
             first=(page - 1) * PAGE_SIZE + 1,
@@ -138,8 +146,9 @@ def list_page(
     screens: ScreensDep,
     q: Annotated[str, Query(max_length=255)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
+    inactive: Annotated[bool, Query()] = False,
 ) -> Response:
-    return screens.list_page(request, session, user, q, page)
+    return screens.list_page(request, session, user, q, page, inactive=inactive)
 
 
 def new_page(request: Request, session: SessionDep, user: WebUser, screens: ScreensDep) -> Response:

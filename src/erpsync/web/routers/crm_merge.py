@@ -68,7 +68,9 @@ def merge_dialog(
         found = crm_merge.differences(session, entity_type, entity_id, other_id)
         context = _context(session, segment, entity, other=other, differences=found)
     else:
-        matches = service.list_entities(session, entity_type, q=q, limit=CANDIDATES + 1)[0] if q else []
+        # an inactive duplicate is a usual thing to merge away, so the candidates include inactive records
+        found_page = service.list_entities(session, entity_type, q=q, limit=CANDIDATES + 1, include_inactive=True)
+        matches = found_page[0] if q else []
         candidates = [match for match in matches if match.id != entity_id][:CANDIDATES]
         context = _context(session, segment, entity, q=q, candidates=candidates)
     return pages.render_dialog(request, "crm/merge.html", context, user=user)
