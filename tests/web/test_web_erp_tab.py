@@ -276,8 +276,11 @@ def test_saved_feedback_after_adding_a_connector_a_connection_and_toggling_activ
     assert "The connection is switched off" in tab.admin.get(switched.headers["location"]).text
     switched = tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {"active": "on"})
     assert switched.headers["location"] == f"{TAB}?saved=active"
-    added = add_connection(tab.admin, tab.sample, name="Second")
+    added = add_connection(tab.admin, tab.sample, name="Second")  # the redirects to ?saved=... are checked there
     assert added > tab.connection_id
+    assert 'role="status" data-toast>The ERP connection is saved.' in tab.admin.get(f"{TAB}?saved=connection").text
+    danish = tab.admin.get(f"{TAB}?saved=active", headers={"Accept-Language": "da"}).text
+    assert re.search(r'role="status" data-toast>[^<]*(aktiv|Aktiv)', danish)
 
 
 def test_a_persons_card_links_to_its_company(tab: Tab) -> None:

@@ -43,6 +43,11 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"deactivated: choose unlink",
             "problem.no_erp_active_field",
         ),
+        # sync connectors (erpsync.sync.connectors)
+        (
+            f"connector {_QUOTED.format('name')} is used by (?P<count>\\d+) connections?; delete (?:it|those) first",
+            "connector.in_use",
+        ),
         # ERP connections (erpsync.sync.connections)
         ("the connection needs a name", "connection.needs_name"),
         (f"an ERP connection named {_QUOTED.format('name')} exists already", "connection.name_taken"),
