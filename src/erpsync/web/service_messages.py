@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from erpsync.protocol import models as m
+from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.sync.connection_config import ConfigProblem
 from erpsync.sync.imports.reasons import CODES
 from erpsync.web.i18n import Translator
@@ -43,6 +44,9 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"deactivated: choose unlink",
             "problem.no_erp_active_field",
         ),
+        # a connector's bulkhead (erpsync.sync.bulkhead): also stored as a link's last error
+        (re.escape(NOT_ANSWERING), "erp.not_answering"),
+        (re.escape(BUSY), "erp.busy"),
         # sync connectors (erpsync.sync.connectors)
         (
             f"connector {_QUOTED.format('name')} is used by (?P<count>\\d+) connections?; delete (?:it|those) first",
