@@ -263,7 +263,6 @@ def test_a_person_searches_under_its_company_actor(tab: Tab) -> None:
     assert [hit["erp_key"] for hit in hits] == [mine]
 
 
-
 def test_person_hits_show_the_names_when_no_field_is_marked_show_in_search(tab: Tab) -> None:
     """Without *Show in search* a person hit carries the ERP's number and the fields paired with the CRM's first and
     last name, not the number alone."""
@@ -283,6 +282,7 @@ def test_person_hits_show_the_names_when_no_field_is_marked_show_in_search(tab: 
     values = {field["key"]: field["value"] for field in hit["fields"]}
     assert (values["first_name"], values["last_name"]) == ("Ann", "Berg")
     assert len(values) >= 3, "the number too"
+
 
 # --- compare and connect --------------------------------------------------------------------------------------------
 
