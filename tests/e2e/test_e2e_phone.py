@@ -1,9 +1,12 @@
-"""Every screen at a phone's width: each page a CRM user with the ERP licence or an administrator opens (dialogs opened
-as pages included) answers and does not scroll sideways at 390 px; a screenshot of each is left in test-artifacts/ at
-both widths."""
+"""Every screen at a phone's width, in English and in Danish: each page a CRM user with the ERP licence or an
+administrator opens (dialogs opened as pages included) answers, does not scroll sideways at 390 px and, in Danish,
+shows none of the known English UI words; a screenshot of each is left in test-artifacts/ at both widths."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from playwright.sync_api import Page
 from sqlalchemy import select
 
@@ -21,7 +24,7 @@ from erpsync.testing.documents import link_company
 from erpsync.testing.sample import COMPANY
 
 from .conftest import WIDTHS, Hub, screenshot
-from .test_e2e_journey import SIDEWAYS
+from .test_e2e_journey import ENGLISH_UI_WORDS, SIDEWAYS
 
 # A connector in use answers its delete dialog with the reason it cannot be deleted (409), and nothing to confirm.
 EXPECTED = {"delete": (200, 409)}
@@ -93,9 +96,12 @@ def _world(hub: Hub) -> tuple[list[str], list[str]]:
     return screens, [screen.format(**ids) for screen in SETTINGS_SCREENS]
 
 
-def _open_each(page: Page, hub: Hub, login: str, screens: list[str]) -> list[str]:
-    """Open each screen at the phone's width; what went wrong, one line each."""
+def _open_each(page: Page, hub: Hub, login: str, screens: list[str], language: str) -> list[str]:
+    """Open each screen at the phone's width in ``language``; what went wrong, one line each."""
     hub.sign_in(page, login)
+    page.goto(f"{hub.url}/companies")
+    page.locator(f".language-switch button[value={language}]").click()
+    page.wait_for_load_state()
     width, height = WIDTHS["phone"]
     failures = []
     for index, screen in enumerate(screens):
@@ -104,17 +110,25 @@ def _open_each(page: Page, hub: Hub, login: str, screens: list[str]) -> list[str
         if answer.status not in EXPECTED.get(screen.split("/")[-1], (200,)):
             failures.append(f"{screen}: {answer.status}")
             continue
+        if page.locator("html").get_attribute("lang") != language:
+            failures.append(f"{screen} is not in {language}")
         page.set_viewport_size({"width": width, "height": height})
         sideways = page.evaluate(SIDEWAYS)
         if sideways:
             failures.append(f"{screen} scrolls sideways at {width} px: {sideways}")
+        if language == "da":
+            text = page.locator("body").inner_text()
+            english = [word for word in ENGLISH_UI_WORDS if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)]
+            if english:
+                failures.append(f"{screen} shows English in Danish: {english}")
         name = screen.strip("/").replace("/", "-").split("?")[0] or "home"
-        screenshot(page, f"phone-{login}-{index:02}-{name}")
+        screenshot(page, f"phone-{language}-{login}-{index:02}-{name}")
     return failures
 
 
-def test_every_screen_fits_a_phone(page: Page, hub: Hub) -> None:
+@pytest.mark.parametrize("language", ["en", "da"])
+def test_every_screen_fits_a_phone(page: Page, hub: Hub, language: str) -> None:
     crm, settings = _world(hub)
     assert len(crm) + len(settings) > 50
-    failures = _open_each(page, hub, "carla", crm) + _open_each(page, hub, "admin", settings)
+    failures = _open_each(page, hub, "carla", crm, language) + _open_each(page, hub, "admin", settings, language)
     assert failures == [], "\n".join(failures)
