@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -76,3 +77,18 @@ def test_a_locked_database_answers_503_with_retry_after_as_a_page_on_the_web_and
         signed_in = client.post("/login", data={"csrf_token": csrf, "username": "anna", "password": PASSWORD})
         assert signed_in.status_code == 303, "once the lock is gone the same sign-in goes through"
         assert client.post("/api/v1/auth/token", data={"username": "anna", "password": PASSWORD}).status_code == 200
+
+
+def test_every_page_names_an_icon_that_loads_and_the_usual_icon_address_answers(
+    hub: tuple[str, Path, Database],
+) -> None:
+    url = hub[0]
+    for path in ("/login", "/api/v1/docs"):
+        page = httpx.get(f"{url}{path}", timeout=30)
+        assert page.status_code == 200, path
+        icon = re.search(r'<link rel="icon" href="([^"]+)"', page.text)
+        href = icon.group(1) if icon else "/favicon.ico"  # a page naming none: the browser asks for this one
+        answer = httpx.get(f"{url}{href}", timeout=30)
+        assert (answer.status_code, answer.headers["content-type"]) == (200, "image/svg+xml"), (path, href)
+        assert answer.content.startswith(b"<svg")
+    assert httpx.get(f"{url}/favicon.ico", timeout=30).status_code == 200

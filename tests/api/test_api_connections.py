@@ -199,7 +199,10 @@ def test_visibility_decides_who_lists_reads_and_uses(setup: Setup) -> None:
 def test_unknown_visibility_ids_are_refused(setup: Setup) -> None:
     refused = setup.create(visibility={"everyone": False, "users": [4242], "groups": []})
     assert refused.status_code == 422
-    assert "unknown user id(s): 4242" in refused.text
+    assert "unknown user id: 4242" in refused.text
+    several = setup.create(visibility={"everyone": False, "users": [], "groups": [4243, 4242]})
+    assert "unknown group ids: 4242, 4243" in several.text
+    assert "(s)" not in refused.text + several.text
     assert setup.admin.get("/connections").json() == []
 
 

@@ -263,6 +263,27 @@ def test_a_person_searches_under_its_company_actor(tab: Tab) -> None:
     assert [hit["erp_key"] for hit in hits] == [mine]
 
 
+def test_person_hits_show_the_names_when_no_field_is_marked_show_in_search(tab: Tab) -> None:
+    """Without *Show in search* a person hit carries the ERP's number and the fields paired with the CRM's first and
+    last name, not the number alone."""
+    person = [
+        {"erp_field": "last_name", "crm_field": "LASTNAME", "direction": "both"},
+        {"erp_field": "first_name", "crm_field": "FIRSTNAME", "direction": "both"},
+    ]
+    _ok(tab.admin.put(f"/connections/{tab.connection_id}/mappings/person", json={"active": True, "fields": person}))
+    parent = tab.customer("Acme")
+    record = NewRecord(values={"first_name": "Ann", "last_name": "Berg"}, parent_key=parent, parent_type=CUSTOMER)
+    mine = tab.sample.erp.create_actor(COMPANY, m.ActorType.PERSON, record)
+    company_id = tab.company()
+    person_id = tab.person(company_id, "Berg")
+    _ok(tab.connect(company_id, parent), 201)
+    (hit,) = _ok(tab.member.post(tab.url(person_id, "/search", entities="persons"), json={"actor_type": "person"}))
+    assert hit["erp_key"] == mine
+    values = {field["key"]: field["value"] for field in hit["fields"]}
+    assert (values["first_name"], values["last_name"]) == ("Ann", "Berg")
+    assert len(values) >= 3, "the number too"
+
+
 # --- compare and connect --------------------------------------------------------------------------------------------
 
 

@@ -76,6 +76,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
     ("POST", "/language"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     **_crm_rows("companies"),
     **_crm_rows("persons"),
     **_crm_rows("projects"),

@@ -35,6 +35,9 @@ def test_create_view_edit_and_delete_a_company(carla: Browser, site: Site) -> No
     view = carla.get(f"/companies/{company_id}").text
     assert "Acme A/S" in view
     assert "Denmark" in view  # list values are shown by label
+    assert re.search(r"<p class=\"hint\">Last changed \d+ \w+ \d{4}, \d\d:\d\d:\d\d UTC</p>", view), "one time zone"
+    danish = carla.get(f"/companies/{company_id}", headers={"Accept-Language": "da"}).text
+    assert re.search(r"<p class=\"hint\">Sidst ændret \d+\. \w+ \d{4} \d\d\.\d\d\.\d\d UTC</p>", danish)
     edit = carla.get(f"/companies/{company_id}/edit").text
     assert f'<option value="{denmark}" selected>Denmark</option>' in edit
     changed = carla.post(f"/companies/{company_id}/edit", {"name": "Acme Nordic A/S", "country_id": ""})

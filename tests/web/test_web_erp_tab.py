@@ -276,8 +276,11 @@ def test_saved_feedback_after_adding_a_connector_a_connection_and_toggling_activ
     assert "The connection is switched off" in tab.admin.get(switched.headers["location"]).text
     switched = tab.admin.post(f"{TAB}/connections/{tab.connection_id}/active", {"active": "on"})
     assert switched.headers["location"] == f"{TAB}?saved=active"
-    added = add_connection(tab.admin, tab.sample, name="Second")
+    added = add_connection(tab.admin, tab.sample, name="Second")  # the redirects to ?saved=... are checked there
     assert added > tab.connection_id
+    assert 'role="status" data-toast>The ERP connection is saved.' in tab.admin.get(f"{TAB}?saved=connection").text
+    danish = tab.admin.get(f"{TAB}?saved=active", headers={"Accept-Language": "da"}).text
+    assert re.search(r'role="status" data-toast>[^<]*(aktiv|Aktiv)', danish)
 
 
 def test_a_persons_card_links_to_its_company(tab: Tab) -> None:
@@ -286,3 +289,23 @@ def test_a_persons_card_links_to_its_company(tab: Tab) -> None:
     assert created.status_code == 303, created.text
     card = tab.carla.get(created.headers["location"]).text
     assert f'<a href="/companies/{company_id}" data-company-link>Acme</a>' in card
+
+
+def test_asking_for_a_mapped_mandatory_field_prefills_it_from_the_crm_record(tab: Tab) -> None:
+    """*Ask the user* on Name, which the CRM record gives: the dialog offers the company's name, not an empty box, and
+    a create left as offered sends it and leaves the CRM record as it was."""
+    defaults = {"ask.currency": "on", "mandatory.currency": "on", "value.payment_terms": "NET30", "ask.name": "on"}
+    url = f"{TAB}/connections/{tab.connection_id}/defaults?actor_type=customer"
+    assert tab.admin.post(url, defaults).status_code == 303
+    company_id = tab.company("Newco")
+    form = tab.carla.get(tab.url(company_id, "/create?actor_type=customer")).text
+    assert '<input id="create-name" name="value.name" value="Newco" type="text" required>' in form
+    assert re.search(r'<option value="DKK"[^>]*>', form)
+    assert not re.search(r'<option value="[^"]+" selected', form), "a field the record does not give keeps its default"
+    answers = {"value.currency": "DKK", "value.name": "Newco"}
+    created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), answers)
+    assert created.status_code == 303, created.text
+    erp_key = re.search(r"Customer (\S+)</dd>", tab.carla.get(tab.url(company_id)).text)
+    assert erp_key
+    assert tab.erp(erp_key.group(1))["name"] == "Newco"
+    assert "<h1>Newco</h1>" in tab.carla.get(f"/companies/{company_id}").text

@@ -113,6 +113,11 @@ def test_the_wizard_imports_the_ticked_rows_and_undo_deletes_what_it_created(
     assert _companies(site) == 0
     page = admin.get(undone.headers["location"]).text
     assert "Import undone: 2 records deleted." in page
+    # The records it created are gone: named as such, never by an internal id ("#46 (deleted)").
+    assert re.findall(r"<span data-deleted-record>([^<]+)</span>", page) == ["a company since deleted"] * 2
+    danish = admin.get(undone.headers["location"], headers={"Accept-Language": "da"}).text
+    assert re.findall(r"<span data-deleted-record>([^<]+)</span>", danish) == ["et firma der siden er slettet"] * 2
+    assert not re.search(r"#\d", page)
     assert "Undone" in page
     assert admin.post(base).status_code == 409  # only once
 

@@ -189,11 +189,16 @@ def test_a_connector_in_use_cannot_be_deleted(admin: Browser, sample: RunningSam
     admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample))
     asked = admin.get(f"{TAB}/connectors/{connector_id}/delete")  # told before confirming, with nothing to confirm
     assert asked.status_code == 409
-    assert "is used by 1 connection(s)" in asked.text
+    assert "The Sync Connector Sample is used by 1 ERP connection. Delete it first." in asked.text
     assert 'class="danger"' not in asked.text
+    danish = admin.get(f"{TAB}/connectors/{connector_id}/delete", headers={"Accept-Language": "da"})
+    assert "Sync Connectoren Sample bruges af 1 ERP-forbindelse. Slet den først." in danish.text
+    admin.post(f"{TAB}/connections/new", _connection_form(connector_id, sample, name="Second"))
     refused = admin.post(f"{TAB}/connectors/{connector_id}/delete")
     assert refused.status_code == 409
-    assert "is used by 1 connection(s)" in refused.text
+    assert "is used by 2 ERP connections. Delete those first." in refused.text
+    assert "(s)" not in refused.text
+    assert "Sample" in admin.get(TAB).text  # nothing deleted
 
 
 def test_dialogs_are_fragments_for_htmx_and_pages_otherwise(admin: Browser, sample: RunningSample) -> None:

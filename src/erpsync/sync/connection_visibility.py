@@ -40,7 +40,8 @@ def _check_ids(session: Session, table: type[User] | type[Group], ids: set[int],
         return
     found = set(session.scalars(select(table.id).where(table.id.in_(ids))))
     if missing := sorted(ids - found):
-        raise ValidationError(f"visibility names unknown {what} id(s): {', '.join(map(str, missing))}")
+        ids_named = "id" if len(missing) == 1 else "ids"
+        raise ValidationError(f"visibility names unknown {what} {ids_named}: {', '.join(map(str, missing))}")
 
 
 def visibility_of(session: Session, connection: ErpConnection) -> Visibility:

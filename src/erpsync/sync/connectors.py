@@ -265,7 +265,8 @@ def check_deletable(session: Session, connector: SyncConnector) -> None:
     """``ConflictError`` while connections (deleted ones too: they can be restored) use the connector."""
     users = session.scalar(select(func.count()).where(ErpConnection.connector_id == connector.id))
     if users:
-        raise ConflictError(f"connector {connector.name!r} is used by {users} connection(s); delete those first")
+        used = "1 connection; delete it first" if users == 1 else f"{users} connections; delete those first"
+        raise ConflictError(f"connector {connector.name!r} is used by {used}")
 
 
 def _via(by: int | None) -> dict[str, object]:

@@ -17,9 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from erpsync import accounts
-from erpsync.errors import ErpsyncError, UnavailableError
+from erpsync.errors import ErpsyncError
 from erpsync.storage.tables import User
-from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.sync.connection_config import InvalidConfigError
 from erpsync.sync.erp_tab import RefusedRequestError
 from erpsync.web import csrf
@@ -36,19 +35,14 @@ def language_of(request: Request) -> str:
     return pick_language(request.session.get(LANGUAGE_KEY), request.headers.get("accept-language", ""))
 
 
-_CONNECTOR_MESSAGE_KEYS = {NOT_ANSWERING: "erp.not_answering", BUSY: "erp.busy"}
-
-
 def error_text(request: Request, error: ErpsyncError) -> str:
     """An error's message for a page, in the page's language where the hub worded it itself."""
-    key = _CONNECTOR_MESSAGE_KEYS.get(error.user_message) if isinstance(error, UnavailableError) else None
     if isinstance(error, RefusedRequestError) and error.codes and len(error.codes) == len(error.problems):
         said = ServiceText(Translator(language_of(request)))  # search criteria's problems, worded here
         return "; ".join(said.criterion(code, values) for code, values in error.codes)
     if isinstance(error, InvalidConfigError):  # a connection's config values, worded here
         return ServiceText(Translator(language_of(request))).config_problems(error.problems)
-    t = Translator(language_of(request))
-    return t(key) if key else ServiceText(t)(error.user_message)  # a message the service layer words, if known
+    return ServiceText(Translator(language_of(request)))(error.user_message)  # as the service layer words it, if known
 
 
 def text(request: Request, key: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from erpsync.protocol import models as m
 from erpsync.protocol.language import current
+from erpsync.sync.bulkhead import BUSY, NOT_ANSWERING
 from erpsync.sync.connection_config import ConfigProblem
 from erpsync.sync.imports.reasons import CODES
 from erpsync.web.i18n import DEFAULT_LANGUAGE, Translator
@@ -39,6 +40,14 @@ _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"the connector offers no writable 'active' checkbox for a (?P<actor>\w+), so the ERP actor cannot be "
             r"deactivated: choose unlink",
             "problem.no_erp_active_field",
+        ),
+        # a connector's bulkhead (erpsync.sync.bulkhead): also stored as a link's last error
+        (re.escape(NOT_ANSWERING), "erp.not_answering"),
+        (re.escape(BUSY), "erp.busy"),
+        # sync connectors (erpsync.sync.connectors)
+        (
+            f"connector {_QUOTED.format('name')} is used by (?P<count>\\d+) connections?; delete (?:it|those) first",
+            "connector.in_use",
         ),
         # ERP connections (erpsync.sync.connections)
         ("the connection needs a name", "connection.needs_name"),

@@ -17,6 +17,7 @@ from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError
 from erpsync.sync.erp_tab.values import metas_of
 from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
 from erpsync.sync.mapping import FieldDefault, Problem
+from erpsync.sync.merge import Side, is_blank
 from erpsync.sync.new_actors import NewActorRefusedError, new_actor_fields
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine, Pass
@@ -28,10 +29,12 @@ from erpsync.sync.work import Engine, Pass
 def create_form(
     engine: Engine, user_id: int, entity: EntityRef, connection_id: int, *, actor_type: m.ActorType
 ) -> list[Prompt]:
-    """The defaults that ask the user, in rank order, with the items of list fields and the pre-filled value."""
+    """The defaults that ask the user, in rank order, with the items of list fields and the pre-filled value: the CRM
+    record's where the mapping sends it to the ERP, else the default's."""
     context = open_context(engine, user_id, entity, connection_id)
     p = context.checked_pass(actor_type)
     asked = _asked(p)
+    crm = _crm_values_for_erp(p, context.record.values)
     lists = {
         meta.list_name: p.client.list_items(connection_id=p.connection_uuid, list_name=meta.list_name).items
         for meta, _ in asked
@@ -43,11 +46,17 @@ def create_form(
             label=meta.label,
             type=meta.type,
             items=lists.get(meta.list_name or "", []),
-            value=default.value,
+            value=crm.get(meta.key, default.value),
             mandatory=default.mandatory,
         )
         for meta, default in asked
     ]
+
+
+def _crm_values_for_erp(p: Pass, record: Mapping[str, m.Value]) -> dict[str, m.Value]:
+    """The record's values the mapping sends to the ERP, in ERP terms, blanks left out."""
+    writes_erp = {key for key, rule in p.rules.items() if rule.direction.writes(Side.ERP)}
+    return {key: value for key, value in p.from_crm(record).values.items() if key in writes_erp and not is_blank(value)}
 
 
 def _defaults(p: Pass) -> Mapping[str, FieldDefault]:

@@ -96,7 +96,7 @@ def confirm_delete(request: Request, session: SessionDep, admin: WebAdmin, conne
     try:
         connectors.check_deletable(session, connector)  # say so before asking, not after the confirmation
     except ErpsyncError as exc:
-        return _confirm(request, admin, connector, exc.user_message)
+        return _confirm(request, admin, connector, pages.error_text(request, exc))
     return _confirm(request, admin, connector)
 
 
@@ -106,5 +106,5 @@ def delete_connector(request: Request, session: SessionDep, admin: WebAdmin, con
     try:
         setup.delete_connector(session, connector.id, by=admin.id)
     except ErpsyncError as exc:
-        return _confirm(request, admin, connector, exc.user_message)
+        return _confirm(request, admin, connector, pages.error_text(request, exc))
     return pages.redirect(request, SYNC_TAB)

@@ -22,14 +22,22 @@
     });
   }
 
-  // --- the connection dialog: OK only after a passed test of exactly the current values ---------------------------
+  // --- the connection dialog: OK only after a passed test of exactly the current connector and config values; a
+  // saved connection's own values count as tested, so a new name, description or visibility needs no new test -------
 
   function formValues(form) {
     const pairs = [];
     new FormData(form).forEach((value, key) => {
-      if (key !== "csrf_token") pairs.push([key, String(value)]);
+      if (key === "connector_id" || key.startsWith("config.")) pairs.push([key, String(value)]);
     });
     return JSON.stringify(pairs);
+  }
+
+  function prepareConnectionForm(form) {
+    if (form.hasAttribute("data-config-as-saved") && !form.dataset.testedValues) {
+      form.dataset.testedValues = formValues(form);
+    }
+    updateOk(form);
   }
 
   function mandatoryFilled(form) {
@@ -61,6 +69,7 @@
   document.addEventListener("htmx:afterSwap", (event) => {
     const target = event.detail.target;
     if (target === dialogHost()) openDialogs(target);
+    target.querySelectorAll("[data-connection-form]").forEach(prepareConnectionForm);
     const form = connectionForm(target);
     if (!form) return;
     const result = target.querySelector("[data-test-passed]");
@@ -132,7 +141,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     updateToolbar();
     document.querySelectorAll("dialog[open]").forEach(focusFirst);
-    document.querySelectorAll("[data-connection-form]").forEach(updateOk);
+    document.querySelectorAll("[data-connection-form]").forEach(prepareConnectionForm);
   });
 })();
 
