@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     )
     breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
     http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
+    sign_in_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a process keeps who holds a bearer token (0: not at all); a sign-out, deactivation or "
+        "new password made in another process (the command line, another hub process) counts there after this long",
+    )
     database_pool_size: int | None = Field(
         default=None,
         description="connections per process; default: two per request thread, eight quick threads, eight spare",
