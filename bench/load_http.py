@@ -191,8 +191,20 @@ def _mix(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
     return call(client, hub)
 
 
-async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats]:
+async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats, Stats]:
+    """The load's statistics, its ``/me`` probe's (among its clients, in this process's event loop) and those of a
+    probe in a process of its own (``bench.me_probe``), which measures the hub alone."""
     stats, me = Stats(), Stats()
+    own = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.me_probe",
+        hub.url,
+        hub.token,
+        str(seconds),
+        str(ME_INTERVAL),
+        stdout=asyncio.subprocess.PIPE,
+    )
     cpu_before = cpu_seconds(hub.pid)
     headers = {"Authorization": f"Bearer {hub.token}"}
     limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
@@ -212,7 +224,10 @@ async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[St
 
         await asyncio.gather(*(user() for _ in range(count)), probe())
     stats.hub_cpu_seconds = cpu_seconds(hub.pid) - cpu_before
-    return stats, me
+    output, _ = await asyncio.wait_for(own.communicate(), timeout=REQUEST_TIMEOUT + 30)
+    probed = json.loads(output)
+    me_alone = Stats(latencies=probed["latencies"], errors=Counter(probed["errors"]))
+    return stats, me, me_alone
 
 
 async def _one(stats: Stats, send: Callable[[], Awaitable[httpx.Response]]) -> None:
@@ -254,7 +269,8 @@ def _wait_for_import(hub: Hub, job_id: int, started: float, limit: float) -> dic
     return {"status": "still running", "seconds": time.monotonic() - started}
 
 
-def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> dict[str, Any]:
+def _report(name: str, clients: int, stats: Stats, probes: tuple[Stats, Stats], **extra: Any) -> dict[str, Any]:
+    me, me_alone = probes
     row = {
         "scenario": name,
         "clients": clients,
@@ -265,7 +281,12 @@ def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> d
         "errors": dict(stats.errors),
         "me_p99_ms": round(me.quantile(0.99), 1),
         "me_errors": dict(me.errors),
-        "hub_cpu_ms_per_request": round(1000 * stats.hub_cpu_seconds / (len(stats.latencies) + len(me.latencies)), 1)
+        "me_own_process_p50_ms": round(me_alone.quantile(0.50), 1),
+        "me_own_process_p99_ms": round(me_alone.quantile(0.99), 1),
+        "me_own_process_errors": dict(me_alone.errors),
+        "hub_cpu_ms_per_request": round(
+            1000 * stats.hub_cpu_seconds / (len(stats.latencies) + len(me.latencies) + len(me_alone.latencies)), 1
+        )
         if stats.latencies
         else None,
         **extra,
@@ -304,8 +325,8 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set
     for count in sizes:
         for name, call in (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", _mix)):
             if name in only:
-                stats, me = asyncio.run(_clients(hub, call, count, seconds))
-                rows.append(_report(name, count, stats, me))
+                stats, me, me_alone = asyncio.run(_clients(hub, call, count, seconds))
+                rows.append(_report(name, count, stats, (me, me_alone)))
     count = sizes[-1]
     if "mix_with_import" in only:
         rows.append(_mix_with_import(hub, count, seconds))
@@ -316,25 +337,25 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set
 
 def _mix_with_import(hub: Hub, count: int, seconds: float) -> dict[str, Any]:
     job_id, started = _import(hub)
-    stats, me = asyncio.run(_clients(hub, _mix, count, seconds))
+    stats, me, me_alone = asyncio.run(_clients(hub, _mix, count, seconds))
     during = _import_state(hub, job_id)["processed"]
     finished = _wait_for_import(hub, job_id, started, limit=900)
-    return _report("mix_with_import", count, stats, me, imported_during_load=during, import_job=finished)
+    return _report("mix_with_import", count, stats, (me, me_alone), imported_during_load=during, import_job=finished)
 
 
 def _hung(hub: Hub, count: int, seconds: float, proxy: Any) -> list[dict[str, Any]]:
     proxy.inject(Fault.DELAY, operation="search_actors", times=1_000_000, delay=HUNG_SECONDS)
 
-    async def hung_and_tab() -> tuple[tuple[Stats, Stats], tuple[Stats, Stats]]:
+    async def hung_and_tab() -> tuple[tuple[Stats, Stats, Stats], tuple[Stats, Stats, Stats]]:
         hung = _clients(hub, _hung_search, count, seconds)
         tab = _clients(hub, _tab, max(5, count // 5), seconds)
         return await asyncio.gather(hung, tab)
 
-    (hung_stats, me), (tab_stats, _) = asyncio.run(hung_and_tab())
+    (hung_stats, me, me_alone), (tab_stats, _, _) = asyncio.run(hung_and_tab())
     proxy.clear()
     return [
-        _report("hung_connector_search", count, hung_stats, me),
-        _report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, me),
+        _report("hung_connector_search", count, hung_stats, (me, me_alone)),
+        _report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, (me, me_alone)),
     ]
 
 
