@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     )
     breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
     http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
+    http_switch_interval_ms: float = Field(
+        default=1.0,
+        gt=0,
+        description="how long a thread of `erpsync serve` runs Python before another may (sys.setswitchinterval): "
+        "shorter lets the event loop answer quick requests sooner while request threads compute",
+    )
     sign_in_cache_seconds: float = Field(
         default=5.0,
         ge=0,
