@@ -52,7 +52,7 @@ class Settings(BaseSettings):
         default=5, ge=1, description="consecutive unanswered calls after which a connector's circuit opens"
     )
     breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
-    http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
+    http_threads: int = Field(default=16, ge=4, description="threads that serve synchronous requests")
     http_switch_interval_ms: float = Field(
         default=1.0,
         gt=0,
