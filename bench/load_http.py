@@ -21,14 +21,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from bench.lean_http import Answer, LeanConnection
 from bench.measure import cpu_seconds
 from bench.world import CUSTOMER, Site, connector_process, environment, link_everything, new_site, seed_erp
 from erpsync import accounts
@@ -49,6 +50,7 @@ TAB_COMPANIES = 200
 HUNG_SECONDS = 60.0
 TARGET_ME_P99_MS = 300.0
 TARGET_TAB_P99_MS = 2000.0
+CLIENTS = ("lean", "httpx")
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     hub_cpu_seconds: float = 0.0  # the hub's CPU time during the scenario (shared by scenarios run side by side)
+    client_cpu_seconds: float = 0.0  # the load generator's (this process's), likewise shared
 
     def add(self, seconds: float, outcome: str | None) -> None:
         self.latencies.append(seconds)
@@ -76,6 +79,7 @@ class Hub:
     hung: int  # a connection through a connector that never answers a search
     companies: list[int]
     pid: int  # the hub's process, whose CPU time each scenario reports
+    client: str = "lean"  # the load's HTTP client: lean (``bench.lean_http``) or httpx
 
 
 # --- setting up -----------------------------------------------------------------------------------------------------
@@ -160,67 +164,112 @@ def _token(url: str) -> str:
 # --- load -----------------------------------------------------------------------------------------------------------
 
 
-Call = Callable[[httpx.AsyncClient, Hub], Awaitable[httpx.Response]]
+class Client(Protocol):
+    async def request(self, method: str, path: str, body: Any = None) -> Answer: ...
 
 
-def _tab(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
-    return client.get(f"/companies/{random.choice(hub.companies)}/erp")
+class _Httpx:
+    """The general client (``--client httpx``, as before the lean one): one ``httpx.AsyncClient`` shared by all."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def request(self, method: str, path: str, body: Any = None) -> Answer:
+        response = await self._client.request(method, path, json=body)
+        return Answer(response.status_code, response.content)
 
 
-def _sync_now(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
-    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/sync")
+Call = Callable[[Client, Hub], Awaitable[Answer]]
 
 
-def _search(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+def _tab(client: Client, hub: Hub) -> Awaitable[Answer]:
+    return client.request("GET", f"/companies/{random.choice(hub.companies)}/erp")
+
+
+def _sync_now(client: Client, hub: Hub) -> Awaitable[Answer]:
+    return client.request("POST", f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/sync")
+
+
+def _search(client: Client, hub: Hub) -> Awaitable[Answer]:
     body = {"actor_type": "customer", "text": random.choice("ABCDEFGHIJ")}
-    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/search", json=body)
+    return client.request("POST", f"/companies/{random.choice(hub.companies)}/erp/{hub.tab}/search", body)
 
 
-def _write(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+def _write(client: Client, hub: Hub) -> Awaitable[Answer]:
     body = {"phone": f"+45 {random.randint(10_000_000, 99_999_999)}"}
-    return client.patch(f"/companies/{random.choice(hub.companies)}", json=body)
+    return client.request("PATCH", f"/companies/{random.choice(hub.companies)}", body)
 
 
-def _hung_search(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+def _hung_search(client: Client, hub: Hub) -> Awaitable[Answer]:
     body = {"actor_type": "customer", "text": "A"}
-    return client.post(f"/companies/{random.choice(hub.companies)}/erp/{hub.hung}/search", json=body)
+    return client.request("POST", f"/companies/{random.choice(hub.companies)}/erp/{hub.hung}/search", body)
 
 
-def _mix(client: httpx.AsyncClient, hub: Hub) -> Awaitable[httpx.Response]:
+def _mix(client: Client, hub: Hub) -> Awaitable[Answer]:
     call = random.choices([_tab, _search, _sync_now, _write], weights=[6, 2, 1, 1])[0]
     return call(client, hub)
 
 
-async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats]:
+async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats, Stats]:
+    """The load's statistics, its ``/me`` probe's (among its clients, in this process's event loop) and those of a
+    probe in a process of its own (``bench.me_probe``), which measures the hub alone."""
     stats, me = Stats(), Stats()
-    cpu_before = cpu_seconds(hub.pid)
-    headers = {"Authorization": f"Bearer {hub.token}"}
-    limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
-    async with httpx.AsyncClient(
-        base_url=f"{hub.url}/api/v1", headers=headers, timeout=REQUEST_TIMEOUT, limits=limits
-    ) as client:
+    own = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.me_probe",
+        hub.url,
+        hub.token,
+        str(seconds),
+        str(ME_INTERVAL),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    cpu_before, client_before = cpu_seconds(hub.pid), time.process_time()
+    async with _connections(hub, count + 1) as clients:
         end = time.monotonic() + seconds
 
-        async def user() -> None:
+        async def user(client: Client) -> None:
             while time.monotonic() < end:
                 await _one(stats, lambda: call(client, hub))
 
-        async def probe() -> None:
+        async def probe(client: Client) -> None:
             while time.monotonic() < end:
-                await _one(me, lambda: client.get("/me"))
+                await _one(me, lambda: client.request("GET", "/me"))
                 await asyncio.sleep(ME_INTERVAL)
 
-        await asyncio.gather(*(user() for _ in range(count)), probe())
+        await asyncio.gather(*(user(client) for client in clients[:count]), probe(clients[count]))
     stats.hub_cpu_seconds = cpu_seconds(hub.pid) - cpu_before
-    return stats, me
+    stats.client_cpu_seconds = time.process_time() - client_before
+    output, _ = await asyncio.wait_for(own.communicate(), timeout=REQUEST_TIMEOUT + 30)
+    probed = json.loads(output)
+    me_alone = Stats(latencies=probed["latencies"], errors=Counter(probed["errors"]))
+    return stats, me, me_alone
 
 
-async def _one(stats: Stats, send: Callable[[], Awaitable[httpx.Response]]) -> None:
+@asynccontextmanager
+async def _connections(hub: Hub, count: int) -> AsyncIterator[list[Client]]:
+    """``count`` clients: with the lean client (the default) each its own keep-alive connection; with httpx one
+    ``AsyncClient`` whose pool has room for them all."""
+    base, headers = f"{hub.url}/api/v1", {"Authorization": f"Bearer {hub.token}"}
+    if hub.client == "httpx":
+        limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=count + 10)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=REQUEST_TIMEOUT, limits=limits) as shared:
+            yield [_Httpx(shared)] * count
+        return
+    connections = [LeanConnection(base, headers, REQUEST_TIMEOUT) for _ in range(count)]
+    try:
+        yield list(connections)
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+async def _one(stats: Stats, send: Callable[[], Awaitable[Answer]]) -> None:
     started = time.monotonic()
     try:
         response = await send()
         outcome = None if response.status_code < 400 else str(response.status_code)
-    except httpx.HTTPError as error:
+    except (TimeoutError, httpx.HTTPError, OSError, asyncio.IncompleteReadError, ValueError) as error:
         outcome = type(error).__name__
     stats.add(time.monotonic() - started, outcome)
 
@@ -254,7 +303,9 @@ def _wait_for_import(hub: Hub, job_id: int, started: float, limit: float) -> dic
     return {"status": "still running", "seconds": time.monotonic() - started}
 
 
-def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> dict[str, Any]:
+def _report(name: str, clients: int, stats: Stats, probes: tuple[Stats, Stats], **extra: Any) -> dict[str, Any]:
+    me, me_alone = probes
+    answered = len(stats.latencies) + len(me.latencies)
     row = {
         "scenario": name,
         "clients": clients,
@@ -265,16 +316,22 @@ def _report(name: str, clients: int, stats: Stats, me: Stats, **extra: Any) -> d
         "errors": dict(stats.errors),
         "me_p99_ms": round(me.quantile(0.99), 1),
         "me_errors": dict(me.errors),
-        "hub_cpu_ms_per_request": round(1000 * stats.hub_cpu_seconds / (len(stats.latencies) + len(me.latencies)), 1)
+        "me_own_process_p50_ms": round(me_alone.quantile(0.50), 1),
+        "me_own_process_p99_ms": round(me_alone.quantile(0.99), 1),
+        "me_own_process_errors": dict(me_alone.errors),
+        "hub_cpu_ms_per_request": round(1000 * stats.hub_cpu_seconds / (answered + len(me_alone.latencies)), 1)
         if stats.latencies
         else None,
+        "client_cpu_ms_per_request": round(1000 * stats.client_cpu_seconds / answered, 2) if stats.latencies else None,
         **extra,
     }
     print(json.dumps(row), flush=True)
     return row
 
 
-def run(sizes: list[int], seconds: float, import_n: int, only: set[str] | None = None) -> list[dict[str, Any]]:
+def run(
+    sizes: list[int], seconds: float, import_n: int, only: set[str] | None = None, client: str = "lean"
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="erpsync-load-") as tmp:
         folder = Path(tmp)
@@ -289,9 +346,8 @@ def run(sizes: list[int], seconds: float, import_n: int, only: set[str] | None =
             _show_in_tab(site, site.connection_ids[0])
             hung = _hung_connection(site, proxy.url)
             with _hub_process(site, folder) as (url, pid):
-                hub = Hub(
-                    url, _token(url), site.connection_ids[0], site.connection_ids[1], hung, list(range(1, 201)), pid
-                )
+                connections = site.connection_ids
+                hub = Hub(url, _token(url), connections[0], connections[1], hung, list(range(1, 201)), pid, client)
                 rows += _scenarios(hub, sizes, seconds, proxy, only or set(SCENARIOS))
     return rows
 
@@ -304,8 +360,8 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set
     for count in sizes:
         for name, call in (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", _mix)):
             if name in only:
-                stats, me = asyncio.run(_clients(hub, call, count, seconds))
-                rows.append(_report(name, count, stats, me))
+                stats, me, me_alone = asyncio.run(_clients(hub, call, count, seconds))
+                rows.append(_report(name, count, stats, (me, me_alone)))
     count = sizes[-1]
     if "mix_with_import" in only:
         rows.append(_mix_with_import(hub, count, seconds))
@@ -316,25 +372,25 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set
 
 def _mix_with_import(hub: Hub, count: int, seconds: float) -> dict[str, Any]:
     job_id, started = _import(hub)
-    stats, me = asyncio.run(_clients(hub, _mix, count, seconds))
+    stats, me, me_alone = asyncio.run(_clients(hub, _mix, count, seconds))
     during = _import_state(hub, job_id)["processed"]
     finished = _wait_for_import(hub, job_id, started, limit=900)
-    return _report("mix_with_import", count, stats, me, imported_during_load=during, import_job=finished)
+    return _report("mix_with_import", count, stats, (me, me_alone), imported_during_load=during, import_job=finished)
 
 
 def _hung(hub: Hub, count: int, seconds: float, proxy: Any) -> list[dict[str, Any]]:
     proxy.inject(Fault.DELAY, operation="search_actors", times=1_000_000, delay=HUNG_SECONDS)
 
-    async def hung_and_tab() -> tuple[tuple[Stats, Stats], tuple[Stats, Stats]]:
+    async def hung_and_tab() -> tuple[tuple[Stats, Stats, Stats], tuple[Stats, Stats, Stats]]:
         hung = _clients(hub, _hung_search, count, seconds)
         tab = _clients(hub, _tab, max(5, count // 5), seconds)
         return await asyncio.gather(hung, tab)
 
-    (hung_stats, me), (tab_stats, _) = asyncio.run(hung_and_tab())
+    (hung_stats, me, me_alone), (tab_stats, _, _) = asyncio.run(hung_and_tab())
     proxy.clear()
     return [
-        _report("hung_connector_search", count, hung_stats, me),
-        _report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, me),
+        _report("hung_connector_search", count, hung_stats, (me, me_alone)),
+        _report("erp_tab_beside_hung_connector", max(5, count // 5), tab_stats, (me, me_alone)),
     ]
 
 
@@ -344,6 +400,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=None, help="also write the rows as JSON lines here")
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"some of: {', '.join(SCENARIOS)}")
     parser.add_argument("--clients", default=None, help="client counts, e.g. 50 (default 20,50; quick 10,20)")
+    parser.add_argument("--client", choices=CLIENTS, default="lean", help="the load's HTTP client (default lean)")
     args = parser.parse_args()
     sizes, seconds, import_n = ([10, 20], 5.0, 5_000) if args.quick else ([20, 50], 20.0, 50_000)
     if args.clients:
@@ -353,7 +410,7 @@ def main() -> None:
         parser.error(f"unknown scenarios: {', '.join(sorted(only - set(SCENARIOS)))}")
     if "mix_with_import" not in only:
         import_n = 100  # nothing imports it: no need to seed the ERP with more
-    rows = run(sizes, seconds, import_n, only)
+    rows = run(sizes, seconds, import_n, only, args.client)
     if args.results:
         args.results.write_text("".join(json.dumps(row) + "\n" for row in rows))
 

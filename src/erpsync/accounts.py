@@ -3,10 +3,10 @@ of failed sign-ins.
 
 Public names: ``Licence``, ``check_password``, ``hash_password``, ``verify_password``, ``create_user``,
 ``update_user``, ``get_user``, ``find_user``, ``list_users``, ``delete_user``, ``has_licence``, ``licences_of``,
-``authenticate``, ``failed_before``, ``unlock``, ``throttle_key``, ``issue_token``, ``user_for_token``,
-``revoke_token``, ``revoke_tokens``, ``start_web_session``, ``user_for_web_session``, ``end_web_session``,
-``create_group``, ``update_group``, ``get_group``, ``list_groups``, ``delete_group``, ``set_members``,
-``group_ids_of``;
+``authenticate``, ``failed_before``, ``unlock``, ``throttle_key``, ``issue_token``, ``token_holder``,
+``user_for_token``, ``revoke_token``, ``revoke_tokens``, ``start_web_session``, ``user_for_web_session``,
+``end_web_session``, ``create_group``, ``update_group``, ``get_group``, ``list_groups``, ``delete_group``,
+``set_members``, ``group_ids_of``;
 errors ``LoginFailedError``, ``LoginThrottledError``;
 policy constants ``MIN_PASSWORD_LENGTH``, ``FREE_FAILURES``, ``FIRST_DELAY``, ``MAX_DELAY``, ``FAILURE_MEMORY``,
 ``TOKEN_LIFETIME``, ``WEB_SESSION_LIFETIME``.
@@ -34,6 +34,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erpsync import sign_ins
 from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from erpsync.storage.tables import ApiToken, Group, GroupMember, LoginThrottle, User, WebSession, utcnow
 
@@ -202,12 +203,14 @@ def update_user(
             _end_sign_ins(session, user)
         user.active = active
     session.flush()
+    sign_ins.forget_after_commit(session)  # the processes' kept copies of the user are stale once this commits
     return user
 
 
 def delete_user(session: Session, user: User) -> None:
     session.delete(user)
     session.flush()
+    sign_ins.forget_after_commit(session)
 
 
 # --- sign-in and throttling ------------------------------------------------------------------------------------------
@@ -302,23 +305,31 @@ def issue_token(session: Session, user: User, *, lifetime: dt.timedelta = TOKEN_
     return token
 
 
-def user_for_token(session: Session, token: str, *, now: dt.datetime | None = None) -> User | None:
-    """The active user holding this unexpired token, or None."""
+def token_holder(session: Session, token: str, *, now: dt.datetime | None = None) -> tuple[User, dt.datetime] | None:
+    """The active user holding this unexpired token and when the token expires, or None."""
     now = now or utcnow()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return (user, row.expires_at) if user is not None and user.active else None
+
+
+def user_for_token(session: Session, token: str, *, now: dt.datetime | None = None) -> User | None:
+    """The active user holding this unexpired token, or None."""
+    holder = token_holder(session, token, now=now)
+    return holder[0] if holder else None
 
 
 def revoke_tokens(session: Session, user: User) -> None:
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    sign_ins.forget_after_commit(session)
 
 
 def revoke_token(session: Session, token: str) -> None:
     """End one token, leaving the user's other sessions and API tokens alone."""
     session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    sign_ins.forget_after_commit(session)
 
 
 def start_web_session(session: Session, user: User, *, lifetime: dt.timedelta = WEB_SESSION_LIFETIME) -> str:

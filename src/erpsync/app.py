@@ -33,6 +33,7 @@ from erpsync.http.metrics import metrics_router
 from erpsync.http.request_checks import NulRefusal
 from erpsync.http.security_headers import SecurityHeaders
 from erpsync.settings import Settings
+from erpsync.sign_ins import SignInCache
 from erpsync.storage.db import BUSY_RETRY_AFTER_SECONDS, Database, is_busy
 from erpsync.storage.health import database_problem
 from erpsync.sync.connections import hub_clients_from
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.cipher = app.state.clients.cipher
     app.state.send_job = job_sender(settings, db)
     app.state.word_reason = reason_in_request_language  # the API words import reasons with the pages' catalogs
+    app.state.sign_ins = SignInCache(settings.sign_in_cache_seconds)
     app.add_middleware(NulRefusal, api_prefix=API_PREFIX, page_answer=error_pages.nul_refused)
     app.add_middleware(BodySizeLimit)  # outside NulRefusal: the body it reads is bounded first
     add_api_errors(app)

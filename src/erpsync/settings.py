@@ -52,7 +52,19 @@ class Settings(BaseSettings):
         default=5, ge=1, description="consecutive unanswered calls after which a connector's circuit opens"
     )
     breaker_reset_seconds: float = Field(default=30.0, description="how long an open circuit fails fast before a probe")
-    http_threads: int = Field(default=40, ge=4, description="threads that serve synchronous requests")
+    http_threads: int = Field(default=16, ge=4, description="threads that serve synchronous requests")
+    http_switch_interval_ms: float = Field(
+        default=1.0,
+        gt=0,
+        description="how long a thread of `erpsync serve` runs Python before another may (sys.setswitchinterval): "
+        "shorter lets the event loop answer quick requests sooner while request threads compute",
+    )
+    sign_in_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a process keeps who holds a bearer token (0: not at all); a sign-out, deactivation or "
+        "new password made in another process (the command line, another hub process) counts there after this long",
+    )
     database_pool_size: int | None = Field(
         default=None,
         description="connections per process; default: two per request thread, eight quick threads, eight spare",

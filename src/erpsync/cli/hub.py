@@ -44,7 +44,11 @@ def serve(
     _fill_countries(database)
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
     # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
-    hub = create_app(get_settings(), database=database)
+    settings = get_settings()
+    # The event loop answers quick requests (who asks) itself; while request threads compute it waits for the
+    # interpreter, at most this long per turn (CPython's default: 5 ms).
+    sys.setswitchinterval(settings.http_switch_interval_ms / 1000)
+    hub = create_app(settings, database=database)
     uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 

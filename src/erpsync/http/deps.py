@@ -18,11 +18,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.datastructures import State
 
-from erpsync import accounts
+from erpsync import accounts, sign_ins
 from erpsync.crypto import Cipher
 from erpsync.settings import Settings
+from erpsync.sign_ins import SignInCache
 from erpsync.storage.db import QUICK_THREADS, Database
-from erpsync.storage.tables import User
+from erpsync.storage.tables import User, utcnow
 from erpsync.sync.connectors import ConnectorClients
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -107,22 +108,27 @@ def _unauthenticated(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _user_for_token(database: Database, token: str) -> User | None:
+def _user_for_token(database: Database, token: str, kept: SignInCache) -> User | None:
+    since = sign_ins.generation()  # taken before reading: a change committed meanwhile keeps this read out of the cache
     with database.read_session() as session:
-        user = accounts.user_for_token(session, token)
-        if user is not None:
-            session.expunge(
-                user
-            )  # a plain value from here on; handlers read it, services look it up again to change it
+        holder = accounts.token_holder(session, token)
+        if holder is None:
+            return None
+        user, expires_at = holder
+        session.expunge(user)  # a plain value from here on; handlers read it, services look it up again to change it
+    kept.keep(token, user, seconds_left=(expires_at - utcnow()).total_seconds(), since=since)
     return user
 
 
 async def get_current_user(request: Request, database: DatabaseDep, token: BearerToken) -> User:
-    """The token's user, read in a short read-only transaction of its own in the quick pool (``run_quick``): asking
-    who calls never waits for, holds or blocks a write lock, nor queues behind slow requests for a thread."""
+    """The token's user: kept a few seconds per process (``erpsync.sign_ins``), so a busy hub answers who calls in
+    the event loop with no thread and no database; otherwise read in a short read-only transaction of its own in the
+    quick pool (``run_quick``): asking who calls never waits for, holds or blocks a write lock, nor queues behind slow
+    requests for a thread."""
     if not token:
         raise _unauthenticated("not authenticated: send a bearer token from POST /api/v1/auth/token")
-    user = await run_quick(request, _user_for_token, database, token)
+    kept: SignInCache = request.app.state.sign_ins
+    user = kept.user(token) or await run_quick(request, _user_for_token, database, token, kept)
     if user is None:
         raise _unauthenticated("invalid or expired token")
     return user

@@ -26,7 +26,7 @@ CONNECTIONS_PER_THREAD = 2
 """A request or job holds at most this many connections at once: its own session and one the service layer opens."""
 SPARE_CONNECTIONS = 8
 """For the background threads of the process (embedded worker, lease renewal, scheduler)."""
-DEFAULT_THREADS = 40
+DEFAULT_THREADS = 16
 """Starlette's thread pool (anyio's default): the threads that run synchronous handlers and dependencies."""
 QUICK_THREADS = 8
 """Threads beside that pool for the short reads every request starts with (who asks, ``erpsync.http.deps``) and the

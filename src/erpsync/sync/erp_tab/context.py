@@ -165,13 +165,22 @@ def user_of(session: Session, user_id: int) -> User:
     return user
 
 
-def open_context(engine: Engine, user_id: int, entity: EntityRef, connection_id: int) -> Context:
-    """The context of one connection for one entity, if the user may use the connection and the entity exists."""
+def open_context(
+    engine: Engine, user_id: int, entity: EntityRef, connection_id: int, *, needs_connector: bool = False
+) -> Context:
+    """The context of one connection for one entity, if the user may use the connection and the entity exists.
+
+    ``needs_connector``: the use case can do nothing without the connector, so a connector whose circuit is open
+    refuses it here (``UnavailableError``), before the context's reads: a hung connector's refusals stay cheap."""
     with engine.database.read_session() as session:
         connection = get_connection(session, connection_id, user=user_of(session, user_id))
         if connection.deleted_at is not None or not connection.active:
             raise NotFoundError(f"no active ERP connection with id {connection_id}")
-        return build_context(engine, session, connection, read_record(session, entity.entity_type, entity.entity_id))
+        record = read_record(session, entity.entity_type, entity.entity_id)
+        bulkhead = engine.clients.bulkhead(connection.connector_id) if needs_connector else None
+        if bulkhead is not None:
+            bulkhead.refuse_while_open()
+        return build_context(engine, session, connection, record)
 
 
 def read_entity(engine: Engine, entity: EntityRef) -> Entity:

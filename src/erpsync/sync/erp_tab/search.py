@@ -70,7 +70,7 @@ class _Query:
 
 
 def _search(engine: Engine, user_id: int, entity: EntityRef, connection_id: int, query: _Query, page: int) -> HitsPage:
-    context = open_context(engine, user_id, entity, connection_id)
+    context = open_context(engine, user_id, entity, connection_id, needs_connector=True)
     p = context.checked_pass(query.actor_type)
     metas = rows_marked(p, tab=False) or default_search_fields(p)
     keys, limit = [meta.key for meta in metas], min(page * SEARCH_LIMIT + 1, m.MAX_LIMIT)
