@@ -360,6 +360,44 @@ def test_create_asks_for_the_defaults_and_refuses_a_missing_mandatory_one(tab: T
     assert tab.member.post(tab.url(company_id, "/create"), json=body).status_code == 409
 
 
+def _ask_for_the_name(tab: Tab) -> None:
+    defaults = {"currency": {"ask_user": True, "mandatory": True}, "name": {"ask_user": True}}
+    _ok(tab.admin.put(f"/connections/{tab.connection_id}/defaults/customer", json={"defaults": defaults}))
+
+
+def test_an_asked_value_changed_in_the_dialog_goes_to_the_erp_only(tab: Tab) -> None:
+    """The CRM keeps its name through later syncs while the ERP keeps the typed one; a later CRM edit still flows."""
+    _ask_for_the_name(tab)
+    company_id = tab.company("Acme")
+    form = _ok(tab.member.get(tab.url(company_id, "/create-form"), params={"actor_type": "customer"}))
+    prompts = [(p["key"], p["value"], p["from_record"]) for p in form]
+    assert prompts == [("name", "Acme", True), ("currency", None, False)]
+    body = {"actor_type": "customer", "values": {"currency": "DKK", "name": "Acme Holding A/S"}}
+    erp_key = _ok(tab.member.post(tab.url(company_id, "/create"), json=body), 201)["link"]["erp_key"]
+    for _ in range(2):
+        assert _ok(tab.member.post(tab.url(company_id, "/sync")))["changed"] == {"crm": [], "erp": []}
+        assert (tab.crm(company_id)["name"], tab.erp(erp_key)["name"]) == ("Acme", "Acme Holding A/S")
+    _ok(tab.admin.patch(f"/companies/{company_id}", json={"name": "Acme Group"}))
+    assert _ok(tab.member.post(tab.url(company_id, "/sync")))["changed"] == {"crm": [], "erp": ["name"]}
+    assert tab.erp(erp_key)["name"] == "Acme Group"
+    assert _ok(tab.member.post(tab.url(company_id, "/sync")))["changed"] == {"crm": [], "erp": []}
+
+
+def test_an_asked_value_ticked_to_update_the_crm_renames_the_record(tab: Tab) -> None:
+    _ask_for_the_name(tab)
+    company_id = tab.company("Acme")
+    body = {"actor_type": "customer", "values": {"currency": "DKK", "name": "Acme A/S"}, "update_crm": ["name"]}
+    erp_key = _ok(tab.member.post(tab.url(company_id, "/create"), json=body), 201)["link"]["erp_key"]
+    assert (tab.crm(company_id)["name"], tab.erp(erp_key)["name"]) == ("Acme A/S", "Acme A/S")
+    assert _ok(tab.member.post(tab.url(company_id, "/sync")))["changed"] == {"crm": [], "erp": []}
+    wrong = {"actor_type": "customer", "values": {"currency": "DKK"}, "update_crm": ["currency"]}
+    other = tab.company("Other")
+    refused = tab.member.post(tab.url(other, "/create"), json=wrong)
+    assert refused.status_code == 422
+    assert "pre-filled from the record" in refused.text
+    assert tab.section(other)["link"] is None
+
+
 def test_a_create_retried_after_a_lost_answer_reuses_the_pending_intent(tab: Tab) -> None:
     company_id = tab.company()
     actor = m.Actor(actor_type=CUSTOMER, fields={"name": "Acme", "currency": "EUR"})

@@ -309,3 +309,24 @@ def test_asking_for_a_mapped_mandatory_field_prefills_it_from_the_crm_record(tab
     assert erp_key
     assert tab.erp(erp_key.group(1))["name"] == "Newco"
     assert "<h1>Newco</h1>" in tab.carla.get(f"/companies/{company_id}").text
+
+
+def test_a_changed_prefilled_value_updates_the_crm_only_when_ticked(tab: Tab) -> None:
+    defaults = {"ask.currency": "on", "mandatory.currency": "on", "value.payment_terms": "NET30", "ask.name": "on"}
+    url = f"{TAB}/connections/{tab.connection_id}/defaults?actor_type=customer"
+    assert tab.admin.post(url, defaults).status_code == 303
+    kept, renamed = tab.company("Newco"), tab.company("Oldco")
+    form = tab.carla.get(tab.url(kept, "/create?actor_type=customer")).text
+    assert '<input type="checkbox" name="update_crm.name" value="1"> Also update the CRM with this value' in form
+    assert "update_crm.currency" not in form, "only a value taken from the record offers it"
+    danish = tab.carla.get(tab.url(kept, "/create?actor_type=customer"), headers={"Accept-Language": "da"}).text
+    assert "Opdatér også CRM med denne værdi" in danish
+    for company_id, ticked in ((kept, {}), (renamed, {"update_crm.name": "1"})):
+        answers = {"value.currency": "DKK", "value.name": "Typed A/S", **ticked}
+        created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), answers)
+        assert created.status_code == 303, created.text
+        erp_key = re.search(r"Customer (\S+)</dd>", tab.carla.get(tab.url(company_id)).text)
+        assert erp_key
+        assert tab.erp(erp_key.group(1))["name"] == "Typed A/S"
+    assert "<h1>Newco</h1>" in tab.carla.get(f"/companies/{kept}").text
+    assert "<h1>Typed A/S</h1>" in tab.carla.get(f"/companies/{renamed}").text

@@ -91,3 +91,9 @@ class ConnectBody(_Strict):
 class CreateBody(_Strict):
     actor_type: m.ActorType
     values: dict[_Key, m.Value] = Field(default_factory=dict, description="answers to the defaults that ask the user")
+    update_crm: list[_Key] = Field(
+        default_factory=list,
+        max_length=200,
+        description="answers that also update the CRM record; any other answer that differs from the record's value "
+        "goes to the ERP only",
+    )

@@ -31,7 +31,7 @@ from erpsync.protocol.models import Value
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncConflict, User, utcnow
 from erpsync.sync import links
 from erpsync.sync.connection_visibility import visible_connections
-from erpsync.sync.merge import Decision, DecisionKind, Side
+from erpsync.sync.merge import Decision, DecisionKind, Side, with_agreed
 
 INBOX_LIMIT = 500
 
@@ -155,7 +155,7 @@ def _settled(session: Session, views: Sequence[ConflictView], side: Side, user: 
         link = touched.get(row.link_id) or links.get_link(session, row.link_id)
         touched[link.id] = link
         losing = row.erp_value if side is Side.CRM else row.crm_value
-        link.agreed_json = {**link.agreed_json, row.field: losing}  # the next sync sees only ``side`` changed
+        link.agreed_json = with_agreed(link.agreed_json, row.field, losing)  # the next sync sees only ``side`` changed
         row.resolved_at, row.resolved_by, row.resolution = now, by, side.value
     for connection_id in sorted({view.connection_id for view in views}):
         settled = [view for view in views if view.connection_id == connection_id]

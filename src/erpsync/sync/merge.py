@@ -10,7 +10,10 @@ Contract (pure: no database, no HTTP):
   case-sensitively; 1 == 1.0; booleans never equal numbers; dates are ISO strings compared as text. Writes and agreed
   values are the normalised values.
 - A side *changed* a field when its value differs from the agreed value; a field with no agreed value counts as changed
-  on both sides. Only one side changed: it wins. Both changed to the same value: they agree. Both changed to different
+  on both sides. An *agreed pair* (``agree_apart``) agrees on two different values, one per side: the field's key holds
+  the ERP's and ``crm_key(field)`` the CRM's. Each side is compared to its own; while neither changed nothing is decided
+  or written (the values stay different on purpose). Any decision on the field collapses the pair to one value.
+  Only one side changed: it wins. Both changed to the same value: they agree. Both changed to different
   values: a conflict, resolved by the field's policy. ``newest`` compares the CRM entity's update time with the actor's
   ``last_modified`` when that parses as ISO 8601 (naive means UTC); when it does not, or the times are equal, the ERP
   wins.
@@ -108,6 +111,31 @@ CHOSEN_BY_USER = "chosen by user"
 ASKED = "conflict: waits for a person to choose (policy ask)"
 OUTRANKED = "conflict: {connection} has a higher sync priority"
 """The reason when a connection of higher sync priority wrote the CRM value; ``connection`` is its name."""
+
+
+CRM_PREFIX = "$crm:"
+"""Among agreed values, the CRM side's value of an agreed pair is kept under this prefix and the field's key."""
+
+
+def crm_key(field: str) -> str:
+    """The key of the CRM side's agreed value of ``field`` when the two sides agree apart."""
+    return CRM_PREFIX + field
+
+
+def agree_apart(agreed: Mapping[str, Value], field: str, *, crm: Value, erp: Value) -> dict[str, Value]:
+    """``agreed`` with ``field`` agreed as a pair: ``crm`` on the CRM side, ``erp`` on the ERP side (one value when the
+    two are the same)."""
+    result = with_agreed(agreed, field, erp)
+    if not same(crm, erp):
+        result[crm_key(field)] = normalize(crm)
+    return result
+
+
+def with_agreed(agreed: Mapping[str, Value], field: str, value: Value) -> dict[str, Value]:
+    """``agreed`` with ``field`` agreed on the single ``value`` (any pair collapsed)."""
+    result = {key: old for key, old in agreed.items() if key != crm_key(field)}
+    result[field] = value
+    return result
 
 
 @dataclass(frozen=True)
@@ -218,22 +246,29 @@ class FieldValues:
     old: Value
     crm: Value
     erp: Value
+    paired: bool = False
+    """The sides agree apart: ``old_crm`` is the CRM's agreed value, ``old`` the ERP's."""
+    old_crm: Value = None
 
     @classmethod
     def of(cls, field: str, snapshot: Snapshot) -> FieldValues:
+        old = normalize(snapshot.agreed.get(field))
+        paired = field in snapshot.agreed and crm_key(field) in snapshot.agreed
         return cls(
             field=field,
             has_old=field in snapshot.agreed,
-            old=normalize(snapshot.agreed.get(field)),
+            old=old,
             crm=normalize(snapshot.crm[field]),
             erp=normalize(snapshot.erp[field]),
+            paired=paired,
+            old_crm=normalize(snapshot.agreed[crm_key(field)]) if paired else old,
         )
 
     def on(self, side: Side) -> Value:
         return self.crm if side is Side.CRM else self.erp
 
     def changed(self, side: Side) -> bool:
-        return not self.has_old or not same(self.on(side), self.old)
+        return not self.has_old or not same(self.on(side), self.old_crm if side is Side.CRM else self.old)
 
     def agreed(self) -> Decision:
         """Both sides hold the same value."""
@@ -295,9 +330,11 @@ def _held_back(values: FieldValues, winner: Side, direction: Direction, no_blank
 
 def _settle(values: FieldValues, rule: FieldRule, choose: Chooser, no_blank_overwrite: bool) -> Decision | None:
     if same(values.crm, values.erp):
-        if values.has_old and same(values.crm, values.old):
+        if values.has_old and not values.paired and same(values.crm, values.old):
             return None
         return values.agreed()
+    if values.paired and not values.changed(Side.CRM) and not values.changed(Side.ERP):
+        return None  # agreed apart, and neither side moved
     choice = choose(values)
     if choice.winner is None:
         return values.asked(choice)
@@ -337,10 +374,16 @@ def _result(agreed: Mapping[str, Value], decisions: list[Decision], skipped: lis
     def writes(side: Side) -> dict[str, Value]:
         return {d.field: d.new for d in decisions if d.written_to is side}
 
+    new_agreed = dict(agreed)
+    for d in decisions:
+        if d.kind is DecisionKind.ASKED:  # an open conflict keeps what was agreed, a pair too
+            new_agreed[d.field] = d.new
+        else:
+            new_agreed = with_agreed(new_agreed, d.field, d.new)
     return MergeResult(
         crm_writes=writes(Side.CRM),
         erp_writes=writes(Side.ERP),
-        agreed={**agreed, **{d.field: d.new for d in decisions}},
+        agreed=new_agreed,
         decisions=tuple(decisions),
         skipped=tuple(skipped),
     )

@@ -113,7 +113,13 @@ def create(
     engine: EngineDep, user_id: UserId, entity: EntityDep, connection_id: int, body: CreateBody
 ) -> erp_tab.Linked:
     linked, _sync = erp_tab.create_in_erp(
-        engine, user_id, entity, connection_id, actor_type=body.actor_type, values=body.values
+        engine,
+        user_id,
+        entity,
+        connection_id,
+        actor_type=body.actor_type,
+        values=body.values,
+        update_crm=body.update_crm,
     )
     return linked
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import delete
 
@@ -17,7 +17,7 @@ from erpsync.sync.erp_tab.context import Context, EntityRef, RefusedRequestError
 from erpsync.sync.erp_tab.values import metas_of
 from erpsync.sync.erp_tab.views import Linked, LinkView, Prompt, linked
 from erpsync.sync.mapping import FieldDefault, Problem
-from erpsync.sync.merge import Side, is_blank
+from erpsync.sync.merge import Side, agree_apart, is_blank, same
 from erpsync.sync.new_actors import NewActorRefusedError, new_actor_fields
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine, Pass
@@ -48,6 +48,7 @@ def create_form(
             items=lists.get(meta.list_name or "", []),
             value=crm.get(meta.key, default.value),
             mandatory=default.mandatory,
+            from_record=meta.key in crm,
         )
         for meta, default in asked
     ]
@@ -78,11 +79,17 @@ def create_in_erp(
     *,
     actor_type: m.ActorType,
     values: Mapping[str, m.Value],
+    update_crm: Collection[str] = (),
 ) -> tuple[Linked, RecordResult | None]:
     """Create the actor in the ERP from the mapped CRM values, the fixed defaults and the user's answers, and link it;
-    then sync the new link once so values the ERP assigned (numbers, its own defaults) reach the CRM."""
+    then sync the new link once so values the ERP assigned (numbers, its own defaults) reach the CRM.
+
+    An answer that differs from the record's value it was pre-filled with goes to the ERP only: the link agrees apart
+    on the field (``merge.agree_apart``), so the CRM keeps its value until either side changes it. A field named in
+    ``update_crm`` is agreed on the record's value instead, so the first sync writes the answer to the CRM too."""
     context = open_context(engine, user_id, entity, connection_id)
     p = context.checked_pass(actor_type)
+    agreed = _agreed(p, context.record.values, values, update_crm)
     if context.link is not None:
         raise ConflictError(f"this {entity.entity_type} is linked in this connection already")
     parent = context.require_parent() if entity.entity_type is EntityType.PERSON else None
@@ -95,7 +102,7 @@ def create_in_erp(
         parent_key=parent.erp_key if parent else None,
         fields=_fields(p, crm.values, values),
     )
-    created = _create(engine, context, actor, crm.values)
+    created = _create(engine, context, actor, agreed)
     problems = list(crm.problems)
     try:
         result: RecordResult | None = sync_link(engine, created.link_id)
@@ -104,6 +111,22 @@ def create_in_erp(
     with engine.database.read_session() as session:
         view = LinkView.of(links.get_link(session, created.link_id))
     return linked(view, result.changed_crm if result else [], sorted(actor.fields), problems), result
+
+
+def _agreed(
+    p: Pass, record: Mapping[str, m.Value], answers: Mapping[str, m.Value], update_crm: Collection[str]
+) -> dict[str, m.Value]:
+    """The new link's first agreed values: the record's, each answer that differs from its pre-filled record value
+    agreed apart unless the user asked to update the CRM with it too."""
+    prefilled = _crm_values_for_erp(p, record)
+    unknown = sorted(set(update_crm) - (set(prefilled) & set(answers)))
+    if unknown:
+        raise ValidationError(f"only a value pre-filled from the record can update the CRM: {', '.join(unknown)}")
+    agreed: dict[str, m.Value] = dict(p.from_crm(record).values)
+    for key, answer in answers.items():
+        if key in prefilled and key not in update_crm and not same(answer, prefilled[key]):
+            agreed = agree_apart(agreed, key, crm=prefilled[key], erp=answer)
+    return agreed
 
 
 def _fields(p: Pass, crm: Mapping[str, m.Value], answers: Mapping[str, m.Value]) -> dict[str, m.Value]:

@@ -105,6 +105,8 @@ class Prompt(_View):
     items: list[m.ListItem]
     value: m.Value
     mandatory: bool
+    from_record: bool = False
+    """``value`` is the CRM record's: the dialog offers to update the CRM too when the user changes it."""
 
 
 class ValueProblem(_View):

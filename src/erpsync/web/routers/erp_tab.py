@@ -310,6 +310,7 @@ def _create_context(target: _Target, connection_id: int, chosen: m.ActorType) ->
         "actor_type": chosen,
         "prompts": [],
         "values": {},
+        "update_crm": [],
         "field_errors": {},
         "value_text": value_text,
     }
@@ -349,11 +350,16 @@ def create(
         prompts = _call(lambda: erp_tab.create_form(engine, user_id, entity, connection_id, actor_type=chosen))
         context["prompts"] = prompts
         values, errors = _answers(form, prompts)
-        context |= {"values": {p.key: str(form.get(f"value.{p.key}") or "") for p in prompts}}
+        update_crm = [p.key for p in prompts if p.from_record and form.get(f"update_crm.{p.key}")]
+        context |= {"values": {p.key: str(form.get(f"value.{p.key}") or "") for p in prompts}, "update_crm": update_crm}
         if errors:
             context["field_errors"] = errors
             raise ValidationError("fix the marked values")
-        _call(lambda: erp_tab.create_in_erp(engine, user_id, entity, connection_id, actor_type=chosen, values=values))
+        _call(
+            lambda: erp_tab.create_in_erp(
+                engine, user_id, entity, connection_id, actor_type=chosen, values=values, update_crm=update_crm
+            )
+        )
     except erp_tab.RefusedRequestError as refused:
         context["field_errors"] = _refused_fields(refused, "values")
         return _dialog(request, user, "crm/erp_create.html", context, error=refused)
