@@ -14,7 +14,7 @@ from erpsync.protocol.documents import DocumentKind
 from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
-from erpsync.storage.tables import Company, ErpConnection, ErpLink, Person, Project
+from erpsync.storage.tables import Company, ErpConnection, ErpLink, Person, Project, SyncConnector
 from erpsync.sync import erp_tab
 from erpsync.sync.configuration import load_config
 from erpsync.sync.connections import hub_clients
@@ -77,3 +77,21 @@ def test_connector_secret_is_generated_once_and_private(tmp_path: Path) -> None:
     assert len(secret) >= 32
     assert connector_secret(tmp_path) == secret
     assert (tmp_path / "demo-connector.secret").stat().st_mode & 0o077 == 0
+
+
+def test_the_demo_runs_again_on_another_connector_port(tmp_path: Path) -> None:
+    """`erpsync demo --connector-port` on a hub prepared before: the connector is re-pointed (probed with no
+    transaction open), not refused."""
+    database = Database(f"sqlite:///{tmp_path / 'hub.sqlite'}")
+    upgrade(database.engine)
+    clients = hub_clients(database, Cipher(key_from_secret("a test key that is long enough")))
+    with running_sample(tmp_path / "erp", demo_data=True) as sample:
+        first = prepare_demo(database, clients, sample.erp, connector_url=sample.url, secret=sample.secret)
+    with running_sample(tmp_path / "erp-again", demo_data=True) as moved:
+        assert moved.url != sample.url
+        second = prepare_demo(database, clients, moved.erp, connector_url=moved.url, secret=moved.secret)
+        with database.read_session() as session:
+            connector = session.scalars(select(SyncConnector)).one()
+            assert connector.url == moved.url
+    clients.close()
+    assert first == second

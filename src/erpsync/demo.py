@@ -25,7 +25,7 @@ from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.files import write_private
 from erpsync.storage.tables import Company, ErpConnection, ErpLink, SyncConnector
-from erpsync.sync import configuration, connections, connectors, erp_tab
+from erpsync.sync import configuration, connections, erp_tab, setup
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Side
@@ -167,13 +167,16 @@ def _demo_project(
     )
 
 
-def _ensure_connector(session: Session, clients: ConnectorClients, *, url: str, secret: str) -> SyncConnector:
-    connector = session.scalar(select(SyncConnector).where(SyncConnector.name == CONNECTOR_NAME))
-    if connector is None:
-        return connectors.add_connector(session, clients, name=CONNECTOR_NAME, url=url, secret=secret, by=None)
-    if connector.url != url:  # the demo may run on another port this time
-        connectors.update_connector(session, clients, connector, url=url, secret=secret, by=None)
-    return connector
+def _ensure_connector(database: Database, clients: ConnectorClients, *, url: str, secret: str) -> int:
+    """The demo connector's id, registered, or re-pointed when the demo runs on another port this time (its probe runs
+    with no transaction open, as the use case does it)."""
+    with database.sessions() as session:
+        connector = session.scalar(select(SyncConnector).where(SyncConnector.name == CONNECTOR_NAME))
+        if connector is None:
+            connector = setup.add_connector(session, clients, name=CONNECTOR_NAME, url=url, secret=secret, by=None)
+        elif connector.url != url:
+            setup.update_connector(session, clients, connector.id, url=url, secret=secret, by=None)
+        return connector.id
 
 
 def _ensure_connection(
@@ -267,7 +270,9 @@ def prepare_demo(
         _ensure_users(session)
         list_ids = _ensure_lists(session)
         _seed_crm(session, erp, list_ids)
-        connector = _ensure_connector(session, clients, url=connector_url, secret=secret)
+    connector_id = _ensure_connector(database, clients, url=connector_url, secret=secret)
+    with database.session() as session:
+        connector = session.get_one(SyncConnector, connector_id)
         _ensure_connection(session, clients, connector, list_ids)
         companies = session.scalar(select(func.count()).select_from(Company)) or 0
     _link_demo_companies(database, clients, erp)
