@@ -1,7 +1,7 @@
 """The audit log of configuration changes: who, when, what; secret values are never written to it.
 
-Public names: ``record(session, *, user_id, action, target_type, target_id, detail)``, ``entries(session, ...)``,
-``AuditFilter``, ``AuditPage``, ``search(session, audit_filter)``, ``REDACTED``.
+Public names: ``record(session, *, user_id, action, target_type, target_id, detail)``, ``via(by)``,
+``entries(session, ...)``, ``AuditFilter``, ``AuditPage``, ``search(session, audit_filter)``, ``REDACTED``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ def redact(detail: Any) -> Any:
     if isinstance(detail, Sequence) and not isinstance(detail, str):
         return [redact(item) for item in detail]
     return detail
+
+
+def via(by: int | None) -> dict[str, str]:
+    """What an entry's detail adds for a change made without a user: it came from the command line."""
+    return {} if by is not None else {"via": "cli"}
 
 
 def record(

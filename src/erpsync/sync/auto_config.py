@@ -45,7 +45,7 @@ def save_auto_create(
     with unit_of_work(session):
         store_auto_create(session, connection, actor_type, auto)
         detail = {"actor_type": actor_type.value, "auto_create": auto.model_dump(mode="json")}
-        detail |= {} if by is not None else {"via": "cli"}
+        detail |= audit.via(by)
         audit.record(
             session,
             user_id=by,

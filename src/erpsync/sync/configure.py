@@ -45,7 +45,7 @@ def _lists_if_active(session: Session, clients: ConnectorClients, connection: Er
 
 
 def _audit(session: Session, by: int | None, connection: ErpConnection, action: str, detail: Mapping[str, Any]) -> None:
-    detail = {**detail} | ({} if by is not None else {"via": "cli"})
+    detail = {**detail} | audit.via(by)
     audit.record(session, user_id=by, action=action, target_type="connection", target_id=connection.id, detail=detail)
 
 
@@ -128,7 +128,7 @@ def set_priority(session: Session, connection_ids: Sequence[int], *, by: int | N
     with unit_of_work(session):
         configuration.set_priority(session, connection_ids)
         detail: dict[str, object] = {"connection_ids": list(connection_ids)}
-        detail |= {} if by is not None else {"via": "cli"}
+        detail |= audit.via(by)
         audit.record(session, user_id=by, action="update", target_type="sync_priority", target_id=None, detail=detail)
 
 

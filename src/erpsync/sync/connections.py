@@ -249,7 +249,7 @@ def restore_connection(
 
 
 def _audit(session: Session, connection: ErpConnection, action: str, by: int | None, **detail: object) -> None:
-    detail = {"name": connection.name, **detail} | ({} if by is not None else {"via": "cli"})
+    detail = {"name": connection.name, **detail} | audit.via(by)
     audit.record(session, user_id=by, action=action, target_type="connection", target_id=connection.id, detail=detail)
 
 

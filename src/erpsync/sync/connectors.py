@@ -219,7 +219,7 @@ def add_connector(
     )
     session.add(connector)
     session.flush()
-    detail = {"name": connector.name, "url": connector.url} | _via(by)
+    detail = {"name": connector.name, "url": connector.url} | audit.via(by)
     audit.record(session, user_id=by, action="create", target_type="connector", target_id=connector.id, detail=detail)
     return connector
 
@@ -256,7 +256,7 @@ def update_connector(
         action="update",
         target_type="connector",
         target_id=connector.id,
-        detail={"changed": changed} | _via(by),
+        detail={"changed": changed} | audit.via(by),
     )
     return connector
 
@@ -269,14 +269,9 @@ def check_deletable(session: Session, connector: SyncConnector) -> None:
         raise ConflictError(f"connector {connector.name!r} is used by {used}")
 
 
-def _via(by: int | None) -> dict[str, object]:
-    """A change without a user was made on the command line, and the audit entry says so."""
-    return {} if by is not None else {"via": "cli"}
-
-
 def delete_connector(session: Session, connector: SyncConnector, *, by: int | None = None) -> None:
     check_deletable(session, connector)
-    detail = {"name": connector.name} | _via(by)
+    detail = {"name": connector.name} | audit.via(by)
     audit.record(session, user_id=by, action="delete", target_type="connector", target_id=connector.id, detail=detail)
     session.delete(connector)
     session.flush()

@@ -39,7 +39,7 @@ def save_filter(
     with unit_of_work(session):
         store_filter(session, connection, actor_type, sync_filter)
         detail = {"actor_type": actor_type.value, "filter": sync_filter.model_dump(mode="json")}
-        detail |= {} if by is not None else {"via": "cli"}
+        detail |= audit.via(by)
         audit.record(
             session,
             user_id=by,

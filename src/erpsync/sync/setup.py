@@ -193,6 +193,6 @@ def purge_connection(session: Session, connection_id: int, *, user: User | None)
             action="purge",
             target_type="connection",
             target_id=connection_id,
-            detail={"name": name, "links": purged} | ({} if user is not None else {"via": "cli"}),
+            detail={"name": name, "links": purged} | audit.via(_by(user)),
         )
     return purged
