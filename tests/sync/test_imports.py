@@ -157,6 +157,22 @@ def test_an_import_knows_its_total_from_the_first_page_and_the_next_cycle_reads_
     assert (after_change.records, after_change.crm_writes) == (1, 1)
 
 
+def test_a_key_on_the_next_page_and_on_a_later_one_is_imported_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next page is drafted while the page before it is written: a key both hold, or a page further on holds
+    again, is still created once."""
+    a, b, c = erp_customers(world, 3)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    job = imports.start_import(world.engine, world.connection_id, CUSTOMER, erp_keys=[a, b])
+    with world.database.session() as session:  # the ticked keys, as a list from elsewhere may repeat them
+        jobs.get_job(session, job.id).keys_json = [a, b, b, c, a]
+    done = run(world, job.id)
+    assert (done.status, done.processed, done.created) == ("done", 3, 3)
+    assert set(links_of(world)) == {a, b, c}
+    assert companies(world) == 3
+
+
 def test_a_search_imports_only_its_hits_and_bad_criteria_are_refused_each(world: World) -> None:
     erp_customers(world, 3)
     wanted = world.erp_customer(name="Zeta Shipping")
