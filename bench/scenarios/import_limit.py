@@ -1,8 +1,9 @@
 """The limit of scenario 1, measured in the same run: the same pages (same page size and fields) fetched with a bare
 signed httpx client in a thread of their own, overlapped with the writes as the product overlaps them, and the same
-company and link rows written by the raw driver in ONE transaction: ``executemany`` on SQLite, ``COPY`` on PostgreSQL,
-with ids and change numbers reserved up front. No models, matching or checks: this is what the hardware, the
-connector and the database driver allow, not a sync."""
+rows the import stores (a company, its link and the job's item naming what was done with the actor) written by the
+raw driver in ONE transaction: ``executemany`` on SQLite, ``COPY`` on PostgreSQL, with ids and change numbers reserved
+up front. No models, matching or checks: this is what the hardware, the connector and the database driver allow, not
+a sync."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bench.measure import result
 from bench.world import CUSTOMER, MAPPED, PAGE_SIZE, Site, engine_pass
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.protocol.signing import signed_headers_v2
+from erpsync.sync import imports
 from erpsync.sync.work import Engine, Pass
 
 ORIGIN = "bench:limit"
@@ -46,6 +48,7 @@ LINK_COLUMNS = (
     "last_sync_at",
     "created_at",
 )
+ITEM_COLUMNS = ("job_id", "erp_key", "action", "entity_type", "entity_id")
 Page = list[dict[str, Any]]
 
 
@@ -53,13 +56,15 @@ def measure(site: Site, n: int) -> dict[str, Any]:
     database = site.database()
     clients = site.clients(database)
     try:
-        p = engine_pass(Engine(database, clients), site.connection_ids[0])  # setup: what the pages are asked for
+        engine = Engine(database, clients)
+        p = engine_pass(engine, site.connection_ids[0])  # setup: what the pages are asked for
+        job_id = imports.start_import(engine, p.connection_id, CUSTOMER).id  # setup: the job its items belong to
     finally:
         clients.close()
         database.dispose()
     backend = make_url(site.database_url).get_backend_name()
     start, cpu_start = time.perf_counter(), time.process_time()
-    writer = PostgresWriter(site, p) if backend == "postgresql" else SqliteWriter(site, p)
+    writer = PostgresWriter(site, p, job_id) if backend == "postgresql" else SqliteWriter(site, p, job_id)
     with writer:
         count = sum(writer.write(page) for page in fetched_pages(site, p))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
@@ -107,10 +112,11 @@ def fetched_pages(site: Site, p: Pass) -> Iterator[Page]:
 
 
 class Writer:
-    """Turns a page into company and link rows (the mapped values, the country through the list mapping)."""
+    """Turns a page into company, link and item rows (the mapped values, the country through the list mapping)."""
 
-    def __init__(self, site: Site, p: Pass) -> None:
+    def __init__(self, site: Site, p: Pass, job_id: int) -> None:
         self.connection_id = p.connection_id
+        self.job_id = job_id
         self.countries = p.lists["country"].items
         self.attrs = {erp: CRM_FIELDS[EntityType.COMPANY][crm].attr for erp, crm in MAPPED.items()}
         self.now = datetime.now(UTC).replace(tzinfo=None)
@@ -126,10 +132,16 @@ class Writer:
     def link_row(self, entity_id: int, erp_key: str, agreed: Any, now: Any) -> tuple[Any, ...]:
         return (self.connection_id, "company", entity_id, CUSTOMER.value, erp_key, agreed, "ok", 0, now, now)
 
+    def item_rows(self, page: Page, ids: list[int]) -> list[tuple[Any, ...]]:
+        return [
+            (self.job_id, actor["erp_key"], "created", "company", entity_id)
+            for entity_id, actor in zip(ids, page, strict=True)
+        ]
+
 
 class SqliteWriter(Writer):
-    def __init__(self, site: Site, p: Pass) -> None:
-        super().__init__(site, p)
+    def __init__(self, site: Site, p: Pass, job_id: int) -> None:
+        super().__init__(site, p, job_id)
         self.db = sqlite3.connect(make_url(site.database_url).database or "", isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             self.db.execute(f"PRAGMA {pragma}")
@@ -163,12 +175,15 @@ class SqliteWriter(Writer):
         ]
         marks = ", ".join("?" * len(LINK_COLUMNS))
         self.db.executemany(f"INSERT INTO erp_links ({', '.join(LINK_COLUMNS)}) VALUES ({marks})", links)
+        marks = ", ".join("?" * len(ITEM_COLUMNS))
+        items = self.item_rows(page, ids)
+        self.db.executemany(f"INSERT INTO import_items ({', '.join(ITEM_COLUMNS)}) VALUES ({marks})", items)
         return len(page)
 
 
 class PostgresWriter(Writer):
-    def __init__(self, site: Site, p: Pass) -> None:
-        super().__init__(site, p)
+    def __init__(self, site: Site, p: Pass, job_id: int) -> None:
+        super().__init__(site, p, job_id)
         url = make_url(site.database_url).set(drivername="postgresql")
         self.db: psycopg.Connection[tuple[Any, ...]] = psycopg.connect(url.render_as_string(hide_password=False))
 
@@ -196,4 +211,7 @@ class PostgresWriter(Writer):
             with cursor.copy(f"COPY erp_links ({', '.join(LINK_COLUMNS)}) FROM STDIN") as copy:
                 for entity_id, actor, values in zip(ids, page, agreed, strict=True):
                     copy.write_row(self.link_row(entity_id, actor["erp_key"], Jsonb(values), self.now))
+            with cursor.copy(f"COPY import_items ({', '.join(ITEM_COLUMNS)}) FROM STDIN") as copy:
+                for item in self.item_rows(page, ids):
+                    copy.write_row(item)
         return len(page)
