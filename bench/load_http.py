@@ -35,7 +35,7 @@ from bench.world import CUSTOMER, Site, connector_process, environment, link_eve
 from erpsync import accounts
 from erpsync.connectors.sample.seed import DEMO_PASSWORD, DEMO_USER
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration
+from erpsync.sync import configuration, configuration_loading
 from erpsync.sync.connections import ConnectionDraft, create_connection
 from erpsync.sync.connectors import add_connector
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
@@ -92,7 +92,7 @@ def _show_in_tab(site: Site, connection_id: int) -> None:
     try:
         with database.session() as session:
             connection = session.get_one(ErpConnection, connection_id)
-            erp_lists = configuration.read_erp_lists(clients, connection, set())
+            erp_lists = configuration_loading.read_erp_lists(clients, connection, set())
             rows = tuple(
                 FieldMapping(
                     erp_field=erp, crm_field=crm, direction=Direction.BOTH, show_in_tab=True, show_in_search=True

@@ -44,7 +44,7 @@ from erpsync.crypto import Cipher, key_from_secret
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpConnection
-from erpsync.sync import configuration, imports
+from erpsync.sync import configuration, configuration_loading, imports
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.engine import Engine, run_cycle
@@ -146,7 +146,7 @@ def build_hub(database: Database, clients: ConnectorClients, url: str, secret: s
     with database.read_session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection is not None
-    erp_lists = configuration.read_erp_lists(clients, connection, ["countries"])
+    erp_lists = configuration_loading.read_erp_lists(clients, connection, ["countries"])
     items = {item.key: countries.get(item.key) for item in erp_lists["countries"]}
     rows = tuple(FieldMapping(erp_field=erp, crm_field=crm, direction=Direction.BOTH) for erp, crm in SYNCED.items())
     with database.session() as session:

@@ -33,7 +33,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import ChangeCounter, Company, ErpConnection, ErpLink, SyncWatermark, utcnow
-from erpsync.sync import configuration
+from erpsync.sync import configuration, configuration_loading
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
@@ -170,7 +170,9 @@ def _add_connection(database: Database, clients: ConnectorClients, connector_id:
         draft = ConnectionDraft(name=f"ERP {company}", connector_id=connector_id, config=config)
         connection_id = create_connection(session, clients, draft).id
     with database.read_session() as session:
-        erp_lists = configuration.read_erp_lists(clients, session.get_one(ErpConnection, connection_id), {"country"})
+        erp_lists = configuration_loading.read_erp_lists(
+            clients, session.get_one(ErpConnection, connection_id), {"country"}
+        )
     with database.session() as session:
         connection = session.get_one(ErpConnection, connection_id)
         countries = {item.key: _crm_item(session, item.label) for item in erp_lists["country"]}

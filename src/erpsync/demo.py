@@ -25,7 +25,7 @@ from erpsync.protocol.models import ActorType
 from erpsync.storage.db import Database
 from erpsync.storage.files import write_private
 from erpsync.storage.tables import Company, ErpConnection, ErpLink, SyncConnector
-from erpsync.sync import configuration, connections, erp_tab, setup
+from erpsync.sync import configuration, configuration_loading, connections, erp_tab, setup
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction, Side
@@ -211,7 +211,9 @@ def _map_and_activate(
     session: Session, clients: ConnectorClients, connection: ErpConnection, list_ids: dict[CrmList, dict[str, int]]
 ) -> None:
     """Customers, persons and projects sync both ways, so the ERP tab works at once on each."""
-    erp_lists = configuration.read_erp_lists(clients, connection, configuration.erp_list_names(connection))
+    erp_lists = configuration_loading.read_erp_lists(
+        clients, connection, configuration_loading.erp_list_names(connection)
+    )
     countries, statuses = list_ids[CrmList.COUNTRY], list_ids[CrmList.PROJECT_STATUS]
     by_label = {item.key: countries.get(item.label) for item in erp_lists["country"]}
     by_key = {item.key: statuses.get(_PROJECT_STATUSES.get(item.key, "")) for item in erp_lists["project_status"]}

@@ -21,7 +21,7 @@ from erpsync.app import create_app
 from erpsync.crypto import cipher_for
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
-from erpsync.sync import connections, connectors
+from erpsync.sync import connection_visibility, connections, connectors
 from erpsync.sync.connections import hub_clients
 from erpsync.testing.db import sqlite_template
 from erpsync.testing.sample import RunningSample, running_sample
@@ -73,7 +73,7 @@ class Hub:
                     name="Main",
                     connector_id=connector.id,
                     config=dict(self.sample.config),
-                    visibility=connections.Visibility(everyone=False, users=visible_to),
+                    visibility=connection_visibility.Visibility(everyone=False, users=visible_to),
                     description="Head office",
                 )
                 return connections.create_connection(session, clients, draft).id

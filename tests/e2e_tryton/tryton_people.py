@@ -10,7 +10,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record, read_record, user_origin, write_record
 from erpsync.protocol.models import ActorType
 from erpsync.storage.tables import ErpLink
-from erpsync.sync import configuration, imports, links
+from erpsync.sync import configuration, configuration_loading, imports, links
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
 from erpsync.testing.tryton import EMPLOYS, WORKS_FOR
@@ -93,7 +93,9 @@ def with_persons(hub: Hub, tryton: TrytonDesk) -> People:
     rows = tuple(FieldMapping(erp_field=e, crm_field=c, direction=Direction.BOTH) for e, c in PERSON_FIELDS.items())
     with hub.database.read_session() as session:
         connection = hub.connection(session)
-    erp_lists = configuration.read_erp_lists(hub.clients, connection, LISTS)  # the lists the saved mapping pairs
+    erp_lists = configuration_loading.read_erp_lists(
+        hub.clients, connection, LISTS
+    )  # the lists the saved mapping pairs
     with hub.database.session() as session:
         mapping = ActorTypeMapping(actor_type=PERSON, active=True, fields=rows)
         configuration.save_mapping(session, hub.connection(session), mapping, erp_lists=erp_lists)

@@ -24,7 +24,7 @@ from erpsync.crm.service import read_record, user_origin, write_record
 from erpsync.protocol.models import ActorType, ListItem
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ChangeCounter, Company, ErpConnection, ErpLink, SyncEvent, SyncJob
-from erpsync.sync import configuration, imports, links
+from erpsync.sync import configuration, configuration_loading, imports, links
 from erpsync.sync.connections import ConnectionDraft, create_connection
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.engine import RunSummary, run_cycle
@@ -232,7 +232,7 @@ def configure(hub: Hub, crm_labels: dict[str, dict[str, int]]) -> None:
     """Map the customer fields, pair the lists by label, and switch the connection on."""
     with hub.database.read_session() as session:
         connection = hub.connection(session)
-    erp_lists = configuration.read_erp_lists(hub.clients, connection, LISTS)  # no transaction open meanwhile
+    erp_lists = configuration_loading.read_erp_lists(hub.clients, connection, LISTS)  # no transaction open meanwhile
     list_mappings = {name: paired_by_label(erp_lists[name], crm_labels[name], name) for name in LISTS}
     with hub.database.session() as session:
         connection = hub.connection(session)

@@ -22,7 +22,16 @@ from erpsync.protocol.models import ActorType, Config, Operator
 from erpsync.sdk.connector import ConnectionStore
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection, SyncActorMapping
-from erpsync.sync import auto_config, config_file, configuration, configure, connections, filter_config, setup
+from erpsync.sync import (
+    auto_config,
+    config_file,
+    configuration_loading,
+    configure,
+    connection_visibility,
+    connections,
+    filter_config,
+    setup,
+)
 from erpsync.sync.config_apply import apply_plan
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import FileRefusedError
@@ -152,7 +161,7 @@ def _configure(hub: Hub, sample: RunningSample) -> None:
             name="Second",
             connector_id=connector.id,
             config={**sample.config, "page_size": 50},
-            visibility=connections.Visibility(everyone=False, users=(anna.id,), groups=(sales.id,)),
+            visibility=connection_visibility.Visibility(everyone=False, users=(anna.id,), groups=(sales.id,)),
             description="Second line",
         )
         second = setup.create_connection(session, clients, draft, by=None)
@@ -244,7 +253,7 @@ def test_round_trip_to_an_empty_hub(hub_a: Hub, hub_b: Hub, sample: RunningSampl
         assert connections.full_config(hub_b.clients.cipher, main)["password"] == sample.config["password"]
         assert sample.connector.connections.get(main.uuid) is not None  # registered at the connector under B's own UUID
         assert session.scalar(select(func.count()).select_from(SyncActorMapping)) > 0
-        customer = configuration.mapping_of(session, main, ActorType.CUSTOMER)
+        customer = configuration_loading.mapping_of(session, main, ActorType.CUSTOMER)
         assert (customer.erp_delete, customer.crm_delete) == ("delete", "deactivate_in_erp")
         assert customer.auto_create == AUTO
 

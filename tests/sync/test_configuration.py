@@ -20,7 +20,7 @@ from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType, ListItem
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncActorMapping
-from erpsync.sync import configuration, connections, connectors
+from erpsync.sync import configuration, configuration_loading, connections, connectors
 from erpsync.sync.configuration import ConfigurationRefusedError
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, FieldMapping, ListMapping
@@ -41,8 +41,8 @@ class World:
     def erp_lists(self) -> dict[str, list[ListItem]]:
         with self.database.read_session() as session:
             connection = self.connection(session)
-            names = configuration.erp_list_names(connection)
-        return configuration.read_erp_lists(self.clients, connection, names)
+            names = configuration_loading.erp_list_names(connection)
+        return configuration_loading.read_erp_lists(self.clients, connection, names)
 
     def connection(self, session: Session) -> ErpConnection:
         connection = session.get(ErpConnection, self.connection_id)
@@ -82,7 +82,7 @@ def test_load_config_gives_the_engine_every_saved_part(world: World) -> None:
         configuration.save_policy(session, connection, policy=Policy.ERP, no_blank_overwrite=True)
 
     with world.database.read_session() as session:
-        config = configuration.load_config(session, world.connection(session))
+        config = configuration_loading.load_config(session, world.connection(session))
     customer = config.mappings[ActorType.CUSTOMER]
     assert customer.active is True
     assert [(row.erp_field, row.crm_field, row.direction, row.policy) for row in customer.fields] == [
@@ -104,7 +104,7 @@ def test_auto_mapping_again_adds_only_what_is_new_and_keeps_edits(world: World) 
         edited = _customer(FieldMapping(erp_field="email", crm_field="NAME", direction=Direction.TO_CRM))
         configuration.save_mapping(session, connection, edited, erp_lists={})
         configuration.auto_map_connection(session, connection)
-        fields = configuration.mapping_of(session, connection, ActorType.CUSTOMER).fields
+        fields = configuration_loading.mapping_of(session, connection, ActorType.CUSTOMER).fields
     by_key = {row.erp_field: row for row in fields}
     assert len(fields) == len(by_key)
     assert by_key["email"].crm_field == "NAME"
@@ -116,22 +116,24 @@ def test_auto_mapping_again_adds_only_what_is_new_and_keeps_edits(world: World) 
 def test_a_refused_save_writes_nothing(world: World) -> None:
     with world.database.session() as session:
         connection = world.connection(session)
-        before = configuration.load_config(session, connection)
+        before = configuration_loading.load_config(session, connection)
         broken = _customer(FieldMapping(erp_field="created", crm_field="NAME", direction=Direction.BOTH))
         with pytest.raises(ConfigurationRefusedError) as refused:
             configuration.save_mapping(session, connection, broken, erp_lists={})
         assert [problem.field for problem in refused.value.problems] == ["created", "created"]
     with world.database.read_session() as session:
-        assert configuration.load_config(session, world.connection(session)) == before
+        assert configuration_loading.load_config(session, world.connection(session)) == before
 
 
 def test_the_parsed_configuration_is_kept_until_a_change_another_process_makes_is_seen_at_once(world: World) -> None:
     with world.database.read_session() as session:
-        first = configuration.load_config(session, world.connection(session))
-        offered = configuration.offered_fields(world.connection(session))
+        first = configuration_loading.load_config(session, world.connection(session))
+        offered = configuration_loading.offered_fields(world.connection(session))
     with world.database.read_session() as session:
-        assert configuration.load_config(session, world.connection(session)) is first  # parsed once, not per request
-        assert configuration.offered_fields(world.connection(session)) == offered
+        assert (
+            configuration_loading.load_config(session, world.connection(session)) is first
+        )  # parsed once, not per request
+        assert configuration_loading.offered_fields(world.connection(session)) == offered
     # Another process (as a second web process or a Dramatiq worker would) changes the policy and a mapping.
     script = """
 import sys
@@ -153,7 +155,7 @@ database.dispose()
         [sys.executable, "-c", script, world.database.url, str(world.connection_id)], check=True, timeout=120
     )
     with world.database.read_session() as session:
-        changed = configuration.load_config(session, world.connection(session))
+        changed = configuration_loading.load_config(session, world.connection(session))
     assert (changed.policy, changed.no_blank_overwrite) == (Policy.ERP, True)
     assert [(row.erp_field, row.crm_field) for row in changed.mappings[ActorType.CUSTOMER].fields] == [("name", "NAME")]
     assert (first.policy, first.mappings[ActorType.CUSTOMER].active) == (Policy.NEWEST, False)  # kept as it was
@@ -161,22 +163,24 @@ database.dispose()
 
 def test_a_change_rolled_back_leaves_the_configuration_it_found(world: World) -> None:
     with world.database.read_session() as session:
-        before = configuration.load_config(session, world.connection(session))
+        before = configuration_loading.load_config(session, world.connection(session))
     with world.database.session() as session:
         connection = world.connection(session)
         with configuration.changing(connection):
             session.get_one(SyncActorMapping, (connection.id, "customer")).active = True
-            halfway = configuration.load_config(session, connection)  # read in the middle of a change
+            halfway = configuration_loading.load_config(session, connection)  # read in the middle of a change
         configuration.save_policy(session, connection, policy=Policy.CRM, no_blank_overwrite=True)
-        assert configuration.load_config(session, connection).policy is Policy.CRM  # its own change, seen at once
+        assert (
+            configuration_loading.load_config(session, connection).policy is Policy.CRM
+        )  # its own change, seen at once
         assert halfway.mappings[ActorType.CUSTOMER].active is True
         session.rollback()
     with world.database.read_session() as session:
-        assert configuration.load_config(session, world.connection(session)) == before
+        assert configuration_loading.load_config(session, world.connection(session)) == before
     with world.database.session() as session:
         configuration.save_policy(session, world.connection(session), policy=Policy.ERP, no_blank_overwrite=False)
     with world.database.read_session() as session:
-        after = configuration.load_config(session, world.connection(session))
+        after = configuration_loading.load_config(session, world.connection(session))
     assert after == before.model_copy(update={"policy": Policy.ERP})
 
 
@@ -188,7 +192,7 @@ def test_lists_are_read_from_the_connector_and_a_list_left_unread_refuses_the_sa
     with world.database.session() as session, pytest.raises(ConfigurationRefusedError, match="unknown ERP item 'DK'"):
         configuration.save_list_mappings(session, world.connection(session), {"country": countries}, erp_lists={})
     with world.database.read_session() as session:
-        assert configuration.load_config(session, world.connection(session)).list_mappings == {}
+        assert configuration_loading.load_config(session, world.connection(session)).list_mappings == {}
 
 
 def test_a_connector_that_cannot_answer_gives_a_clear_error(world: World) -> None:
@@ -204,10 +208,13 @@ def test_a_mapping_for_a_type_the_connector_stopped_offering_stays_with_its_rows
         connection.actor_fields = [row for row in connection.actor_fields if row.actor_type != "project"]
     with world.database.session() as session:
         connection = world.connection(session)
-        assert configuration.erp_fields_of(session, connection, "project") == []
+        assert configuration_loading.erp_fields_of(session, connection, "project") == []
         stale = ActorTypeMapping(actor_type=ActorType.PROJECT, fields=(FieldMapping(erp_field="name"),))
         with pytest.raises(ConfigurationRefusedError, match="unknown ERP field 'name'"):
             configuration.save_mapping(session, connection, stale, erp_lists={})
         configuration.save_mapping(session, connection, ActorTypeMapping(actor_type=ActorType.PROJECT), erp_lists={})
     with world.database.read_session() as session:
-        assert configuration.load_config(session, world.connection(session)).mappings[ActorType.PROJECT].fields == ()
+        assert (
+            configuration_loading.load_config(session, world.connection(session)).mappings[ActorType.PROJECT].fields
+            == ()
+        )

@@ -12,7 +12,7 @@ from erpsync.crm.service import delete_entity, read_records
 from erpsync.errors import ValidationError
 from erpsync.protocol.models import ActorType
 from erpsync.storage.tables import AuditEntry, ErpConnection, ErpLink
-from erpsync.sync import configuration, deletes, links, problems
+from erpsync.sync import configuration, configuration_loading, deletes, links, problems
 from erpsync.sync.mapping import ActorTypeMapping, CrmDeletePolicy, ErpDeletePolicy
 from erpsync.testing.sample import COMPANY
 from support.sync_world import CUSTOMER, World, customer_mapping
@@ -56,7 +56,7 @@ def _stored(world: World, actor_type: ActorType) -> ActorTypeMapping:
     with world.database.read_session() as session:
         connection = session.get(ErpConnection, world.connection_id)
         assert connection is not None
-        return configuration.mapping_of(session, connection, actor_type)
+        return configuration_loading.mapping_of(session, connection, actor_type)
 
 
 # --- the defaults -----------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from erpsync.crypto import Cipher
 from erpsync.protocol.models import ActorType, ListItem
 from erpsync.storage.db import Database
 from erpsync.storage.tables import AuditEntry, ErpConnection
-from erpsync.sync import configuration, configure, imports, links
+from erpsync.sync import configuration_loading, configure, imports, links
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping, pair_by_code
@@ -100,7 +100,7 @@ def test_a_fresh_hub_syncs_country_with_no_list_mapped_by_hand(
         assert connection is not None
         configure.save_mapping(session, clients, connection, mapping(), by=None)
         configure.activate(session, clients, connection, by=None)
-        paired = configuration.load_config(session, connection).list_mappings["country"]
+        paired = configuration_loading.load_config(session, connection).list_mappings["country"]
         germany = next(i.id for i in lists.list_items(session, CrmList.COUNTRY) if i.label == "Germany")
     assert paired.items["DE"] == germany
     key = sample.erp.create_actor(COMPANY, CUSTOMER, NewRecord(values={"name": "Berlin GmbH", "country": "DE"}))
@@ -128,5 +128,5 @@ def test_a_list_mapped_by_hand_is_left_as_it_is(
             session, clients, connection, {"country": by_hand}, by=None, known_erp_lists=erp_lists
         )
         configure.save_mapping(session, clients, connection, mapping(), by=None)
-        assert configuration.load_config(session, connection).list_mappings["country"].items == {"DK": None}
+        assert configuration_loading.load_config(session, connection).list_mappings["country"].items == {"DK": None}
     assert denmark

@@ -11,7 +11,7 @@ from erpsync.crm import lists
 from erpsync.crm.fields import CrmList, EntityType
 from erpsync.protocol.models import Operator
 from erpsync.storage.tables import ErpConnection, SyncActorMapping
-from erpsync.sync import configuration, filter_config, filters, imports, resync
+from erpsync.sync import configuration, configuration_loading, filter_config, filters, imports, resync
 from erpsync.sync.mapping import FilterRestriction, SyncFilter
 from support.sync_world import CUSTOMER, World
 
@@ -104,7 +104,7 @@ def test_a_saved_filter_is_kept_by_a_mapping_save_and_a_bad_one_is_refused(world
             mapping = world.config.mappings[CUSTOMER]
             rows = tuple(row for row in mapping.fields if row.erp_field != "country")  # no list mapping stored here
             configuration.save_mapping(session, connection, mapping.model_copy(update={"fields": rows}), erp_lists={})
-        assert configuration.mapping_of(session, connection, CUSTOMER).sync_filter == WHOLESALE_ONLY
+        assert configuration_loading.mapping_of(session, connection, CUSTOMER).sync_filter == WHOLESALE_ONLY
         bad = SyncFilter(
             erp=(FilterRestriction(field="nope", operator=Operator.EQ, values=("x",)),),
             crm=(FilterRestriction(field="NAME", operator=Operator.BETWEEN, values=("a",)),),
@@ -115,7 +115,7 @@ def test_a_saved_filter_is_kept_by_a_mapping_save_and_a_bad_one_is_refused(world
             ("filter.erp.0", "nope"),
             ("filter.crm.0", "NAME"),
         ]
-        assert configuration.mapping_of(session, connection, CUSTOMER).sync_filter == WHOLESALE_ONLY
+        assert configuration_loading.mapping_of(session, connection, CUSTOMER).sync_filter == WHOLESALE_ONLY
 
 
 @pytest.mark.parametrize(

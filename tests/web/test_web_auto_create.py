@@ -11,7 +11,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_record
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, ErpLink
-from erpsync.sync import configuration
+from erpsync.sync import configuration, configuration_loading
 from erpsync.sync.mapping import ActorTypeMapping, AutoCreate, FieldMapping
 from erpsync.sync.merge import Direction
 from erpsync.testing.sample import COMPANY, RunningSample
@@ -44,7 +44,7 @@ def _saved(site: Site, connection_id: int) -> AutoCreate:
     with site.database.session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection
-        return configuration.mapping_of(session, connection, m.ActorType.CUSTOMER).auto_create
+        return configuration_loading.mapping_of(session, connection, m.ActorType.CUSTOMER).auto_create
 
 
 def test_auto_create_is_previewed_saved_and_its_review_list_decided(

@@ -14,7 +14,7 @@ from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import create_record
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, ErpLink
-from erpsync.sync import configuration, links
+from erpsync.sync import configuration, configuration_loading, links
 from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.testing.sample import RunningSample
 from support.linking import link_company
@@ -48,7 +48,7 @@ def _mapping(site: Site, connection_id: int, actor_type: m.ActorType = m.ActorTy
     with site.database.session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection
-        mapping = configuration.mapping_of(session, connection, actor_type)
+        mapping = configuration_loading.mapping_of(session, connection, actor_type)
         return {row.erp_field: (row.crm_field, row.direction.value) for row in mapping.fields} | {
             "active": mapping.active
         }
@@ -140,7 +140,7 @@ def test_a_list_other_than_country_is_offered_and_mapped_before_its_field(
     saved = admin.post(f"{TAB}/connections/{connection_id}/mappings?actor_type=project", mapping_form(True, project))
     assert saved.status_code == 303, saved.text
     with site.database.session() as session:
-        config = configuration.load_config(session, session.get(ErpConnection, connection_id))  # type: ignore[arg-type]
+        config = configuration_loading.load_config(session, session.get(ErpConnection, connection_id))  # type: ignore[arg-type]
     assert set(config.list_mappings) == {"country", "project_status"}, "lists left unpaired are not saved"
     assert config.list_mappings["project_status"].items["PLANNED"] == planned
     assert admin.post(url, {**items, "crm_list.project_status": ""}).status_code == 422, "the synced field needs it"
@@ -290,7 +290,7 @@ def test_delete_policies_are_chosen_on_the_mapping_screen_with_the_preview_and_r
     with site.database.read_session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection
-        stored = configuration.mapping_of(session, connection, m.ActorType.CUSTOMER)
+        stored = configuration_loading.mapping_of(session, connection, m.ActorType.CUSTOMER)
     assert (stored.erp_delete, stored.crm_delete) == ("delete", "deactivate_in_erp")
     page = admin.get(url).text
     assert re.search(r'<option value="deactivate_in_erp" selected>', page)
@@ -348,7 +348,7 @@ def test_the_delete_preview_follows_the_policy_chosen_before_it_is_saved(
     with site.database.read_session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection
-        assert configuration.mapping_of(session, connection, m.ActorType.CUSTOMER).erp_delete == "keep"
+        assert configuration_loading.mapping_of(session, connection, m.ActorType.CUSTOMER).erp_delete == "keep"
     admin.post("/language", {"language": "da", "next": TAB})
     danish = admin.get(f"{preview_url}&erp_delete=delete").text.replace("&#34;", '"')
     assert 'Med "Slet CRM-posten" ville næste synkronisering slette 2 CRM-poster.' in danish

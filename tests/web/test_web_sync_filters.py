@@ -9,7 +9,7 @@ import pytest
 
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration
+from erpsync.sync import configuration_loading
 from erpsync.sync.mapping import SyncFilter
 from erpsync.testing.sample import RunningSample
 
@@ -30,7 +30,7 @@ def _saved(site: Site, connection_id: int) -> SyncFilter:
     with site.database.session() as session:
         connection = session.get(ErpConnection, connection_id)
         assert connection
-        return configuration.mapping_of(session, connection, m.ActorType.CUSTOMER).sync_filter
+        return configuration_loading.mapping_of(session, connection, m.ActorType.CUSTOMER).sync_filter
 
 
 def test_a_filter_is_previewed_saved_and_refused_with_its_reason(

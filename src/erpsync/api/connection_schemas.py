@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, SyncConnector
-from erpsync.sync import connections
+from erpsync.sync import connection_visibility
 
 _Name = Field(min_length=1, max_length=255)
 _Url = Field(min_length=1, max_length=1000)
@@ -62,8 +62,10 @@ class VisibilityBody(Strict):
     users: list[int] = Field(default_factory=list, max_length=10_000)
     groups: list[int] = Field(default_factory=list, max_length=10_000)
 
-    def to_visibility(self) -> connections.Visibility:
-        return connections.Visibility(everyone=self.everyone, users=tuple(self.users), groups=tuple(self.groups))
+    def to_visibility(self) -> connection_visibility.Visibility:
+        return connection_visibility.Visibility(
+            everyone=self.everyone, users=tuple(self.users), groups=tuple(self.groups)
+        )
 
 
 class ConnectionCreate(Strict):
@@ -125,7 +127,7 @@ class ConnectionSummary(BaseModel):
 
 
 def connection_public(session: Session, connection: ErpConnection, secret_keys: list[str]) -> ConnectionPublic:
-    visibility = connections.visibility_of(session, connection)
+    visibility = connection_visibility.visibility_of(session, connection)
     return ConnectionPublic(
         id=connection.id,
         connection_uuid=connection.uuid,

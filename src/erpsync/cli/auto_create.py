@@ -14,7 +14,7 @@ from erpsync.api.auto_schemas import AutoPreviewPublic, AutoPreviewsPublic
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.protocol import models as m
-from erpsync.sync import auto_config, auto_reviews, configuration
+from erpsync.sync import auto_config, auto_reviews, configuration_loading
 from erpsync.sync.auto_reviews import ReviewAction, ReviewView
 from erpsync.sync.mapping import AutoCreate, AutoDirection
 from erpsync.sync.work import Engine
@@ -43,8 +43,8 @@ def auto_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: boo
     """The actor type's automatic creation: its direction and match keys."""
     with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.read_session() as session:
         connection = common.connection_named(session, name)
-        configuration.erp_fields_of(session, connection, actor_type)
-        shown = configuration.mapping_of(session, connection, m.ActorType(actor_type)).auto_create
+        configuration_loading.erp_fields_of(session, connection, actor_type)
+        shown = configuration_loading.mapping_of(session, connection, m.ActorType(actor_type)).auto_create
     _show(shown, as_json)
 
 
@@ -64,7 +64,7 @@ def auto_set(
         return
     with common.cli_errors(), common.hub_and_clients() as (database, _clients), database.sessions() as session:
         connection = common.connection_named(session, name)
-        configuration.erp_fields_of(session, connection, actor_type)
+        configuration_loading.erp_fields_of(session, connection, actor_type)
         saved = auto_config.save_auto_create(session, connection, m.ActorType(actor_type), auto, by=None)
     _show(saved, as_json)
 

@@ -21,7 +21,7 @@ from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration
+from erpsync.sync import configuration_loading
 from erpsync.sync.connections import hub_clients_from
 from erpsync.sync.connectors import ConnectorClients
 
@@ -103,7 +103,7 @@ def configuring(name: str, *, write: bool = False) -> Iterator[tuple[Session, Co
 
 def actor_type_in(session: Session, connection: ErpConnection, actor_type: str) -> tuple[ActorType, list[FieldMeta]]:
     """The actor type (refused when the connection has no part of it) and its ERP fields."""
-    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    erp_fields = configuration_loading.erp_fields_of(session, connection, actor_type)
     return ActorType(actor_type), erp_fields
 
 

@@ -34,7 +34,7 @@ from erpsync.cli.connections import connections_app
 from erpsync.crm import lists as crm_lists
 from erpsync.crm.fields import CrmList
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration, configure, deletes
+from erpsync.sync import configuration, configuration_loading, configure, deletes
 from erpsync.sync import mapping as mapping_rules
 from erpsync.sync.configuration_views import (
     DefaultsView,
@@ -118,7 +118,7 @@ def mappings_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json:
     """The field mapping of one actor type: each ERP field, the CRM field it pairs with and which way it flows."""
     with common.configuring(name) as (session, _clients, connection):
         parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
-        view = mapping_view(configuration.mapping_of(session, connection, parsed), erp_fields)
+        view = mapping_view(configuration_loading.mapping_of(session, connection, parsed), erp_fields)
     _show_mapping(view, as_json)
 
 
@@ -174,7 +174,7 @@ def mappings_auto(
     with common.configuring(name, write=True) as (session, clients, connection):
         parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
         mapping = mapping_rules.auto_completed(
-            configuration.mapping_of(session, connection, parsed), erp_fields, direction=direction
+            configuration_loading.mapping_of(session, connection, parsed), erp_fields, direction=direction
         )
         if switch_on:
             mapping = mapping.model_copy(update={"active": True})
@@ -187,10 +187,10 @@ def mappings_auto(
 
 def _list_mappings(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ListMappingsView:
     """Per ERP list of a synced list field (or with a saved mapping): the pairs, the ERP items and the CRM items."""
-    config = configuration.load_config(session, connection)
-    offered = configuration.offered_fields(connection)
+    config = configuration_loading.load_config(session, connection)
+    offered = configuration_loading.offered_fields(connection)
     crm_items = {list_name: crm_lists.list_items(session, list_name) for list_name in CrmList}
-    erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+    erp_lists = configure.erp_lists(session, clients, connection, configuration_loading.erp_list_names(connection))
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
@@ -248,7 +248,7 @@ def list_mappings_set(
 
 def _defaults(session: Session, connection: ErpConnection, actor_type: str) -> DefaultsView:
     parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
-    defaults = configuration.load_config(session, connection).defaults.get(parsed, {})
+    defaults = configuration_loading.load_config(session, connection).defaults.get(parsed, {})
     return defaults_view(parsed, defaults, erp_fields)
 
 
@@ -298,7 +298,7 @@ def defaults_set(
 
 def _ranks(session: Session, connection: ErpConnection, actor_type: str) -> RanksView:
     parsed, erp_fields = common.actor_type_in(session, connection, actor_type)
-    return ranks_view(configuration.mapping_of(session, connection, parsed), erp_fields)
+    return ranks_view(configuration_loading.mapping_of(session, connection, parsed), erp_fields)
 
 
 def _show_ranks(view: RanksView, as_json: bool) -> None:
@@ -350,7 +350,7 @@ def policy_show(name: str = CONNECTION, as_json: bool = output.JSON_OPTION) -> N
     """Who wins a conflict (newest, crm, erp, or ask: a person decides) and whether a blank value may overwrite a
     filled one."""
     with common.configuring(name) as (session, _clients, connection):
-        config = configuration.load_config(session, connection)
+        config = configuration_loading.load_config(session, connection)
     _show_policy(PolicyBody(policy=config.policy, no_blank_overwrite=config.no_blank_overwrite), as_json)
 
 

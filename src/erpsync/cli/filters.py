@@ -12,7 +12,7 @@ import typer
 from erpsync.api.filter_schemas import FilterPreviewPublic
 from erpsync.cli import common, output
 from erpsync.cli.common import app
-from erpsync.sync import configuration, filter_config
+from erpsync.sync import configuration_loading, filter_config
 from erpsync.sync.mapping import SyncFilter
 from erpsync.sync.work import Engine
 
@@ -40,7 +40,7 @@ def filters_show(name: str = CONNECTION, actor_type: str = ACTOR_TYPE, as_json: 
     """The restrictions a record must pass on each side to sync."""
     with common.configuring(name) as (session, _clients, connection):
         parsed, _erp_fields = common.actor_type_in(session, connection, actor_type)
-        shown = configuration.mapping_of(session, connection, parsed).sync_filter
+        shown = configuration_loading.mapping_of(session, connection, parsed).sync_filter
     _show(shown, as_json)
 
 

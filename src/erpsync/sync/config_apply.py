@@ -32,7 +32,15 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, Group, ListItem, SyncConnector, User
-from erpsync.sync import auto_config, configuration, connections, connectors, filter_config
+from erpsync.sync import (
+    auto_config,
+    configuration,
+    configuration_loading,
+    connection_visibility,
+    connections,
+    connectors,
+    filter_config,
+)
 from erpsync.sync.config_export import export_config
 from erpsync.sync.config_file import ActorMappingSpec, ConnectionSpec, FileRefusedError
 from erpsync.sync.config_plan import Change, ConnectionPlan, ConnectorPlan, GroupPlan, Plan, UserPlan
@@ -110,7 +118,7 @@ def _prepare(client: ConnectorClient, plan: ConnectionPlan, sent: list[_Sent]) -
         result.metadata = connections.fetch_metadata(client, result.uuid)
         offered = result.metadata.fields
     else:
-        offered = configuration.offered_fields(existing)
+        offered = configuration_loading.offered_fields(existing)
     names = sorted({f.list_name for fs in offered.values() for f in fs if f.type is m.FieldType.LIST and f.list_name})
     result.erp_lists = {name: client.list_items(connection_id=result.uuid, list_name=name).items for name in names}
     return result
@@ -237,7 +245,9 @@ class _ConnectionWriter:
     def write(self, connector_ids: dict[str, int], problems: list[str]) -> None:
         connection = self._row(connector_ids)
         self._attempt(
-            problems, "visibility", lambda: connections.set_visibility(self.session, connection, self._visibility())
+            problems,
+            "visibility",
+            lambda: connection_visibility.set_visibility(self.session, connection, self._visibility()),
         )
         connection.active = False  # checked as a whole below, once every part is saved
         configuration.save_policy(
@@ -282,11 +292,11 @@ class _ConnectionWriter:
             connections.store_metadata(self.session, connection, self.prepared.metadata)
         return connection
 
-    def _visibility(self) -> connections.Visibility:
+    def _visibility(self) -> connection_visibility.Visibility:
         visibility = self.spec.visibility
         query = select(Group.id).where(func.lower(Group.name).in_([name.lower() for name in visibility.groups]))
         groups = list(self.session.scalars(query)) if visibility.groups else []
-        return connections.Visibility(
+        return connection_visibility.Visibility(
             everyone=visibility.everyone,
             users=tuple(_user_ids(self.session, visibility.users)),
             groups=tuple(groups),

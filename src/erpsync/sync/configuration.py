@@ -32,14 +32,10 @@ from erpsync.sync.configuration_loading import (
     crm_list_items,
     erp_fields_of,
     erp_list_names,
-    list_mapping_names,
-    list_names_of,
     load_config,
-    mapped_list_names,
     mapping_from_row,
     mapping_of,
     offered_fields,
-    read_erp_lists,
 )
 from erpsync.sync.mapping import (
     ActorTypeMapping,
@@ -64,19 +60,9 @@ __all__ = [
     "actor_row",
     "auto_map_connection",
     "changing",
-    "crm_list_items",
     "deactivate",
     "describe",
-    "erp_fields_of",
-    "erp_list_names",
-    "list_mapping_names",
-    "list_names_of",
-    "load_config",
-    "mapped_list_names",
-    "mapping_of",
-    "offered_fields",
     "priority_order",
-    "read_erp_lists",
     "save_defaults",
     "save_list_mappings",
     "save_mapping",
@@ -84,8 +70,7 @@ __all__ = [
     "save_ranks",
     "set_priority",
 ]
-"""The use cases and rules of this module, and the reading it offers from ``configuration_loading`` (callers keep
-asking ``configuration`` for both)."""
+"""The use cases and rules of this module (a configuration is read by ``configuration_loading``)."""
 
 ErpLists = Mapping[str, Sequence[m.ListItem]]
 """The items of ERP lists, by list name, as the connector reports them."""

@@ -21,7 +21,7 @@ from erpsync import audit
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import configuration, list_pairing
+from erpsync.sync import configuration, configuration_loading, list_pairing
 from erpsync.sync.configuration import ErpLists
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.mapping import ActorTypeMapping, FieldDefault, ListMapping
@@ -35,12 +35,12 @@ def erp_lists(
     if not names:
         return {}
     end_transaction(session)
-    return configuration.read_erp_lists(clients, connection, names)
+    return configuration_loading.read_erp_lists(clients, connection, names)
 
 
 def _lists_if_active(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ErpLists:
     """An active connection's saves are checked against the ERP's list items; an inactive one's are not yet."""
-    names = configuration.erp_list_names(connection) if connection.active else set()
+    names = configuration_loading.erp_list_names(connection) if connection.active else set()
     return erp_lists(session, clients, connection, names)
 
 
@@ -56,9 +56,11 @@ def save_mapping(
     starts to sync is paired with the CRM's countries by ISO code in the same unit of work (``list_pairing``)."""
     with unit_of_work(session):
         wanted = list_pairing.lists_to_pair(session, connection, mapping)
-        names = set(wanted) | set(configuration.load_config(session, connection).list_mappings) if wanted else set()
+        names = (
+            set(wanted) | set(configuration_loading.load_config(session, connection).list_mappings) if wanted else set()
+        )
         if connection.active:
-            names |= configuration.erp_list_names(connection)
+            names |= configuration_loading.erp_list_names(connection)
         lists = erp_lists(session, clients, connection, names)
         paired = list_pairing.pair_lists(session, connection, wanted, erp_lists=lists)
         saved = configuration.save_mapping(session, connection, mapping, erp_lists=lists)
@@ -80,7 +82,7 @@ def save_list_mappings(
     asked for."""
     with unit_of_work(session):
         if known_erp_lists is None:
-            known_erp_lists = erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+            known_erp_lists = erp_lists(session, clients, connection, configuration_loading.erp_list_names(connection))
         configuration.save_list_mappings(session, connection, list_mappings, erp_lists=known_erp_lists)
         detail = {"lists": {name: mapped.model_dump(mode="json") for name, mapped in list_mappings.items()}}
         _audit(session, by, connection, "update_list_mappings", detail)
@@ -135,7 +137,7 @@ def set_priority(session: Session, connection_ids: Sequence[int], *, by: int | N
 def activate(session: Session, clients: ConnectorClients, connection: ErpConnection, *, by: int | None) -> None:
     """Switch the connection on; ``ActivationRefusedError`` with every reason when its configuration cannot run."""
     with unit_of_work(session):
-        names = configuration.erp_list_names(connection)
+        names = configuration_loading.erp_list_names(connection)
         configuration.activate(session, connection, erp_lists=erp_lists(session, clients, connection, names))
         _audit(session, by, connection, "activate", {})
 

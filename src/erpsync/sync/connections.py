@@ -1,5 +1,5 @@
 """ERP connections (SPEC §4 steps 1-7): test before save, save inactive, metadata cache, soft delete; who sees which
-connection is ``sync.connection_visibility``'s (its names are offered here too).
+connection is ``sync.connection_visibility``'s.
 
 A connection is identified towards its connector by a UUID the hub generates. Its password config fields are stored
 encrypted apart from the other values and are never returned. Nothing is half-saved: the connector is told about a
@@ -31,17 +31,11 @@ from erpsync.storage.tables import (
     SyncConnector,
     utcnow,
 )
-from erpsync.sync import configuration, connection_config, metadata_languages
+from erpsync.sync import configuration, configuration_loading, connection_config, metadata_languages
 from erpsync.sync.bulkhead import BulkheadPolicy
 from erpsync.sync.connection_visibility import (
-    OriginView,
     Visibility,
-    can_see,
-    get_connection,
-    hidden_connection_names,
     set_visibility,
-    visibility_of,
-    visible_connections,
 )
 from erpsync.sync.connectors import ConnectorClients, get_connector
 
@@ -50,11 +44,8 @@ __all__ = [
     "ConfigForm",
     "ConnectionDraft",
     "Metadata",
-    "OriginView",
     "Resender",
-    "Visibility",
     "actor_fields",
-    "can_see",
     "client_for",
     "config_fields",
     "config_form",
@@ -62,24 +53,18 @@ __all__ = [
     "delete_connection",
     "fetch_metadata",
     "full_config",
-    "get_connection",
-    "hidden_connection_names",
     "hub_clients",
     "hub_clients_from",
     "read_metadata",
     "refresh_metadata",
     "restore_connection",
     "run_test",
-    "set_visibility",
     "store_config",
     "store_metadata",
     "stored_secrets",
     "update_connection",
-    "visibility_of",
-    "visible_connections",
 ]
-"""This module's use cases, and the visibility names it offers from ``connection_visibility`` (callers keep asking
-``connections`` for both)."""
+"""This module's use cases."""
 
 logger = logging.getLogger(__name__)
 
@@ -379,7 +364,7 @@ def refresh_metadata(
 
 def actor_fields(connection: ErpConnection, actor_type: str) -> list[m.FieldMeta]:
     """The cached field metadata of one actor type; ``NotFoundError`` for a type the connection does not offer."""
-    for offered, fields in configuration.offered_fields(connection).items():
+    for offered, fields in configuration_loading.offered_fields(connection).items():
         if offered.value == actor_type:
             return fields
     raise NotFoundError(f"connection {connection.name!r} has no actor type {actor_type!r}")

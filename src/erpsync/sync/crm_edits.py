@@ -24,7 +24,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, ErpLink
 from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync import field_history
-from erpsync.sync.configuration import load_config
+from erpsync.sync.configuration_loading import load_config
 from erpsync.sync.connections import actor_fields
 from erpsync.sync.mapping import Translator
 from erpsync.sync.work import ConfigLoader

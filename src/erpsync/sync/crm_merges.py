@@ -35,7 +35,7 @@ from erpsync.errors import ErpsyncError, ErrorCode
 from erpsync.storage.tables import ErpConnection, ErpLink, User, utcnow
 from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync import links
-from erpsync.sync.connections import visible_connections
+from erpsync.sync.connection_visibility import visible_connections
 
 SYSTEM_ORIGIN = "system"
 """The CRM records' ``changed_by`` when the command line merges (no user)."""

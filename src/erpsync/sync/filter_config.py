@@ -23,7 +23,7 @@ from erpsync.protocol import models as m
 from erpsync.protocol.client import ConnectorClient
 from erpsync.storage.tables import ErpConnection, ErpLink
 from erpsync.storage.unit_of_work import unit_of_work
-from erpsync.sync import configuration, filters
+from erpsync.sync import configuration, configuration_loading, filters
 from erpsync.sync.connections import client_for
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, SyncFilter
 from erpsync.sync.work import Engine
@@ -53,7 +53,7 @@ def save_filter(
 
 def store_filter(session: Session, connection: ErpConnection, actor_type: m.ActorType, sync_filter: SyncFilter) -> None:
     """Check and write the filter in the caller's transaction (``save_filter``, a configuration file's apply)."""
-    _refuse_if_bad(sync_filter, configuration.erp_fields_of(session, connection, actor_type.value), actor_type)
+    _refuse_if_bad(sync_filter, configuration_loading.erp_fields_of(session, connection, actor_type.value), actor_type)
     with configuration.changing(connection):
         configuration.actor_row(session, connection, actor_type).filter_json = sync_filter.model_dump(mode="json")
         session.flush()
@@ -117,7 +117,9 @@ def _sample(engine: Engine, connection_id: int, actor_type: m.ActorType, candida
         connection = session.get(ErpConnection, connection_id)
         if connection is None or connection.deleted_at is not None:
             raise NotFoundError(f"no ERP connection with id {connection_id}")
-        _refuse_if_bad(candidate, configuration.erp_fields_of(session, connection, actor_type.value), actor_type)
+        _refuse_if_bad(
+            candidate, configuration_loading.erp_fields_of(session, connection, actor_type.value), actor_type
+        )
         mapping = engine.load_config(session, connection).mappings.get(actor_type)
         current = mapping.sync_filter if mapping is not None else SyncFilter()
         scope = (ErpLink.connection_id == connection_id, ErpLink.actor_type == actor_type.value)

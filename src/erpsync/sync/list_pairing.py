@@ -14,7 +14,7 @@ from erpsync.crm.countries import country_codes
 from erpsync.crm.fields import CRM_FIELDS, CrmList
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration
+from erpsync.sync import configuration, configuration_loading
 from erpsync.sync.configuration import ErpLists
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, ActorTypeMapping, pair_by_code
 
@@ -23,8 +23,8 @@ PAIRED_BY_CODE = frozenset({CrmList.COUNTRY})  # the CRM lists whose items the h
 
 def lists_to_pair(session: Session, connection: ErpConnection, mapping: ActorTypeMapping) -> dict[str, CrmList]:
     """The ERP lists of the list fields ``mapping`` syncs with a CRM country field, without a list mapping yet."""
-    mapped = configuration.load_config(session, connection).list_mappings
-    metas = {meta.key: meta for meta in configuration.erp_fields_of(session, connection, mapping.actor_type)}
+    mapped = configuration_loading.load_config(session, connection).list_mappings
+    metas = {meta.key: meta for meta in configuration_loading.erp_fields_of(session, connection, mapping.actor_type)}
     crm_fields = CRM_FIELDS[ENTITY_FOR_ACTOR[mapping.actor_type]]
     wanted: dict[str, CrmList] = {}
     for row in mapping.fields:
@@ -43,13 +43,13 @@ def pair_lists(
     must hold the items of every list with a list mapping, and of ``wanted``); the names of the lists paired."""
     if not wanted:
         return []
-    crm_items = configuration.crm_list_items(session)
+    crm_items = configuration_loading.crm_list_items(session)
     made = {}
     for name, crm_list in wanted.items():
         paired = pair_by_code(name, crm_list, erp_lists.get(name, []), country_codes(crm_items[crm_list]))
         if paired is not None:
             made[name] = paired
     if made:
-        existing = configuration.load_config(session, connection).list_mappings
+        existing = configuration_loading.load_config(session, connection).list_mappings
         configuration.save_list_mappings(session, connection, {**existing, **made}, erp_lists=erp_lists)
     return sorted(made)

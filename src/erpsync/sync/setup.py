@@ -26,7 +26,7 @@ from erpsync.errors import ConflictError
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncConnector, User
 from erpsync.storage.unit_of_work import end_transaction, unit_of_work
-from erpsync.sync import connections, connectors
+from erpsync.sync import connection_visibility, connections, connectors
 from erpsync.sync.connectors import ConnectorClients
 
 
@@ -99,7 +99,7 @@ def check_config(
 ) -> m.Envelope:
     """The connector's ``test_config`` on entered values (``connections.run_test``); blank password fields of the
     saved connection ``connection_id`` keep their value. Raises the connector's typed error when the test fails."""
-    existing = connections.get_connection(session, connection_id, user=user) if connection_id else None
+    existing = connection_visibility.get_connection(session, connection_id, user=user) if connection_id else None
     connector = _connector(session, connector_id)
     return connections.run_test(clients, connector, config=config, connection=existing)
 
@@ -108,7 +108,7 @@ def check_connection(
     session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None
 ) -> m.Envelope:
     """The connector's ``test_connection`` on the saved connection."""
-    connection = connections.get_connection(session, connection_id, user=user)
+    connection = connection_visibility.get_connection(session, connection_id, user=user)
     client, connection_uuid = connections.client_for(clients, connection), connection.uuid
     end_transaction(session)
     return client.test_connection(connection_id=connection_uuid)
@@ -132,13 +132,13 @@ def update_connection(
     *,
     name: str | None = None,
     config: Mapping[str, m.Value] | None = None,
-    visibility: connections.Visibility | None = None,
+    visibility: connection_visibility.Visibility | None = None,
     description: str | None = None,
     user: User | None,
 ) -> ErpConnection:
     """Edit a connection ``user`` (the administrator acting) can see; a changed config is tested again first."""
     with unit_of_work(session):
-        connection = connections.get_connection(session, connection_id, user=user)
+        connection = connection_visibility.get_connection(session, connection_id, user=user)
         return connections.update_connection(
             session,
             clients,
@@ -156,14 +156,14 @@ def refresh_metadata(
 ) -> dict[str, list[str]]:
     """Read actor types and fields again; the field keys per actor type the connector no longer reports."""
     with unit_of_work(session):
-        connection = connections.get_connection(session, connection_id, user=user)
+        connection = connection_visibility.get_connection(session, connection_id, user=user)
         return connections.refresh_metadata(session, clients, connection, by=_by(user))
 
 
 def delete_connection(session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None) -> None:
     """Soft delete: deactivated and hidden; the links stay until the connection is purged."""
     with unit_of_work(session):
-        connection = connections.get_connection(session, connection_id, user=user)
+        connection = connection_visibility.get_connection(session, connection_id, user=user)
         connections.delete_connection(session, clients, connection, by=_by(user))
 
 
@@ -171,7 +171,7 @@ def restore_connection(
     session: Session, clients: ConnectorClients, connection_id: int, *, user: User | None
 ) -> ErpConnection:
     with unit_of_work(session):
-        connection = connections.get_connection(session, connection_id, user=user)
+        connection = connection_visibility.get_connection(session, connection_id, user=user)
         connections.restore_connection(session, clients, connection, by=_by(user))
         return connection
 
@@ -180,7 +180,7 @@ def purge_connection(session: Session, connection_id: int, *, user: User | None)
     """Delete a deleted connection for good, with its links, watermarks, jobs, configuration and alerts (its runs
     stay in the history, without it); audited with how many links went. ``ConflictError`` unless it is deleted."""
     with unit_of_work(session):
-        connection = connections.get_connection(session, connection_id, user=user)
+        connection = connection_visibility.get_connection(session, connection_id, user=user)
         if connection.deleted_at is None:
             raise ConflictError(f"connection {connection.name!r} is not deleted: delete it before purging it")
         purged = session.scalar(select(func.count()).where(ErpLink.connection_id == connection_id)) or 0

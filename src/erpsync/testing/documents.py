@@ -10,7 +10,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crypto import Cipher
 from erpsync.protocol import models as m
 from erpsync.storage.db import Database
-from erpsync.sync import configuration, connections, connectors, links
+from erpsync.sync import configuration, connection_visibility, connections, connectors, links
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction
 
@@ -36,7 +36,7 @@ def link_company(
     """Connector, connection "Main" (visible to everyone, or to the users ``visible_to``), and the company ``name``
     linked to the customer ``erp_key``."""
     clients = connections.hub_clients(database, cipher)
-    visibility = connections.Visibility(everyone=visible_to is None, users=visible_to or ())
+    visibility = connection_visibility.Visibility(everyone=visible_to is None, users=visible_to or ())
     names = (FieldMapping(erp_field="name", crm_field="NAME", direction=Direction.BOTH, show_in_tab=True),)
     try:
         with database.session() as session:

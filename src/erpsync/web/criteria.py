@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, QueryParams
 
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
-from erpsync.sync import connections, erp_tab
+from erpsync.sync import connection_visibility, erp_tab
 from erpsync.web.erp_values import parse_value
 from erpsync.web.error_pages import or_404
 
@@ -27,7 +27,7 @@ MULTI_VALUE = frozenset({m.Operator.ONE_OF, m.Operator.NOT_ONE_OF})
 
 def searchable(session: Session, user: User, connection_id: int, actor_type: m.ActorType) -> list[m.FieldMeta]:
     """The fields advanced search may restrict in a connection ``user`` can see (else the page is not found)."""
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
+    connection = or_404(lambda: connection_visibility.get_connection(session, connection_id, user=user))
     return erp_tab.searchable_fields(connection, actor_type)
 
 

@@ -12,7 +12,12 @@ from erpsync.errors import NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import auto_config, auto_reviews, configuration, connections
+from erpsync.sync import (
+    auto_config,
+    auto_reviews,
+    configuration_loading,
+    connection_visibility,
+)
 from erpsync.sync.auto_reviews import ReviewAction, ReviewView
 from erpsync.sync.mapping import AutoCreate
 from erpsync.sync.work import Engine
@@ -24,18 +29,18 @@ _REVIEWS = "/connections/{connection_id}/auto-reviews"
 
 
 def _connection(session: SessionDep, admin: User, connection_id: int, actor_type: str | None = None) -> ErpConnection:
-    connection = connections.get_connection(session, connection_id, user=admin)
+    connection = connection_visibility.get_connection(session, connection_id, user=admin)
     if connection.deleted_at is not None:
         raise NotFoundError(f"connection {connection.name!r} is deleted: restore it to configure it")
     if actor_type is not None:
-        configuration.erp_fields_of(session, connection, actor_type)  # 404 for an actor type it has no part of
+        configuration_loading.erp_fields_of(session, connection, actor_type)  # 404 for an actor type it has no part of
     return connection
 
 
 @router.get(_AUTO)
 def get_auto_create(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> AutoCreate:
     connection = _connection(session, admin, connection_id, actor_type)
-    return configuration.mapping_of(session, connection, m.ActorType(actor_type)).auto_create
+    return configuration_loading.mapping_of(session, connection, m.ActorType(actor_type)).auto_create
 
 
 @router.put(_AUTO)

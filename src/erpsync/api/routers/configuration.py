@@ -34,7 +34,7 @@ from erpsync.errors import ConflictError, NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, configure, connections, deletes
+from erpsync.sync import configuration, configuration_loading, configure, connection_visibility, deletes
 from erpsync.sync.configuration_views import (
     DefaultsView,
     ListMappingsView,
@@ -61,7 +61,7 @@ async def refused(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _connection(session: SessionDep, admin: User, connection_id: int) -> ErpConnection:
-    connection = connections.get_connection(session, connection_id, user=admin)
+    connection = connection_visibility.get_connection(session, connection_id, user=admin)
     if connection.deleted_at is not None:
         raise NotFoundError(f"connection {connection.name!r} is deleted: restore it to configure it")
     return connection
@@ -69,7 +69,7 @@ def _connection(session: SessionDep, admin: User, connection_id: int) -> ErpConn
 
 def _screen(session: SessionDep, connection: ErpConnection, actor_type: str) -> tuple[m.ActorType, list[m.FieldMeta]]:
     """The actor type (404 when the connection has no part of it) and its ERP fields."""
-    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    erp_fields = configuration_loading.erp_fields_of(session, connection, actor_type)
     return m.ActorType(actor_type), erp_fields
 
 
@@ -80,7 +80,7 @@ def _screen(session: SessionDep, connection: ErpConnection, actor_type: str) -> 
 def get_mapping(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> MappingView:
     connection = _connection(session, admin, connection_id)
     parsed, erp_fields = _screen(session, connection, actor_type)
-    return mapping_view(configuration.mapping_of(session, connection, parsed), erp_fields)
+    return mapping_view(configuration_loading.mapping_of(session, connection, parsed), erp_fields)
 
 
 @router.put(_CONNECTION + "/mappings/{actor_type}")
@@ -108,10 +108,10 @@ def get_delete_preview(
 
 
 def _list_mappings(session: SessionDep, clients: ClientsDep, connection: ErpConnection) -> ListMappingsView:
-    config = configuration.load_config(session, connection)
-    offered = configuration.offered_fields(connection)
+    config = configuration_loading.load_config(session, connection)
+    offered = configuration_loading.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
-    erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+    erp_lists = configure.erp_lists(session, clients, connection, configuration_loading.erp_list_names(connection))
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items)
 
 
@@ -138,7 +138,7 @@ def put_list_mappings(
 
 def _defaults(session: SessionDep, connection: ErpConnection, actor_type: str) -> DefaultsView:
     parsed, erp_fields = _screen(session, connection, actor_type)
-    defaults = configuration.load_config(session, connection).defaults.get(parsed, {})
+    defaults = configuration_loading.load_config(session, connection).defaults.get(parsed, {})
     return defaults_view(parsed, defaults, erp_fields)
 
 
@@ -162,7 +162,7 @@ def put_defaults(
 
 def _ranks(session: SessionDep, connection: ErpConnection, actor_type: str) -> RanksView:
     parsed, erp_fields = _screen(session, connection, actor_type)
-    return ranks_view(configuration.mapping_of(session, connection, parsed), erp_fields)
+    return ranks_view(configuration_loading.mapping_of(session, connection, parsed), erp_fields)
 
 
 @router.get(_CONNECTION + "/ranks/{actor_type}")
@@ -183,7 +183,7 @@ def put_ranks(session: SessionDep, admin: AdminUser, connection_id: int, actor_t
 
 @router.get(_CONNECTION + "/policy")
 def get_policy(session: SessionDep, admin: AdminUser, connection_id: int) -> PolicyBody:
-    config = configuration.load_config(session, _connection(session, admin, connection_id))
+    config = configuration_loading.load_config(session, _connection(session, admin, connection_id))
     return PolicyBody(policy=config.policy, no_blank_overwrite=config.no_blank_overwrite)
 
 

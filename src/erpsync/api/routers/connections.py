@@ -18,7 +18,7 @@ from erpsync.api.connection_schemas import (
 from erpsync.errors import ErpsyncError
 from erpsync.http.deps import AdminUser, ClientsDep, CurrentUser, SessionDep
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import connections, setup
+from erpsync.sync import connection_visibility, connections, setup
 from erpsync.sync.connectors import ConnectorClients
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -44,8 +44,11 @@ def list_connections(
     """Administrators get every connection with its config (no secrets); licensed users the ones they can see."""
     _require_erp_access(user)
     if user.is_admin:
-        return [_public(session, clients, c) for c in connections.visible_connections(session, user, deleted=deleted)]
-    return [connection_summary(c) for c in connections.visible_connections(session, user)]
+        return [
+            _public(session, clients, c)
+            for c in connection_visibility.visible_connections(session, user, deleted=deleted)
+        ]
+    return [connection_summary(c) for c in connection_visibility.visible_connections(session, user)]
 
 
 @router.post("/test")
@@ -85,7 +88,7 @@ def get_connection(
     session: SessionDep, clients: ClientsDep, user: CurrentUser, connection_id: int
 ) -> ConnectionPublic | ConnectionSummary:
     _require_erp_access(user)
-    connection = connections.get_connection(session, connection_id, user=user)
+    connection = connection_visibility.get_connection(session, connection_id, user=user)
     return _public(session, clients, connection) if user.is_admin else connection_summary(connection)
 
 

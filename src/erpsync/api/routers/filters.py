@@ -11,7 +11,7 @@ from erpsync.errors import NotFoundError
 from erpsync.http.deps import AdminUser, ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, connections, filter_config
+from erpsync.sync import configuration_loading, connection_visibility, filter_config
 from erpsync.sync.mapping import SyncFilter
 from erpsync.sync.work import Engine
 
@@ -21,17 +21,17 @@ _FILTER = "/connections/{connection_id}/filters/{actor_type}"
 
 
 def _connection(session: SessionDep, admin: User, connection_id: int, actor_type: str) -> ErpConnection:
-    connection = connections.get_connection(session, connection_id, user=admin)
+    connection = connection_visibility.get_connection(session, connection_id, user=admin)
     if connection.deleted_at is not None:
         raise NotFoundError(f"connection {connection.name!r} is deleted: restore it to configure it")
-    configuration.erp_fields_of(session, connection, actor_type)  # 404 for an actor type it has no part of
+    configuration_loading.erp_fields_of(session, connection, actor_type)  # 404 for an actor type it has no part of
     return connection
 
 
 @router.get(_FILTER)
 def get_filter(session: SessionDep, admin: AdminUser, connection_id: int, actor_type: str) -> SyncFilter:
     connection = _connection(session, admin, connection_id, actor_type)
-    return configuration.mapping_of(session, connection, m.ActorType(actor_type)).sync_filter
+    return configuration_loading.mapping_of(session, connection, m.ActorType(actor_type)).sync_filter
 
 
 @router.put(_FILTER)

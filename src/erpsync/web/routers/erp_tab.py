@@ -25,7 +25,7 @@ from erpsync.errors import ErpsyncError, NotFoundError, UnavailableError, Valida
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import User
-from erpsync.sync import connections, erp_tab, field_history, live
+from erpsync.sync import connection_visibility, erp_tab, field_history, live
 from erpsync.sync.merge import Side
 from erpsync.sync.record import RecordResult
 from erpsync.sync.work import Engine
@@ -41,7 +41,7 @@ router = page_router()
 def tab_visible(session: Session, user: User) -> bool:
     """Whether the entity screens show the ERP tab to ``user``."""
     licensed = accounts.has_licence(user, accounts.Licence.ERP)
-    return licensed and bool(connections.visible_connections(session, user, active_only=True))
+    return licensed and bool(connection_visibility.visible_connections(session, user, active_only=True))
 
 
 class _Tab:
@@ -383,7 +383,7 @@ def sync_now(request: Request, engine: EngineDep, user: WebLicensed, target: Tar
 def confirm_disconnect(
     request: Request, session: SessionDep, user: WebLicensed, target: TargetDep, connection_id: int
 ) -> Response:
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=user))
+    connection = or_404(lambda: connection_visibility.get_connection(session, connection_id, user=user))
     context = {
         "title_key": "erp.disconnect_title",
         "question_key": "erp.disconnect_question",

@@ -13,7 +13,13 @@ from erpsync.errors import ErpsyncError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import auto_config, auto_reviews, configuration, connections
+from erpsync.sync import (
+    auto_config,
+    auto_reviews,
+    configuration,
+    configuration_loading,
+    connection_visibility,
+)
 from erpsync.sync.auto_matching import WAITING
 from erpsync.sync.auto_reviews import ReviewAction
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, AutoCreate, AutoDirection
@@ -34,8 +40,8 @@ ActorTypeQuery = Annotated[str | None, Query(max_length=32)]
 def _screen(
     session: SessionDep, admin: User, connection_id: int, actor_type: str | None
 ) -> tuple[ErpConnection, m.ActorType]:
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=admin))
-    offered = configuration.offered_fields(connection)
+    connection = or_404(lambda: connection_visibility.get_connection(session, connection_id, user=admin))
+    offered = configuration_loading.offered_fields(connection)
     chosen = next((t for t in m.ActorType if t in offered and actor_type in (None, t.value)), None)
     if connection.deleted_at is not None or chosen is None:
         raise PageNotFoundError
@@ -53,7 +59,7 @@ def _render(
 ) -> Response:
     context = {
         "screen": "auto_create",
-        "actor_types": [t for t in m.ActorType if t in configuration.offered_fields(connection)],
+        "actor_types": [t for t in m.ActorType if t in configuration_loading.offered_fields(connection)],
         "actor_type": actor_type,
         "auto": auto,
         "directions": list(AutoDirection),
@@ -76,7 +82,7 @@ def get_auto_create(
     request: Request, session: SessionDep, admin: WebAdmin, connection_id: int, actor_type: ActorTypeQuery = None
 ) -> Response:
     connection, chosen = _screen(session, admin, connection_id, actor_type)
-    saved = configuration.mapping_of(session, connection, chosen).auto_create
+    saved = configuration_loading.mapping_of(session, connection, chosen).auto_create
     return _render(request, session, admin, connection, chosen, saved)
 
 
@@ -136,6 +142,6 @@ def decide_review(
             auto_reviews.decide(engine, connection_id, review_id, action, candidate=candidate, by=admin.id)
     except ErpsyncError as error:  # an item gone or decided already, a candidate taken meanwhile, the ERP refusing
         connection, chosen = _screen(session, admin, connection_id, None)
-        saved = configuration.mapping_of(session, connection, chosen).auto_create
+        saved = configuration_loading.mapping_of(session, connection, chosen).auto_create
         return _render(request, session, admin, connection, chosen, saved, problems=[error.user_message])
     return pages.redirect(request, f"{base}?decided={action.value}")

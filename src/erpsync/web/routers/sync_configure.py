@@ -22,7 +22,7 @@ from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, configure, connections, deletes
+from erpsync.sync import configuration, configuration_loading, configure, connection_visibility, deletes
 from erpsync.sync.configuration import RefusedError
 from erpsync.sync.configuration_views import (
     ListMappingsView,
@@ -53,7 +53,7 @@ E = TypeVar("E", bound=StrEnum)
 
 
 def _connection(session: Session, admin: User, connection_id: int) -> ErpConnection:
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=admin))
+    connection = or_404(lambda: connection_visibility.get_connection(session, connection_id, user=admin))
     if connection.deleted_at is not None:
         raise PageNotFoundError
     return connection
@@ -61,8 +61,8 @@ def _connection(session: Session, admin: User, connection_id: int) -> ErpConnect
 
 def _actor_types(session: Session, connection: ErpConnection) -> list[m.ActorType]:
     """The actor types the connector offers, and those mapped before it stopped offering them."""
-    offered = configuration.offered_fields(connection)
-    mapped = configuration.load_config(session, connection).mappings
+    offered = configuration_loading.offered_fields(connection)
+    mapped = configuration_loading.load_config(session, connection).mappings
     return [actor_type for actor_type in m.ActorType if actor_type in offered or actor_type in mapped]
 
 
@@ -103,7 +103,7 @@ def _problems(save: Callable[[], object]) -> list[str]:
 
 
 def _mapping_context(session: Session, connection: ErpConnection, mapping: ActorTypeMapping) -> dict[str, Any]:
-    erp_fields = configuration.erp_fields_of(session, connection, mapping.actor_type)
+    erp_fields = configuration_loading.erp_fields_of(session, connection, mapping.actor_type)
     entity = ENTITY_FOR_ACTOR[mapping.actor_type]
     return {
         "screen": "mappings",
@@ -127,7 +127,7 @@ def get_mapping(
 ) -> Response:
     connection = _connection(session, admin, connection_id)
     chosen = _chosen(_actor_types(session, connection), actor_type)
-    context = _mapping_context(session, connection, configuration.mapping_of(session, connection, chosen))
+    context = _mapping_context(session, connection, configuration_loading.mapping_of(session, connection, chosen))
     return _render(request, admin, "sync/mappings.html", connection, context)
 
 
@@ -175,10 +175,10 @@ def get_delete_preview(
 
 
 def _list_screen(session: Session, clients: ConnectorClients, connection: ErpConnection) -> ListMappingsView:
-    config = configuration.load_config(session, connection)
-    offered = configuration.offered_fields(connection)
+    config = configuration_loading.load_config(session, connection)
+    offered = configuration_loading.offered_fields(connection)
     crm_items = {name: crm_lists.list_items(session, name) for name in CrmList}
-    erp_lists = configure.erp_lists(session, clients, connection, configuration.erp_list_names(connection))
+    erp_lists = configure.erp_lists(session, clients, connection, configuration_loading.erp_list_names(connection))
     return list_mappings_view(config, offered, erp_lists=erp_lists, crm_items=crm_items, every_list=True)
 
 
@@ -231,7 +231,7 @@ def put_list_mappings(
 
 
 def _settable(session: Session, connection: ErpConnection, actor_type: m.ActorType) -> list[m.FieldMeta]:
-    erp_fields = configuration.erp_fields_of(session, connection, actor_type)
+    erp_fields = configuration_loading.erp_fields_of(session, connection, actor_type)
     return settable_fields(erp_fields)
 
 
@@ -290,7 +290,7 @@ def get_defaults(
 ) -> Response:
     connection = _connection(session, admin, connection_id)
     chosen = _chosen(_actor_types(session, connection), actor_type)
-    saved = configuration.load_config(session, connection).defaults.get(chosen, {})
+    saved = configuration_loading.load_config(session, connection).defaults.get(chosen, {})
     return _defaults_screen(request, session, clients, admin, connection, chosen, dict(saved))
 
 
@@ -332,12 +332,12 @@ def get_ranks(
     connection = _connection(session, admin, connection_id)
     actor_types = _actor_types(session, connection)
     chosen = _chosen(actor_types, actor_type)
-    erp_fields = configuration.erp_fields_of(session, connection, chosen)
+    erp_fields = configuration_loading.erp_fields_of(session, connection, chosen)
     context = {
         "screen": "ranks",
         "actor_types": actor_types,
         "actor_type": chosen,
-        "ranks": ranks_view(configuration.mapping_of(session, connection, chosen), erp_fields),
+        "ranks": ranks_view(configuration_loading.mapping_of(session, connection, chosen), erp_fields),
         "moved": moved,
     }
     return _render(request, admin, "sync/ranks.html", connection, context)
@@ -356,7 +356,7 @@ def move_rank(
     chosen = _chosen(_actor_types(session, connection), actor_type)
     move = str(form.get("move") or "")
     order = configure_forms.moved(
-        [row.erp_field for row in configuration.mapping_of(session, connection, chosen).fields], move
+        [row.erp_field for row in configuration_loading.mapping_of(session, connection, chosen).fields], move
     )
     _problems(lambda: configure.save_ranks(session, connection, chosen, order, by=admin.id))
     url = f"{SYNC_TAB}/connections/{connection.id}/ranks?actor_type={chosen.value}&moved={move}"
@@ -373,7 +373,7 @@ def _policy_context(policy: Policy, no_blank_overwrite: bool) -> dict[str, Any]:
 @router.get(_CONNECTION + "/policy")
 def get_policy(request: Request, session: SessionDep, admin: WebAdmin, connection_id: int) -> Response:
     connection = _connection(session, admin, connection_id)
-    config = configuration.load_config(session, connection)
+    config = configuration_loading.load_config(session, connection)
     context = _policy_context(config.policy, config.no_blank_overwrite)
     return _render(request, admin, "sync/policy.html", connection, context)
 

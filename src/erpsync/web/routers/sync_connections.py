@@ -18,7 +18,7 @@ from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import connections, connectors, setup
+from erpsync.sync import connection_visibility, connections, connectors, setup
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.web import pages
 from erpsync.web.connection_form import (
@@ -46,7 +46,7 @@ class _Dialog:
     connector_id: int | None = None
     name: str = ""
     description: str = ""
-    visibility: connections.Visibility = field(default_factory=connections.Visibility)
+    visibility: connection_visibility.Visibility = field(default_factory=connection_visibility.Visibility)
     values: dict[str, str] = field(default_factory=dict)
     field_errors: dict[str, str] = field(default_factory=dict)
     error: str | None = None
@@ -155,7 +155,9 @@ def check_before_save(
     """Test connection: the connector's own message, passed or not (a failed test is an answer, not an error)."""
     t = Translator(pages.language_of(request))
     existing_id = _int(form.get("connection_id"))
-    existing = or_404(lambda: connections.get_connection(session, existing_id, user=admin)) if existing_id else None
+    existing = (
+        or_404(lambda: connection_visibility.get_connection(session, existing_id, user=admin)) if existing_id else None
+    )
     dialog = _posted(form, existing)
     config = _checked_config(request, session, clients, dialog, form)
     passed, message = False, t("connection.fix_values")
@@ -196,7 +198,7 @@ def create_connection(
 
 
 def _get(session: Session, admin: User, connection_id: int) -> ErpConnection:
-    return or_404(lambda: connections.get_connection(session, connection_id, user=admin))
+    return or_404(lambda: connection_visibility.get_connection(session, connection_id, user=admin))
 
 
 @router.get("/{connection_id}/edit")
@@ -209,7 +211,7 @@ def edit_dialog(
         connector_id=connection.connector_id,
         name=connection.name,
         description=connection.description,
-        visibility=connections.visibility_of(session, connection),
+        visibility=connection_visibility.visibility_of(session, connection),
         values={key: form_text(value) for key, value in connection.config_json.items()},
     )
     return _render(request, session, clients, admin, dialog)

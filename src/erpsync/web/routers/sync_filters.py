@@ -16,7 +16,13 @@ from erpsync.errors import ErpsyncError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ErpConnection, User
-from erpsync.sync import configuration, connections, filter_config, filters
+from erpsync.sync import (
+    configuration,
+    configuration_loading,
+    connection_visibility,
+    filter_config,
+    filters,
+)
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, FilterRestriction, SyncFilter
 from erpsync.sync.work import Engine
 from erpsync.web import criteria, pages
@@ -35,8 +41,8 @@ ActorTypeQuery = Annotated[str | None, Query(max_length=32)]
 def _screen(
     session: SessionDep, admin: User, connection_id: int, actor_type: str | None
 ) -> tuple[ErpConnection, m.ActorType]:
-    connection = or_404(lambda: connections.get_connection(session, connection_id, user=admin))
-    offered = configuration.offered_fields(connection)
+    connection = or_404(lambda: connection_visibility.get_connection(session, connection_id, user=admin))
+    offered = configuration_loading.offered_fields(connection)
     chosen = next((t for t in m.ActorType if t in offered and actor_type in (None, t.value)), None)
     if connection.deleted_at is not None or chosen is None:
         raise PageNotFoundError
@@ -80,10 +86,10 @@ def _from_form(form: FormData, erp_fields: list[m.FieldMeta], crm_fields: list[m
 def _render(
     request: Request, admin: User, connection: ErpConnection, actor_type: m.ActorType, params: Any, **extra: Any
 ) -> Response:
-    erp_fields = configuration.offered_fields(connection).get(actor_type, [])
+    erp_fields = configuration_loading.offered_fields(connection).get(actor_type, [])
     context = {
         "screen": "filters",
-        "actor_types": [t for t in m.ActorType if t in configuration.offered_fields(connection)],
+        "actor_types": [t for t in m.ActorType if t in configuration_loading.offered_fields(connection)],
         "actor_type": actor_type,
         "erp_fields": erp_fields,
         "crm_fields": _crm_fields(actor_type),
@@ -106,7 +112,7 @@ def get_filters(
     request: Request, session: SessionDep, admin: WebAdmin, connection_id: int, actor_type: ActorTypeQuery = None
 ) -> Response:
     connection, chosen = _screen(session, admin, connection_id, actor_type)
-    saved = configuration.mapping_of(session, connection, chosen).sync_filter
+    saved = configuration_loading.mapping_of(session, connection, chosen).sync_filter
     return _render(request, admin, connection, chosen, _as_params(saved))
 
 
@@ -122,7 +128,7 @@ def post_filters(
     actor_type: ActorTypeQuery = None,
 ) -> Response:
     connection, chosen = _screen(session, admin, connection_id, actor_type)
-    erp_fields = configuration.offered_fields(connection).get(chosen, [])
+    erp_fields = configuration_loading.offered_fields(connection).get(chosen, [])
     candidate = _from_form(form, erp_fields, _crm_fields(chosen))
     problems = [
         configuration.describe(p) for p in filters.filter_problems(candidate, erp_fields, ENTITY_FOR_ACTOR[chosen])

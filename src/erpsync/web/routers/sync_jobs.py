@@ -26,7 +26,7 @@ from erpsync.errors import ConflictError, ErpsyncError, ValidationError
 from erpsync.http.deps import ClientsDep, DatabaseDep, SessionDep, send_job
 from erpsync.protocol import models as m
 from erpsync.storage.tables import ImportItem, SyncJob, SyncRun, User
-from erpsync.sync import configuration, imports, jobs, operations, resync
+from erpsync.sync import configuration_loading, imports, jobs, operations, resync
 from erpsync.sync.job_views import job_public
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Engine
@@ -188,7 +188,7 @@ def _resync_dialog(
     preview: resync.DryRun | None = None,
 ) -> Response:
     connection = connection_of(session, admin, connection_id)
-    config = configuration.load_config(session, connection)
+    config = configuration_loading.load_config(session, connection)
     blank = config.no_blank_overwrite if choices is None else choices.no_blank_overwrite
     context = {
         "connection": connection,

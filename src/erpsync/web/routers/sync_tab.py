@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ValidationError
 from erpsync.http.deps import SessionDep
 from erpsync.storage.tables import User
-from erpsync.sync import connections, connectors, field_history, operations
+from erpsync.sync import connection_visibility, connectors, field_history, operations
 from erpsync.sync.engine_settings import EngineSettings, engine_settings
 from erpsync.web import pages
 from erpsync.web.routers import PostedForm, page_router
@@ -35,7 +35,7 @@ def _render(
 ) -> Response:
     context = {
         "connectors": connectors.list_connectors(session),
-        "connections": connections.visible_connections(session, admin, deleted=deleted),
+        "connections": connection_visibility.visible_connections(session, admin, deleted=deleted),
         "deleted": deleted,
         "engine": settings or engine_settings(session),
         "history_days": field_history.history_days(session),
