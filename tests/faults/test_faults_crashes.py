@@ -1,5 +1,6 @@
-"""Crashes: a process killed with ``kill -9`` at random points of a sync cycle and of a create, and the database
-connection dropped mid-run (PostgreSQL: the backends terminated from another connection). The next run converges."""
+"""Crashes: a process killed with ``kill -9`` at random points of a sync cycle, of a create and of automatic creation
+(SQLite and PostgreSQL), and the database connection dropped mid-run (PostgreSQL: the backends terminated from another
+connection). The next run converges."""
 
 from __future__ import annotations
 
@@ -103,6 +104,12 @@ def test_a_create_killed_at_random_points_leaves_one_linked_actor(world: FaultWo
 
 
 def test_auto_creation_killed_at_random_points_makes_no_duplicates(world: FaultWorld, tally: Tally) -> None:
+    _auto_creation_killed_at_random_points(world, tally)
+
+
+def _auto_creation_killed_at_random_points(world: FaultWorld, tally: Tally) -> None:
+    """Automatic creation both ways, its cycles killed at random points, then settled: no duplicate on either side,
+    every new record linked once."""
     rng = random.Random(11)
     with world.database.session() as session:
         connection = session.get(ErpConnection, world.connection_id)
@@ -141,6 +148,13 @@ def pg_world(postgres_url: str, tmp_path: Path) -> Iterator[FaultWorld]:
     with fault_world(database, tmp_path) as built:
         yield built
     database.dispose()
+
+
+@pytest.mark.postgres
+def test_auto_creation_killed_at_random_points_makes_no_duplicates_on_postgresql(
+    pg_world: FaultWorld, tally: Tally
+) -> None:
+    _auto_creation_killed_at_random_points(pg_world, tally)
 
 
 def _terminate_backends(url: str, stop: threading.Event, count: list[int]) -> None:
