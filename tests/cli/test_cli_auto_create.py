@@ -1,8 +1,10 @@
 """``erpsync auto show|set|preview|reviews|link|create|ignore`` against the sample connector over loopback: ``show
 --json`` prints the API's answer, ``set --dry-run`` and ``preview`` save nothing, a bad setting is refused and changes
-nothing, and the review list's items are decided."""
+nothing, ``erpsync sync`` says what automatic creation did, and the review list's items are decided."""
 
 from __future__ import annotations
+
+import json
 
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol.models import ActorType
@@ -26,6 +28,13 @@ def test_auto_show_set_preview_reviews_and_refuse(main_connection: str, sample: 
     assert code == 1
     assert "shoe_size" in output
     assert run_json("auto", "show", "Main", "customer")["match"] == ["email"]
+    country = run_json("list-mappings", "show", "Main")["lists"]["country"]
+    unpaired = {"lists": {"country": {"crm_list": "country", "items": {i["key"]: None for i in country["erp_items"]}}}}
+    assert run_cli("list-mappings", "set", "Main", stdin=json.dumps(unpaired))[0] == 0
+    assert run_cli("connections", "activate", "Main") == (0, "connection Main active\n")
+    code, output = run_cli("sync")  # the run says what automatic creation did
+    assert code == 0, output
+    assert "automatic creation: 0 linked, 1 created, 0 to review" in output
     assert run_json("auto", "reviews", "Main") == []
     code, output = run_cli("auto", "ignore", "Main", "99")
     assert code == 1

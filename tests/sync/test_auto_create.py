@@ -239,11 +239,12 @@ def test_the_preview_counts_what_a_run_then_does_erp_to_crm(world: World) -> Non
     assert (preview.created, preview.linked, preview.review, preview.stopped) == (1, 1, 2, 1)
     assert found.crm_to_erp.checked == 0
     switch_on(world, "email", sync_filter=SyncFilter(erp=(wholesale,)))
-    world.cycle()
+    [run] = world.cycle()
     links_after, companies_after, open_after = _outcome(world)
     assert links_after - before[0] == preview.created + preview.linked
     assert companies_after - before[1] == preview.created
     assert open_after == preview.review
+    assert (run.counts.auto_created, run.counts.auto_linked, run.counts.to_review) == (1, 1, 2)  # counted in the run
 
 
 def test_the_preview_counts_what_a_run_then_does_crm_to_erp(world: World) -> None:
@@ -260,11 +261,14 @@ def test_the_preview_counts_what_a_run_then_does_crm_to_erp(world: World) -> Non
     assert found.erp_to_crm.checked == 0
     before = _outcome(world)
     switch_on(world, "email", direction=AutoDirection.CRM_TO_ERP)
-    world.cycle()
+    [run] = world.cycle()
     links_after, companies_after, open_after = _outcome(world)
     assert links_after - before[0] == preview.created + preview.linked
     assert companies_after == before[1]
     assert open_after == preview.review
+    assert (run.counts.auto_created, run.counts.auto_linked, run.counts.to_review) == (1, 1, 1)  # counted in the run
+    again = world.cycle()[0].counts  # nothing new: nothing counted again
+    assert (again.auto_created, again.auto_linked, again.to_review) == (0, 0, 0)
 
 
 def test_a_bad_match_key_is_refused(world: World) -> None:

@@ -79,7 +79,11 @@ def test_auto_create_is_previewed_saved_and_its_review_list_decided(
     bad = admin.post(f"{url}?actor_type=customer", {"direction": "both", "match": "shoe_size", "action": "save"})
     assert bad.status_code == 422
     assert "not a match key" in bad.text
-    assert admin.post(f"{TAB}/connections/{connection_id}/sync").status_code in (200, 303)
+    synced = admin.post(f"{TAB}/connections/{connection_id}/sync")
+    assert synced.status_code == 200, synced.text  # Sync now's result: automatic creation's counts among the run's
+    assert "<dt>Created automatically</dt><dd>1</dd>" in synced.text
+    assert "<dt>Sent to review</dt><dd>1</dd>" in synced.text
+    assert "Linked automatically" not in synced.text  # a count of nothing is left out
     health = admin.get(f"{TAB}/connections/{connection_id}/health")
     assert "1 record waits on the review list of automatic creation." in health.text
     listed = admin.get(url).text

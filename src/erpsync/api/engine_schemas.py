@@ -26,7 +26,10 @@ class RunPublic(BaseModel):
     connection_id: int | None
     kind: str
     status: str
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(
+        description="records, crm_writes, erp_writes, conflicts, errors, broken; and what automatic creation did:"
+        " auto_linked, auto_created, to_review (absent in runs from before it was counted)"
+    )
     error: str | None
     error_reason: str | None
     progress_done: int

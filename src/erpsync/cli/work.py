@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.settings import get_settings
+
+if TYPE_CHECKING:
+    from erpsync.sync.runs import RunCounts
 
 
 @app.command("conformance")
@@ -97,6 +101,7 @@ def sync() -> None:
         typer.echo(
             f"connection {summary.connection_id}: {summary.status}, {counts.records} records, "
             f"{counts.crm_writes} to CRM, {counts.erp_writes} to ERP, {counts.errors} failing, {counts.broken} broken"
+            + _automatic(counts)
             + (f" ({summary.error})" if summary.error else "")
         )
     unsuccessful = [summary for summary in summaries if summary.status != RunStatus.OK.value]
@@ -158,3 +163,13 @@ def import_actors(
             ).id
         done = run_job_here("importing", lambda show: imports.run_import(engine, job_id, progress=show))
         show_job(done, database, as_json)
+
+
+def _automatic(counts: RunCounts) -> str:
+    """What automatic creation did in a run, when it did anything."""
+    if not (counts.auto_linked or counts.auto_created or counts.to_review):
+        return ""
+    return (
+        f"; automatic creation: {counts.auto_linked} linked, {counts.auto_created} created,"
+        f" {counts.to_review} to review"
+    )

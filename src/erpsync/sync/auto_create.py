@@ -36,6 +36,7 @@ from erpsync.sync.batch import Batch, sync_pairs
 from erpsync.sync.mapping import AutoDirection
 from erpsync.sync.merge import Side
 from erpsync.sync.record import RecordResult
+from erpsync.sync.runs import RunCounts
 from erpsync.sync.work import Pass
 
 
@@ -62,7 +63,19 @@ def erp_unlinked(batch: Batch, matcher: ErpMatcher, actors: Sequence[m.Actor]) -
         done = write_verdicts(session, p, verdicts)
         pairs = [(link, by_key[link.erp_key]) for link in done]
         session.expunge_all()
+    made = {link.erp_key for link in done}
+    for verdict in verdicts:
+        tally(batch.tally, verdict, made=verdict.record_key in made)
     return Written(pairs, verdicts)
+
+
+def tally(counts: RunCounts, verdict: AutoVerdict, *, made: bool) -> None:
+    """Count a carried-out verdict in its run: a link or a create ``made``, or a record put on the review list."""
+    if made:
+        counts.auto_created += verdict.verb is AutoVerb.CREATE
+        counts.auto_linked += verdict.verb is AutoVerb.LINK
+    else:
+        counts.to_review += verdict.verb is AutoVerb.REVIEW
 
 
 def write_verdicts(session: Session, p: Pass, verdicts: Sequence[AutoVerdict]) -> list[ErpLink]:

@@ -23,7 +23,7 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
 from erpsync.sync import creates, filters, links
-from erpsync.sync.auto_create import drop_waiting, note_review, stop_waiting
+from erpsync.sync.auto_create import drop_waiting, note_review, stop_waiting, tally
 from erpsync.sync.auto_matching import (
     CRM_SIDE,
     OPEN,
@@ -77,6 +77,9 @@ def crm_unlinked(batch: Batch, entity_ids: Sequence[int]) -> list[ErpLink]:
             continue  # the record is tried again when it changes, or by the next run's resume of its intent
         if link is not None:
             made.append(link)
+        elif verdict.verb is AutoVerb.LINK:  # its match was linked meanwhile: it went to the review list
+            verdict = _as_review(verdict, ReviewReason.TAKEN)
+        tally(batch.tally, verdict, made=link is not None)
     return made
 
 

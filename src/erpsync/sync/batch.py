@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -64,6 +64,8 @@ class Batch:
     cancel: CancelWatch | None = None  # None: a run too short to stop halfway (one record)
     held: frozenset[str] = frozenset()  # link leases the caller holds already (Sync now holds its record's)
     one_page: bool = False  # the run is this one batch: it ends in the batch's transaction
+    tally: runs.RunCounts = field(default_factory=runs.RunCounts)
+    """What the batch did besides syncing linked records: automatic creation's links, creates and review items."""
 
     @property
     def database(self) -> Database:

@@ -122,6 +122,8 @@ def _step(batch: Batch, step: Step, counts: runs.RunCounts) -> ErpsyncError | No
         stop_if_fatal(error)
         logger.warning("connection %s, %s: %s", batch.p.connection_id, batch.p.actor_type, error.user_message)
         return error
+    finally:
+        counts.add(batch.tally)  # what automatic creation did, also when the pass failed after
     return None
 
 

@@ -56,6 +56,12 @@ class RunCounts:
     conflicts: int = 0
     errors: int = 0
     broken: int = 0
+    auto_linked: int = 0
+    """Records automatic creation linked to a match, on either side."""
+    auto_created: int = 0
+    """Records automatic creation created (in the CRM or in the ERP) and linked."""
+    to_review: int = 0
+    """Records automatic creation put on the review list."""
 
     def add(self, other: RunCounts) -> None:
         for name, value in asdict(other).items():
