@@ -16,7 +16,7 @@ from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import Company, ErpConnection, ErpLink, Person, Project, SyncConnector
 from erpsync.sync import erp_tab
-from erpsync.sync.configuration import load_config
+from erpsync.sync.configuration_loading import load_config
 from erpsync.sync.connections import hub_clients
 from erpsync.sync.connectors import ConnectorClients
 from erpsync.sync.work import Engine

@@ -21,7 +21,8 @@ from erpsync.protocol.models import ActorType
 from erpsync.settings import Settings
 from erpsync.storage.db import Database
 from erpsync.sync import configuration
-from erpsync.sync.connections import ConnectionDraft, Visibility, create_connection, hub_clients
+from erpsync.sync.connection_visibility import Visibility
+from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import add_connector
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping
 from erpsync.sync.merge import Direction

@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,9 @@ from .conftest import PASSWORD
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 WRONG = "not the password"
+TIMEOUT = 30.0
+"""Seconds a request may take: a password is hashed with argon2 (64 MiB, a fifth of a second idle), slower on a busy
+machine than httpx's default of five seconds allows."""
 
 
 @dataclass
@@ -42,7 +45,10 @@ class Hub:
 
     def token(self, login: str = "victim", password: str = PASSWORD, **headers: str) -> httpx.Response:
         return httpx.post(
-            f"{self.url}/api/v1/auth/token", data={"username": login, "password": password}, headers=headers
+            f"{self.url}/api/v1/auth/token",
+            data={"username": login, "password": password},
+            headers=headers,
+            timeout=TIMEOUT,
         )
 
     def web_login(
@@ -56,7 +62,9 @@ class Hub:
 
     def admin(self) -> httpx.Client:
         token = self.token("admin", **{"X-Forwarded-For": "192.0.2.250"}).json()["access_token"]
-        return httpx.Client(base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"})
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+        )
 
 
 @contextmanager
@@ -64,7 +72,7 @@ def contextmanager_client(url: str, browser: httpx.Client | None) -> Iterator[ht
     if browser is not None:
         yield browser
         return
-    with httpx.Client(base_url=url, follow_redirects=False) as client:
+    with httpx.Client(base_url=url, follow_redirects=False, timeout=TIMEOUT) as client:
         yield client
 
 
@@ -269,14 +277,10 @@ def test_the_web_cookie_holds_no_api_token(hub: Hub) -> None:
 
 
 def test_web_sessions_end_on_sign_out_password_change_and_deactivation(hub: Hub) -> None:
-    def signed_in_browser() -> httpx.Client:
-        browser = httpx.Client(base_url=hub.url, follow_redirects=False)
-        assert hub.web_login(browser=browser).status_code == 303
-        return browser
-
-    with hub.admin() as admin:
+    with ExitStack() as stack, hub.admin() as admin:
         for end in ("sign-out", "password", "deactivation"):
-            browser = signed_in_browser()
+            browser = stack.enter_context(httpx.Client(base_url=hub.url, follow_redirects=False, timeout=TIMEOUT))
+            assert hub.web_login(browser=browser).status_code == 303
             kept = dict(browser.cookies)
             if end == "sign-out":
                 match = _CSRF.search(browser.get("/companies").text)
@@ -288,10 +292,10 @@ def test_web_sessions_end_on_sign_out_password_change_and_deactivation(hub: Hub)
                 admin.patch(f"/users/{hub.ids['victim']}", json={"password": PASSWORD})
             else:
                 assert admin.patch(f"/users/{hub.ids['victim']}", json={"active": False}).status_code == 200
-            replay = httpx.Client(base_url=hub.url, follow_redirects=False, cookies=kept)
+            replay = stack.enter_context(
+                httpx.Client(base_url=hub.url, follow_redirects=False, cookies=kept, timeout=TIMEOUT)
+            )
             assert replay.get("/companies").status_code == 303, end
-            replay.close()
-            browser.close()
     with hub.database.session() as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0
 
