@@ -43,7 +43,8 @@ def check(
     app: Any = create_app(connector, secret=SECRET)
     with serve_in_thread(wrap(app) if wrap else app) as url:
         given = ConformanceHooks(delete_actor=connector.delete) if hooks else None
-        return run_conformance(url, secret=SECRET, config=CONFIG, hooks=given, timeout=5)
+        # The kit's default timeout: a busy machine once took over 5 s to answer a search.
+        return run_conformance(url, secret=SECRET, config=CONFIG, hooks=given)
 
 
 def test_a_correct_connector_passes_every_rule() -> None:
