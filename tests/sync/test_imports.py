@@ -160,8 +160,8 @@ def test_an_import_knows_its_total_from_the_first_page_and_the_next_cycle_reads_
 def test_a_key_on_the_next_page_and_on_a_later_one_is_imported_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next page is drafted while the page before it is written: a key both hold, or a page further on holds
-    again, is still created once."""
+    """A key the next page holds again, or a page further on, is created once (the fetch of the next page overlaps
+    the write of the one before)."""
     a, b, c = erp_customers(world, 3)
     monkeypatch.setattr(paging, "PAGE_SIZE", 2)
     job = imports.start_import(world.engine, world.connection_id, CUSTOMER, erp_keys=[a, b])

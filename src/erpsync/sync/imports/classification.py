@@ -90,10 +90,6 @@ class Unmatched:
     keys: tuple[str | None, ...]  # by each matching criterion
 
 
-Draft = Verdict | Unmatched
-"""An actor's verdict before the CRM index is asked: final, or an actor to match."""
-
-
 @dataclass
 class Classifier:
     """Decides a page's verdicts from the links of the connection and the CRM index."""
@@ -103,23 +99,13 @@ class Classifier:
     claimed: set[int] = field(default_factory=set)  # entities linked by this run already
 
     def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
-        return self.decide(session, self.drafts(session, actors))
-
-    def drafts(self, session: Session, actors: Sequence[m.Actor]) -> list[Draft]:
-        """The first half of a page's verdicts, which needs neither the CRM index nor the pages before it: the actors
-        linked already, outside the filter or without their parent, and the others translated to the CRM. An import
-        works it out for the next page while it writes the page before (an actor both pages hold is stored once: the
-        writer drops a key the job stored already)."""
+        self.index.refresh(session)
         unique = list({actor.erp_key: actor for actor in actors if actor.erp_key}.values())
         linked = links.links_by_erp_key(
             session, self.p.connection_id, self.p.actor_type, [a.erp_key or "" for a in unique]
         )
         parents = self._parents(session, unique)
-        return [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
-
-    def decide(self, session: Session, drafts: Sequence[Draft]) -> list[Verdict]:
-        """The verdicts of ``drafts``: the unmatched ones matched against the CRM index as it is now."""
-        self.index.refresh(session)
+        drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
         hits = self.index.find(draft.keys for draft in drafts if isinstance(draft, Unmatched))
         verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
         candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
@@ -154,7 +140,9 @@ class Classifier:
         )
         return {row[0]: row[1] for row in rows}
 
-    def _draft(self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]) -> Draft:
+    def _draft(
+        self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]
+    ) -> Verdict | Unmatched:
         if link is not None:
             return Verdict(actor, Verb.LINK, link.entity_id, Reason("linked_already"), already_linked=True)
         if not filters.inside_erp(self.p.mapping.sync_filter.erp, actor.fields):  # imports honour the ERP filter

@@ -1,5 +1,5 @@
-"""Paging through an import job's actors: each page is fetched and drafted (the next one ahead, in a thread),
-classified and written."""
+"""Paging through an import job's actors: each page is fetched (the next one ahead, in a thread), classified and
+written."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from erpsync.storage.bulk import LoadStatistics
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
 from erpsync.sync.cycle_passes import begin_erp_feed
-from erpsync.sync.imports.classification import Classifier, Draft, Verb, Verdict
+from erpsync.sync.imports.classification import Classifier, Verb, Verdict
 from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.imports.scope import pass_for
-from erpsync.sync.imports.writing import PageWriter, WrittenPage, stored_keys
+from erpsync.sync.imports.writing import PageWriter, WrittenPage
 from erpsync.sync.matching import CrmIndex
 from erpsync.sync.work import Engine, Pass
 
@@ -37,37 +37,25 @@ class FetchedPage:
     next_since: str | None = None  # where the ERP feed resumes after a read of every actor, on its last page
 
 
-@dataclass(frozen=True)
-class PreparedPage:
-    """A fetched page, its actors' drafts (``Classifier.drafts``) and those of its keys the job had stored when it
-    was drafted: every page up to the one before the page before it had been committed then, not always the page just
-    before it (it may have been written meanwhile)."""
-
-    page: FetchedPage
-    drafts: list[Draft]
-    stored: frozenset[str]
-
-
 class Prefetch:
-    """Fetches the page at ``cursor`` and drafts its verdicts in a thread of its own, so the connector and the
-    translation work while the hub writes the page before it (the database driver lets go of the interpreter while
-    the database works); ``result`` waits for it (and raises what the thread raised)."""
+    """Fetches the page at ``cursor`` in a thread of its own, so the connector works while the hub stores the page
+    before it; ``result`` waits for it (and raises what the fetch raised)."""
 
-    def __init__(self, cursor: str | None, prepare: Callable[[str | None], PreparedPage | None]) -> None:
+    def __init__(self, cursor: str | None, fetch: Callable[[str | None], FetchedPage | None]) -> None:
         self.cursor = cursor
-        self._prepare = prepare
-        self._page: PreparedPage | None = None
+        self._fetch = fetch
+        self._page: FetchedPage | None = None
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="import-prefetch", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._page = self._prepare(self.cursor)
+            self._page = self._fetch(self.cursor)
         except Exception as error:  # raised again in the thread that waits for the page
             self._error = error
 
-    def result(self) -> PreparedPage | None:
+    def result(self) -> FetchedPage | None:
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -77,8 +65,7 @@ class Prefetch:
 @dataclass
 class ImportPager:
     """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
-    page is fetched and drafted while one is stored (it is used only if the job's cursor is still the one it was
-    fetched at)."""
+    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at)."""
 
     engine: Engine
     p: Pass
@@ -86,33 +73,20 @@ class ImportPager:
     job_id: int
     ahead: Prefetch | None = None
     statistics: LoadStatistics = field(default_factory=LoadStatistics)
-    written_keys: frozenset[str] = frozenset()
-    """The keys of the page this pager wrote last: a page drafted while it was written does not know them stored."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
         ahead, self.ahead = self.ahead, None
-        prepared = (
-            ahead.result() if ahead is not None and ahead.cursor == job.cursor else self._prepare(keys, job.cursor)
-        )
-        if prepared is None:
+        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self._fetch(keys, job.cursor)
+        if page is None:
             return True
-        if not prepared.page.last:
-            self.fetch_ahead(keys, prepared.page.cursor)
-        self._store(prepared, run_id)
-        return prepared.page.last
+        if not page.last:
+            self.fetch_ahead(keys, page.cursor)
+        self._store(page, run_id)
+        return page.last
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
-        self.ahead = Prefetch(cursor, lambda at: self._prepare(keys, at))
-
-    def _prepare(self, keys: Sequence[object] | None, cursor: str | None) -> PreparedPage | None:
-        page = self._fetch(keys, cursor)
-        if page is None:
-            return None
-        erp_keys = [actor.erp_key or "" for actor in (*page.actors, *page.missing)]
-        with self.engine.database.read_session() as session:
-            drafts = self.classifier.drafts(session, page.actors)
-            return PreparedPage(page, drafts, stored_keys(session, self.job_id, erp_keys))
+        self.ahead = Prefetch(cursor, lambda at: self._fetch(keys, at))
 
     def _fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
         """The page at ``cursor``: of every actor of the type, or of the job's ``keys`` (None when none are left)."""
@@ -141,14 +115,12 @@ class ImportPager:
         end = start + len(chunk)
         return FetchedPage(found.actors, str(end), end >= len(keys), missing)
 
-    def _store(self, prepared: PreparedPage, run_id: int) -> None:
-        database, page = self.engine.database, prepared.page
+    def _store(self, page: FetchedPage, run_id: int) -> None:
+        database = self.engine.database
         with database.read_session() as session:
-            verdicts = self.classifier.decide(session, prepared.drafts)
+            verdicts = self.classifier.page(session, page.actors)
         verdicts += [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
-        stored = prepared.stored | self.written_keys
-        written = busy.retrying(lambda: self._write(verdicts, stored, run_id, page), what=f"import {self.job_id}")
-        self.written_keys = frozenset(v.erp_key for v in verdicts)
+        written = busy.retrying(lambda: self._write(verdicts, run_id, page), what=f"import {self.job_id}")
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
             written.change_seqs,
@@ -158,22 +130,20 @@ class ImportPager:
         if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
             busy.retrying(self._analyse, what=f"import {self.job_id}")
 
-    def _write(
-        self, verdicts: Sequence[Verdict], stored: frozenset[str], run_id: int, page: FetchedPage
-    ) -> WrittenPage:
+    def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage) -> WrittenPage:
         """The page in ONE transaction, with the job's cursor and counts (and the total the connector counted, and
         after a read of every actor the ERP feed's start); tried again as a whole while the database is busy (the
         verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
         with self.engine.database.session() as session:
             if page.total is not None:
                 jobs.expect(session, self.job_id, run_id, page.total)
-            written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts, stored)
-            kept = written.verdicts
+            written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
+            stored = written.verdicts
             counts = jobs.PageCounts(
-                processed=len(kept),
-                created=sum(v.verb is Verb.CREATE for v in kept),
-                linked=sum(v.verb is Verb.LINK for v in kept),
-                skipped=sum(v.verb is Verb.SKIP for v in kept),
+                processed=len(stored),
+                created=sum(v.verb is Verb.CREATE for v in stored),
+                linked=sum(v.verb is Verb.LINK for v in stored),
+                skipped=sum(v.verb is Verb.SKIP for v in stored),
             )
             jobs.advance(session, self.job_id, run_id, cursor=page.cursor, counts=counts, last=page.last)
             if page.next_since is not None:

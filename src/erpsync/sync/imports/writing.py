@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +35,6 @@ class WrittenPage:
     """Rows added per table."""
 
 
-def stored_keys(session: Session, job_id: int, keys: Collection[str]) -> frozenset[str]:
-    """Those of ``keys`` the job has stored an item of."""
-    query = select(ImportItem.erp_key).where(ImportItem.job_id == job_id, one_of(session, ImportItem.erp_key, keys))
-    return frozenset(session.scalars(query))
-
-
 @dataclass
 class PageWriter:
     """Writes one page of verdicts in the caller's transaction: CRM updates of linked entities, bulk creates, links
@@ -52,10 +46,9 @@ class PageWriter:
     run_id: int | None = None
     """The import's run: the CRM values it changes go to the run's events and the field history."""
 
-    def write(self, verdicts: Sequence[Verdict], stored: Collection[str]) -> WrittenPage:
-        """``stored``: the keys among the verdicts' that the job stored already (``stored_keys``), which are left
-        out (a list of keys may repeat one, and a connector may give one actor on two pages)."""
-        fresh = [v for v in verdicts if v.erp_key not in stored]
+    def write(self, verdicts: Sequence[Verdict]) -> WrittenPage:
+        done = self._seen([v.erp_key for v in verdicts])
+        fresh = [v for v in verdicts if v.erp_key not in done]
         updating = [v for v in fresh if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None]
         before = self._canonical(updating)
         settled = self._update(fresh)
@@ -80,6 +73,13 @@ class PageWriter:
             ImportItem.__tablename__: len(settled),
         }
         return WrittenPage(settled, seqs, grown)
+
+    def _seen(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
+        query = select(ImportItem.erp_key).where(
+            ImportItem.job_id == self.job_id, one_of(self.session, ImportItem.erp_key, keys)
+        )
+        return set(self.session.scalars(query))
 
     def _update(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         """Write the values of the entities matched (not linked before) in one go; one the CRM refuses is skipped."""
