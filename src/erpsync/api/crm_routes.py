@@ -1,14 +1,15 @@
 """What the company, person and project routers share: paging, and writes tagged with the calling user.
 
-Public names: ``PageLimit``, ``PageOffset``, ``NameQuery``, ``IncludeInactive``, ``MAX_PAGE_SIZE``, ``page_of``,
-``public``, ``create``, ``update``, ``delete``, ``merge``.
+Public names: ``ListQuery`` (a list's query parameters: ``PageLimit``, ``PageOffset``, ``NameQuery``,
+``IncludeInactive``), ``MAX_PAGE_SIZE``, ``page_of``, ``public``, ``create``, ``update``, ``delete``, ``merge``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,19 @@ PageOffset = Annotated[int, Query(ge=0, description="items to skip")]
 NameQuery = Annotated[str | None, Query(max_length=255, description="only names containing this (any case)")]
 IncludeInactive = Annotated[bool, Query(description="also inactive records (left out by default)")]
 
+
+@dataclass(frozen=True)
+class ListParams:
+    """The query parameters of a list of companies, persons or projects."""
+
+    q: NameQuery = None
+    limit: PageLimit = 50
+    offset: PageOffset = 0
+    include_inactive: IncludeInactive = False
+
+
+ListQuery = Annotated[ListParams, Depends()]
+
 PublicT = TypeVar("PublicT", bound=BaseModel)
 
 
@@ -34,18 +48,19 @@ def page_of(
     user: User,
     entity_type: EntityType,
     schema: type[PublicT],
-    *,
-    q: str | None,
-    limit: int,
-    offset: int,
-    include_inactive: bool = False,
+    query: ListParams,
 ) -> Page[PublicT]:
     entities, total = service.list_entities(
-        session, entity_type, q=q, limit=limit, offset=offset, include_inactive=include_inactive
+        session,
+        entity_type,
+        q=query.q,
+        limit=query.limit,
+        offset=query.offset,
+        include_inactive=query.include_inactive,
     )
     origins = OriginView(session, user)
     items = [_shown(schema, entity, origins) for entity in entities]
-    return Page[PublicT](items=items, total=total, limit=limit, offset=offset)
+    return Page[PublicT](items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 def public(session: Session, user: User, schema: type[PublicT], entity: service.Entity) -> PublicT:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync.api import crm_routes
-from erpsync.api.crm_routes import IncludeInactive, NameQuery, PageLimit, PageOffset
+from erpsync.api.crm_routes import ListQuery
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import CompanyCreate, CompanyPublic, CompanyUpdate, MergeRequest, Page
@@ -18,17 +18,8 @@ _TYPE = EntityType.COMPANY
 
 
 @router.get("")
-def list_companies(
-    session: SessionDep,
-    user: CurrentUser,
-    q: NameQuery = None,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
-    include_inactive: IncludeInactive = False,
-) -> Page[CompanyPublic]:
-    return crm_routes.page_of(
-        session, user, _TYPE, CompanyPublic, q=q, limit=limit, offset=offset, include_inactive=include_inactive
-    )
+def list_companies(session: SessionDep, user: CurrentUser, query: ListQuery) -> Page[CompanyPublic]:
+    return crm_routes.page_of(session, user, _TYPE, CompanyPublic, query)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync.api import crm_routes
-from erpsync.api.crm_routes import IncludeInactive, NameQuery, PageLimit, PageOffset
+from erpsync.api.crm_routes import ListQuery
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import MergeRequest, Page, PersonCreate, PersonPublic, PersonUpdate
@@ -18,17 +18,8 @@ _TYPE = EntityType.PERSON
 
 
 @router.get("")
-def list_persons(
-    session: SessionDep,
-    user: CurrentUser,
-    q: NameQuery = None,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
-    include_inactive: IncludeInactive = False,
-) -> Page[PersonPublic]:
-    return crm_routes.page_of(
-        session, user, _TYPE, PersonPublic, q=q, limit=limit, offset=offset, include_inactive=include_inactive
-    )
+def list_persons(session: SessionDep, user: CurrentUser, query: ListQuery) -> Page[PersonPublic]:
+    return crm_routes.page_of(session, user, _TYPE, PersonPublic, query)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from erpsync.api import crm_routes
-from erpsync.api.crm_routes import IncludeInactive, NameQuery, PageLimit, PageOffset
+from erpsync.api.crm_routes import ListQuery
 from erpsync.crm import service
 from erpsync.crm.fields import EntityType
 from erpsync.crm.schemas import Page, ProjectCreate, ProjectPublic, ProjectUpdate
@@ -16,17 +16,8 @@ _TYPE = EntityType.PROJECT
 
 
 @router.get("")
-def list_projects(
-    session: SessionDep,
-    user: CurrentUser,
-    q: NameQuery = None,
-    limit: PageLimit = 50,
-    offset: PageOffset = 0,
-    include_inactive: IncludeInactive = False,
-) -> Page[ProjectPublic]:
-    return crm_routes.page_of(
-        session, user, _TYPE, ProjectPublic, q=q, limit=limit, offset=offset, include_inactive=include_inactive
-    )
+def list_projects(session: SessionDep, user: CurrentUser, query: ListQuery) -> Page[ProjectPublic]:
+    return crm_routes.page_of(session, user, _TYPE, ProjectPublic, query)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
