@@ -98,15 +98,20 @@ def erp_deletes_pass(batch: Batch) -> list[RecordResult]:
         for link in doomed:
             delete_entity(session, p.entity_type, link.entity_id, changed_by=p.origin)
             links.remove_entity_links(session, p.entity_type, link.entity_id, connection_id=p.connection_id)
-            audit.record(
-                session,
-                user_id=None,
-                action="crm_record_deleted_after_erp_delete",
-                target_type=p.entity_type.value,
-                target_id=link.entity_id,
-                detail={"connection_id": p.connection_id, "actor_type": p.actor_type.value, "erp_key": link.erp_key},
-            )
+            _audit(session, p, link, "crm_record_deleted_after_erp_delete")
     return [RecordResult(link_id=link.id, state=DELETED, changed_crm=[DELETED]) for link in doomed]
+
+
+def _audit(session: Session, p: Pass, link: ErpLink, action: str) -> None:
+    """The audit entry of what an ERP deletion did to the CRM record of ``link``."""
+    audit.record(
+        session,
+        user_id=None,
+        action=action,
+        target_type=p.entity_type.value,
+        target_id=link.entity_id,
+        detail={"connection_id": p.connection_id, "actor_type": p.actor_type.value, "erp_key": link.erp_key},
+    )
 
 
 def _deactivate_crm(batch: Batch) -> list[RecordResult]:
@@ -120,14 +125,7 @@ def _deactivate_crm(batch: Batch) -> list[RecordResult]:
         for link in targets:
             update_entity(session, p.entity_type, link.entity_id, {ACTIVE.attr: False}, changed_by=p.origin)
             links.mark_deactivated(link, now=now)
-            audit.record(
-                session,
-                user_id=None,
-                action="crm_record_deactivated_after_erp_delete",
-                target_type=p.entity_type.value,
-                target_id=link.entity_id,
-                detail={"connection_id": p.connection_id, "actor_type": p.actor_type.value, "erp_key": link.erp_key},
-            )
+            _audit(session, p, link, "crm_record_deactivated_after_erp_delete")
     return [RecordResult(link_id=link.id, state=DEACTIVATED, changed_crm=[ACTIVE.key]) for link in targets]
 
 
