@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,19 +87,27 @@ class Site:
         return browser
 
 
-@pytest.fixture
-def site(sqlite_template: Path, tmp_path: Path) -> Iterator[Site]:
+@contextmanager
+def served_site(sqlite_template: Path, tmp_path: Path, **settings: Any) -> Iterator[Site]:
+    """A hub on a copy of the migrated template database, served over loopback with ``settings``; its browsers are
+    closed and its database disposed at the end."""
     path = tmp_path / "erpsync.sqlite"
     shutil.copyfile(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     try:
-        with serve_in_thread(create_app(Settings(data_dir=tmp_path / "data"), database=database)) as url:
+        with serve_in_thread(create_app(Settings(data_dir=tmp_path / "data", **settings), database=database)) as url:
             running = Site(url, database)
             yield running
             for browser in running.browsers:
                 browser.close()
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def site(sqlite_template: Path, tmp_path: Path) -> Iterator[Site]:
+    with served_site(sqlite_template, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ fails gives the part a clear message while the rest of the tab renders."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from erpsync.app import create_app
 from erpsync.connectors.sample import SampleConnector
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.connectors.sample.sales import Line, NewDocument
@@ -23,13 +21,12 @@ from erpsync.protocol import documents as d
 from erpsync.protocol import models as m
 from erpsync.sdk.app import create_app as connector_app
 from erpsync.settings import Settings
-from erpsync.storage.db import Database
 from erpsync.sync.erp_tab.documents import recent
 from erpsync.testing.documents import LinkedCompany, link_company
 from erpsync.testing.sample import COMPANY, RunningSample
 from erpsync.testing.server import serve_in_thread
 
-from .conftest import Site
+from .conftest import Site, served_site
 
 TODAY = dt.date.today()
 HANG_SECONDS = 4.0
@@ -52,18 +49,8 @@ class MoodyConnector(SampleConnector):
 @pytest.fixture
 def site(sqlite_template: Path, tmp_path: Path) -> Iterator[Site]:
     """The hub with an interactive budget of a second: what a person waits for a connector at most."""
-    path = tmp_path / "erpsync.sqlite"
-    shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
-    settings = Settings(data_dir=tmp_path / "data", interactive_budget_seconds=BUDGET_SECONDS)
-    try:
-        with serve_in_thread(create_app(settings, database=database)) as url:
-            running = Site(url, database)
-            yield running
-            for browser in running.browsers:
-                browser.close()
-    finally:
-        database.dispose()
+    with served_site(sqlite_template, tmp_path, interactive_budget_seconds=BUDGET_SECONDS) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

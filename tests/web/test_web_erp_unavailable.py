@@ -3,21 +3,16 @@ ERP is not answering in the page's language, never the hub's English."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from erpsync.app import create_app
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol import models as m
-from erpsync.settings import Settings
-from erpsync.storage.db import Database
 from erpsync.testing.sample import COMPANY, running_sample
-from erpsync.testing.server import serve_in_thread
 
-from .conftest import Site, add_connection, configure_customers, crm_countries
+from .conftest import Site, add_connection, configure_customers, crm_countries, served_site
 
 NOT_ANSWERING = {"en": "The ERP is not answering. Try again in a little while.", "da": "ERP-systemet svarer ikke."}
 
@@ -25,20 +20,9 @@ NOT_ANSWERING = {"en": "The ERP is not answering. Try again in a little while.",
 @pytest.fixture
 def fragile(sqlite_template: Path, tmp_path: Path) -> Iterator[Site]:
     """A hub whose connector circuits open after one unanswered call and stay open for the test."""
-    path = tmp_path / "erpsync.sqlite"
-    shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
-    settings = Settings(
-        data_dir=tmp_path / "data", breaker_failures=1, breaker_reset_seconds=600, interactive_budget_seconds=2
-    )
-    try:
-        with serve_in_thread(create_app(settings, database=database)) as url:
-            running = Site(url, database)
-            yield running
-            for browser in running.browsers:
-                browser.close()
-    finally:
-        database.dispose()
+    settings = {"breaker_failures": 1, "breaker_reset_seconds": 600, "interactive_budget_seconds": 2}
+    with served_site(sqlite_template, tmp_path, **settings) as running:
+        yield running
 
 
 def test_a_connector_that_stops_answering_is_worded_in_the_pages_language(fragile: Site, tmp_path: Path) -> None:
