@@ -176,13 +176,26 @@ def test_create_in_erp_asks_for_the_mandatory_defaults(tab: Tab) -> None:
     refused = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), {"value.currency": ""})
     assert refused.status_code == 422
     assert "currency is mandatory" in refused.text
-    created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), {"value.currency": "DKK"})
+    erp_key = _created(tab, company_id, {"value.currency": "DKK"})
+    assert tab.erp(erp_key)["currency"] == "DKK"
+    assert tab.erp(erp_key)["payment_terms"] == "NET30"
+
+
+def _created(tab: Tab, company_id: int, answers: dict[str, str]) -> str:
+    """Create the company's customer in the ERP from its ERP tab with ``answers``; the new customer's key, as the tab
+    then shows it."""
+    created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), answers)
     assert created.status_code == 303, created.text
-    page = tab.carla.get(tab.url(company_id)).text
-    erp_key = re.search(r"Customer (\S+)</dd>", page)
+    erp_key = re.search(r"Customer (\S+)</dd>", tab.carla.get(tab.url(company_id)).text)
     assert erp_key
-    assert tab.erp(erp_key.group(1))["currency"] == "DKK"
-    assert tab.erp(erp_key.group(1))["payment_terms"] == "NET30"
+    return erp_key.group(1)
+
+
+def _asking_for_name(tab: Tab) -> None:
+    """Customer defaults that ask for the currency (mandatory) and the name, and fix the payment terms."""
+    defaults = {"ask.currency": "on", "mandatory.currency": "on", "value.payment_terms": "NET30", "ask.name": "on"}
+    url = f"{TAB}/connections/{tab.connection_id}/defaults?actor_type=customer"
+    assert tab.admin.post(url, defaults).status_code == 303
 
 
 def test_health_shows_counts_runs_and_field_diffs(tab: Tab) -> None:
@@ -294,27 +307,19 @@ def test_a_persons_card_links_to_its_company(tab: Tab) -> None:
 def test_asking_for_a_mapped_mandatory_field_prefills_it_from_the_crm_record(tab: Tab) -> None:
     """*Ask the user* on Name, which the CRM record gives: the dialog offers the company's name, not an empty box, and
     a create left as offered sends it and leaves the CRM record as it was."""
-    defaults = {"ask.currency": "on", "mandatory.currency": "on", "value.payment_terms": "NET30", "ask.name": "on"}
-    url = f"{TAB}/connections/{tab.connection_id}/defaults?actor_type=customer"
-    assert tab.admin.post(url, defaults).status_code == 303
+    _asking_for_name(tab)
     company_id = tab.company("Newco")
     form = tab.carla.get(tab.url(company_id, "/create?actor_type=customer")).text
     assert '<input id="create-name" name="value.name" value="Newco" type="text" required>' in form
     assert re.search(r'<option value="DKK"[^>]*>', form)
     assert not re.search(r'<option value="[^"]+" selected', form), "a field the record does not give keeps its default"
-    answers = {"value.currency": "DKK", "value.name": "Newco"}
-    created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), answers)
-    assert created.status_code == 303, created.text
-    erp_key = re.search(r"Customer (\S+)</dd>", tab.carla.get(tab.url(company_id)).text)
-    assert erp_key
-    assert tab.erp(erp_key.group(1))["name"] == "Newco"
+    erp_key = _created(tab, company_id, {"value.currency": "DKK", "value.name": "Newco"})
+    assert tab.erp(erp_key)["name"] == "Newco"
     assert "<h1>Newco</h1>" in tab.carla.get(f"/companies/{company_id}").text
 
 
 def test_a_changed_prefilled_value_updates_the_crm_only_when_ticked(tab: Tab) -> None:
-    defaults = {"ask.currency": "on", "mandatory.currency": "on", "value.payment_terms": "NET30", "ask.name": "on"}
-    url = f"{TAB}/connections/{tab.connection_id}/defaults?actor_type=customer"
-    assert tab.admin.post(url, defaults).status_code == 303
+    _asking_for_name(tab)
     kept, renamed = tab.company("Newco"), tab.company("Oldco")
     form = tab.carla.get(tab.url(kept, "/create?actor_type=customer")).text
     assert '<input type="checkbox" name="update_crm.name" value="1"> Also update the CRM with this value' in form
@@ -322,11 +327,7 @@ def test_a_changed_prefilled_value_updates_the_crm_only_when_ticked(tab: Tab) ->
     danish = tab.carla.get(tab.url(kept, "/create?actor_type=customer"), headers={"Accept-Language": "da"}).text
     assert "Opdatér også CRM med denne værdi" in danish
     for company_id, ticked in ((kept, {}), (renamed, {"update_crm.name": "1"})):
-        answers = {"value.currency": "DKK", "value.name": "Typed A/S", **ticked}
-        created = tab.carla.post(tab.url(company_id, "/create?actor_type=customer"), answers)
-        assert created.status_code == 303, created.text
-        erp_key = re.search(r"Customer (\S+)</dd>", tab.carla.get(tab.url(company_id)).text)
-        assert erp_key
-        assert tab.erp(erp_key.group(1))["name"] == "Typed A/S"
+        erp_key = _created(tab, company_id, {"value.currency": "DKK", "value.name": "Typed A/S", **ticked})
+        assert tab.erp(erp_key)["name"] == "Typed A/S"
     assert "<h1>Newco</h1>" in tab.carla.get(f"/companies/{kept}").text
     assert "<h1>Typed A/S</h1>" in tab.carla.get(f"/companies/{renamed}").text
