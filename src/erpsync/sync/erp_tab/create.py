@@ -34,7 +34,7 @@ def create_form(
     context = open_context(engine, user_id, entity, connection_id)
     p = context.checked_pass(actor_type)
     asked = _asked(p)
-    crm = _crm_values_for_erp(p, context.record.values)
+    crm = _crm_values_for_erp(p, p.from_crm(context.record.values).values)
     lists = {
         meta.list_name: p.client.list_items(connection_id=p.connection_uuid, list_name=meta.list_name).items
         for meta, _ in asked
@@ -54,10 +54,10 @@ def create_form(
     ]
 
 
-def _crm_values_for_erp(p: Pass, record: Mapping[str, m.Value]) -> dict[str, m.Value]:
-    """The record's values the mapping sends to the ERP, in ERP terms, blanks left out."""
+def _crm_values_for_erp(p: Pass, canonical: Mapping[str, m.Value]) -> dict[str, m.Value]:
+    """Of the record's values in ERP terms (``p.from_crm``), those the mapping sends to the ERP, blanks left out."""
     writes_erp = {key for key, rule in p.rules.items() if rule.direction.writes(Side.ERP)}
-    return {key: value for key, value in p.from_crm(record).values.items() if key in writes_erp and not is_blank(value)}
+    return {key: value for key, value in canonical.items() if key in writes_erp and not is_blank(value)}
 
 
 def _defaults(p: Pass) -> Mapping[str, FieldDefault]:
@@ -89,13 +89,13 @@ def create_in_erp(
     ``update_crm`` is agreed on the record's value instead, so the first sync writes the answer to the CRM too."""
     context = open_context(engine, user_id, entity, connection_id)
     p = context.checked_pass(actor_type)
-    agreed = _agreed(p, context.record.values, values, update_crm)
+    crm = p.from_crm(context.record.values)
+    agreed = _agreed(p, crm.values, values, update_crm)
     if context.link is not None:
         raise ConflictError(f"this {entity.entity_type} is linked in this connection already")
     parent = context.require_parent() if entity.entity_type is EntityType.PERSON else None
     if not p.client.capabilities.create.get(actor_type, True):
         raise ValidationError(f"the connector cannot create ERP {actor_type} actors")
-    crm = p.from_crm(context.record.values)
     actor = m.Actor(
         actor_type=actor_type,
         parent_type=parent.actor_type if parent else None,
@@ -114,15 +114,15 @@ def create_in_erp(
 
 
 def _agreed(
-    p: Pass, record: Mapping[str, m.Value], answers: Mapping[str, m.Value], update_crm: Collection[str]
+    p: Pass, canonical: Mapping[str, m.Value], answers: Mapping[str, m.Value], update_crm: Collection[str]
 ) -> dict[str, m.Value]:
-    """The new link's first agreed values: the record's, each answer that differs from its pre-filled record value
-    agreed apart unless the user asked to update the CRM with it too."""
-    prefilled = _crm_values_for_erp(p, record)
+    """The new link's first agreed values: the record's (``canonical``, in ERP terms), each answer that differs from
+    its pre-filled record value agreed apart unless the user asked to update the CRM with it too."""
+    prefilled = _crm_values_for_erp(p, canonical)
     unknown = sorted(set(update_crm) - (set(prefilled) & set(answers)))
     if unknown:
         raise ValidationError(f"only a value pre-filled from the record can update the CRM: {', '.join(unknown)}")
-    agreed: dict[str, m.Value] = dict(p.from_crm(record).values)
+    agreed: dict[str, m.Value] = dict(canonical)
     for key, answer in answers.items():
         if key in prefilled and key not in update_crm and not same(answer, prefilled[key]):
             agreed = agree_apart(agreed, key, crm=prefilled[key], erp=answer)
