@@ -43,6 +43,7 @@ pytest: $(STAMP) $(CHROMIUM) node-check
 # Benchmarks (bench/README.md): not part of `make test`; results go to bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.load_http
 	$(BIN)/python -m bench.tryton
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.live

@@ -24,11 +24,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
+from bench import load_report
 from bench.lean_http import Answer, LeanConnection
 from bench.measure import cpu_seconds
 from bench.world import CUSTOMER, Site, connector_process, environment, link_everything, new_site, seed_erp
@@ -57,16 +59,19 @@ CLIENTS = ("lean", "httpx")
 class Stats:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    by_call: dict[str, list[float]] = field(default_factory=dict)  # a mix's latencies per kind of request
     hub_cpu_seconds: float = 0.0  # the hub's CPU time during the scenario (shared by scenarios run side by side)
     client_cpu_seconds: float = 0.0  # the load generator's (this process's), likewise shared
 
-    def add(self, seconds: float, outcome: str | None) -> None:
+    def add(self, seconds: float, outcome: str | None, call: str = "") -> None:
         self.latencies.append(seconds)
+        if call:
+            self.by_call.setdefault(call, []).append(seconds)
         if outcome:
             self.errors[outcome] += 1
 
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
+    def quantile(self, q: float, call: str = "") -> float:
+        ordered = sorted(self.by_call.get(call, []) if call else self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
@@ -205,12 +210,12 @@ def _hung_search(client: Client, hub: Hub) -> Awaitable[Answer]:
     return client.request("POST", f"/companies/{random.choice(hub.companies)}/erp/{hub.hung}/search", body)
 
 
-def _mix(client: Client, hub: Hub) -> Awaitable[Answer]:
-    call = random.choices([_tab, _search, _sync_now, _write], weights=[6, 2, 1, 1])[0]
-    return call(client, hub)
+Load = tuple[tuple[Call, int], ...]
+"""What the clients of a scenario send: each kind of request and its weight."""
+MIX: Load = ((_tab, 6), (_search, 2), (_sync_now, 1), (_write, 1))
 
 
-async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[Stats, Stats, Stats]:
+async def _clients(hub: Hub, load: Call | Load, count: int, seconds: float) -> tuple[Stats, Stats, Stats]:
     """The load's statistics, its ``/me`` probe's (among its clients, in this process's event loop) and those of a
     probe in a process of its own (``bench.me_probe``), which measures the hub alone."""
     stats, me = Stats(), Stats()
@@ -228,9 +233,13 @@ async def _clients(hub: Hub, call: Call, count: int, seconds: float) -> tuple[St
     async with _connections(hub, count + 1) as clients:
         end = time.monotonic() + seconds
 
+        calls, weights = zip(*load, strict=True) if isinstance(load, tuple) else ((load,), (1,))
+
         async def user(client: Client) -> None:
             while time.monotonic() < end:
-                await _one(stats, lambda: call(client, hub))
+                call = random.choices(calls, weights)[0]
+                name = call.__name__.strip("_") if len(calls) > 1 else ""
+                await _one(stats, partial(call, client, hub), name)
 
         async def probe(client: Client) -> None:
             while time.monotonic() < end:
@@ -264,14 +273,14 @@ async def _connections(hub: Hub, count: int) -> AsyncIterator[list[Client]]:
             connection.close()
 
 
-async def _one(stats: Stats, send: Callable[[], Awaitable[Answer]]) -> None:
+async def _one(stats: Stats, send: Callable[[], Awaitable[Answer]], call: str = "") -> None:
     started = time.monotonic()
     try:
         response = await send()
         outcome = None if response.status_code < 400 else str(response.status_code)
     except (TimeoutError, httpx.HTTPError, OSError, asyncio.IncompleteReadError, ValueError) as error:
         outcome = type(error).__name__
-    stats.add(time.monotonic() - started, outcome)
+    stats.add(time.monotonic() - started, outcome, call)
 
 
 def _import(hub: Hub) -> tuple[int, float]:
@@ -313,6 +322,7 @@ def _report(name: str, clients: int, stats: Stats, probes: tuple[Stats, Stats], 
         "p50_ms": round(stats.quantile(0.50), 1),
         "p95_ms": round(stats.quantile(0.95), 1),
         "p99_ms": round(stats.quantile(0.99), 1),
+        **({"tab_p99_ms": round(stats.quantile(0.99, "tab"), 1)} if len(stats.by_call) > 1 else {}),
         "errors": dict(stats.errors),
         "me_p99_ms": round(me.quantile(0.99), 1),
         "me_errors": dict(me.errors),
@@ -358,7 +368,8 @@ SCENARIOS = ("erp_tab", "sync_now", "mix", "mix_with_import", "hung_connector")
 def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set[str]) -> list[dict[str, Any]]:
     rows = []
     for count in sizes:
-        for name, call in (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", _mix)):
+        loads: tuple[tuple[str, Call | Load], ...] = (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", MIX))
+        for name, call in loads:
             if name in only:
                 stats, me, me_alone = asyncio.run(_clients(hub, call, count, seconds))
                 rows.append(_report(name, count, stats, (me, me_alone)))
@@ -372,7 +383,7 @@ def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set
 
 def _mix_with_import(hub: Hub, count: int, seconds: float) -> dict[str, Any]:
     job_id, started = _import(hub)
-    stats, me, me_alone = asyncio.run(_clients(hub, _mix, count, seconds))
+    stats, me, me_alone = asyncio.run(_clients(hub, MIX, count, seconds))
     during = _import_state(hub, job_id)["processed"]
     finished = _wait_for_import(hub, job_id, started, limit=900)
     return _report("mix_with_import", count, stats, (me, me_alone), imported_during_load=during, import_job=finished)
@@ -394,10 +405,21 @@ def _hung(hub: Hub, count: int, seconds: float, proxy: Any) -> list[dict[str, An
     ]
 
 
+RESULTS = Path("bench/RESULTS.md")
+QUICK_RESULTS = Path("bench/out/RESULTS-load-quick.md")  # bench/out/ is not committed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--results", type=Path, default=None, help="also write the rows as JSON lines here")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help=f"the Markdown file whose section to write (default {RESULTS}; quick {QUICK_RESULTS})",
+    )
+    parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON lines here")
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"some of: {', '.join(SCENARIOS)}")
     parser.add_argument("--clients", default=None, help="client counts, e.g. 50 (default 20,50; quick 10,20)")
     parser.add_argument("--client", choices=CLIENTS, default="lean", help="the load's HTTP client (default lean)")
@@ -410,9 +432,14 @@ def main() -> None:
         parser.error(f"unknown scenarios: {', '.join(sorted(only - set(SCENARIOS)))}")
     if "mix_with_import" not in only:
         import_n = 100  # nothing imports it: no need to seed the ERP with more
+    started = time.monotonic()
     rows = run(sizes, seconds, import_n, only, args.client)
-    if args.results:
-        args.results.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    if args.json:
+        args.json.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    if not args.no_results:
+        command = " ".join(["python -m bench.load_http", *sys.argv[1:]])
+        results = args.results or (QUICK_RESULTS if args.quick else RESULTS)
+        load_report.write_section(results, rows, command=command, seconds=time.monotonic() - started)
 
 
 if __name__ == "__main__":

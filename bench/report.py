@@ -168,16 +168,30 @@ def _machine() -> str:
     )
 
 
+TITLE = "# Benchmark results\n\n"
+BEGIN, END = "<!-- run-bench: begin -->", "<!-- run-bench: end -->"
+
+
+def write(path: Path, rows: Sequence[Row], *, quick: bool, seconds: float) -> None:
+    """Write the runner's section of ``path`` (between the ``run-bench`` markers; the other benchmarks' sections and
+    any notes stay as they are), under the file's title when the file is new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(TITLE)
+    replace_section(path, BEGIN, END, markdown(rows, quick=quick, seconds=seconds))
+
+
 def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Benchmark results",
+        BEGIN,
+        "## Import, cycles and scale-out (`python -m bench.run`)",
         "",
         f"Written by `python -m bench.run{' --quick' if quick else ''}` on {now}, in {seconds:.0f} s.",
         "",
         f"Machine: {_machine()}.",
         "",
-        "## Targets",
+        "### Targets",
         "",
         "| Target | Measured | Met |",
         "|---|---|---|",
@@ -185,9 +199,9 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
     for target in TARGETS:
         figure, met = target.check(rows)
         lines.append(f"| {target.name} | {figure} | {'' if met is None else ('yes' if met else '**no**')} |")
-    lines += ["", "## Scenarios", "", "| " + " | ".join(COLUMNS) + " | details |", "|" + "---|" * (len(COLUMNS) + 1)]
+    lines += ["", "### Scenarios", "", "| " + " | ".join(COLUMNS) + " | details |", "|" + "---|" * (len(COLUMNS) + 1)]
     lines += ["| " + " | ".join(_cell(row.get(key)) for key in COLUMNS) + f" | {_extra(row)} |" for row in rows]
-    lines += ["", "How to read them: bench/README.md.", ""]
+    lines += ["", "How to read them: bench/README.md.", END, ""]
     return "\n".join(lines)
 
 

@@ -176,8 +176,7 @@ def main(argv: list[str]) -> None:
     start = time.monotonic()
     rows = run(options)
     if options.results is not None:
-        options.results.parent.mkdir(parents=True, exist_ok=True)
-        options.results.write_text(report.markdown(rows, quick=options.quick, seconds=time.monotonic() - start))
+        report.write(options.results, rows, quick=options.quick, seconds=time.monotonic() - start)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,10 @@ from erpsync.storage.tables import Company, ErpConnection
 from erpsync.sync import configuration, configuration_loading, imports
 from erpsync.sync.connections import ConnectionDraft, create_connection, hub_clients
 from erpsync.sync.connectors import ConnectorClients, add_connector
-from erpsync.sync.engine import Engine, run_cycle
+from erpsync.sync.engine import run_cycle
 from erpsync.sync.mapping import ActorTypeMapping, FieldMapping, ListMapping
 from erpsync.sync.merge import Direction
+from erpsync.sync.work import Engine
 from erpsync.testing.db import migrated_database
 from erpsync.testing.server import free_port
 from erpsync.testing.tryton import (
