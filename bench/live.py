@@ -231,7 +231,7 @@ def section(rows: list[Row]) -> str:
             f"- Idle hub ({row['mode']}), one connection, {row['seconds']:g} s: {row['requests_per_minute']} connector "
             f"requests a minute (`{json.dumps(details)}`)."
         )
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    load = report.load_average()
     lines += ["", f"Load average when the section was written: {load} on {os.cpu_count()} cores."]
     lines += [
         "",

@@ -367,8 +367,8 @@ SCENARIOS = ("erp_tab", "sync_now", "mix", "mix_with_import", "hung_connector")
 
 def _scenarios(hub: Hub, sizes: list[int], seconds: float, proxy: Any, only: set[str]) -> list[dict[str, Any]]:
     rows = []
+    loads: tuple[tuple[str, Call | Load], ...] = (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", MIX))
     for count in sizes:
-        loads: tuple[tuple[str, Call | Load], ...] = (("erp_tab", _tab), ("sync_now", _sync_now), ("mix", MIX))
         for name, call in loads:
             if name in only:
                 stats, me, me_alone = asyncio.run(_clients(hub, call, count, seconds))

@@ -30,11 +30,17 @@ def _me_met(row: Row) -> bool:
     return bool(row["me_own_process_p99_ms"] < ME_P99_MS) and not row["me_own_process_errors"]
 
 
+def _errors(row: Row) -> int:
+    """The failed requests of a scenario: the load's and its ``/me`` probe's among the clients."""
+    errors: int = sum(row["errors"].values()) + sum(row["me_errors"].values())
+    return errors
+
+
 def _no_errors(rows: Sequence[Row]) -> tuple[str, bool | None]:
     loads = [row for row in rows if row["scenario"] != HUNG_SCENARIO]
     if not loads:
         return "not run", None
-    errors = sum(sum(row["errors"].values()) + sum(row["me_errors"].values()) for row in loads)
+    errors = sum(_errors(row) for row in loads)
     return f"{errors} errors in {sum(row['requests'] for row in loads):,} requests", errors == 0
 
 
@@ -49,7 +55,7 @@ def _with_import(rows: Sequence[Row], clients: int) -> list[tuple[str, str, bool
     if row is None:
         return [(target, "not run", None) for target in names]
     job = row["import_job"]
-    errors = sum(row["errors"].values()) + sum(row["me_errors"].values())
+    errors = _errors(row)
     finished = job["status"] == "done" and job.get("created") == job.get("total") and not job.get("failed")
     tab = row.get("tab_p99_ms", float("nan"))
     return [
@@ -109,20 +115,16 @@ COLUMNS: tuple[tuple[str, Callable[[Row], Any]], ...] = (
 
 def section(rows: Sequence[Row], *, command: str, seconds: float) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
         BEGIN,
         f"## HTTP load (`{command}`, {now}, {seconds:.0f} s)",
         "",
-        f"Load average at the end: {load} on {os.cpu_count()} cores. `/me` targets are judged by the probe in a",
-        "process of its own (the hub alone); the probe among the clients also waits for the load generator's event",
-        "loop (bench/README.md).",
+        f"Load average at the end: {report.load_average()} on {os.cpu_count()} cores. `/me` targets are judged by the",
+        "probe in a process of its own (the hub alone); the probe among the clients also waits for the load",
+        "generator's event loop (bench/README.md).",
         "",
-        "| Target | Measured | Met |",
-        "|---|---|---|",
+        *report.targets_table(targets(rows)),
     ]
-    for name, figure, met in targets(rows):
-        lines.append(f"| {name} | {figure} | {'' if met is None else ('yes' if met else '**no**')} |")
     lines += ["", "| " + " | ".join(name for name, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(cell(row)) for _, cell in COLUMNS) + " |" for row in rows]
     for row in rows:
@@ -139,7 +141,4 @@ def section(rows: Sequence[Row], *, command: str, seconds: float) -> str:
 
 
 def write_section(path: Path, rows: Sequence[Row], *, command: str, seconds: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(report.TITLE)
     report.replace_section(path, BEGIN, END, section(rows, command=command, seconds=seconds))

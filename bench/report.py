@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,7 +160,7 @@ def _machine() -> str:
     sqlite = subprocess.run(
         ["python3", "-c", "import sqlite3; print(sqlite3.sqlite_version)"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    load = load_average()
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, SQLite {sqlite}; load average at the end {load} (1, 5, 15 min: "
@@ -172,12 +172,21 @@ TITLE = "# Benchmark results\n\n"
 BEGIN, END = "<!-- run-bench: begin -->", "<!-- run-bench: end -->"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as every section of the results states them."""
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def targets_table(targets: Iterable[tuple[str, str, bool | None]]) -> list[str]:
+    """The Markdown lines of a table of targets: each one's name, figure and whether it is met (None: not run)."""
+    lines = ["| Target | Measured | Met |", "|---|---|---|"]
+    for name, figure, met in targets:
+        lines.append(f"| {name} | {figure} | {'' if met is None else ('yes' if met else '**no**')} |")
+    return lines
+
+
 def write(path: Path, rows: Sequence[Row], *, quick: bool, seconds: float) -> None:
-    """Write the runner's section of ``path`` (between the ``run-bench`` markers; the other benchmarks' sections and
-    any notes stay as they are), under the file's title when the file is new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(TITLE)
+    """Write the runner's section of ``path`` (between the ``run-bench`` markers)."""
     replace_section(path, BEGIN, END, markdown(rows, quick=quick, seconds=seconds))
 
 
@@ -193,12 +202,8 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
         "",
         "### Targets",
         "",
-        "| Target | Measured | Met |",
-        "|---|---|---|",
+        *targets_table((target.name, *target.check(rows)) for target in TARGETS),
     ]
-    for target in TARGETS:
-        figure, met = target.check(rows)
-        lines.append(f"| {target.name} | {figure} | {'' if met is None else ('yes' if met else '**no**')} |")
     lines += ["", "### Scenarios", "", "| " + " | ".join(COLUMNS) + " | details |", "|" + "---|" * (len(COLUMNS) + 1)]
     lines += ["| " + " | ".join(_cell(row.get(key)) for key in COLUMNS) + f" | {_extra(row)} |" for row in rows]
     lines += ["", "How to read them: bench/README.md.", END, ""]
@@ -207,8 +212,10 @@ def markdown(rows: Sequence[Row], *, quick: bool, seconds: float) -> str:
 
 def replace_section(path: Path, begin: str, end: str, section: str) -> None:
     """Write ``section`` (which starts with ``begin`` and ends with ``end``) over the one between those markers in
-    ``path``, or append it; the rest of the file is left as it is."""
-    text = path.read_text() if path.exists() else ""
+    ``path``, or append it; the rest of the file is left as it is. A new file (and its folder) starts with the
+    title."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text() if path.exists() else TITLE
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + section + rest.split(end, 1)[1].lstrip("\n")

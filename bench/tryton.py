@@ -274,7 +274,7 @@ def section(rows: list[Row]) -> str:
         small, large = min(imports_), max(imports_)
         growth = imports_[large]["seconds"] / imports_[small]["seconds"]
         lines += ["", f"Import time {large:,} / {small:,}: {growth:.2f} (target <= {1.1 * large / small:.1f})."]
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    load = report.load_average()
     lines += ["", f"Load average when the section was written: {load} on {os.cpu_count()} cores."]
     lines += [
         "",
