@@ -16,7 +16,7 @@ from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
 from erpsync.crm.validation import clean_attrs, clean_many
 from erpsync.protocol.models import ActorType
-from erpsync.storage.bulk import reserve_ids
+from erpsync.storage.bulk import commit_unflushed, reserve_ids
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, utcnow
 from erpsync.sync import imports, links
@@ -167,5 +167,29 @@ def test_on_postgresql_an_import_keeps_the_statistics_of_the_tables_it_grows_cur
                 "import_items": True,
             }
             assert {"erp_links", "import_items"} <= known  # the keys' statistics the lookups are planned by
+            with pg.read_session() as session:
+                unindexed = session.execute(  # no lookup is planned by them: their statistics are not gathered
+                    text("SELECT count(*) FROM pg_stats WHERE tablename = 'erp_links' AND attname = 'agreed_json'")
+                ).scalar()
+            assert unindexed == 0
+    finally:
+        pg.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_page_may_commit_unflushed_and_only_its_own_transaction_does(postgres_url: str) -> None:
+    """An import's page commits without waiting for the disk (its cursor commits with it, so a crash that loses it
+    makes the job fetch it again); the setting ends with the transaction: the next one on the connection waits."""
+    pg = Database(postgres_url, pool_size=1)  # one connection: the next transaction runs on the same one
+    clear_database(pg)
+    try:
+        with pg.session() as session:
+            commit_unflushed(session)
+            assert session.execute(text("SHOW synchronous_commit")).scalar() == "off"
+            [entity_id] = reserve_ids(session, company_table(), 1)
+            session.add(Company(id=entity_id, name="Unflushed", change_seq=1, changed_by="test", updated_at=utcnow()))
+        with pg.session() as session:
+            assert session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+            assert session.scalars(select(Company.name)).all() == ["Unflushed"]
     finally:
         pg.dispose()

@@ -4,7 +4,7 @@ bulk load (PostgreSQL), so the planner keeps using the indexes as the tables gro
 
 Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)`` (mappings),
 ``insert_values(session, table, names, rows, same)`` (tuples), ``row_values(rows, names)``, ``LoadStatistics``,
-``one_of(session, column, values)`` (a bulk lookup's condition).
+``one_of(session, column, values)`` (a bulk lookup's condition), ``commit_unflushed(session)``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ARRAY, JSON, ColumnElement, Table, any_, literal, text
+from sqlalchemy import ARRAY, JSON, ColumnElement, Table, UniqueConstraint, any_, literal, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
+
+from erpsync.storage.tables import Base
 
 T = TypeVar("T")
 
@@ -38,6 +40,15 @@ def one_of(session: Session, column: QueryableAttribute[T], values: Collection[T
     if _dialect(session) == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def commit_unflushed(session: Session) -> None:
+    """Let the session's transaction commit without waiting for PostgreSQL to flush it to disk (``synchronous_commit``
+    off for this transaction alone). A crash may then lose it, never half of it and never an older one: for a bulk
+    load's page, which commits the load's progress with its rows, the load redoes what was lost. SQLite's
+    ``synchronous=NORMAL`` commits every transaction so (``storage.db``); nothing to do there."""
+    if _dialect(session) == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -221,5 +232,19 @@ class LoadStatistics:
                 self.added[name] = 0
                 due.append(name)
         if due:
-            session.execute(text("ANALYZE " + ", ".join(f'"{name}"' for name in due)))
+            session.execute(text("ANALYZE " + ", ".join(_indexed_columns(name) for name in due)))
         return due
+
+
+def _indexed_columns(name: str) -> str:
+    """``ANALYZE``'s target for the table ``name``: the columns of its keys and indexes, by which the planner weighs a
+    lookup (and the row count, which any ``ANALYZE`` takes). Other columns' statistics (text, JSON) cost the most to
+    gather and no lookup is planned by them."""
+    table = Base.metadata.tables[name]
+    columns = [column.name for column in table.primary_key]
+    for index in table.indexes:
+        columns += [column.name for column in index.columns]
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            columns += [column.name for column in constraint.columns]
+    return f'"{name}" (' + ", ".join(f'"{column}"' for column in dict.fromkeys(columns)) + ")"

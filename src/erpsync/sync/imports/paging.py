@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from erpsync.protocol import models as m
-from erpsync.storage.bulk import LoadStatistics
+from erpsync.storage.bulk import LoadStatistics, commit_unflushed
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
 from erpsync.sync.cycle_passes import begin_erp_feed
@@ -135,6 +135,8 @@ class ImportPager:
         after a read of every actor the ERP feed's start); tried again as a whole while the database is busy (the
         verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
         with self.engine.database.session() as session:
+            if not page.last:  # the job's cursor commits with the page: a page a crash loses is fetched again
+                commit_unflushed(session)
             if page.total is not None:
                 jobs.expect(session, self.job_id, run_id, page.total)
             written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
