@@ -177,7 +177,9 @@ class CrmIndex:
         crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
         columns = [getattr(table, fields[key].attr) for key in crm_keys]
         scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
-        known = [seqs for seqs in self._known if seqs.stop - 1 > self._seq]
+        known = sorted((seqs for seqs in self._known if seqs.stop - 1 > self._seq), key=lambda seqs: seqs.start)
+        while known and known[0].start <= self._seq + 1:  # right after what was read: nothing there to read back
+            self._seq = known.pop(0).stop - 1
         query = select(table.id, table.change_seq, *scope, *columns).where(
             table.change_seq > self._seq, *(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known)
         )
