@@ -26,6 +26,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time every process on the machine has used so far (user, nice, system, interrupts; not idle, I/O wait or
+    time the hypervisor took), from Linux's ``/proc/stat``: over a measurement, what the hub, the connector and the
+    database server used together, and with the wall time how many cores were kept busy."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_row(seconds: float, own: float, machine: float) -> dict[str, Any]:
+    """The CPU a measurement used: this process's (``own``), the whole machine's, and the cores that kept busy."""
+    return {
+        "cpu_seconds": round(own, 2),
+        "machine_cpu_seconds": round(machine, 2),
+        "cores_busy": round(machine / seconds, 2) if seconds > 0 else None,
+    }
+
+
 def result(
     scenario: str,
     n: int,

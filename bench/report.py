@@ -70,6 +70,12 @@ def _import_limit(database: str, bound: float) -> Callable[[Sequence[Row]], tupl
         n, row = _largest(found)
         limit = _rows(rows, "import_limit", database)[n]
         figure = f"{row['ratio_to_limit']:.2f}x the limit at {n:,} (limit {limit['records_per_s']:,} records/s)"
+        if row.get("machine_cpu_seconds") is not None and limit.get("machine_cpu_seconds"):
+            work = row["machine_cpu_seconds"] / limit["machine_cpu_seconds"]
+            figure += (
+                f"; CPU of the whole machine {work:.2f}x the limit's, cores busy {row['cores_busy']:.2f} "
+                f"(limit {limit['cores_busy']:.2f})"
+            )
         return figure, row["ratio_to_limit"] <= bound
 
     return check

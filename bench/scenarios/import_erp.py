@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bench.measure import peak_rss_mb, result
+from bench.measure import cpu_row, machine_cpu_seconds, peak_rss_mb, result
 from bench.world import CUSTOMER, Site
 from erpsync.sync import imports
 from erpsync.sync.work import Engine
@@ -22,10 +22,11 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         engine = Engine(database, clients)
         [connection_id] = site.connection_ids
         before_mb = peak_rss_mb()
-        start, cpu_start = time.perf_counter(), time.process_time()
+        start, cpu_start, machine_start = time.perf_counter(), time.process_time(), machine_cpu_seconds()
         job = imports.start_import(engine, connection_id, CUSTOMER)
         done = imports.run_import(engine, job.id)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        machine = machine_cpu_seconds() - machine_start
     finally:
         clients.close()
         database.dispose()
@@ -38,7 +39,7 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         seconds,
         records=n,
         database=database_name,
-        cpu_seconds=round(cpu, 2),
+        **cpu_row(seconds, cpu, machine),
         rss_before_run_mb=before_mb,
         calls=site.calls(),
     )

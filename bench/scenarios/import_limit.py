@@ -21,7 +21,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 
-from bench.measure import result
+from bench.measure import cpu_row, machine_cpu_seconds, result
 from bench.world import CUSTOMER, MAPPED, PAGE_SIZE, Site, engine_pass
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.protocol.signing import signed_headers_v2
@@ -63,14 +63,15 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         clients.close()
         database.dispose()
     backend = make_url(site.database_url).get_backend_name()
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start, cpu_start, machine_start = time.perf_counter(), time.process_time(), machine_cpu_seconds()
     writer = PostgresWriter(site, p, job_id) if backend == "postgresql" else SqliteWriter(site, p, job_id)
     with writer:
         count = sum(writer.write(page) for page in fetched_pages(site, p))
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    machine = machine_cpu_seconds() - machine_start
     if count != n:
         raise RuntimeError(f"the limit stored {count} actors, not {n}")
-    return result("import_limit", n, seconds, records=n, database=backend, cpu_seconds=round(cpu, 2))
+    return result("import_limit", n, seconds, records=n, database=backend, **cpu_row(seconds, cpu, machine))
 
 
 def fetched_pages(site: Site, p: Pass) -> Iterator[Page]:

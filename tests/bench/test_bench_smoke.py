@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = ["import_limit", "import", "import_memory", "no_change_cycle", "incremental_cycle", "sync_now"]
 
@@ -35,6 +37,9 @@ def test_the_runner_measures_every_single_process_scenario_and_writes_the_table(
     assert {row["n"] for row in rows} == {120}
     by_name = {row["scenario"]: row for row in rows}
     assert by_name["import"]["ratio_to_limit"] > 0
+    for name in ("import_limit", "import"):  # what the whole machine used beside the hub's own CPU
+        assert by_name[name]["machine_cpu_seconds"] >= 0
+        assert by_name[name]["cores_busy"] >= 0
     assert by_name["no_change_cycle"]["rows_written"] == 0
     assert by_name["incremental_cycle"]["changed_per_side"] == 120 // 6
     assert by_name["sync_now"]["calls"] == 120
@@ -59,6 +64,22 @@ def test_the_runner_measures_the_import_and_its_copy_limit_on_postgresql(tmp_pat
         ("import_memory", "postgresql"),
     ]
     assert rows[1]["ratio_to_limit"] > 0
+
+
+def test_the_limit_target_names_the_work_the_import_adds_over_the_limit_on_the_whole_machine() -> None:
+    """Within 1.5x of the limit needs the import's CPU, hub, connector and database together, within 1.5x of the
+    limit's when the limit keeps the cores busy: the figure says both."""
+    limit = {"scenario": "import_limit", "n": 100_000, "database": "postgresql", "records_per_s": 20_000}
+    imported = {"scenario": "import", "n": 100_000, "database": "postgresql", "ratio_to_limit": 2.5}
+    limit |= {"machine_cpu_seconds": 8.0, "cores_busy": 1.6}
+    imported |= {"machine_cpu_seconds": 16.0, "cores_busy": 1.28}
+    [target] = [t for t in report.TARGETS if t.name.startswith("Import on PostgreSQL within 1.5x")]
+    figure, met = target.check([limit, imported])
+    assert (figure, met) == (
+        "2.50x the limit at 100,000 (limit 20,000 records/s); CPU of the whole machine 2.00x the limit's, cores busy "
+        "1.28 (limit 1.60)",
+        False,
+    )
 
 
 def test_quick_does_not_write_the_committed_results() -> None:
