@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from erpsync.connectors.sample.erp import NewRecord
@@ -16,7 +16,7 @@ from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
 from erpsync.crm.validation import clean_attrs, clean_many
 from erpsync.protocol.models import ActorType
-from erpsync.storage.bulk import commit_unflushed, reserve_ids
+from erpsync.storage.bulk import commit_unflushed, one_of, reserve_ids
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, utcnow
 from erpsync.sync import imports, links
@@ -193,3 +193,31 @@ def test_on_postgresql_a_page_may_commit_unflushed_and_only_its_own_transaction_
             assert session.scalars(select(Company.name)).all() == ["Unflushed"]
     finally:
         pg.dispose()
+
+
+def test_a_bulk_lookup_is_one_statement_whatever_the_number_of_values_and_finds_exactly_them(
+    database: Database,
+) -> None:
+    """``one_of`` binds its values as one parameter (a JSON array on SQLite, an array on PostgreSQL): the driver is
+    sent the same statement for 2 keys or 600, so it is compiled (and on PostgreSQL prepared) once."""
+    with database.session() as session:
+        done = create_entities_bulk(
+            session, EntityType.COMPANY, [{"name": f"Lookup {n}"} for n in range(3)], changed_by="test"
+        )
+    wanted = [done.ids[0], done.ids[2]]
+    sent: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_rest: object) -> None:
+        sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.read_session() as session:
+            for ids in (wanted, [*wanted, *range(10_000_000, 10_000_600)], []):
+                query = select(Company.id).where(one_of(session, Company.id, ids))
+                assert sorted(session.scalars(query)) == (wanted if ids else [])
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    lookups = [statement for statement in sent if "FROM companies" in statement]
+    assert len(lookups) == 3
+    assert len(set(lookups)) == 1

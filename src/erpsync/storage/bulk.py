@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import ARRAY, JSON, ColumnElement, Table, UniqueConstraint, any_, literal, text
+from sqlalchemy import ARRAY, JSON, ColumnElement, Table, UniqueConstraint, any_, func, literal, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
 
@@ -34,12 +34,14 @@ def _dialect(session: Session) -> str:
 
 
 def one_of(session: Session, column: QueryableAttribute[T], values: Collection[T]) -> ColumnElement[bool]:
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:values)``: one array parameter however many values, so
-    neither SQLAlchemy nor the driver handles a placeholder per value, and the statement is the same text every time
-    (the driver prepares it once it repeats)."""
+    """``column IN (values)`` with the values (text or whole numbers) as ONE parameter, however many: on PostgreSQL
+    ``column = ANY(:array)`` (the driver prepares the statement once it repeats), on SQLite ``column IN (SELECT value
+    FROM json_each(:json))``. The statement is the same text every time, so neither SQLAlchemy nor the driver handles
+    a placeholder per value (an ``IN`` list is compiled again for each count of values and binds each one)."""
     if _dialect(session) == "postgresql":
         return column == any_(literal(list(values), ARRAY(column.type)))
-    return column.in_(list(values))
+    listed = func.json_each(literal(orjson.dumps(list(values)).decode())).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def commit_unflushed(session: Session) -> None:
