@@ -54,7 +54,7 @@ def test_the_runner_measures_every_single_process_scenario_and_writes_the_table(
 @pytest.mark.postgres
 def test_the_runner_measures_the_import_and_its_copy_limit_on_postgresql(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench.run", "--sizes", "120", "--only", "import", "--databases", "postgresql"]
-    command += ["--no-results"]
+    command += ["--no-results", "--pairs", "3"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -64,6 +64,8 @@ def test_the_runner_measures_the_import_and_its_copy_limit_on_postgresql(tmp_pat
         ("import_memory", "postgresql"),
     ]
     assert rows[1]["ratio_to_limit"] > 0
+    assert len(rows[1]["pair_ratios"]) == 3  # three pairs side by side: the median one is reported
+    assert sorted(rows[1]["pair_ratios"])[1] == rows[1]["ratio_to_limit"]
 
 
 def test_the_limit_target_names_the_work_the_import_adds_over_the_limit_on_the_whole_machine() -> None:
