@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gzip
-import hashlib
 import secrets
 from collections.abc import Iterable
 from enum import StrEnum
@@ -35,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erpsync import sign_ins
+from erpsync.crypto import token_digest
 from erpsync.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from erpsync.storage.tables import ApiToken, Group, GroupMember, LoginThrottle, User, WebSession, utcnow
 
@@ -291,16 +291,12 @@ def unlock(session: Session, user: User) -> int:
 # --- bearer tokens and web sessions ----------------------------------------------------------------------------------
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_token(session: Session, user: User, *, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
     """A new bearer token for ``user``; only its hash is stored, so this is the one time it is seen."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at <= now))  # housekeeping
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=now + lifetime))
+    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=now + lifetime))
     session.flush()
     return token
 
@@ -308,7 +304,7 @@ def issue_token(session: Session, user: User, *, lifetime: dt.timedelta = TOKEN_
 def token_holder(session: Session, token: str, *, now: dt.datetime | None = None) -> tuple[User, dt.datetime] | None:
     """The active user holding this unexpired token and when the token expires, or None."""
     now = now or utcnow()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
@@ -328,7 +324,7 @@ def revoke_tokens(session: Session, user: User) -> None:
 
 def revoke_token(session: Session, token: str) -> None:
     """End one token, leaving the user's other sessions and API tokens alone."""
-    session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    session.execute(delete(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     sign_ins.forget_after_commit(session)
 
 
@@ -337,7 +333,7 @@ def start_web_session(session: Session, user: User, *, lifetime: dt.timedelta = 
     session_id = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(WebSession).where(WebSession.user_id == user.id, WebSession.expires_at <= now))
-    session.add(WebSession(user_id=user.id, session_hash=_token_hash(session_id), expires_at=now + lifetime))
+    session.add(WebSession(user_id=user.id, session_hash=token_digest(session_id), expires_at=now + lifetime))
     session.flush()
     return session_id
 
@@ -345,7 +341,7 @@ def start_web_session(session: Session, user: User, *, lifetime: dt.timedelta = 
 def user_for_web_session(session: Session, session_id: str, *, now: dt.datetime | None = None) -> User | None:
     """The active user signed in with this unexpired web session, or None."""
     now = now or utcnow()
-    row = session.scalar(select(WebSession).where(WebSession.session_hash == _token_hash(session_id)))
+    row = session.scalar(select(WebSession).where(WebSession.session_hash == token_digest(session_id)))
     if row is None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
@@ -354,7 +350,7 @@ def user_for_web_session(session: Session, session_id: str, *, now: dt.datetime 
 
 def end_web_session(session: Session, session_id: str) -> None:
     """Sign out of one web session, leaving the user's other sessions and API tokens alone."""
-    session.execute(delete(WebSession).where(WebSession.session_hash == _token_hash(session_id)))
+    session.execute(delete(WebSession).where(WebSession.session_hash == token_digest(session_id)))
 
 
 def _end_sign_ins(session: Session, user: User) -> None:

@@ -12,6 +12,7 @@ there.
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -24,6 +25,12 @@ from erpsync.storage.files import private_dir, write_private
 
 KEY_FILE_NAME = "secret.key"
 _HKDF_INFO = b"erpsync secrets at rest v1"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a bearer secret (an API token, a web session id) and looked up by: its SHA-256 in hex. The
+    secrets are random and long, so a fast unsalted digest is enough; a copy of the database holds no usable one."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class DecryptionError(ErpsyncError):

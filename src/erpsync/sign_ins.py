@@ -16,7 +16,6 @@ Public names: ``SignInCache``, ``forget_after_commit``, ``forget_all``, ``genera
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from erpsync.crypto import token_digest
 from erpsync.storage.tables import User
 
 MAX_ENTRIES = 4096
@@ -75,10 +75,6 @@ class _Entry:
     generation: int
 
 
-def _key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class SignInCache:
     """Bearer token -> its user, thread-safe and bounded; see the module's docstring for how long an entry counts."""
 
@@ -92,7 +88,7 @@ class SignInCache:
         """A detached copy of the token's user if kept and still current, else None (then read it and ``keep``)."""
         if self.seconds <= 0:
             return None
-        key = _key(token)
+        key = token_digest(token)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -111,7 +107,7 @@ class SignInCache:
         if lifetime <= 0:
             return
         key, entry = (
-            _key(token),
+            token_digest(token),
             _Entry({name: getattr(user, name) for name in _COLUMNS}, time.monotonic() + lifetime, since),
         )
         with self._lock:
