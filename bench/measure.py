@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +37,24 @@ def machine_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_row(seconds: float, own: float, machine: float) -> dict[str, Any]:
-    """The CPU a measurement used: this process's (``own``), the whole machine's, and the cores that kept busy."""
-    return {
-        "cpu_seconds": round(own, 2),
-        "machine_cpu_seconds": round(machine, 2),
-        "cores_busy": round(machine / seconds, 2) if seconds > 0 else None,
-    }
+@dataclass
+class Clock:
+    """Started when made: the wall time, this process's CPU and the whole machine's CPU of a measurement."""
+
+    wall: float = field(default_factory=time.perf_counter)
+    own: float = field(default_factory=time.process_time)
+    machine: float = field(default_factory=machine_cpu_seconds)
+
+    def read(self) -> tuple[float, dict[str, Any]]:
+        """The seconds since the start, and the CPU row: this process's CPU (the hub; the limit's bare client and
+        driver), the whole machine's, and the cores that kept busy."""
+        seconds = time.perf_counter() - self.wall
+        own, machine = time.process_time() - self.own, machine_cpu_seconds() - self.machine
+        return seconds, {
+            "cpu_seconds": round(own, 2),
+            "machine_cpu_seconds": round(machine, 2),
+            "cores_busy": round(machine / seconds, 2) if seconds > 0 else None,
+        }
 
 
 def result(

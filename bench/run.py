@@ -83,7 +83,7 @@ def hub_sites(folder: Path, n: int, database_urls: list[str]) -> Iterator[list[t
 # --- suites: each builds one world and measures the scenarios that share it -----------------------------------------
 
 
-def import_suite(folder: Path, n: int, database: str, emit: Callable[[Row], None], pairs: int = 1) -> None:
+def import_suite(folder: Path, n: int, database: str, emit: Callable[[Row], None], pairs: int) -> None:
     """Scenarios 1 and 5 on ``database``: the limit and the import side by side on hubs of their own, ``pairs``
     times in alternating order (the limit first, then the import first, ...). The machine's speed drifts from one
     measurement to the next, so one pair is at its mercy: the pair with the median ratio is reported, with every
@@ -140,8 +140,7 @@ def run(options: Options) -> list[Row]:
     suites: list[tuple[str, Callable[[Path], None]]] = []
     for n in options.sizes:
         for database in options.databases:
-            pairs = options.pairs
-            suites.append(("import", partial(import_suite, n=n, database=database, emit=emit, pairs=pairs)))
+            suites.append(("import", partial(import_suite, n=n, database=database, emit=emit, pairs=options.pairs)))
     for n in options.sizes:
         suites.append(("cycles", partial(cycle_suite, n=n, options=options, emit=emit)))
     if not options.quick or "scale_out" in options.scenarios:  # quick leaves scale-out out unless asked for
@@ -152,6 +151,13 @@ def run(options: Options) -> list[Row]:
         with tempfile.TemporaryDirectory(prefix=f"erpsync-bench-{name}-") as folder:
             suite(Path(folder))
     return rows
+
+
+def _positive(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
 
 
 def parse(argv: list[str]) -> Options:
@@ -170,7 +176,9 @@ def parse(argv: list[str]) -> Options:
         "--results", type=Path, help=f"the Markdown file to write (default {RESULTS}; quick {QUICK_RESULTS})"
     )
     parser.add_argument(
-        "--pairs", type=int, help="limit-and-import pairs per database and size, median reported (default 3; quick 1)"
+        "--pairs",
+        type=_positive,
+        help="limit-and-import pairs per database and size, the median reported (default 3; quick 1)",
     )
     parser.add_argument("--no-results", action="store_true", help="print the JSON lines only")
     args = parser.parse_args(argv)
@@ -183,7 +191,7 @@ def parse(argv: list[str]) -> Options:
         quick=args.quick,
         databases=[name for name in args.databases.split(",") if name],
         sync_now_calls=50 if args.quick else 200,
-        pairs=max(1, args.pairs or (1 if args.quick else 3)),
+        pairs=args.pairs or (1 if args.quick else 3),
         scenarios={name for name in args.only.split(",") if name},
     )
 

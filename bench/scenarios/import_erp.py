@@ -4,12 +4,11 @@ so this process's peak memory is the hub's alone."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bench.measure import cpu_row, machine_cpu_seconds, peak_rss_mb, result
+from bench.measure import Clock, peak_rss_mb, result
 from bench.world import CUSTOMER, Site
 from erpsync.sync import imports
 from erpsync.sync.work import Engine
@@ -22,11 +21,10 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         engine = Engine(database, clients)
         [connection_id] = site.connection_ids
         before_mb = peak_rss_mb()
-        start, cpu_start, machine_start = time.perf_counter(), time.process_time(), machine_cpu_seconds()
+        clock = Clock()
         job = imports.start_import(engine, connection_id, CUSTOMER)
         done = imports.run_import(engine, job.id)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-        machine = machine_cpu_seconds() - machine_start
+        seconds, cpu = clock.read()
     finally:
         clients.close()
         database.dispose()
@@ -39,7 +37,7 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         seconds,
         records=n,
         database=database_name,
-        **cpu_row(seconds, cpu, machine),
+        **cpu,
         rss_before_run_mb=before_mb,
         calls=site.calls(),
     )

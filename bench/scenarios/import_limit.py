@@ -11,7 +11,6 @@ import json
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy.engine import make_url
 
-from bench.measure import cpu_row, machine_cpu_seconds, result
+from bench.measure import Clock, result
 from bench.world import CUSTOMER, MAPPED, PAGE_SIZE, Site, engine_pass
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.protocol.signing import signed_headers_v2
@@ -63,15 +62,14 @@ def measure(site: Site, n: int) -> dict[str, Any]:
         clients.close()
         database.dispose()
     backend = make_url(site.database_url).get_backend_name()
-    start, cpu_start, machine_start = time.perf_counter(), time.process_time(), machine_cpu_seconds()
+    clock = Clock()
     writer = PostgresWriter(site, p, job_id) if backend == "postgresql" else SqliteWriter(site, p, job_id)
     with writer:
         count = sum(writer.write(page) for page in fetched_pages(site, p))
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    machine = machine_cpu_seconds() - machine_start
+    seconds, cpu = clock.read()
     if count != n:
         raise RuntimeError(f"the limit stored {count} actors, not {n}")
-    return result("import_limit", n, seconds, records=n, database=backend, **cpu_row(seconds, cpu, machine))
+    return result("import_limit", n, seconds, records=n, database=backend, **cpu)
 
 
 def fetched_pages(site: Site, p: Pass) -> Iterator[Page]:

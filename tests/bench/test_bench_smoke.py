@@ -92,3 +92,10 @@ def test_quick_does_not_write_the_committed_results() -> None:
     done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["bench/out/RESULTS-quick.md", "bench/RESULTS.md", "bench/out"]
     assert "/bench/out/" in (ROOT / ".gitignore").read_text().splitlines()  # quick results are never committed
+
+
+def test_a_number_of_pairs_below_one_is_refused_with_the_reason() -> None:
+    command = [sys.executable, "-m", "bench.run", "--pairs", "0", "--no-results"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "argument --pairs: '0' is not a whole number of at least 1" in done.stderr
