@@ -26,7 +26,7 @@ import psycopg
 
 from erpsync.crm import notify
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
-from erpsync.protocol.client import Backoff
+from erpsync.protocol.pacing import Backoff
 from erpsync.protocol.watch import GRACE_SECONDS, MAX_WAIT_SECONDS
 from erpsync.storage.db import Database
 from erpsync.sync import live, locks

@@ -12,7 +12,7 @@ import pytest
 
 from erpsync.crm.fields import EntityType
 from erpsync.live import LiveOptions, LiveSync
-from erpsync.protocol.client import Backoff
+from erpsync.protocol.pacing import Backoff
 from erpsync.storage.tables import ErpConnection
 from erpsync.sync import configuration, links
 from erpsync.sync.connections import ConnectionDraft, create_connection

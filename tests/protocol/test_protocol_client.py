@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from erpsync.errors import AuthError, ConnectorError, TransientError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.protocol.client import Backoff, ConnectorClient
+from erpsync.protocol.client import ConnectorClient
+from erpsync.protocol.pacing import Backoff
 from erpsync.protocol.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from erpsync.testing.server import free_port, serve_in_thread
 

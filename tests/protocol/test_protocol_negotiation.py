@@ -16,7 +16,8 @@ import pytest
 
 from erpsync.errors import AuthError, ConnectorError
 from erpsync.protocol import models as m
-from erpsync.protocol.client import Backoff, ConnectorClient, declared_signing
+from erpsync.protocol.client import ConnectorClient, declared_signing
+from erpsync.protocol.pacing import Backoff
 from erpsync.protocol.signing import (
     NONCE_HEADER,
     SIGNATURE_HEADER,

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sdk_dict_erp import CONNECTION_ID, GOOD_CONFIG, SECRET, DictErp
 
-from erpsync.protocol.client import Backoff, ConnectorClient
+from erpsync.protocol.client import ConnectorClient
+from erpsync.protocol.pacing import Backoff
 from erpsync.sdk.app import create_app
 from erpsync.testing.server import serve_in_thread
 

@@ -10,7 +10,8 @@ from sdk_dict_erp import CONNECTION_ID, SECRET, DictErp
 
 from erpsync.errors import ERROR_TYPES, ConnectorError, ErpsyncError, RateLimitError, TransientError
 from erpsync.protocol import models as m
-from erpsync.protocol.client import Backoff, ConnectorClient
+from erpsync.protocol.client import ConnectorClient
+from erpsync.protocol.pacing import Backoff
 from erpsync.protocol.signing import signed_headers_v2
 
 RETRIED = (TransientError, RateLimitError)

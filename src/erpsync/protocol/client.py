@@ -7,13 +7,10 @@ answers read into typed errors and batches merged in ``erpsync.protocol.wire``.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
 import httpx
@@ -25,8 +22,9 @@ from erpsync.errors import (
     TransientError,
     UnknownConnectionError,
 )
-from erpsync.protocol import language, wire
+from erpsync.protocol import language, pacing, wire
 from erpsync.protocol import models as m
+from erpsync.protocol.pacing import Backoff, MinInterval
 from erpsync.protocol.signing import (
     V1,
     V2,
@@ -43,24 +41,6 @@ ActorTypeArg = m.ActorType | str
 UnknownConnectionCallback = Callable[[str], None]
 """Called with a connection id the connector does not know; it should send ``save_connection`` again."""
 
-_budget: ContextVar[float | None] = ContextVar("erpsync_connector_time_budget", default=None)
-
-
-@contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Within the block, each operation a client performs ends within ``seconds``, its retries included: what a
-    person waiting on a page can bear. Outside any block the client's own timeout and retry budget apply."""
-    token = _budget.set(seconds)
-    try:
-        yield
-    finally:
-        _budget.reset(token)
-
-
-def _deadline() -> float | None:
-    budget = _budget.get()
-    return None if budget is None else time.monotonic() + budget
-
 
 class CallGuard(Protocol):
     """Wraps each request a client sends (``send``), e.g. to bound concurrency or to fail fast while a connector is
@@ -71,37 +51,6 @@ class CallGuard(Protocol):
 
 def _unguarded(operation: str, send: Callable[[], dict[str, Any]], *, interactive: bool) -> dict[str, Any]:
     return send()
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Retry delays: exponential from ``base`` up to ``cap`` seconds with jitter, at most ``budget`` seconds in all."""
-
-    base: float = 0.25
-    cap: float = 8.0
-    budget: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        # Equal jitter: never less than half the exponential step, so retries do spread out.
-        step: float = min(self.cap, self.base * 2.0**attempt)
-        return step / 2 + random.uniform(0, step / 2)
-
-
-class MinInterval:
-    """Spaces requests at least ``1 / per_second`` apart across threads (a token bucket that holds one token)."""
-
-    def __init__(self, per_second: float | None = None) -> None:
-        self._interval = 1 / per_second if per_second else 0.0
-        self._next_at = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_at)
-            self._next_at = start + self._interval
-        if start > now:
-            time.sleep(start - now)
 
 
 class ConnectorClient:
@@ -130,6 +79,7 @@ class ConnectorClient:
         self._max_retries = max_retries
         self._backoff = backoff or Backoff()
         self._on_unknown_connection = on_unknown_connection
+        self._transport = transport
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
         self._limiter = MinInterval()
         self._info: m.InfoResponse | None = None
@@ -149,7 +99,7 @@ class ConnectorClient:
 
     def info(self) -> m.InfoResponse:
         """The connector's self-description, fetched once; refuses a connector that speaks another protocol."""
-        budget = _budget.get()
+        budget = pacing.budget()
         if not self._info_lock.acquire(timeout=-1 if budget is None else budget):
             raise TransientError("the connector did not answer info in time")
         try:
@@ -410,18 +360,41 @@ class ConnectorClient:
     # --- the exchange ---------------------------------------------------------------------------------------------
 
     def _call(self, operation: str, response_type: type[ResponseT], **members: Any) -> ResponseT:
-        """Build, validate and send a request, resending the connection once if the connector forgot it."""
+        return wire.validated(operation, self.document(operation, **members), response_type)
+
+    def document(self, operation: str, **members: Any) -> dict[str, Any]:
+        """An operation's answer as its JSON document, the way every call gets it (the request built and validated,
+        signed, sent and retried through the guard, the envelope read into its typed error, the connection resent
+        once if the connector forgot it) but not yet read as the operation's response model: the caller does that
+        with ``wire.validated`` where the document is used (an import's pages are fetched in a process of their
+        own)."""
         info = self.info()
         request = wire.request(operation, **members, **language.request_member(info.capabilities.languages))
+        body = request.model_dump_json().encode()
         try:
-            return self._exchange(operation, request, response_type)
+            return self._send_with_retries(operation, body)
         except UnknownConnectionError:
             connection_id = members.get("connection_id")
             if self._on_unknown_connection is None or connection_id is None or operation == "save_connection":
                 raise
             logger.info("connector forgot connection %s; sending it again", connection_id)
             self._on_unknown_connection(connection_id)
-            return self._exchange(operation, request, response_type)
+            return self._send_with_retries(operation, body)
+
+    def spec(self) -> ClientSpec | None:
+        """What builds this client again in another process (its address, secret, timeouts, retries and the
+        connector's ``info`` as this client read it), without its guard or its answer to a forgotten connection;
+        None when it talks through a transport of its own (as tests give it), which another process cannot have."""
+        if self._transport is not None:
+            return None
+        return ClientSpec(
+            str(self._http.base_url),
+            self._secret,
+            self._timeout,
+            self._max_retries,
+            self._backoff,
+            self.info(),
+        )
 
     def _exchange(self, operation: str, request: m.Request, response_type: type[ResponseT]) -> ResponseT:
         document = self._send_with_retries(operation, request.model_dump_json().encode())
@@ -430,8 +403,8 @@ class ConnectorClient:
     def _send_with_retries(self, operation: str, body: bytes) -> dict[str, Any]:
         """The operation through the guard, as a whole: its retries are one call to the guard, so a circuit breaker
         counts operations that failed after their retries, not attempts."""
-        deadline = _deadline()
-        return self.guard(operation, lambda: self._retried(operation, body, deadline), interactive=bool(deadline))
+        ends = pacing.deadline()
+        return self.guard(operation, lambda: self._retried(operation, body, ends), interactive=bool(ends))
 
     def _retried(self, operation: str, body: bytes, deadline: float | None) -> dict[str, Any]:
         attempt, waited = 0, 0.0
@@ -480,6 +453,40 @@ class ConnectorClient:
             return signed_headers(self._secret, body)
         # Versions unknown: only the first ``info`` gets here, because every other call asks ``info`` first.
         return dual_signed_headers(self._secret, body, path=path)
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """A ``ConnectorClient`` as plain data (``ConnectorClient.spec``): ``build`` makes it again, in another process.
+    Carries the connector's secret: it goes to a child process through a pipe, never to a log or a command line."""
+
+    base_url: str
+    secret: str = field(repr=False)
+    timeout: float
+    max_retries: int
+    backoff: Backoff
+    info: m.InfoResponse
+
+    def build(self) -> ConnectorClient:
+        """The client, with the connector's ``info`` as read already (so the same signing and rate limit, and no
+        ``info`` call of its own)."""
+        client = ConnectorClient(
+            self.base_url,
+            self.secret,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            signing=self.info.capabilities.signing,
+        )
+        client._signing = client._negotiated_signing(self.info)
+        client._limiter = MinInterval(self.info.capabilities.rate_limit_per_second)
+        client._info = self.info
+        return client
+
+    @property
+    def longest_call_seconds(self) -> float:
+        """How long one call of the built client may take at most, its retries and their waits included."""
+        return self.timeout * (self.max_retries + 1) + self.backoff.budget
 
 
 def declared_signing(info_json: Mapping[str, Any]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import CrmRecord, Entity, get_entity, read_record
 from erpsync.errors import NotFoundError, ValidationError
 from erpsync.protocol import models as m
-from erpsync.protocol.client import time_budget
+from erpsync.protocol.pacing import time_budget
 from erpsync.storage.tables import ErpConnection, User
 from erpsync.sync import links
 from erpsync.sync.configuration_cache import cache
