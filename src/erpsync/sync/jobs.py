@@ -62,6 +62,9 @@ class Pager(Protocol):
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         """Handle the page at ``job.cursor`` and store it with ``advance``; True when no page is left."""
 
+    def close(self) -> None:
+        """Let go of what the pager holds (a process, a file): the job ended or stopped."""
+
 
 PagerFactory = Callable[[Engine, SyncJob], Pager]
 Progress = Callable[[SyncJob], None]
@@ -277,20 +280,36 @@ def _drive(
     start = _read(database, job_id)
     try:
         pager = busy.retrying(lambda: make_pager(engine, start), what=f"job {job_id}")
-        _set_run_total(database, run_id, _read(database, job_id))
-        renewed = time.monotonic()
-        while True:
-            job = _read(database, job_id)
-            if job.cancel_requested:
-                return _finish(database, job_id, run_id, start, JobStatus.CANCELLED)
-            if pager.next_page(job, run_id):
-                return _finish(database, job_id, run_id, start, JobStatus.DONE)
-            if progress is not None:
-                progress(_read(database, job_id))
-            renewed = _keep_lease(database, lease, renewed, job_id)
+        try:
+            return _pages(engine, job_id, run_id, lease, pager, progress, start)
+        finally:
+            pager.close()
     except ErpsyncError as error:
         logger.warning("%s job %s failed: %s", start.kind, job_id, error.user_message)
         return _finish(database, job_id, run_id, start, JobStatus.FAILED, error)
+
+
+def _pages(
+    engine: Engine,
+    job_id: int,
+    run_id: int,
+    lease: locks.Lease,
+    pager: Pager,
+    progress: Progress | None,
+    start: SyncJob,
+) -> SyncJob:
+    database = engine.database
+    _set_run_total(database, run_id, _read(database, job_id))
+    renewed = time.monotonic()
+    while True:
+        job = _read(database, job_id)
+        if job.cancel_requested:
+            return _finish(database, job_id, run_id, start, JobStatus.CANCELLED)
+        if pager.next_page(job, run_id):
+            return _finish(database, job_id, run_id, start, JobStatus.DONE)
+        if progress is not None:
+            progress(_read(database, job_id))
+        renewed = _keep_lease(database, lease, renewed, job_id)
 
 
 RENEW_AFTER = 1 / 6

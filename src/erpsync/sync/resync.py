@@ -129,6 +129,9 @@ class ResyncPager:
             pushed += self._plan(p, group, records) if group else []
         return pushed
 
+    def close(self) -> None:
+        """Nothing to let go of: a page is read and pushed within ``next_page``."""
+
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         page, records = self.read_page(job.connection_id, int(job.cursor or 0))
         if not page:

@@ -3,11 +3,14 @@ written."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from erpsync.protocol import models as m
+from erpsync.protocol import wire
+from erpsync.protocol.pages import PageReader, ReaderFailed, ReadSpec
 from erpsync.storage.bulk import LoadStatistics, commit_unflushed
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
@@ -18,6 +21,8 @@ from erpsync.sync.imports.scope import pass_for
 from erpsync.sync.imports.writing import PageWriter, WrittenPage
 from erpsync.sync.matching import CrmIndex
 from erpsync.sync.work import Engine, Pass
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 """Actors per page of a run: one transaction each (the connector may answer fewer)."""
@@ -62,22 +67,51 @@ class Prefetch:
         return self._page
 
 
+class ReaderAhead:
+    """The next page from the job's reader process (``protocol.pages``), or fetched by the pager itself when the
+    reader fails at it (the reader then ends and the job goes on with ``Prefetch``)."""
+
+    def __init__(self, pager: ImportPager, reader: PageReader) -> None:
+        self.cursor = reader.cursor
+        self._pager = pager
+        self._reader = reader
+
+    def result(self) -> FetchedPage | None:
+        try:
+            document = self._reader.result()
+        except ReaderFailed as error:
+            logger.warning("import %s fetches its pages itself from now on: %s", self._pager.job_id, error)
+            self._pager.close_reader(for_good=True)
+            return self._pager.fetch(None, self.cursor)
+        return changes_page(wire.validated("changes", document, m.ChangesResponse))
+
+
+def changes_page(answer: m.ChangesResponse) -> FetchedPage:
+    return FetchedPage(
+        answer.actors, answer.next_cursor, answer.next_cursor is None, total=answer.total, next_since=answer.next_since
+    )
+
+
 @dataclass
 class ImportPager:
     """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
-    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at)."""
+    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at): by
+    a reader process once a read of every actor has a second page (``protocol.pages``), else in a thread."""
 
     engine: Engine
     p: Pass
     classifier: Classifier
     job_id: int
-    ahead: Prefetch | None = None
+    ahead: Prefetch | ReaderAhead | None = None
     statistics: LoadStatistics = field(default_factory=LoadStatistics)
+    reader: PageReader | None = None
+    may_read_ahead: bool = True
+    """Whether a reader process may be opened: not after one failed."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
         ahead, self.ahead = self.ahead, None
-        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self._fetch(keys, job.cursor)
+        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self.fetch(keys, job.cursor)
         if page is None:
             return True
         if not page.last:
@@ -86,21 +120,44 @@ class ImportPager:
         return page.last
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
-        self.ahead = Prefetch(cursor, lambda at: self._fetch(keys, at))
+        if keys is None and self.reader is None and self.may_read_ahead and cursor is not None:
+            self.reader = _open_reader(self.p)  # a read of every actor, with a page to come
+            self.may_read_ahead = self.reader is not None
+        reader = self.reader
+        if reader is not None and (reader.started or reader.ready()):
+            if not reader.started:
+                reader.start(cursor)
+            if reader.cursor == cursor:
+                self.ahead = ReaderAhead(self, reader)
+                return
+            self.close_reader(for_good=True)
+        self.ahead = Prefetch(cursor, lambda at: self.fetch(keys, at))
 
-    def _fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
+    def close_reader(self, *, for_good: bool = False) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if for_good:
+            self.may_read_ahead = False
+
+    def close(self) -> None:
+        """End the reader process and the CRM index (the job is over, or stopped)."""
+        self.close_reader()
+        self.classifier.index.close()
+
+    def fetch(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
         """The page at ``cursor``: of every actor of the type, or of the job's ``keys`` (None when none are left)."""
         if keys is None:
-            page = self.p.client.changes(
-                connection_id=self.p.connection_uuid,
-                actor_type=self.p.actor_type,
-                since=None,
-                field_keys=self.p.field_keys,
-                cursor=cursor,
-                limit=PAGE_SIZE,
+            return changes_page(
+                self.p.client.changes(
+                    connection_id=self.p.connection_uuid,
+                    actor_type=self.p.actor_type,
+                    since=None,
+                    field_keys=self.p.field_keys,
+                    cursor=cursor,
+                    limit=PAGE_SIZE,
+                )
             )
-            last = page.next_cursor is None
-            return FetchedPage(page.actors, page.next_cursor, last, total=page.total, next_since=page.next_since)
         start = int(cursor or 0)
         chunk = [str(key) for key in keys[start : start + PAGE_SIZE]]
         if not chunk:
@@ -163,5 +220,25 @@ def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
     learns the exact one when its last page is stored."""
     p, _ = pass_for(engine, job.connection_id, m.ActorType(job.actor_type or ""))
     pager = ImportPager(engine, p, Classifier(p, CrmIndex(p.entity_type)), job.id)
-    pager.fetch_ahead(job.keys_json, job.cursor)
+    pager.ahead = Prefetch(job.cursor, lambda at: pager.fetch(job.keys_json, at))
     return pager
+
+
+def _open_reader(p: Pass) -> PageReader | None:
+    """A reader process for the pages of every actor of the pass's type, None when the client cannot be made again
+    in another process or the process cannot start (the pager then fetches in a thread)."""
+    spec = p.client.spec()
+    if spec is None:
+        return None
+    members = {
+        "connection_id": p.connection_uuid,
+        "actor_type": p.actor_type,
+        "since": None,
+        "field_keys": list(p.field_keys),
+        "limit": PAGE_SIZE,
+    }
+    try:
+        return PageReader(ReadSpec(spec, "changes", members))
+    except OSError:
+        logger.warning("no page reader process: the import fetches its pages in a thread", exc_info=True)
+        return None
