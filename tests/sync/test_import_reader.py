@@ -5,7 +5,7 @@ by fetching that page itself, as it does without the reader; the process never o
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
@@ -88,23 +88,35 @@ def test_the_pages_come_from_the_reader_and_are_imported_once_each(
     assert len(given) == len(set(given)), "a page was given twice"
 
 
+def before_each_start(monkeypatch: pytest.MonkeyPatch, action: Callable[[PageReader], None]) -> None:
+    """``action`` on the reader just before the job tells it where to start."""
+    real_start = PageReader.start
+
+    def start(reader: PageReader, cursor: str | None) -> None:
+        action(reader)
+        real_start(reader, cursor)
+
+    monkeypatch.setattr(PageReader, "start", start)
+
+
+def import_every_key(world: World, keys: list[str], caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Import every customer, check each of ``keys`` was imported once, and give the pager's warnings."""
+    with caplog.at_level(logging.WARNING, logger="erpsync.sync.imports.paging"):
+        done = import_all(world)
+    assert (done.status, done.created) == ("done", COUNT)
+    assert imported(world) == set(keys)
+    return [record.getMessage() for record in caplog.records]
+
+
 def test_a_connection_the_connector_forgot_is_sent_again_by_the_hub_and_the_import_goes_on(
     world: World, readers: list[PageReader], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     keys = customers(world)
     uuid = connection_uuid(world)
-    real_start = PageReader.start
-
-    def forgetting(reader: PageReader, cursor: str | None) -> None:
-        world.sample.connector.connections.delete(uuid)  # the connector restarted without its connections
-        real_start(reader, cursor)
-
-    monkeypatch.setattr(PageReader, "start", forgetting)
-    with caplog.at_level(logging.WARNING, logger="erpsync.sync.imports.paging"):
-        done = import_all(world)
-    assert (done.status, done.created) == ("done", COUNT)
-    assert imported(world) == set(keys)
-    assert any("fetches its pages itself" in r.getMessage() for r in caplog.records), "the reader never failed"
+    # The connector restarted without its connections.
+    before_each_start(monkeypatch, lambda reader: world.sample.connector.connections.delete(uuid))
+    warnings = import_every_key(world, keys, caplog)
+    assert any("fetches its pages itself" in warning for warning in warnings), "the reader never failed"
     assert world.sample.connector.connections.get(uuid) is not None  # sent again by the hub's own client
 
 
@@ -112,19 +124,14 @@ def test_a_reader_that_dies_leaves_the_import_to_the_hub(
     world: World, readers: list[PageReader], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     keys = customers(world)
-    real_start = PageReader.start
 
-    def dying(reader: PageReader, cursor: str | None) -> None:
-        reader._process.kill()  # as the out-of-memory killer would
+    def killed(reader: PageReader) -> None:  # as the out-of-memory killer would
+        reader._process.kill()
         reader._process.wait()
-        real_start(reader, cursor)
 
-    monkeypatch.setattr(PageReader, "start", dying)
-    with caplog.at_level(logging.WARNING, logger="erpsync.sync.imports.paging"):
-        done = import_all(world)
-    assert (done.status, done.created) == ("done", COUNT)
-    assert imported(world) == set(keys)
-    assert any("the reader process ended" in r.getMessage() for r in caplog.records)
+    before_each_start(monkeypatch, killed)
+    warnings = import_every_key(world, keys, caplog)
+    assert any("the reader process ended" in warning for warning in warnings)
 
 
 def test_a_read_of_one_page_starts_no_reader(world: World, readers: list[PageReader]) -> None:
