@@ -103,19 +103,24 @@ class ConnectorClient:
         if not self._info_lock.acquire(timeout=-1 if budget is None else budget):
             raise TransientError("the connector did not answer info in time")
         try:
-            if self._info is None:
-                info = self._exchange("info", m.EmptyRequest(), m.InfoResponse)
-                if info.protocol_version != m.PROTOCOL_VERSION:
-                    raise ConnectorError(
-                        f"connector {info.name} speaks protocol {info.protocol_version}, "
-                        f"this hub speaks {m.PROTOCOL_VERSION}"
-                    )
-                self._signing = self._negotiated_signing(info)
-                self._limiter = MinInterval(info.capabilities.rate_limit_per_second)
-                self._info = info
-            return self._info
+            if self._info is not None:
+                return self._info
+            info = self._exchange("info", m.EmptyRequest(), m.InfoResponse)
+            if info.protocol_version != m.PROTOCOL_VERSION:
+                raise ConnectorError(
+                    f"connector {info.name} speaks protocol {info.protocol_version}, "
+                    f"this hub speaks {m.PROTOCOL_VERSION}"
+                )
+            self._adopt(info)
+            return info
         finally:
             self._info_lock.release()
+
+    def _adopt(self, info: m.InfoResponse) -> None:
+        """Sign and pace as the connector's ``info`` declares, and keep it."""
+        self._signing = self._negotiated_signing(info)
+        self._limiter = MinInterval(info.capabilities.rate_limit_per_second)
+        self._info = info
 
     def refresh_info(self) -> m.InfoResponse:
         """``info`` read again: a connector's languages may follow the ERPs of its connections (docs/protocol.md,
@@ -382,9 +387,8 @@ class ConnectorClient:
             return self._send_with_retries(operation, body)
 
     def spec(self) -> ClientSpec | None:
-        """What builds this client again in another process (its address, secret, timeouts, retries and the
-        connector's ``info`` as this client read it), without its guard or its answer to a forgotten connection;
-        None when it talks through a transport of its own (as tests give it), which another process cannot have."""
+        """What builds this client again in another process (address, secret, timeouts, retries, the ``info`` read),
+        without its guard or its answer to a forgotten connection; None with a transport of its own (tests)."""
         if self._transport is not None:
             return None
         return ClientSpec(
@@ -478,9 +482,7 @@ class ClientSpec:
             backoff=self.backoff,
             signing=self.info.capabilities.signing,
         )
-        client._signing = client._negotiated_signing(self.info)
-        client._limiter = MinInterval(self.info.capabilities.rate_limit_per_second)
-        client._info = self.info
+        client._adopt(self.info)
         return client
 
     @property
