@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
@@ -196,19 +196,26 @@ def _flag_run(session: Session, run_id: int | None) -> None:
 def advance(
     session: Session, job_id: int, run_id: int, *, cursor: str | None, counts: PageCounts, last: bool = False
 ) -> None:
-    """Store the cursor after a page and its counts, in the transaction that stores the page itself. After the
-    ``last`` page the job's total is what it processed, so its progress ends at 100 % even when the total was not
-    known (or not exact) in advance."""
-    job = get_job(session, job_id)
-    job.cursor = cursor
-    job.processed += counts.processed
-    job.created += counts.created
-    job.linked += counts.linked
-    job.skipped += counts.skipped
-    job.failed += counts.failed
+    """Store the cursor after a page and its counts, in the transaction that stores the page itself: one ``UPDATE``,
+    the counts added by the database (a job is not read back for each page). After the ``last`` page the job's total
+    is what it processed, so its progress ends at 100 % even when the total was not known (or not exact) in
+    advance."""
+    processed = SyncJob.processed + counts.processed
+    values: dict[Any, Any] = {
+        SyncJob.cursor: cursor,
+        SyncJob.processed: processed,
+        SyncJob.created: SyncJob.created + counts.created,
+        SyncJob.linked: SyncJob.linked + counts.linked,
+        SyncJob.skipped: SyncJob.skipped + counts.skipped,
+        SyncJob.failed: SyncJob.failed + counts.failed,
+    }
+    if last:
+        values[SyncJob.total] = processed
+    stored = session.execute(update(SyncJob).where(SyncJob.id == job_id).values(values))
+    if not cast(CursorResult[Any], stored).rowcount:
+        raise NotFoundError(f"no job with id {job_id}")
     runs.count_page(session, run_id, _run_counts(counts))
     if last:
-        job.total = job.processed
         run = session.get(SyncRun, run_id)
         if run is not None:
             run.progress_total = run.progress_done
