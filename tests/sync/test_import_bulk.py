@@ -16,7 +16,7 @@ from erpsync.crm.fields import CrmList, EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
 from erpsync.crm.validation import clean_attrs, clean_many
 from erpsync.protocol.models import ActorType
-from erpsync.storage.bulk import commit_unflushed, one_of, reserve_ids
+from erpsync.storage.bulk import ANALYZE_FIRST_ROWS, LoadStatistics, commit_unflushed, one_of, reserve_ids
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, utcnow
 from erpsync.sync import imports, links
@@ -172,6 +172,30 @@ def test_on_postgresql_an_import_keeps_the_statistics_of_the_tables_it_grows_cur
                     text("SELECT count(*) FROM pg_stats WHERE tablename = 'erp_links' AND attname = 'agreed_json'")
                 ).scalar()
             assert unindexed == 0
+    finally:
+        pg.dispose()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_database_is_asked_about_statistics_only_when_a_table_may_be_due(postgres_url: str) -> None:
+    """Most pages of a load grow no table enough to analyse it: the import then opens no session to ask."""
+    pg = Database(postgres_url)
+    clear_database(pg)
+    try:
+        statistics = LoadStatistics()
+        statistics.grew("companies", ANALYZE_FIRST_ROWS - 1)
+        assert not statistics.may_be_due()
+        statistics.grew("companies", 1)
+        assert statistics.may_be_due()
+        with pg.session() as session:
+            assert statistics.keep_current(session) == ["companies"]
+        assert not statistics.may_be_due(), "analysed: not due again until the table has doubled"
+        statistics.grew("companies", ANALYZE_FIRST_ROWS - 1)
+        assert not statistics.may_be_due()
+        statistics.grew("companies", 1)
+        assert statistics.may_be_due()
+        with pg.session() as session:
+            assert statistics.keep_current(session) == ["companies"]
     finally:
         pg.dispose()
 

@@ -217,6 +217,12 @@ class LoadStatistics:
         """The load added ``rows`` to ``table`` (committed)."""
         self.added[table] = self.added.get(table, 0) + rows
 
+    def may_be_due(self) -> bool:
+        """Whether ``keep_current`` may analyse a table now: a table has grown by ``ANALYZE_FIRST_ROWS`` and by as
+        many rows as it held when last analysed (or its size is still to be read). False: no need to ask the
+        database (most pages of a load)."""
+        return any(added >= max(ANALYZE_FIRST_ROWS, self.known.get(name, 0)) for name, added in self.added.items())
+
     def keep_current(self, session: Session) -> list[str]:
         """``ANALYZE`` (in the session's transaction) the tables the load has grown enough since they were last
         analysed; returns their names."""

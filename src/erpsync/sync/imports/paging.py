@@ -184,7 +184,7 @@ class ImportPager:
         )
         for table, rows in written.grown.items():
             self.statistics.grew(table, rows)
-        if database.dialect == "postgresql":  # SQLite plans its lookups on the indexes without statistics
+        if database.dialect == "postgresql" and self.statistics.may_be_due():  # SQLite plans without statistics
             busy.retrying(self._analyse, what=f"import {self.job_id}")
 
     def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage) -> WrittenPage:
