@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from contextlib import closing
 
+import pytest
+
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
 from erpsync.storage.db import Database
+from erpsync.sync import matching
 from erpsync.sync.matching import CrmIndex
 
 COMPANY = EntityType.COMPANY
@@ -50,3 +53,29 @@ def test_entities_put_by_the_import_are_not_read_back_and_what_others_change_aro
         puts = {f"put {entity_id}": {entity_id} for entity_id in [*first, *second]}
         assert _names(index, *puts, "stored a", "stored c") == {**puts, "stored a": set(), "stored c": set()}
         assert _names(index, "before", "between", "after") == {"before": set(), "between": {between}, "after": {after}}
+
+
+def test_a_crm_larger_than_a_chunk_is_read_a_chunk_at_a_time_and_nothing_is_missed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matching, "REFRESH_CHUNK", 3)
+    names = [f"Company {n}" for n in range(7)]  # two whole chunks and a part
+    with database.session() as session:
+        ids = [create_record(session, COMPANY, {"NAME": name}, changed_by="test").id for name in names]
+    with closing(CrmIndex(COMPANY)) as index:
+        with database.read_session() as session:
+            index.refresh(session)
+        assert _names(index, *(name.lower() for name in names)) == {
+            name.lower(): {entity_id} for name, entity_id in zip(names, ids, strict=True)
+        }
+        put = _created(database, index, "Stored A")  # its change number between the others' below
+        later = [f"Later {n}" for n in range(3)]  # a whole chunk: the next read must go on after it
+        with database.session() as session:
+            more = [create_record(session, COMPANY, {"NAME": name}, changed_by="test").id for name in later]
+        with database.read_session() as session:
+            index.refresh(session)
+        assert _names(index, *(name.lower() for name in later), f"put {put[0]}", "stored a") == {
+            **{name.lower(): {entity_id} for name, entity_id in zip(later, more, strict=True)},
+            f"put {put[0]}": set(put),
+            "stored a": set(),
+        }

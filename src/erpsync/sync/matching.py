@@ -184,17 +184,23 @@ class CrmIndex:
         known = sorted((seqs for seqs in self._known if seqs.stop - 1 > self._seq), key=lambda seqs: seqs.start)
         while known and known[0].start <= self._seq + 1:  # right after what was read: nothing there to read back
             self._seq = known.pop(0).stop - 1
-        query = select(table.id, table.change_seq, *scope, *columns).where(
-            table.change_seq > self._seq, *(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known)
+        query = (
+            select(table.id, table.change_seq, *scope, *columns)
+            .where(*(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known))
+            .order_by(table.change_seq)
+            .limit(REFRESH_CHUNK)
         )
-        changed = session.execute(query).yield_per(REFRESH_CHUNK)
-        for rows in changed.partitions():
+        while True:  # a chunk at a time, by the change number's index: one plain query when nothing changed
+            rows = session.execute(query.where(table.change_seq > self._seq)).all()
             entities = [
                 (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
                 for row in rows
             ]
-            self._put(entities)
-            self._seq = max(self._seq, max(row[1] for row in rows))
+            if rows:
+                self._put(entities)
+                self._seq = rows[-1][1]
+            if len(rows) < REFRESH_CHUNK:
+                break
         gone = session.execute(
             select(CrmDeletion.entity_id, CrmDeletion.change_seq).where(
                 CrmDeletion.entity_type == self.entity_type.value, CrmDeletion.change_seq > self._seq
