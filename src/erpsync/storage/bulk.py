@@ -60,8 +60,9 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
     if _dialect(session) == "postgresql":
-        query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)")
-        return [int(value) for value in session.scalars(query, {"table": table.name, "count": count})]
+        # One row, the ids as an array: not a result row per id.
+        query = text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :count)")
+        return sorted(session.execute(query, {"table": table.name, "count": count}).scalar_one())
     highest = session.execute(text(f"SELECT max(id) FROM {table.name}")).scalar()  # noqa: S608 - a table of ours
     if table.dialect_options["sqlite"].get("autoincrement"):  # ids of deleted rows are not handed out again
         ever = session.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :name"), {"name": table.name})
