@@ -107,6 +107,9 @@ class ImportPager:
     reader: PageReader | None = None
     may_read_ahead: bool = True
     """Whether a reader process may be opened: not after one failed."""
+    total_stored: bool = False
+    """Whether a total the connector counted is stored with the job (the first page that gave one): the pages after
+    it do not set it again."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
@@ -178,6 +181,7 @@ class ImportPager:
             verdicts = self.classifier.page(session, page.actors)
         verdicts += [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
         written = busy.retrying(lambda: self._write(verdicts, run_id, page), what=f"import {self.job_id}")
+        self.total_stored = self.total_stored or page.total is not None
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
             written.change_seqs,
@@ -194,7 +198,7 @@ class ImportPager:
         with self.engine.database.session() as session:
             if not page.last:  # the job's cursor commits with the page: a page a crash loses is fetched again
                 commit_unflushed(session)
-            if page.total is not None:
+            if page.total is not None and not self.total_stored:
                 jobs.expect(session, self.job_id, run_id, page.total)
             written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
             stored = written.verdicts
