@@ -116,6 +116,39 @@ def test_checking_a_page_of_rows_at_once_gives_what_checking_each_row_gives(data
             assert isinstance(checked[-1], InvalidFieldError), row
 
 
+def test_a_page_of_persons_is_checked_with_one_lookup_of_their_companies(database: Database) -> None:
+    """A person's company is checked for the page at once (not a lookup per person), and a page naming a company
+    that does not exist is refused row by row as ``clean_attrs`` refuses it."""
+    with database.session() as session:
+        companies = [
+            create_record(session, EntityType.COMPANY, {"NAME": f"C{n}"}, changed_by="test").id for n in range(3)
+        ]
+    good: list[dict[str, object]] = [
+        {"first_name": f"P{n}", "company_id": companies[n % 3] if n % 4 else None} for n in range(20)
+    ]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.session() as session:
+            assert clean_many(session, EntityType.PERSON, good) == good
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert sum("FROM companies" in statement for statement in statements) == 1
+    with database.session() as session:
+        for bad in (999_999, True, "1"):
+            row = {"first_name": "X", "company_id": bad}
+            checked = clean_many(session, EntityType.PERSON, [*good, row])
+            assert checked[:-1] == good
+            with pytest.raises(InvalidFieldError) as refused:
+                clean_attrs(session, EntityType.PERSON, row)
+            assert isinstance(checked[-1], InvalidFieldError)
+            assert str(checked[-1]) == str(refused.value)
+
+
 def test_bulk_rows_keep_json_values_json_dumps_takes_and_orjson_does_not(world: World) -> None:
     agreed = {"name": "A", "phone": None, "huge": 2**70, "text": "tab\tand \\ and \u00e6"}
     with world.database.session() as session:

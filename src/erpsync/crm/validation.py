@@ -179,22 +179,36 @@ _ABSENT = object()
 
 def _kept_as_they_are(session: Session, entity_type: EntityType, rows: Sequence[Mapping[str, Any]]) -> bool:
     """Whether ``clean_attrs`` keeps every value of ``rows`` as it is (the usual page of an import: text that fits,
-    known list items), checked a column at a time with the loops in C: the same checks, without a Python step per
-    value. False sends the rows through ``clean_attrs`` one by one, which names what is wrong."""
+    known list items, persons' companies that exist), checked a column at a time with the loops in C: the same
+    checks, without a Python step per value. False sends the rows through ``clean_attrs`` one by one, which names
+    what is wrong."""
     fields, required = _BY_ATTR[entity_type], REQUIRED_ATTRS[entity_type]
     attrs = dict.fromkeys(chain.from_iterable(rows))
     every_row_has_all = all(len(row) == len(attrs) for row in rows)  # the usual page: each value picked out in C
     for attr in attrs:
         field = fields.get(attr)
-        if field is None:
-            return False  # company_id, or not a field: checked row by row
+        if field is None and attr not in EXTRA_ATTRS[entity_type]:
+            return False  # not a field: checked row by row, which names it
         if every_row_has_all:
             column = list(map(itemgetter(attr), rows))
         else:
             column = [value for row in rows if (value := row.get(attr, _ABSENT)) is not _ABSENT]
-        if not _column_kept(session, field, attr in required, column):
+        kept = (
+            _companies_kept(session, column)
+            if field is None
+            else _column_kept(session, field, attr in required, column)
+        )
+        if not kept:
             return False
     return True
+
+
+def _companies_kept(session: Session, column: list[Any]) -> bool:
+    """Whether each of ``column`` is None or the id of a company, looked up in one query (a page of persons)."""
+    if any(type(value) is not int for value in column if value is not None):  # before a set takes True for 1
+        return False
+    ids = {value for value in column if value is not None}
+    return not ids or len(session.scalars(select(Company.id).where(Company.id.in_(ids))).all()) == len(ids)
 
 
 def _column_kept(session: Session, field: CrmField, required: bool, column: list[Any]) -> bool:
