@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import closing
 
 import pytest
+from sqlalchemy import event
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
@@ -79,3 +80,31 @@ def test_a_crm_larger_than_a_chunk_is_read_a_chunk_at_a_time_and_nothing_is_miss
             f"put {put[0]}": set(put),
             "stored a": set(),
         }
+
+
+def test_a_refresh_when_nothing_changed_is_one_look_at_the_watermark(database: Database) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    with closing(CrmIndex(COMPANY)) as index:
+        with database.session() as session:
+            first = create_record(session, COMPANY, {"NAME": "First"}, changed_by="test").id
+        with database.read_session() as session:
+            index.refresh(session)
+        _created(database, index, "Mine")  # the import's own page: not a change to read
+        event.listen(database.engine, "before_cursor_execute", seen)
+        try:
+            with database.read_session() as session:
+                index.refresh(session)
+            reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+            assert len(reads) == 1
+            assert "change_counter" in reads[0]
+            with database.session() as session:
+                second = create_record(session, COMPANY, {"NAME": "Second"}, changed_by="test").id
+            with database.read_session() as session:
+                index.refresh(session)  # someone else's change: read
+        finally:
+            event.remove(database.engine, "before_cursor_execute", seen)
+        assert _names(index, "first", "second") == {"first": {first}, "second": {second}}

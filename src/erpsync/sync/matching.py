@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erpsync.crm.changes import current_watermark
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.storage.tables import CrmDeletion, Person
@@ -184,6 +185,9 @@ class CrmIndex:
         known = sorted((seqs for seqs in self._known if seqs.stop - 1 > self._seq), key=lambda seqs: seqs.start)
         while known and known[0].start <= self._seq + 1:  # right after what was read: nothing there to read back
             self._seq = known.pop(0).stop - 1
+        if current_watermark(session) <= self._seq:  # nothing changed in the CRM since: one look, no query per table
+            self._known = []
+            return
         query = (
             select(table.id, table.change_seq, *scope, *columns)
             .where(*(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known))
