@@ -19,9 +19,10 @@ so the first cycle after the import reads only what changed since.
 
 Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
 memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in
-the index as they are written, and everything else is read by change sequence each page. The per-page lookups in the
-hub database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
-statistics current as it grows them (``LoadStatistics``).
+the index as they are written, and everything else is read by change sequence each page (a look at the CRM's change
+counter first: nothing is read when only the import wrote since). The per-page lookups in the hub database (links,
+items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables' statistics current as it
+grows them (``LoadStatistics``, asked only when a table may be due).
 
 The criteria and the CRM index are ``sync.matching``'s, shared with automatic creation. The package keeps one concern
 per module: ``classification`` (the verdicts), ``scope`` (the connection's mapping and searches), ``paging`` (the
