@@ -48,16 +48,16 @@ def countries(connector: TrytonConnector, language: str | None) -> list[tuple[st
 
 
 def test_info_declares_the_languages_the_tryton_database_translates(connector: TrytonConnector, tmp_path: Path) -> None:
-    assert connector.info().capabilities.languages == ["en", "de"]  # saving the connection opened its session
+    assert connector.info().capabilities.languages == ["en", "da", "de"]  # saving the connection opened its session
     restarted = TrytonConnector(connections=SqliteConnectionStore(tmp_path / "connections.sqlite"))
     try:
-        assert restarted.info().capabilities.languages == ["en"]  # no session yet: no database asked
+        assert restarted.info().capabilities.languages == ["en", "da"]  # no session yet: its own texts only
         restarted.actor_types(m.ConnectionRequest(connection_id=CONNECTION))
-        assert restarted.info().capabilities.languages == ["en", "de"]
+        assert restarted.info().capabilities.languages == ["en", "da", "de"]
     finally:
         restarted.close()
     connector.delete_connection(m.ConnectionRequest(connection_id=CONNECTION))
-    assert connector.info().capabilities.languages == ["en"]
+    assert connector.info().capabilities.languages == ["en", "da"]
 
 
 def test_german_labels_are_trytons_own_strings(connector: TrytonConnector, tryton: TrytonServer) -> None:
@@ -96,10 +96,10 @@ def test_list_items_are_named_in_the_asked_language_in_the_same_order(connector:
 def test_the_hub_caches_german_labels_and_reads_danish_in_english(tryton: TrytonServer, tmp_path: Path) -> None:
     connector = build_connector(Settings(data_dir=tmp_path))
     with serve_in_thread(create_app(connector, secret=SECRET)) as url, ConnectorClient(url, SECRET) as client:
-        assert client.info().capabilities.languages == ["en"]  # asked before any connection: English only
+        assert client.info().capabilities.languages == ["en", "da"]  # before any connection: its own texts only
         client.save_connection(connection_id="c1", config=tryton.config())
         metadata = fetch_metadata(client, "c1")
-        assert client.capabilities.languages == ["en", "de"]  # read again with the connection's labels
+        assert client.capabilities.languages == ["en", "da", "de"]  # read again with the connection's labels
         rows = {item["key"]: item for item in stored(metadata.fields[T.CUSTOMER], metadata.labels[T.CUSTOMER])}
         party = tryton_strings(tryton, "party.party", "de")
         assert localized(rows["code"], "de").label == party["code"]

@@ -9,12 +9,13 @@ from erpsync.connectors.tryton import documents as docs
 from erpsync.connectors.tryton import fields as f
 from erpsync.connectors.tryton.changes import FullCursor, Page, Position, Source, feed_end, read_page
 from erpsync.connectors.tryton.domains import parse_datetime, restriction_domain, text_search
-from erpsync.connectors.tryton.languages import DEFAULT, localized, tryton_code
+from erpsync.connectors.tryton.languages import localized, tryton_code
 from erpsync.connectors.tryton.lists import list_items
 from erpsync.connectors.tryton.records import Records, iso
 from erpsync.connectors.tryton.roles import ROLE_RULES, RULE_LABELS
 from erpsync.connectors.tryton.rpc import Domain
 from erpsync.connectors.tryton.sessions import Session, Sessions, open_session, session_for_test
+from erpsync.connectors.tryton.texts import TEXTS
 from erpsync.connectors.tryton.watch import watch as watch_changes
 from erpsync.errors import ErpsyncError, NotFoundError, ValidationError
 from erpsync.protocol import documents as d
@@ -46,7 +47,7 @@ class TrytonConnector(Connector):
         create=dict.fromkeys(m.ActorType, True),
         documents=docs.CAPABILITY,
         watch=True,
-        languages=[DEFAULT],
+        languages=TEXTS.languages,
     )
 
     def __init__(self, *, connections: ConnectionStore | None = None) -> None:
@@ -58,17 +59,18 @@ class TrytonConnector(Connector):
         self._sessions.close()
 
     def info(self) -> m.InfoResponse:
-        """English, and the languages the Tryton databases of the open sessions translate (docs/tryton.md)."""
-        languages = [DEFAULT, *self._sessions.languages()]
+        """English, Danish (the connector's own texts), and the languages the Tryton databases of the open sessions
+        translate (docs/tryton.md)."""
+        languages = list(dict.fromkeys([*TEXTS.languages, *self._sessions.languages()]))
         capabilities = self.capabilities.model_copy(update={"languages": languages})
         return m.InfoResponse(name=self.name, version=self.version, capabilities=capabilities)
 
     def config_fields(self) -> m.FieldsResponse:
-        return m.FieldsResponse(fields=f.config_fields())
+        return m.FieldsResponse(fields=TEXTS.fields(f.config_fields()))
 
     def test_config(self, request: m.TestConfigRequest) -> m.Envelope:
         with session_for_test(request.config):
-            return m.Envelope(user_message="Connected to Tryton")
+            return m.Envelope(user_message=TEXTS.text("Connected to Tryton"))
 
     def save_connection(self, request: m.SaveConnectionRequest) -> m.Envelope:
         """Saved after the checks of ``test_config``; the session they open serves the connection from now on (and
@@ -212,7 +214,7 @@ class TrytonConnector(Connector):
 
     def list_items(self, request: m.ListItemsRequest) -> m.ListItemsResponse:
         if request.list_name == ROLE_RULES:  # a config field's list: answered before the connection exists
-            items = [m.ListItem(key=key, label=label) for key, label in RULE_LABELS.items()]
+            items = TEXTS.items(m.ListItem(key=key, label=label) for key, label in RULE_LABELS.items())
         else:
             session = self._session(request.connection_id)
             items = list_items(session.records(), request.list_name, session.language(asked()))

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from erpsync.connectors.tryton.texts import TEXTS
 from erpsync.errors import AuthError, ConflictError, ConnectorError, ErpsyncError, TransientError, ValidationError
 
 Context = dict[str, Any]
@@ -108,7 +109,9 @@ class TrytonRpc:
             except (AuthError, ConnectorError) as error:  # a Tryton server answers this call to anyone
                 raise NotTrytonError(str(error), tech_message=error.tech_message) from error
         if not isinstance(version, str):
-            raise NotTrytonError("the URL does not answer as a Tryton server", tech_message=f"version {version!r}")
+            raise NotTrytonError(
+                TEXTS.text("the URL does not answer as a Tryton server"), tech_message=f"version {version!r}"
+            )
         return version
 
     def login(self, user: str, password: str) -> None:
@@ -121,10 +124,13 @@ class TrytonRpc:
             answer = self._send("common.db.login", [user, {"password": password}, "en"])
         except NotTrytonError as error:
             raise UnknownDatabaseError(
-                f"Tryton has no database named {self.database!r}", tech_message=error.tech_message
+                TEXTS.text("Tryton has no database named {database}", database=repr(self.database)),
+                tech_message=error.tech_message,
             ) from error
         if not isinstance(answer, list) or len(answer) < 2:
-            raise AuthError("Tryton refused the user name or password", tech_message=f"login answered {answer!r}")
+            raise AuthError(
+                TEXTS.text("Tryton refused the user name or password"), tech_message=f"login answered {answer!r}"
+            )
         self.user_id, session = int(answer[0]), str(answer[1])
         token = base64.b64encode(f"{user}:{self.user_id}:{session}".encode()).decode()
         self._http.headers["Authorization"] = f"Session {token}"
@@ -197,25 +203,29 @@ def _post(http: httpx.Client, url: str, method: str, params: Any) -> Any:
     try:
         response = http.post(url, json={"id": 1, "method": method, "params": params})
     except httpx.TransportError as error:
-        raise TransientError("cannot reach the Tryton server", tech_message=f"{url}: {error!r}") from error
+        raise TransientError(TEXTS.text("cannot reach the Tryton server"), tech_message=f"{url}: {error!r}") from error
     return _answer(response, method)
 
 
 def _answer(response: httpx.Response, method: str) -> Any:
     status = response.status_code
     if status == 401:
-        raise UnauthorizedError("Tryton refused the user name or password", tech_message=f"{method}: HTTP 401")
+        raise UnauthorizedError(
+            TEXTS.text("Tryton refused the user name or password"), tech_message=f"{method}: HTTP 401"
+        )
     if status == 403:
-        raise ConnectorError("Tryton refused the call", tech_message=f"{method}: HTTP 403")
+        raise ConnectorError(TEXTS.text("Tryton refused the call"), tech_message=f"{method}: HTTP 403")
     if status in (429, 502, 503, 504):
-        raise TransientError("the Tryton server is busy or restarting", tech_message=f"{method}: HTTP {status}")
+        raise TransientError(
+            TEXTS.text("the Tryton server is busy or restarting"), tech_message=f"{method}: HTTP {status}"
+        )
     try:
         body = response.json()
     except ValueError:
         body = None
     if status != 200 or not isinstance(body, dict) or not ({"result", "error"} & body.keys()):
         raise NotTrytonError(
-            "the URL does not answer as a Tryton server",
+            TEXTS.text("the URL does not answer as a Tryton server"),
             tech_message=f"{method}: HTTP {status} {response.text[:200]!r}",
         )
     if body.get("error") is not None:
@@ -231,9 +241,9 @@ def tryton_error(error: Any, method: str) -> ErpsyncError:
     if kind in ("UserError", "UserWarning", "DomainValidationError", "RequiredValidationError"):
         return ValidationError(message, tech_message=tech)
     if kind == "ConcurrencyException":
-        return ConflictError("the record was changed in Tryton since it was read", tech_message=tech)
+        return ConflictError(TEXTS.text("the record was changed in Tryton since it was read"), tech_message=tech)
     if kind in ("AccessError", "LoginException"):
-        return AuthError(f"Tryton refused access: {message}", tech_message=tech)
+        return AuthError(TEXTS.text("Tryton refused access: {message}", message=message), tech_message=tech)
     if kind == "RateLimitException":
-        return TransientError("Tryton is rate limiting logins", tech_message=tech)
-    return ConnectorError("Tryton failed to process the request", tech_message=tech)
+        return TransientError(TEXTS.text("Tryton is rate limiting logins"), tech_message=tech)
+    return ConnectorError(TEXTS.text("Tryton failed to process the request"), tech_message=tech)

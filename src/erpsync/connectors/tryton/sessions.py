@@ -18,6 +18,7 @@ from erpsync.connectors.tryton.languages import FieldTexts, spoken, translatable
 from erpsync.connectors.tryton.records import Records
 from erpsync.connectors.tryton.roles import Roles, load_roles
 from erpsync.connectors.tryton.rpc import NotTrytonError, TrytonRpc
+from erpsync.connectors.tryton.texts import TEXTS
 from erpsync.errors import TransientError, ValidationError
 from erpsync.protocol import models as m
 
@@ -56,7 +57,8 @@ def open_session(config: m.Config) -> Session:
         TrytonRpc.server_version(url)
     except (NotTrytonError, TransientError) as error:
         raise ValidationError(
-            f"{url} does not answer as a Tryton server: check the server URL", tech_message=error.tech_message
+            TEXTS.text("{url} does not answer as a Tryton server: check the server URL", url=url),
+            tech_message=error.tech_message,
         ) from error
     rpc = TrytonRpc(url, database)
     try:
@@ -127,7 +129,7 @@ class Sessions:
 def _text(config: m.Config, key: str) -> str:
     value = config.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"the Tryton connection needs a {key}")
+        raise ValidationError(TEXTS.text("the Tryton connection needs a {key}", key=key))
     return value.strip()
 
 
@@ -135,7 +137,7 @@ def _company(config: m.Config, rpc: TrytonRpc) -> int:
     value = config.get("company")
     company = rpc.context.get("company") if value in (None, "") else _company_id(value)
     if company is None or company not in rpc.context.get("companies", []):
-        raise ValidationError(f"company {value} is not one of the Tryton user's companies")
+        raise ValidationError(TEXTS.text("company {value} is not one of the Tryton user's companies", value=value))
     return int(company)
 
 
