@@ -6,13 +6,13 @@ from __future__ import annotations
 from contextlib import closing
 
 import pytest
-from sqlalchemy import event
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
 from erpsync.storage.db import Database
 from erpsync.sync import matching
 from erpsync.sync.matching import CrmIndex
+from support.statements import statements_sent
 
 COMPANY = EntityType.COMPANY
 
@@ -23,6 +23,17 @@ def _names(index: CrmIndex, *names: str) -> dict[str, set[int]]:
     wanted = [tuple(name if n == number else None for n in range(len(index.criteria))) for name in names]
     hits = index.find(wanted)
     return {name: hits.get((number, None, name), set()) for name in names}
+
+
+def _added(database: Database, *names: str) -> list[int]:
+    """Companies someone else creates (not the import): a refresh reads them."""
+    with database.session() as session:
+        return [create_record(session, COMPANY, {"NAME": name}, changed_by="test").id for name in names]
+
+
+def _refresh(database: Database, index: CrmIndex) -> None:
+    with database.read_session() as session:
+        index.refresh(session)
 
 
 def _created(database: Database, index: CrmIndex, *names: str) -> list[int]:
@@ -38,19 +49,15 @@ def _created(database: Database, index: CrmIndex, *names: str) -> list[int]:
 
 def test_entities_put_by_the_import_are_not_read_back_and_what_others_change_around_them_is(database: Database) -> None:
     with closing(CrmIndex(COMPANY)) as index:
-        with database.session() as session:
-            before = create_record(session, COMPANY, {"NAME": "Before"}, changed_by="test").id
-        with database.read_session() as session:
-            index.refresh(session)
+        (before,) = _added(database, "Before")
+        _refresh(database, index)
         first = _created(database, index, "Stored A", "Stored B")  # right after what the index read
-        with database.session() as session:  # someone else, between two pages of the import
-            between = create_record(session, COMPANY, {"NAME": "Between"}, changed_by="test").id
+        (between,) = _added(database, "Between")  # someone else, between two pages of the import
         second = _created(database, index, "Stored C")  # after a change the index has not read yet
         with database.session() as session:  # and after them: a change and a deletion
             after = create_record(session, COMPANY, {"NAME": "After"}, changed_by="test").id
             delete_entity(session, COMPANY, before, changed_by="test")
-        with database.read_session() as session:
-            index.refresh(session)
+        _refresh(database, index)
         puts = {f"put {entity_id}": {entity_id} for entity_id in [*first, *second]}
         assert _names(index, *puts, "stored a", "stored c") == {**puts, "stored a": set(), "stored c": set()}
         assert _names(index, "before", "between", "after") == {"before": set(), "between": {between}, "after": {after}}
@@ -61,20 +68,16 @@ def test_a_crm_larger_than_a_chunk_is_read_a_chunk_at_a_time_and_nothing_is_miss
 ) -> None:
     monkeypatch.setattr(matching, "REFRESH_CHUNK", 3)
     names = [f"Company {n}" for n in range(7)]  # two whole chunks and a part
-    with database.session() as session:
-        ids = [create_record(session, COMPANY, {"NAME": name}, changed_by="test").id for name in names]
+    ids = _added(database, *names)
     with closing(CrmIndex(COMPANY)) as index:
-        with database.read_session() as session:
-            index.refresh(session)
+        _refresh(database, index)
         assert _names(index, *(name.lower() for name in names)) == {
             name.lower(): {entity_id} for name, entity_id in zip(names, ids, strict=True)
         }
         put = _created(database, index, "Stored A")  # its change number between the others' below
         later = [f"Later {n}" for n in range(3)]  # a whole chunk: the next read must go on after it
-        with database.session() as session:
-            more = [create_record(session, COMPANY, {"NAME": name}, changed_by="test").id for name in later]
-        with database.read_session() as session:
-            index.refresh(session)
+        more = _added(database, *later)
+        _refresh(database, index)
         assert _names(index, *(name.lower() for name in later), f"put {put[0]}", "stored a") == {
             **{name.lower(): {entity_id} for name, entity_id in zip(later, more, strict=True)},
             f"put {put[0]}": set(put),
@@ -83,28 +86,15 @@ def test_a_crm_larger_than_a_chunk_is_read_a_chunk_at_a_time_and_nothing_is_miss
 
 
 def test_a_refresh_when_nothing_changed_is_one_look_at_the_watermark(database: Database) -> None:
-    statements: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
-
     with closing(CrmIndex(COMPANY)) as index:
-        with database.session() as session:
-            first = create_record(session, COMPANY, {"NAME": "First"}, changed_by="test").id
-        with database.read_session() as session:
-            index.refresh(session)
+        (first,) = _added(database, "First")
+        _refresh(database, index)
         _created(database, index, "Mine")  # the import's own page: not a change to read
-        event.listen(database.engine, "before_cursor_execute", seen)
-        try:
-            with database.read_session() as session:
-                index.refresh(session)
-            reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
-            assert len(reads) == 1
-            assert "change_counter" in reads[0]
-            with database.session() as session:
-                second = create_record(session, COMPANY, {"NAME": "Second"}, changed_by="test").id
-            with database.read_session() as session:
-                index.refresh(session)  # someone else's change: read
-        finally:
-            event.remove(database.engine, "before_cursor_execute", seen)
+        with statements_sent(database) as statements, database.read_session() as session:
+            index.refresh(session)
+        reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+        assert len(reads) == 1
+        assert "change_counter" in reads[0]
+        (second,) = _added(database, "Second")
+        _refresh(database, index)  # someone else's change: read
         assert _names(index, "first", "second") == {"first": {first}, "second": {second}}
