@@ -107,9 +107,6 @@ class ImportPager:
     reader: PageReader | None = None
     may_read_ahead: bool = True
     """Whether a reader process may be opened: not after one failed."""
-    total_stored: bool = False
-    """Whether a total the connector counted is stored with the job (the first page that gave one): the pages after
-    it do not set it again."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
@@ -119,7 +116,7 @@ class ImportPager:
             return True
         if not page.last:
             self.fetch_ahead(keys, page.cursor)
-        self._store(page, run_id)
+        self._store(page, run_id, counted=job.total is not None)
         return page.last
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
@@ -175,13 +172,14 @@ class ImportPager:
         end = start + len(chunk)
         return FetchedPage(found.actors, str(end), end >= len(keys), missing)
 
-    def _store(self, page: FetchedPage, run_id: int) -> None:
+    def _store(self, page: FetchedPage, run_id: int, *, counted: bool) -> None:
+        """Classify and write the page; ``counted``: the job has its total already (a total the page gives is not
+        stored again)."""
         database = self.engine.database
         with database.read_session() as session:
             verdicts = self.classifier.page(session, page.actors)
         verdicts += [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
-        written = busy.retrying(lambda: self._write(verdicts, run_id, page), what=f"import {self.job_id}")
-        self.total_stored = self.total_stored or page.total is not None
+        written = busy.retrying(lambda: self._write(verdicts, run_id, page, counted), what=f"import {self.job_id}")
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
             written.change_seqs,
@@ -191,14 +189,14 @@ class ImportPager:
         if database.dialect == "postgresql" and self.statistics.may_be_due():  # SQLite plans without statistics
             busy.retrying(self._analyse, what=f"import {self.job_id}")
 
-    def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage) -> WrittenPage:
+    def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage, counted: bool) -> WrittenPage:
         """The page in ONE transaction, with the job's cursor and counts (and the total the connector counted, and
         after a read of every actor the ERP feed's start); tried again as a whole while the database is busy (the
         verdicts are decided once, outside it, so SQLite's write lock is held only for the writes)."""
         with self.engine.database.session() as session:
             if not page.last:  # the job's cursor commits with the page: a page a crash loses is fetched again
                 commit_unflushed(session)
-            if page.total is not None and not self.total_stored:
+            if page.total is not None and not counted:
                 jobs.expect(session, self.job_id, run_id, page.total)
             written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
             stored = written.verdicts
