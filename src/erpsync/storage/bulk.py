@@ -222,7 +222,12 @@ class LoadStatistics:
         """Whether ``keep_current`` may analyse a table now: a table has grown by ``ANALYZE_FIRST_ROWS`` and by as
         many rows as it held when last analysed (or its size is still to be read). False: no need to ask the
         database (most pages of a load)."""
-        return any(added >= max(ANALYZE_FIRST_ROWS, self.known.get(name, 0)) for name, added in self.added.items())
+        return any(self._grown_enough(name) for name in self.added)
+
+    def _grown_enough(self, name: str) -> bool:
+        """Whether ``name`` has grown by ``ANALYZE_FIRST_ROWS`` and by the rows it held when last analysed (none
+        known: its size is still to be read)."""
+        return self.added[name] >= max(ANALYZE_FIRST_ROWS, self.known.get(name, 0))
 
     def keep_current(self, session: Session) -> list[str]:
         """``ANALYZE`` (in the session's transaction) the tables the load has grown enough since they were last
@@ -236,7 +241,7 @@ class LoadStatistics:
                     text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(:name)"), {"name": name}
                 ).scalar()
                 self.known[name] = int(estimate or 0)
-            if added >= max(ANALYZE_FIRST_ROWS, self.known[name]):
+            if self._grown_enough(name):
                 self.known[name] += added
                 self.added[name] = 0
                 due.append(name)
