@@ -11,6 +11,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -195,7 +196,7 @@ class CrmIndex:
             .order_by(table.change_seq)
             .limit(REFRESH_CHUNK)
         )
-        while True:  # a chunk at a time, by the change number's index: one plain query when nothing changed
+        while True:  # a chunk at a time, by the change number's index (a plain query each, no server-side cursor)
             rows = session.execute(query.where(table.change_seq > self._seq)).all()
             entities = [
                 (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
@@ -257,8 +258,9 @@ class CrmIndex:
         self._insert(rows)
 
     def _insert(self, rows: list[tuple[int, int, str, int]]) -> None:
-        """Insert ``rows`` in the lookup index's order: each index page they touch is read and changed once."""
-        rows.sort()
+        """Insert ``rows`` in the lookup index's order (criterion, key): each index page they touch is read and
+        changed once."""
+        rows.sort(key=itemgetter(0, 2))
         self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
 
     def _drop(self, entity_ids: Sequence[int]) -> None:
