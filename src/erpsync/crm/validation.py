@@ -187,7 +187,8 @@ def _kept_as_they_are(session: Session, entity_type: EntityType, rows: Sequence[
     every_row_has_all = all(len(row) == len(attrs) for row in rows)  # the usual page: each value picked out in C
     for attr in attrs:
         field = fields.get(attr)
-        if field is None and attr not in EXTRA_ATTRS[entity_type]:
+        company = attr == "company_id" and attr in EXTRA_ATTRS[entity_type]  # a person's company, as _clean_one has it
+        if field is None and not company:
             return False  # not a field: checked row by row, which names it
         if every_row_has_all:
             column = list(map(itemgetter(attr), rows))
