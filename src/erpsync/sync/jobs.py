@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from erpsync.errors import ConflictError, ErpsyncError, NotFoundError
 from erpsync.storage.db import Database
 from erpsync.storage.tables import ErpConnection, SyncJob, SyncLock, SyncRun, utcnow
-from erpsync.sync import busy, locks, runs
+from erpsync.sync import busy, heap, locks, runs
 from erpsync.sync.work import Engine
 
 logger = logging.getLogger(__name__)
@@ -288,7 +288,8 @@ def _drive(
     try:
         pager = busy.retrying(lambda: make_pager(engine, start), what=f"job {job_id}")
         try:
-            return _pages(engine, job_id, run_id, lease, pager, progress, start)
+            with heap.long_lived_frozen():
+                return _pages(engine, job_id, run_id, lease, pager, progress, start)
         finally:
             pager.close()
     except ErpsyncError as error:
