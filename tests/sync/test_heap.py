@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 import threading
 import time
+import weakref
+from collections.abc import Iterator
 
 import pytest
 
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol.models import ActorType
-from erpsync.sync import imports
+from erpsync.sync import heap, imports
 from erpsync.sync.heap import long_lived_frozen
 from erpsync.sync.imports import paging
 from erpsync.testing.sample import COMPANY
@@ -95,3 +97,34 @@ def test_an_import_runs_its_pages_with_the_heap_frozen(world: World, monkeypatch
     assert len(counts) >= 3
     assert all(count > 0 for count in counts), counts
     assert gc.get_freeze_count() == 0
+
+
+@pytest.fixture
+def process_frozen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``freeze_for_good`` as a serving process calls it, undone after the test (the test process goes on)."""
+    monkeypatch.setattr(heap, "_for_good", False)
+    heap.freeze_for_good()
+    yield
+    monkeypatch.setattr(heap, "_for_good", False)
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("process_frozen")
+def test_a_process_frozen_for_good_stays_frozen_through_its_jobs() -> None:
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    with long_lived_frozen():
+        assert gc.get_freeze_count() == frozen, "a job froze again what the process froze"
+    assert gc.get_freeze_count() == frozen, "a job's end gave back what the process froze for good"
+
+
+def test_garbage_is_collected_before_a_process_freezes_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(heap, "_for_good", False)
+    garbage = Node()
+    probe = weakref.ref(garbage)
+    del garbage
+    try:
+        heap.freeze_for_good()
+        assert probe() is None, "a cycle that was garbage was frozen with the rest"
+    finally:
+        gc.unfreeze()

@@ -17,6 +17,7 @@ from erpsync.errors import NotFoundError
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import current_revision
+from erpsync.sync import heap
 
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of the hub.", no_args_is_help=True)
@@ -49,6 +50,7 @@ def serve(
     # interpreter, at most this long per turn (CPython's default: 5 ms).
     sys.setswitchinterval(settings.http_switch_interval_ms / 1000)
     hub = create_app(settings, database=database)
+    heap.freeze_for_good()  # built: the collector leaves the app's objects alone from now on
     uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 

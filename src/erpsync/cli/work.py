@@ -10,6 +10,7 @@ import typer
 from erpsync.cli import common, output
 from erpsync.cli.common import app
 from erpsync.settings import get_settings
+from erpsync.sync import heap
 
 if TYPE_CHECKING:
     from erpsync.sync.runs import RunCounts
@@ -134,6 +135,7 @@ def worker(
     )
     with common.hub_and_clients() as (database, clients), common.cli_errors():
         typer.echo(f"erpsync worker: {threads} threads, database {database.dialect}, queue namespace {namespace}")
+        heap.freeze_for_good()  # built: the collector leaves the worker's objects alone from now on
         serve_workers(get_settings(), Engine(database, clients), options)
 
 
