@@ -76,6 +76,7 @@ def demo(
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
         hub = create_app(settings, database=database)
+        heap.freeze_for_good()  # as ``erpsync serve`` does
         uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
