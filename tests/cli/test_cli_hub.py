@@ -70,8 +70,10 @@ def unfrozen_after(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A command that freezes the process's heap for good, undone after the test (the test process goes on)."""
     monkeypatch.setattr(heap, "_for_good", False)
     monkeypatch.setattr(sys, "setswitchinterval", lambda _seconds: None)  # serve's own, process-wide
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("data_dir", "unfrozen_after")

@@ -36,9 +36,11 @@ class Node:
 
 
 def test_what_lives_when_it_starts_is_frozen_and_what_comes_after_is_collected() -> None:
+    thresholds = gc.get_threshold()
     before = Node()
     with long_lived_frozen():
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (heap.YOUNG_OBJECTS, *thresholds[1:])
         assert gc.is_tracked(before)
         after = Node()
         frozen = gc.get_freeze_count()
@@ -46,6 +48,7 @@ def test_what_lives_when_it_starts_is_frozen_and_what_comes_after_is_collected()
         assert gc.collect() >= 1, "a cycle made inside was not collected"
         assert gc.get_freeze_count() == frozen
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
     del before
     assert gc.collect() >= 1, "a cycle frozen inside was not collected once given back"
 
@@ -103,23 +106,28 @@ def test_an_import_runs_its_pages_with_the_heap_frozen(world: World, monkeypatch
 def process_frozen(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``freeze_for_good`` as a serving process calls it, undone after the test (the test process goes on)."""
     monkeypatch.setattr(heap, "_for_good", False)
+    thresholds = gc.get_threshold()
     heap.freeze_for_good()
     yield
     monkeypatch.setattr(heap, "_for_good", False)
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("process_frozen")
 def test_a_process_frozen_for_good_stays_frozen_through_its_jobs() -> None:
     frozen = gc.get_freeze_count()
     assert frozen > 0
+    assert gc.get_threshold()[0] == heap.YOUNG_OBJECTS
     with long_lived_frozen():
         assert gc.get_freeze_count() == frozen, "a job froze again what the process froze"
     assert gc.get_freeze_count() == frozen, "a job's end gave back what the process froze for good"
+    assert gc.get_threshold()[0] == heap.YOUNG_OBJECTS, "a job's end shrank the serving process's young generation"
 
 
 def test_garbage_is_collected_before_a_process_freezes_for_good(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(heap, "_for_good", False)
+    thresholds = gc.get_threshold()
     garbage = Node()
     probe = weakref.ref(garbage)
     del garbage
@@ -128,3 +136,4 @@ def test_garbage_is_collected_before_a_process_freezes_for_good(monkeypatch: pyt
         assert probe() is None, "a cycle that was garbage was frozen with the rest"
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
