@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError as PydanticValidationError
@@ -21,9 +21,12 @@ from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import upgrade
 from erpsync.storage.tables import ErpConnection
-from erpsync.sync import configuration_loading
+from erpsync.sync import configuration_loading, heap
 from erpsync.sync.connections import hub_clients_from
 from erpsync.sync.connectors import ConnectorClients
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="erpsync: keeps a CRM and ERP systems in sync.", no_args_is_help=True)
 
@@ -66,6 +69,16 @@ def cli_errors() -> Iterator[None]:
         reasons = "; ".join(f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())
         typer.echo(f"error: refused: {reasons}", err=True)
         raise typer.Exit(1) from exc
+
+
+def serve_hub(hub: FastAPI, host: str, port: int) -> None:
+    """Serve the built hub over HTTP until stopped; what it built is frozen out of the cycle collector first
+    (``sync.heap.freeze_for_good``)."""
+    import uvicorn
+
+    heap.freeze_for_good()
+    # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
+    uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
 
 
 @contextmanager

@@ -17,7 +17,6 @@ from erpsync.errors import NotFoundError
 from erpsync.settings import get_settings
 from erpsync.storage.db import Database
 from erpsync.storage.migrate import current_revision
-from erpsync.sync import heap
 
 db_app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of the hub.", no_args_is_help=True)
@@ -37,21 +36,16 @@ def serve(
     port: int = typer.Option(8000, help="port to listen on"),
 ) -> None:
     """Migrate the database, then serve the hub's API (and UI) over HTTP."""
-    import uvicorn
-
     from erpsync.app import create_app
 
     database = common.upgraded_database()
     _fill_countries(database)
     typer.echo(f"erpsync hub on http://{host}:{port}/api/v1 (database: {database.dialect})")
-    # uvicorn's proxy_headers would believe X-Forwarded-For from loopback; the hub decides (ERPSYNC_TRUSTED_PROXIES).
     settings = get_settings()
     # The event loop answers quick requests (who asks) itself; while request threads compute it waits for the
     # interpreter, at most this long per turn (CPython's default: 5 ms).
     sys.setswitchinterval(settings.http_switch_interval_ms / 1000)
-    hub = create_app(settings, database=database)
-    heap.freeze_for_good()  # built: the collector leaves the app's objects alone from now on
-    uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
+    common.serve_hub(create_app(settings, database=database), host, port)
 
 
 @db_app.command("upgrade")

@@ -49,7 +49,6 @@ def demo(
     connector_port: int = typer.Option(8765, help="port of the sample connector"),
 ) -> None:
     """Run the product on its embedded default: hub, sample connector with demo data, demo users and CRM data."""
-    import uvicorn
     from rich.console import Console
     from rich.table import Table
 
@@ -75,9 +74,7 @@ def demo(
         console.print(f"[bold]erpsync demo[/] on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/docs)")
         console.print(f"sample connector on {connector_url}; connection {summary.connection_name!r} saved")
         console.print(table)
-        hub = create_app(settings, database=database)
-        heap.freeze_for_good()  # as ``erpsync serve`` does
-        uvicorn.run(hub, host=host, port=port, log_level="info", log_config=None, proxy_headers=False)
+        common.serve_hub(create_app(settings, database=database), host, port)
 
 
 @app.command("sync")
