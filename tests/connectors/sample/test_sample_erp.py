@@ -119,3 +119,36 @@ def test_a_fetch_by_key_looks_records_up_by_id_not_by_scanning_the_company(tmp_p
     assert "USING INTEGER PRIMARY KEY" in plan
     assert "organisations_changes" not in plan
     erp.close()
+
+
+def test_a_page_of_changes_far_into_the_feed_costs_what_the_first_one_does(tmp_path: Path) -> None:
+    erp = SampleErp(tmp_path / "erp.sqlite")
+    erp.add_company("NORDIC", "Nordic")
+    erp.insert_many("NORDIC", m.ActorType.CUSTOMER, [NewRecord({"name": f"C{n}"}) for n in range(3_000)])
+    fields = list(ORGANISATION.fields)
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    def page_at(after: tuple[str, int] | None) -> tuple[int, list[tuple[str, int]]]:
+        """The page after ``after``, and what it cost in steps of SQLite's virtual machine."""
+        steps[0] = 0
+        erp._db.set_progress_handler(step, 50)  # called every 50 instructions
+        try:
+            page = erp.changes("NORDIC", m.ActorType.CUSTOMER, since="", after=after, fields=fields, limit=100)
+        finally:
+            erp._db.set_progress_handler(None, 0)
+        assert len(page.actors) == len(page.entries) == 100
+        return steps[0], [(entry.stamp, entry.key) for entry in page.entries]
+
+    first, entries = page_at(None)
+    read = list(entries)
+    for _ in range(29):  # to the page at 2,900
+        late, entries = page_at(entries[-1])
+        read += entries
+    assert read == sorted(read)  # in stamp order
+    assert len(set(read)) == 3_000  # every record once
+    assert late < first * 2, (first, late)  # stepping over the 2,900 entries before it costs ~30 times more
+    erp.close()
