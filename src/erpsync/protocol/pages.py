@@ -91,6 +91,13 @@ class PageReader:
         except OSError:  # the process is gone: ``result`` says so
             return
 
+    def has_page(self) -> bool:
+        """Whether ``result`` would answer at once: the page (or the reader's end) is in."""
+        try:
+            return self.ready() and self._from.poll(0)
+        except (EOFError, OSError):
+            return True
+
     def result(self) -> dict[str, Any]:
         """The document of the page at ``cursor`` (which then moves to the page's ``next_cursor``)."""
         try:

@@ -4,7 +4,9 @@ bulk load (PostgreSQL), so the planner keeps using the indexes as the tables gro
 
 Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)`` (mappings),
 ``insert_values(session, table, names, rows, same)`` (tuples), ``row_values(rows, names)``, ``LoadStatistics``,
-``one_of(session, column, values)`` (a bulk lookup's condition), ``commit_unflushed(session)``.
+``one_of(session, column, values)`` (a bulk lookup's condition), ``commit_unflushed(session)``,
+``queue_inserts(session)`` and ``send_queued(session)`` (a transaction's inserts sent to PostgreSQL at its end without
+waiting: ``storage.sent``).
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from sqlalchemy import ARRAY, JSON, ColumnElement, Table, UniqueConstraint, any_
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from erpsync.storage.sent import Insert, SentWrite, send
 from erpsync.storage.tables import Base
 
 T = TypeVar("T")
+
+_QUEUED = "erpsync.bulk.queued"
+"""The session's key (``Session.info``) of its inserts queued for ``send_queued``."""
 
 ANALYZE_FIRST_ROWS = 1_000
 """A table is analysed once a load has added this many rows to it, and again each time the load has doubled it."""
@@ -51,6 +57,24 @@ def commit_unflushed(session: Session) -> None:
     ``synchronous=NORMAL`` commits every transaction so (``storage.db``); nothing to do there."""
     if _dialect(session) == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def queue_inserts(session: Session) -> bool:
+    """From now on in the session's transaction, ``insert_values`` queues its rows for ``send_queued`` instead of
+    writing them at once (PostgreSQL; True). Only for writes that read none of those rows back before they are sent.
+    False elsewhere: SQLite writes in the process itself, there is no server to leave working."""
+    if _dialect(session) != "postgresql":
+        return False
+    session.info[_QUEUED] = []
+    return True
+
+
+def send_queued(session: Session, *, unflushed: bool = False) -> SentWrite:
+    """Send the inserts queued since ``queue_inserts`` as one statement and return without waiting for the server to
+    store them (``SentWrite.wait`` reads the outcome; the session may commit only after it). Inserts are written at
+    once again from here on. ``unflushed``: the statement also does what ``commit_unflushed`` does."""
+    queued: list[Insert] = session.info.pop(_QUEUED, [])
+    return send(session, queued, unflushed=unflushed)
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -102,6 +126,10 @@ def insert_values(
         return
     same = same or {}
     if _dialect(session) == "postgresql":
+        queued = session.info.get(_QUEUED)
+        if queued is not None:
+            queued.append(Insert(table, tuple(names), rows, tuple(same.items())))
+            return
         _copy(session, table, [*names, *same], rows, tuple(same.values()))
     else:
         _executemany(session, table, names, rows, same)

@@ -62,8 +62,12 @@ class Pager(Protocol):
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         """Handle the page at ``job.cursor`` and store it with ``advance``; True when no page is left."""
 
+    def settle(self) -> None:
+        """Commit what the pager wrote and left to commit (a page and the job's progress after it): before the job's
+        end is stored."""
+
     def close(self) -> None:
-        """Let go of what the pager holds (a process, a file): the job ended or stopped."""
+        """Let go of what the pager holds (a process, a file, a page not committed): the job ended or stopped."""
 
 
 PagerFactory = Callable[[Engine, SyncJob], Pager]
@@ -312,6 +316,7 @@ def _pages(
     while True:
         job = _read(database, job_id)
         if job.cancel_requested:
+            pager.settle()
             return _finish(database, job_id, run_id, start, JobStatus.CANCELLED)
         if pager.next_page(job, run_id):
             return _finish(database, job_id, run_id, start, JobStatus.DONE)

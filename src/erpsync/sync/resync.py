@@ -129,6 +129,9 @@ class ResyncPager:
             pushed += self._plan(p, group, records) if group else []
         return pushed
 
+    def settle(self) -> None:
+        """Nothing to commit: a page is stored within ``next_page``."""
+
     def close(self) -> None:
         """Nothing to let go of: a page is read and pushed within ``next_page``."""
 

@@ -1,17 +1,24 @@
-"""Paging through an import job's actors: each page is fetched (the next one ahead, in a thread), classified and
-written."""
+"""Paging through an import job's actors: each page is fetched (the next one ahead, by a reader process or a thread),
+classified and written. On PostgreSQL a page's inserts are sent without waiting for them: the server stores one page
+while the hub classifies the next, and the page commits just before the next one is written."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
 from erpsync.protocol import models as m
 from erpsync.protocol import wire
 from erpsync.protocol.pages import PageReader, ReaderFailed, ReadSpec
-from erpsync.storage.bulk import LoadStatistics, commit_unflushed
+from erpsync.storage.bulk import LoadStatistics, commit_unflushed, queue_inserts, send_queued
+from erpsync.storage.db import is_locked
+from erpsync.storage.sent import SentWrite
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
 from erpsync.sync.cycle_passes import begin_erp_feed
@@ -60,6 +67,9 @@ class Prefetch:
         except Exception as error:  # raised again in the thread that waits for the page
             self._error = error
 
+    def has_page(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self) -> FetchedPage | None:
         self._thread.join()
         if self._error is not None:
@@ -75,6 +85,9 @@ class ReaderAhead:
         self.cursor = reader.cursor
         self._pager = pager
         self._reader = reader
+
+    def has_page(self) -> bool:
+        return self._reader.has_page()
 
     def result(self) -> FetchedPage | None:
         try:
@@ -93,6 +106,43 @@ def changes_page(answer: m.ChangesResponse) -> FetchedPage:
 
 
 @dataclass
+class SentPage:
+    """A page whose inserts are on their way to the database (``storage.bulk.send_queued``), in its transaction still
+    open: it commits, with the job's progress, once they are stored. Its transaction holds the CRM's change counter
+    meanwhile (the numbers of the entities it creates): the job's thread writes no CRM entity before ``settle``."""
+
+    session: Session
+    sent: SentWrite
+    advance: Callable[[Session], None]
+    """Stores the job's progress after the page, in its transaction, once its inserts are stored."""
+    page: FetchedPage
+    verdicts: list[Verdict]
+    run_id: int
+    counted: bool
+
+    def commit(self) -> None:
+        """Wait for the inserts, then commit; their error (or the commit's) rolls the page back and is raised."""
+        try:
+            self.sent.wait()
+            self.advance(self.session)
+            self.session.commit()
+        except BaseException:
+            self.sent.drain()
+            self.session.rollback()
+            raise
+        finally:
+            self.session.close()
+
+    def abandon(self) -> None:
+        """Roll the page back (once the server has answered: the connection takes nothing else before)."""
+        try:
+            self.sent.drain()
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+
+@dataclass
 class ImportPager:
     """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
     page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at): by
@@ -107,12 +157,18 @@ class ImportPager:
     reader: PageReader | None = None
     may_read_ahead: bool = True
     """Whether a reader process may be opened: not after one failed."""
+    sent: SentPage | None = None
+    """The page written last, not committed yet (PostgreSQL)."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
+        cursor = self.sent.page.cursor if self.sent is not None else job.cursor
         ahead, self.ahead = self.ahead, None
-        page = ahead.result() if ahead is not None and ahead.cursor == job.cursor else self.fetch(keys, job.cursor)
+        if ahead is None or ahead.cursor != cursor or not ahead.has_page():
+            self.settle()  # not while waiting for the ERP: the page sent holds the CRM's change counter
+        page = ahead.result() if ahead is not None and ahead.cursor == cursor else self.fetch(keys, cursor)
         if page is None:
+            self.settle()
             return True
         if not page.last:
             self.fetch_ahead(keys, page.cursor)
@@ -140,8 +196,37 @@ class ImportPager:
         if for_good:
             self.may_read_ahead = False
 
+    def settle(self) -> None:
+        """Commit the page sent last (``Pager.settle``)."""
+        self._settle()
+
+    def _settle(self) -> bool:
+        """Commit the page sent last once its inserts are stored (True). When the database was busy meanwhile, the
+        page is written again, and the CRM index, which holds the entities it created under ids now unused, is made
+        anew (False: a page classified since must be classified again)."""
+        sent, self.sent = self.sent, None
+        if sent is None:
+            return True
+        try:
+            sent.commit()
+            return True
+        except DBAPIError as error:
+            if not is_locked(error):
+                raise
+            logger.info("import %s writes a page again: the database was busy (%s)", self.job_id, error.orig)
+        busy.retrying(
+            lambda: self._write(sent.verdicts, sent.run_id, sent.page, sent.counted), what=f"import {self.job_id}"
+        )
+        self.classifier.index.close()
+        self.classifier = Classifier(self.p, CrmIndex(self.p.entity_type))
+        return False
+
     def close(self) -> None:
-        """End the reader process and the CRM index (the job is over, or stopped)."""
+        """Roll back a page sent and not committed, end the reader process and the CRM index (the job is over, or
+        stopped)."""
+        sent, self.sent = self.sent, None
+        if sent is not None:
+            sent.abandon()
         self.close_reader()
         self.classifier.index.close()
 
@@ -176,10 +261,13 @@ class ImportPager:
         """Classify and write the page; ``counted``: the job has its total already (a total the page gives is not
         stored again)."""
         database = self.engine.database
-        with database.read_session() as session:
-            verdicts = self.classifier.page(session, page.actors)
-        verdicts += [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
-        written = busy.retrying(lambda: self._write(verdicts, run_id, page, counted), what=f"import {self.job_id}")
+        verdicts = self._classified(page)
+        if not self._settle():
+            verdicts = self._classified(page)
+        if database.dialect == "postgresql" and not page.last and not PageWriter.reads_back(verdicts):
+            written = busy.retrying(lambda: self._send(verdicts, run_id, page, counted), what=f"import {self.job_id}")
+        else:
+            written = busy.retrying(lambda: self._write(verdicts, run_id, page, counted), what=f"import {self.job_id}")
         self.classifier.index.put_created(
             [(v.entity_id, v.company_id, v.keys) for v in written.verdicts if v.verb is Verb.CREATE and v.entity_id],
             written.change_seqs,
@@ -187,7 +275,13 @@ class ImportPager:
         for table, rows in written.grown.items():
             self.statistics.grew(table, rows)
         if database.dialect == "postgresql" and self.statistics.may_be_due():  # SQLite plans without statistics
+            self.settle()
             busy.retrying(self._analyse, what=f"import {self.job_id}")
+
+    def _classified(self, page: FetchedPage) -> list[Verdict]:
+        with self.engine.database.read_session() as session:
+            verdicts = self.classifier.page(session, page.actors)
+        return verdicts + [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
 
     def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage, counted: bool) -> WrittenPage:
         """The page in ONE transaction, with the job's cursor and counts (and the total the connector counted, and
@@ -196,20 +290,43 @@ class ImportPager:
         with self.engine.database.session() as session:
             if not page.last:  # the job's cursor commits with the page: a page a crash loses is fetched again
                 commit_unflushed(session)
-            if page.total is not None and not counted:
-                jobs.expect(session, self.job_id, run_id, page.total)
             written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
-            stored = written.verdicts
-            counts = jobs.PageCounts(
-                processed=len(stored),
-                created=sum(v.verb is Verb.CREATE for v in stored),
-                linked=sum(v.verb is Verb.LINK for v in stored),
-                skipped=sum(v.verb is Verb.SKIP for v in stored),
-            )
-            jobs.advance(session, self.job_id, run_id, cursor=page.cursor, counts=counts, last=page.last)
-            if page.next_since is not None:
-                begin_erp_feed(session, self.p, page.next_since)
+            self._advance(session, written, run_id, page, counted)
         return written
+
+    def _send(self, verdicts: list[Verdict], run_id: int, page: FetchedPage, counted: bool) -> WrittenPage:
+        """``_write``, but the page's inserts are sent without waiting and its transaction is left open: ``settle``
+        stores the job's progress in it and commits it. Until then the transaction holds the CRM's change counter
+        (the numbers of the entities it creates), not the job's row."""
+        session = self.engine.database.sessions()
+        try:
+            session.begin()
+            queue_inserts(session)
+            written = PageWriter(session, self.p, self.job_id, run_id).write(verdicts)
+            sent = send_queued(session, unflushed=True)  # never the last page
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+        advance = functools.partial(self._advance, written=written, run_id=run_id, page=page, counted=counted)
+        self.sent = SentPage(session, sent, advance, page, verdicts, run_id, counted)
+        return written
+
+    def _advance(self, session: Session, written: WrittenPage, run_id: int, page: FetchedPage, counted: bool) -> None:
+        """The job's cursor and counts after the page (and the total the connector counted, and after a read of
+        every actor the ERP feed's start), in the page's transaction."""
+        if page.total is not None and not counted:
+            jobs.expect(session, self.job_id, run_id, page.total)
+        stored = written.verdicts
+        counts = jobs.PageCounts(
+            processed=len(stored),
+            created=sum(v.verb is Verb.CREATE for v in stored),
+            linked=sum(v.verb is Verb.LINK for v in stored),
+            skipped=sum(v.verb is Verb.SKIP for v in stored),
+        )
+        jobs.advance(session, self.job_id, run_id, cursor=page.cursor, counts=counts, last=page.last)
+        if page.next_since is not None:
+            begin_erp_feed(session, self.p, page.next_since)
 
     def _analyse(self) -> None:
         with self.engine.database.session() as session:

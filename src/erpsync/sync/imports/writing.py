@@ -74,6 +74,13 @@ class PageWriter:
         }
         return WrittenPage(settled, seqs, grown)
 
+    @staticmethod
+    def reads_back(verdicts: Sequence[Verdict]) -> bool:
+        """Whether writing ``verdicts`` reads rows the write itself inserts: a matched entity's new link, for the
+        history of the values the import changed. A page that does not may have its inserts sent without waiting
+        (``storage.bulk.queue_inserts``)."""
+        return any(v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None for v in verdicts)
+
     def _seen(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
         query = select(ImportItem.erp_key).where(

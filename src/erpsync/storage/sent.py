@@ -1,0 +1,134 @@
+"""Bulk inserts sent to PostgreSQL without waiting for them: the server stores the rows while the caller goes on with
+other work (an import classifies its next page), and the caller reads the outcome later, before it commits.
+
+All of a transaction's queued inserts go as ONE statement (an ``INSERT`` per table, chained as data-modifying ``WITH``
+clauses, so the rows of one may refer to those of another), each table's rows as one JSON array parameter that the
+server takes apart (``jsonb_array_elements``): the client formats nothing row by row (``orjson`` writes the whole
+array), and the server parses each value as its column's type, as ``COPY`` does. Nothing else may use the connection
+until ``SentWrite.wait`` has read the outcome.
+
+Public names: ``Insert`` (one table's rows), ``send(session, inserts)`` -> ``SentWrite``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import JSON, Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
+
+if TYPE_CHECKING:  # the PostgreSQL driver: imported only on PostgreSQL
+    import psycopg
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Rows for ``table``: each the values of ``names`` in order, then those of ``same`` (one value for every row)."""
+
+    table: Table
+    names: Sequence[str]
+    rows: Sequence[tuple[Any, ...]]
+    same: tuple[tuple[str, Any], ...] = ()
+
+
+class SentWrite:
+    """A statement sent and not yet answered; ``wait`` reads the answer (raising the statement's error as SQLAlchemy
+    raises any: ``IntegrityError``, ``OperationalError``...), ``drain`` reads it and lets it be. Once read, either does
+    nothing."""
+
+    def __init__(self, raw: psycopg.Connection[Any] | None, statement: str) -> None:
+        self._raw = raw
+        self.statement = statement
+
+    def wait(self) -> None:
+        raw = self._raw
+        if raw is None:
+            return
+        import psycopg
+        from psycopg import errors, generators, pq
+
+        with raw.lock:
+            results = raw.wait(generators.fetch_many(raw.pgconn))
+        self._raw = None  # read (an interruption before this leaves it to read again)
+        for result in results:
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                error = errors.error_from_result(result, encoding=raw.info.encoding)
+                raise DBAPIError.instance(self.statement, None, error, psycopg.Error) from error
+
+    def drain(self) -> None:
+        """Read the answer if it is still to be read, whatever it says: the connection takes nothing else before
+        (a rollback either)."""
+        try:
+            self.wait()
+        except DBAPIError:
+            return
+
+
+def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False) -> SentWrite:
+    """Send ``inserts`` as one statement on the session's connection (PostgreSQL, in its transaction) and return
+    without waiting for the server to store them; ``unflushed``: the statement also lets the transaction commit
+    without waiting for the disk (``storage.bulk.commit_unflushed``), with no round trip of its own."""
+    if not inserts:
+        return SentWrite(None, "")
+    from psycopg import generators
+
+    dialect = session.get_bind().dialect
+    clauses: list[str] = []
+    params: list[bytes] = []
+    for insert in inserts:
+        columns = [*insert.names, *(name for name, _ in insert.same)]
+        params.append(_json(insert.rows))
+        rows = f"${len(params)}::jsonb"
+        picks = [_pick("r", index, insert.table.c[name].type, dialect) for index, name in enumerate(insert.names)]
+        if insert.same:
+            params.append(_json([value for _, value in insert.same]))
+            same = f"${len(params)}::jsonb"
+            kinds = [insert.table.c[name].type for name, _ in insert.same]
+            picks += [_pick(same, index, kind, dialect) for index, kind in enumerate(kinds)]
+        listed = ", ".join(f'"{name}"' for name in columns)
+        clauses.append(
+            f'INSERT INTO "{insert.table.name}" ({listed}) '  # noqa: S608 - our tables and columns; values are parameters
+            f"SELECT {', '.join(picks)} FROM jsonb_array_elements({rows}) AS r"
+        )
+    if unflushed:
+        clauses.append("SELECT set_config('synchronous_commit', 'off', true)")
+    *first, last = clauses
+    statement = _chained(first, last)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None  # a live connection in the session's transaction
+    with raw.lock:
+        raw.pgconn.send_query_params(statement.encode(), params)
+        raw.wait(generators.send(raw.pgconn))
+    return SentWrite(raw, statement)
+
+
+def _chained(first: Sequence[str], last: str) -> str:
+    """The statements ``first`` as the data-modifying ``WITH`` clauses of ``last`` (all run, whatever reads them)."""
+    if not first:
+        return last
+    return "WITH " + ", ".join(f"w{index} AS ({clause})" for index, clause in enumerate(first)) + " " + last
+
+
+def _pick(array: str, index: int, column_type: TypeEngine[Any], dialect: Dialect) -> str:
+    """The value at ``index`` of the JSON array ``array``, as the column's type: its text parsed as that type; a JSON
+    column takes the JSON value itself (a JSON null as NULL, as ``COPY`` stores None)."""
+    sql_type = column_type.compile(dialect=dialect)
+    if isinstance(column_type, JSON):
+        return f"NULLIF(({array})->{index}, 'null'::jsonb)::{sql_type}"
+    return f"(({array})->>{index})::{sql_type}"
+
+
+def _json(value: Any) -> bytes:
+    """``value`` as JSON: ``orjson`` (dates and times as ISO text, which the server parses), or ``json.dumps`` for
+    what it does not take (an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(value, default=str).encode()

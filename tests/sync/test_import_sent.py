@@ -1,0 +1,181 @@
+"""On PostgreSQL an import writes a page while it classifies the next: the page's inserts go to the server as one
+statement without waiting for them (``storage.sent``), and the page commits, with the job's progress, just before the
+next one is written. What is stored is what ``COPY`` stores; a statement that fails rolls its page back whole; a page
+the busy database refused is written again, and nothing is stored twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from erpsync.connectors.sample.erp import NewRecord
+from erpsync.crm.fields import EntityType
+from erpsync.crm.service import create_entities_bulk
+from erpsync.protocol.models import ActorType
+from erpsync.storage.bulk import queue_inserts, send_queued
+from erpsync.storage.db import Database
+from erpsync.storage.tables import Company, ErpLink, ImportItem
+from erpsync.sync import imports, links
+from erpsync.sync.imports import paging
+from erpsync.testing.db import clear_database
+from erpsync.testing.sample import COMPANY
+from support.sync_world import World, build_world
+
+pytestmark = pytest.mark.postgres
+
+CUSTOMER = ActorType.CUSTOMER
+LOCK_TIMEOUT_MS = 100  # so a page meets a locked table for real instead of waiting for it
+HOLD_SECONDS = 1.0  # how long another transaction keeps the import's table locked
+
+ODD_TEXTS = ['it\'s "quoted"', "back\\slash", "tab\there", "new\nline", "ünïcødé ✓ 漢字", "", "NULL", "\\N"]
+
+
+@pytest.fixture
+def pg(postgres_url: str) -> Iterator[Database]:
+    database = Database(postgres_url)
+    clear_database(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def world(pg: Database, tmp_path: Path) -> Iterator[World]:
+    yield from build_world(pg, tmp_path)
+
+
+def _companies(rows: int, offset: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": ODD_TEXTS[n % len(ODD_TEXTS)] + f" {offset + n}",
+            "number1": None if n % 2 else str(10_000_000 + n),
+            "email": ODD_TEXTS[(n + 3) % len(ODD_TEXTS)] or None,
+            "postal_city": None,
+        }
+        for n in range(rows)
+    ]
+
+
+def _stored(world: World, ids: list[int]) -> list[tuple[Any, ...]]:
+    with world.database.read_session() as session:
+        found = {
+            company.id: company
+            for company in session.scalars(select(Company).where(Company.id.in_(ids)))  # the test's few ids
+        }
+        agreed = dict(session.execute(select(ErpLink.entity_id, ErpLink.agreed_json)).all())
+    return [
+        (c.name, c.number1, c.email, c.postal_city, c.changed_by, c.updated_at.tzinfo, agreed.get(c.id))
+        for c in (found[entity_id] for entity_id in ids)
+    ]
+
+
+def test_rows_sent_without_waiting_read_back_as_copy_writes_them(world: World) -> None:
+    rows = _companies(16, 0)
+    agreed = [{"NAME": row["name"], "nested": {"list": [1, "x", None, True], "n": 2**40}} for row in rows]
+    now = datetime(2026, 12, 7, 15, 30, 1, 123456)
+
+    def write(session: Any, prefix: str) -> list[int]:
+        ids = create_entities_bulk(session, EntityType.COMPANY, rows, changed_by="test").ids
+        new = [links.NewLink(i, f"{prefix}{n}", values) for n, (i, values) in enumerate(zip(ids, agreed, strict=True))]
+        links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, new, now=now)
+        return ids
+
+    with world.database.session() as session:
+        copied = write(session, "C")
+    with world.database.session() as session:
+        assert queue_inserts(session)
+        sent_ids = write(session, "S")
+        sent = send_queued(session, unflushed=True)
+        with world.database.read_session() as other:  # another connection sees nothing before the commit
+            assert other.scalar(select(func.count()).select_from(Company).where(Company.id.in_(sent_ids))) == 0
+        sent.wait()
+        assert session.execute(text("SHOW synchronous_commit")).scalar() == "off"  # for this transaction alone
+    assert len(set(copied + sent_ids)) == 32
+    assert _stored(world, sent_ids) == _stored(world, copied)
+    assert [row[0] for row in _stored(world, sent_ids)] == [row["name"] for row in rows]
+
+
+def test_a_sent_statement_that_fails_raises_at_wait_as_any_statement_and_stores_nothing(world: World) -> None:
+    with world.database.session() as session:
+        queue_inserts(session)
+        ids = create_entities_bulk(session, EntityType.COMPANY, _companies(2, 0), changed_by="test").ids
+        same_key = [links.NewLink(entity_id, "K1", {}) for entity_id in ids]  # one ERP key twice: refused
+        links.bind_many(session, world.connection_id, EntityType.COMPANY, CUSTOMER, same_key, now=datetime(2026, 1, 1))
+        sent = send_queued(session)
+        with pytest.raises(IntegrityError):
+            sent.wait()
+        session.rollback()
+    with world.database.read_session() as session:  # the connection is usable again; the page left nothing
+        assert session.scalar(select(func.count()).select_from(Company)) == 0
+        assert session.scalar(select(func.count()).select_from(ErpLink)) == 0
+
+
+def _next_page_always_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next page is in when the job asks (with a slower ERP the page sent is committed before the job waits)."""
+    monkeypatch.setattr(paging.Prefetch, "has_page", lambda _self: True)
+    monkeypatch.setattr(paging.ReaderAhead, "has_page", lambda _self: True)
+
+
+def test_a_page_is_stored_while_the_next_is_classified_and_commits_before_that_one_is_written(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sample.erp.insert_many(COMPANY, CUSTOMER, [NewRecord({"name": f"Customer {n:03d}"}) for n in range(35)])
+    monkeypatch.setattr(paging, "PAGE_SIZE", 10)
+    _next_page_always_fetched(monkeypatch)
+    committed_when_classified: list[int] = []
+    classified = paging.ImportPager._classified
+
+    def note_and_classify(pager: paging.ImportPager, page: paging.FetchedPage) -> Any:
+        with world.database.read_session() as session:  # another connection: what is committed
+            committed_when_classified.append(int(session.scalar(select(func.count()).select_from(Company)) or 0))
+        return classified(pager, page)
+
+    monkeypatch.setattr(paging.ImportPager, "_classified", note_and_classify)
+    job = imports.run_import(world.engine, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+    assert job is not None
+    assert (job.status, job.processed, job.created, job.total) == ("done", 35, 35, 35)
+    # page 1 is still on its way while page 2 is classified; each page commits before the next one is written
+    assert committed_when_classified == [0, 0, 10, 20]
+    with world.database.read_session() as session:
+        assert session.scalar(select(func.count(func.distinct(Company.change_seq)))) == 35
+        assert session.scalar(select(func.count(func.distinct(ErpLink.erp_key)))) == 35
+        assert session.scalar(select(func.count()).select_from(ImportItem)) == 35
+
+
+def test_a_page_the_busy_database_refused_is_written_again_and_nothing_twice(
+    pg: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, postgres_url: str
+) -> None:
+    @event.listens_for(pg.engine, "connect")
+    def short_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+        dbapi_connection.commit()
+
+    pg.engine.dispose()  # every connection from now on
+    monkeypatch.setattr(paging, "PAGE_SIZE", 10)
+    _next_page_always_fetched(monkeypatch)
+    caplog.set_level(logging.INFO, logger=paging.__name__)
+    for world in build_world(pg, tmp_path):
+        world.sample.erp.insert_many(COMPANY, CUSTOMER, [NewRecord({"name": f"Customer {n:03d}"}) for n in range(35)])
+        job = imports.start_import(world.engine, world.connection_id, CUSTOMER)
+        with psycopg.connect(postgres_url) as holder:  # another transaction: no insert into the items until it ends
+            holder.execute("LOCK TABLE import_items IN SHARE MODE")
+            release = threading.Timer(HOLD_SECONDS, holder.commit)
+            release.start()
+            done = imports.run_import(world.engine, job.id)
+            release.join()
+        assert done is not None
+        assert (done.status, done.processed, done.created) == ("done", 35, 35)
+        assert any("writes a page again" in record.getMessage() for record in caplog.records)
+        with world.database.read_session() as session:
+            assert session.scalar(select(func.count()).select_from(Company)) == 35  # the refused page's rolled back
+            assert session.scalar(select(func.count(func.distinct(ErpLink.erp_key)))) == 35
+            assert session.scalar(select(func.count()).select_from(ErpLink)) == 35
+            assert session.scalar(select(func.count()).select_from(ImportItem)) == 35
