@@ -97,6 +97,9 @@ class Classifier:
     p: Pass
     index: CrmIndex
     claimed: set[int] = field(default_factory=set)  # entities linked by this run already
+    in_flight: dict[int, str] = field(default_factory=dict)
+    """Entity id -> ERP key of the links a page written and not committed yet holds (``paging.SentPage``): linked
+    already for the page after it, which is classified meanwhile."""
 
     def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
         self.index.refresh(session)
@@ -109,7 +112,8 @@ class Classifier:
         hits = self.index.find(draft.keys for draft in drafts if isinstance(draft, Unmatched))
         verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
         candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
-        taken = self._linked_entities(session, candidates)
+        taken = {entity_id: key for entity_id, key in self.in_flight.items() if entity_id in candidates}
+        taken.update(self._linked_entities(session, candidates))
         return [self._settle(verdict, taken) for verdict in verdicts]
 
     def _parents(self, session: Session, actors: Sequence[m.Actor]) -> dict[tuple[str, str], int]:

@@ -209,6 +209,7 @@ class ImportPager:
             return True
         try:
             sent.commit()
+            self.classifier.in_flight = {}  # committed: the database has them
             return True
         except DBAPIError as error:
             if not is_locked(error):
@@ -266,6 +267,11 @@ class ImportPager:
             verdicts = self._classified(page)
         if database.dialect == "postgresql" and not page.last and not PageWriter.reads_back(verdicts):
             written = busy.retrying(lambda: self._send(verdicts, run_id, page, counted), what=f"import {self.job_id}")
+            self.classifier.in_flight = {
+                v.entity_id: v.erp_key
+                for v in written.verdicts
+                if v.entity_id is not None and v.verb is not Verb.SKIP and not v.already_linked
+            }
         else:
             written = busy.retrying(lambda: self._write(verdicts, run_id, page, counted), what=f"import {self.job_id}")
         self.classifier.index.put_created(
