@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk
+from erpsync.errors import UnavailableError
 from erpsync.protocol.models import ActorType
 from erpsync.storage.bulk import queue_inserts, send_queued
 from erpsync.storage.db import Database
@@ -200,3 +201,28 @@ def test_an_actor_matching_a_record_the_page_still_on_its_way_created_is_skipped
         linked = set(session.scalars(select(ErpLink.erp_key)))
     assert [(key, (detail or {}).get("code")) for key, detail in skipped] == [(keys[2], "taken_by_erp")]
     assert linked == {keys[0], keys[1], keys[3]}
+
+
+def test_a_job_failing_at_the_next_page_keeps_the_page_on_its_way(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ERP failing at page 3 fails the job; page 2, still on its way then, is whole and commits first."""
+    records = [NewRecord({"name": f"Customer {n:03d}"}) for n in range(35)]
+    keys = world.sample.erp.insert_many(COMPANY, CUSTOMER, records)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 10)
+    _next_page_always_fetched(monkeypatch)
+    fetch = paging.ImportPager.fetch
+
+    def failing_at_page_3(pager: paging.ImportPager, erp_keys: Any, cursor: str | None) -> Any:
+        if cursor == "20":
+            raise UnavailableError("the ERP is down")
+        return fetch(pager, erp_keys, cursor)
+
+    monkeypatch.setattr(paging.ImportPager, "fetch", failing_at_page_3)
+    job = imports.start_import(world.engine, world.connection_id, CUSTOMER, erp_keys=keys)
+    failed = imports.run_import(world.engine, job.id)
+    assert failed is not None
+    assert (failed.status, failed.processed, failed.created) == ("failed", 20, 20)
+    with world.database.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Company)) == 20
+        assert session.scalar(select(func.count()).select_from(ImportItem)) == 20

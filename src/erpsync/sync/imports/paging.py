@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from erpsync.sync.matching import CrmIndex
 from erpsync.sync.work import Engine, Pass
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PAGE_SIZE = 500
 """Actors per page of a run: one transaction each (the connector may answer fewer)."""
@@ -166,7 +168,9 @@ class ImportPager:
         ahead, self.ahead = self.ahead, None
         if ahead is None or ahead.cursor != cursor or not ahead.has_page():
             self.settle()  # not while waiting for the ERP: the page sent holds the CRM's change counter
-        page = ahead.result() if ahead is not None and ahead.cursor == cursor else self.fetch(keys, cursor)
+        page = self._keeping_sent(
+            lambda: ahead.result() if ahead is not None and ahead.cursor == cursor else self.fetch(keys, cursor)
+        )
         if page is None:
             self.settle()
             return True
@@ -199,6 +203,16 @@ class ImportPager:
     def settle(self) -> None:
         """Commit the page sent last (``Pager.settle``)."""
         self._settle()
+
+    def _keeping_sent(self, work: Callable[[], T]) -> T:
+        """``work()`` (the next page's fetch or classification); when it fails, the page sent before is committed
+        first: it is whole, whatever stops the job now. Only a job that lost its lease (``jobs``), or is interrupted,
+        rolls it back (``close``)."""
+        try:
+            return work()
+        except Exception:
+            self.settle()
+            raise
 
     def _settle(self) -> bool:
         """Commit the page sent last once its inserts are stored (True). When the database was busy meanwhile, the
@@ -262,7 +276,7 @@ class ImportPager:
         """Classify and write the page; ``counted``: the job has its total already (a total the page gives is not
         stored again)."""
         database = self.engine.database
-        verdicts = self._classified(page)
+        verdicts = self._keeping_sent(lambda: self._classified(page))
         if not self._settle():
             verdicts = self._classified(page)
         if database.dialect == "postgresql" and not page.last and not PageWriter.reads_back(verdicts):
