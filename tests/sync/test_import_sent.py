@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import event, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.crm.fields import EntityType
@@ -226,3 +226,26 @@ def test_a_job_failing_at_the_next_page_keeps_the_page_on_its_way(
     with world.database.read_session() as session:
         assert session.scalar(select(func.count()).select_from(Company)) == 20
         assert session.scalar(select(func.count()).select_from(ImportItem)) == 20
+
+
+def test_a_connection_lost_while_its_statement_is_on_its_way_is_an_error_at_wait_and_stores_nothing(
+    world: World, postgres_url: str
+) -> None:
+    session = world.database.sessions()
+    session.begin()
+    backend = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        with admin.transaction():
+            admin.execute("LOCK TABLE companies IN SHARE MODE")  # the insert waits: still on its way when killed
+            queue_inserts(session)
+            create_entities_bulk(session, EntityType.COMPANY, _companies(2, 0), changed_by="test")
+            sent = send_queued(session)
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        with pytest.raises(OperationalError):
+            sent.wait()
+        sent.drain()  # nothing more to read
+        with pytest.raises(OperationalError):
+            session.rollback()  # the server rolled back when the connection ended
+        session.close()  # the pool lets the dead connection go
+    with world.database.read_session() as other:
+        assert other.scalar(select(func.count()).select_from(Company)) == 0

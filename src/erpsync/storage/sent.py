@@ -54,8 +54,12 @@ class SentWrite:
         import psycopg
         from psycopg import errors, generators, pq
 
-        with raw.lock:
-            results = raw.wait(generators.fetch_many(raw.pgconn))
+        try:
+            with raw.lock:
+                results = raw.wait(generators.fetch_many(raw.pgconn))
+        except psycopg.Error as lost:  # the connection lost: nothing more to read
+            self._raw = None
+            raise DBAPIError.instance(self.statement, None, lost, psycopg.Error) from lost
         self._raw = None  # read (an interruption before this leaves it to read again)
         for result in results:
             if result.status == pq.ExecStatus.FATAL_ERROR:
@@ -77,6 +81,7 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
     without waiting for the disk (``storage.bulk.commit_unflushed``), with no round trip of its own."""
     if not inserts:
         return SentWrite(None, "")
+    import psycopg
     from psycopg import generators
 
     dialect = session.get_bind().dialect
@@ -103,9 +108,12 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
     statement = _chained(first, last)
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a live connection in the session's transaction
-    with raw.lock:
-        raw.pgconn.send_query_params(statement.encode(), params)
-        raw.wait(generators.send(raw.pgconn))
+    try:
+        with raw.lock:
+            raw.pgconn.send_query_params(statement.encode(), params)
+            raw.wait(generators.send(raw.pgconn))
+    except psycopg.Error as error:  # raised as SQLAlchemy raises it for any statement (the connection lost...)
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
     return SentWrite(raw, statement)
 
 

@@ -129,8 +129,7 @@ class SentPage:
             self.advance(self.session)
             self.session.commit()
         except BaseException:
-            self.sent.drain()
-            self.session.rollback()
+            self._roll_back()
             raise
         finally:
             self.session.close()
@@ -138,10 +137,18 @@ class SentPage:
     def abandon(self) -> None:
         """Roll the page back (once the server has answered: the connection takes nothing else before)."""
         try:
-            self.sent.drain()
-            self.session.rollback()
+            self._roll_back()
         finally:
             self.session.close()
+
+    def _roll_back(self) -> None:
+        """Read the server's answer, then roll back; a connection lost meanwhile was rolled back by the server when it
+        ended (the error that stops the job is the one to raise, not this)."""
+        self.sent.drain()
+        try:
+            self.session.rollback()
+        except DBAPIError:
+            logger.debug("a page's rollback found its connection lost", exc_info=True)
 
 
 @dataclass
