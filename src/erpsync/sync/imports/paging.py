@@ -4,7 +4,6 @@ while the hub classifies the next, and the page commits just before the next one
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -115,18 +114,19 @@ class SentPage:
 
     session: Session
     sent: SentWrite
-    advance: Callable[[Session], None]
-    """Stores the job's progress after the page, in its transaction, once its inserts are stored."""
     page: FetchedPage
     verdicts: list[Verdict]
+    """As classified: what the page is written from again, when the database refused it."""
+    written: WrittenPage
     run_id: int
     counted: bool
 
-    def commit(self) -> None:
-        """Wait for the inserts, then commit; their error (or the commit's) rolls the page back and is raised."""
+    def commit(self, advance: Callable[[Session], None]) -> None:
+        """Wait for the inserts, store the job's progress after them (``advance``, in the page's transaction), then
+        commit; their error (or the commit's) rolls the page back and is raised."""
         try:
             self.sent.wait()
-            self.advance(self.session)
+            advance(self.session)
             self.session.commit()
         except BaseException:
             self._roll_back()
@@ -173,11 +173,11 @@ class ImportPager:
         keys = job.keys_json
         cursor = self.sent.page.cursor if self.sent is not None else job.cursor
         ahead, self.ahead = self.ahead, None
-        if ahead is None or ahead.cursor != cursor or not ahead.has_page():
+        if ahead is not None and ahead.cursor != cursor:
+            ahead = None  # fetched at a cursor the job has left
+        if ahead is None or not ahead.has_page():
             self.settle()  # not while waiting for the ERP: the page sent holds the CRM's change counter
-        page = self._keeping_sent(
-            lambda: ahead.result() if ahead is not None and ahead.cursor == cursor else self.fetch(keys, cursor)
-        )
+        page = self._keeping_sent(lambda: ahead.result() if ahead is not None else self.fetch(keys, cursor))
         if page is None:
             self.settle()
             return True
@@ -229,7 +229,7 @@ class ImportPager:
         if sent is None:
             return True
         try:
-            sent.commit()
+            sent.commit(lambda session: self._advance(session, sent.written, sent.run_id, sent.page, sent.counted))
             self.classifier.in_flight = {}  # committed: the database has them
             return True
         except DBAPIError as error:
@@ -288,11 +288,7 @@ class ImportPager:
             verdicts = self._classified(page)
         if database.dialect == "postgresql" and not page.last and not PageWriter.reads_back(verdicts):
             written = busy.retrying(lambda: self._send(verdicts, run_id, page, counted), what=f"import {self.job_id}")
-            self.classifier.in_flight = {
-                v.entity_id: v.erp_key
-                for v in written.verdicts
-                if v.entity_id is not None and v.verb is not Verb.SKIP and not v.already_linked
-            }
+            self.classifier.in_flight = written.new_links
         else:
             written = busy.retrying(lambda: self._write(verdicts, run_id, page, counted), what=f"import {self.job_id}")
         self.classifier.index.put_created(
@@ -335,8 +331,7 @@ class ImportPager:
             session.rollback()
             session.close()
             raise
-        advance = functools.partial(self._advance, written=written, run_id=run_id, page=page, counted=counted)
-        self.sent = SentPage(session, sent, advance, page, verdicts, run_id, counted)
+        self.sent = SentPage(session, sent, page, verdicts, written, run_id, counted)
         return written
 
     def _advance(self, session: Session, written: WrittenPage, run_id: int, page: FetchedPage, counted: bool) -> None:

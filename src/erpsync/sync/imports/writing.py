@@ -33,6 +33,8 @@ class WrittenPage:
     """The change numbers of the entities created."""
     grown: dict[str, int]
     """Rows added per table."""
+    new_links: dict[int, str]
+    """Entity id -> ERP key of each link the page added."""
 
 
 @dataclass
@@ -49,7 +51,7 @@ class PageWriter:
     def write(self, verdicts: Sequence[Verdict]) -> WrittenPage:
         done = self._seen([v.erp_key for v in verdicts])
         fresh = [v for v in verdicts if v.erp_key not in done]
-        updating = [v for v in fresh if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None]
+        updating = [v for v in fresh if _matched(v)]
         before = self._canonical(updating)
         settled = self._update(fresh)
         created, seqs = self._create([v for v in settled if v.verb is Verb.CREATE])
@@ -72,14 +74,14 @@ class PageWriter:
             ErpLink.__tablename__: len(linking),
             ImportItem.__tablename__: len(settled),
         }
-        return WrittenPage(settled, seqs, grown)
+        return WrittenPage(settled, seqs, grown, {v.entity_id or 0: v.erp_key for v in linking})
 
     @staticmethod
     def reads_back(verdicts: Sequence[Verdict]) -> bool:
         """Whether writing ``verdicts`` reads rows the write itself inserts: a matched entity's new link, for the
         history of the values the import changed. A page that does not may have its inserts sent without waiting
         (``storage.bulk.queue_inserts``)."""
-        return any(v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None for v in verdicts)
+        return any(_matched(v) for v in verdicts)
 
     def _seen(self, keys: Sequence[str]) -> set[str]:
         """Those of ``keys`` this job stored already (a list of keys may repeat one)."""
@@ -90,17 +92,13 @@ class PageWriter:
 
     def _update(self, verdicts: Sequence[Verdict]) -> list[Verdict]:
         """Write the values of the entities matched (not linked before) in one go; one the CRM refuses is skipped."""
-        writers = [
-            (v, v.entity_id)
-            for v in verdicts
-            if v.verb is Verb.LINK and not v.already_linked and v.entity_id is not None and v.crm_values
-        ]
+        writers = [v for v in verdicts if _matched(v) and v.crm_values]
         if not writers:
             return list(verdicts)
-        writes = [(entity_id, v.crm_values) for v, entity_id in writers]
+        writes = [(v.entity_id or 0, v.crm_values) for v in writers]  # matched: never None
         errors = write_records(self.session, self.p.entity_type, writes, changed_by=self.p.origin)
         refused: dict[str, ValidationError] = {}
-        for (verdict, _), error in zip(writers, errors, strict=True):
+        for verdict, error in zip(writers, errors, strict=True):
             if isinstance(error, ValidationError):
                 refused[verdict.erp_key] = error
             elif error is not None:  # the entity went away meanwhile: the page fails, as any other write error
@@ -177,6 +175,11 @@ class PageWriter:
 
 
 _ITEM_COLUMNS = ("erp_key", "action", "entity_type", "entity_id", "reason", "reason_detail")
+
+
+def _matched(verdict: Verdict) -> bool:
+    """A link to a CRM entity the page matched (not linked before): its values are written, its history kept."""
+    return verdict.verb is Verb.LINK and not verdict.already_linked and verdict.entity_id is not None
 
 
 def _core_table(orm_class: type[Base]) -> Table:
