@@ -22,7 +22,7 @@ from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk
 from erpsync.errors import UnavailableError
 from erpsync.protocol.models import ActorType
-from erpsync.storage.bulk import queue_inserts, send_queued
+from erpsync.storage.bulk import insert_rows, queue_inserts, send_queued
 from erpsync.storage.db import Database
 from erpsync.storage.tables import Company, ErpLink, ImportItem
 from erpsync.sync import imports, links
@@ -249,3 +249,20 @@ def test_a_connection_lost_while_its_statement_is_on_its_way_is_an_error_at_wait
         session.close()  # the pool lets the dead connection go
     with world.database.read_session() as other:
         assert other.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def test_inserts_sent_as_the_transactions_first_statement_are_in_the_transaction(world: World) -> None:
+    """Nothing ran before them: they still commit or roll back with the rest (and the commit is unflushed)."""
+    now = datetime(2026, 12, 7, 15, 30)
+    rows = [
+        {"id": 900 + n, "change_seq": 900 + n, "changed_by": "test", "updated_at": now, "name": f"N{n}"}
+        for n in range(2)
+    ]
+    with world.database.session() as session:
+        assert queue_inserts(session)
+        insert_rows(session, Company.__table__, rows)  # type: ignore[arg-type]
+        send_queued(session, unflushed=True).wait()
+        assert session.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        session.rollback()
+    with world.database.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(Company)) == 0

@@ -67,8 +67,8 @@ class SentWrite:
                 raise DBAPIError.instance(self.statement, None, error, psycopg.Error) from error
 
     def drain(self) -> None:
-        """Read the answer if it is still to be read, whatever it says: the connection takes nothing else before
-        (a rollback either)."""
+        """Read the answer if it is still to be read, whatever it says: the connection takes nothing else before,
+        not even a rollback."""
         try:
             self.wait()
         except DBAPIError:
@@ -79,10 +79,10 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
     """Send ``inserts`` as one statement on the session's connection (PostgreSQL, in its transaction) and return
     without waiting for the server to store them; ``unflushed``: the statement also lets the transaction commit
     without waiting for the disk (``storage.bulk.commit_unflushed``), with no round trip of its own."""
-    if not inserts:
+    if not inserts and not unflushed:
         return SentWrite(None, "")
     import psycopg
-    from psycopg import generators
+    from psycopg import generators, pq
 
     dialect = session.get_bind().dialect
     clauses: list[str] = []
@@ -110,6 +110,11 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
     assert raw is not None  # a live connection in the session's transaction
     try:
         with raw.lock:
+            if not raw.autocommit and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                # Nothing ran in the transaction yet: psycopg begins it with the first query it sends itself, and
+                # this one it does not send.
+                raw.pgconn.send_query(b"BEGIN")
+                raw.wait(generators.execute(raw.pgconn))
             raw.pgconn.send_query_params(statement.encode(), params)
             raw.wait(generators.send(raw.pgconn))
     except psycopg.Error as error:  # raised as SQLAlchemy raises it for any statement (the connection lost...)
