@@ -1,27 +1,30 @@
 """The import's CRM index: entities it created itself are indexed as it created them and not read back, while
-everything anyone else changed or deleted is read, before, between or after them."""
+everything anyone else changed or deleted is read, before, between or after them; what it finds is confirmed by the
+entities' values as they stand."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import closing
 
 import pytest
 
 from erpsync.crm.fields import EntityType
-from erpsync.crm.service import create_entities_bulk, create_record, delete_entity
+from erpsync.crm.service import create_entities_bulk, create_record, delete_entity, write_records
 from erpsync.storage.db import Database
 from erpsync.sync import matching
-from erpsync.sync.matching import CrmIndex
+from erpsync.sync.matching import CrmIndex, KeyTable
 from support.statements import statements_sent
 
 COMPANY = EntityType.COMPANY
 
 
-def _names(index: CrmIndex, *names: str) -> dict[str, set[int]]:
-    """The entities the index holds by each of ``names`` (the name criterion's key)."""
+def _names(database: Database, index: CrmIndex, *names: str) -> dict[str, set[int]]:
+    """The entities the index finds by each of ``names`` (the name criterion's key)."""
     number = next(n for n, criterion in enumerate(index.criteria) if criterion.code == "name")
     wanted = [tuple(name if n == number else None for n in range(len(index.criteria))) for name in names]
-    hits = index.find(wanted)
+    with database.read_session() as session:
+        hits = index.find(session, wanted)
     return {name: hits.get((number, None, name), set()) for name in names}
 
 
@@ -37,17 +40,41 @@ def _refresh(database: Database, index: CrmIndex) -> None:
 
 
 def _created(database: Database, index: CrmIndex, *names: str) -> list[int]:
-    """Create companies as an import does and put them in the index under keys that are NOT their stored names: a
-    refresh that read them back would replace those keys."""
+    """Create companies as an import does and put them in the index as it does."""
     with database.session() as session:
         done = create_entities_bulk(session, COMPANY, [{"name": name} for name in names], changed_by="sync:1")
     index.put_created(
-        [(entity_id, None, index.keys({"NAME": f"put {entity_id}"})) for entity_id in done.ids], done.change_seqs
+        [(entity_id, None, index.keys({"NAME": name})) for entity_id, name in zip(done.ids, names, strict=True)],
+        done.change_seqs,
     )
     return done.ids
 
 
-def test_entities_put_by_the_import_are_not_read_back_and_what_others_change_around_them_is(database: Database) -> None:
+@pytest.fixture
+def read_back(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The entities every refresh reads from the CRM, as it indexes them."""
+    read: list[int] = []
+    put = CrmIndex._put
+
+    def recording(index: CrmIndex, entities: Sequence[matching._Entity]) -> None:
+        read.extend(entity.entity_id for entity in entities)
+        put(index, entities)
+
+    def refresh(index: CrmIndex, session: matching.Session) -> None:
+        monkeypatch.setattr(index, "_put", lambda entities: recording(index, entities))
+        try:
+            original_refresh(index, session)
+        finally:
+            monkeypatch.delattr(index, "_put")
+
+    original_refresh = CrmIndex.refresh
+    monkeypatch.setattr(CrmIndex, "refresh", refresh)
+    return read
+
+
+def test_entities_put_by_the_import_are_not_read_back_and_what_others_change_around_them_is(
+    database: Database, read_back: list[int]
+) -> None:
     with closing(CrmIndex(COMPANY)) as index:
         (before,) = _added(database, "Before")
         _refresh(database, index)
@@ -58,30 +85,72 @@ def test_entities_put_by_the_import_are_not_read_back_and_what_others_change_aro
             after = create_record(session, COMPANY, {"NAME": "After"}, changed_by="test").id
             delete_entity(session, COMPANY, before, changed_by="test")
         _refresh(database, index)
-        puts = {f"put {entity_id}": {entity_id} for entity_id in [*first, *second]}
-        assert _names(index, *puts, "stored a", "stored c") == {**puts, "stored a": set(), "stored c": set()}
-        assert _names(index, "before", "between", "after") == {"before": set(), "between": {between}, "after": {after}}
+        assert read_back == [before, between, after]
+        assert _names(database, index, "stored a", "stored b", "stored c") == {
+            "stored a": {first[0]},
+            "stored b": {first[1]},
+            "stored c": set(second),
+        }
+        assert _names(database, index, "before", "between", "after") == {
+            "before": set(),  # deleted: its key is still held, the entity is gone
+            "between": {between},
+            "after": {after},
+        }
+
+
+def test_an_entity_renamed_after_it_was_indexed_is_found_by_its_new_name_only(database: Database) -> None:
+    with closing(CrmIndex(COMPANY)) as index:
+        (renamed,) = _added(database, "Old Name")
+        (mine,) = _created(database, index, "Mine")
+        _refresh(database, index)
+        with database.session() as session:
+            assert write_records(
+                session, COMPANY, [(renamed, {"NAME": "New Name"}), (mine, {"NAME": "Theirs"})], changed_by="test"
+            ) == [None, None]
+        # not refreshed yet: the old keys are held still, and found to be wrong; the new ones are not held yet
+        assert _names(database, index, "old name") == {"old name": set()}
+        assert _names(database, index, "new name") == {"new name": set()}
+        _refresh(database, index)
+        assert _names(database, index, "old name", "new name", "mine", "theirs") == {
+            "old name": set(),
+            "new name": {renamed},
+            "mine": set(),
+            "theirs": {mine},
+        }
+
+
+def test_the_entities_put_last_are_found_by_their_put_values_before_the_database_shows_them(
+    database: Database,
+) -> None:
+    """A page written and not committed (PostgreSQL sends one while the next is classified): the next page's
+    classification does not see its entities, and must match them all the same."""
+    with closing(CrmIndex(COMPANY)) as index:
+        index.put_created([(10_001, None, index.keys({"NAME": "Unseen"}))], range(0))
+        assert _names(database, index, "unseen") == {"unseen": {10_001}}
+        index.put_created([(10_002, None, index.keys({"NAME": "Next"}))], range(0))
+        # committed by now, as the pager does before it puts the next page: the database holds no such entity
+        assert _names(database, index, "unseen", "next") == {"unseen": set(), "next": {10_002}}
 
 
 def test_a_crm_larger_than_a_chunk_is_read_a_chunk_at_a_time_and_nothing_is_missed(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch, read_back: list[int]
 ) -> None:
     monkeypatch.setattr(matching, "REFRESH_CHUNK", 3)
     names = [f"Company {n}" for n in range(7)]  # two whole chunks and a part
     ids = _added(database, *names)
     with closing(CrmIndex(COMPANY)) as index:
         _refresh(database, index)
-        assert _names(index, *(name.lower() for name in names)) == {
+        assert _names(database, index, *(name.lower() for name in names)) == {
             name.lower(): {entity_id} for name, entity_id in zip(names, ids, strict=True)
         }
         put = _created(database, index, "Stored A")  # its change number between the others' below
         later = [f"Later {n}" for n in range(3)]  # a whole chunk: the next read must go on after it
         more = _added(database, *later)
         _refresh(database, index)
-        assert _names(index, *(name.lower() for name in later), f"put {put[0]}", "stored a") == {
+        assert read_back == [*ids, *more]
+        assert _names(database, index, *(name.lower() for name in later), "stored a") == {
             **{name.lower(): {entity_id} for name, entity_id in zip(later, more, strict=True)},
-            f"put {put[0]}": set(put),
-            "stored a": set(),
+            "stored a": set(put),
         }
 
 
@@ -90,6 +159,9 @@ def test_a_refresh_when_nothing_changed_is_one_look_at_the_watermark(database: D
         (first,) = _added(database, "First")
         _refresh(database, index)
         _created(database, index, "Mine")  # the import's own page: not a change to read
+        with database.session() as session:  # a deletion: nothing to read either
+            delete_entity(session, COMPANY, _added(database, "Gone")[0], changed_by="test")
+        _refresh(database, index)
         with statements_sent(database) as statements, database.read_session() as session:
             index.refresh(session)
         reads = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
@@ -97,4 +169,22 @@ def test_a_refresh_when_nothing_changed_is_one_look_at_the_watermark(database: D
         assert "change_counter" in reads[0]
         (second,) = _added(database, "Second")
         _refresh(database, index)  # someone else's change: read
-        assert _names(index, "first", "second") == {"first": {first}, "second": {second}}
+        assert _names(database, index, "first", "second", "gone") == {
+            "first": {first},
+            "second": {second},
+            "gone": set(),
+        }
+
+
+def test_the_key_table_holds_each_entity_under_a_hash_once_and_grows_without_losing_any() -> None:
+    table = KeyTable(capacity=4)
+    table.add([(7, 1), (7, 2), (7, 1), (0, 3), (-5, 4)])  # one hash, two entities; a repeat; hash 0 and a negative
+    assert sorted(table.get(7)) == [1, 2]
+    assert table.get(0) == [3]
+    assert table.get(-5) == [4]
+    assert len(table) == 4
+    table.add([(h, h + 100) for h in range(8, 5_000)])  # grown many times over
+    assert len(table) == 4 + 4_992
+    assert sorted(table.get(7)) == [1, 2]
+    assert all(table.get(h) == [h + 100] for h in range(8, 5_000))
+    assert table.get(5_000) == []

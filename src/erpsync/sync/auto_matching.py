@@ -148,7 +148,7 @@ class ErpMatcher:
                 verdicts.append(early)
             else:
                 drafts.append(early)
-        hits = self._index.find(draft.keys for draft in drafts)
+        hits = self._index.find(session, (draft.keys for draft in drafts))
         candidates = {entity_id for ids in hits.values() for entity_id in ids}
         taken = _linked_entities(session, self.p, candidates)
         labels = {key: crm_label(self.p.entity_type, r.values) for key, r in self._records(session, hits).items()}

@@ -7,20 +7,19 @@ Imports try ``CRITERIA`` in order. Automatic creation tries the criteria an admi
 
 from __future__ import annotations
 
-import sqlite3
-import weakref
+from array import array
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from erpsync.crm.changes import current_watermark
 from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, EntityType
-from erpsync.storage.tables import CrmDeletion, Person
+from erpsync.storage.bulk import one_of
+from erpsync.storage.tables import Person
 
 # --- matching -------------------------------------------------------------------------------------------------------
 
@@ -145,19 +144,83 @@ Hits = dict[IndexKey, set[int]]
 
 REFRESH_CHUNK = 2_000
 """CRM rows read (and indexed) at a time, so that refreshing the index never holds the whole CRM in memory."""
-NO_SCOPE = 0  # entity ids start at 1
-INDEX_CACHE_KIB = 8_192
-"""The index database's page cache. An import's inserts and lookups land all over the lookup index (keys in no
-order); with SQLite's default 2 MiB, a 100k-entity CRM's index (~23 MB on disk) is mostly read back from its temporary
-file for each page; 8 MiB (with keys inserted in the index's order) took a sixth off putting and finding 100k
-companies' keys. A bound, whatever the CRM's size."""
+EMPTY = 0
+"""A free slot of ``KeyTable`` (a key hashing to 0 is stored as 1)."""
+MAX_LOAD = 0.75
+"""How full ``KeyTable`` gets before it doubles: a key it does not hold (most of an import's) is about three probes."""
+
+
+class KeyTable:
+    """Entity ids by the 64-bit hash of a key, in two arrays of 8-byte integers (open addressing, linear probing):
+    16 bytes a slot, 16-21 a key held, where a dict of the same would take some 100 bytes a key. Keys are hashed by
+    Python's ``hash``, salted per process, which is all the table needs: it lives in the process. A hash says only
+    that an entity MAY have the key (two keys may share one): its holder checks."""
+
+    __slots__ = ("_count", "_hashes", "_ids", "_mask")
+
+    def __init__(self, capacity: int = 1_024) -> None:
+        self._hashes = array("q", bytes(8 * capacity))
+        self._ids = array("q", bytes(8 * capacity))
+        self._mask = capacity - 1  # a power of two
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, entries: Collection[tuple[int, int]]) -> None:
+        """Hold each (hash, entity id) of ``entries``, once however often it is added."""
+        if self._count + len(entries) > MAX_LOAD * (self._mask + 1):
+            self._grow(self._count + len(entries))
+        self._place((h or 1, entity_id) for h, entity_id in entries)
+
+    def get(self, h: int) -> list[int]:
+        """The entities held under the hash ``h``."""
+        hashes, ids, mask = self._hashes, self._ids, self._mask
+        h = h or 1
+        slot, found = h & mask, []
+        while stored := hashes[slot]:
+            if stored == h:
+                found.append(ids[slot])
+            slot = (slot + 1) & mask
+        return found
+
+    def _place(self, entries: Iterable[tuple[int, int]]) -> None:
+        hashes, ids, mask, added = self._hashes, self._ids, self._mask, 0
+        for h, entity_id in entries:
+            slot = h & mask
+            while stored := hashes[slot]:
+                if stored == h and ids[slot] == entity_id:
+                    break
+                slot = (slot + 1) & mask
+            else:
+                hashes[slot], ids[slot] = h, entity_id
+                added += 1
+        self._count += added
+
+    def _grow(self, wanted: int) -> None:
+        """Double the table until ``wanted`` keys fit, placing what it holds again (the old arrays are let go)."""
+        capacity = self._mask + 1
+        while wanted > MAX_LOAD * capacity:
+            capacity *= 2
+        held = zip(self._hashes, self._ids, strict=True)
+        self._hashes, self._ids = array("q", bytes(8 * capacity)), array("q", bytes(8 * capacity))
+        self._mask, self._count = capacity - 1, 0
+        self._place((h, entity_id) for h, entity_id in held if h != EMPTY)
+
+
+@dataclass(frozen=True)
+class _Entity:
+    entity_id: int
+    scope: int | None
+    keys: tuple[str | None, ...]
 
 
 class CrmIndex:
-    """The CRM entities of one type by each matching criterion's normalised value, in a private temporary SQLite
-    database: it lives on disk with a small page cache, so memory stays flat however many entities the CRM holds, and
-    a page's lookups use its index. ``refresh`` reads what changed in the CRM since the last read; ``close`` (or the
-    index's collection) deletes it."""
+    """The CRM entities of one type by each matching criterion's normalised value, held in the process as hashes
+    (``KeyTable``: 16-21 bytes a key, some 60 a company under the import's criteria). ``refresh`` reads what changed
+    in the CRM since the last read; ``find`` looks a page's keys up and confirms each entity found by its values as
+    they stand (read again, in the caller's transaction): an entity changed or deleted since it was indexed keeps its
+    old keys in the table, and never matches by them. ``close`` lets the table go."""
 
     def __init__(self, entity_type: EntityType, criteria: Sequence[Criterion] | None = None) -> None:
         self.entity_type = entity_type
@@ -165,68 +228,45 @@ class CrmIndex:
         self._keyers = tuple(criterion.keyer() for criterion in self.criteria)
         self._seq = 0
         self._known: list[range] = []  # change numbers of entities put by ``put_created``: not read back
-        # An empty file name: SQLite's private on-disk temporary database, deleted when it is closed.
-        self._db = sqlite3.connect("", check_same_thread=False)
-        self._db.executescript(
-            f"PRAGMA cache_size=-{INDEX_CACHE_KIB}; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            "CREATE TABLE match_keys (number INTEGER, scope INTEGER, key TEXT, entity_id INTEGER);"
-            "CREATE INDEX match_keys_lookup ON match_keys (number, key);"
-            "CREATE INDEX match_keys_entity ON match_keys (entity_id);"
-        )
-        self._closer = weakref.finalize(self, self._db.close)
+        self._table = KeyTable()
+        self._recent: dict[int, _Entity] = {}
+        """The entities ``put_created`` put last, as put: confirmed by those values, which the caller's transaction
+        may not see yet (a page written and not committed, ``sync.imports.paging``)."""
 
     def close(self) -> None:
-        self._closer()
+        self._table = KeyTable()
+        self._recent = {}
 
     def refresh(self, session: Session) -> None:
-        table = ENTITY_TABLES[self.entity_type]
-        fields = CRM_FIELDS[self.entity_type]
-        crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
-        columns = [getattr(table, fields[key].attr) for key in crm_keys]
-        scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
         known = sorted((seqs for seqs in self._known if seqs.stop - 1 > self._seq), key=lambda seqs: seqs.start)
         while known and known[0].start <= self._seq + 1:  # right after what was read: nothing there to read back
             self._seq = known.pop(0).stop - 1
-        if current_watermark(session) <= self._seq:  # nothing changed in the CRM since: one look, no query per table
+        watermark = current_watermark(session)
+        if watermark <= self._seq:  # nothing changed in the CRM since: one look, no query per table
             self._known = []
             return
-        query = (
-            select(table.id, table.change_seq, *scope, *columns)
-            .where(*(~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known))
-            .order_by(table.change_seq)
-            .limit(REFRESH_CHUNK)
-        )
+        table = ENTITY_TABLES[self.entity_type]
+        excluded = [~table.change_seq.between(seqs[0], seqs[-1]) for seqs in known]
         while True:  # a chunk at a time, by the change number's index (a plain query each, no server-side cursor)
-            rows = session.execute(query.where(table.change_seq > self._seq)).all()
-            entities = [
-                (row[0], row[2] if scope else None, dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
-                for row in rows
-            ]
-            if rows:
-                self._put(entities)
-                self._seq = rows[-1][1]
-            if len(rows) < REFRESH_CHUNK:
+            entities, last = self._read(session, table.change_seq > self._seq, *excluded, chunk=True)
+            self._put(entities)
+            for entity in entities:  # changed by someone else since it was put: as the CRM holds it now
+                self._recent.pop(entity.entity_id, None)
+            self._seq = last if last is not None else self._seq
+            if len(entities) < REFRESH_CHUNK:
                 break
-        gone = session.execute(
-            select(CrmDeletion.entity_id, CrmDeletion.change_seq).where(
-                CrmDeletion.entity_type == self.entity_type.value, CrmDeletion.change_seq > self._seq
-            )
-        ).all()
-        self._drop([entity_id for entity_id, _ in gone])
-        self._seq = max([self._seq, *(seq for _, seq in gone), *(seqs[-1] for seqs in known)])
+        # Every change up to the watermark is visible now (the counter serialises the writers), deletions included:
+        # a deleted entity's keys stay in the table, and ``find`` finds it gone.
+        self._seq = max([self._seq, watermark, *(seqs[-1] for seqs in known)])
         self._known = []
 
     def put_created(self, created: Sequence[tuple[int, int | None, Sequence[str | None]]], seqs: range) -> None:
         """Index entities just created with the change numbers ``seqs``, by their (entity id, scope, keys as ``keys``
         gave them): the next ``refresh`` does not read them back. Only for entities created in ``seqs`` and nothing
         else: anything else changed meanwhile is read by ``refresh``."""
-        rows = [
-            (number, scope or NO_SCOPE, key, entity_id)
-            for entity_id, scope, keys in created
-            for number, key in enumerate(keys)
-            if key is not None
-        ]
-        self._insert(rows)
+        entities = [_Entity(entity_id, scope, tuple(keys)) for entity_id, scope, keys in created]
+        self._put(entities)
+        self._recent = {entity.entity_id: entity for entity in entities}
         if seqs:
             self._known.append(seqs)
 
@@ -247,37 +287,54 @@ class CrmIndex:
 
         return keys
 
-    def _put(self, entities: Sequence[tuple[int, int | None, Mapping[str, Any]]]) -> None:
-        self._drop([entity_id for entity_id, _, _ in entities])
-        rows = [
-            (number, scope or NO_SCOPE, key, entity_id)
-            for entity_id, scope, values in entities
-            for number, key in enumerate(self.keys(values))
-            if key is not None
-        ]
-        self._insert(rows)
-
-    def _insert(self, rows: list[tuple[int, int, str, int]]) -> None:
-        """Insert ``rows`` in the lookup index's order (criterion, key): each index page they touch is read and
-        changed once."""
-        rows.sort(key=itemgetter(0, 2))
-        self._db.executemany("INSERT INTO match_keys VALUES (?, ?, ?, ?)", rows)
-
-    def _drop(self, entity_ids: Sequence[int]) -> None:
-        self._db.executemany("DELETE FROM match_keys WHERE entity_id = ?", [(entity_id,) for entity_id in entity_ids])
-
-    def find(self, wanted: Iterable[Sequence[str | None]]) -> Hits:
+    def find(self, session: Session, wanted: Iterable[Sequence[str | None]]) -> Hits:
         """The entities that match any of the ``wanted`` keys (as ``keys`` gives them) by their criterion, in any
-        scope: one lookup per criterion for them all (a page's worth)."""
-        keys: dict[int, set[str]] = {}
-        for values_keys in wanted:
-            for number, key in enumerate(values_keys):
-                if key is not None:
-                    keys.setdefault(number, set()).add(key)
+        scope, confirmed by their values as ``session`` sees them (or as ``put_created`` put them last)."""
+        asked = {(number, key) for values_keys in wanted for number, key in enumerate(values_keys) if key is not None}
+        table = self._table
+        candidates = {entity_id for number_key in asked for entity_id in table.get(hash(number_key))}
+        if not candidates:  # nothing matched on the page (a first import): nothing to read
+            return {}
+        recent = [self._recent[entity_id] for entity_id in candidates if entity_id in self._recent]
+        others = candidates.difference(self._recent)
+        entities = recent + (
+            self._read(session, one_of(session, ENTITY_TABLES[self.entity_type].id, others))[0] if others else []
+        )
         hits: Hits = {}
-        for number, values_of_criterion in keys.items():
-            marks = ", ".join("?" * len(values_of_criterion))
-            query = f"SELECT scope, key, entity_id FROM match_keys WHERE number = ? AND key IN ({marks})"  # noqa: S608
-            for scope, key, entity_id in self._db.execute(query, (number, *values_of_criterion)):
-                hits.setdefault((number, scope if scope != NO_SCOPE else None, key), set()).add(entity_id)
+        for entity in entities:
+            for number, key in enumerate(entity.keys):
+                if key is not None and (number, key) in asked:
+                    hits.setdefault((number, entity.scope, key), set()).add(entity.entity_id)
         return hits
+
+    def _read(
+        self, session: Session, *where: ColumnElement[bool], chunk: bool = False
+    ) -> tuple[list[_Entity], int | None]:
+        """The entities ``where`` selects with their keys (by change number, at most ``REFRESH_CHUNK`` of them when
+        ``chunk``), and the last one's change number."""
+        table = ENTITY_TABLES[self.entity_type]
+        fields = CRM_FIELDS[self.entity_type]
+        crm_keys = sorted({key for criterion in self.criteria for key in criterion.crm_keys})
+        scope = [Person.company_id] if self.entity_type is EntityType.PERSON else []
+        query = select(table.id, table.change_seq, *scope, *(getattr(table, fields[key].attr) for key in crm_keys))
+        query = query.where(*where)
+        if chunk:
+            query = query.order_by(table.change_seq).limit(REFRESH_CHUNK)
+        rows = session.execute(query).all()
+        entities = [
+            _Entity(
+                row[0], row[2] if scope else None, self.keys(dict(zip(crm_keys, row[2 + len(scope) :], strict=True)))
+            )
+            for row in rows
+        ]
+        return entities, rows[-1][1] if rows else None
+
+    def _put(self, entities: Sequence[_Entity]) -> None:
+        self._table.add(
+            [
+                (hash((number, key)), entity.entity_id)
+                for entity in entities
+                for number, key in enumerate(entity.keys)
+                if key is not None
+            ]
+        )

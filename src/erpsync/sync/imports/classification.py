@@ -109,7 +109,7 @@ class Classifier:
         )
         parents = self._parents(session, unique)
         drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
-        hits = self.index.find(draft.keys for draft in drafts if isinstance(draft, Unmatched))
+        hits = self.index.find(session, (draft.keys for draft in drafts if isinstance(draft, Unmatched)))
         verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
         candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
         taken = {entity_id: key for entity_id, key in self.in_flight.items() if entity_id in candidates}
