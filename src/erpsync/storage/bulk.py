@@ -5,8 +5,8 @@ bulk load (PostgreSQL), so the planner keeps using the indexes as the tables gro
 Public names: ``reserve_ids(session, table, count)``, ``insert_rows(session, table, rows)`` (mappings),
 ``insert_values(session, table, names, rows, same)`` (tuples), ``row_values(rows, names)``, ``LoadStatistics``,
 ``one_of(session, column, values)`` (a bulk lookup's condition), ``commit_unflushed(session)``,
-``queue_inserts(session)`` and ``send_queued(session)`` (a transaction's inserts sent to PostgreSQL at its end without
-waiting: ``storage.sent``).
+``queue_inserts(session)`` and ``send_queued(session)`` (a transaction's inserts sent at its end without waiting:
+``storage.sent``).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import ARRAY, JSON, ColumnElement, Table, UniqueConstraint, any_, func, literal, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from erpsync.storage.sent import Insert, SentWrite, send
+from erpsync.storage.sent import Insert, LocalWrite, SentWrite, local_insert, send
 from erpsync.storage.tables import Base
 
 T = TypeVar("T")
@@ -59,22 +60,30 @@ def commit_unflushed(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
-def queue_inserts(session: Session) -> bool:
+def queue_inserts(session: Session) -> None:
     """From now on in the session's transaction, ``insert_values`` queues its rows for ``send_queued`` instead of
-    writing them at once (PostgreSQL; True). Only for writes that read none of those rows back before they are sent.
-    False elsewhere: SQLite writes in the process itself, there is no server to leave working."""
-    if _dialect(session) != "postgresql":
-        return False
+    writing them at once. Only for writes that read none of those rows back before they are sent."""
     session.info[_QUEUED] = []
-    return True
 
 
 def send_queued(session: Session, *, unflushed: bool = False) -> SentWrite:
-    """Send the inserts queued since ``queue_inserts`` as one statement and return without waiting for the server to
-    store them (``SentWrite.wait`` reads the outcome; the session may commit only after it). Inserts are written at
-    once again from here on. ``unflushed``: the statement also does what ``commit_unflushed`` does."""
+    """The inserts queued since ``queue_inserts``, sent without waiting for them to be stored (``SentWrite.wait``
+    reads the outcome; the session may commit only after it): on PostgreSQL sent as one statement the server runs
+    meanwhile; on SQLite run at ``wait``, by whichever thread waits (``storage.sent.LocalWrite``). Inserts are
+    written at once again from here on. ``unflushed``: what ``commit_unflushed`` does, in the same statement."""
     queued: list[Insert] = session.info.pop(_QUEUED, [])
-    return send(session, queued, unflushed=unflushed)
+    if _dialect(session) == "postgresql":
+        return send(session, queued, unflushed=unflushed)
+    connection = session.connection()
+    statements = [
+        local_insert(
+            insert.table, *_driver_rows(connection, insert.table, insert.names, insert.rows, dict(insert.same))
+        )
+        for insert in queued
+    ]
+    raw = connection.connection.driver_connection
+    assert raw is not None  # a live connection in the session's transaction
+    return LocalWrite(raw, statements)
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -125,14 +134,18 @@ def insert_values(
     if not rows:
         return
     same = same or {}
-    if _dialect(session) == "postgresql":
-        queued = session.info.get(_QUEUED)
-        if queued is not None:
-            queued.append(Insert(table, tuple(names), rows, tuple(same.items())))
-            return
+    queued = session.info.get(_QUEUED)
+    if queued is not None:
+        queued.append(Insert(table, tuple(names), rows, tuple(same.items())))
+    elif _dialect(session) == "postgresql":
         _copy(session, table, [*names, *same], rows, tuple(same.values()))
     else:
-        _executemany(session, table, names, rows, same)
+        connection = session.connection()
+        every, values = _driver_rows(connection, table, names, rows, same)
+        columns = ", ".join(f'"{name}"' for name in every)
+        marks = ", ".join("?" * len(every))
+        statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608 - our table and columns
+        connection.exec_driver_sql(statement, values)
 
 
 def _copy(
@@ -166,16 +179,16 @@ def _copy(
         raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
-def _executemany(
-    session: Session,
+def _driver_rows(
+    connection: Connection,
     table: Table,
     names: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
     same: Mapping[str, Any],
-) -> None:
-    """One ``executemany`` of the driver, with the values of the columns whose type converts them (dates, JSON)
-    converted by it: no statement compiled per row, and a value ``same`` gives every row converted once."""
-    connection = session.connection()
+) -> tuple[list[str], Sequence[tuple[Any, ...]]]:
+    """The columns and rows for the SQLite driver (``executemany``, or a JSON array): the values of the columns whose
+    type converts them (dates, JSON) converted, column by column, and those ``same`` gives every row converted once
+    and added to each row."""
     dialect = connection.dialect
 
     def processor(name: str) -> Callable[[Any], Any] | None:
@@ -199,11 +212,7 @@ def _executemany(
     elif tail:
         ending = tuple(tail)
         values = [row + ending for row in rows]
-    every = [*names, *same]
-    columns = ", ".join(f'"{name}"' for name in every)
-    marks = ", ".join("?" * len(every))
-    statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'  # noqa: S608 - our table and columns
-    connection.exec_driver_sql(statement, values)
+    return [*names, *same], values
 
 
 def json_text(value: Any) -> str:

@@ -1,18 +1,24 @@
-"""Bulk inserts sent to PostgreSQL without waiting for them: the server stores the rows while the caller goes on with
-other work (an import classifies its next page), and the caller reads the outcome later, before it commits.
+"""Bulk inserts sent without waiting for them: the database stores the rows while the caller goes on with other work
+(an import classifies its next page), and the caller reads the outcome later, before it commits.
 
-All of a transaction's queued inserts go as ONE statement (an ``INSERT`` per table, chained as data-modifying ``WITH``
-clauses, so the rows of one may refer to those of another), each table's rows as one JSON array parameter that the
-server takes apart (``jsonb_array_elements``): the client formats nothing row by row (``orjson`` writes the whole
-array), and the server parses each value as its column's type, as ``COPY`` does. Nothing else may use the connection
-until ``SentWrite.wait`` has read the outcome.
+PostgreSQL: all of a transaction's queued inserts go as ONE statement (an ``INSERT`` per table, chained as
+data-modifying ``WITH`` clauses, so the rows of one may refer to those of another), each table's rows as one JSON
+array parameter that the server takes apart (``jsonb_array_elements``): the client formats nothing row by row
+(``orjson`` writes the whole array), and the server parses each value as its column's type, as ``COPY`` does. Nothing
+else may use the connection until ``SentWrite.wait`` has read the outcome.
 
-Public names: ``Insert`` (one table's rows), ``send(session, inserts)`` -> ``SentWrite``.
+SQLite: no server works meanwhile; ``LocalWrite`` runs the inserts (a statement per table, each table's rows as one
+JSON array again) when it is waited for, by a thread of the caller's that the SQLite library lets write with Python's
+interpreter lock free.
+
+Public names: ``Insert`` (one table's rows), ``send(session, inserts)`` -> ``SentWrite``, ``LocalWrite`` and
+``local_insert(table, names, rows)``.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,12 +45,29 @@ class Insert:
 
 
 class SentWrite:
-    """A statement sent and not yet answered; ``wait`` reads the answer (raising the statement's error as SQLAlchemy
-    raises any: ``IntegrityError``, ``OperationalError``...), ``drain`` reads it and lets it be. Once read, either does
-    nothing."""
+    """A write sent and not read back yet: ``wait`` reads its outcome (raising the statement's error as SQLAlchemy
+    raises any: ``IntegrityError``, ``OperationalError``...), ``drain`` lets whatever it says be. Once read, either
+    does nothing. This one sent nothing."""
 
-    def __init__(self, raw: psycopg.Connection[Any] | None, statement: str) -> None:
-        self._raw = raw
+    statement = ""
+
+    def wait(self) -> None:
+        return None
+
+    def drain(self) -> None:
+        """Read the outcome if it is still to be read, whatever it says: the connection takes nothing else before,
+        not even a rollback."""
+        try:
+            self.wait()
+        except DBAPIError:
+            return
+
+
+class _ServerWrite(SentWrite):
+    """A statement PostgreSQL runs while the caller goes on; ``wait`` reads the server's answer."""
+
+    def __init__(self, raw: psycopg.Connection[Any], statement: str) -> None:
+        self._raw: psycopg.Connection[Any] | None = raw
         self.statement = statement
 
     def wait(self) -> None:
@@ -66,13 +89,38 @@ class SentWrite:
                 error = errors.error_from_result(result, encoding=raw.info.encoding)
                 raise DBAPIError.instance(self.statement, None, error, psycopg.Error) from error
 
+
+class LocalWrite(SentWrite):
+    """SQLite's: nothing runs the statements but the process itself, so they run at ``wait``, in the thread that
+    waits. Each is ONE step of the SQLite library (a table's rows as one JSON array it takes apart, ``json_each``),
+    and the library runs a step with Python's interpreter lock free: a thread that waits here writes while the
+    caller's own thread goes on (an import classifies its next page). ``drain`` runs nothing: nothing was sent."""
+
+    def __init__(self, raw: sqlite3.Connection, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        self._raw = raw
+        self._statements = list(statements)
+
+    def wait(self) -> None:
+        statements, self._statements = self._statements, []
+        for statement, parameters in statements:
+            self.statement = statement
+            try:
+                self._raw.execute(statement, parameters)
+            except sqlite3.Error as error:  # raised as SQLAlchemy raises it for any statement
+                raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+
     def drain(self) -> None:
-        """Read the answer if it is still to be read, whatever it says: the connection takes nothing else before,
-        not even a rollback."""
-        try:
-            self.wait()
-        except DBAPIError:
-            return
+        self._statements = []
+
+
+def local_insert(table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> tuple[str, tuple[str]]:
+    """The SQLite statement (and its one parameter) that inserts ``rows`` (values of ``names``, as the driver takes
+    them) into ``table``: the rows as one JSON array, each value picked out of its row (``json_extract``: a JSON
+    text as text, a number as a number, null as NULL, true and false as 1 and 0, as the driver stores them)."""
+    listed = ", ".join(f'"{name}"' for name in names)
+    picks = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(names)))
+    statement = f'INSERT INTO "{table.name}" ({listed}) SELECT {picks} FROM json_each(?)'  # noqa: S608 - ours
+    return statement, (_json(rows).decode(),)
 
 
 def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False) -> SentWrite:
@@ -80,7 +128,7 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
     without waiting for the server to store them; ``unflushed``: the statement also lets the transaction commit
     without waiting for the disk (``storage.bulk.commit_unflushed``), with no round trip of its own."""
     if not inserts and not unflushed:
-        return SentWrite(None, "")
+        return SentWrite()
     import psycopg
     from psycopg import generators, pq
 
@@ -119,7 +167,7 @@ def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False
             raw.wait(generators.send(raw.pgconn))
     except psycopg.Error as error:  # raised as SQLAlchemy raises it for any statement (the connection lost...)
         raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
-    return SentWrite(raw, statement)
+    return _ServerWrite(raw, statement)
 
 
 def _chained(first: Sequence[str], last: str) -> str:

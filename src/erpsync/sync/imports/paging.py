@@ -109,8 +109,11 @@ def changes_page(answer: m.ChangesResponse) -> FetchedPage:
 @dataclass
 class SentPage:
     """A page whose inserts are on their way to the database (``storage.bulk.send_queued``), in its transaction still
-    open: it commits, with the job's progress, once they are stored. Its transaction holds the CRM's change counter
-    meanwhile (the numbers of the entities it creates): the job's thread writes no CRM entity before ``settle``."""
+    open: it commits, with the job's progress (``advance``), once they are stored. Its transaction holds the CRM's
+    change counter meanwhile (the numbers of the entities it creates): the job's thread writes no CRM entity before
+    ``commit``. On PostgreSQL the server stores the rows while the job classifies the next page, and the job's thread
+    commits; on SQLite a thread of the page's own stores them and commits (``commit_meanwhile``), with Python's
+    interpreter lock free while the SQLite library writes."""
 
     session: Session
     sent: SentWrite
@@ -120,24 +123,51 @@ class SentPage:
     written: WrittenPage
     run_id: int
     counted: bool
+    advance: Callable[[Session], None]
+    _committing: threading.Thread | None = None
+    _failure: BaseException | None = None
 
-    def commit(self, advance: Callable[[Session], None]) -> None:
-        """Wait for the inserts, store the job's progress after them (``advance``, in the page's transaction), then
-        commit; their error (or the commit's) rolls the page back and is raised."""
+    def commit_meanwhile(self) -> None:
+        """Store and commit the page in a thread of its own; ``commit`` waits for it."""
+
+        def run() -> None:
+            try:
+                self._commit()
+            except BaseException as error:  # raised again by ``commit``, in the job's thread
+                self._failure = error
+
+        self._committing = threading.Thread(target=run, name="import-page-commit", daemon=True)
+        self._committing.start()
+
+    def commit(self) -> None:
+        """Wait for the inserts, store the job's progress after them (in the page's transaction), then commit; their
+        error (or the commit's) rolls the page back and is raised."""
+        if self._committing is None:
+            self._commit()
+            return
+        self._committing.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def abandon(self) -> None:
+        """Roll the page back (once the server has answered: the connection takes nothing else before); one that
+        commits in its own thread ends as it ends (a write under way cannot be taken back)."""
+        if self._committing is not None:
+            self._committing.join()
+            return
+        try:
+            self._roll_back()
+        finally:
+            self.session.close()
+
+    def _commit(self) -> None:
         try:
             self.sent.wait()
-            advance(self.session)
+            self.advance(self.session)
             self.session.commit()
         except BaseException:
             self._roll_back()
             raise
-        finally:
-            self.session.close()
-
-    def abandon(self) -> None:
-        """Roll the page back (once the server has answered: the connection takes nothing else before)."""
-        try:
-            self._roll_back()
         finally:
             self.session.close()
 
@@ -229,7 +259,7 @@ class ImportPager:
         if sent is None:
             return True
         try:
-            sent.commit(lambda session: self._advance(session, sent.written, sent.run_id, sent.page, sent.counted))
+            sent.commit()
             self.classifier.in_flight = {}  # committed: the database has them
             return True
         except DBAPIError as error:
@@ -286,7 +316,7 @@ class ImportPager:
         verdicts = self._keeping_sent(lambda: self._classified(page))
         if not self._settle():
             verdicts = self._classified(page)
-        if database.dialect == "postgresql" and not page.last and not PageWriter.reads_back(verdicts):
+        if not page.last and not PageWriter.reads_back(verdicts):
             written = busy.retrying(lambda: self._send(verdicts, run_id, page, counted), what=f"import {self.job_id}")
             self.classifier.in_flight = written.new_links
         else:
@@ -331,7 +361,18 @@ class ImportPager:
             session.rollback()
             session.close()
             raise
-        self.sent = SentPage(session, sent, page, verdicts, written, run_id, counted)
+        self.sent = SentPage(
+            session,
+            sent,
+            page,
+            verdicts,
+            written,
+            run_id,
+            counted,
+            lambda at: self._advance(at, written, run_id, page, counted),
+        )
+        if self.engine.database.dialect != "postgresql":  # no server stores it meanwhile: a thread of its own does
+            self.sent.commit_meanwhile()
         return written
 
     def _advance(self, session: Session, written: WrittenPage, run_id: int, page: FetchedPage, counted: bool) -> None:
