@@ -152,9 +152,9 @@ MAX_LOAD = 0.75
 
 class KeyTable:
     """Entity ids by the 64-bit hash of a key, in two arrays of 8-byte integers (open addressing, linear probing):
-    16 bytes a slot, 16-21 a key held, where a dict of the same would take some 100 bytes a key. Keys are hashed by
-    Python's ``hash``, salted per process, which is all the table needs: it lives in the process. A hash says only
-    that an entity MAY have the key (two keys may share one): its holder checks."""
+    16 bytes a slot, 21-43 a key held (it doubles when three quarters full), where a dict of the same would take some
+    100 bytes a key. Keys are hashed by Python's ``hash``, salted per process, which is all the table needs: it lives
+    in the process. A hash says only that an entity MAY have the key (two keys may share one): its holder checks."""
 
     __slots__ = ("_count", "_hashes", "_ids", "_mask")
 
@@ -217,10 +217,10 @@ class _Entity:
 
 class CrmIndex:
     """The CRM entities of one type by each matching criterion's normalised value, held in the process as hashes
-    (``KeyTable``: 16-21 bytes a key, some 60 a company under the import's criteria). ``refresh`` reads what changed
-    in the CRM since the last read; ``find`` looks a page's keys up and confirms each entity found by its values as
-    they stand (read again, in the caller's transaction): an entity changed or deleted since it was indexed keeps its
-    old keys in the table, and never matches by them. ``close`` lets the table go."""
+    (``KeyTable``: 21-43 bytes a key, some 80 a company under the three keys an import matches it by). ``refresh``
+    reads what changed in the CRM since the last read; ``find`` looks a page's keys up and confirms each entity found
+    by its values as they stand (read again, in the caller's transaction): an entity changed or deleted since it was
+    indexed keeps its old keys in the table, and never matches by them. ``close`` lets the table go."""
 
     def __init__(self, entity_type: EntityType, criteria: Sequence[Criterion] | None = None) -> None:
         self.entity_type = entity_type

@@ -109,11 +109,11 @@ def changes_page(answer: m.ChangesResponse) -> FetchedPage:
 @dataclass
 class SentPage:
     """A page whose inserts are on their way to the database (``storage.bulk.send_queued``), in its transaction still
-    open: it commits, with the job's progress (``advance``), once they are stored. Its transaction holds the CRM's
-    change counter meanwhile (the numbers of the entities it creates): the job's thread writes no CRM entity before
-    ``commit``. On PostgreSQL the server stores the rows while the job classifies the next page, and the job's thread
-    commits; on SQLite a thread of the page's own stores them and commits (``commit_meanwhile``), with Python's
-    interpreter lock free while the SQLite library writes."""
+    open: a thread of the page's own, started with it, waits for them, stores the job's progress (``advance``)
+    and commits, while the job's thread classifies the next page; ``commit`` waits for that thread. PostgreSQL's
+    server stores the rows meanwhile; on SQLite the page's thread runs the inserts itself, with Python's interpreter
+    lock free while the SQLite library writes. Until it commits, the page's transaction holds the CRM's change counter
+    (the numbers of the entities it creates): the job's thread writes no CRM entity before ``commit``."""
 
     session: Session
     sent: SentWrite
@@ -124,12 +124,10 @@ class SentPage:
     run_id: int
     counted: bool
     advance: Callable[[Session], None]
-    _committing: threading.Thread | None = None
-    _failure: BaseException | None = None
+    _committing: threading.Thread = field(init=False)
+    _failure: BaseException | None = field(default=None, init=False)
 
-    def commit_meanwhile(self) -> None:
-        """Store and commit the page in a thread of its own; ``commit`` waits for it."""
-
+    def __post_init__(self) -> None:
         def run() -> None:
             try:
                 self._commit()
@@ -140,25 +138,16 @@ class SentPage:
         self._committing.start()
 
     def commit(self) -> None:
-        """Wait for the inserts, store the job's progress after them (in the page's transaction), then commit; their
-        error (or the commit's) rolls the page back and is raised."""
-        if self._committing is None:
-            self._commit()
-            return
+        """Wait for the page's thread; the error of its inserts (or of its commit), which rolled the page back, is
+        raised."""
         self._committing.join()
         if self._failure is not None:
             raise self._failure
 
     def abandon(self) -> None:
-        """Roll the page back (once the server has answered: the connection takes nothing else before); one that
-        commits in its own thread ends as it ends (a write under way cannot be taken back)."""
-        if self._committing is not None:
-            self._committing.join()
-            return
-        try:
-            self._roll_back()
-        finally:
-            self.session.close()
+        """Let the page end as it ends, committed or rolled back by its thread: a write under way is not taken
+        back."""
+        self._committing.join()
 
     def _commit(self) -> None:
         try:
@@ -274,7 +263,7 @@ class ImportPager:
         return False
 
     def close(self) -> None:
-        """Roll back a page sent and not committed, end the reader process and the CRM index (the job is over, or
+        """Wait for a page on its way to end, end the reader process and the CRM index (the job is over, or
         stopped)."""
         sent, self.sent = self.sent, None
         if sent is not None:
@@ -348,9 +337,8 @@ class ImportPager:
         return written
 
     def _send(self, verdicts: list[Verdict], run_id: int, page: FetchedPage, counted: bool) -> WrittenPage:
-        """``_write``, but the page's inserts are sent without waiting and its transaction is left open: ``settle``
-        stores the job's progress in it and commits it. Until then the transaction holds the CRM's change counter
-        (the numbers of the entities it creates), not the job's row."""
+        """``_write``, but the page's inserts are sent without waiting, and a thread of the page's own stores the
+        job's progress and commits once they are stored (``SentPage``); ``settle`` waits for it."""
         session = self.engine.database.sessions()
         try:
             session.begin()
@@ -371,8 +359,6 @@ class ImportPager:
             counted,
             lambda at: self._advance(at, written, run_id, page, counted),
         )
-        if self.engine.database.dialect != "postgresql":  # no server stores it meanwhile: a thread of its own does
-            self.sent.commit_meanwhile()
         return written
 
     def _advance(self, session: Session, written: WrittenPage, run_id: int, page: FetchedPage, counted: bool) -> None:
