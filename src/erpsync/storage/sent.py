@@ -49,8 +49,6 @@ class SentWrite:
     raises any: ``IntegrityError``, ``OperationalError``...), ``drain`` lets whatever it says be. Once read, either
     does nothing. This one sent nothing."""
 
-    statement = ""
-
     def wait(self) -> None:
         return None
 
@@ -103,7 +101,6 @@ class LocalWrite(SentWrite):
     def wait(self) -> None:
         statements, self._statements = self._statements, []
         for statement, parameters in statements:
-            self.statement = statement
             try:
                 self._raw.execute(statement, parameters)
             except sqlite3.Error as error:  # raised as SQLAlchemy raises it for any statement

@@ -1,6 +1,7 @@
 """Paging through an import job's actors: each page is fetched (the next one ahead, by a reader process or a thread),
-classified and written. On PostgreSQL a page's inserts are sent without waiting for them: the server stores one page
-while the hub classifies the next, and the page commits just before the next one is written."""
+classified and written. A page's inserts are sent without waiting for them, and a thread of the page's own commits it
+once they are stored (PostgreSQL's server stores them, SQLite's library in that thread), while the hub classifies the
+next page; the next one is written only after that commit."""
 
 from __future__ import annotations
 
@@ -120,7 +121,6 @@ class SentPage:
     page: FetchedPage
     verdicts: list[Verdict]
     """As classified: what the page is written from again, when the database refused it."""
-    written: WrittenPage
     run_id: int
     counted: bool
     advance: Callable[[Session], None]
@@ -232,8 +232,7 @@ class ImportPager:
 
     def _keeping_sent(self, work: Callable[[], T]) -> T:
         """``work()`` (the next page's fetch or classification); when it fails, the page sent before is committed
-        first: it is whole, whatever stops the job now. Only a job that lost its lease (``jobs``), or is interrupted,
-        rolls it back (``close``)."""
+        first: it is whole, whatever stops the job now."""
         try:
             return work()
         except Exception:
@@ -354,7 +353,6 @@ class ImportPager:
             sent,
             page,
             verdicts,
-            written,
             run_id,
             counted,
             lambda at: self._advance(at, written, run_id, page, counted),
