@@ -4,10 +4,11 @@ entities' values as they stand."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import closing
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from erpsync.crm.fields import EntityType
 from erpsync.crm.service import create_entities_bulk, create_record, delete_entity, write_records
@@ -52,23 +53,19 @@ def _created(database: Database, index: CrmIndex, *names: str) -> list[int]:
 
 @pytest.fixture
 def read_back(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The entities every refresh reads from the CRM, as it indexes them."""
+    """The entities every refresh reads from the CRM (its reads by change number, a chunk at a time)."""
     read: list[int] = []
-    put = CrmIndex._put
+    original = CrmIndex._read
 
-    def recording(index: CrmIndex, entities: Sequence[matching._Entity]) -> None:
-        read.extend(entity.entity_id for entity in entities)
-        put(index, entities)
+    def recording(
+        index: CrmIndex, session: Session, *where: Any, chunk: bool = False
+    ) -> tuple[list[matching._Entity], int | None]:
+        entities, last = original(index, session, *where, chunk=chunk)
+        if chunk:
+            read.extend(entity.entity_id for entity in entities)
+        return entities, last
 
-    def refresh(index: CrmIndex, session: matching.Session) -> None:
-        monkeypatch.setattr(index, "_put", lambda entities: recording(index, entities))
-        try:
-            original_refresh(index, session)
-        finally:
-            monkeypatch.delattr(index, "_put")
-
-    original_refresh = CrmIndex.refresh
-    monkeypatch.setattr(CrmIndex, "refresh", refresh)
+    monkeypatch.setattr(CrmIndex, "_read", recording)
     return read
 
 
