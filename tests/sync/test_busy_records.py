@@ -13,6 +13,7 @@ from erpsync.errors import ErrorCode
 from erpsync.storage.tables import SyncRun, utcnow
 from erpsync.sync import batch, engine, links, live, locks, runs
 from erpsync.sync.batch import Batch, sync_links
+from erpsync.sync.engine_settings import EngineSettings, save_engine_settings
 from erpsync.sync.work import active_connection, pass_of
 from erpsync.web.i18n import Translator
 from erpsync.web.service_messages import ServiceText
@@ -96,6 +97,23 @@ def test_live_sync_tries_a_busy_record_again_and_leaves_it_busy_when_it_stays_he
         counts = live.sync_hints(world.engine, world.connection_id, {CUSTOMER: [erp_key]})
     assert counts.records == 0  # left to the cycle, not counted as synced
     assert world.crm_values(company_id)["EMAIL"] == "new@acme.example"
+
+
+def test_live_sync_waiting_for_a_busy_record_leaves_it_when_automatic_sync_is_turned_off(world: World) -> None:
+    company_id, erp_key, link_id = world.linked_pair(email="old@acme.example")
+    world.crm_update(company_id, EMAIL="after-off@acme.example")
+
+    def turn_off() -> None:
+        with world.database.session() as session:
+            save_engine_settings(session, EngineSettings(running=False, interval_seconds=3600))
+
+    switch = threading.Timer(0.2, turn_off)
+    switch.start()
+    with held_by_another(world, link_id, release_after=0.6):  # free again while the run would still wait
+        counts = live.sync_hints(world.engine, world.connection_id, {CUSTOMER: [erp_key]})
+    switch.join()
+    assert counts.records == 0
+    assert world.erp_values(erp_key)["email"] == "old@acme.example"  # the next cycle, once turned on, syncs it
 
 
 def test_sync_now_of_a_held_record_says_another_sync_is_under_way(

@@ -49,6 +49,11 @@ def _live_runs(database: Database) -> list[SyncRun]:
         return list(session.scalars(select(SyncRun).where(SyncRun.kind == runs.RunKind.LIVE.value)))
 
 
+def _runs_under_way(database: Database) -> list[SyncRun]:
+    with database.read_session() as session:
+        return list(session.scalars(select(SyncRun).where(SyncRun.status == runs.RunStatus.RUNNING.value)))
+
+
 def _is_live(world: World) -> bool:
     with world.database.read_session() as session:
         return world.connection_id in live.live_connection_ids(session)
@@ -92,6 +97,7 @@ def test_automatic_sync_off_stops_the_live_sync_too(world: World, running: LiveS
     with world.database.session() as session:
         save_engine_settings(session, EngineSettings(running=False, interval_seconds=3600))
     assert _wait_for(lambda: running.watching() == set())
+    assert _wait_for(lambda: not _runs_under_way(world.database))  # one started before (a push, a catch-up) ends
     world.crm_update(company_id, EMAIL="paused@acme.example")
     time.sleep(1.0)
     assert world.erp_values(erp_key)["email"] == "old@acme.example"

@@ -155,15 +155,19 @@ def sync_pairs(
             locks.release_each(batch.database, leases)
 
 
-def again_when_free(batch: Batch, results: list[RecordResult]) -> list[RecordResult]:
+def again_when_free(
+    batch: Batch, results: list[RecordResult], *, still: Callable[[], bool] = lambda: True
+) -> list[RecordResult]:
     """``results`` with the busy ones (another sync held them) read again and synced again once it is done, tried
-    ``BUSY_RETRIES`` times ``BUSY_PAUSE_SECONDS`` apart; still busy, they stay in the results as busy (the next run
-    syncs them: a failing link stays due)."""
+    ``BUSY_RETRIES`` times ``BUSY_PAUSE_SECONDS`` apart while ``still()`` holds; still busy, they stay in the results
+    as busy (the next run syncs them: a failing link stays due)."""
     for _ in range(BUSY_RETRIES):
         busy = [result.link_id for result in results if result.busy]
         if not busy:
             break
         time.sleep(BUSY_PAUSE_SECONDS)
+        if not still():
+            break
         with batch.database.read_session() as session:
             again = [
                 link

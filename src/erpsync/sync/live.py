@@ -130,10 +130,14 @@ def _targeted_run(engine: Engine, connection_id: int, targets: Sequence[tuple[Pa
 def _sync_targets(
     engine: Engine, run_id: int, targets: Sequence[tuple[Pass, list[ErpLink]]], counts: runs.RunCounts
 ) -> ErpsyncError | None:
-    """Sync each pass's links, adding to ``counts``; the error that stopped the run, if one did."""
+    """Sync each pass's links, adding to ``counts``; the error that stopped the run, if one did. Automatic sync
+    turned off meanwhile, the passes left are left to the cycle (a live run started just before is no licence to
+    write what the CRM's users change after)."""
     holder = locks.new_holder()
     try:
         for p, found in targets:
+            if not automatic_sync_on(engine.database):
+                break
             counts.add(counts_of(_sync_when_free(engine, p, run_id, holder, found)))
     except RunStoppedError as stop:
         return stop.error
@@ -144,9 +148,9 @@ def _sync_targets(
 
 def _sync_when_free(engine: Engine, p: Pass, run_id: int, holder: str, found: Sequence[ErpLink]) -> list[RecordResult]:
     """``sync_links`` of ``found``; those it reports busy are tried again when the other sync is done
-    (``batch.again_when_free``)."""
+    (``batch.again_when_free``), unless automatic sync was turned off while they waited."""
     batch = Batch(engine, p, run_id, holder)
-    return again_when_free(batch, sync_links(batch, found))
+    return again_when_free(batch, sync_links(batch, found), still=lambda: automatic_sync_on(engine.database))
 
 
 def catch_up(engine: Engine, connection_id: int) -> None:
