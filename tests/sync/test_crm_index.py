@@ -185,3 +185,29 @@ def test_the_key_table_holds_each_entity_under_a_hash_once_and_grows_without_los
     assert sorted(table.get(7)) == [1, 2]
     assert all(table.get(h) == [h + 100] for h in range(8, 5_000))
     assert table.get(5_000) == []
+
+
+def test_a_table_made_room_for_fits_that_many_keys_without_growing_again() -> None:
+    table = KeyTable(capacity=4)
+    table.add([(-1, 1), (0, 2)])
+    table.reserve(3_000)
+    room = table.capacity
+    assert room * matching.MAX_LOAD >= 3_000
+    table.add([(h, h) for h in range(2, 3_000)])
+    assert table.capacity == room  # no doubling on the way
+    assert table.get(-1) == [1]  # what it held before, placed again
+    assert table.get(0) == [2]
+    assert all(table.get(h) == [h] for h in range(2, 3_000))
+    table.reserve(10)
+    assert table.capacity == room  # never smaller
+
+
+def test_an_import_total_sizes_the_index_once_and_only_as_far_as_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(matching, "EXPECTED_AT_MOST", 1_000)
+    index = CrmIndex(COMPANY)
+    index.expect(600)
+    assert index._table.capacity * matching.MAX_LOAD >= 600 * len(index.criteria)
+    index.expect(10**9)  # a connector's word: at most the bound is believed
+    assert index._table.capacity * matching.MAX_LOAD < 2 * (600 + 1_000) * len(index.criteria)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from erpsync.connectors.sample.erp import NewRecord
 from erpsync.protocol.client import ClientSpec
 from erpsync.protocol.models import ActorType
-from erpsync.protocol.pages import PageReader, ReaderFailed, ReadSpec
+from erpsync.protocol.pages import PageReader, ReaderFailed, ReadPage, ReadSpec
 from erpsync.storage.tables import ErpConnection, ErpLink, SyncJob
 from erpsync.sync import imports
 from erpsync.sync.connections import client_for
@@ -73,11 +73,16 @@ def test_the_pages_come_from_the_reader_and_are_imported_once_each(
 ) -> None:
     keys = customers(world)
     given: list[str | None] = []
+    shaped: list[list[str | None]] = []
     real_result = PageReader.result
 
-    def counted(reader: PageReader) -> dict[str, object]:
+    def counted(reader: PageReader) -> ReadPage:
         given.append(reader.cursor)
-        return real_result(reader)
+        page = real_result(reader)
+        # Each actor's translation and match keys come with it, computed by the reader (``sync.crossings``).
+        shaped.append([sent[0] if sent else None for sent in page.shaped])
+        assert shaped[-1] == [actor["erp_key"] for actor in page.document["actors"]]
+        return page
 
     monkeypatch.setattr(PageReader, "result", counted)
     done = import_all(world)
@@ -86,6 +91,7 @@ def test_the_pages_come_from_the_reader_and_are_imported_once_each(
     assert len(readers) == 1
     assert len(given) >= 2, "no page came from the reader"
     assert len(given) == len(set(given)), "a page was given twice"
+    assert sum(map(len, shaped)) >= PAGE
 
 
 def before_each_start(monkeypatch: pytest.MonkeyPatch, action: Callable[[PageReader], None]) -> None:
@@ -163,8 +169,9 @@ def test_the_reader_gives_every_page_in_order_and_keeps_the_secret_out_of_sight(
         reader.start(None)
         read: list[str] = []
         while True:
-            document = reader.result()
-            read += [actor["erp_key"] for actor in document["actors"]]
+            page = reader.result()
+            read += [actor["erp_key"] for actor in page.document["actors"]]
+            assert page.shaped is None  # asked for no shape
             if reader.cursor is None:
                 break
         assert set(read) == set(keys)

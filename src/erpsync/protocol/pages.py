@@ -6,6 +6,11 @@ slower beside it (docs/operations.md, *Imports and resyncs*). A reader process f
 on another core instead; the hub gets each page as the JSON document its own client would have read, and reads it
 into the operation's model itself (``wire.validated``).
 
+A reader may also ``shape`` each page: what the hub would compute from it anyway, record by record and without
+the database (an import translates each actor and computes its match keys), computed in the reader on the other
+core and sent with the page. The shape is the hub's own code, given as a picklable callable; the reader applies it,
+and a failure of it only sends the page without (the hub then computes it as it always does).
+
 ``PageReader(spec)`` starts the process (``python -m erpsync.protocol.pages``: it imports the protocol alone, in a
 fraction of a second, while the hub goes on fetching by itself); ``ready`` says when it can take over, ``start(cursor)``
 sets it reading from ``cursor`` on, at most ``AHEAD`` pages ahead of the hub, and ``result`` gives the next page. The
@@ -23,6 +28,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import IO, Any, cast
@@ -44,11 +50,21 @@ class ReaderFailed(Exception):  # noqa: N818 - the reader's end, not an error th
 
 @dataclass(frozen=True)
 class ReadSpec:
-    """What the reader reads: ``operation`` with ``members`` and a cursor, by the client ``client`` builds."""
+    """What the reader reads: ``operation`` with ``members`` and a cursor, by the client ``client`` builds; and
+    ``shape``, applied by the reader to each page's document (see the module)."""
 
     client: ClientSpec
     operation: str
     members: dict[str, Any] = field(default_factory=dict)
+    shape: Callable[[dict[str, Any]], Any] | None = None
+
+
+@dataclass(frozen=True)
+class ReadPage:
+    """A page's document as the hub's client would have read it, and the reader's ``shape`` of it (None without)."""
+
+    document: dict[str, Any]
+    shaped: Any = None
 
 
 class PageReader:
@@ -98,15 +114,15 @@ class PageReader:
         except (EOFError, OSError):
             return True
 
-    def result(self) -> dict[str, Any]:
-        """The document of the page at ``cursor`` (which then moves to the page's ``next_cursor``)."""
+    def result(self) -> ReadPage:
+        """The page at ``cursor`` (which then moves to the page's ``next_cursor``)."""
         try:
             if not self._from.poll(self._wait):
                 raise ReaderFailed(f"no page within {self._wait:g} seconds")
             if not self._ready and self._from.recv() == (_READY,):
                 self._ready = True
                 return self.result()
-            kind, cursor, payload = self._from.recv()
+            kind, cursor, payload, shaped = self._from.recv()
         except (EOFError, OSError) as error:
             raise ReaderFailed(f"the reader process ended ({error or type(error).__name__})") from None
         if kind != _PAGE:
@@ -115,7 +131,7 @@ class PageReader:
             raise ReaderFailed(f"the reader gave the page at {cursor!r}, not at {self.cursor!r}")
         following = payload.get("next_cursor")
         self.cursor = following if isinstance(following, str) else None
-        return dict(payload)
+        return ReadPage(dict(payload), shaped)
 
     def close(self) -> None:
         """End the process (at once: what it read ahead is of no use any more)."""
@@ -144,16 +160,16 @@ def main() -> None:
         return
     if command != _START:
         return
-    ready: queue.Queue[tuple[str, str | None, Any] | None] = queue.Queue(maxsize=AHEAD)
+    ready: queue.Queue[tuple[str, str | None, Any, Any] | None] = queue.Queue(maxsize=AHEAD)
     sender = threading.Thread(target=_send_all, args=(ready, outbox), name="page-sender", daemon=True)
     sender.start()
     while True:
         try:
             document = client.document(spec.operation, cursor=cursor, **spec.members)
         except Exception as error:  # the hub fetches this page itself and meets the failure as it always does
-            ready.put((_FAILED, cursor, f"{type(error).__name__}: {error}"))
+            ready.put((_FAILED, cursor, f"{type(error).__name__}: {error}", None))
             break
-        ready.put((_PAGE, cursor, document))
+        ready.put((_PAGE, cursor, document, _shaped(spec.shape, document)))
         following = document.get("next_cursor")
         if not isinstance(following, str):
             break
@@ -163,7 +179,17 @@ def main() -> None:
     client.close()
 
 
-def _send_all(ready: queue.Queue[tuple[str, str | None, Any] | None], outbox: Connection) -> None:
+def _shaped(shape: Callable[[dict[str, Any]], Any] | None, document: dict[str, Any]) -> Any:
+    if shape is None:
+        return None
+    try:
+        return shape(document)
+    except Exception:  # the hub computes it itself
+        logger.warning("the page reader could not shape a page; it is sent without", exc_info=True)
+        return None
+
+
+def _send_all(ready: queue.Queue[tuple[str, str | None, Any, Any] | None], outbox: Connection) -> None:
     while (message := ready.get()) is not None:
         try:
             outbox.send(message)

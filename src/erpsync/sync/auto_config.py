@@ -28,7 +28,7 @@ from erpsync.storage.unit_of_work import unit_of_work
 from erpsync.sync import auto_erp, configuration, links
 from erpsync.sync.auto_matching import CRM_SIDE, OPEN, AutoVerb, AutoVerdict, ErpMatcher, decided_reviews
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, AutoCreate, Problem
-from erpsync.sync.matching import AUTO_CRITERIA
+from erpsync.sync.match_keys import AUTO_CRITERIA
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Engine, Pass, pass_of
 

@@ -38,7 +38,7 @@ from erpsync.sync.auto_matching import (
     waiting_keys,
 )
 from erpsync.sync.batch import Batch, stop_if_fatal, sync_links
-from erpsync.sync.matching import SIMILAR, Criterion, auto_criteria
+from erpsync.sync.match_keys import SIMILAR, Criterion, auto_criteria
 from erpsync.sync.merge import Side
 from erpsync.sync.new_actors import NewActorRefusedError, new_actor_fields
 from erpsync.sync.record import RecordResult

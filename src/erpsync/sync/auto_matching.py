@@ -24,7 +24,8 @@ from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import AutoReview, ErpLink
 from erpsync.sync import filters
-from erpsync.sync.matching import SIMILAR, Criterion, CrmIndex, Hits, auto_criteria
+from erpsync.sync.match_keys import SIMILAR, Criterion, auto_criteria
+from erpsync.sync.matching import CrmIndex, Hits
 from erpsync.sync.merge import Side
 from erpsync.sync.work import Pass
 

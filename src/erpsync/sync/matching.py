@@ -1,15 +1,12 @@
-"""Matching ERP actors to CRM entities, for imports and automatic creation: the criteria's normalised keys, and an
-index of the CRM entities by them.
-
-Imports try ``CRITERIA`` in order. Automatic creation tries the criteria an administrator chose among
-``AUTO_CRITERIA`` (exact: equal normalised keys), then ``SIMILAR`` (a loose name: punctuation and legal forms such as
-*A/S* or *Ltd* dropped), which never links on its own but sends the record to the review list."""
+"""Matching ERP actors to CRM entities, for imports and automatic creation: an index of the CRM entities by the
+criteria's normalised keys (the criteria and their keys are ``sync.match_keys``)."""
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -20,122 +17,7 @@ from erpsync.crm.entities import ENTITY_TABLES
 from erpsync.crm.fields import CRM_FIELDS, EntityType
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import Person
-
-# --- matching -------------------------------------------------------------------------------------------------------
-
-
-_DROP_SEPARATORS = str.maketrans("", "", "-./")
-
-
-def _compact(text: str) -> str:
-    """Without whitespace (as ``str.isspace`` and a regular expression's ``\\s`` know it) nor ``-``, ``.``, ``/``;
-    case folded. ``translate`` and ``split`` rather than a regular expression: this runs per record and criterion."""
-    return "".join(text.translate(_DROP_SEPARATORS).split()).casefold()
-
-
-def _name(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-_LEGAL_FORMS = frozenset(
-    "a s as aps ab asa oy oyj gmbh ag kg ltd limited inc llc plc bv nv sa sas sarl srl spa co corp ivs is".split()  # noqa: SIM905
-)
-
-
-def _loose_name(text: str) -> str:
-    """A name with case, punctuation, legal forms and spacing ignored: *Acme A/S* and *ACME* agree."""
-    words = "".join(char if char.isalnum() else " " for char in text.casefold()).split()
-    kept = [word for word in words if word not in _LEGAL_FORMS]
-    return " ".join(kept or words)
-
-
-@dataclass(frozen=True)
-class Criterion:
-    label: str
-    crm_keys: tuple[str, ...]
-    normalise: Callable[[str], str]
-    erp_field: str | None = None
-    """Where the ERP side's value comes from when not from the mapped CRM values: the ERP actor's own field."""
-
-    @property
-    def code(self) -> str:
-        """The criterion's key in settings, reasons and the API: its label with underscores."""
-        return self.label.lower().replace(" ", "_")
-
-    def erp_key(self, erp_values: Mapping[str, Any], crm_values: Mapping[str, Any]) -> str | None:
-        """The normalised value of an ERP actor: from its own field, or from its values translated to the CRM."""
-        if self.erp_field is None:
-            return self.key(crm_values)
-        value = erp_values.get(self.erp_field)
-        text = str(value).strip() if value else ""
-        return self.normalise(text) if text else None
-
-    def key(self, values: Mapping[str, Any]) -> str | None:
-        parts = [str(values.get(crm_key) or "").strip() for crm_key in self.crm_keys]
-        return self.normalise(" ".join(parts)) if any(parts) else None
-
-    def keyer(self) -> Callable[[Mapping[str, Any]], str | None]:
-        """``key`` as a function of the values alone: for the usual criterion of one field, without a list or a join
-        (it runs once per criterion and record)."""
-        if len(self.crm_keys) != 1:
-            return self.key
-        crm_key, normalise = self.crm_keys[0], self.normalise
-
-        def key(values: Mapping[str, Any]) -> str | None:
-            value = values.get(crm_key)
-            text = str(value).strip() if value else ""
-            return normalise(text) if text else None
-
-        return key
-
-
-CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
-    EntityType.COMPANY: (
-        Criterion("org number", ("NUMBER1",), _compact),
-        Criterion("VAT number", ("VATNO",), _compact),
-        Criterion("email", ("EMAIL",), _name),
-        Criterion("name", ("NAME",), _name),
-    ),
-    EntityType.PERSON: (
-        Criterion("email", ("EMAIL",), _name),
-        Criterion("name", ("FIRSTNAME", "LASTNAME"), _name),
-    ),
-    EntityType.PROJECT: (
-        Criterion("number", ("NUMBER",), _compact),
-        Criterion("name", ("NAME",), _name),
-    ),
-}
-
-AUTO_CRITERIA: dict[EntityType, tuple[Criterion, ...]] = {
-    EntityType.COMPANY: (
-        *CRITERIA[EntityType.COMPANY],
-        Criterion("customer number", ("NUMBER2",), _compact, erp_field="number"),
-    ),
-    EntityType.PERSON: CRITERIA[EntityType.PERSON],
-    EntityType.PROJECT: CRITERIA[EntityType.PROJECT],
-}
-"""The match keys automatic creation offers; *customer number* is the ERP actor's number against the CRM's
-``NUMBER2``."""
-
-SIMILAR: dict[EntityType, Criterion] = {
-    EntityType.COMPANY: Criterion("similar name", ("NAME",), _loose_name),
-    EntityType.PERSON: Criterion("similar name", ("FIRSTNAME", "LASTNAME"), _loose_name),
-    EntityType.PROJECT: Criterion("similar name", ("NAME",), _loose_name),
-}
-
-
-def auto_criteria(entity_type: EntityType, codes: Iterable[str]) -> tuple[Criterion, ...]:
-    """The chosen criteria of ``entity_type`` by code, in the offered order; unknown codes left out."""
-    wanted = set(codes)
-    return tuple(criterion for criterion in AUTO_CRITERIA[entity_type] if criterion.code in wanted)
-
-
-PLURAL = {EntityType.COMPANY: "companies", EntityType.PERSON: "persons", EntityType.PROJECT: "projects"}
-
-
-def _no_key(values: Mapping[str, Any]) -> None:
-    return None
-
+from erpsync.sync.match_keys import CRITERIA, Criterion
 
 IndexKey = tuple[int, int | None, str]
 """(criterion number, scope: a person's company or None, normalised value)."""
@@ -146,6 +28,8 @@ REFRESH_CHUNK = 2_000
 """CRM rows read (and indexed) at a time, so that refreshing the index never holds the whole CRM in memory."""
 EMPTY = 0
 """A free slot of ``KeyTable`` (a key hashing to 0 is stored as 1)."""
+EXPECTED_AT_MOST = 250_000
+"""Entities ``CrmIndex.expect`` makes room for at most (16 MB of table for a company's three keys)."""
 MAX_LOAD = 0.75
 """How full ``KeyTable`` gets before it doubles: a key it does not hold (most of an import's) is about three probes."""
 
@@ -167,11 +51,22 @@ class KeyTable:
     def __len__(self) -> int:
         return self._count
 
+    @property
+    def capacity(self) -> int:
+        """The slots the table has (it doubles when three quarters of them are taken)."""
+        return self._mask + 1
+
     def add(self, entries: Collection[tuple[int, int]]) -> None:
         """Hold each (hash, entity id) of ``entries``, once however often it is added."""
         if self._count + len(entries) > MAX_LOAD * (self._mask + 1):
             self._grow(self._count + len(entries))
-        self._place((h or 1, entity_id) for h, entity_id in entries)
+        self._place(entries)
+
+    def reserve(self, keys: int) -> None:
+        """Room for ``keys`` keys in all, made now: at once rather than doubling the way there, each time placing
+        everything held again."""
+        if keys > MAX_LOAD * (self._mask + 1):
+            self._grow(keys)
 
     def get(self, h: int) -> list[int]:
         """The entities held under the hash ``h``."""
@@ -185,8 +80,10 @@ class KeyTable:
         return found
 
     def _place(self, entries: Iterable[tuple[int, int]]) -> None:
+        """The probing loop, written out: an import puts three keys a record, and this is the whole cost of it."""
         hashes, ids, mask, added = self._hashes, self._ids, self._mask, 0
         for h, entity_id in entries:
+            h = h or 1
             slot = h & mask
             while stored := hashes[slot]:
                 if stored == h and ids[slot] == entity_id:
@@ -202,10 +99,10 @@ class KeyTable:
         capacity = self._mask + 1
         while wanted > MAX_LOAD * capacity:
             capacity *= 2
-        held = zip(self._hashes, self._ids, strict=True)
+        held = compress(zip(self._hashes, self._ids, strict=True), self._hashes)  # the slots not EMPTY
         self._hashes, self._ids = array("q", bytes(8 * capacity)), array("q", bytes(8 * capacity))
         self._mask, self._count = capacity - 1, 0
-        self._place((h, entity_id) for h, entity_id in held if h != EMPTY)
+        self._place(held)
 
 
 @dataclass(frozen=True)
@@ -270,22 +167,14 @@ class CrmIndex:
         if seqs:
             self._known.append(seqs)
 
+    def expect(self, count: int) -> None:
+        """About ``count`` more entities are coming (an import's total): the table is made big enough for their keys
+        now. The count is the connector's word, so at most ``EXPECTED_AT_MOST`` are believed."""
+        self._table.reserve(len(self._table) + len(self.criteria) * min(max(count, 0), EXPECTED_AT_MOST))
+
     def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
         """The normalised value of ``values`` by each criterion, in order (None where they have none)."""
         return tuple([key(values) for key in self._keyers])
-
-    def record_keys(self, written: Collection[str]) -> Callable[[Mapping[str, Any]], tuple[str | None, ...]]:
-        """``keys`` for values that hold no CRM field but those ``written``: a criterion none of whose fields is among
-        them has no key, without looking (an import's records hold the fields its mapping writes)."""
-        keyers = [
-            keyer if set(criterion.crm_keys) & set(written) else _no_key
-            for criterion, keyer in zip(self.criteria, self._keyers, strict=True)
-        ]
-
-        def keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
-            return tuple([key(values) for key in keyers])
-
-        return keys
 
     def find(self, session: Session, wanted: Iterable[Sequence[str | None]]) -> Hits:
         """The entities that match any of the ``wanted`` keys (as ``keys`` gives them) by their criterion, in any

@@ -17,16 +17,17 @@ own: a job of every actor of its type takes the ``total`` the connector counts o
 its last page), and its last page starts the connection's ERP feed where the read ended (``engine.begin_erp_feed``),
 so the first cycle after the import reads only what changed since.
 
-Matching looks a page's values up, one query per criterion, in an index of the CRM entities that lives on disk (so
-memory does not grow with the CRM): each record's keys are computed once, the entities the import creates are put in
-the index as they are written, and everything else is read by change sequence each page (a look at the CRM's change
-counter first: nothing is read when only the import wrote since). The per-page lookups in the hub database (links,
-items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables' statistics current as it
-grows them (``LoadStatistics``, asked only when a table may be due).
+Matching looks a page's keys up in an index of the CRM entities held in the process as hashes (``sync.matching``,
+some 80 bytes a company), and confirms each entity found by its values as they stand: each record's keys are computed
+once (by the page reader's process, for a read of every actor: ``sync.crossings``), the entities the import creates
+are put in the index as they are written, and everything else is read by change sequence each page (a look at the
+CRM's change counter first: nothing is read when only the import wrote since). The per-page lookups in the hub
+database (links, items, changes) stay on their indexes at any size: on PostgreSQL the import keeps the tables'
+statistics current as it grows them (``LoadStatistics``, asked only when a table may be due).
 
-The criteria and the CRM index are ``sync.matching``'s, shared with automatic creation. The package keeps one concern
-per module: ``classification`` (the verdicts), ``scope`` (the connection's mapping and searches), ``paging`` (the
-run), ``writing`` (one page's transaction) and ``service`` (the use cases).
+The criteria (``sync.match_keys``) and the CRM index (``sync.matching``) are shared with automatic creation. The
+package keeps one concern per module: ``classification`` (the verdicts), ``scope`` (the connection's mapping and
+searches), ``paging`` (the run), ``writing`` (one page's transaction) and ``service`` (the use cases).
 """
 
 from erpsync.sync.imports.classification import ACTION_OF_VERB, Classifier, ItemAction, Verb, Verdict
@@ -42,7 +43,8 @@ from erpsync.sync.imports.service import (
     start_import,
     undo_import,
 )
-from erpsync.sync.matching import CRITERIA, Criterion, CrmIndex
+from erpsync.sync.match_keys import CRITERIA, Criterion
+from erpsync.sync.matching import CrmIndex
 
 __all__ = [
     "ACTION_OF_VERB",

@@ -3,7 +3,7 @@ and the CRM index."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -15,10 +15,12 @@ from erpsync.crm.fields import EntityType
 from erpsync.protocol import models as m
 from erpsync.storage.bulk import one_of
 from erpsync.storage.tables import ErpLink
-from erpsync.sync import filters, links
+from erpsync.sync import links
+from erpsync.sync.crossings import Crossed, Crossings
 from erpsync.sync.imports.reasons import Reason
 from erpsync.sync.mapping.translation import Crossing
-from erpsync.sync.matching import PLURAL, CrmIndex, Hits
+from erpsync.sync.match_keys import PLURAL
+from erpsync.sync.matching import CrmIndex, Hits
 from erpsync.sync.work import Pass
 
 
@@ -101,14 +103,20 @@ class Classifier:
     """Entity id -> ERP key of the links a page written and not committed yet holds (``paging.SentPage``): linked
     already for the page after it, which is classified meanwhile."""
 
-    def page(self, session: Session, actors: Sequence[m.Actor]) -> list[Verdict]:
+    def page(
+        self, session: Session, actors: Sequence[m.Actor], crossed: Sequence[Crossed | None] = ()
+    ) -> list[Verdict]:
+        """The verdicts of a page's ``actors`` (each key once); ``crossed``: what the page reader computed of each
+        (``sync.crossings``), computed here for those it did not."""
         self.index.refresh(session)
-        unique = list({actor.erp_key: actor for actor in actors if actor.erp_key}.values())
+        ahead = crossed or [None] * len(actors)
+        pairs = {actor.erp_key: (actor, done) for actor, done in zip(actors, ahead, strict=True) if actor.erp_key}
+        unique = [actor for actor, _ in pairs.values()]
         linked = links.links_by_erp_key(
             session, self.p.connection_id, self.p.actor_type, [a.erp_key or "" for a in unique]
         )
         parents = self._parents(session, unique)
-        drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents) for actor in unique]
+        drafts = [self._draft(actor, linked.get(actor.erp_key or ""), parents, done) for actor, done in pairs.values()]
         hits = self.index.find(session, (draft.keys for draft in drafts if isinstance(draft, Unmatched)))
         verdicts = [self._verdict(draft, hits) if isinstance(draft, Unmatched) else draft for draft in drafts]
         candidates = {v.entity_id for v in verdicts if v.verb is Verb.LINK and v.entity_id}
@@ -145,11 +153,11 @@ class Classifier:
         return {row[0]: row[1] for row in rows}
 
     def _draft(
-        self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int]
+        self, actor: m.Actor, link: ErpLink | None, parents: Mapping[tuple[str, str], int], crossed: Crossed | None
     ) -> Verdict | Unmatched:
         if link is not None:
             return Verdict(actor, Verb.LINK, link.entity_id, Reason("linked_already"), already_linked=True)
-        if not filters.inside_erp(self.p.mapping.sync_filter.erp, actor.fields):  # imports honour the ERP filter
+        if not (crossed.inside if crossed is not None else self.crossings.inside(actor.fields)):
             return Verdict(actor, Verb.SKIP, why=Reason("outside_filter"))
         company_id = None
         if self.p.entity_type is EntityType.PERSON:
@@ -157,13 +165,14 @@ class Classifier:
             company_id = parents.get(parent)
             if company_id is None:
                 return Verdict(actor, Verb.SKIP, why=Reason("parent_missing"))
-        # Only the rows that write the CRM translate to it, so these are also the values to write.
-        crossing = self.p.translator.erp_crossing(actor.fields)
-        return Unmatched(actor, company_id, crossing, self._keys(crossing.crm))
+        # Only the rows that write the CRM translate to it, so the crossing's CRM values are also the values to write.
+        crossing, keys = crossed[1:] if crossed is not None else self.crossings.crossing(actor.fields)
+        return Unmatched(actor, company_id, crossing, keys)
 
     @cached_property
-    def _keys(self) -> Callable[[Mapping[str, m.Value]], tuple[str | None, ...]]:
-        return self.index.record_keys(self.p.translator.written_crm_keys)
+    def crossings(self) -> Crossings:
+        """What the page's actors are worth each on its own, by the job's mapping and the index's criteria."""
+        return Crossings(self.p.translator, self.p.mapping.sync_filter.erp, self.index.criteria)
 
     def _verdict(self, draft: Unmatched, hits: Hits) -> Verdict:
         actor, company_id, (canonical, agreed, crm_values) = draft.actor, draft.company_id, draft.crossing

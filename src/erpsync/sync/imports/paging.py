@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +22,7 @@ from erpsync.storage.db import is_locked
 from erpsync.storage.sent import SentWrite
 from erpsync.storage.tables import SyncJob
 from erpsync.sync import busy, jobs
+from erpsync.sync.crossings import Crossed, Crossings
 from erpsync.sync.cycle_passes import begin_erp_feed
 from erpsync.sync.imports.classification import Classifier, Verb, Verdict
 from erpsync.sync.imports.reasons import Reason
@@ -49,6 +50,7 @@ class FetchedPage:
     missing: Sequence[m.Actor] = ()
     total: int | None = None  # the connector's count of the whole read, on its first page
     next_since: str | None = None  # where the ERP feed resumes after a read of every actor, on its last page
+    crossed: Sequence[Crossed | None] = ()  # what the page reader computed of each actor (``sync.crossings``)
 
 
 class Prefetch:
@@ -93,12 +95,13 @@ class ReaderAhead:
 
     def result(self) -> FetchedPage | None:
         try:
-            document = self._reader.result()
+            read = self._reader.result()
         except ReaderFailed as error:
             logger.warning("import %s fetches its pages itself from now on: %s", self._pager.job_id, error)
             self._pager.close_reader(for_good=True)
             return self._pager.fetch(None, self.cursor)
-        return changes_page(wire.validated("changes", document, m.ChangesResponse))
+        page = changes_page(wire.validated("changes", read.document, m.ChangesResponse))
+        return replace(page, crossed=Crossings.received(page.actors, read.shaped))
 
 
 def changes_page(answer: m.ChangesResponse) -> FetchedPage:
@@ -186,7 +189,9 @@ class ImportPager:
     may_read_ahead: bool = True
     """Whether a reader process may be opened: not after one failed."""
     sent: SentPage | None = None
-    """The page written last, not committed yet (PostgreSQL)."""
+    """The page written last, not committed yet."""
+    expected: bool = False
+    """Whether the CRM index was told the job's total (``CrmIndex.expect``)."""
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
@@ -207,7 +212,7 @@ class ImportPager:
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
         if keys is None and self.reader is None and self.may_read_ahead and cursor is not None:
-            self.reader = _open_reader(self.p)  # a read of every actor, with a page to come
+            self.reader = _open_reader(self.p, self.classifier.crossings)  # a read of every actor, with pages to come
             self.may_read_ahead = self.reader is not None
         reader = self.reader
         if reader is not None and (reader.started or reader.ready()):
@@ -301,6 +306,9 @@ class ImportPager:
         """Classify and write the page; ``counted``: the job has its total already (a total the page gives is not
         stored again)."""
         database = self.engine.database
+        if page.total is not None and not counted and not self.expected:
+            self.classifier.index.expect(page.total)  # the CRM index sized for the whole job at once
+            self.expected = True
         verdicts = self._keeping_sent(lambda: self._classified(page))
         if not self._settle():
             verdicts = self._classified(page)
@@ -321,7 +329,7 @@ class ImportPager:
 
     def _classified(self, page: FetchedPage) -> list[Verdict]:
         with self.engine.database.read_session() as session:
-            verdicts = self.classifier.page(session, page.actors)
+            verdicts = self.classifier.page(session, page.actors, page.crossed)
         return verdicts + [Verdict(actor, Verb.SKIP, why=Reason("not_found")) for actor in page.missing]
 
     def _write(self, verdicts: Sequence[Verdict], run_id: int, page: FetchedPage, counted: bool) -> WrittenPage:
@@ -390,9 +398,10 @@ def import_pager(engine: Engine, job: SyncJob) -> ImportPager:
     return pager
 
 
-def _open_reader(p: Pass) -> PageReader | None:
-    """A reader process for the pages of every actor of the pass's type, None when the client cannot be made again
-    in another process or the process cannot start (the pager then fetches in a thread)."""
+def _open_reader(p: Pass, crossings: Crossings) -> PageReader | None:
+    """A reader process for the pages of every actor of the pass's type, which also computes ``crossings`` of them,
+    None when the client cannot be made again in another process or the process cannot start (the pager then fetches
+    in a thread)."""
     spec = p.client.spec()
     if spec is None:
         return None
@@ -404,7 +413,7 @@ def _open_reader(p: Pass) -> PageReader | None:
         "limit": PAGE_SIZE,
     }
     try:
-        return PageReader(ReadSpec(spec, "changes", members))
+        return PageReader(ReadSpec(spec, "changes", members, shape=crossings))
     except OSError:
         logger.warning("no page reader process: the import fetches its pages in a thread", exc_info=True)
         return None

@@ -94,7 +94,7 @@ class AutoDirection(StrEnum):
 
 class AutoCreate(_Frozen):
     """Automatic creation of one actor type: its direction and the match keys tried before anything is created
-    (labels of ``sync.matching.AUTO_CRITERIA``). Off by default."""
+    (labels of ``sync.match_keys.AUTO_CRITERIA``). Off by default."""
 
     direction: AutoDirection = AutoDirection.OFF
     match: tuple[str, ...] = Field(default=(), max_length=10)

@@ -23,7 +23,7 @@ from erpsync.sync import (
 from erpsync.sync.auto_matching import WAITING
 from erpsync.sync.auto_reviews import ReviewAction
 from erpsync.sync.mapping import ENTITY_FOR_ACTOR, AutoCreate, AutoDirection
-from erpsync.sync.matching import AUTO_CRITERIA
+from erpsync.sync.match_keys import AUTO_CRITERIA
 from erpsync.sync.work import Engine
 from erpsync.web import pages
 from erpsync.web.error_pages import PageNotFoundError, or_404
