@@ -98,3 +98,11 @@ def test_a_shape_that_fails_sends_the_page_without(caplog: pytest.LogCaptureFixt
         assert pages._shaped(broken, {"actors": []}) is None
         assert pages._shaped(None, {"actors": []}) is None
     assert "could not shape a page" in caplog.text
+
+
+def test_values_that_all_write_the_crm_travel_once(world: World) -> None:
+    crossings = classifier(world).crossings
+    [sent] = pickle.loads(pickle.dumps(crossings({"actors": ACTORS[:1]})))
+    assert sent is not None
+    assert sent[2] == sent[3]
+    assert sent[3] is sent[2]

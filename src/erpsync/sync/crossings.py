@@ -76,7 +76,8 @@ class Crossings:
             inside, (canonical, agreed, crm), keys = self.one(actor.fields)
         except Exception:  # not a valid actor, or not translatable: the hub meets it where the verdict needs it
             return None
-        return actor.erp_key, inside, canonical, agreed, crm, keys
+        # Usually every row writes the CRM: the same dict sent once (neither is ever changed once made).
+        return actor.erp_key, inside, canonical, canonical if agreed == canonical else agreed, crm, keys
 
     @staticmethod
     def received(actors: Sequence[m.Actor], shaped: Any) -> list[Crossed | None]:
