@@ -207,7 +207,7 @@ def test_an_import_total_sizes_the_index_once_and_only_as_far_as_the_bound(
 ) -> None:
     monkeypatch.setattr(matching, "EXPECTED_AT_MOST", 1_000)
     index = CrmIndex(COMPANY)
-    index.expect(600)
-    assert index._table.capacity * matching.MAX_LOAD >= 600 * len(index.criteria)
-    index.expect(10**9)  # a connector's word: at most the bound is believed
-    assert index._table.capacity * matching.MAX_LOAD < 2 * (600 + 1_000) * len(index.criteria)
+    index.expect(600, keys_each=3)
+    assert index._table.capacity * matching.MAX_LOAD >= 600 * 3
+    index.expect(10**9, keys_each=3)  # a connector's word: at most the bound is believed
+    assert index._table.capacity * matching.MAX_LOAD < 2 * (600 + 1_000) * 3

@@ -52,6 +52,9 @@ def test_what_the_reader_computes_of_a_page_is_what_the_hub_computes(world: Worl
     assert acme.inside
     assert acme.crossing.crm["COUNTRY"] == world.countries["DK"]  # through the list mapping
     assert "a@acme.dk" in acme.keys  # the email criterion's normalised key
+    # The mapping writes a name and an e-mail: two of the four criteria can have a key, the numbers never.
+    assert crossings.keys_each == 2
+    assert sum(key is not None for key in acme.keys) == 2
 
 
 def test_the_erp_filter_travels_to_the_reader(world: World) -> None:

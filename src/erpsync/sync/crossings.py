@@ -1,5 +1,5 @@
 """An import's actors on their way to the CRM, each on its own: whether it passes the ERP filter, its values
-translated (``Translator.erp_crossing``) and its match keys (``matching.record_keys``).
+translated (``Translator.erp_crossing``) and its match keys (``match_keys.record_keys``).
 
 Classifying a page needs these of every actor without a link, and nothing of the database for them, so an import's
 page reader computes them on the other core: ``Crossings`` is the reader's ``shape`` (``protocol.pages``), and the
@@ -19,7 +19,7 @@ from erpsync.protocol import models as m
 from erpsync.sync import filters
 from erpsync.sync.mapping.models import FilterRestriction
 from erpsync.sync.mapping.translation import Crossing, Translator
-from erpsync.sync.match_keys import Criterion, record_keys
+from erpsync.sync.match_keys import Criterion, keyed, record_keys
 
 Keys = tuple[str | None, ...]
 Sent = tuple[str | None, bool, dict[str, m.Value], dict[str, m.Value], dict[str, m.Value], Keys]
@@ -51,6 +51,11 @@ class Crossings:
     @cached_property
     def _keys(self) -> Callable[[Mapping[str, m.Value]], Keys]:
         return record_keys(self.criteria, self.translator.written_crm_keys)
+
+    @cached_property
+    def keys_each(self) -> int:
+        """How many match keys an actor may have at most: the criteria the mapping writes a field of."""
+        return sum(keyed(criterion, self.translator.written_crm_keys) for criterion in self.criteria)
 
     def inside(self, fields: Mapping[str, m.Value]) -> bool:
         """Whether an actor's values pass the ERP filter (imports honour the ERP side)."""

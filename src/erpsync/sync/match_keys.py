@@ -15,9 +15,6 @@ from typing import Any
 
 from erpsync.crm.fields import EntityType
 
-# --- matching -------------------------------------------------------------------------------------------------------
-
-
 _DROP_SEPARATORS = str.maketrans("", "", "-./")
 
 
@@ -131,13 +128,18 @@ def _no_key(values: Mapping[str, Any]) -> None:
     return None
 
 
+def keyed(criterion: Criterion, written: Collection[str]) -> bool:
+    """Whether values holding no CRM field but those ``written`` may have a key by ``criterion``."""
+    return not set(criterion.crm_keys).isdisjoint(written)
+
+
 def record_keys(
     criteria: Sequence[Criterion], written: Collection[str]
 ) -> Callable[[Mapping[str, Any]], tuple[str | None, ...]]:
     """The normalised value of CRM values by each of ``criteria`` (as ``CrmIndex.keys`` gives them), for values that
     hold no CRM field but those ``written``: a criterion none of whose fields is among them has no key, without
     looking (an import's records hold the fields its mapping writes)."""
-    keyers = [criterion.keyer() if set(criterion.crm_keys) & set(written) else _no_key for criterion in criteria]
+    keyers = [criterion.keyer() if keyed(criterion, written) else _no_key for criterion in criteria]
 
     def keys(values: Mapping[str, Any]) -> tuple[str | None, ...]:
         return tuple([key(values) for key in keyers])

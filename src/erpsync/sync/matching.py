@@ -29,7 +29,7 @@ REFRESH_CHUNK = 2_000
 EMPTY = 0
 """A free slot of ``KeyTable`` (a key hashing to 0 is stored as 1)."""
 EXPECTED_AT_MOST = 250_000
-"""Entities ``CrmIndex.expect`` makes room for at most (16 MB of table for a company's three keys)."""
+"""Entities ``CrmIndex.expect`` makes room for at most (a table of 16 MB for three keys each)."""
 MAX_LOAD = 0.75
 """How full ``KeyTable`` gets before it doubles: a key it does not hold (most of an import's) is about three probes."""
 
@@ -58,14 +58,13 @@ class KeyTable:
 
     def add(self, entries: Collection[tuple[int, int]]) -> None:
         """Hold each (hash, entity id) of ``entries``, once however often it is added."""
-        if self._count + len(entries) > MAX_LOAD * (self._mask + 1):
-            self._grow(self._count + len(entries))
+        self.reserve(self._count + len(entries))
         self._place(entries)
 
     def reserve(self, keys: int) -> None:
         """Room for ``keys`` keys in all, made now: at once rather than doubling the way there, each time placing
         everything held again."""
-        if keys > MAX_LOAD * (self._mask + 1):
+        if keys > MAX_LOAD * self.capacity:
             self._grow(keys)
 
     def get(self, h: int) -> list[int]:
@@ -96,7 +95,7 @@ class KeyTable:
 
     def _grow(self, wanted: int) -> None:
         """Double the table until ``wanted`` keys fit, placing what it holds again (the old arrays are let go)."""
-        capacity = self._mask + 1
+        capacity = self.capacity
         while wanted > MAX_LOAD * capacity:
             capacity *= 2
         held = compress(zip(self._hashes, self._ids, strict=True), self._hashes)  # the slots not EMPTY
@@ -167,10 +166,11 @@ class CrmIndex:
         if seqs:
             self._known.append(seqs)
 
-    def expect(self, count: int) -> None:
-        """About ``count`` more entities are coming (an import's total): the table is made big enough for their keys
-        now. The count is the connector's word, so at most ``EXPECTED_AT_MOST`` are believed."""
-        self._table.reserve(len(self._table) + len(self.criteria) * min(max(count, 0), EXPECTED_AT_MOST))
+    def expect(self, count: int, keys_each: int) -> None:
+        """About ``count`` more entities are coming (an import's total), with at most ``keys_each`` keys each: the
+        table is made big enough for them now. The count is the connector's word, so at most ``EXPECTED_AT_MOST``
+        are believed."""
+        self._table.reserve(len(self._table) + keys_each * min(max(count, 0), EXPECTED_AT_MOST))
 
     def keys(self, values: Mapping[str, Any]) -> tuple[str | None, ...]:
         """The normalised value of ``values`` by each criterion, in order (None where they have none)."""

@@ -166,8 +166,9 @@ class Classifier:
             if company_id is None:
                 return Verdict(actor, Verb.SKIP, why=Reason("parent_missing"))
         # Only the rows that write the CRM translate to it, so the crossing's CRM values are also the values to write.
-        crossing, keys = crossed[1:] if crossed is not None else self.crossings.crossing(actor.fields)
-        return Unmatched(actor, company_id, crossing, keys)
+        if crossed is not None:
+            return Unmatched(actor, company_id, crossed.crossing, crossed.keys)
+        return Unmatched(actor, company_id, *self.crossings.crossing(actor.fields))
 
     @cached_property
     def crossings(self) -> Crossings:

@@ -307,7 +307,8 @@ class ImportPager:
         stored again)."""
         database = self.engine.database
         if page.total is not None and not counted and not self.expected:
-            self.classifier.index.expect(page.total)  # the CRM index sized for the whole job at once
+            # The CRM index sized for the whole job at once.
+            self.classifier.index.expect(page.total, self.classifier.crossings.keys_each)
             self.expected = True
         verdicts = self._keeping_sent(lambda: self._classified(page))
         if not self._settle():
