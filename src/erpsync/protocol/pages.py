@@ -11,9 +11,10 @@ the database (an import translates each actor and computes its match keys), comp
 core and sent with the page. The shape is the hub's own code, given as a picklable callable; the reader applies it,
 and a failure of it only sends the page without (the hub then computes it as it always does).
 
-``PageReader(spec)`` starts the process (``python -m erpsync.protocol.pages``: it imports the protocol alone, in a
-fraction of a second, while the hub goes on fetching by itself); ``ready`` says when it can take over, ``start(cursor)``
-sets it reading from ``cursor`` on, at most ``AHEAD`` pages ahead of the hub, and ``result`` gives the next page. The
+``PageReader(spec)`` starts the process (``python -m erpsync.protocol.pages``: it imports the protocol and its
+shape's module alone, in a fraction of a second, while the hub goes on fetching by itself); ``ready`` says when it can
+take over, ``start(cursor)`` sets it reading from ``cursor`` on, at most ``AHEAD`` pages ahead of the hub, and
+``result`` gives the next page. The
 reader's client is the hub's client made again from its ``spec`` (same address, secret, timeouts, retries and the
 connector's ``info``) but without its guard or its answer to a forgotten connection: anything the reader fails at
 (a call its client refuses, the process dying, a page slower than a call can be) is ``ReaderFailed``, and the hub
