@@ -7,6 +7,8 @@ refused is written again, and nothing is stored twice."""
 from __future__ import annotations
 
 import logging
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -50,6 +52,15 @@ def pg(postgres_url: str) -> Iterator[Database]:
 @pytest.fixture
 def pg_world(pg: Database, tmp_path: Path) -> Iterator[World]:
     yield from build_world(pg, tmp_path)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_template: Path, tmp_path: Path) -> Iterator[World]:
+    path = tmp_path / "erpsync.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield from build_world(database, tmp_path)
+    database.dispose()
 
 
 def _postgres(world: World) -> bool:
@@ -106,6 +117,35 @@ def test_rows_sent_without_waiting_read_back_as_the_direct_bulk_insert_writes_th
     assert len(set(copied + sent_ids)) == 32
     assert _stored(world, sent_ids) == _stored(world, copied)
     assert [row[0] for row in _stored(world, sent_ids)] == [row["name"] for row in rows]
+
+
+def test_rows_beyond_sqlites_limit_of_parameters_go_in_several_statements_and_read_back_the_same(
+    sqlite_world: World,
+) -> None:
+    world = sqlite_world
+    rows = _companies(16, 0)
+    with world.database.session() as session:
+        copied = create_entities_bulk(session, EntityType.COMPANY, rows, changed_by="test").ids
+    run: list[str] = []
+    with world.database.session() as session:
+        raw = session.connection().connection.driver_connection
+        limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 3 * len(Company.__table__.columns))  # 3 rows or more
+        raw.set_trace_callback(run.append)
+        try:
+            queue_inserts(session)
+            sent_ids = create_entities_bulk(session, EntityType.COMPANY, rows, changed_by="test").ids
+            sent = send_queued(session)
+            sent.wait()
+        finally:
+            raw.set_trace_callback(None)
+            raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    inserts = [statement for statement in run if statement.startswith('INSERT INTO "companies"')]
+    width = inserts[0].partition(") VALUES")[0].count(",") + 1  # the columns the rows give
+    per_statement = 3 * len(Company.__table__.columns) // width
+    assert 1 < per_statement < len(rows)
+    assert len(inserts) == -(-len(rows) // per_statement)  # as few statements as the limit allows
+    assert _stored(world, sent_ids) == _stored(world, copied)
 
 
 def test_a_sent_statement_that_fails_raises_at_wait_as_any_statement_and_stores_nothing(world: World) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from erpsync.storage.sent import Insert, LocalWrite, SentWrite, local_insert, send
+from erpsync.storage.sent import Insert, LocalWrite, SentWrite, local_inserts, send
 from erpsync.storage.tables import Base
 
 T = TypeVar("T")
@@ -75,14 +75,15 @@ def send_queued(session: Session, *, unflushed: bool = False) -> SentWrite:
     if _dialect(session) == "postgresql":
         return send(session, queued, unflushed=unflushed)
     connection = session.connection()
-    statements = [
-        local_insert(
-            insert.table, *_driver_rows(connection, insert.table, insert.names, insert.rows, dict(insert.same))
-        )
-        for insert in queued
-    ]
     raw = connection.connection.driver_connection
     assert raw is not None  # a live connection in the session's transaction
+    statements = [
+        statement
+        for insert in queued
+        for statement in local_inserts(
+            raw, insert.table, *_driver_rows(connection, insert.table, insert.names, insert.rows, dict(insert.same))
+        )
+    ]
     return LocalWrite(raw, statements)
 
 
@@ -186,9 +187,9 @@ def _driver_rows(
     rows: Sequence[tuple[Any, ...]],
     same: Mapping[str, Any],
 ) -> tuple[list[str], Sequence[tuple[Any, ...]]]:
-    """The columns and rows for the SQLite driver (``executemany``, or a JSON array): the values of the columns whose
-    type converts them (dates, JSON) converted, column by column, and those ``same`` gives every row converted once
-    and added to each row."""
+    """The columns and rows for the SQLite driver (``executemany``, or ``storage.sent.local_inserts``): the values of
+    the columns whose type converts them (dates, JSON) converted, column by column, and those ``same`` gives every row
+    converted once and added to each row."""
     dialect = connection.dialect
 
     def processor(name: str) -> Callable[[Any], Any] | None:

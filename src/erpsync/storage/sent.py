@@ -7,12 +7,13 @@ array parameter that the server takes apart (``jsonb_array_elements``): the clie
 (``orjson`` writes the whole array), and the server parses each value as its column's type, as ``COPY`` does. Nothing
 else may use the connection until ``SentWrite.wait`` has read the outcome.
 
-SQLite: no server works meanwhile; ``LocalWrite`` runs the inserts (a statement per table, each table's rows as one
-JSON array again) when it is waited for, by a thread of the caller's that the SQLite library lets write with Python's
-interpreter lock free.
+SQLite: no server works meanwhile; ``LocalWrite`` runs the inserts when it is waited for, by a thread of the caller's
+that the SQLite library lets write with Python's interpreter lock free: a statement per table (or per
+``ROWS_PER_STATEMENT`` rows), every row's values bound as its parameters (``INSERT ... VALUES (...), (...)``), so the
+library takes them as they are and stores them all in one step.
 
 Public names: ``Insert`` (one table's rows), ``send(session, inserts)`` -> ``SentWrite``, ``LocalWrite`` and
-``local_insert(table, names, rows)``.
+``local_inserts(raw, table, names, rows)``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -90,11 +92,11 @@ class _ServerWrite(SentWrite):
 
 class LocalWrite(SentWrite):
     """SQLite's: nothing runs the statements but the process itself, so they run at ``wait``, in the thread that
-    waits. Each is ONE step of the SQLite library (a table's rows as one JSON array it takes apart, ``json_each``),
-    and the library runs a step with Python's interpreter lock free: a thread that waits here writes while the
-    caller's own thread goes on (an import classifies its next page). ``drain`` runs nothing: nothing was sent."""
+    waits. Each is ONE step of the SQLite library (its rows' values bound as parameters, ``local_inserts``), and the
+    library runs a step with Python's interpreter lock free: a thread that waits here writes while the caller's own
+    thread goes on (an import classifies its next page). ``drain`` runs nothing: nothing was sent."""
 
-    def __init__(self, raw: sqlite3.Connection, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    def __init__(self, raw: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         self._raw = raw
         self._statements = list(statements)
 
@@ -110,14 +112,31 @@ class LocalWrite(SentWrite):
         self._statements = []
 
 
-def local_insert(table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> tuple[str, tuple[str]]:
-    """The SQLite statement (and its one parameter) that inserts ``rows`` (values of ``names``, as the driver takes
-    them) into ``table``: the rows as one JSON array, each value picked out of its row (``json_extract``: a JSON
-    text as text, a number as a number, null as NULL, true and false as 1 and 0, as the driver stores them)."""
+ROWS_PER_STATEMENT = 500
+"""At most this many rows in one SQLite statement (a page's): the statement's text is the same for every full page,
+so the driver prepares it once (its statement cache)."""
+
+
+def local_inserts(
+    raw: sqlite3.Connection, table: Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[str, list[Any]]]:
+    """The SQLite statements (and their parameters) that insert ``rows`` (values of ``names``, as the driver takes
+    them) into ``table``: ``INSERT ... VALUES`` with a row of parameters per row, as many rows a statement as the
+    connection's limit of parameters allows (at most ``ROWS_PER_STATEMENT``). Not ``executemany``: that takes
+    Python's interpreter lock back for every row, and waits for it each time while the caller's thread computes."""
+    if not rows:
+        return []
+    width = len(names)
+    per_statement = max(1, min(ROWS_PER_STATEMENT, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
     listed = ", ".join(f'"{name}"' for name in names)
-    picks = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(names)))
-    statement = f'INSERT INTO "{table.name}" ({listed}) SELECT {picks} FROM json_each(?)'  # noqa: S608 - ours
-    return statement, (_json(rows).decode(),)
+    marks = "(" + ", ".join("?" * width) + ")"
+    statements = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = ", ".join([marks] * len(chunk))
+        statement = f'INSERT INTO "{table.name}" ({listed}) VALUES {values}'  # noqa: S608 - ours; values are parameters
+        statements.append((statement, list(chain.from_iterable(chunk))))
+    return statements
 
 
 def send(session: Session, inserts: Sequence[Insert], *, unflushed: bool = False) -> SentWrite:
