@@ -82,6 +82,7 @@ def test_a_holder_that_raises_gives_the_heap_back() -> None:
 
 
 def test_an_import_runs_its_pages_with_the_heap_frozen(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     customer = ActorType.CUSTOMER
     world.sample.erp.insert_many(COMPANY, customer, [NewRecord(values={"name": f"C{n}"}) for n in range(6)])
     monkeypatch.setattr(paging, "PAGE_SIZE", 2)

@@ -202,6 +202,8 @@ def test_a_page_is_stored_while_the_next_is_classified_and_commits_before_that_o
 def test_a_page_the_busy_database_refused_is_written_again_and_nothing_twice(
     pg: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, postgres_url: str
 ) -> None:
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
+
     @event.listens_for(pg.engine, "connect")
     def short_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
@@ -235,6 +237,7 @@ def test_an_actor_matching_a_record_the_page_still_on_its_way_created_is_skipped
 ) -> None:
     """Page 2 is classified before page 1 commits: the record page 1 created for one "Twin" is linked already when a
     second "Twin" on page 2 matches it by name (skipped, as when page 1 has committed by then)."""
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     names = ["Twin", "Alpha", "twin", "Beta"]
     keys = world.sample.erp.insert_many(COMPANY, CUSTOMER, [NewRecord({"name": name}) for name in names])
     monkeypatch.setattr(paging, "PAGE_SIZE", 2)
@@ -255,6 +258,7 @@ def test_a_job_failing_at_the_next_page_keeps_the_page_on_its_way(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ERP failing at page 3 fails the job; page 2, still on its way then, is whole and commits first."""
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     records = [NewRecord({"name": f"Customer {n:03d}"}) for n in range(35)]
     keys = world.sample.erp.insert_many(COMPANY, CUSTOMER, records)
     monkeypatch.setattr(paging, "PAGE_SIZE", 10)
@@ -325,6 +329,7 @@ def test_a_page_is_committed_by_a_thread_of_its_own_and_the_last_by_the_job(
     """The page's own thread runs its inserts (SQLite has no server to store them meanwhile; the library writes with
     Python's interpreter lock free) and commits, while the job's thread classifies the next page. The last page is
     written and committed by the job's thread itself."""
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     world.sample.erp.insert_many(COMPANY, CUSTOMER, [NewRecord({"name": f"Customer {n:03d}"}) for n in range(25)])
     monkeypatch.setattr(paging, "PAGE_SIZE", 10)
     committed_by: list[str] = []

@@ -133,6 +133,7 @@ def test_the_engine_does_not_echo_imported_records(world: World) -> None:
 def test_an_import_knows_its_total_from_the_first_page_and_the_next_cycle_reads_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     erp_customers(world, 25, email="x@example.com")
     monkeypatch.setattr(paging, "PAGE_SIZE", 10)
     totals: list[tuple[int | None, int]] = []
@@ -155,6 +156,29 @@ def test_an_import_knows_its_total_from_the_first_page_and_the_next_cycle_reads_
     world.sample.erp.update_actor(COMPANY, CUSTOMER, sorted(links_of(world))[0], {"email": "new@example.com"})
     after_change = sync_connection(world.engine, world.connection_id).counts
     assert (after_change.records, after_change.crm_writes) == (1, 1)
+
+
+def test_pages_are_stored_together_up_to_the_transactions_size_with_the_cursor_after_the_last(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import takes the connector's pages together until a transaction holds ``STORED_AT_ONCE`` actors: one
+    transaction each, with the job's cursor and counts after its last page, and a rerun starts after it."""
+    erp_customers(world, 7)
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 4)
+    stored: list[tuple[int, str | None]] = []
+    advance = jobs.advance
+
+    def advance_and_note(session: Session, job_id: int, run_id: int, **kwargs: Any) -> None:
+        stored.append((kwargs["counts"].processed, kwargs["cursor"]))
+        advance(session, job_id, run_id, **kwargs)
+
+    monkeypatch.setattr(jobs, "advance", advance_and_note)
+    done = run(world, imports.start_import(world.engine, world.connection_id, CUSTOMER).id)
+    assert (done.status, done.processed, done.created) == ("done", 7, 7)
+    assert [processed for processed, _ in stored] == [4, 3]  # pages of 2, 2 | 2, 1
+    assert [cursor is None for _, cursor in stored] == [False, True]  # the cursor after each transaction's last page
+    assert companies(world) == 7
 
 
 def test_a_key_on_the_next_page_and_on_a_later_one_is_imported_once(
@@ -246,7 +270,10 @@ def test_undo_deletes_what_the_import_created_and_their_links(world: World) -> N
         imports.undo_import(world.database, job.id)
 
 
-def test_an_import_waits_behind_a_running_sync_and_cancel_keeps_what_is_done(world: World) -> None:
+def test_an_import_waits_behind_a_running_sync_and_cancel_keeps_what_is_done(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     erp_customers(world, 1200)
     job = imports.start_import(world.engine, world.connection_id, CUSTOMER)
     with locks.held(world.database, locks.connection_lock(world.connection_id)):
@@ -272,7 +299,10 @@ def test_an_import_waits_behind_a_running_sync_and_cancel_keeps_what_is_done(wor
     assert sorted(statuses) == ["cancelled", "ok"]
 
 
-def test_the_connector_going_away_fails_the_run_with_its_reason_and_a_rerun_resumes(world: World) -> None:
+def test_the_connector_going_away_fails_the_run_with_its_reason_and_a_rerun_resumes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     erp_customers(world, 1000)
     app = create_app(world.sample.connector, secret=world.sample.secret)
     port = free_port()

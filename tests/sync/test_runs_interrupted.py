@@ -14,6 +14,7 @@ from erpsync.connectors.sample.erp import NewRecord
 from erpsync.storage.tables import Company, SyncJob, SyncLock, SyncRun, utcnow
 from erpsync.sync import field_history, imports, locks, runs
 from erpsync.sync.engine import sync_connection, sync_link
+from erpsync.sync.imports import paging
 from erpsync.testing.sample import COMPANY
 from erpsync.worker import housekeeping
 from support.sync_world import CUSTOMER, World
@@ -106,9 +107,12 @@ def test_an_ended_run_leaves_no_lease_and_a_kept_one_outlives_its_ttl(
     assert runs.close_abandoned(world.database) == [run_id]  # left open by its block: closed at once
 
 
-def test_a_job_whose_lease_was_taken_over_stops_before_its_next_page(world: World) -> None:
+def test_a_job_whose_lease_was_taken_over_stops_before_its_next_page(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A job renews its lease after a page only once a sixth of the TTL has passed, but a lease can be taken over
     only after a whole TTL without renewal: the take-over is noticed before the job stores another page."""
+    monkeypatch.setattr(paging, "STORED_AT_ONCE", 1)  # a transaction a page, as the test counts them
     records = [NewRecord(values={"name": f"Customer {n:04d}"}) for n in range(600)]
     world.sample.erp.insert_many(COMPANY, CUSTOMER, records)
     pages: list[int] = []

@@ -1,4 +1,5 @@
 """Paging through an import job's actors: each page is fetched (the next one ahead, by a reader process or a thread),
+and pages are taken together up to ``STORED_AT_ONCE`` actors (a "page" below is what one transaction stores),
 classified and written. A page's inserts are sent without waiting for them, and a thread of the page's own commits it
 once they are stored (PostgreSQL's server stores them, SQLite's library in that thread), while the hub classifies the
 next page; the next one is written only after that commit."""
@@ -35,7 +36,10 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE_SIZE = 500
-"""Actors per page of a run: one transaction each (the connector may answer fewer)."""
+"""Actors asked for a page (the connector may answer fewer)."""
+STORED_AT_ONCE = 2_000
+"""Actors stored in one transaction at most: the connector's pages are taken together until this many are in. A
+transaction costs the same few statements and commit however many actors it holds (docs/operations.md)."""
 
 # --- the run --------------------------------------------------------------------------------------------------------
 
@@ -51,6 +55,21 @@ class FetchedPage:
     total: int | None = None  # the connector's count of the whole read, on its first page
     next_since: str | None = None  # where the ERP feed resumes after a read of every actor, on its last page
     crossed: Sequence[Crossed | None] = ()  # what the page reader computed of each actor (``sync.crossings``)
+
+    def followed_by(self, other: FetchedPage) -> FetchedPage:
+        """This page and ``other``, the one after it, as one."""
+        crossed: Sequence[Crossed | None] = ()
+        if self.crossed or other.crossed:
+            crossed = [*(self.crossed or [None] * len(self.actors)), *(other.crossed or [None] * len(other.actors))]
+        return FetchedPage(
+            [*self.actors, *other.actors],
+            other.cursor,
+            other.last,
+            [*self.missing, *other.missing],
+            self.total if self.total is not None else other.total,
+            other.next_since,
+            crossed,
+        )
 
 
 class Prefetch:
@@ -175,9 +194,10 @@ class SentPage:
 
 @dataclass
 class ImportPager:
-    """Pages through the job's actors; each page's verdicts are stored in one transaction with the cursor. The next
-    page is fetched while one is stored (it is used only if the job's cursor is still the one it was fetched at): by
-    a reader process once a read of every actor has a second page (``protocol.pages``), else in a thread."""
+    """Pages through the job's actors; the verdicts of each page (up to ``STORED_AT_ONCE`` actors of the connector's
+    pages, taken together) are stored in one transaction with the cursor after it. The next page is fetched while one
+    is stored (it is used only if the job's cursor is still the one it was fetched at): by a reader process once a
+    read of every actor has a second page (``protocol.pages``), else in a thread."""
 
     engine: Engine
     p: Pass
@@ -195,20 +215,31 @@ class ImportPager:
 
     def next_page(self, job: SyncJob, run_id: int) -> bool:
         keys = job.keys_json
-        cursor = self.sent.page.cursor if self.sent is not None else job.cursor
-        ahead, self.ahead = self.ahead, None
-        if ahead is not None and ahead.cursor != cursor:
-            ahead = None  # fetched at a cursor the job has left
-        if ahead is None or not ahead.has_page():
-            self.settle()  # not while waiting for the ERP: the page sent holds the CRM's change counter
-        page = self._keeping_sent(lambda: ahead.result() if ahead is not None else self.fetch(keys, cursor))
+        page = self._fetched(keys, self.sent.page.cursor if self.sent is not None else job.cursor)
         if page is None:
             self.settle()
             return True
+        while not page.last and len(page.actors) + len(page.missing) < STORED_AT_ONCE:
+            self.fetch_ahead(keys, page.cursor)
+            more = self._fetched(keys, page.cursor)
+            if more is None:  # no key left: the next call ends the job
+                break
+            page = page.followed_by(more)
         if not page.last:
             self.fetch_ahead(keys, page.cursor)
         self._store(page, run_id, counted=job.total is not None)
         return page.last
+
+    def _fetched(self, keys: Sequence[object] | None, cursor: str | None) -> FetchedPage | None:
+        """The page at ``cursor``: the one fetched ahead when it was fetched there, else fetched now. When it is not
+        in yet, the page sent last is committed first (not while waiting for the ERP: it holds the CRM's change
+        counter)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and ahead.cursor != cursor:
+            ahead = None  # fetched at a cursor the job has left
+        if ahead is None or not ahead.has_page():
+            self.settle()
+        return self._keeping_sent(lambda: ahead.result() if ahead is not None else self.fetch(keys, cursor))
 
     def fetch_ahead(self, keys: Sequence[object] | None, cursor: str | None) -> None:
         if keys is None and self.reader is None and self.may_read_ahead and cursor is not None:
