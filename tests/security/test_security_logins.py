@@ -125,7 +125,7 @@ def test_the_api_login_limit_ignores_a_rotating_forwarded_for_from_an_untrusted_
 
 
 def test_the_web_login_is_rate_limited_like_the_api(hub: Hub) -> None:
-    with httpx.Client(base_url=hub.url, follow_redirects=False) as browser:
+    with httpx.Client(base_url=hub.url, follow_redirects=False, timeout=TIMEOUT) as browser:
         answers = [hub.web_login(f"guess{n}", WRONG, browser=browser, **_from(f"198.51.100.{n}")) for n in range(21)]
     assert [answer.status_code for answer in answers[:20]] == [401] * 20
     assert answers[20].status_code == 429
@@ -217,7 +217,9 @@ def test_an_admin_unlocks_an_account_throttled_from_an_address(proxied: Hub) -> 
 
 def test_only_admins_unlock(proxied: Hub) -> None:
     token = proxied.token("victim").json()["access_token"]
-    with httpx.Client(base_url=f"{proxied.url}/api/v1", headers={"Authorization": f"Bearer {token}"}) as user:
+    with httpx.Client(
+        base_url=f"{proxied.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT
+    ) as user:
         assert user.post(f"/users/{proxied.ids['victim']}/unlock").status_code == 403
     assert httpx.post(f"{proxied.url}/api/v1/users/{proxied.ids['victim']}/unlock").status_code == 401
 
@@ -261,7 +263,7 @@ def _cookie_payload(browser: httpx.Client) -> dict[str, Any]:
 
 
 def test_the_web_cookie_holds_no_api_token(hub: Hub) -> None:
-    with httpx.Client(base_url=hub.url, follow_redirects=False) as browser:
+    with httpx.Client(base_url=hub.url, follow_redirects=False, timeout=TIMEOUT) as browser:
         assert hub.web_login(browser=browser).status_code == 303
         payload = _cookie_payload(browser)
         cookie = browser.cookies["erpsync_session"]
@@ -301,10 +303,10 @@ def test_web_sessions_end_on_sign_out_password_change_and_deactivation(hub: Hub)
 
 
 def test_cookies_are_secure_in_prod(sqlite_template: Path, tmp_path: Path) -> None:
-    with _hub(sqlite_template, tmp_path, env="prod") as hub, httpx.Client(base_url=hub.url) as browser:
+    with _hub(sqlite_template, tmp_path, env="prod") as hub, httpx.Client(base_url=hub.url, timeout=TIMEOUT) as browser:
         cookie = browser.get("/login").headers["set-cookie"]
     assert "secure" in cookie.lower()
     assert "httponly" in cookie.lower()
     (tmp_path / "dev").mkdir()
-    with _hub(sqlite_template, tmp_path / "dev") as hub, httpx.Client(base_url=hub.url) as browser:
+    with _hub(sqlite_template, tmp_path / "dev") as hub, httpx.Client(base_url=hub.url, timeout=TIMEOUT) as browser:
         assert "secure" not in browser.get("/login").headers["set-cookie"].lower()
